@@ -1,0 +1,41 @@
+# Two commands: `make run` and `make test`. Both create .venv when missing and install
+# the project with the pinned versions in constraints.txt (torch 2.13.0, CPU wheel).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ARGS ?=
+
+.PHONY: run test lint bench clean-venv browser
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/forecast run $(ARGS)
+
+# Headless Chromium for the report-rendering test; installed only where missing and
+# where apt-get can be used (the test skips with a reason otherwise).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1) || \
+	  echo "chromium not installed: the report-rendering test will be skipped"; }
+
+test: $(STAMP) browser
+	$(BIN)/python -m pytest -q $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check forecast baselines models tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_data.py
+	$(BIN)/python benchmarks/bench_task.py
+	$(BIN)/python benchmarks/bench_training.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,194 @@
+"""The run configuration: defaults, TOML loading, flag overrides and validation.
+
+Every option lives in one nested table (see ``configs/example.toml`` for the
+documented version). A key that is not a known option is an error that suggests the
+nearest known name, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from .schema import DataError
+
+BASELINE_MODELS = ("persistence", "climatology", "linear", "ridge", "lasso", "elasticnet", "hgb")
+NETWORK_MODELS = ("mlp", "gru", "lstm", "tcn")
+ALL_MODELS = BASELINE_MODELS + NETWORK_MODELS
+
+DEFAULTS: dict[str, Any] = {
+    "data": {
+        "dataset": "beijing",       # beijing | beijing-multisite | synthetic | csv
+        "data_dir": "",             # folder searched for the UCI files (also FORECAST_DATA_DIR)
+        "min_hours": 18,            # hourly values needed for a valid daily mean (75 % rule)
+        "stations": [],             # restrict to these stations (empty: all)
+        # csv only (see README "Bringing your own CSV")
+        "path": "",
+        "station": "",
+        "station_column": "",
+        "time_column": "",
+        "time_columns": [],
+        "time_format": "",
+        "wind_dir_degrees": False,
+        "columns": {},
+        "units": {},
+        # synthetic only
+        "synthetic_stations": 1,
+        "synthetic_start": "2010-01-01",
+        "synthetic_end": "2014-12-31",
+    },
+    "task": {
+        "mode": "observed",         # observed: inputs up to day D; forecast: + day D+1 weather
+        "horizon": 1,               # target = daily mean of day D + horizon
+        "lags": 7,                  # daily-mean PM2.5 lags 1..lags
+        "sequence_length": 14,      # days of daily features fed to sequence networks
+        "hourly_sequence": False,   # also build the last sequence_length*24 hourly rows
+        "max_fill_days": 2,         # daily gaps up to this long are filled from the past
+        "target_transform": "log1p",  # none | log1p (networks and linear baselines)
+    },
+    "split": {
+        "train_end": "",            # inclusive target days; empty: the dataset's default
+        "val_end": "",
+        "test_end": "",
+        "backtest": False,          # also run rolling-origin folds (one per year)
+    },
+    "models": {
+        "names": list(ALL_MODELS),
+    },
+    "training": {
+        "seeds": 3,
+        "max_epochs": 150,
+        "patience": 15,
+        "batch_size": 64,
+        "learning_rate": 0.003,
+        "weight_decay": 0.0001,
+        "optimizer": "adamw",       # adamw | sgd | rmsprop
+        "momentum": 0.9,            # sgd only
+        "activation": "relu",       # relu | tanh | gelu
+        "hidden": 64,
+        "layers": 2,
+        "dropout": 0.2,
+        "gradient_clip": 1.0,
+        "lr_schedule": "plateau",   # plateau | cosine | none
+        "accelerator": "auto",
+        "devices": 1,
+        "strategy": "auto",
+        "progress_bar": True,
+    },
+    "diagnostics": {
+        "capacity_sweep": True,
+        "sweep_model": "mlp",
+        "sweep_hidden": [8, 32, 128],
+        "sweep_layers": [1, 2, 3],
+        "learning_curve": True,
+        "learning_fractions": [0.25, 0.5, 0.75, 1.0],
+        "max_epochs": 60,
+    },
+    "evaluation": {
+        "n_boot": 1000,
+        "exceedance_threshold": 75.0,
+    },
+    "run": {
+        "seed": 0,
+        "out": "reports",
+        "name": "",
+    },
+}
+
+CHOICES = {
+    ("data", "dataset"): ("beijing", "beijing-multisite", "synthetic", "csv"),
+    ("task", "mode"): ("observed", "forecast"),
+    ("task", "target_transform"): ("none", "log1p"),
+    ("training", "optimizer"): ("adamw", "sgd", "rmsprop"),
+    ("training", "activation"): ("relu", "tanh", "gelu"),
+    ("training", "lr_schedule"): ("plateau", "cosine", "none"),
+}
+FREE_TABLES = {("data", "columns"), ("data", "units")}
+
+
+def _check(values: dict, defaults: dict, where: str) -> None:
+    for key, value in values.items():
+        path = f"{where}.{key}" if where else key
+        if key not in defaults:
+            near = difflib.get_close_matches(key, list(defaults), n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise DataError(f"config: unknown option {path!r}{hint}")
+        default = defaults[key]
+        if isinstance(default, dict):
+            if not isinstance(value, dict):
+                raise DataError(f"config: {path} must be a table")
+            if tuple(path.split(".")) not in FREE_TABLES:
+                _check(value, default, path)
+            continue
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, int):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif isinstance(default, float):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        elif isinstance(default, list):
+            ok = isinstance(value, list)
+        else:
+            ok = isinstance(value, str)
+        if not ok:
+            raise DataError(f"config: {path} must be {type(default).__name__}, not {value!r}")
+        choices = CHOICES.get(tuple(path.split(".")))
+        if choices and value not in choices:
+            raise DataError(f"config: {path} = {value!r} is not one of {', '.join(choices)}")
+
+
+def _merge(base: dict, update: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key not in ("columns", "units"):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_config(path: str | Path | None = None, overrides: dict | None = None) -> dict:
+    """Defaults, then the TOML file, then ``overrides`` (from flags); validated."""
+    config = copy.deepcopy(DEFAULTS)
+    if path:
+        file = Path(path)
+        if not file.is_file():
+            raise DataError(f"config file {file} not found")
+        try:
+            loaded = tomllib.loads(file.read_text())
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise DataError(f"config file {file}: invalid TOML ({exc})") from None
+        _check(loaded, DEFAULTS, "")
+        config = _merge(config, loaded)
+    if overrides:
+        _check(overrides, DEFAULTS, "")
+        config = _merge(config, overrides)
+    validate(config)
+    return config
+
+
+def validate(config: dict) -> None:
+    _check(config, DEFAULTS, "")
+    names = config["models"]["names"]
+    unknown = [n for n in names if n not in ALL_MODELS]
+    if unknown:
+        near = difflib.get_close_matches(unknown[0], ALL_MODELS, n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise DataError(f"unknown model {unknown[0]!r}{hint}; known: {', '.join(ALL_MODELS)}")
+    if not names:
+        raise DataError("no models to run: give at least one with --models")
+    task = config["task"]
+    for key in ("horizon", "lags", "sequence_length"):
+        if task[key] < 1:
+            raise DataError(f"config: task.{key} must be at least 1, not {task[key]}")
+    if config["training"]["seeds"] < 1:
+        raise DataError("config: training.seeds must be at least 1")
+
+
+def dumps(config: dict) -> str:
+    return tomli_w.dumps(config)

@@ -1,0 +1,104 @@
+"""HourlyFrame → DailyFrame: per station-day aggregates with the completeness rule.
+
+A station-day's mean PM2.5 (``daily_mean_pm25``, µg/m³) is valid only when at least
+``min_hours`` (default 18 of 24, the 75 % rule) hourly values exist; otherwise it is NaN
+and ``valid`` is False. Weather aggregates are over the hours of the calendar day
+(local time of the source, 00:00–23:00).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from .schema import CALM, SECTORS_8, DataError, compass_to_sector8
+
+DEFAULT_MIN_HOURS = 18
+WIND_FRACTION_COLUMNS = tuple(f"wind_frac_{s}" for s in SECTORS_8 + (CALM,))
+
+
+def complete_hours(hourly: pd.DataFrame) -> pd.DataFrame:
+    """Every hour of every day from each station's first to last day, missing hours NaN.
+
+    Rows stay sorted by (station, time), so each station's block reshapes to (days, 24).
+    """
+    blocks = []
+    for station, group in hourly.groupby("station", sort=True):
+        first = group["time"].iloc[0].floor("D")
+        last = group["time"].iloc[-1].floor("D") + pd.Timedelta(hours=23)
+        hours = pd.date_range(first, last, freq="h")
+        block = group.set_index("time").reindex(hours)
+        block.index.name = "time"
+        block["station"] = station
+        blocks.append(block.reset_index())
+    return pd.concat(blocks, ignore_index=True)
+
+
+def _by_day(values: np.ndarray) -> np.ndarray:
+    return values.reshape(-1, 24)
+
+
+def _nan_reduce(function, values: np.ndarray) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        return function(values, axis=1)
+
+
+def to_daily(hourly: pd.DataFrame, min_hours: int = DEFAULT_MIN_HOURS) -> pd.DataFrame:
+    """Aggregate an HourlyFrame into the DailyFrame (one row per station-day).
+
+    Columns: ``station``, ``date`` (the calendar day), ``pm25_hours`` (hourly PM2.5
+    values present, 0–24), ``valid`` (pm25_hours ≥ min_hours), ``daily_mean_pm25``
+    (µg/m³, NaN unless valid), and where the source has them ``temp_mean``,
+    ``dewp_mean`` (°C), ``pres_mean`` (hPa), ``wind_speed_mean``, ``wind_speed_max``
+    (m/s), ``rain_total``, ``snow_total`` (source units summed over the day) and
+    ``wind_frac_<sector>`` (fraction of the hours with a known direction that blew
+    from each of 8 sectors or were calm).
+    """
+    if not 1 <= min_hours <= 24:
+        raise DataError(f"min_hours must be between 1 and 24, not {min_hours}")
+    grid = complete_hours(hourly)
+    days = grid["time"].to_numpy()[::24]
+    daily = pd.DataFrame({"station": grid["station"].to_numpy()[::24],
+                          "date": pd.DatetimeIndex(days).normalize()})
+    pm25 = _by_day(grid["pm25"].to_numpy(dtype=float))
+    hours = np.isfinite(pm25).sum(axis=1)
+    daily["pm25_hours"] = hours
+    daily["valid"] = hours >= min_hours
+    daily["daily_mean_pm25"] = np.where(daily["valid"], _nan_reduce(np.nanmean, pm25), np.nan)
+    for column, reducers in (("temp", ("mean",)), ("dewp", ("mean",)), ("pres", ("mean",)),
+                             ("wind_speed", ("mean", "max")), ("rain", ("total",)),
+                             ("snow", ("total",))):
+        if column not in grid.columns:
+            continue
+        values = _by_day(grid[column].to_numpy(dtype=float))
+        for reducer in reducers:
+            function = {"mean": np.nanmean, "max": np.nanmax, "total": np.nansum}[reducer]
+            result = _nan_reduce(function, values)
+            if reducer == "total":
+                result = np.where(np.isfinite(values).any(axis=1), result, np.nan)
+            daily[f"{column}_{reducer}"] = result
+    if "wind_dir" in grid.columns:
+        sectors = compass_to_sector8(grid["wind_dir"]).to_numpy()
+        known = _by_day(pd.notna(sectors)).sum(axis=1)
+        for name, column in zip(SECTORS_8 + (CALM,), WIND_FRACTION_COLUMNS, strict=True):
+            count = _by_day(sectors == name).sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                daily[column] = np.where(known > 0, count / np.maximum(known, 1), np.nan)
+    return daily
+
+
+def summarise(hourly: pd.DataFrame, daily: pd.DataFrame) -> dict:
+    """Counts for ``forecast data``: stations, period, rows, missing and valid days."""
+    return {
+        "stations": sorted(hourly["station"].unique().tolist()),
+        "start": f"{hourly['time'].min():%Y-%m-%d %H:%M}",
+        "end": f"{hourly['time'].max():%Y-%m-%d %H:%M}",
+        "hourly_rows": int(len(hourly)),
+        "missing_pm25": int(hourly["pm25"].isna().sum()),
+        "negative_pm25": int(hourly.attrs.get("negative_pm25", 0)),
+        "days": int(len(daily)),
+        "valid_days": int(daily["valid"].sum()),
+    }

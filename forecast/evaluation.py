@@ -1,0 +1,517 @@
+"""Forecast evaluation: point metrics, events, categories, bootstrap CIs and the DM test.
+
+Everything here is a pure function of numpy arrays / pandas objects. Concentrations
+(``y_true``, ``y_pred``, thresholds, breakpoints) are daily-mean PM2.5 in µg/m³, so
+RMSE, MAE and bias are in µg/m³ too; R², skill, POD/FAR/CSI and accuracies are unitless.
+
+The entry point for the pipeline is :func:`evaluate`, which takes a long table of
+predictions (one row per date x station x split x model) and returns a JSON-ready dict
+(plain Python floats / ints / strings / lists, NaN allowed).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+from scipy import stats
+
+#: µg/m³, China GB 3095-2012 grade II 24-hour limit for PM2.5.
+LIMIT_24H = 75.0
+#: µg/m³, upper edges of the Chinese PM2.5 index categories (HJ 633-2012 IAQI):
+#: 0 excellent (≤35), 1 good (≤75), 2 lightly (≤115), 3 moderately (≤150),
+#: 4 heavily (≤250), 5 severely polluted (>250).
+CHINA_PM25_BREAKPOINTS = (35.0, 75.0, 115.0, 150.0, 250.0)
+
+SEASONS = ("DJF", "MAM", "JJA", "SON")
+_MONTH_TO_SEASON = np.array(
+    ["", "DJF", "DJF", "MAM", "MAM", "MAM", "JJA", "JJA", "JJA", "SON", "SON", "SON", "DJF"],
+    dtype=object,
+)
+EVAL_SPLITS = ("val", "test")
+REQUIRED_PREDICTION_COLUMNS = ("date", "station", "split", "model", "y_true", "y_pred")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _as_1d(x: ArrayLike) -> np.ndarray:
+    arr = np.asarray(x, dtype=float)
+    if arr.ndim != 1:
+        arr = arr.reshape(-1)
+    return arr
+
+
+def _check_arrays(**arrays: ArrayLike) -> dict[str, np.ndarray]:
+    """Convert to 1-D float arrays; raise ValueError on length mismatch, NaN/inf or empty."""
+    out = {name: _as_1d(value) for name, value in arrays.items()}
+    lengths = {name: len(arr) for name, arr in out.items()}
+    if len(set(lengths.values())) > 1:
+        desc = ", ".join(f"{k}={v}" for k, v in lengths.items())
+        raise ValueError(f"length mismatch: {desc}")
+    for name, arr in out.items():
+        if len(arr) == 0:
+            raise ValueError(f"{name} is empty")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} contains NaN or infinite values")
+    return out
+
+
+def _rmse(err: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(err * err)))
+
+
+def _safe_ratio(num: float, den: float) -> float:
+    return float(num) / float(den) if den != 0 else float("nan")
+
+
+# --------------------------------------------------------------------------- point metrics
+
+
+def point_metrics(y_true: ArrayLike, y_pred: ArrayLike, y_reference: ArrayLike | None = None
+                  ) -> dict:
+    """Point-forecast metrics of ``y_pred`` against ``y_true`` (both µg/m³).
+
+    Returns ``n`` (int), ``rmse``, ``mae`` and ``bias`` = mean(y_pred - y_true) in µg/m³,
+    ``r2`` = 1 - SS_res / SS_tot (unitless; NaN when y_true is constant). When
+    ``y_reference`` (e.g. persistence predictions on the same rows) is given, also
+    ``rmse_reference`` (µg/m³) and ``skill`` = 1 - rmse / rmse_reference (NaN when the
+    reference is perfect). Raises ValueError on length mismatch, NaN/inf or empty input.
+    """
+    if y_reference is None:
+        a = _check_arrays(y_true=y_true, y_pred=y_pred)
+    else:
+        a = _check_arrays(y_true=y_true, y_pred=y_pred, y_reference=y_reference)
+    yt, yp = a["y_true"], a["y_pred"]
+    err = yp - yt
+    ss_res = float(np.sum(err * err))
+    ss_tot = float(np.sum((yt - yt.mean()) ** 2))
+    out = {
+        "n": int(len(yt)),
+        "rmse": _rmse(err),
+        "mae": float(np.mean(np.abs(err))),
+        "r2": 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan"),
+        "bias": float(np.mean(err)),
+    }
+    if y_reference is not None:
+        rmse_ref = _rmse(a["y_reference"] - yt)
+        out["rmse_reference"] = rmse_ref
+        out["skill"] = 1.0 - out["rmse"] / rmse_ref if rmse_ref > 0 else float("nan")
+    return out
+
+
+def season_of(dates) -> np.ndarray:
+    """Meteorological season ('DJF', 'MAM', 'JJA', 'SON') of each datetime, as an object array."""
+    index = pd.DatetimeIndex(pd.to_datetime(np.asarray(dates).reshape(-1)))
+    if index.isna().any():
+        raise ValueError("dates contain missing values")
+    return _MONTH_TO_SEASON[np.asarray(index.month, dtype=int)]
+
+
+def metrics_by_season(dates, y_true: ArrayLike, y_pred: ArrayLike,
+                      y_reference: ArrayLike | None = None) -> dict[str, dict]:
+    """:func:`point_metrics` (µg/m³) for each season present, keys in DJF, MAM, JJA, SON order."""
+    season = season_of(dates)
+    if y_reference is None:
+        a = _check_arrays(y_true=y_true, y_pred=y_pred)
+    else:
+        a = _check_arrays(y_true=y_true, y_pred=y_pred, y_reference=y_reference)
+    if len(season) != len(a["y_true"]):
+        raise ValueError(f"length mismatch: dates={len(season)}, y_true={len(a['y_true'])}")
+    out: dict[str, dict] = {}
+    for s in SEASONS:
+        mask = season == s
+        if not mask.any():
+            continue
+        ref = None if y_reference is None else a["y_reference"][mask]
+        out[s] = point_metrics(a["y_true"][mask], a["y_pred"][mask], ref)
+    return out
+
+
+# --------------------------------------------------------------------------- events, categories
+
+
+def exceedance_scores(y_true: ArrayLike, y_pred: ArrayLike, threshold: float = LIMIT_24H
+                      ) -> dict:
+    """Contingency scores for the event "daily mean > threshold" (threshold in µg/m³).
+
+    A value equal to the threshold is not an exceedance. Returns integer counts ``hits``,
+    ``misses``, ``false_alarms``, ``correct_negatives`` and the unitless
+    ``pod`` = hits/(hits+misses), ``far`` = false_alarms/(hits+false_alarms),
+    ``csi`` = hits/(hits+misses+false_alarms); each NaN when its denominator is 0.
+    """
+    a = _check_arrays(y_true=y_true, y_pred=y_pred)
+    obs = a["y_true"] > threshold
+    fc = a["y_pred"] > threshold
+    hits = int(np.sum(obs & fc))
+    misses = int(np.sum(obs & ~fc))
+    false_alarms = int(np.sum(~obs & fc))
+    correct_negatives = int(np.sum(~obs & ~fc))
+    return {
+        "threshold": float(threshold),
+        "hits": hits,
+        "misses": misses,
+        "false_alarms": false_alarms,
+        "correct_negatives": correct_negatives,
+        "pod": _safe_ratio(hits, hits + misses),
+        "far": _safe_ratio(false_alarms, hits + false_alarms),
+        "csi": _safe_ratio(hits, hits + misses + false_alarms),
+    }
+
+
+def pm25_category(values: ArrayLike, breakpoints: Sequence[float] = CHINA_PM25_BREAKPOINTS
+                  ) -> np.ndarray:
+    """Index category (0 .. len(breakpoints)) of each PM2.5 value in µg/m³.
+
+    Category k holds values in (breakpoints[k-1], breakpoints[k]]; a value equal to a
+    breakpoint belongs to the lower category (35 -> 0, 35.1 -> 1, 250 -> 4, 250.1 -> 5).
+    Raises ValueError on NaN values or breakpoints that are not strictly increasing.
+    """
+    bp = np.asarray(breakpoints, dtype=float)
+    if bp.ndim != 1 or len(bp) == 0 or np.any(np.diff(bp) <= 0):
+        raise ValueError("breakpoints must be a non-empty, strictly increasing sequence")
+    v = np.asarray(values, dtype=float)
+    if np.any(np.isnan(v)):
+        raise ValueError("values contain NaN")
+    return np.searchsorted(bp, v, side="left").astype(int)
+
+
+def category_accuracy(y_true: ArrayLike, y_pred: ArrayLike,
+                      breakpoints: Sequence[float] = CHINA_PM25_BREAKPOINTS) -> float:
+    """Fraction of rows whose predicted index category equals the observed one (unitless)."""
+    a = _check_arrays(y_true=y_true, y_pred=y_pred)
+    return float(np.mean(pm25_category(a["y_true"], breakpoints)
+                         == pm25_category(a["y_pred"], breakpoints)))
+
+
+# --------------------------------------------------------------------------- bootstrap
+
+
+def default_block_length(n: int) -> int:
+    """Default moving-block length for a series of n units: max(1, round(n ** (1/3)))."""
+    return max(1, int(round(n ** (1.0 / 3.0)))) if n > 0 else 1
+
+
+def moving_block_bootstrap_indices(n: int, block_length: int, n_boot: int,
+                                   rng: np.random.Generator | int | None) -> np.ndarray:
+    """Moving-block bootstrap resamples of ``range(n)``, shape (n_boot, n), dtype int.
+
+    Each row concatenates ceil(n / block_length) blocks of consecutive indices whose
+    starts are uniform on [0, n - block_length], truncated to length n. ``rng`` is a
+    numpy Generator (or a seed for ``np.random.default_rng``).
+    """
+    n, block_length, n_boot = int(n), int(block_length), int(n_boot)
+    if n < 1:
+        raise ValueError("n must be >= 1")
+    if not 1 <= block_length <= n:
+        raise ValueError(f"block_length must be in [1, n={n}], got {block_length}")
+    if n_boot < 1:
+        raise ValueError("n_boot must be >= 1")
+    if not isinstance(rng, np.random.Generator):
+        rng = np.random.default_rng(rng)
+    n_blocks = -(-n // block_length)
+    starts = rng.integers(0, n - block_length + 1, size=(n_boot, n_blocks))
+    idx = starts[:, :, None] + np.arange(block_length)[None, None, :]
+    return idx.reshape(n_boot, n_blocks * block_length)[:, :n]
+
+
+@dataclass(frozen=True)
+class _ResamplePlan:
+    """Rows -> resampling units (groups), and the bootstrap draws of units."""
+
+    codes: np.ndarray  # unit index of each row, 0 .. n_units-1 (units sorted)
+    counts: np.ndarray  # rows per unit
+    draws: np.ndarray  # (n_boot, n_units) unit indices
+
+    def rmse(self, sq_err: np.ndarray) -> np.ndarray:
+        """RMSE (µg/m³) of each resample, from per-row squared errors."""
+        sse = np.bincount(self.codes, weights=sq_err, minlength=len(self.counts))
+        return np.sqrt(sse[self.draws].sum(axis=1) / self.counts[self.draws].sum(axis=1))
+
+
+def _resample_plan(n: int, groups, block_length: int | None, n_boot: int,
+                   seed: int | None) -> _ResamplePlan:
+    if groups is None:
+        codes = np.arange(n)
+        n_units = n
+    else:
+        g = np.asarray(groups).reshape(-1)
+        if len(g) != n:
+            raise ValueError(f"length mismatch: groups={len(g)}, rows={n}")
+        codes, uniques = pd.factorize(g, sort=True)
+        if np.any(codes < 0):
+            raise ValueError("groups contain missing values")
+        n_units = len(uniques)
+    counts = np.bincount(codes, minlength=n_units).astype(float)
+    if block_length is None:
+        block_length = default_block_length(n_units)
+    block_length = min(int(block_length), n_units)
+    draws = moving_block_bootstrap_indices(n_units, block_length, n_boot,
+                                           np.random.default_rng(seed))
+    return _ResamplePlan(codes=codes, counts=counts, draws=draws)
+
+
+def _percentile_interval(samples: np.ndarray, level: float) -> tuple[float, float]:
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    alpha = 1.0 - level
+    lo, hi = np.quantile(samples, [alpha / 2.0, 1.0 - alpha / 2.0])
+    return float(lo), float(hi)
+
+
+def bootstrap_rmse_ci(y_true: ArrayLike, y_pred: ArrayLike, *, groups=None,
+                      block_length: int | None = None, n_boot: int = 1000,
+                      seed: int | None = 0, level: float = 0.95) -> tuple[float, float]:
+    """Percentile moving-block-bootstrap confidence interval (lo, hi) for the RMSE, µg/m³.
+
+    Rows are assumed in time order. With ``groups`` (e.g. the forecast date of each row
+    for multi-station data) the resampling unit is the group: blocks of consecutive
+    unique groups (sorted) are drawn and all rows of a drawn group are taken together.
+    ``block_length`` is in units (rows or groups), default :func:`default_block_length`
+    of the number of units (capped at it). Same seed -> same interval.
+    """
+    a = _check_arrays(y_true=y_true, y_pred=y_pred)
+    err = a["y_pred"] - a["y_true"]
+    plan = _resample_plan(len(err), groups, block_length, n_boot, seed)
+    return _percentile_interval(plan.rmse(err * err), level)
+
+
+def bootstrap_rmse_diff_ci(y_true: ArrayLike, pred_a: ArrayLike, pred_b: ArrayLike, *,
+                           groups=None, block_length: int | None = None, n_boot: int = 1000,
+                           seed: int | None = 0, level: float = 0.95
+                           ) -> tuple[float, float, float]:
+    """(rmse_a - rmse_b, lo, hi) in µg/m³, with a paired percentile block-bootstrap interval.
+
+    Both models are scored on the same resamples; resampling as in
+    :func:`bootstrap_rmse_ci`. A negative difference means model a is more accurate.
+    """
+    a = _check_arrays(y_true=y_true, pred_a=pred_a, pred_b=pred_b)
+    ea = a["pred_a"] - a["y_true"]
+    eb = a["pred_b"] - a["y_true"]
+    plan = _resample_plan(len(ea), groups, block_length, n_boot, seed)
+    diffs = plan.rmse(ea * ea) - plan.rmse(eb * eb)
+    lo, hi = _percentile_interval(diffs, level)
+    return _rmse(ea) - _rmse(eb), lo, hi
+
+
+# --------------------------------------------------------------------------- Diebold-Mariano
+
+
+def _dm_from_loss_diff(d: np.ndarray, horizon: int) -> tuple[float, float]:
+    """DM statistic with HLN correction and two-sided t(n-1) p-value for a loss differential."""
+    d = np.asarray(d, dtype=float)
+    n = len(d)
+    h = int(horizon)
+    if h < 1:
+        raise ValueError(f"horizon must be >= 1, got {horizon}")
+    if n < 2 or h >= n:
+        raise ValueError(f"need more than max(1, horizon) observations, got n={n}, h={h}")
+    if np.ptp(d) == 0.0:  # zero variance: identical losses, or a constant difference
+        if d[0] == 0.0:
+            return 0.0, 1.0
+        return (math.copysign(math.inf, d[0]), 0.0)
+    mean = float(d.mean())
+    dc = d - mean
+    gamma = [float(np.dot(dc[k:], dc[: n - k]) / n) for k in range(h)]
+    long_run_var = gamma[0] + 2.0 * sum(gamma[1:])
+    if long_run_var <= 0.0:
+        # Negative autocovariances can make the truncated estimate non-positive; fall back
+        # to the lag-0 variance (a common, conservative choice).
+        long_run_var = gamma[0]
+    stat = mean / math.sqrt(long_run_var / n)
+    stat *= math.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
+    p_value = float(2.0 * stats.t.sf(abs(stat), df=n - 1))
+    return float(stat), p_value
+
+
+def diebold_mariano(y_true: ArrayLike, pred_a: ArrayLike, pred_b: ArrayLike, *,
+                    horizon: int = 1, power: float = 2) -> tuple[float, float]:
+    """Diebold-Mariano test of equal accuracy of forecasts a and b (values in µg/m³).
+
+    Loss |e|**power, d_t = loss_a - loss_b, long-run variance
+    gamma_0 + 2 * sum_{k=1}^{h-1} gamma_k (gamma_k = (1/n) sum (d_t - dbar)(d_{t-k} - dbar)),
+    statistic dbar / sqrt(var / n) times the Harvey-Leybourne-Newbold (1997) factor
+    sqrt((n + 1 - 2h + h(h-1)/n) / n); two-sided p-value from Student t with n-1 df.
+    Returns (stat, p_value); a negative stat means model a is more accurate. When d has
+    zero variance: (0.0, 1.0) if it is all 0 (identical losses), else (±inf, 0.0). If the
+    truncated long-run variance is not positive, gamma_0 alone is used.
+    """
+    if power <= 0:
+        raise ValueError(f"power must be > 0, got {power}")
+    a = _check_arrays(y_true=y_true, pred_a=pred_a, pred_b=pred_b)
+    loss_a = np.abs(a["pred_a"] - a["y_true"]) ** power
+    loss_b = np.abs(a["pred_b"] - a["y_true"]) ** power
+    return _dm_from_loss_diff(loss_a - loss_b, horizon)
+
+
+# --------------------------------------------------------------------------- evaluate
+
+
+def _wide_split(frame: pd.DataFrame, split: str, models: list[str]
+                ) -> tuple[pd.DataFrame, np.ndarray, dict[str, np.ndarray]]:
+    """Align every model's rows of one split on (date, station), sorted by date then station.
+
+    Returns (keys frame with date/station, y_true, {model: y_pred}).
+    Raises ValueError naming the model whose rows differ or are duplicated.
+    """
+    part = frame[frame["split"] == split]
+    union = part[["date", "station"]].drop_duplicates().sort_values(
+        ["date", "station"], kind="mergesort").reset_index(drop=True)
+    y_true: np.ndarray | None = None
+    preds: dict[str, np.ndarray] = {}
+    for model in models:
+        rows = part[part["model"] == model]
+        if rows.empty:
+            raise ValueError(
+                f"model {model!r} has no rows in split {split!r}; every model must have "
+                f"exactly the same rows within each evaluated split")
+        if rows.duplicated(["date", "station"]).any():
+            raise ValueError(
+                f"model {model!r} has duplicate (date, station) rows in split {split!r}")
+        if len(rows) != len(union):
+            raise ValueError(
+                f"model {model!r} has {len(rows)} rows in split {split!r} but the models "
+                f"together cover {len(union)} (date, station) rows; every model must have "
+                f"exactly the same rows within a split")
+        aligned = union.merge(rows[["date", "station", "y_true", "y_pred"]],
+                              on=["date", "station"], how="left")
+        yt = aligned["y_true"].to_numpy(dtype=float)
+        yp = aligned["y_pred"].to_numpy(dtype=float)
+        if not (np.all(np.isfinite(yt)) and np.all(np.isfinite(yp))):
+            raise ValueError(f"model {model!r} has NaN/inf y_true or y_pred in split {split!r}")
+        if y_true is None:
+            y_true = yt
+        elif not np.allclose(yt, y_true, rtol=1e-9, atol=1e-9):
+            raise ValueError(
+                f"model {model!r} has different y_true values from the other models "
+                f"in split {split!r}")
+        preds[model] = yp
+    assert y_true is not None
+    return union, y_true, preds
+
+
+def _daily_loss_diff(dates: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray,
+                     y_true: np.ndarray, power: float = 2) -> np.ndarray:
+    """Per-date mean over stations of |e_a|**power - |e_b|**power, in date order."""
+    d = np.abs(pred_a - y_true) ** power - np.abs(pred_b - y_true) ** power
+    codes, _ = pd.factorize(dates, sort=True)
+    return np.bincount(codes, weights=d) / np.bincount(codes)
+
+
+def _py(value):
+    """Recursively convert numpy scalars to plain Python types."""
+    if isinstance(value, dict):
+        return {k: _py(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_py(v) for v in value]
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating | float):
+        return float(value)
+    return value
+
+
+def evaluate(predictions: pd.DataFrame, *, reference: str = "persistence",
+             baselines: Sequence[str] = ("persistence", "climatology", "linear", "ridge",
+                                         "lasso", "elasticnet", "hgb"),
+             n_boot: int = 1000, seed: int = 0) -> dict:
+    """Score every model on the 'val' and 'test' splits of a long prediction table.
+
+    ``predictions`` has columns ``date`` (the day being forecast), ``station``, ``split``,
+    ``model``, ``y_true`` and ``y_pred`` (µg/m³). 'train' rows (and any split other than
+    'val'/'test') are ignored. Within an evaluated split every model must have exactly
+    the same (date, station) rows with the same y_true (ValueError naming the model
+    otherwise).
+
+    Returns a JSON-ready dict:
+
+    * ``models[model][split]``: :func:`point_metrics` with ``rmse_reference`` / ``skill``
+      against the ``reference`` model (NaN when it is absent), ``rmse_ci`` [lo, hi]
+      (block bootstrap over whole dates), ``by_season``, ``exceedance`` (> LIMIT_24H) and
+      ``category_accuracy``.
+    * ``best_baseline``: {"val": name, "test": name}, the baseline from ``baselines``
+      with the lowest val RMSE (ties: first in ``baselines``), used for both splits;
+      None when no baseline (or no 'val' split) is present.
+    * ``comparisons``: for each evaluated split and each model other than the best
+      baseline: ``rmse_diff`` = rmse(model) - rmse(best) with a paired bootstrap
+      ``rmse_diff_ci``, ``dm_stat`` / ``dm_p_value`` (DM test, h=1, squared error, on
+      the per-date mean loss differential across stations) and ``significant``
+      (CI excludes 0 and p < 0.05).
+    """
+    missing = [c for c in REQUIRED_PREDICTION_COLUMNS if c not in predictions.columns]
+    if missing:
+        raise ValueError(f"predictions is missing columns: {missing}")
+    frame = predictions.loc[:, list(REQUIRED_PREDICTION_COLUMNS)].copy()
+    frame["date"] = pd.to_datetime(frame["date"])
+    splits = [s for s in EVAL_SPLITS if (frame["split"] == s).any()]
+    if not splits:
+        raise ValueError("predictions has no 'val' or 'test' rows to evaluate")
+    models = [str(m) for m in pd.unique(frame.loc[frame["split"].isin(splits), "model"])]
+
+    result: dict = {"models": {m: {} for m in models}}
+    aligned: dict[str, tuple[pd.DataFrame, np.ndarray, dict[str, np.ndarray]]] = {}
+    for split in splits:
+        keys, y_true, preds = _wide_split(frame, split, models)
+        aligned[split] = (keys, y_true, preds)
+        dates = keys["date"].to_numpy()
+        plan = _resample_plan(len(y_true), dates, None, n_boot, seed)
+        y_ref = preds.get(reference)
+        for model, y_pred in preds.items():
+            m = point_metrics(y_true, y_pred, y_ref)
+            if y_ref is None:
+                m["rmse_reference"] = float("nan")
+                m["skill"] = float("nan")
+            err = y_pred - y_true
+            m["rmse_ci"] = list(_percentile_interval(plan.rmse(err * err), 0.95))
+            m["by_season"] = metrics_by_season(dates, y_true, y_pred, y_ref)
+            m["exceedance"] = exceedance_scores(y_true, y_pred, LIMIT_24H)
+            m["category_accuracy"] = category_accuracy(y_true, y_pred)
+            result["models"][model][split] = m
+
+    best: str | None = None
+    if "val" in aligned:
+        val_preds = aligned["val"][2]
+        candidates = [b for b in baselines if b in val_preds]
+        if candidates:
+            best = min(candidates,
+                       key=lambda b: (result["models"][b]["val"]["rmse"], candidates.index(b)))
+    result["best_baseline"] = {"val": best, "test": best}
+
+    comparisons = []
+    if best is not None:
+        for split in splits:
+            keys, y_true, preds = aligned[split]
+            if best not in preds:
+                continue
+            dates = keys["date"].to_numpy()
+            plan = _resample_plan(len(y_true), dates, None, n_boot, seed)
+            eb = preds[best] - y_true
+            rmse_b = plan.rmse(eb * eb)
+            for model, y_pred in preds.items():
+                if model == best:
+                    continue
+                ea = y_pred - y_true
+                lo, hi = _percentile_interval(plan.rmse(ea * ea) - rmse_b, 0.95)
+                daily_d = _daily_loss_diff(dates, y_pred, preds[best], y_true)
+                if len(daily_d) >= 2:
+                    dm_stat, dm_p = _dm_from_loss_diff(daily_d, horizon=1)
+                else:
+                    dm_stat, dm_p = float("nan"), float("nan")
+                comparisons.append({
+                    "split": split,
+                    "model": model,
+                    "against": best,
+                    "rmse_diff": _rmse(ea) - _rmse(eb),
+                    "rmse_diff_ci": [lo, hi],
+                    "dm_stat": dm_stat,
+                    "dm_p_value": dm_p,
+                    "significant": bool((lo > 0 or hi < 0) and dm_p < 0.05),
+                })
+    result["comparisons"] = comparisons
+    return _py(result)

@@ -1,0 +1,130 @@
+"""The canonical schema shared by every stage: HourlyFrame and DailyFrame.
+
+HourlyFrame: one row per station-hour, sorted by (station, time), unique per station.
+
+=============  =========================================================================
+column         meaning
+=============  =========================================================================
+station        station name (str)
+time           local time of the source at the start of the hour (datetime64[ns])
+pm25           PM2.5 concentration over that hour, µg/m³ (float, NaN = missing)
+temp           air temperature, °C
+dewp           dew point, °C
+pres           station pressure, hPa
+wind_speed     wind speed over that hour, m/s
+wind_dir       compass direction the wind blows from: N, NNE, NE, ..., NW, NNW, or
+               "calm" (str; NaN = missing). Sources in degrees are converted.
+rain           precipitation in that hour: mm (multi-site, csv) or a 0/1 "hour with rain"
+               flag (single-site, whose source gives cumulated hours of rain)
+snow           0/1 "hour with snow" flag (single-site only)
+=============  =========================================================================
+
+Only ``station``, ``time`` and ``pm25`` are required; weather columns a source does not
+provide are absent. Extra pollutants (``pm10``, ``so2``, ``no2``, ``co``, ``o3``) may be
+present and are carried along untouched.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+REQUIRED_COLUMNS = ("station", "time", "pm25")
+WEATHER_COLUMNS = ("temp", "dewp", "pres", "wind_speed", "wind_dir", "rain", "snow")
+NUMERIC_WEATHER = ("temp", "dewp", "pres", "wind_speed", "rain", "snow")
+EXTRA_POLLUTANTS = ("pm10", "so2", "no2", "co", "o3")
+CANONICAL_COLUMNS = REQUIRED_COLUMNS + WEATHER_COLUMNS + EXTRA_POLLUTANTS
+
+#: 16-point compass names, clockwise from north, and their bearing in degrees.
+COMPASS_16 = ("N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE",
+              "S", "SSW", "SW", "WSW", "W", "WNW", "NW", "NNW")
+COMPASS_DEGREES = {name: 22.5 * i for i, name in enumerate(COMPASS_16)}
+#: The 8 sectors used for daily wind-direction fractions (plus "calm").
+SECTORS_8 = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
+CALM = "calm"
+
+
+class DataError(ValueError):
+    """A problem with the user's input data or configuration.
+
+    The CLI prints its message as one line on stderr and exits non-zero, without a
+    traceback. Messages name the file, column or value at fault and what to do.
+    """
+
+
+def degrees_to_compass(degrees: pd.Series | np.ndarray) -> pd.Series:
+    """Map wind bearings in degrees (0 = from north, clockwise) to 16-point names."""
+    values = pd.Series(np.asarray(degrees, dtype=float))
+    index = np.floor(((values.to_numpy() % 360.0) + 11.25) / 22.5).astype("float") % 16
+    names = np.array(COMPASS_16, dtype=object)
+    out = pd.Series([names[int(i)] if np.isfinite(i) else np.nan for i in index], dtype=object)
+    return out
+
+
+def compass_to_degrees(wind_dir: pd.Series) -> np.ndarray:
+    """Bearing in degrees of each compass name; NaN for "calm" and missing values."""
+    return wind_dir.map(COMPASS_DEGREES).astype(float).to_numpy()
+
+
+def compass_to_sector8(wind_dir: pd.Series) -> pd.Series:
+    """Reduce 16-point names to the 8 sectors of SECTORS_8 (plus "calm", NaN kept).
+
+    A 16-point name between two sectors goes to the sector clockwise of it
+    (NNE → NE, ENE → E, ..., NNW → N), so every bearing lands in exactly one sector.
+    """
+    degrees = pd.Series(compass_to_degrees(wind_dir), index=wind_dir.index)
+    sector = np.floor(((degrees.to_numpy() % 360.0) + 22.5) / 45.0) % 8
+    names = np.array(SECTORS_8, dtype=object)
+    out = pd.Series(
+        [names[int(s)] if np.isfinite(s) else np.nan for s in sector],
+        index=wind_dir.index, dtype=object,
+    )
+    out[wind_dir == CALM] = CALM
+    return out
+
+
+def validate_hourly(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Check and normalise a frame into the HourlyFrame schema.
+
+    Sorts unsorted rows, turns negative PM2.5 into missing (the count is kept in
+    ``frame.attrs["negative_pm25"]``), and raises DataError for missing required
+    columns, all-missing targets or duplicated station-hours. ``source`` names the
+    input in messages.
+    """
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataError(f"{source}: missing required column(s) {', '.join(missing)}")
+    if frame.empty:
+        raise DataError(f"{source}: no rows of data")
+    keep = [c for c in CANONICAL_COLUMNS if c in frame.columns]
+    out = frame[keep].copy()
+    out["station"] = out["station"].astype(str)
+    if not pd.api.types.is_datetime64_any_dtype(out["time"]):
+        raise DataError(f"{source}: column 'time' is not a datetime")
+    out["time"] = out["time"].astype("datetime64[ns]")
+    if out["time"].isna().any():
+        raise DataError(f"{source}: {int(out['time'].isna().sum())} row(s) without a time")
+    for column in ("pm25",) + NUMERIC_WEATHER + EXTRA_POLLUTANTS:
+        if column in out.columns:
+            out[column] = pd.to_numeric(out[column], errors="coerce").astype(float)
+    if "wind_dir" in out.columns:
+        out["wind_dir"] = out["wind_dir"].astype(object)
+        bad = out["wind_dir"].notna() & ~out["wind_dir"].isin(COMPASS_16 + (CALM,))
+        if bad.any():
+            raise DataError(
+                f"{source}: unknown wind direction {out.loc[bad, 'wind_dir'].iloc[0]!r} "
+                f"(expected one of {', '.join(COMPASS_16)} or calm)")
+    negative = out["pm25"] < 0
+    out.loc[negative, "pm25"] = np.nan
+    if out["pm25"].isna().all():
+        raise DataError(f"{source}: every PM2.5 value is missing")
+    out = out.sort_values(["station", "time"], kind="mergesort").reset_index(drop=True)
+    duplicated = out.duplicated(["station", "time"])
+    if duplicated.any():
+        first = out.loc[duplicated].iloc[0]
+        raise DataError(
+            f"{source}: {int(duplicated.sum())} duplicated station-hour(s), first "
+            f"{first['station']} at {first['time']:%Y-%m-%d %H:%M}")
+    out.attrs["source"] = source
+    out.attrs["negative_pm25"] = int(negative.sum())
+    return out

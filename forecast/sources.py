@@ -1,0 +1,417 @@
+"""Data sources, each mapped into the canonical HourlyFrame (see forecast.schema).
+
+Sources: ``beijing`` (UCI Beijing PM2.5, one site, 2010–2014), ``beijing-multisite``
+(UCI Beijing Multi-Site Air Quality, 12 sites, 2013–2017), ``csv`` (any hourly CSV
+through a column mapping) and ``synthetic`` (a seeded generator, for tests and demos).
+
+Real files are looked up in this order: ``--data-dir``, ``$FORECAST_DATA_DIR``,
+``data/raw/`` (the download cache), then downloaded from UCI into ``data/raw/``.
+Each file's SHA-256 is checked before it is read; a mismatch is an error and the bad
+copy is never used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .schema import COMPASS_16, DataError, degrees_to_compass, validate_hourly
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CACHE_DIR = PROJECT_ROOT / "data" / "raw"
+
+BEIJING_FILE = "PRSA_data_2010.1.1-2014.12.31.csv"
+BEIJING_SHA256 = "4127f868775e31b3956522adc0ec75af8937dde6a3896e8beed3a376c6d27f1c"
+BEIJING_URLS = (
+    "https://archive.ics.uci.edu/ml/machine-learning-databases/00381/" + BEIJING_FILE,
+    "https://archive.ics.uci.edu/static/public/381/beijing+pm2+5+data.zip",
+)
+BEIJING_STATION = "US Embassy"
+
+MULTISITE_ZIP = "PRSA2017_Data_20130301-20170228.zip"
+MULTISITE_URLS = (
+    "https://archive.ics.uci.edu/ml/machine-learning-databases/00501/" + MULTISITE_ZIP,
+    "https://archive.ics.uci.edu/static/public/501/beijing+multi+site+air+quality+data.zip",
+)
+MULTISITE_SHA256 = {
+    "Aotizhongxin": "a94fbcfc71708b6ffdc033360163d91efb7f675e496f6b5860929aa96b96351b",
+    "Changping": "a2e21402a6d95fb7043f87959e6e3dcbecb957aac356a6f8028a85b047c772e7",
+    "Dingling": "3d8dff81f18a80d9f455876a785642bffe1e9b9924ec1e6b7ce8cca790432eeb",
+    "Dongsi": "9c0020214425e5ee2a64d42f97a1f632e1d8f6b53ad50edd85a686cc7999f27e",
+    "Guanyuan": "59390fee3b032597b387491f5230e7edb90a8558e30217ebd6d9befbe669fbf9",
+    "Gucheng": "10ae48801ea55869fee56a48b885fb1127859c130551888d71673f34216ba951",
+    "Huairou": "812dcbe848b3ba2c2d25731064797bff803c46eb0c602156a1fa044df136dc26",
+    "Nongzhanguan": "572cf87b65ef543cd55d3a711b28474def224a46b0ec3fc8add8aaf13b67a487",
+    "Shunyi": "520b59e4ead3b0cfe7f1ed673e30275de8441e999db6f413d5172d2277b8c15a",
+    "Tiantan": "0743e34799cf1ee36195b73321b91baa5625276532e7263c588f68cdef3b4daa",
+    "Wanliu": "0b1a6d754a07f0def2f55434ddfa3870dcd0063b7f766a6f66b6c11bb05a377a",
+    "Wanshouxigong": "ab1d6a356d6997a45f6d657ad47de1e05a4a08d4a7015b38a329a90665ab74d0",
+}
+
+
+def multisite_file(station: str) -> str:
+    return f"PRSA_Data_{station}_20130301-20170228.csv"
+
+
+DATASETS = ("beijing", "beijing-multisite", "synthetic", "csv")
+
+
+@dataclass
+class Loaded:
+    """An HourlyFrame with where it came from."""
+
+    hourly: pd.DataFrame
+    dataset: str
+    files: dict[str, str] = field(default_factory=dict)  # path -> verified SHA-256
+    synthetic: bool = False
+    units: dict[str, str] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- file lookup
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _read_verified(path: Path, expected: str) -> bytes:
+    data = path.read_bytes()
+    actual = sha256_of(data)
+    if actual != expected:
+        raise DataError(
+            f"checksum mismatch for {path}: expected SHA-256 {expected}, got {actual}; "
+            "the file is corrupt or a different version — delete it or point --data-dir "
+            "at a good copy")
+    return data
+
+
+def search_dirs(data_dir: str | os.PathLike | None) -> list[Path]:
+    """Folders to search for a dataset's files, in lookup order."""
+    dirs: list[Path] = []
+    if data_dir:
+        path = Path(data_dir).expanduser()
+        if not path.is_dir():
+            raise DataError(f"--data-dir {path} is not a folder")
+        dirs.append(path)
+    env = os.environ.get("FORECAST_DATA_DIR")
+    if env:
+        path = Path(env).expanduser()
+        if not path.is_dir():
+            raise DataError(f"FORECAST_DATA_DIR={env} is not a folder")
+        dirs.append(path)
+    dirs.append(CACHE_DIR)
+    return dirs
+
+
+def find_file(name: str, dirs: list[Path]) -> Path | None:
+    """First file called ``name`` in ``dirs`` (subfolders included), in order."""
+    for folder in dirs:
+        if not folder.is_dir():
+            continue
+        direct = folder / name
+        if direct.is_file():
+            return direct
+        for hit in sorted(folder.rglob(name)):
+            if hit.is_file():
+                return hit
+    return None
+
+
+def _download(urls: tuple[str, ...], target: Path) -> Path:
+    """Download the first URL that answers into ``target`` (atomically)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    errors = []
+    for url in urls:
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response:
+                payload = response.read()
+        except (urllib.error.URLError, OSError, TimeoutError) as exc:
+            errors.append(f"{url}: {getattr(exc, 'reason', exc)}")
+            continue
+        if url.endswith(".zip") and not target.name.endswith(".zip"):
+            # UCI's newer page ships the CSV inside a zip: take the member by name.
+            try:
+                with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+                    member = next(n for n in archive.namelist() if n.endswith(target.name))
+                    payload = archive.read(member)
+            except (zipfile.BadZipFile, StopIteration):
+                errors.append(f"{url}: no {target.name} inside")
+                continue
+        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
+            tmp.write(payload)
+        Path(tmp.name).replace(target)
+        return target
+    raise DataError(
+        f"{target.name} is not available locally and could not be downloaded "
+        f"({errors[-1] if errors else 'no URL'}); download it from the UCI Machine Learning "
+        f"Repository and pass its folder with --data-dir DIR (or set FORECAST_DATA_DIR)")
+
+
+# ---------------------------------------------------------------- beijing (one site)
+
+
+def parse_beijing(data: bytes, source: str) -> pd.DataFrame:
+    """Map UCI's single-site CSV into an HourlyFrame.
+
+    ``Iws`` is the wind speed (m/s) cumulated over consecutive hours with the same
+    direction: the hourly speed is its increment, or the value itself when the
+    direction changes. ``Is``/``Ir`` are cumulated hours of snow/rain: an hour with a
+    positive count is a snow/rain hour (flag 1).
+    """
+    raw = _read_csv_bytes(data, source)
+    _require(raw, ["year", "month", "day", "hour", "pm2.5", "DEWP", "TEMP", "PRES", "cbwd",
+                   "Iws", "Is", "Ir"], source)
+    time = _time_from_parts(raw, ["year", "month", "day", "hour"], source)
+    direction = raw["cbwd"].map({"NW": "NW", "NE": "NE", "SE": "SE", "cv": "calm"})
+    cumulated = raw["Iws"].astype(float).to_numpy()
+    same_run = (direction.to_numpy() == np.roll(direction.to_numpy(), 1))
+    same_run[0] = False
+    previous = np.roll(cumulated, 1)
+    increment = cumulated - previous
+    speed = np.where(same_run & (increment >= 0), increment, cumulated)
+    frame = pd.DataFrame({
+        "station": BEIJING_STATION,
+        "time": time,
+        "pm25": pd.to_numeric(raw["pm2.5"], errors="coerce"),
+        "temp": raw["TEMP"].astype(float),
+        "dewp": raw["DEWP"].astype(float),
+        "pres": raw["PRES"].astype(float),
+        "wind_speed": speed,
+        "wind_dir": direction.astype(object),
+        "rain": (raw["Ir"].astype(float) > 0).astype(float),
+        "snow": (raw["Is"].astype(float) > 0).astype(float),
+    })
+    return validate_hourly(frame, source)
+
+
+def load_beijing(data_dir=None, allow_download: bool = True) -> Loaded:
+    dirs = search_dirs(data_dir)
+    path = find_file(BEIJING_FILE, dirs)
+    if path is None:
+        if not allow_download:
+            raise DataError(f"{BEIJING_FILE} not found; pass --data-dir DIR")
+        path = _download(BEIJING_URLS, CACHE_DIR / BEIJING_FILE)
+    data = _read_verified(path, BEIJING_SHA256)
+    hourly = parse_beijing(data, str(path))
+    return Loaded(hourly, "beijing", {str(path): BEIJING_SHA256},
+                  units={"rain": "0/1 flag: hour with rain", "snow": "0/1 flag: hour with snow",
+                         "wind_speed": "m/s, from cumulated Iws"})
+
+
+# ---------------------------------------------------------------- beijing multi-site
+
+
+def parse_multisite(data: bytes, source: str) -> pd.DataFrame:
+    raw = _read_csv_bytes(data, source)
+    _require(raw, ["year", "month", "day", "hour", "PM2.5", "TEMP", "PRES", "DEWP", "RAIN",
+                   "wd", "WSPM", "station"], source)
+    columns = {"PM2.5": "pm25", "PM10": "pm10", "SO2": "so2", "NO2": "no2", "CO": "co",
+               "O3": "o3", "TEMP": "temp", "PRES": "pres", "DEWP": "dewp", "RAIN": "rain",
+               "WSPM": "wind_speed", "wd": "wind_dir", "station": "station"}
+    frame = raw[[c for c in columns if c in raw.columns]].rename(columns=columns)
+    frame["time"] = _time_from_parts(raw, ["year", "month", "day", "hour"], source)
+    frame["wind_dir"] = frame["wind_dir"].astype(object)
+    return frame
+
+
+def load_multisite(data_dir=None, allow_download: bool = True) -> Loaded:
+    dirs = search_dirs(data_dir)
+    blobs: dict[str, tuple[str, bytes]] = {}
+    for station, digest in MULTISITE_SHA256.items():
+        path = find_file(multisite_file(station), dirs)
+        if path is not None:
+            blobs[station] = (str(path), _read_verified(path, digest))
+    if len(blobs) < len(MULTISITE_SHA256):
+        zip_path = find_file(MULTISITE_ZIP, dirs)
+        if zip_path is None:
+            if not allow_download:
+                raise DataError(f"{MULTISITE_ZIP} (or its 12 CSVs) not found; pass --data-dir DIR")
+            zip_path = _download(MULTISITE_URLS, CACHE_DIR / MULTISITE_ZIP)
+        try:
+            archive = zipfile.ZipFile(zip_path)
+        except zipfile.BadZipFile:
+            raise DataError(f"{zip_path} is not a valid zip archive; delete it and retry") from None
+        with archive:
+            names = archive.namelist()
+            for station, digest in MULTISITE_SHA256.items():
+                if station in blobs:
+                    continue
+                member = next((n for n in names if n.endswith(multisite_file(station))), None)
+                if member is None:
+                    raise DataError(f"{zip_path} has no {multisite_file(station)}")
+                data = archive.read(member)
+                actual = sha256_of(data)
+                if actual != digest:
+                    raise DataError(
+                        f"checksum mismatch for {zip_path}:{member}: expected SHA-256 {digest}, "
+                        f"got {actual}; delete the zip and retry")
+                blobs[station] = (f"{zip_path}:{member}", data)
+    frames = [parse_multisite(data, path) for path, data in blobs.values()]
+    hourly = validate_hourly(pd.concat(frames, ignore_index=True), "beijing-multisite")
+    files = {path: MULTISITE_SHA256[station] for station, (path, _) in blobs.items()}
+    return Loaded(hourly, "beijing-multisite", files, units={"rain": "mm", "wind_speed": "m/s"})
+
+
+# ---------------------------------------------------------------- generic csv
+
+
+def load_csv(spec: dict) -> Loaded:
+    """Read a user's hourly CSV through a column mapping (the ``[data]`` config table).
+
+    Keys: ``path``; ``station`` (a fixed name) or ``station_column``; ``time_column``
+    or ``time_columns`` (year, month, day, hour); ``time_format`` (optional strftime
+    format); ``columns`` = {canonical name: CSV column} with at least ``pm25``;
+    ``wind_dir_degrees`` = true when the wind direction column holds degrees;
+    ``units`` = {canonical name: text}, recorded in the report.
+    """
+    path_text = spec.get("path")
+    if not path_text:
+        raise DataError("dataset csv needs a path: --dataset csv:PATH or [data] path = ...")
+    path = Path(path_text).expanduser()
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    columns = dict(spec.get("columns") or {})
+    if "pm25" not in columns:
+        raise DataError(f"{path}: the column mapping [data.columns] must name the pm25 column")
+    unknown = [k for k in columns if k not in ("pm25", "temp", "dewp", "pres", "wind_speed",
+                                                "wind_dir", "rain", "snow", "pm10", "so2",
+                                                "no2", "co", "o3")]
+    if unknown:
+        raise DataError(f"[data.columns]: unknown canonical name(s) {', '.join(unknown)}")
+    data = path.read_bytes()
+    raw = _read_csv_bytes(data, str(path))
+    wanted = list(columns.values())
+    time_columns = spec.get("time_columns")
+    time_column = spec.get("time_column")
+    if time_columns:
+        wanted += list(time_columns)
+    elif time_column:
+        wanted.append(time_column)
+    else:
+        raise DataError(f"{path}: the mapping needs time_column or time_columns")
+    station_column = spec.get("station_column")
+    if station_column:
+        wanted.append(station_column)
+    absent = [c for c in wanted if c not in raw.columns]
+    if absent:
+        raise DataError(f"{path}: mapped column(s) not in the file: {', '.join(absent)} "
+                        f"(the file has: {', '.join(map(str, raw.columns[:20]))})")
+    frame = pd.DataFrame({canonical: raw[column] for canonical, column in columns.items()})
+    if time_columns:
+        frame["time"] = _time_from_parts(raw, list(time_columns), str(path))
+    else:
+        frame["time"] = _parse_time(raw[time_column], str(path), spec.get("time_format"))
+    if station_column:
+        frame["station"] = raw[station_column].astype(str)
+    else:
+        frame["station"] = str(spec.get("station") or path.stem)
+    if "wind_dir" in frame.columns:
+        frame["wind_dir"] = _normalise_wind_dir(frame["wind_dir"], bool(spec.get("wind_dir_degrees")),
+                                                str(path))
+    hourly = validate_hourly(frame, str(path))
+    return Loaded(hourly, "csv", {str(path): sha256_of(data)},
+                  units=dict(spec.get("units") or {}))
+
+
+def _normalise_wind_dir(values: pd.Series, degrees: bool, source: str) -> pd.Series:
+    if degrees or pd.api.types.is_numeric_dtype(values):
+        numeric = pd.to_numeric(values, errors="coerce")
+        out = degrees_to_compass(numeric.to_numpy())
+        out.index = values.index
+        return out
+    text = values.astype(object).where(values.notna())
+    text = text.map(lambda v: v.strip().upper() if isinstance(v, str) else v)
+    text = text.replace({"CV": "calm", "CALM": "calm", "C": "calm", "VRB": "calm"})
+    bad = text.notna() & ~text.isin(COMPASS_16 + ("calm",))
+    if bad.any():
+        raise DataError(f"{source}: wind direction {values[bad].iloc[0]!r} is neither a compass "
+                        "name nor calm (set wind_dir_degrees = true for degrees)")
+    return text
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _read_csv_bytes(data: bytes, source: str) -> pd.DataFrame:
+    if not data.strip():
+        raise DataError(f"{source}: the file is empty")
+    if b"\x00" in data[:4096]:
+        raise DataError(f"{source}: not a CSV file (binary content)")
+    try:
+        frame = pd.read_csv(io.BytesIO(data), na_values=["NA", ""], low_memory=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"{source}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
+    if frame.shape[1] < 2 or frame.empty:
+        raise DataError(f"{source}: not a CSV table with a header and rows")
+    return frame
+
+
+def _require(raw: pd.DataFrame, columns: list[str], source: str) -> None:
+    absent = [c for c in columns if c not in raw.columns]
+    if absent:
+        raise DataError(f"{source}: missing required column(s) {', '.join(absent)}")
+
+
+def _time_from_parts(raw: pd.DataFrame, parts: list[str], source: str) -> pd.Series:
+    if len(parts) != 4:
+        raise DataError(f"{source}: time_columns must name year, month, day and hour columns")
+    values = {}
+    for key, column in zip(("year", "month", "day", "hour"), parts, strict=True):
+        numeric = pd.to_numeric(raw[column], errors="coerce")
+        if numeric.isna().any():
+            row = int(np.flatnonzero(numeric.isna().to_numpy())[0])
+            raise DataError(f"{source}: unparseable date: {column}={raw[column].iloc[row]!r} "
+                            f"on data row {row + 1}")
+        values[key] = numeric.astype(int)
+    try:
+        return pd.to_datetime(pd.DataFrame(values), errors="raise")
+    except (ValueError, OverflowError) as exc:
+        raise DataError(f"{source}: unparseable date ({str(exc).splitlines()[0]})") from None
+
+
+def _parse_time(values: pd.Series, source: str, fmt: str | None) -> pd.Series:
+    try:
+        parsed = pd.to_datetime(values, format=fmt, errors="coerce")
+    except (ValueError, TypeError):
+        parsed = pd.Series(pd.NaT, index=values.index)
+    bad = parsed.isna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(f"{source}: unparseable date {values.iloc[row]!r} on data row {row + 1}")
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_localize(None)
+    return parsed
+
+
+def load(dataset: str, *, data_dir=None, csv: dict | None = None, seed: int = 0,
+         synthetic: dict | None = None) -> Loaded:
+    """Load a dataset by name into a Loaded HourlyFrame."""
+    if dataset.startswith("csv:"):
+        csv = {**(csv or {}), "path": dataset[4:]}
+        dataset = "csv"
+    if dataset == "beijing":
+        return load_beijing(data_dir)
+    if dataset == "beijing-multisite":
+        return load_multisite(data_dir)
+    if dataset == "csv":
+        return load_csv(csv or {})
+    if dataset == "synthetic":
+        from .synthetic import generate_hourly
+
+        options = dict(synthetic or {})
+        hourly = generate_hourly(seed=options.pop("seed", seed), **options)
+        return Loaded(hourly, "synthetic", {}, synthetic=True,
+                      units={"rain": "mm", "wind_speed": "m/s"})
+    raise DataError(f"unknown dataset {dataset!r}; choose one of beijing, beijing-multisite, "
+                    "synthetic, csv:PATH")
+

@@ -1,0 +1,425 @@
+"""DailyFrame (+ HourlyFrame) → ForecastTask: features, target, splits.
+
+For every station and issue day D (the forecast is issued at the end of day D, 23:59
+local time) the target is the daily-mean PM2.5 (µg/m³) of the target day D + horizon.
+
+Features, all from data up to the end of day D (``mode = "observed"``):
+
+* ``pm25_lag{k}``: daily-mean PM2.5 of day D + 1 − k (lag 1 is day D itself), gaps of up
+  to ``max_fill_days`` filled forward from the past; ``pm25_lag1_missing`` flags an
+  invalid day D; ``pm25_last_valid`` is the most recent valid daily mean (what
+  persistence forecasts) and ``days_since_valid`` its age in days;
+* ``pm25_roll{w}_{mean,std,max}`` over the w = 3, 7, 14 days ending on D (valid days);
+* the end of day D at hourly resolution: ``pm25_h18`` … ``pm25_h23`` (hourly gaps of up
+  to 3 h filled from the past), ``pm25_evening_mean`` (18–23 h), ``pm25_last_hour`` (most
+  recent hourly value), ``pm25_evening_rise`` (18–23 h mean minus 12–17 h mean),
+  ``wind_speed_evening``, ``wind_u_evening``/``wind_v_evening`` (m/s, 18–23 h);
+* day D's weather: daily aggregates of the DailyFrame, wind as 8-sector fractions and as
+  the mean wind vector (``wind_u_mean``, ``wind_v_mean``, m/s) with its direction as
+  ``wind_dir_sin``/``wind_dir_cos``, ``dewp_spread`` (temperature − dew point),
+  ``pres_change``/``temp_change`` (day D minus day D − 1);
+* stagnation: ``calm_hours`` (hours of day D with calm or < 1 m/s wind),
+  ``hours_since_north_wind`` (hours from the last hour with ≥ 3 m/s wind from NW, N or
+  NE to the end of day D, capped at 240), ``hours_since_wind`` (same for any direction);
+* calendar of the target day (known in advance): ``doy_sin``/``doy_cos``, ``weekday``,
+  ``heating_season`` (15 Nov – 15 Mar), ``holiday`` (Chinese public holidays from the
+  ``holidays`` package).
+
+``mode = "forecast"`` adds ``forecast_*`` columns: the *observed* weather aggregates of
+the target day, a stand-in for a perfect weather forecast (perfect prognosis).
+
+Missing inputs: short gaps are filled from the past only (daily ≤ ``max_fill_days``,
+hourly ≤ 3 h); longer gaps stay NaN, with indicator columns; models impute (fitted on
+train) so every model predicts every scored day. A day is scored when its target is valid.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from .daily import WIND_FRACTION_COLUMNS, complete_hours
+from .schema import CALM, DataError, compass_to_degrees, compass_to_sector8
+
+ROLL_WINDOWS = (3, 7, 14)
+EVENING_HOURS = tuple(range(18, 24))
+HOURLY_FILL_LIMIT = 3
+STRONG_WIND = 3.0   # m/s
+CALM_WIND = 1.0     # m/s
+NORTH_SECTORS = ("NW", "N", "NE")
+STAGNATION_CAP = 240.0  # hours
+DAILY_WEATHER = ("temp_mean", "dewp_mean", "pres_mean", "wind_speed_mean", "wind_speed_max",
+                 "rain_total", "snow_total") + WIND_FRACTION_COLUMNS
+SEQUENCE_FEATURES = ("pm25_filled", "pm25_valid", "pm25_evening_mean", "temp_mean",
+                     "dewp_mean", "pres_mean", "wind_speed_mean", "wind_speed_max",
+                     "wind_u_mean", "wind_v_mean", "rain_total", "snow_total", "calm_hours",
+                     "hours_since_north_wind", "doy_sin", "doy_cos")
+HOURLY_SEQUENCE_FEATURES = ("pm25", "temp", "dewp", "pres", "wind_speed", "wind_u", "wind_v",
+                            "rain")
+SPLITS = ("train", "val", "test")
+
+DEFAULT_SPLITS = {
+    "beijing": ("2012-12-31", "2013-12-31", "2014-12-31"),
+    "beijing-multisite": ("2015-02-28", "2016-02-29", "2017-02-28"),
+}
+
+
+@dataclass
+class ForecastTask:
+    """Everything a model needs, as plain arrays aligned on rows (station, issue day).
+
+    ``rows``: DataFrame with ``station``, ``station_index``, ``issue_day``, ``target_day``,
+    ``split`` (train/val/test, or "none" outside the splits, e.g. the latest issue day,
+    whose target is still unknown) and ``y`` (target, µg/m³, NaN = not scored).
+    ``X``: tabular features (n_rows, n_features), float32 with NaN for missing.
+    ``sequence``: last ``sequence_length`` days of daily features, oldest first
+    (n_rows, L, n_sequence_features); ``hourly``: optionally the last L*24 hours.
+    """
+
+    rows: pd.DataFrame
+    X: np.ndarray
+    feature_names: list[str]
+    sequence: np.ndarray
+    sequence_names: list[str]
+    y: np.ndarray
+    persistence: np.ndarray
+    stations: list[str]
+    mode: str
+    horizon: int
+    splits: dict[str, tuple[str, str]]
+    target_transform: str = "log1p"
+    hourly: np.ndarray | None = None
+    hourly_names: list[str] = field(default_factory=list)
+
+    @property
+    def split(self) -> np.ndarray:
+        return self.rows["split"].to_numpy()
+
+    def mask(self, split: str, scored: bool = True) -> np.ndarray:
+        """Rows of ``split``; with ``scored`` only those whose target is valid."""
+        selected = self.split == split
+        if scored:
+            selected &= np.isfinite(self.y)
+        return selected
+
+    @property
+    def station_index(self) -> np.ndarray:
+        return self.rows["station_index"].to_numpy()
+
+    def forecast_columns(self) -> list[str]:
+        return [n for n in self.feature_names if n.startswith("forecast_")]
+
+    def with_splits(self, train_end: str, val_end: str, test_end: str,
+                    train_start: str | None = None) -> ForecastTask:
+        rows = self.rows.copy()
+        rows["split"] = assign_splits(rows["target_day"], train_end, val_end, test_end,
+                                      train_start)
+        splits = describe_splits(rows)
+        return replace(self, rows=rows, splits=splits)
+
+
+def transform_target(y: np.ndarray, kind: str) -> np.ndarray:
+    """µg/m³ → the space models are fitted in (log1p or identity)."""
+    return np.log1p(np.maximum(y, 0.0)) if kind == "log1p" else np.asarray(y, dtype=float)
+
+
+def inverse_target(z: np.ndarray, kind: str) -> np.ndarray:
+    return np.expm1(z) if kind == "log1p" else np.asarray(z, dtype=float)
+
+
+# ---------------------------------------------------------------- splits
+
+
+def default_split_ends(dataset: str, target_days: pd.Series) -> tuple[str, str, str]:
+    if dataset in DEFAULT_SPLITS:
+        return DEFAULT_SPLITS[dataset]
+    last = pd.Timestamp(target_days.max())
+    test_end = last
+    val_end = last - pd.Timedelta(days=365)
+    train_end = val_end - pd.Timedelta(days=365)
+    return (f"{train_end:%Y-%m-%d}", f"{val_end:%Y-%m-%d}", f"{test_end:%Y-%m-%d}")
+
+
+def assign_splits(target_days: pd.Series, train_end: str, val_end: str, test_end: str,
+                  train_start: str | None = None) -> np.ndarray:
+    """Label each row by its target day: train ≤ train_end < val ≤ val_end < test ≤ test_end."""
+    try:
+        ends = [pd.Timestamp(v) for v in (train_end, val_end, test_end)]
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"split: unparseable date ({exc})") from None
+    if not ends[0] < ends[1] < ends[2]:
+        raise DataError(f"split: need train_end < val_end < test_end, got {train_end}, "
+                        f"{val_end}, {test_end}")
+    days = pd.DatetimeIndex(target_days)
+    split = np.full(len(days), "none", dtype=object)
+    split[days <= ends[2]] = "test"
+    split[days <= ends[1]] = "val"
+    split[days <= ends[0]] = "train"
+    if train_start is not None:
+        split[(days < pd.Timestamp(train_start))] = "none"
+    return split
+
+
+def describe_splits(rows: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    out = {}
+    for name in SPLITS:
+        days = rows.loc[rows["split"] == name, "target_day"]
+        if len(days):
+            out[name] = (f"{days.min():%Y-%m-%d}", f"{days.max():%Y-%m-%d}")
+    return out
+
+
+def backtest_folds(task: ForecastTask, min_train_years: int = 1) -> list[tuple[str, str, str]]:
+    """Rolling-origin folds, expanding window, one per calendar year of target days.
+
+    Fold for year Y: train on target days up to the end of Y − 2, validate on Y − 1,
+    test on Y; the first fold needs ``min_train_years`` full years of training data.
+    """
+    days = pd.DatetimeIndex(task.rows.loc[np.isfinite(task.y), "target_day"])
+    years = sorted(set(days.year))
+    folds = []
+    for year in years[min_train_years + 1:]:
+        if (days.year == year).sum() < 60:
+            continue
+        folds.append((f"{year - 2}-12-31", f"{year - 1}-12-31", f"{year}-12-31"))
+    return folds
+
+
+# ---------------------------------------------------------------- features
+
+
+def _nan_stat(function, values, axis=1):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        return function(values, axis=axis)
+
+
+def _hours_since(event: np.ndarray) -> np.ndarray:
+    """Hours from the last True of ``event`` up to each hour (past only), capped."""
+    index = np.arange(len(event), dtype=float)
+    last = np.maximum.accumulate(np.where(event, index, -np.inf))
+    return np.minimum(index - last, STAGNATION_CAP)
+
+
+def _china_holidays(days: pd.DatetimeIndex) -> np.ndarray:
+    try:
+        import holidays
+    except ImportError:  # pragma: no cover - holidays is a dependency
+        return np.zeros(len(days))
+    years = sorted(set(days.year))
+    calendar = holidays.country_holidays("CN", years=years)
+    return np.array([d.date() in calendar for d in days], dtype=float)
+
+
+def calendar_features(days: pd.DatetimeIndex) -> dict[str, np.ndarray]:
+    """Calendar of a day: season as sin/cos of the day of year, weekday, heating, holiday."""
+    angle = 2 * np.pi * (days.dayofyear.to_numpy() - 1) / 365.25
+    month_day = days.month.to_numpy() * 100 + days.day.to_numpy()
+    return {
+        "doy_sin": np.sin(angle),
+        "doy_cos": np.cos(angle),
+        "weekday": days.weekday.to_numpy().astype(float),
+        "heating_season": ((month_day >= 1115) | (month_day <= 315)).astype(float),
+        "holiday": _china_holidays(days),
+    }
+
+
+def _wind_vectors(grid: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Hourly wind vector (u east, v north, m/s): direction the wind blows *from*."""
+    if "wind_dir" not in grid.columns or "wind_speed" not in grid.columns:
+        nan = np.full(len(grid), np.nan)
+        return nan, nan
+    degrees = compass_to_degrees(grid["wind_dir"])
+    speed = grid["wind_speed"].to_numpy(dtype=float)
+    calm = (grid["wind_dir"] == CALM).to_numpy()
+    radians = np.deg2rad(degrees)
+    u = np.where(calm, 0.0, -speed * np.sin(radians))
+    v = np.where(calm, 0.0, -speed * np.cos(radians))
+    return u, v
+
+
+def _station_features(hourly_grid: pd.DataFrame, daily: pd.DataFrame, lags: int,
+                      max_fill_days: int) -> pd.DataFrame:
+    """Per-day features of one station, each from data up to the end of that day."""
+    n_days = len(daily)
+    out = pd.DataFrame(index=daily.index)
+    mean = daily["daily_mean_pm25"].astype(float)
+    filled = mean.ffill(limit=max_fill_days) if max_fill_days > 0 else mean
+    out["pm25_filled"] = filled
+    out["pm25_valid"] = daily["valid"].astype(float)
+    for k in range(1, lags + 1):
+        out[f"pm25_lag{k}"] = filled.shift(k - 1)
+    out["pm25_lag1_missing"] = 1.0 - out["pm25_valid"]
+    out["pm25_missing_days_7"] = (1.0 - out["pm25_valid"]).rolling(7, min_periods=1).sum()
+    out["pm25_last_valid"] = mean.ffill()
+    last_valid_position = pd.Series(np.where(mean.notna(), np.arange(n_days), np.nan)).ffill()
+    out["days_since_valid"] = np.arange(n_days) - last_valid_position.to_numpy()
+    for window in ROLL_WINDOWS:
+        rolling = mean.rolling(window, min_periods=max(1, window // 2))
+        out[f"pm25_roll{window}_mean"] = rolling.mean()
+        out[f"pm25_roll{window}_std"] = rolling.std()
+        out[f"pm25_roll{window}_max"] = rolling.max()
+
+    pm25_hourly = hourly_grid["pm25"].ffill(limit=HOURLY_FILL_LIMIT).to_numpy().reshape(n_days, 24)
+    for hour in EVENING_HOURS:
+        out[f"pm25_h{hour}"] = pm25_hourly[:, hour]
+    out["pm25_evening_mean"] = _nan_stat(np.nanmean, pm25_hourly[:, 18:24])
+    afternoon = _nan_stat(np.nanmean, pm25_hourly[:, 12:18])
+    out["pm25_evening_rise"] = out["pm25_evening_mean"].to_numpy() - afternoon
+    out["pm25_day_max"] = _nan_stat(np.nanmax, pm25_hourly)
+    last_hour = hourly_grid["pm25"].ffill().to_numpy().reshape(n_days, 24)[:, 23]
+    out["pm25_last_hour"] = last_hour
+
+    for column in DAILY_WEATHER:
+        if column in daily.columns:
+            out[column] = daily[column].to_numpy(dtype=float)
+    if "temp_mean" in daily.columns and "dewp_mean" in daily.columns:
+        out["dewp_spread"] = out["temp_mean"] - out["dewp_mean"]
+    for column, name in (("pres_mean", "pres_change"), ("temp_mean", "temp_change")):
+        if column in daily.columns:
+            out[name] = out[column].diff()
+
+    u, v = _wind_vectors(hourly_grid)
+    if np.isfinite(u).any():
+        u_days, v_days = u.reshape(n_days, 24), v.reshape(n_days, 24)
+        out["wind_u_mean"] = _nan_stat(np.nanmean, u_days)
+        out["wind_v_mean"] = _nan_stat(np.nanmean, v_days)
+        magnitude = np.hypot(out["wind_u_mean"], out["wind_v_mean"])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # direction the mean wind blows from, as a unit vector (0, 0 when no mean wind)
+            out["wind_dir_sin"] = np.where(magnitude > 0, -out["wind_u_mean"] / magnitude, 0.0)
+            out["wind_dir_cos"] = np.where(magnitude > 0, -out["wind_v_mean"] / magnitude, 0.0)
+        out["wind_u_evening"] = _nan_stat(np.nanmean, u_days[:, 18:24])
+        out["wind_v_evening"] = _nan_stat(np.nanmean, v_days[:, 18:24])
+    if "wind_speed" in hourly_grid.columns:
+        speed = hourly_grid["wind_speed"].to_numpy(dtype=float)
+        calm = speed < CALM_WIND
+        if "wind_dir" in hourly_grid.columns:
+            calm |= (hourly_grid["wind_dir"] == CALM).to_numpy()
+        out["calm_hours"] = calm.reshape(n_days, 24).sum(axis=1).astype(float)
+        out["wind_speed_evening"] = _nan_stat(np.nanmean, speed.reshape(n_days, 24)[:, 18:24])
+        windy = speed >= STRONG_WIND
+        out["hours_since_wind"] = _hours_since(windy).reshape(n_days, 24)[:, 23]
+        if "wind_dir" in hourly_grid.columns:
+            north = compass_to_sector8(hourly_grid["wind_dir"]).isin(NORTH_SECTORS).to_numpy()
+            since = _hours_since(windy & north)
+            out["hours_since_north_wind"] = since.reshape(n_days, 24)[:, 23]
+    return out
+
+
+def _forecast_weather(daily_features: pd.DataFrame, horizon: int) -> pd.DataFrame:
+    """The target day's observed weather: the stand-in for a weather forecast."""
+    columns = [c for c in DAILY_WEATHER + ("wind_u_mean", "wind_v_mean", "calm_hours",
+                                           "hours_since_north_wind")
+               if c in daily_features.columns]
+    ahead = daily_features[columns].shift(-horizon)
+    ahead.columns = [f"forecast_{c}" for c in columns]
+    if "pres_mean" in daily_features.columns:
+        ahead["forecast_pres_change"] = ahead["forecast_pres_mean"] - daily_features["pres_mean"]
+    if "temp_mean" in daily_features.columns:
+        ahead["forecast_temp_change"] = ahead["forecast_temp_mean"] - daily_features["temp_mean"]
+    return ahead
+
+
+def _windows(values: np.ndarray, positions: np.ndarray, length: int) -> np.ndarray:
+    """values[p − length + 1 .. p] for each p, NaN-padded before the start, oldest first."""
+    padded = np.concatenate([np.full((length - 1,) + values.shape[1:], np.nan), values])
+    index = positions[:, None] + np.arange(length)[None, :]
+    return padded[index]
+
+
+def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv",
+               mode: str = "observed", horizon: int = 1, lags: int = 7,
+               sequence_length: int = 14, hourly_sequence: bool = False,
+               max_fill_days: int = 2, target_transform: str = "log1p",
+               train_end: str = "", val_end: str = "", test_end: str = "") -> ForecastTask:
+    """Build the ForecastTask of every station from its HourlyFrame and DailyFrame."""
+    if mode not in ("observed", "forecast"):
+        raise DataError(f"unknown mode {mode!r}; choose observed or forecast")
+    warmup = max(lags, max(ROLL_WINDOWS))
+    grid = complete_hours(hourly)
+    stations = sorted(daily["station"].unique().tolist())
+    row_blocks, x_blocks, seq_blocks, hourly_blocks = [], [], [], []
+    feature_names: list[str] | None = None
+    for station_index, station in enumerate(stations):
+        station_daily = daily[daily["station"] == station].reset_index(drop=True)
+        station_grid = grid[grid["station"] == station].reset_index(drop=True)
+        n_days = len(station_daily)
+        if n_days < warmup + horizon + 1:
+            raise DataError(f"station {station}: {n_days} days of data is too little history "
+                            f"for {warmup} days of lags and a horizon of {horizon}")
+        features = _station_features(station_grid, station_daily, lags, max_fill_days)
+        issue_days = pd.DatetimeIndex(station_daily["date"])
+        target_days = issue_days + pd.Timedelta(days=horizon)
+        calendar = calendar_features(target_days)
+        day_calendar = calendar_features(issue_days)
+        features["doy_sin"], features["doy_cos"] = day_calendar["doy_sin"], day_calendar["doy_cos"]
+        tabular = features.drop(columns=["pm25_filled", "pm25_valid", "doy_sin", "doy_cos"])
+        for name, values in calendar.items():
+            tabular[name] = values
+        if mode == "forecast":
+            tabular = pd.concat([tabular, _forecast_weather(features, horizon)], axis=1)
+        target = station_daily["daily_mean_pm25"].shift(-horizon).to_numpy(dtype=float)
+        positions = np.arange(warmup - 1, n_days)
+        rows = pd.DataFrame({
+            "station": station,
+            "station_index": station_index,
+            "issue_day": issue_days[positions],
+            "target_day": target_days[positions],
+            "y": target[positions],
+        })
+        if feature_names is None:
+            feature_names = list(tabular.columns)
+        tabular = tabular.reindex(columns=feature_names)
+        row_blocks.append(rows)
+        x_blocks.append(tabular.to_numpy(dtype=np.float32)[positions])
+        seq_values = features.reindex(columns=list(SEQUENCE_FEATURES)).to_numpy(dtype=np.float32)
+        seq_blocks.append(_windows(seq_values, positions, sequence_length))
+        if hourly_sequence:
+            hourly_values = _hourly_inputs(station_grid)
+            hour_positions = positions * 24 + 23
+            hourly_blocks.append(_windows(hourly_values, hour_positions, sequence_length * 24))
+    rows = pd.concat(row_blocks, ignore_index=True)
+    X = np.concatenate(x_blocks)
+    y = rows["y"].to_numpy(dtype=float)
+    if not np.isfinite(y).any():
+        raise DataError("no valid target day: every daily mean PM2.5 is missing or incomplete")
+    ends = [train_end, val_end, test_end]
+    defaults = default_split_ends(dataset, rows["target_day"])
+    ends = [given or default for given, default in zip(ends, defaults, strict=True)]
+    rows["split"] = assign_splits(rows["target_day"], *ends)
+    for name in SPLITS:
+        if not (rows["split"].eq(name) & np.isfinite(y)).any():
+            raise DataError(f"split {name!r} has no scored day (splits end {', '.join(ends)}); "
+                            "set [split] train_end/val_end/test_end to dates inside the data")
+    persistence_column = feature_names.index("pm25_last_valid")
+    return ForecastTask(
+        rows=rows, X=X, feature_names=feature_names,
+        sequence=np.concatenate(seq_blocks), sequence_names=list(SEQUENCE_FEATURES), y=y,
+        persistence=X[:, persistence_column].astype(float), stations=stations, mode=mode,
+        horizon=horizon, splits=describe_splits(rows), target_transform=target_transform,
+        hourly=np.concatenate(hourly_blocks) if hourly_sequence else None,
+        hourly_names=list(HOURLY_SEQUENCE_FEATURES) if hourly_sequence else [],
+    )
+
+
+def _hourly_inputs(grid: pd.DataFrame) -> np.ndarray:
+    u, v = _wind_vectors(grid)
+    columns = {"wind_u": u, "wind_v": v}
+    values = [grid[c].to_numpy(dtype=float) if c in grid.columns else columns.get(c, np.full(len(grid), np.nan))
+              for c in HOURLY_SEQUENCE_FEATURES]
+    return np.stack(values, axis=1).astype(np.float32)
+
+
+def train_statistics(task: ForecastTask, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and std over the training rows only (NaN ignored; std 0 → 1)."""
+    train = values[task.mask("train", scored=False)]
+    axes = tuple(range(train.ndim - 1))
+    mean = _nan_stat(np.nanmean, train, axis=axes)
+    std = _nan_stat(np.nanstd, train, axis=axes)
+    mean = np.where(np.isfinite(mean), mean, 0.0)
+    std = np.where(np.isfinite(std) & (std > 0), std, 1.0)
+    return mean.astype(np.float32), std.astype(np.float32)
