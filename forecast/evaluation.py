@@ -355,43 +355,59 @@ def _wide_split(frame: pd.DataFrame, split: str, models: list[str]
                 ) -> tuple[pd.DataFrame, np.ndarray, dict[str, np.ndarray]]:
     """Align every model's rows of one split on (date, station), sorted by date then station.
 
-    Returns (keys frame with date/station, y_true, {model: y_pred}).
-    Raises ValueError naming the model whose rows differ or are duplicated.
+    Returns (keys frame with date/station, y_true, {model: y_pred}). The expected rows are
+    those shared by most models (ties: the first model); raises ValueError naming each
+    model whose rows are duplicated, missing or extra, or whose y_true differs.
     """
+    key_cols = ["date", "station"]
     part = frame[frame["split"] == split]
-    union = part[["date", "station"]].drop_duplicates().sort_values(
-        ["date", "station"], kind="mergesort").reset_index(drop=True)
-    y_true: np.ndarray | None = None
-    preds: dict[str, np.ndarray] = {}
+    per_model: dict[str, pd.DataFrame] = {}
+    signatures: dict[str, bytes] = {}
     for model in models:
         rows = part[part["model"] == model]
         if rows.empty:
             raise ValueError(
                 f"model {model!r} has no rows in split {split!r}; every model must have "
-                f"exactly the same rows within each evaluated split")
-        if rows.duplicated(["date", "station"]).any():
+                f"exactly the same (date, station) rows within each evaluated split")
+        if rows.duplicated(key_cols).any():
             raise ValueError(
                 f"model {model!r} has duplicate (date, station) rows in split {split!r}")
-        if len(rows) != len(union):
-            raise ValueError(
-                f"model {model!r} has {len(rows)} rows in split {split!r} but the models "
-                f"together cover {len(union)} (date, station) rows; every model must have "
-                f"exactly the same rows within a split")
-        aligned = union.merge(rows[["date", "station", "y_true", "y_pred"]],
-                              on=["date", "station"], how="left")
-        yt = aligned["y_true"].to_numpy(dtype=float)
-        yp = aligned["y_pred"].to_numpy(dtype=float)
+        rows = rows.sort_values(key_cols, kind="mergesort").reset_index(drop=True)
+        per_model[model] = rows
+        signatures[model] = pd.util.hash_pandas_object(rows[key_cols], index=False
+                                                       ).to_numpy().tobytes()
+    counts: dict[bytes, int] = {}
+    for sig in signatures.values():
+        counts[sig] = counts.get(sig, 0) + 1
+    expected_sig = max(counts, key=counts.__getitem__)  # first model wins ties
+    reference_model = next(m for m in models if signatures[m] == expected_sig)
+    keys = per_model[reference_model][key_cols]
+    bad = []
+    for model in models:
+        if signatures[model] != expected_sig:
+            both = keys.merge(per_model[model][key_cols], on=key_cols, how="outer",
+                              indicator=True)
+            n_missing = int((both["_merge"] == "left_only").sum())
+            n_extra = int((both["_merge"] == "right_only").sum())
+            bad.append(f"{model!r} ({n_missing} missing, {n_extra} extra)")
+    if bad:
+        raise ValueError(
+            f"in split {split!r} the (date, station) rows of model(s) {', '.join(bad)} differ "
+            f"from those of model {reference_model!r}; every model must have exactly the "
+            f"same rows within a split")
+    y_true = per_model[reference_model]["y_true"].to_numpy(dtype=float)
+    preds: dict[str, np.ndarray] = {}
+    for model in models:
+        yt = per_model[model]["y_true"].to_numpy(dtype=float)
+        yp = per_model[model]["y_pred"].to_numpy(dtype=float)
         if not (np.all(np.isfinite(yt)) and np.all(np.isfinite(yp))):
             raise ValueError(f"model {model!r} has NaN/inf y_true or y_pred in split {split!r}")
-        if y_true is None:
-            y_true = yt
-        elif not np.allclose(yt, y_true, rtol=1e-9, atol=1e-9):
+        if not np.allclose(yt, y_true, rtol=1e-9, atol=1e-9):
             raise ValueError(
-                f"model {model!r} has different y_true values from the other models "
-                f"in split {split!r}")
+                f"model {model!r} has different y_true values from model "
+                f"{reference_model!r} in split {split!r}")
         preds[model] = yp
-    assert y_true is not None
-    return union, y_true, preds
+    return keys.reset_index(drop=True), y_true, preds
 
 
 def _daily_loss_diff(dates: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray,
@@ -449,6 +465,7 @@ def evaluate(predictions: pd.DataFrame, *, reference: str = "persistence",
         raise ValueError(f"predictions is missing columns: {missing}")
     frame = predictions.loc[:, list(REQUIRED_PREDICTION_COLUMNS)].copy()
     frame["date"] = pd.to_datetime(frame["date"])
+    frame["model"] = frame["model"].astype(str)
     splits = [s for s in EVAL_SPLITS if (frame["split"] == s).any()]
     if not splits:
         raise ValueError("predictions has no 'val' or 'test' rows to evaluate")

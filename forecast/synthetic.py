@@ -46,12 +46,12 @@ _N_REGIMES = 3
 # Daily transition matrices (row: today, column: tomorrow) in mid-winter and mid-summer;
 # days in between interpolate linearly on a cosine of the day of year.
 _TRANSITION_WINTER = np.array([
-    [0.72, 0.12, 0.16],   # stagnant: spells of ~3-4 days, broken mostly by fronts
+    [0.64, 0.16, 0.20],   # stagnant: spells of ~3 days, broken mostly by fronts
     [0.33, 0.42, 0.25],
     [0.12, 0.43, 0.45],   # fronts last 1-2 days
 ])
 _TRANSITION_SUMMER = np.array([
-    [0.68, 0.24, 0.08],
+    [0.60, 0.30, 0.10],
     [0.30, 0.58, 0.12],
     [0.12, 0.63, 0.25],
 ])
@@ -87,11 +87,11 @@ def _gauss(hours: np.ndarray, centre: float, width: float) -> np.ndarray:
 
 # Emissions by hour of day (mean 1): morning traffic peak, larger evening peak
 # (traffic, cooking, heating) and a night-time low.
-_EMISSION_DIURNAL = (0.45 + 0.5 * _gauss(_HOURS, 8.0, 1.5) + 0.4 * _gauss(_HOURS, 13.0, 3.0)
-                     + 1.1 * _gauss(_HOURS, 19.5, 2.0))
+_EMISSION_DIURNAL = (0.25 + 0.5 * _gauss(_HOURS, 8.0, 1.5) + 0.5 * _gauss(_HOURS, 13.0, 3.0)
+                     + 1.4 * _gauss(_HOURS, 19.5, 2.0))
 _EMISSION_DIURNAL = _EMISSION_DIURNAL / _EMISSION_DIURNAL.mean()
 # Mixing-layer factor on ventilation: deep in the afternoon, shallow at night.
-_MIXING_DIURNAL = 1.0 + 0.45 * np.cos(2 * np.pi * (_HOURS - 14.0) / 24.0)
+_MIXING_DIURNAL = 1.0 + 0.3 * np.cos(2 * np.pi * (_HOURS - 14.0) / 24.0)
 
 
 def _ar1(rng: np.random.Generator, shape: tuple[int, ...], phi: float, sd: float) -> np.ndarray:
@@ -238,8 +238,8 @@ def generate_hourly(
         precip[at[keep]] = rng.gamma(0.8, event_mean[active][keep] / 0.8)
 
     # --- stations -----------------------------------------------------------------------
-    emission_factor = np.exp(0.12 * rng.standard_normal(n_st))
-    wind_factor = np.exp(0.15 * rng.standard_normal(n_st))
+    emission_factor = np.exp(0.10 * rng.standard_normal(n_st))
+    wind_factor = np.exp(0.08 * rng.standard_normal(n_st))
     temp_offset = 0.6 * rng.standard_normal(n_st)
     pres_offset = 2.0 * rng.standard_normal(n_st)
     if n_st == 1:
@@ -250,7 +250,7 @@ def generate_hourly(
     dewp_s = np.minimum(dewp[:, None] + _ar1(rng, (n_hours, n_st), 0.7, 0.3), temp_s)
     pres_s = pres[:, None] + pres_offset + 0.1 * rng.standard_normal((n_hours, n_st))
     wind_s = np.clip(wind[:, None] * wind_factor * np.exp(_ar1(rng, (n_hours, n_st), 0.5, 0.12)),
-                     0.0, 14.0)
+                     0.0, 13.0)
     precip_s = precip[:, None] * np.exp(0.3 * rng.standard_normal((n_hours, n_st)))
     frozen = temp_s < 0.5
     snow_s = ((precip_s > 0) & frozen).astype(float)
@@ -259,7 +259,7 @@ def generate_hourly(
     # --- PM2.5: one-box model, solved a day at a time ------------------------------------
     rh = 100.0 * np.exp(17.625 * dewp_s / (243.04 + dewp_s) - 17.625 * temp_s / (243.04 + temp_s))
     emissions = (3.6 * (1.0 + 0.9 * heating[day_of_hour]) * _EMISSION_DIURNAL[hour]
-                 * np.exp(_ar1(rng, (n_hours,), 0.97, 0.3)))[:, None] * emission_factor
+                 * np.exp(_ar1(rng, (n_hours,), 0.9, 0.3)))[:, None] * emission_factor
     mixing = (_MIXING_DIURNAL[hour] * (1.0 + 0.3 * warm_h))[:, None]
     loss = (0.012 + 0.012 * wind_s ** 1.9 * mixing
             + 0.15 * precip_s ** 0.7 * np.where(frozen, 0.3, 1.0))
@@ -275,7 +275,7 @@ def generate_hourly(
         level[day] = carry
         carry = end_growth[day] * carry + end_within[day]
     conc = (cum_growth * level[:, None, :] + within).reshape(n_hours, n_st)
-    pm25 = conc * np.exp(_ar1(rng, (n_hours, n_st), 0.6, 0.12)) + 2.0
+    pm25 = conc * np.exp(_ar1(rng, (n_hours, n_st), 0.6, 0.18)) + 2.0
 
     # --- missing data --------------------------------------------------------------------
     pm_missing = np.zeros((n_hours, n_st), dtype=bool)

@@ -270,9 +270,10 @@ def test_bootstrap_groups_weight_rows():
 
 
 def test_bootstrap_diff_ci():
-    y, p_good = _noisy(400, 3.0, 4)
-    _, p_bad = _noisy(400, 9.0, 5)
-    p_bad = y + (p_bad - _noisy(400, 9.0, 5)[0])  # same truth y, error sd 9
+    rng = np.random.default_rng(4)
+    y = rng.gamma(2.0, 40.0, size=400)
+    p_good = y + rng.normal(0.0, 3.0, size=400)
+    p_bad = y + rng.normal(0.0, 9.0, size=400)
     diff, lo, hi = bootstrap_rmse_diff_ci(y, p_good, p_bad, n_boot=400)
     expected = point_metrics(y, p_good)["rmse"] - point_metrics(y, p_bad)["rmse"]
     assert diff == pytest.approx(expected)
@@ -359,8 +360,8 @@ def test_dm_validation():
 # --------------------------------------------------------------------------- evaluate
 
 
-def _long_table(n_stations=2, n_days=60, seed=0):
-    """val: Jan-Feb 2021, test: Jul-Aug 2021; climatology better than persistence on val only."""
+def _long_table(n_stations=2, n_days=50, seed=0):
+    """val: Jan-Feb 2021, test: Jul-Aug 2021 (n_days <= 59); climatology better than persistence on val only."""
     rng = np.random.default_rng(seed)
     stations = [f"S{i}" for i in range(n_stations)]
     sd = {  # error sd per (model, split)
@@ -407,7 +408,7 @@ def test_evaluate_structure_and_values():
         assert set(per_split) == {"val", "test"}  # no 'train'
         for split, m in per_split.items():
             rows = table[(table["model"] == model) & (table["split"] == split)]
-            assert m["n"] == 120
+            assert m["n"] == 100
             assert m["rmse"] == pytest.approx(point_metrics(rows["y_true"], rows["y_pred"])["rmse"])
             lo, hi = m["rmse_ci"]
             assert lo < m["rmse"] < hi
@@ -488,3 +489,35 @@ def test_evaluate_rejects_mismatched_rows():
         evaluate(wrong_truth, n_boot=20)
     with pytest.raises(ValueError, match="y_pred"):
         evaluate(table.drop(columns="y_pred"), n_boot=20)
+
+
+def _two_model_val_table(loss_diff):
+    """One station, val split only: persistence errs by +11 every day, net's squared error is
+    121 + loss_diff[t] on day t (so the daily loss differential net - persistence is loss_diff).
+    """
+    d = np.asarray(loss_diff, dtype=float)
+    dates = pd.date_range("2021-01-01", periods=len(d))
+    truth = np.full(len(d), 50.0)
+    return pd.concat([
+        pd.DataFrame({"date": dates, "station": "A", "split": "val", "model": "persistence",
+                      "y_true": truth, "y_pred": truth + 11.0}),
+        pd.DataFrame({"date": dates, "station": "A", "split": "val", "model": "net",
+                      "y_true": truth, "y_pred": truth + np.sqrt(121.0 + d)}),
+    ], ignore_index=True)
+
+
+def test_evaluate_significant_needs_both_ci_and_dm():
+    # net better every day, so every bootstrap resample favours it (CI excludes 0), but one
+    # huge day dominates: DM p ~ 0.29 -> not significant.
+    out = evaluate(_two_model_val_table([-3, -3, -3, -3, -3, -100]), n_boot=300)
+    assert out["best_baseline"] == {"val": "persistence", "test": "persistence"}
+    (comp,) = out["comparisons"]
+    assert comp["rmse_diff_ci"][1] < 0
+    assert comp["dm_p_value"] > 0.2
+    assert comp["significant"] is False
+    # persistent runs: DM (h=1) p ~ 0.016, but the block bootstrap's CI straddles 0.
+    d = [-1] * 7 + [2] * 7 + [-1] * 7 + [-3] * 7 + [-2] * 2
+    (comp,) = evaluate(_two_model_val_table(d), n_boot=1000)["comparisons"]
+    assert comp["dm_p_value"] < 0.05
+    assert comp["rmse_diff_ci"][0] < 0 < comp["rmse_diff_ci"][1]
+    assert comp["significant"] is False

@@ -1,0 +1,198 @@
+"""The ``forecast`` command: ``data``, ``run``, ``report`` and ``predict``.
+
+User errors (bad data, a config typo, an unknown model) end with one line on stderr
+and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from .config import DEFAULTS, FREE_TABLES, load_config
+from .schema import DataError
+
+# Flags named by DESIGN.md; every other option gets --KEY (or --SECTION-KEY when the
+# key is not unique), generated from the defaults so that no option lacks a flag.
+ALIASES = {("data", "dataset"): "--dataset", ("data", "data_dir"): "--data-dir",
+           ("models", "names"): "--models", ("task", "mode"): "--mode",
+           ("run", "seed"): "--seed", ("run", "out"): "--out"}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not usage + message
+        print(f"forecast: error: {message} (see forecast {self.prog.split()[-1]} --help)"
+              if " " in self.prog else f"forecast: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _option_flags() -> list[tuple[str, str, str, object]]:
+    counts: dict[str, int] = {}
+    for section, table in DEFAULTS.items():
+        for key in table:
+            counts[key] = counts.get(key, 0) + 1
+    flags = []
+    for section, table in DEFAULTS.items():
+        for key, default in table.items():
+            if (section, key) in FREE_TABLES:
+                continue
+            flag = ALIASES.get((section, key)) or (
+                f"--{key}" if counts[key] == 1 else f"--{section}-{key}").replace("_", "-")
+            flags.append((flag, section, key, default))
+    return flags
+
+
+def _list_parser(default: list):
+    kind = type(default[0]) if default else str
+
+    def parse(text: str):
+        try:
+            return [kind(item.strip()) for item in text.split(",") if item.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {kind.__name__}") from None
+    return parse
+
+
+def _add_config_flags(parser: argparse.ArgumentParser, only: set[str] | None = None) -> None:
+    parser.add_argument("--config", help="TOML configuration file (see configs/example.toml)")
+    for flag, section, key, default in _option_flags():
+        if only is not None and flag not in only:
+            continue
+        dest = f"opt__{section}__{key}"
+        helptext = f"[{section}] {key} (default: {default!r})"
+        if isinstance(default, bool):
+            parser.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction,
+                                default=None, help=helptext)
+        elif isinstance(default, list):
+            parser.add_argument(flag, dest=dest, type=_list_parser(default), default=None,
+                                metavar="A,B,...", help=helptext)
+        else:
+            parser.add_argument(flag, dest=dest, type=type(default), default=None,
+                                help=helptext)
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    overrides: dict = {}
+    for name, value in vars(args).items():
+        if not name.startswith("opt__") or value is None:
+            continue
+        _, section, key = name.split("__")
+        if (section, key) == ("data", "dataset") and value.startswith("csv:"):
+            overrides.setdefault("data", {})["path"] = value[4:]
+            value = "csv"
+        overrides.setdefault(section, {})[key] = value
+    return overrides
+
+
+def _config(args: argparse.Namespace) -> dict:
+    return load_config(args.config, _overrides(args))
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from . import daily
+    from .pipeline import load_data
+
+    config = _config(args)
+    loaded = load_data(config)
+    frame = daily.to_daily(loaded.hourly, config["data"]["min_hours"])
+    summary = {"dataset": loaded.dataset, "synthetic": loaded.synthetic,
+               **daily.summarise(loaded.hourly, frame), "files": loaded.files}
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    label = " (SYNTHETIC data)" if loaded.synthetic else ""
+    print(f"dataset        {loaded.dataset}{label}")
+    print(f"stations       {len(summary['stations'])}: {', '.join(summary['stations'])}")
+    print(f"period         {summary['start']} .. {summary['end']}")
+    print(f"hourly rows    {summary['hourly_rows']:,}")
+    print(f"missing PM2.5  {summary['missing_pm25']:,} hours "
+          f"({summary['negative_pm25']:,} of them negative values set missing)")
+    print(f"station-days   {summary['days']:,}")
+    print(f"valid days     {summary['valid_days']:,} (≥ {config['data']['min_hours']} hourly values)")
+    for path, digest in loaded.files.items():
+        print(f"verified       {path}  sha256 {digest[:16]}…")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .pipeline import run
+
+    run_dir = run(_config(args))
+    print(run_dir)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "metrics.json").is_file():
+        raise DataError(f"{run_dir} is not a run directory (no metrics.json)")
+    html, md = write_report(run_dir)
+    print(html)
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .predict import predict_latest
+
+    table = predict_latest(Path(args.run_dir), data_dir=args.data_dir)
+    if args.json:
+        print(table.to_json(orient="records", date_format="iso", indent=2))
+    else:
+        print(table.to_string(index=False))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="forecast", description="Forecast tomorrow's daily-mean PM2.5.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    data = commands.add_parser("data", help="fetch, verify and summarise a dataset")
+    _add_config_flags(data, only={"--dataset", "--data-dir", "--min-hours", "--stations",
+                                  "--synthetic-stations", "--synthetic-start",
+                                  "--synthetic-end", "--seed"})
+    data.add_argument("--json", action="store_true", help="print one JSON object")
+    data.set_defaults(handler=cmd_data)
+
+    run = commands.add_parser("run", help="run the whole pipeline and write a run directory")
+    _add_config_flags(run)
+    run.set_defaults(handler=cmd_run)
+
+    report = commands.add_parser("report", help="rebuild report.html/report.md of a run")
+    report.add_argument("run_dir")
+    report.set_defaults(handler=cmd_report)
+
+    predict = commands.add_parser("predict", help="tomorrow's forecast from a finished run")
+    predict.add_argument("run_dir")
+    predict.add_argument("--data-dir", help="folder with the latest data (default: as the run)")
+    predict.add_argument("--json", action="store_true")
+    predict.set_defaults(handler=cmd_predict)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except DataError as exc:
+        print(f"forecast: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("forecast: interrupted", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        if os.environ.get("FORECAST_DEBUG"):
+            raise
+        print(f"forecast: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,321 @@
+"""The whole flow on one screen: data → daily → task → models → evaluation → run directory.
+
+Each stage is a plain function of the previous stage's value (see DESIGN.md). The run
+directory is written under a temporary name and renamed when complete, so an
+interrupted or failed run never leaves a half-written directory and never replaces an
+earlier run.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import config as config_module
+from . import daily as daily_module
+from . import evaluation, registry, sources
+from .config import BASELINE_MODELS, NETWORK_MODELS
+from .schema import DataError
+from .task import ForecastTask, backtest_folds, build_task
+
+
+def progress(message: str) -> None:
+    print(f"[forecast] {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- stages
+
+
+def load_data(config: dict) -> sources.Loaded:
+    data = config["data"]
+    csv = {k: data[k] for k in ("path", "station", "station_column", "time_column",
+                                "time_columns", "time_format", "wind_dir_degrees",
+                                "columns", "units") if data[k] not in ("", [], {})}
+    synthetic = {"n_stations": data["synthetic_stations"], "start": data["synthetic_start"],
+                 "end": data["synthetic_end"]}
+    loaded = sources.load(data["dataset"], data_dir=data["data_dir"] or None, csv=csv,
+                          seed=config["run"]["seed"], synthetic=synthetic)
+    if data["stations"]:
+        unknown = sorted(set(data["stations"]) - set(loaded.hourly["station"]))
+        if unknown:
+            raise DataError(f"unknown station(s) {', '.join(unknown)}; the data has "
+                            f"{', '.join(sorted(loaded.hourly['station'].unique()))}")
+        hourly = loaded.hourly[loaded.hourly["station"].isin(data["stations"])]
+        hourly.attrs.update(loaded.hourly.attrs)
+        loaded.hourly = hourly.reset_index(drop=True)
+    return loaded
+
+
+def make_task(loaded: sources.Loaded, daily: pd.DataFrame, config: dict) -> ForecastTask:
+    task_config, split = config["task"], config["split"]
+    return build_task(
+        loaded.hourly, daily, dataset=loaded.dataset, mode=task_config["mode"],
+        horizon=task_config["horizon"], lags=task_config["lags"],
+        sequence_length=task_config["sequence_length"],
+        hourly_sequence=task_config["hourly_sequence"],
+        max_fill_days=task_config["max_fill_days"],
+        target_transform=task_config["target_transform"],
+        train_end=split["train_end"], val_end=split["val_end"], test_end=split["test_end"])
+
+
+@dataclass
+class Fitted:
+    """What fitting the requested models produced."""
+
+    predictions: pd.DataFrame
+    models: dict = field(default_factory=dict)        # entry name -> fitted model
+    info: dict = field(default_factory=dict)          # entry name -> info dict
+    histories: dict = field(default_factory=dict)     # entry name -> per-epoch DataFrame
+    failed: dict = field(default_factory=dict)        # network or model name -> reason
+    groups: dict = field(default_factory=dict)        # network name -> its entry names
+
+
+def _prediction_rows(task: ForecastTask, rows: np.ndarray, name: str,
+                     values: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({
+        "date": task.rows.loc[rows, "target_day"].to_numpy(),
+        "station": task.rows.loc[rows, "station"].to_numpy(),
+        "split": task.rows.loc[rows, "split"].to_numpy(),
+        "model": name,
+        "y_true": task.y[rows],
+        "y_pred": np.asarray(values, dtype=float),
+    })
+
+
+def fit_models(task: ForecastTask, config: dict, *, seeds: int | None = None,
+               quiet: bool = False) -> Fitted:
+    """Fit every requested model; networks once per seed plus their ensemble.
+
+    Every entry predicts every scored row of train, val and test. A network whose
+    training fails (diverges) is recorded in ``failed`` and the others go on.
+    """
+    scored = np.isin(task.split, ("train", "val", "test")) & np.isfinite(task.y)
+    frames, fitted = [], Fitted(predictions=pd.DataFrame())
+    seeds = seeds or config["training"]["seeds"]
+    base_seed = config["run"]["seed"]
+    for name in config["models"]["names"]:
+        if not quiet:
+            progress(f"fitting {name}" + (f" ({seeds} seeds)" if name in NETWORK_MODELS else ""))
+        if name in BASELINE_MODELS:
+            model = registry.build(name, config, seed=base_seed).fit(task)
+            fitted.models[name], fitted.info[name] = model, model.info
+            frames.append(_prediction_rows(task, scored, name, model.predict(task, scored)))
+            continue
+        entries, member_predictions = [], []
+        for k in range(seeds):
+            entry = name if seeds == 1 else f"{name}_seed{k}"
+            model = registry.build(name, config, seed=base_seed + k)
+            try:
+                model.fit(task)
+            except Exception as exc:  # noqa: BLE001 - a failed network must not stop the run
+                from models import TrainingFailed
+
+                if not isinstance(exc, TrainingFailed):
+                    raise
+                fitted.failed[entry] = str(exc)
+                progress(f"{entry} failed: {exc}")
+                continue
+            values = model.predict(task, scored)
+            fitted.models[entry], fitted.info[entry] = model, model.info
+            fitted.histories[entry] = model.history
+            frames.append(_prediction_rows(task, scored, entry, values))
+            entries.append(entry)
+            member_predictions.append(values)
+        if seeds > 1 and member_predictions:
+            ensemble = f"{name}_ensemble"
+            frames.append(_prediction_rows(task, scored, ensemble,
+                                           np.mean(member_predictions, axis=0)))
+            members = [fitted.info[e] for e in entries]
+            fitted.info[ensemble] = {
+                "n_parameters": int(sum(m.get("n_parameters", 0) for m in members)),
+                "fit_seconds": float(sum(m.get("fit_seconds", 0.0) for m in members)),
+                "members": entries}
+            entries.append(ensemble)
+        if not entries:
+            fitted.failed.setdefault(name, "every seed failed")
+        fitted.groups[name] = entries
+    fitted.predictions = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return fitted
+
+
+def seed_summary(metrics: dict, groups: dict) -> dict:
+    """Mean and spread over seeds of each network's val/test RMSE."""
+    out = {}
+    for name, entries in groups.items():
+        members = [e for e in entries if not e.endswith("_ensemble")]
+        summary = {"entries": entries, "seeds": len(members)}
+        for split in ("val", "test"):
+            scores = [metrics[e][split]["rmse"] for e in members if split in metrics.get(e, {})]
+            if scores:
+                summary[f"{split}_rmse_mean"] = float(np.mean(scores))
+                summary[f"{split}_rmse_std"] = float(np.std(scores, ddof=1)) if len(scores) > 1 else 0.0
+        out[name] = summary
+    return out
+
+
+def run_backtest(task: ForecastTask, config: dict) -> list[dict]:
+    """Rolling-origin folds (expanding window, one per year): test RMSE per model."""
+    results = []
+    for train_end, val_end, test_end in backtest_folds(task):
+        fold = task.with_splits(train_end, val_end, test_end)
+        progress(f"backtest fold testing {test_end[:4]}")
+        fitted = fit_models(fold, config, seeds=1, quiet=True)
+        test = fitted.predictions[fitted.predictions["split"] == "test"]
+        for model, group in test.groupby("model"):
+            error = group["y_pred"] - group["y_true"]
+            results.append({"fold": test_end[:4], "train_end": train_end, "val_end": val_end,
+                            "test_end": test_end, "model": model, "n": int(len(group)),
+                            "rmse": float(np.sqrt(np.mean(error ** 2)))})
+    return results
+
+
+def run_diagnostics(task: ForecastTask, config: dict, run_dir: Path, histories: dict) -> dict:
+    """Curve diagnosis of every network, the capacity sweep and the learning curve."""
+    from models import diagnostics
+
+    out: dict = {"curves": {}}
+    for entry, history in histories.items():
+        out["curves"][entry] = diagnostics.diagnose(history)
+    options = config["diagnostics"]
+    folder = run_dir / "diagnostics"
+    folder.mkdir(exist_ok=True)
+    kind = options["sweep_model"]
+    if options["capacity_sweep"]:
+        progress(f"capacity sweep ({kind})")
+        sweep = diagnostics.capacity_sweep(task, config, kind=kind)
+        sweep.to_csv(folder / "capacity_sweep.csv", index=False)
+        out["capacity_sweep"] = {"model": kind, "text": diagnostics.diagnose_capacity(sweep)}
+    if options["learning_curve"]:
+        progress(f"learning curve ({kind})")
+        curve = diagnostics.learning_curve(task, config, kind=kind)
+        curve.to_csv(folder / "learning_curve.csv", index=False)
+        out["learning_curve"] = {"model": kind, **diagnostics.diagnose_learning_curve(curve)}
+    return out
+
+
+# ---------------------------------------------------------------- run directory
+
+
+def versions() -> dict:
+    import lightning
+    import sklearn
+    import torch
+
+    from . import __version__
+
+    return {"pm25_forecast": __version__, "python": platform.python_version(),
+            "torch": torch.__version__, "lightning": lightning.__version__,
+            "scikit_learn": sklearn.__version__, "pandas": pd.__version__,
+            "numpy": np.__version__}
+
+
+def new_run_dir(out: Path, config: dict) -> tuple[Path, Path]:
+    """A fresh final path (never an existing run) and the temporary path to write into."""
+    out.mkdir(parents=True, exist_ok=True)
+    name = config["run"]["name"] or (
+        f"{datetime.now():%Y%m%d-%H%M%S}-{config['data']['dataset']}-{config['task']['mode']}")
+    final, k = out / name, 1
+    while final.exists():
+        k += 1
+        final = out / f"{name}-{k}"
+    return final, out / f".tmp-{final.name}"
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, (np.ndarray,)):
+        return value.tolist()
+    if isinstance(value, (pd.Timestamp, datetime)):
+        return value.isoformat()
+    raise TypeError(type(value))
+
+
+def write_json(path: Path, payload: dict) -> None:
+    path.write_text(json.dumps(payload, indent=2, default=_json_default, allow_nan=True))
+
+
+def run(config: dict) -> Path:
+    """Run the whole pipeline for a validated config; return the run directory."""
+    started = time.perf_counter()
+    final, tmp = new_run_dir(Path(config["run"]["out"]), config)
+    try:
+        progress(f"loading {config['data']['dataset']}")
+        loaded = load_data(config)
+        daily = daily_module.to_daily(loaded.hourly, config["data"]["min_hours"])
+        summary = daily_module.summarise(loaded.hourly, daily)
+        progress(f"building the {config['task']['mode']}-mode task")
+        task = make_task(loaded, daily, config)
+        tmp.mkdir(parents=True)
+        (tmp / "config.toml").write_text(config_module.dumps(config))
+        fitted = fit_models(task, config)
+        if fitted.predictions.empty:
+            raise DataError("every model failed; nothing to evaluate")
+        progress("evaluating")
+        fitted.predictions.to_csv(tmp / "predictions.csv", index=False, date_format="%Y-%m-%d")
+        scores = evaluation.evaluate(fitted.predictions, n_boot=config["evaluation"]["n_boot"],
+                                     seed=config["run"]["seed"])
+        for entry, info in fitted.info.items():
+            scores["models"].setdefault(entry, {})["info"] = info
+        curves = tmp / "curves"
+        for entry, history in fitted.histories.items():
+            curves.mkdir(exist_ok=True)
+            history.to_csv(curves / f"{entry}.csv", index=False)
+        for name, entries in fitted.groups.items():
+            if entries and name not in entries:  # several seeds: curves/NAME.csv is the first
+                shutil.copyfile(curves / f"{entries[0]}.csv", curves / f"{name}.csv")
+        weights = tmp / "models"
+        for entry, model in fitted.models.items():
+            if hasattr(model, "save"):
+                weights.mkdir(exist_ok=True)
+                model.save(weights / f"{entry}.pt")
+        diagnostics = {}
+        if fitted.histories:
+            diagnostics = run_diagnostics(task, config, tmp, fitted.histories)
+        backtest = run_backtest(task, config) if config["split"]["backtest"] else []
+        metrics = {
+            "dataset": loaded.dataset,
+            "synthetic": loaded.synthetic,
+            "mode": task.mode,
+            "horizon": task.horizon,
+            "stations": task.stations,
+            "splits": {name: {"start": start, "end": end,
+                              "scored_days": int(task.mask(name).sum())}
+                       for name, (start, end) in task.splits.items()},
+            "data": {**summary, "files": loaded.files, "units": loaded.units,
+                     "min_hours": config["data"]["min_hours"]},
+            "features": task.feature_names,
+            "sequence_features": task.sequence_names,
+            "versions": versions(),
+            "seed": config["run"]["seed"],
+            "models": scores["models"],
+            "best_baseline": scores["best_baseline"],
+            "comparisons": scores["comparisons"],
+            "networks": seed_summary(scores["models"], fitted.groups),
+            "failed": fitted.failed,
+            "diagnostics": diagnostics,
+            "backtest": backtest,
+            "wall_seconds": time.perf_counter() - started,
+        }
+        write_json(tmp / "metrics.json", metrics)
+        progress("writing the report")
+        from .report import write_report
+
+        write_report(tmp)
+        tmp.rename(final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    progress(f"done in {time.perf_counter() - started:.0f} s")
+    return final

@@ -1,0 +1,166 @@
+"""From a ForecastTask to tensors: scalers fitted on the training rows, and data loaders.
+
+``Scalers.fit(task)`` learns, from the **training rows only** (``task.mask("train")``,
+via :func:`forecast.task.train_statistics`):
+
+* per-feature mean and std of the tabular features ``task.X`` and of the sequence
+  channels ``task.sequence``;
+* which features / channels have missing values in training: each of them gets a 0/1
+  missing-indicator column (channel) appended; the value itself is set to 0 (the
+  training mean) after standardising. Values missing only outside training are also
+  set to 0, without indicator;
+* mean and std of the transformed target (``log1p`` or identity, ``task.target_transform``)
+  and its training range, used to keep predictions finite.
+
+``ForecastDataModule`` serves the scored training rows (shuffled by a seeded generator),
+the scored validation rows, and ``predict_loader(rows)`` for any rows mask.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from forecast.task import ForecastTask, inverse_target, train_statistics, transform_target
+
+EVAL_BATCH_SIZE = 4096
+PREDICTION_MARGIN = 3.0  # predictions are kept within training range ± 3 std (scaled space)
+
+
+def _standardise(values: np.ndarray, mean: np.ndarray, std: np.ndarray,
+                 indicate: np.ndarray) -> np.ndarray:
+    """(values − mean) / std with NaN → 0, then the indicator columns of ``indicate``."""
+    missing = ~np.isfinite(values)
+    with np.errstate(invalid="ignore"):
+        scaled = np.where(missing, 0.0, (values - mean) / std)
+    indicators = missing[..., indicate]
+    return np.concatenate([scaled, indicators], axis=-1).astype(np.float32)
+
+
+@dataclass
+class Scalers:
+    x_mean: np.ndarray
+    x_std: np.ndarray
+    x_indicate: np.ndarray      # bool per feature: has missing values in training
+    seq_mean: np.ndarray
+    seq_std: np.ndarray
+    seq_indicate: np.ndarray    # bool per sequence channel
+    y_mean: float               # of the transformed target
+    y_std: float
+    y_low: float                # transformed-target range of the training rows
+    y_high: float
+    target_transform: str = "log1p"
+
+    @classmethod
+    def fit(cls, task: ForecastTask) -> Scalers:
+        train = task.mask("train", scored=False)
+        scored = task.mask("train")
+        if not scored.any():
+            raise ValueError("no scored training row to fit the scalers on")
+        x_mean, x_std = train_statistics(task, task.X)
+        seq_mean, seq_std = train_statistics(task, task.sequence)
+        z = transform_target(task.y, task.target_transform)
+        (y_mean,), (y_std,) = train_statistics(task, z[:, None])
+        return cls(
+            x_mean=x_mean, x_std=x_std, x_indicate=np.isnan(task.X[train]).any(axis=0),
+            seq_mean=seq_mean, seq_std=seq_std,
+            seq_indicate=np.isnan(task.sequence[train]).any(axis=(0, 1)),
+            y_mean=float(y_mean), y_std=float(y_std),
+            y_low=float(z[scored].min()), y_high=float(z[scored].max()),
+            target_transform=task.target_transform,
+        )
+
+    @property
+    def n_features(self) -> int:
+        return len(self.x_mean) + int(self.x_indicate.sum())
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.seq_mean) + int(self.seq_indicate.sum())
+
+    def inputs(self, task: ForecastTask, rows: np.ndarray) -> tuple[torch.Tensor, ...]:
+        """(x, seq, station) tensors of the selected rows."""
+        if task.X.shape[1] != len(self.x_mean) or task.sequence.shape[2] != len(self.seq_mean):
+            raise ValueError(f"the task has {task.X.shape[1]} features and "
+                             f"{task.sequence.shape[2]} sequence channels; the network was "
+                             f"fitted on {len(self.x_mean)} and {len(self.seq_mean)}")
+        x = _standardise(task.X[rows], self.x_mean, self.x_std, self.x_indicate)
+        seq = _standardise(task.sequence[rows], self.seq_mean, self.seq_std, self.seq_indicate)
+        station = task.station_index[rows].astype(np.int64)
+        return torch.from_numpy(x), torch.from_numpy(seq), torch.from_numpy(station)
+
+    def target(self, task: ForecastTask, rows: np.ndarray) -> torch.Tensor:
+        z = transform_target(task.y[rows], self.target_transform)
+        return torch.from_numpy(((z - self.y_mean) / self.y_std).astype(np.float32))
+
+    def to_target(self, scaled: np.ndarray) -> np.ndarray:
+        """Network outputs (scaled) → µg/m³, finite and ≥ 0."""
+        low = (self.y_low - self.y_mean) / self.y_std - PREDICTION_MARGIN
+        high = (self.y_high - self.y_mean) / self.y_std + PREDICTION_MARGIN
+        scaled = np.clip(np.nan_to_num(np.asarray(scaled, dtype=float), nan=0.0), low, high)
+        return np.maximum(inverse_target(scaled * self.y_std + self.y_mean,
+                                         self.target_transform), 0.0)
+
+    # ---------------------------------------------------------- save / load (no pickle)
+
+    def state(self) -> dict[str, torch.Tensor]:
+        return {
+            "x_mean": torch.from_numpy(self.x_mean), "x_std": torch.from_numpy(self.x_std),
+            "x_indicate": torch.from_numpy(self.x_indicate),
+            "seq_mean": torch.from_numpy(self.seq_mean),
+            "seq_std": torch.from_numpy(self.seq_std),
+            "seq_indicate": torch.from_numpy(self.seq_indicate),
+            "y": torch.tensor([self.y_mean, self.y_std, self.y_low, self.y_high],
+                              dtype=torch.float64),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, torch.Tensor], target_transform: str) -> Scalers:
+        y_mean, y_std, y_low, y_high = state["y"].tolist()
+        return cls(
+            x_mean=state["x_mean"].numpy(), x_std=state["x_std"].numpy(),
+            x_indicate=state["x_indicate"].numpy(), seq_mean=state["seq_mean"].numpy(),
+            seq_std=state["seq_std"].numpy(), seq_indicate=state["seq_indicate"].numpy(),
+            y_mean=y_mean, y_std=y_std, y_low=y_low, y_high=y_high,
+            target_transform=target_transform,
+        )
+
+
+class ForecastDataModule(L.LightningDataModule):
+    """Train / validation loaders over the scored rows, and a predict loader for any rows."""
+
+    def __init__(self, task: ForecastTask, batch_size: int = 64, seed: int = 0,
+                 scalers: Scalers | None = None) -> None:
+        super().__init__()
+        self.task = task
+        self.batch_size = batch_size
+        self.seed = seed
+        self.scalers = scalers
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.scalers is None:
+            self.scalers = Scalers.fit(self.task)
+
+    def dataset(self, rows: np.ndarray, with_target: bool = True) -> TensorDataset:
+        self.setup()
+        tensors = self.scalers.inputs(self.task, rows)
+        if with_target:
+            tensors += (self.scalers.target(self.task, rows),)
+        return TensorDataset(*tensors)
+
+    def train_dataloader(self) -> DataLoader:
+        generator = torch.Generator().manual_seed(self.seed)
+        return DataLoader(self.dataset(self.task.mask("train")), batch_size=self.batch_size,
+                          shuffle=True, generator=generator, num_workers=0)
+
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(self.dataset(self.task.mask("val")), batch_size=EVAL_BATCH_SIZE,
+                          num_workers=0)
+
+    def predict_loader(self, rows: np.ndarray) -> DataLoader:
+        return DataLoader(self.dataset(rows, with_target=False), batch_size=EVAL_BATCH_SIZE,
+                          num_workers=0)

@@ -1,0 +1,20 @@
+"""A multi-layer perceptron on the tabular features.
+
+    x (+ station embedding) → [Linear → activation → Dropout] × layers → Linear → ŷ
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .base import ForecastNetwork, NetworkConfig, feedforward
+
+
+class MLP(ForecastNetwork):
+    def __init__(self, config: NetworkConfig) -> None:
+        super().__init__(config)
+        self.net = feedforward(self.n_static, config.hidden, config.layers, config.dropout,
+                               config.activation, n_out=1)
+
+    def forward(self, x: torch.Tensor, seq: torch.Tensor, station: torch.Tensor) -> torch.Tensor:
+        return self.net(self.static_inputs(x, station)).squeeze(-1)
