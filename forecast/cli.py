@@ -31,7 +31,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _option_flags() -> list[tuple[str, str, str, object]]:
     counts: dict[str, int] = {}
-    for section, table in DEFAULTS.items():
+    for table in DEFAULTS.values():
         for key in table:
             counts[key] = counts.get(key, 0) + 1
     flags = []

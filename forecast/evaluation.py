@@ -436,7 +436,7 @@ def _py(value):
 def evaluate(predictions: pd.DataFrame, *, reference: str = "persistence",
              baselines: Sequence[str] = ("persistence", "climatology", "linear", "ridge",
                                          "lasso", "elasticnet", "hgb"),
-             n_boot: int = 1000, seed: int = 0) -> dict:
+             n_boot: int = 1000, seed: int = 0, threshold: float = LIMIT_24H) -> dict:
     """Score every model on the 'val' and 'test' splits of a long prediction table.
 
     ``predictions`` has columns ``date`` (the day being forecast), ``station``, ``split``,
@@ -449,7 +449,7 @@ def evaluate(predictions: pd.DataFrame, *, reference: str = "persistence",
 
     * ``models[model][split]``: :func:`point_metrics` with ``rmse_reference`` / ``skill``
       against the ``reference`` model (NaN when it is absent), ``rmse_ci`` [lo, hi]
-      (block bootstrap over whole dates), ``by_season``, ``exceedance`` (> LIMIT_24H) and
+      (block bootstrap over whole dates), ``by_season``, ``exceedance`` (> threshold, default LIMIT_24H) and
       ``category_accuracy``.
     * ``best_baseline``: {"val": name, "test": name}, the baseline from ``baselines``
       with the lowest val RMSE (ties: first in ``baselines``), used for both splits;
@@ -487,7 +487,7 @@ def evaluate(predictions: pd.DataFrame, *, reference: str = "persistence",
             err = y_pred - y_true
             m["rmse_ci"] = list(_percentile_interval(plan.rmse(err * err), 0.95))
             m["by_season"] = metrics_by_season(dates, y_true, y_pred, y_ref)
-            m["exceedance"] = exceedance_scores(y_true, y_pred, LIMIT_24H)
+            m["exceedance"] = exceedance_scores(y_true, y_pred, threshold)
             m["category_accuracy"] = category_accuracy(y_true, y_pred)
             result["models"][model][split] = m
 

@@ -265,7 +265,8 @@ def run(config: dict) -> Path:
         progress("evaluating")
         fitted.predictions.to_csv(tmp / "predictions.csv", index=False, date_format="%Y-%m-%d")
         scores = evaluation.evaluate(fitted.predictions, n_boot=config["evaluation"]["n_boot"],
-                                     seed=config["run"]["seed"])
+                                     seed=config["run"]["seed"],
+                                     threshold=config["evaluation"]["exceedance_threshold"])
         for entry, info in fitted.info.items():
             scores["models"].setdefault(entry, {})["info"] = info
         curves = tmp / "curves"
