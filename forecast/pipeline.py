@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import platform
 import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,7 +28,8 @@ from .task import ForecastTask, backtest_folds, build_task
 
 
 def progress(message: str) -> None:
-    print(f"[forecast] {message}", file=sys.stderr, flush=True)
+    """One progress line per stage, on stdout (stderr is kept for errors and Lightning's bar)."""
+    print(f"[forecast] {message}", flush=True)
 
 
 # ---------------------------------------------------------------- stages
@@ -220,7 +220,6 @@ def versions() -> dict:
 
 def new_run_dir(out: Path, config: dict) -> tuple[Path, Path]:
     """A fresh final path (never an existing run) and the temporary path to write into."""
-    out.mkdir(parents=True, exist_ok=True)
     name = config["run"]["name"] or (
         f"{datetime.now():%Y%m%d-%H%M%S}-{config['data']['dataset']}-{config['task']['mode']}")
     final, k = out / name, 1

@@ -133,10 +133,12 @@ def inverse_target(z: np.ndarray, kind: str) -> np.ndarray:
 # ---------------------------------------------------------------- splits
 
 
-def default_split_ends(dataset: str, target_days: pd.Series) -> tuple[str, str, str]:
+def default_split_ends(dataset: str, days: pd.Series) -> tuple[str, str, str]:
+    """The dataset's split ends; other data: the last 365 of ``days`` (the days with data,
+    i.e. the issue days) are the test split, the 365 before them validation."""
     if dataset in DEFAULT_SPLITS:
         return DEFAULT_SPLITS[dataset]
-    last = pd.Timestamp(target_days.max())
+    last = pd.Timestamp(days.max())
     test_end = last
     val_end = last - pd.Timedelta(days=365)
     train_end = val_end - pd.Timedelta(days=365)
@@ -272,6 +274,9 @@ def _station_features(hourly_grid: pd.DataFrame, daily: pd.DataFrame, lags: int,
     out["pm25_day_max"] = _nan_stat(np.nanmax, pm25_hourly)
     last_hour = hourly_grid["pm25"].ffill().to_numpy().reshape(n_days, 24)[:, 23]
     out["pm25_last_hour"] = last_hour
+    # accumulation and clearing act multiplicatively: log levels let linear models say so
+    for column in ("pm25_lag1", "pm25_evening_mean", "pm25_last_hour", "pm25_roll3_mean"):
+        out[f"log_{column}"] = np.log1p(np.maximum(out[column].to_numpy(dtype=float), 0.0))
 
     for column in DAILY_WEATHER:
         if column in daily.columns:
@@ -294,6 +299,9 @@ def _station_features(hourly_grid: pd.DataFrame, daily: pd.DataFrame, lags: int,
             out["wind_dir_cos"] = np.where(magnitude > 0, -out["wind_v_mean"] / magnitude, 0.0)
         out["wind_u_evening"] = _nan_stat(np.nanmean, u_days[:, 18:24])
         out["wind_v_evening"] = _nan_stat(np.nanmean, v_days[:, 18:24])
+        for half, hours in (("am", slice(0, 12)), ("pm", slice(12, 24))):
+            out[f"wind_u_{half}"] = _nan_stat(np.nanmean, u_days[:, hours])
+            out[f"wind_v_{half}"] = _nan_stat(np.nanmean, v_days[:, hours])
     if "wind_speed" in hourly_grid.columns:
         speed = hourly_grid["wind_speed"].to_numpy(dtype=float)
         calm = speed < CALM_WIND
@@ -307,12 +315,25 @@ def _station_features(hourly_grid: pd.DataFrame, daily: pd.DataFrame, lags: int,
             north = compass_to_sector8(hourly_grid["wind_dir"]).isin(NORTH_SECTORS).to_numpy()
             since = _hours_since(windy & north)
             out["hours_since_north_wind"] = since.reshape(n_days, 24)[:, 23]
+            out["north_wind_hours"] = (windy & north).reshape(n_days, 24).sum(axis=1).astype(float)
+    if "temp" in hourly_grid.columns and "dewp" in hourly_grid.columns:
+        out["rh_mean"] = _nan_stat(np.nanmean, _relative_humidity(
+            hourly_grid["temp"].to_numpy(dtype=float),
+            hourly_grid["dewp"].to_numpy(dtype=float)).reshape(n_days, 24))
     return out
+
+
+def _relative_humidity(temp: np.ndarray, dewp: np.ndarray) -> np.ndarray:
+    """Relative humidity (%) from temperature and dew point (°C), Magnus formula."""
+    magnus = lambda t: np.exp(17.625 * t / (243.04 + t))  # noqa: E731
+    return 100.0 * magnus(dewp) / magnus(temp)
 
 
 def _forecast_weather(daily_features: pd.DataFrame, horizon: int) -> pd.DataFrame:
     """The target day's observed weather: the stand-in for a weather forecast."""
-    columns = [c for c in DAILY_WEATHER + ("wind_u_mean", "wind_v_mean", "calm_hours",
+    columns = [c for c in DAILY_WEATHER + ("wind_u_mean", "wind_v_mean", "wind_u_am",
+                                           "wind_v_am", "wind_u_pm", "wind_v_pm",
+                                           "calm_hours", "north_wind_hours", "rh_mean",
                                            "hours_since_north_wind")
                if c in daily_features.columns]
     ahead = daily_features[columns].shift(-horizon)
@@ -388,7 +409,7 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
     if not np.isfinite(y).any():
         raise DataError("no valid target day: every daily mean PM2.5 is missing or incomplete")
     ends = [train_end, val_end, test_end]
-    defaults = default_split_ends(dataset, rows["target_day"])
+    defaults = default_split_ends(dataset, rows["issue_day"])
     ends = [given or default for given, default in zip(ends, defaults, strict=True)]
     rows["split"] = assign_splits(rows["target_day"], *ends)
     for name in SPLITS:

@@ -1,0 +1,154 @@
+"""Shared fixtures: small generated hourly data, the real-data folder, CLI helpers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast import sources
+from forecast.synthetic import generate_hourly
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BEIJING_HEADER = "No,year,month,day,hour,pm2.5,DEWP,TEMP,PRES,cbwd,Iws,Is,Ir"
+
+
+# ---------------------------------------------------------------- generated data
+
+
+@pytest.fixture(scope="session")
+def _synthetic_120() -> pd.DataFrame:
+    return generate_hourly(seed=5, start="2010-01-01", end="2010-04-30")
+
+
+@pytest.fixture
+def small_hourly(_synthetic_120) -> pd.DataFrame:
+    """120 days (2010-01-01 .. 2010-04-30) of one synthetic station, all weather columns."""
+    frame = _synthetic_120.copy()
+    frame.attrs.update(_synthetic_120.attrs)
+    return frame
+
+
+def _make_hourly(start: str, n_days: int, pm25=None, station: str = "S1",
+                 **columns) -> pd.DataFrame:
+    """A complete hourly frame of ``n_days`` from ``start``.
+
+    ``pm25`` and each keyword column are either a scalar, an array of n_days*24 values,
+    or a function ``f(day_index, hour) -> value`` (vectorised over numpy arrays).
+    The default PM2.5 is 10 * day + hour, whose daily mean is 10 * day + 11.5.
+    """
+    times = pd.date_range(start, periods=24 * n_days, freq="h")
+    day = np.repeat(np.arange(n_days), 24)
+    hour = np.tile(np.arange(24), n_days)
+
+    def values(spec, dtype=float):
+        if callable(spec):
+            return np.asarray(spec(day, hour), dtype=dtype)
+        if np.isscalar(spec) or spec is None:
+            return np.full(len(times), spec, dtype=dtype)
+        return np.asarray(spec, dtype=dtype)
+
+    frame = pd.DataFrame({
+        "station": station,
+        "time": times,
+        "pm25": values(pm25 if pm25 is not None else (lambda d, h: 10.0 * d + h)),
+    })
+    for name, spec in columns.items():
+        frame[name] = values(spec, dtype=object if name == "wind_dir" else float)
+    return frame
+
+
+@pytest.fixture
+def make_hourly():
+    """Factory for hand-made hourly frames (see ``_make_hourly``)."""
+    return _make_hourly
+
+
+def beijing_csv_text(rows: int = 48, pm25=lambda i: 20 + i) -> str:
+    """A tiny file in the layout of UCI's single-site CSV, starting 2010-01-01 00:00."""
+    lines = [BEIJING_HEADER]
+    for i in range(rows):
+        time = pd.Timestamp("2010-01-01") + pd.Timedelta(hours=i)
+        lines.append(f"{i + 1},{time.year},{time.month},{time.day},{time.hour},{pm25(i)},"
+                     f"-10,-5,1020,NW,{1.0 + i},0,0")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def beijing_csv():
+    return beijing_csv_text
+
+
+# ---------------------------------------------------------------- isolation
+
+
+@pytest.fixture
+def isolated_sources(tmp_path, monkeypatch) -> Path:
+    """No FORECAST_DATA_DIR, an empty download cache under tmp_path, and no network."""
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(sources, "CACHE_DIR", cache)
+    monkeypatch.delenv("FORECAST_DATA_DIR", raising=False)
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the network must not be used in tests")
+
+    monkeypatch.setattr(sources.urllib.request, "urlopen", no_network)
+    return cache
+
+
+# ---------------------------------------------------------------- CLI helpers
+
+
+def _run_cli(capsys, args: list[str]) -> tuple[int, str, str]:
+    from forecast.cli import main
+
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as exc:  # argparse errors
+        code = exc.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run ``forecast.cli.main(args)``; return (exit code, stdout, stderr)."""
+    return lambda *args: _run_cli(capsys, list(args))
+
+
+@pytest.fixture
+def cli_error(capsys):
+    """Run the CLI expecting a user error: exit 2, one stderr line, no traceback.
+
+    Returns the error line (lower-cased for matching). ``progress=True`` allows the
+    ``[forecast] ...`` progress lines that ``forecast run`` prints before failing.
+    """
+
+    def run(*args, progress: bool = False) -> str:
+        code, out, err = _run_cli(capsys, list(args))
+        assert code == 2, f"exit {code}, stderr: {err!r}"
+        assert "Traceback" not in err and "Traceback" not in out
+        lines = [line for line in err.splitlines() if line.strip()]
+        if progress:
+            lines = [line for line in lines if not line.startswith("[forecast]")]
+        assert len(lines) == 1, f"expected exactly one line on stderr, got {err!r}"
+        assert lines[0].startswith("forecast: error: ")
+        return lines[0].lower()
+
+    return run
+
+
+# ---------------------------------------------------------------- real data
+
+
+@pytest.fixture(scope="session")
+def real_data_dir() -> Path:
+    """The folder with the UCI files: $FORECAST_DATA_DIR, else ../shared/data; skip if absent."""
+    env = os.environ.get("FORECAST_DATA_DIR")
+    path = Path(env).expanduser() if env else PROJECT_ROOT.parent / "shared" / "data"
+    if not path.is_dir():
+        pytest.skip(f"real data folder {path} is absent (set FORECAST_DATA_DIR)")
+    return path

@@ -1,0 +1,128 @@
+"""The ``forecast`` command: ``data --json``, help, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import tomli_w
+
+from forecast.cli import _config, build_parser
+
+SUMMARY_KEYS = {"dataset", "stations", "start", "end", "hourly_rows", "missing_pm25", "days",
+                "valid_days"}
+SHORT = ("--synthetic-start", "2012-01-01", "--synthetic-end", "2012-03-31")
+
+
+def test_data_json_on_synthetic(cli):
+    code, out, err = cli("data", "--dataset", "synthetic", *SHORT, "--json")
+    assert code == 0, err
+    summary = json.loads(out)                      # one JSON object, nothing else
+    assert SUMMARY_KEYS <= set(summary)
+    assert summary["dataset"] == "synthetic" and summary["synthetic"] is True
+    assert summary["stations"] == ["synthetic-1"]
+    assert summary["start"] == "2012-01-01 00:00" and summary["end"] == "2012-03-31 23:00"
+    assert summary["hourly_rows"] == 91 * 24
+    assert summary["days"] == 91
+    assert 0 < summary["valid_days"] <= summary["days"]
+    assert 0 < summary["missing_pm25"] < summary["hourly_rows"]
+    for key in ("hourly_rows", "missing_pm25", "days", "valid_days"):
+        assert type(summary[key]) is int
+
+
+def test_data_json_counts_stations(cli):
+    code, out, _ = cli("data", "--dataset", "synthetic", *SHORT, "--synthetic-stations", "3",
+                       "--json")
+    summary = json.loads(out)
+    assert code == 0
+    assert summary["stations"] == ["synthetic-1", "synthetic-2", "synthetic-3"]
+    assert summary["hourly_rows"] == 3 * 91 * 24 and summary["days"] == 3 * 91
+    _, again, _ = cli("data", "--dataset", "synthetic", *SHORT, "--synthetic-stations", "3",
+                      "--json")
+    assert json.loads(again) == summary
+
+
+def test_data_text_output_labels_synthetic(cli):
+    code, out, err = cli("data", "--dataset", "synthetic", *SHORT)
+    assert code == 0, err
+    assert "SYNTHETIC" in out and "hourly rows" in out and "2,184" in out
+
+
+def test_python_m_forecast_help():
+    result = subprocess.run([sys.executable, "-m", "forecast", "--help"], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    for command in ("data", "run", "report", "predict"):
+        assert command in result.stdout
+    sub = subprocess.run([sys.executable, "-m", "forecast", "data", "--help"],
+                         capture_output=True, text=True, timeout=60)
+    assert sub.returncode == 0 and "--data-dir" in sub.stdout and "--json" in sub.stdout
+
+
+def test_unknown_flag_and_missing_command_are_one_line(cli_error):
+    assert "--colour" in cli_error("data", "--colour")
+    assert "command" in cli_error()
+
+
+def test_config_typo_suggests_the_option(tmp_path, cli_error):
+    config = tmp_path / "c.toml"
+    config.write_text('[data]\ndatset = "synthetic"\n')
+    line = cli_error("data", "--config", config)
+    assert "data.datset" in line and "did you mean 'dataset'" in line
+
+
+def test_missing_config_file(tmp_path, cli_error):
+    assert "not found" in cli_error("data", "--config", tmp_path / "nope.toml")
+
+
+def test_unknown_model_name(tmp_path, cli_error):
+    out = tmp_path / "reports"
+    line = cli_error("run", "--dataset", "synthetic", *SHORT, "--models", "persistence,lstn",
+                     "--out", out, progress=True)
+    assert "unknown model 'lstn'" in line and "did you mean 'lstm'" in line
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_unknown_mode(tmp_path, cli_error):
+    line = cli_error("run", "--dataset", "synthetic", "--mode", "perfect", "--out", tmp_path,
+                     progress=True)
+    assert "perfect" in line and "observed" in line and "forecast" in line
+
+
+def _short_csv(tmp_path, days: int) -> str:
+    times = pd.date_range("2012-01-01", periods=24 * days, freq="h")
+    path = tmp_path / "short.csv"
+    pd.DataFrame({"t": times.astype(str), "PM25": np.linspace(10, 90, len(times))}).to_csv(
+        path, index=False)
+    config = tmp_path / "short.toml"
+    config.write_text(tomli_w.dumps({"data": {"dataset": "csv", "path": str(path),
+                                              "time_column": "t",
+                                              "columns": {"pm25": "PM25"}}}))
+    return str(config)
+
+
+def test_too_little_history_for_the_lags(tmp_path, cli_error):
+    out = tmp_path / "reports"
+    line = cli_error("run", "--config", _short_csv(tmp_path, 10), "--models", "persistence",
+                     "--out", out, progress=True)
+    assert "too little history" in line and "10 days" in line
+    # never a half-written run directory
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_flags_override_the_config_file(tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text('[task]\nlags = 3\nmode = "forecast"\n[run]\nseed = 5\n')
+    args = build_parser().parse_args(["run", "--config", str(config), "--lags", "9",
+                                      "--seed", "1", "--models", "ridge,hgb",
+                                      "--dataset", "csv:/some/file.csv", "--no-progress-bar"])
+    resolved = _config(args)
+    assert resolved["task"]["lags"] == 9 and resolved["run"]["seed"] == 1
+    assert resolved["task"]["mode"] == "forecast"          # from the file, not overridden
+    assert resolved["models"]["names"] == ["ridge", "hgb"]
+    assert resolved["data"]["dataset"] == "csv"
+    assert resolved["data"]["path"] == "/some/file.csv"
+    assert resolved["training"]["progress_bar"] is False

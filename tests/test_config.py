@@ -1,0 +1,145 @@
+"""The run configuration: TOML loading, overrides, validation with helpful messages."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from forecast.config import ALL_MODELS, DEFAULTS, dumps, load_config, validate
+from forecast.schema import DataError
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "configs" / "example.toml"
+
+
+def write(tmp_path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_are_valid():
+    config = load_config()
+    assert config == DEFAULTS and config is not DEFAULTS
+    assert config["models"]["names"] == list(ALL_MODELS)
+
+
+def test_toml_file_overrides_defaults(tmp_path):
+    path = write(tmp_path, """
+[data]
+dataset = "synthetic"
+min_hours = 20
+
+[task]
+lags = 3
+mode = "forecast"
+
+[training]
+learning_rate = 1     # an int is fine for a float option
+hidden = 16
+
+[data.columns]
+pm25 = "PM2.5"
+anything = "goes here"
+""")
+    config = load_config(path)
+    assert config["data"]["dataset"] == "synthetic" and config["data"]["min_hours"] == 20
+    assert config["task"]["lags"] == 3 and config["task"]["mode"] == "forecast"
+    assert config["training"]["hidden"] == 16 and config["training"]["learning_rate"] == 1
+    assert config["data"]["columns"] == {"pm25": "PM2.5", "anything": "goes here"}
+    # untouched options keep their defaults
+    assert config["task"]["horizon"] == DEFAULTS["task"]["horizon"]
+    assert config["training"]["max_epochs"] == DEFAULTS["training"]["max_epochs"]
+    assert DEFAULTS["task"]["lags"] == 7           # the defaults were not mutated
+
+
+def test_overrides_win_over_the_file(tmp_path):
+    path = write(tmp_path, '[task]\nlags = 3\nhorizon = 2\n[data.columns]\npm25 = "A"\n')
+    config = load_config(path, {"task": {"lags": 5}, "data": {"columns": {"pm25": "B"}}})
+    assert config["task"]["lags"] == 5
+    assert config["task"]["horizon"] == 2
+    assert config["data"]["columns"] == {"pm25": "B"}
+
+
+@pytest.mark.parametrize("text, needle", [
+    ('[task]\nlags = "7"\n', "task.lags must be int"),
+    ("[training]\nseeds = 1.5\n", "training.seeds must be int"),
+    ("[training]\nprogress_bar = 1\n", "training.progress_bar must be bool"),
+    ("[task]\nlags = true\n", "task.lags must be int"),
+    ('[models]\nnames = "mlp"\n', "models.names must be list"),
+    ("[data]\ndataset = 3\n", "data.dataset must be str"),
+    ("task = 3\n", "task must be a table"),
+])
+def test_type_errors(tmp_path, text, needle):
+    with pytest.raises(DataError, match=needle.replace(".", r"\.")):
+        load_config(write(tmp_path, text))
+
+
+@pytest.mark.parametrize("section, key, value", [
+    ("task", "mode", "perfect"),
+    ("data", "dataset", "beijng"),
+    ("training", "optimizer", "adam"),
+    ("training", "activation", "swish"),
+    ("training", "lr_schedule", "step"),
+    ("task", "target_transform", "log"),
+])
+def test_choices(section, key, value):
+    with pytest.raises(DataError, match=f"{section}.{key} = '{value}' is not one of") as info:
+        load_config(None, {section: {key: value}})
+    from forecast.config import CHOICES
+    for choice in CHOICES[(section, key)]:
+        assert choice in str(info.value)
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("[training]\nhiden = 3\n", "unknown option 'training.hiden' (did you mean 'hidden'?)"),
+    ("[trainig]\nhidden = 3\n", "unknown option 'trainig' (did you mean 'training'?)"),
+    ("[data]\ndatset = 'x'\n", "unknown option 'data.datset' (did you mean 'dataset'?)"),
+    ("[diagnostics]\nsweep_hiden = [1]\n", "did you mean 'sweep_hidden'?"),
+    ("[task]\nzzz = 1\n", "unknown option 'task.zzz'"),
+])
+def test_unknown_keys_suggest_the_nearest(tmp_path, text, needle):
+    with pytest.raises(DataError) as info:
+        load_config(write(tmp_path, text))
+    assert needle in str(info.value)
+
+
+def test_unknown_key_in_overrides():
+    with pytest.raises(DataError, match="did you mean 'lags'"):
+        load_config(None, {"task": {"lag": 3}})
+
+
+def test_invalid_toml_and_missing_file(tmp_path):
+    with pytest.raises(DataError, match="invalid TOML"):
+        load_config(write(tmp_path, "[task\nlags = 3\n"))
+    with pytest.raises(DataError, match="not found"):
+        load_config(tmp_path / "absent.toml")
+
+
+def test_model_names_and_ranges_are_validated():
+    with pytest.raises(DataError, match="unknown model 'lstn'.*did you mean 'lstm'"):
+        load_config(None, {"models": {"names": ["ridge", "lstn"]}})
+    with pytest.raises(DataError, match="no models"):
+        load_config(None, {"models": {"names": []}})
+    for key in ("horizon", "lags", "sequence_length"):
+        with pytest.raises(DataError, match=f"task.{key} must be at least 1"):
+            load_config(None, {"task": {key: 0}})
+    with pytest.raises(DataError, match="seeds must be at least 1"):
+        load_config(None, {"training": {"seeds": 0}})
+    bad = copy.deepcopy(DEFAULTS)
+    bad["task"]["extra"] = 1
+    with pytest.raises(DataError, match="unknown option"):
+        validate(bad)
+
+
+def test_dumps_round_trips(tmp_path):
+    config = load_config(None, {"task": {"lags": 4}, "data": {"columns": {"pm25": "P"}}})
+    assert load_config(write(tmp_path, dumps(config))) == config
+
+
+def test_example_config_loads():
+    if not EXAMPLE.is_file():
+        pytest.skip(f"{EXAMPLE} does not exist yet")
+    config = load_config(EXAMPLE)
+    assert set(config) == set(DEFAULTS)

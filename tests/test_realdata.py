@@ -1,0 +1,105 @@
+"""The UCI data sets, when present: counts, the single-site task, and persistence RMSE.
+
+The folder comes from FORECAST_DATA_DIR or ../shared/data; every test skips with a
+reason when it is absent.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast import sources
+from forecast.daily import to_daily
+from forecast.task import build_task
+
+pytestmark = pytest.mark.realdata
+
+
+@pytest.fixture(scope="module")
+def beijing_file(real_data_dir):
+    path = sources.find_file(sources.BEIJING_FILE, [real_data_dir])
+    if path is None:
+        pytest.skip(f"{sources.BEIJING_FILE} is not under {real_data_dir}")
+    return path
+
+
+@pytest.fixture(scope="module")
+def beijing(real_data_dir, beijing_file):
+    loaded = sources.load("beijing", data_dir=real_data_dir)
+    return loaded, to_daily(loaded.hourly)
+
+
+def _json(cli, *args) -> dict:
+    code, out, err = cli(*args)
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_beijing_counts(cli, real_data_dir, beijing_file):
+    summary = _json(cli, "data", "--dataset", "beijing", "--data-dir", real_data_dir, "--json")
+    assert summary["dataset"] == "beijing"
+    assert summary["stations"] == [sources.BEIJING_STATION]
+    assert summary["start"] == "2010-01-01 00:00" and summary["end"] == "2014-12-31 23:00"
+    assert summary["hourly_rows"] == 43_824
+    assert summary["missing_pm25"] == 2_067
+    assert summary["days"] == 1_826
+    assert summary["valid_days"] == 1_722
+    assert list(summary["files"].values()) == [sources.BEIJING_SHA256]
+
+
+def test_beijing_multisite_counts(cli, real_data_dir):
+    if sources.find_file(sources.multisite_file("Dongsi"), [real_data_dir]) is None and \
+            sources.find_file(sources.MULTISITE_ZIP, [real_data_dir]) is None:
+        pytest.skip(f"the multi-site files are not under {real_data_dir}")
+    summary = _json(cli, "data", "--dataset", "beijing-multisite", "--data-dir", real_data_dir,
+                    "--json")
+    assert summary["dataset"] == "beijing-multisite"
+    assert len(summary["stations"]) == 12
+    assert summary["stations"] == sorted(sources.MULTISITE_SHA256)
+    assert summary["hourly_rows"] == 420_768
+    assert summary["days"] == 17_532
+    assert summary["valid_days"] == 17_164
+
+
+@pytest.mark.parametrize("mode", ["observed", "forecast"])
+def test_single_site_task(beijing, mode):
+    loaded, daily = beijing
+    task = build_task(loaded.hourly, daily, dataset="beijing", mode=mode)
+    assert task.splits["val"] == ("2013-01-01", "2013-12-31")
+    assert task.splits["test"] == ("2014-01-01", "2014-12-31")
+    assert task.splits["train"][1] == "2012-12-31"
+    assert int(task.mask("test").sum()) == 360
+    assert np.isfinite(task.y[task.mask("train")]).all()
+    assert bool(task.forecast_columns()) == (mode == "forecast")
+
+
+def _independent_persistence_rmse(path) -> tuple[float, int]:
+    """Persistence RMSE on 2014 from the raw CSV with plain pandas, no project code."""
+    raw = pd.read_csv(path, na_values=["NA"])
+    raw["date"] = pd.to_datetime(raw[["year", "month", "day"]])
+    per_day = raw.groupby("date")["pm2.5"].agg(["mean", "count"])
+    daily = per_day["mean"].where(per_day["count"] >= 18)
+    # forecast for day T issued at the end of T-1: the latest valid mean up to T-1
+    forecast = daily.ffill().shift(1)
+    scored = (daily.index.year == 2014) & daily.notna()
+    errors = (forecast[scored] - daily[scored]).to_numpy()
+    return float(np.sqrt(np.mean(errors ** 2))), int(scored.sum())
+
+
+def test_persistence_rmse_matches_an_independent_computation(beijing, beijing_file):
+    from baselines import Persistence
+
+    loaded, daily = beijing
+    task = build_task(loaded.hourly, daily, dataset="beijing")
+    test = task.mask("test")
+    predicted = Persistence().fit(task).predict(task, test)
+    rmse = float(np.sqrt(np.mean((predicted - task.y[test]) ** 2)))
+
+    expected, n_scored = _independent_persistence_rmse(beijing_file)
+    assert n_scored == int(test.sum()) == 360
+    assert rmse == pytest.approx(expected, abs=1e-6)
+    assert rmse == pytest.approx(74.3, abs=0.05)

@@ -1,0 +1,394 @@
+"""Sources: the canonical HourlyFrame, bad input through the CLI, file lookup, checksums."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+
+import numpy as np
+import pandas as pd
+import pytest
+import tomli_w
+
+from forecast import sources
+from forecast.schema import DataError, degrees_to_compass
+
+# ---------------------------------------------------------------- helpers
+
+
+def write_csv(path, rows: list[dict]) -> str:
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return str(path)
+
+
+def hourly_rows(n: int = 48, start: str = "2012-01-01", pm25=None) -> list[dict]:
+    times = pd.date_range(start, periods=n, freq="h")
+    return [{"timestamp": f"{t:%Y-%m-%d %H:%M}",
+             "PM25": (pm25(i) if pm25 else 30.0 + i), "T": -1.0 + 0.1 * i,
+             "WS": 2.0, "WD": "NW", "R": 0.0}
+            for i, t in enumerate(times)]
+
+
+def write_config(path, data: dict) -> str:
+    path.write_text(tomli_w.dumps({"data": data}))
+    return str(path)
+
+
+def csv_config(tmp_path, csv_path: str, **extra) -> str:
+    data = {"dataset": "csv", "path": csv_path, "station": "Test site",
+            "time_column": "timestamp",
+            "columns": {"pm25": "PM25", "temp": "T", "wind_speed": "WS", "wind_dir": "WD",
+                        "rain": "R"}}
+    data.update(extra)
+    return write_config(tmp_path / "config.toml", data)
+
+
+# ---------------------------------------------------------------- bad input via the CLI
+
+
+def test_csv_mapping_to_a_column_not_in_the_file(tmp_path, cli_error):
+    csv = write_csv(tmp_path / "site.csv", hourly_rows())
+    columns = {"pm25": "PM25", "temp": "TEMPERATURE"}
+    config = csv_config(tmp_path, csv, columns=columns)
+    line = cli_error("data", "--config", config)
+    assert "temperature" in line and "not in the file" in line and "site.csv" in line
+
+
+@pytest.mark.parametrize("key, value", [("time_column", "when"), ("station_column", "site_id"),
+                                        ("time_columns", ["yr", "mo", "dy", "hr"])])
+def test_csv_mapping_naming_an_absent_time_or_station_column(tmp_path, cli_error, key, value):
+    csv = write_csv(tmp_path / "site.csv", hourly_rows())
+    extra = {key: value}
+    if key == "time_columns":
+        extra["time_column"] = ""
+    config = csv_config(tmp_path, csv, **extra)
+    line = cli_error("data", "--config", config)
+    absent = value[0] if isinstance(value, list) else value
+    assert absent in line and "not in the file" in line
+
+
+def test_csv_mapping_without_pm25(tmp_path, cli_error):
+    csv = write_csv(tmp_path / "site.csv", hourly_rows())
+    config = csv_config(tmp_path, csv, columns={"temp": "T"})
+    line = cli_error("data", "--config", config)
+    assert "pm25" in line
+
+
+def test_beijing_parser_on_a_csv_without_pm25(tmp_path, cli_error, isolated_sources,
+                                              monkeypatch, beijing_csv):
+    text = beijing_csv().replace(",pm2.5,", ",pm10,")
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / sources.BEIJING_FILE).write_text(text)
+    monkeypatch.setattr(sources, "BEIJING_SHA256", sources.sha256_of(text.encode()))
+    line = cli_error("data", "--dataset", "beijing", "--data-dir", folder)
+    assert "missing required column" in line and "pm2.5" in line
+
+
+@pytest.mark.parametrize("bad", ["not-a-date", "2012-13-45 00:00"])
+def test_unparseable_date_in_a_datetime_column(tmp_path, cli_error, bad):
+    rows = hourly_rows()
+    rows[5]["timestamp"] = bad
+    config = csv_config(tmp_path, write_csv(tmp_path / "site.csv", rows))
+    line = cli_error("data", "--config", config)
+    assert "unparseable date" in line and bad in line and "row 6" in line
+
+
+def test_unparseable_date_in_year_month_day_hour_columns(tmp_path, cli_error):
+    rows = [{"y": 2012, "m": 1, "d": 1, "h": h, "PM25": 10.0} for h in range(24)]
+    rows[3]["m"] = "jan"
+    csv = write_csv(tmp_path / "site.csv", rows)
+    config = write_config(tmp_path / "c.toml", {
+        "dataset": "csv", "path": csv, "time_columns": ["y", "m", "d", "h"],
+        "columns": {"pm25": "PM25"}})
+    line = cli_error("data", "--config", config)
+    assert "unparseable date" in line and "jan" in line
+
+
+def test_duplicated_station_hour(tmp_path, cli_error):
+    rows = hourly_rows()
+    rows[10]["timestamp"] = rows[9]["timestamp"]
+    config = csv_config(tmp_path, write_csv(tmp_path / "site.csv", rows))
+    line = cli_error("data", "--config", config)
+    assert "duplicated station-hour" in line and "2012-01-01 09:00" in line
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"", "empty"),
+    (b"   \n\n", "empty"),
+    (b"timestamp,PM25\n", "header and rows"),
+    (bytes(range(256)) * 20, "not a csv"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200), "not a csv"),
+])
+def test_empty_or_binary_file(tmp_path, cli_error, content, expected):
+    path = tmp_path / "site.csv"
+    path.write_bytes(content)
+    line = cli_error("data", "--config", csv_config(tmp_path, str(path)))
+    assert expected in line and "site.csv" in line
+
+
+def test_missing_csv_file(tmp_path, cli_error):
+    line = cli_error("data", "--dataset", f"csv:{tmp_path / 'nope.csv'}")
+    assert "nope.csv" in line and "no such file" in line
+
+
+def test_all_missing_pm25(tmp_path, cli_error):
+    rows = hourly_rows(pm25=lambda i: np.nan)
+    config = csv_config(tmp_path, write_csv(tmp_path / "site.csv", rows))
+    line = cli_error("data", "--config", config)
+    assert "every pm2.5 value is missing" in line
+
+
+def test_all_negative_pm25_is_all_missing(tmp_path, cli_error):
+    rows = hourly_rows(pm25=lambda i: -5.0)
+    config = csv_config(tmp_path, write_csv(tmp_path / "site.csv", rows))
+    assert "every pm2.5 value is missing" in cli_error("data", "--config", config)
+
+
+def test_unknown_wind_direction(tmp_path, cli_error):
+    rows = hourly_rows()
+    rows[2]["WD"] = "NORTHISH"
+    config = csv_config(tmp_path, write_csv(tmp_path / "site.csv", rows))
+    line = cli_error("data", "--config", config)
+    assert "northish" in line and "wind_dir_degrees" in line
+
+
+def test_unknown_dataset_name(cli_error):
+    line = cli_error("data", "--dataset", "beijng")
+    assert "beijng" in line and "beijing" in line
+
+
+def test_unknown_dataset_name_in_sources_load():
+    with pytest.raises(DataError, match="unknown dataset 'nope'"):
+        sources.load("nope")
+
+
+def test_data_dir_that_is_not_a_folder(tmp_path, cli_error, isolated_sources):
+    line = cli_error("data", "--dataset", "beijing", "--data-dir", tmp_path / "absent")
+    assert "absent" in line and "not a folder" in line
+
+
+# ---------------------------------------------------------------- checksums and lookup
+
+
+def test_checksum_mismatch_names_file_and_both_hashes(tmp_path, cli_error, isolated_sources,
+                                                      monkeypatch, beijing_csv):
+    def never(*args, **kwargs):
+        raise AssertionError("_download must not be called")
+
+    monkeypatch.setattr(sources, "_download", never)
+    folder = tmp_path / "data"
+    folder.mkdir()
+    corrupt = beijing_csv().encode()
+    (folder / sources.BEIJING_FILE).write_bytes(corrupt)
+    line = cli_error("data", "--dataset", "beijing", "--data-dir", folder)
+    assert "checksum mismatch" in line
+    assert sources.BEIJING_FILE.lower() in line
+    assert sources.BEIJING_SHA256 in line
+    assert sources.sha256_of(corrupt) in line
+    # no cached copy was written
+    assert not isolated_sources.exists() or not any(isolated_sources.iterdir())
+
+
+def test_corrupt_cached_copy_is_an_error_not_a_redownload(isolated_sources, monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("_download must not be called")
+
+    monkeypatch.setattr(sources, "_download", never)
+    isolated_sources.mkdir()
+    (isolated_sources / sources.BEIJING_FILE).write_text("No,year\n1,2010\n")
+    with pytest.raises(DataError, match="checksum mismatch"):
+        sources.load_beijing()
+
+
+def test_multisite_checksum_mismatch(tmp_path, isolated_sources, monkeypatch):
+    monkeypatch.setattr(sources, "_download", lambda *a, **k: pytest.fail("download"))
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / sources.multisite_file("Dongsi")).write_text("No,year\n1,2013\n")
+    with pytest.raises(DataError, match="checksum mismatch") as info:
+        sources.load_multisite(folder)
+    assert sources.MULTISITE_SHA256["Dongsi"] in str(info.value)
+
+
+@pytest.fixture
+def three_copies(tmp_path, isolated_sources, monkeypatch, beijing_csv):
+    """The same tiny Beijing file in a --data-dir, a FORECAST_DATA_DIR and the cache."""
+    text = beijing_csv()
+    monkeypatch.setattr(sources, "BEIJING_SHA256", sources.sha256_of(text.encode()))
+    folders = {"flag": tmp_path / "flag", "env": tmp_path / "env" / "nested",
+               "cache": isolated_sources}
+    for folder in folders.values():
+        folder.mkdir(parents=True)
+        (folder / sources.BEIJING_FILE).write_text(text)
+    folders["env"] = tmp_path / "env"   # found in a subfolder
+    return folders
+
+
+def _used(loaded: sources.Loaded) -> str:
+    (path,) = loaded.files
+    return path
+
+
+def test_lookup_order_data_dir_first(three_copies, monkeypatch):
+    monkeypatch.setenv("FORECAST_DATA_DIR", str(three_copies["env"]))
+    loaded = sources.load_beijing(three_copies["flag"])
+    assert _used(loaded).startswith(str(three_copies["flag"]))
+    assert len(loaded.hourly) == 48
+
+
+def test_lookup_order_env_before_cache(three_copies, monkeypatch):
+    monkeypatch.setenv("FORECAST_DATA_DIR", str(three_copies["env"]))
+    assert _used(sources.load_beijing(None)).startswith(str(three_copies["env"] / "nested"))
+
+
+def test_lookup_order_cache_last(three_copies):
+    assert _used(sources.load_beijing(None)).startswith(str(three_copies["cache"]))
+
+
+def test_lookup_order_through_the_cli(three_copies, monkeypatch, cli):
+    monkeypatch.setenv("FORECAST_DATA_DIR", str(three_copies["env"]))
+    code, out, err = cli("data", "--dataset", "beijing", "--data-dir", three_copies["flag"],
+                         "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert list(summary["files"]) == [str(three_copies["flag"] / sources.BEIJING_FILE)]
+    assert summary["hourly_rows"] == 48 and summary["days"] == 2
+
+
+def test_offline_without_a_local_copy(isolated_sources, monkeypatch, cli_error):
+    calls = []
+
+    def offline(url, *args, **kwargs):
+        calls.append(url)
+        raise urllib.error.URLError("network is unreachable")
+
+    monkeypatch.setattr(sources.urllib.request, "urlopen", offline)
+    line = cli_error("data", "--dataset", "beijing")
+    assert calls, "the download was not attempted"
+    assert "--data-dir" in line and sources.BEIJING_FILE.lower() in line
+    assert not any(p.is_file() for p in isolated_sources.rglob("*"))
+
+
+def test_offline_multisite_without_a_local_copy(isolated_sources, monkeypatch, cli_error):
+    def offline(url, *args, **kwargs):
+        raise urllib.error.URLError("network is unreachable")
+
+    monkeypatch.setattr(sources.urllib.request, "urlopen", offline)
+    line = cli_error("data", "--dataset", "beijing-multisite")
+    assert "--data-dir" in line and sources.MULTISITE_ZIP.lower() in line
+
+
+# ---------------------------------------------------------------- normalisation
+
+
+def test_unsorted_rows_are_sorted_and_negative_pm25_counted(tmp_path, cli):
+    rows = hourly_rows(n=48)
+    rows[3]["PM25"] = -2.0
+    rows[40]["PM25"] = -0.5
+    rows[7]["PM25"] = np.nan
+    shuffled = [rows[i] for i in np.random.default_rng(0).permutation(len(rows))]
+    csv = write_csv(tmp_path / "site.csv", shuffled)
+    loaded = sources.load_csv({"path": csv, "station": "X", "time_column": "timestamp",
+                               "columns": {"pm25": "PM25"}})
+    hourly = loaded.hourly
+    assert hourly["time"].is_monotonic_increasing
+    assert list(hourly["time"]) == list(pd.date_range("2012-01-01", periods=48, freq="h"))
+    assert hourly.attrs["negative_pm25"] == 2
+    assert hourly["pm25"].isna().sum() == 3
+    assert np.isnan(hourly["pm25"].iloc[3]) and np.isnan(hourly["pm25"].iloc[40])
+    assert hourly["pm25"].iloc[4] == pytest.approx(34.0)
+
+    code, out, err = cli("data", "--config", csv_config(tmp_path, csv), "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["negative_pm25"] == 2 and summary["missing_pm25"] == 3
+
+
+# ---------------------------------------------------------------- generic CSV
+
+
+def _spec(path, **extra) -> dict:
+    spec = {"path": str(path), "columns": {"pm25": "PM25"}}
+    spec.update(extra)
+    return spec
+
+
+def test_csv_datetime_column_equals_year_month_day_hour_columns(tmp_path):
+    times = pd.date_range("2012-03-01", periods=30, freq="h")
+    pm25 = np.arange(30) * 1.5
+    pd.DataFrame({"when": times.strftime("%d/%m/%Y %H:%M"), "PM25": pm25}).to_csv(
+        tmp_path / "a.csv", index=False)
+    pd.DataFrame({"Y": times.year, "M": times.month, "D": times.day, "H": times.hour,
+                  "PM25": pm25}).to_csv(tmp_path / "b.csv", index=False)
+    a = sources.load_csv(_spec(tmp_path / "a.csv", station="S", time_column="when",
+                               time_format="%d/%m/%Y %H:%M")).hourly
+    b = sources.load_csv(_spec(tmp_path / "b.csv", station="S",
+                               time_columns=["Y", "M", "D", "H"])).hourly
+    assert list(a["time"]) == list(times)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_csv_fixed_station_name_vs_station_column(tmp_path):
+    times = pd.date_range("2012-03-01", periods=24, freq="h")
+    frame = pd.DataFrame({"t": list(times.astype(str)) * 2, "site": ["B"] * 24 + ["A"] * 24,
+                          "PM25": np.arange(48.0)})
+    frame.to_csv(tmp_path / "two.csv", index=False)
+    both = sources.load_csv(_spec(tmp_path / "two.csv", time_column="t",
+                                  station_column="site")).hourly
+    assert sorted(both["station"].unique()) == ["A", "B"]
+    assert list(both["station"]) == ["A"] * 24 + ["B"] * 24   # sorted by station, time
+    assert both.loc[both["station"] == "A", "pm25"].tolist() == list(np.arange(24.0, 48.0))
+
+    frame[frame["site"] == "A"].to_csv(tmp_path / "one.csv", index=False)
+    fixed = sources.load_csv(_spec(tmp_path / "one.csv", time_column="t",
+                                   station="My station")).hourly
+    assert set(fixed["station"]) == {"My station"}
+    unnamed = sources.load_csv(_spec(tmp_path / "one.csv", time_column="t")).hourly
+    assert set(unnamed["station"]) == {"one"}   # the file's stem
+
+
+def test_csv_wind_direction_degrees_become_compass_names(tmp_path):
+    degrees = [0, 45, 90, 350, 200, 191, 359.9, np.nan, 22.5, 315]
+    expected = ["N", "NE", "E", "N", "SSW", "S", "N", np.nan, "NNE", "NW"]
+    n = len(degrees)
+    pd.DataFrame({"t": pd.date_range("2012-01-01", periods=n, freq="h").astype(str),
+                  "PM25": 10.0, "DIR": degrees}).to_csv(tmp_path / "w.csv", index=False)
+    spec = _spec(tmp_path / "w.csv", time_column="t", wind_dir_degrees=True,
+                 columns={"pm25": "PM25", "wind_dir": "DIR"})
+    got = sources.load_csv(spec).hourly["wind_dir"].tolist()
+    assert [g if isinstance(g, str) else "nan" for g in got] == \
+        [e if isinstance(e, str) else "nan" for e in expected]
+    assert degrees_to_compass(np.array([180.0])).tolist() == ["S"]
+
+
+def test_csv_compass_text_is_normalised(tmp_path):
+    names = ["nw", " NE", "cv", "CALM", "ssw", None]
+    pd.DataFrame({"t": pd.date_range("2012-01-01", periods=6, freq="h").astype(str),
+                  "PM25": 10.0, "WD": names}).to_csv(tmp_path / "w.csv", index=False)
+    spec = _spec(tmp_path / "w.csv", time_column="t", columns={"pm25": "PM25", "wind_dir": "WD"})
+    got = sources.load_csv(spec).hourly["wind_dir"].tolist()
+    assert got[:5] == ["NW", "NE", "calm", "calm", "SSW"] and pd.isna(got[5])
+
+
+def test_csv_units_are_recorded_and_unmapped_weather_absent(tmp_path):
+    csv = write_csv(tmp_path / "site.csv", hourly_rows())
+    loaded = sources.load(f"csv:{csv}", csv={
+        "time_column": "timestamp", "station": "S",
+        "columns": {"pm25": "PM25", "rain": "R"}, "units": {"rain": "mm", "pm25": "µg/m³"}})
+    assert loaded.dataset == "csv"
+    assert loaded.units == {"rain": "mm", "pm25": "µg/m³"}
+    assert list(loaded.files) == [csv]
+    assert loaded.files[csv] == sources.sha256_of((tmp_path / "site.csv").read_bytes())
+    assert list(loaded.hourly.columns) == ["station", "time", "pm25", "rain"]
+
+
+def test_beijing_parser_maps_to_the_canonical_schema(beijing_csv):
+    text = beijing_csv(rows=6).replace(",NW,4.0,", ",cv,4.0,").replace(",NW,5.0,", ",cv,5.0,")
+    hourly = sources.parse_beijing(text.encode(), "tiny")
+    assert list(hourly.columns) == ["station", "time", "pm25", "temp", "dewp", "pres",
+                                    "wind_speed", "wind_dir", "rain", "snow"]
+    assert set(hourly["station"]) == {sources.BEIJING_STATION}
+    assert hourly["wind_dir"].tolist() == ["NW", "NW", "NW", "calm", "calm", "NW"]
+    # cumulated Iws 1,2,3 | 4,5 | 6 → hourly speed 1,1,1 | 4,1 | 6
+    assert hourly["wind_speed"].tolist() == [1.0, 1.0, 1.0, 4.0, 1.0, 6.0]

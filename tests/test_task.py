@@ -1,0 +1,484 @@
+"""DailyFrame → ForecastTask: no leakage, hand-computed features, target and splits."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.daily import to_daily
+from forecast.schema import CALM, COMPASS_16, DataError, validate_hourly
+from forecast.synthetic import generate_hourly
+from forecast.task import (
+    SEQUENCE_FEATURES,
+    backtest_folds,
+    build_task,
+    calendar_features,
+    train_statistics,
+)
+
+HAND_SPLITS = dict(train_end="2010-01-25", val_end="2010-02-01", test_end="2010-02-09")
+SMALL_SPLITS = dict(train_end="2010-02-28", val_end="2010-03-31", test_end="2010-04-30")
+
+
+def build(hourly: pd.DataFrame, **kwargs):
+    hourly = validate_hourly(hourly, "test")
+    kwargs.setdefault("dataset", "csv")
+    return build_task(hourly, to_daily(hourly), **kwargs)
+
+
+def feature(task, name: str, station: str | None = None) -> pd.Series:
+    """One feature as a Series indexed by issue day."""
+    rows = task.rows
+    keep = (np.ones(len(rows), dtype=bool) if station is None
+            else (rows["station"] == station).to_numpy())
+    values = task.X[keep, task.feature_names.index(name)].astype(float)
+    return pd.Series(values, index=pd.DatetimeIndex(rows.loc[keep, "issue_day"]))
+
+
+def day(i: int, start: str = "2010-01-01") -> pd.Timestamp:
+    return pd.Timestamp(start) + pd.Timedelta(days=i)
+
+
+def mean_of(d: int) -> float:
+    """Daily mean of the default hand series 10 * day + hour."""
+    return 10.0 * d + 11.5
+
+
+# ---------------------------------------------------------------- leakage
+
+
+D0 = pd.Timestamp("2010-03-10")
+T_END = D0 + pd.Timedelta(hours=23)          # the issue time: the end of day D0
+
+
+def _perturb_after(hourly: pd.DataFrame, t: pd.Timestamp) -> pd.DataFrame:
+    """Change every value of every column at hours strictly after ``t``."""
+    out = hourly.copy()
+    late = (out["time"] > t).to_numpy()
+    rng = np.random.default_rng(1)
+    pm = out["pm25"].to_numpy().copy()
+    pm[late] = pm[late] * 1.7 + 13.0
+    late_index = np.flatnonzero(late)
+    pm[rng.choice(late_index, 100, replace=False)] = np.nan                  # new gaps
+    refill = late_index[np.isnan(out["pm25"].to_numpy()[late_index])]
+    pm[refill] = 500.0                                                       # gaps filled
+    out["pm25"] = pm
+    for column, change in (("temp", lambda v: v + 5.0), ("dewp", lambda v: v - 3.0),
+                           ("pres", lambda v: v + 7.0),
+                           # flips every hour between windy (≥ 3 m/s) and not, calm and not
+                           ("wind_speed", lambda v: np.where(v >= 3.0, v / 10.0, v + 3.5)),
+                           ("rain", lambda v: v + 1.0), ("snow", lambda v: 1.0 - v)):
+        values = out[column].to_numpy().copy()
+        values[late] = change(values[late])
+        out[column] = values
+    # the opposite direction: north sectors become southern ones and vice versa
+    rotate = {name: COMPASS_16[(i + 8) % 16] for i, name in enumerate(COMPASS_16)}
+    rotate[CALM] = "N"
+    directions = out["wind_dir"].to_numpy().copy()
+    directions[late] = [rotate.get(v, "calm") for v in directions[late]]
+    out["wind_dir"] = directions
+    assert (out.loc[late, "temp"] != hourly.loc[late, "temp"]).any()
+    return out
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool(np.array_equal(a, b, equal_nan=True))
+
+
+@pytest.mark.parametrize("mode", ["observed", "forecast"])
+def test_no_information_after_the_issue_time_leaks(small_hourly, mode):
+    kwargs = dict(mode=mode, hourly_sequence=True, **SMALL_SPLITS)
+    base = build(small_hourly, **kwargs)
+    moved = build(_perturb_after(small_hourly, T_END), **kwargs)
+    assert base.feature_names == moved.feature_names
+    pd.testing.assert_frame_equal(base.rows.drop(columns="y"), moved.rows.drop(columns="y"))
+
+    issue = pd.DatetimeIndex(base.rows["issue_day"])
+    past, at_d0 = (issue <= D0), (issue == D0)
+    assert at_d0.sum() == 1 and past.sum() > 50
+    forecast_cols = np.array([n.startswith("forecast_") for n in base.feature_names])
+    assert forecast_cols.any() == (mode == "forecast")
+
+    # rows issued before D0: every column unchanged
+    before = issue < D0
+    assert _same(base.X[before], moved.X[before])
+    # the row issued at the end of D0: only the stand-in forecast of D0+1 may move
+    assert _same(base.X[at_d0][:, ~forecast_cols], moved.X[at_d0][:, ~forecast_cols])
+    if mode == "forecast":
+        assert not _same(base.X[at_d0][:, forecast_cols], moved.X[at_d0][:, forecast_cols])
+    # sequence inputs (daily and hourly) of every row issued up to D0
+    assert _same(base.sequence[past], moved.sequence[past])
+    assert _same(base.hourly[past], moved.hourly[past])
+    assert _same(base.persistence[past], moved.persistence[past])
+    # targets known by the end of D0
+    target = pd.DatetimeIndex(base.rows["target_day"])
+    assert _same(base.y[target <= D0], moved.y[target <= D0])
+
+    # sanity: the perturbation does reach the later rows and targets
+    after = issue > D0
+    assert not _same(base.X[after], moved.X[after])
+    assert not _same(base.sequence[after], moved.sequence[after])
+    assert not _same(base.y[target == D0 + pd.Timedelta(days=1)],
+                     moved.y[target == D0 + pd.Timedelta(days=1)])
+
+
+def test_a_change_before_the_issue_time_does_reach_the_features(small_hourly):
+    base = build(small_hourly, **SMALL_SPLITS)
+    changed = small_hourly.copy()
+    at_t = (changed["time"] == T_END).to_numpy()
+    pm = changed["pm25"].to_numpy().copy()
+    pm[at_t] = 999.0
+    changed["pm25"] = pm
+    temp = changed["temp"].to_numpy().copy()
+    temp[(changed["time"] == D0 + pd.Timedelta(hours=12)).to_numpy()] += 24.0
+    changed["temp"] = temp
+    moved = build(changed, **SMALL_SPLITS)
+    row = (base.rows["issue_day"] == D0).to_numpy()
+    names = base.feature_names
+    assert moved.X[row, names.index("pm25_h23")][0] == pytest.approx(999.0)
+    assert base.X[row, names.index("pm25_h23")][0] != pytest.approx(999.0)
+    assert moved.X[row, names.index("temp_mean")][0] == pytest.approx(
+        base.X[row, names.index("temp_mean")][0] + 1.0, abs=1e-4)
+    assert not _same(base.sequence[row], moved.sequence[row])
+
+
+# ---------------------------------------------------------------- hand-computed features
+
+
+@pytest.fixture
+def hand_task(make_hourly):
+    """40 days from 2010-01-01; PM2.5 = 10 * day + hour; days 20, 21, 22 missing entirely."""
+    def pm25(d, h):
+        return np.where((d >= 20) & (d <= 22), np.nan, 10.0 * d + h)
+
+    return build(make_hourly("2010-01-01", 40, pm25=pm25), **HAND_SPLITS)
+
+
+def test_rows_start_after_the_warmup_and_target_is_the_next_day(hand_task):
+    rows = hand_task.rows
+    assert rows["issue_day"].iloc[0] == day(13)               # 14 days of warm-up
+    assert rows["issue_day"].iloc[-1] == day(39)
+    assert (rows["target_day"] - rows["issue_day"] == pd.Timedelta(days=1)).all()
+    y = pd.Series(hand_task.y, index=pd.DatetimeIndex(rows["issue_day"]))
+    assert y[day(13)] == pytest.approx(mean_of(14))
+    assert y[day(18)] == pytest.approx(mean_of(19))
+    assert np.isnan(y[day(19)]) and np.isnan(y[day(21)])       # day 20, 22 invalid
+    assert y[day(22)] == pytest.approx(mean_of(23))
+    assert np.isnan(y[day(39)])                                # beyond the data
+    assert rows["split"].iloc[-1] == "none"
+
+
+def test_lags(hand_task):
+    lag1, lag2, lag7 = (feature(hand_task, f"pm25_lag{k}") for k in (1, 2, 7))
+    for d in (13, 15, 19, 30):
+        assert lag1[day(d)] == pytest.approx(mean_of(d))
+        assert lag2[day(d)] == pytest.approx(mean_of(d - 1))
+        assert lag7[day(d)] == pytest.approx(mean_of(d - 6))
+    assert "pm25_lag8" not in hand_task.feature_names
+
+
+def test_gap_filling_is_limited_to_max_fill_days(hand_task):
+    lag1, lag2 = feature(hand_task, "pm25_lag1"), feature(hand_task, "pm25_lag2")
+    missing = feature(hand_task, "pm25_lag1_missing")
+    assert lag1[day(20)] == pytest.approx(mean_of(19))          # filled (1st day)
+    assert lag1[day(21)] == pytest.approx(mean_of(19))          # filled (2nd day)
+    assert np.isnan(lag1[day(22)])                              # 3rd day: not filled
+    assert lag1[day(23)] == pytest.approx(mean_of(23))
+    assert np.isnan(lag2[day(23)]) and lag2[day(22)] == pytest.approx(mean_of(19))
+    assert missing[day(19)] == 0 and missing[day(20)] == 1 and missing[day(22)] == 1
+    assert missing[day(23)] == 0
+
+
+def test_max_fill_days_zero_fills_nothing(make_hourly):
+    def pm(d, h):
+        return np.where(d == 20, np.nan, 10.0 * d + h)
+
+    task = build(make_hourly("2010-01-01", 40, pm25=pm), max_fill_days=0, **HAND_SPLITS)
+    assert np.isnan(feature(task, "pm25_lag1")[day(20)])
+    assert feature(task, "pm25_last_valid")[day(20)] == pytest.approx(mean_of(19))
+
+
+def test_last_valid_and_days_since_valid(hand_task):
+    last, age = feature(hand_task, "pm25_last_valid"), feature(hand_task, "days_since_valid")
+    for d, (value, days) in {19: (19, 0), 20: (19, 1), 21: (19, 2), 22: (19, 3),
+                             23: (23, 0)}.items():
+        assert last[day(d)] == pytest.approx(mean_of(value))
+        assert age[day(d)] == days
+    np.testing.assert_array_equal(hand_task.persistence, last.to_numpy())
+
+
+def test_rolling_three_day_statistics(hand_task):
+    mean, std, mx = (feature(hand_task, f"pm25_roll3_{s}") for s in ("mean", "std", "max"))
+    assert mean[day(15)] == pytest.approx(mean_of(14))          # days 13, 14, 15
+    assert std[day(15)] == pytest.approx(10.0)                  # sample std of a-10, a, a+10
+    assert mx[day(15)] == pytest.approx(mean_of(15))
+    # 19, 20(gap), 21(gap): only day 19 is valid → its mean, std undefined
+    assert mean[day(21)] == pytest.approx(mean_of(19)) and np.isnan(std[day(21)])
+    assert np.isnan(mean[day(22)]) and np.isnan(mx[day(22)])    # 20, 21, 22 all missing
+    assert mean[day(24)] == pytest.approx((mean_of(23) + mean_of(24)) / 2)
+    roll7 = feature(hand_task, "pm25_roll7_mean")
+    assert roll7[day(16)] == pytest.approx(mean_of(13))         # mean of days 10..16
+
+
+def test_evening_hours_and_short_hourly_gaps(make_hourly):
+    # day 30: hours 20..23 missing → 20, 21, 22 filled from 19 (≤ 3 h), 23 stays missing
+    def pm25(d, h):
+        return np.where((d == 30) & (h >= 20), np.nan, 10.0 * d + h)
+
+    task = build(make_hourly("2010-01-01", 40, pm25=pm25), **HAND_SPLITS)
+    assert feature(task, "pm25_h23")[day(29)] == pytest.approx(10 * 29 + 23)
+    assert feature(task, "pm25_h18")[day(29)] == pytest.approx(10 * 29 + 18)
+    assert feature(task, "pm25_evening_mean")[day(29)] == pytest.approx(10 * 29 + 20.5)
+    assert feature(task, "pm25_evening_rise")[day(29)] == pytest.approx(6.0)
+    assert feature(task, "pm25_last_hour")[day(29)] == pytest.approx(10 * 29 + 23)
+    for hour in (20, 21, 22):
+        assert feature(task, f"pm25_h{hour}")[day(30)] == pytest.approx(319.0)
+    assert np.isnan(feature(task, "pm25_h23")[day(30)])
+    assert feature(task, "pm25_last_hour")[day(30)] == pytest.approx(319.0)
+
+
+def test_heating_season_flags_of_the_target_day(make_hourly):
+    task = build(make_hourly("2010-10-01", 200), train_end="2010-12-31",
+                 val_end="2011-02-28", test_end="2011-04-18")
+    heating = feature(task, "heating_season")
+    issue = {"2010-11-13": 0, "2010-11-14": 1, "2011-03-14": 1, "2011-03-15": 0,
+             "2010-12-31": 1, "2010-10-20": 0}    # target day = issue day + 1
+    for text, flag in issue.items():
+        assert heating[pd.Timestamp(text)] == flag, text
+    direct = calendar_features(pd.DatetimeIndex(["2010-11-14", "2010-11-15", "2011-03-15",
+                                                 "2011-03-16"]))
+    assert direct["heating_season"].tolist() == [0.0, 1.0, 1.0, 0.0]
+    weekday = feature(task, "weekday")
+    assert weekday[pd.Timestamp("2010-11-14")] == 0.0          # target: Monday 15 Nov 2010
+    holiday = feature(task, "holiday")
+    assert holiday[pd.Timestamp("2010-12-31")] == 1.0          # target: New Year's Day
+
+
+@pytest.mark.parametrize("direction, sin, cos", [
+    ("NW", -math.sqrt(2) / 2, math.sqrt(2) / 2),
+    ("E", 1.0, 0.0),
+    ("S", 0.0, -1.0),
+    ("calm", 0.0, 0.0),
+])
+def test_wind_direction_sin_cos_is_where_the_wind_blows_from(make_hourly, direction, sin, cos):
+    task = build(make_hourly("2010-01-01", 40, wind_speed=2.0, wind_dir=direction),
+                 **HAND_SPLITS)
+    assert feature(task, "wind_dir_sin").to_numpy() == pytest.approx(sin, abs=1e-6)
+    assert feature(task, "wind_dir_cos").to_numpy() == pytest.approx(cos, abs=1e-6)
+    if direction == "NW":    # blowing from the NW: towards the east and the south
+        assert feature(task, "wind_u_mean").to_numpy() == pytest.approx(math.sqrt(2), abs=1e-5)
+        assert feature(task, "wind_v_mean").to_numpy() == pytest.approx(-math.sqrt(2), abs=1e-5)
+        assert feature(task, "wind_frac_NW").to_numpy() == pytest.approx(1.0)
+
+
+def test_hours_since_north_wind_and_calm_hours(make_hourly):
+    speed = np.full(40 * 24, 0.5)
+    direction = np.full(40 * 24, "S", dtype=object)
+    speed[20 * 24 + 5], direction[20 * 24 + 5] = 4.0, "N"       # strong north wind
+    speed[22 * 24 + 3], direction[22 * 24 + 3] = 2.0, "NW"      # north but too weak
+    speed[25 * 24 + 10], direction[25 * 24 + 10] = 5.0, "S"     # strong but from the south
+    task = build(make_hourly("2010-01-01", 40, wind_speed=speed, wind_dir=direction),
+                 **HAND_SPLITS)
+    north, anyway = feature(task, "hours_since_north_wind"), feature(task, "hours_since_wind")
+    assert north[day(19)] == 240.0                              # never (capped)
+    assert north[day(20)] == 18.0                               # 05:00 → end of day 23:00
+    assert north[day(21)] == 42.0
+    assert north[day(25)] == 5 * 24 + 18 and anyway[day(25)] == 13.0
+    assert anyway[day(24)] == 4 * 24 + 18
+    assert north[day(30)] == 240.0                              # 258 h, capped
+    calm = feature(task, "calm_hours")
+    assert calm[day(19)] == 24 and calm[day(20)] == 23 and calm[day(22)] == 23
+
+
+def test_forecast_mode_adds_the_target_days_weather(make_hourly):
+    hourly = make_hourly("2010-01-01", 40, temp=lambda d, h: 1.0 * d, pres=1000.0)
+    observed = build(hourly, **HAND_SPLITS)
+    forecast = build(hourly, mode="forecast", **HAND_SPLITS)
+    extra = [n for n in forecast.feature_names if n not in observed.feature_names]
+    assert extra and all(n.startswith("forecast_") for n in extra)
+    assert forecast.feature_names[:len(observed.feature_names)] == observed.feature_names
+    assert forecast.forecast_columns() == extra and observed.forecast_columns() == []
+    assert feature(forecast, "temp_mean")[day(20)] == 20.0
+    assert feature(forecast, "forecast_temp_mean")[day(20)] == 21.0
+    assert feature(forecast, "forecast_temp_change")[day(20)] == 1.0
+    assert np.isnan(feature(forecast, "forecast_temp_mean")[day(39)])
+    with pytest.raises(DataError, match="mode"):
+        build(hourly, mode="perfect", **HAND_SPLITS)
+
+
+def test_horizon_two(make_hourly):
+    task = build(make_hourly("2010-01-01", 40), horizon=2, **HAND_SPLITS)
+    rows = task.rows
+    assert (rows["target_day"] - rows["issue_day"] == pd.Timedelta(days=2)).all()
+    y = pd.Series(task.y, index=pd.DatetimeIndex(rows["issue_day"]))
+    assert y[day(15)] == pytest.approx(mean_of(17))
+    assert np.isnan(y[day(38)])
+
+
+def test_too_little_history(make_hourly):
+    with pytest.raises(DataError, match="too little history"):
+        build(make_hourly("2010-01-01", 15), **HAND_SPLITS)
+
+
+def test_sequence_window_is_the_last_days_oldest_first(hand_task):
+    assert hand_task.sequence_names == list(SEQUENCE_FEATURES)
+    assert hand_task.sequence.shape == (len(hand_task.rows), 14, len(SEQUENCE_FEATURES))
+    filled = hand_task.sequence[:, :, SEQUENCE_FEATURES.index("pm25_filled")]
+    row = (hand_task.rows["issue_day"] == day(30)).to_numpy()
+    # days 17 .. 30; the gap 20, 21 filled from day 19, day 22 left missing
+    expected = [mean_of({20: 19, 21: 19}.get(d, d)) if d != 22 else np.nan
+                for d in range(17, 31)]
+    assert filled[row][0].tolist() == pytest.approx(expected, nan_ok=True)
+    valid = hand_task.sequence[row][0, :, SEQUENCE_FEATURES.index("pm25_valid")]
+    assert valid.tolist() == [1, 1, 1, 0, 0, 0] + [1] * 8
+
+
+# ---------------------------------------------------------------- splits
+
+
+@pytest.fixture(scope="module")
+def five_years() -> pd.DataFrame:
+    return generate_hourly(seed=2, start="2010-01-01", end="2014-12-31")
+
+
+@pytest.fixture(scope="module")
+def beijing_like(five_years):
+    return build(five_years, dataset="beijing")
+
+
+def test_default_single_site_splits(beijing_like):
+    assert beijing_like.splits == {"train": ("2010-01-15", "2012-12-31"),
+                                   "val": ("2013-01-01", "2013-12-31"),
+                                   "test": ("2014-01-01", "2014-12-31")}
+    rows = beijing_like.rows
+    years = pd.DatetimeIndex(rows["target_day"]).year
+    assert (rows.loc[years == 2013, "split"] == "val").all()
+    assert (rows.loc[years == 2014, "split"] == "test").all()
+    assert rows["split"].iloc[-1] == "none"                       # target 2015-01-01
+
+
+def test_no_target_day_in_two_splits_and_chronological(beijing_like):
+    rows = beijing_like.rows
+    assert (rows.groupby("target_day")["split"].nunique() == 1).all()
+    ends = {s: rows.loc[rows["split"] == s, "target_day"] for s in ("train", "val", "test")}
+    assert ends["train"].max() < ends["val"].min()
+    assert ends["val"].max() < ends["test"].min()
+
+
+def test_other_data_last_365_days_test_and_365_before_validation(five_years):
+    task = build(five_years, dataset="csv")
+    assert task.splits["test"] == ("2014-01-01", "2014-12-31")
+    assert task.splits["val"] == ("2013-01-01", "2013-12-31")
+    assert task.splits["train"][1] == "2012-12-31"
+
+
+def test_last_365_rule_on_an_odd_period(make_hourly):
+    hourly = make_hourly("2011-03-01", (pd.Timestamp("2013-08-15")
+                                        - pd.Timestamp("2011-03-01")).days + 1)
+    task = build(hourly, dataset="my-station")
+    rows = task.rows
+    test = rows[rows["split"] == "test"]
+    val = rows[rows["split"] == "val"]
+    assert len(test) == 365 and len(val) == 365
+    assert test["target_day"].max() == pd.Timestamp("2013-08-15")    # last day of the data
+    assert test["target_day"].min() == pd.Timestamp("2012-08-16")
+    assert val["target_day"].max() == pd.Timestamp("2012-08-15")
+    assert np.isfinite(task.y[(rows["split"] == "test").to_numpy()]).all()
+    assert rows["split"].iloc[-1] == "none"                           # target unknown
+
+
+def test_explicit_split_ends_override_the_defaults(five_years):
+    task = build(five_years, dataset="beijing", train_end="2011-06-30", val_end="2012-06-30",
+                 test_end="2013-06-30")
+    assert task.splits["test"] == ("2012-07-01", "2013-06-30")
+    with pytest.raises(DataError, match="train_end < val_end < test_end"):
+        build(five_years.iloc[: 24 * 60], train_end="2010-02-20", val_end="2010-02-10",
+              test_end="2010-02-25")
+    with pytest.raises(DataError, match="no scored day"):
+        build(five_years.iloc[: 24 * 60], dataset="beijing")
+
+
+def test_train_statistics_use_the_training_rows_only(small_hourly):
+    task = build(small_hourly, **SMALL_SPLITS)
+    train = task.mask("train", scored=False)
+    assert 0 < train.sum() < len(train)
+    mean, std = train_statistics(task, task.X)
+    np.testing.assert_allclose(mean, np.nan_to_num(np.nanmean(task.X[train], axis=0)),
+                               rtol=1e-5, atol=1e-5)
+    seq_mean, seq_std = train_statistics(task, task.sequence)
+    assert seq_mean.shape == (len(SEQUENCE_FEATURES),)
+
+    rng = np.random.default_rng(0)
+    X, seq = task.X.copy(), task.sequence.copy()
+    X[~train] = rng.normal(1e3, 1e3, X[~train].shape)
+    seq[~train] = rng.normal(1e3, 1e3, seq[~train].shape)
+    np.testing.assert_array_equal(train_statistics(task, X)[0], mean)
+    np.testing.assert_array_equal(train_statistics(task, X)[1], std)
+    np.testing.assert_array_equal(train_statistics(task, seq)[0], seq_mean)
+    np.testing.assert_array_equal(train_statistics(task, seq)[1], seq_std)
+    X[np.flatnonzero(train)[0]] += 1e4
+    assert not np.array_equal(train_statistics(task, X)[0], mean)
+    assert np.all(std > 0)
+
+
+def test_backtest_folds_expand_one_per_year(beijing_like):
+    folds = backtest_folds(beijing_like)
+    assert folds == [("2010-12-31", "2011-12-31", "2012-12-31"),
+                     ("2011-12-31", "2012-12-31", "2013-12-31"),
+                     ("2012-12-31", "2013-12-31", "2014-12-31")]
+    previous_train = 0
+    first_train_day = None
+    for train_end, val_end, test_end in folds:
+        fold = beijing_like.with_splits(train_end, val_end, test_end)
+        years = pd.DatetimeIndex(fold.rows["target_day"]).year
+        assert set(years[fold.split == "test"]) == {int(test_end[:4])}
+        assert set(years[fold.split == "val"]) == {int(val_end[:4])}
+        assert years[fold.split == "train"].max() == int(train_end[:4])
+        n_train = fold.mask("train").sum()
+        assert n_train > previous_train                     # expanding window
+        previous_train = n_train
+        start = fold.rows.loc[fold.split == "train", "target_day"].min()
+        first_train_day = first_train_day or start
+        assert start == first_train_day                     # same origin every fold
+    assert backtest_folds(beijing_like, min_train_years=2)[0][2] == "2013-12-31"
+
+
+def test_multi_station_task(make_hourly):
+    frames = []
+    for name, offset in (("Zeta", 0.0), ("Alpha", 100.0), ("Mu", 50.0)):
+        frames.append(make_hourly("2010-01-01", 40, station=name,
+                                  pm25=lambda d, h, o=offset: o + 10.0 * d + h))
+    shuffled = pd.concat(frames).sample(frac=1.0, random_state=0)
+    task = build(shuffled, **HAND_SPLITS)
+    assert task.stations == ["Alpha", "Mu", "Zeta"]
+    rows = task.rows
+    assert rows.groupby("station").size().tolist() == [27, 27, 27]
+    for index, name in enumerate(task.stations):
+        assert (rows.loc[rows["station"] == name, "station_index"] == index).all()
+    np.testing.assert_array_equal(task.station_index, rows["station_index"].to_numpy())
+    assert feature(task, "pm25_lag1", "Alpha")[day(20)] == pytest.approx(100 + mean_of(20))
+    assert feature(task, "pm25_lag1", "Mu")[day(20)] == pytest.approx(50 + mean_of(20))
+    alone = build(frames[1], **HAND_SPLITS)
+    np.testing.assert_array_equal(task.X[(rows["station"] == "Alpha").to_numpy()], alone.X)
+    assert (rows.groupby("target_day")["split"].nunique() == 1).all()
+
+
+def test_feature_names_are_unique_and_stable(small_hourly, make_hourly):
+    first = build(small_hourly, **SMALL_SPLITS)
+    again = build(small_hourly, **SMALL_SPLITS)
+    assert len(set(first.feature_names)) == len(first.feature_names)
+    assert first.feature_names == again.feature_names
+    np.testing.assert_array_equal(first.X, again.X)
+    other = build(generate_hourly(seed=99, start="2010-01-01", end="2010-04-30"), **SMALL_SPLITS)
+    assert other.feature_names == first.feature_names
+    assert first.X.shape == (len(first.rows), len(first.feature_names))
+    assert first.X.dtype == np.float32
+    forecast = build(small_hourly, mode="forecast", **SMALL_SPLITS)
+    assert len(set(forecast.feature_names)) == len(forecast.feature_names)
+    # a source without weather columns: fewer features, still unique
+    bare = build(make_hourly("2010-01-01", 40), **HAND_SPLITS)
+    assert len(set(bare.feature_names)) == len(bare.feature_names)
+    assert set(bare.feature_names) < set(first.feature_names)
