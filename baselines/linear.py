@@ -21,6 +21,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
 
 from forecast.task import ForecastTask, inverse_target, transform_target
 
@@ -84,6 +85,12 @@ class SklearnBaseline:
         return X
 
     def fit(self, task: ForecastTask) -> SklearnBaseline:
+        # One OpenMP thread: HistGradientBoosting's threads spin-wait, and beside another
+        # busy process (a network training, a second test) a fit went from 8 s to 220 s.
+        with threadpool_limits(limits=1, user_api="openmp"):
+            return self._fit(task)
+
+    def _fit(self, task: ForecastTask) -> SklearnBaseline:
         start = time.perf_counter()
         train, val = task.mask("train"), task.mask("val")
         X_train, X_val = self._inputs(task, train), self._inputs(task, val)
@@ -110,5 +117,6 @@ class SklearnBaseline:
         return self
 
     def predict(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
-        z = self.model_.predict(self._inputs(task, rows))
+        with threadpool_limits(limits=1, user_api="openmp"):
+            z = self.model_.predict(self._inputs(task, rows))
         return np.maximum(inverse_target(z, self.transform_), 0.0)

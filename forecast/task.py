@@ -405,7 +405,7 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
             hourly_blocks.append(_windows(hourly_values, hour_positions, sequence_length * 24))
     rows = pd.concat(row_blocks, ignore_index=True)
     X = np.concatenate(x_blocks)
-    y = rows["y"].to_numpy(dtype=float)
+    y = rows["y"].to_numpy(dtype=float, copy=True)
     if not np.isfinite(y).any():
         raise DataError("no valid target day: every daily mean PM2.5 is missing or incomplete")
     ends = [train_end, val_end, test_end]

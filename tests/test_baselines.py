@@ -1,0 +1,116 @@
+"""Baselines: persistence, climatology and the scikit-learn pipelines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from baselines import Climatology, Persistence, SklearnBaseline, build_baseline
+from forecast import daily, registry
+from forecast.config import BASELINE_MODELS, DEFAULTS
+from forecast.schema import DataError
+from forecast.synthetic import generate_hourly
+from forecast.task import build_task
+
+
+@pytest.fixture(scope="module")
+def task():
+    hourly = generate_hourly(seed=3, start="2010-01-01", end="2012-12-31")
+    return build_task(hourly, daily.to_daily(hourly), dataset="synthetic")
+
+
+def test_persistence_is_the_most_recent_valid_daily_mean(make_hourly):
+    # day 3 and 4 have too few hours: persistence must carry day 2's mean forward
+    hourly = make_hourly("2010-01-01", 400, pm25=lambda d, h: np.where(
+        np.isin(d, (300, 301)) & (h < 10), np.nan, 1.0 * d + h))
+    frame = daily.to_daily(hourly)
+    task = build_task(hourly, frame, dataset="csv", train_end="2010-06-30",
+                      val_end="2010-09-30", test_end="2011-12-31")
+    model = Persistence().fit(task)
+    rows = np.ones(len(task.y), dtype=bool)
+    predicted = model.predict(task, rows)
+    issue = task.rows["issue_day"]
+    means = frame.set_index("date")["daily_mean_pm25"]
+    expected = means.ffill().reindex(issue).to_numpy()
+    np.testing.assert_allclose(predicted, expected)
+    day_301 = (issue == pd.Timestamp("2010-01-01") + pd.Timedelta(days=301)).to_numpy()
+    assert predicted[day_301][0] == pytest.approx(299 + 11.5)
+
+
+def test_persistence_falls_back_to_training_mean_without_history(task):
+    model = Persistence().fit(task)
+    blank = task.persistence.copy()
+    task.persistence[:5] = np.nan
+    try:
+        rows = np.zeros(len(task.y), dtype=bool)
+        rows[:5] = True
+        assert np.allclose(model.predict(task, rows), np.mean(task.y[task.mask("train")]))
+    finally:
+        task.persistence[:] = blank
+
+
+def test_climatology_is_a_smoothed_day_of_year_mean_of_training_targets(task):
+    model = Climatology(half_window=0).fit(task)
+    train = task.mask("train")
+    doy = pd.DatetimeIndex(task.rows["target_day"]).dayofyear.to_numpy()
+    day = 40
+    rows = (doy == day) & task.mask("test")
+    expected = task.y[train & (doy == day)].mean()
+    assert np.allclose(model.predict(task, rows), expected)
+
+
+@pytest.mark.parametrize("name", BASELINE_MODELS)
+def test_every_baseline_predicts_every_scored_day_finitely(task, name):
+    model = registry.build(name, DEFAULTS).fit(task)
+    rows = np.isin(task.split, ("train", "val", "test"))
+    X = task.X.copy()
+    task.X[rows.nonzero()[0][::7]] = np.nan  # missing inputs are the model's problem
+    try:
+        predicted = model.predict(task, rows)
+    finally:
+        task.X[:] = X
+    assert predicted.shape == (rows.sum(),)
+    assert np.isfinite(predicted).all() and (predicted >= 0).all()
+    assert {"n_parameters", "fit_seconds"} <= set(model.info)
+
+
+def test_ridge_beats_persistence_on_validation(task):
+    val = task.mask("val")
+    rmse = {}
+    for name in ("persistence", "ridge"):
+        predicted = build_baseline(name, DEFAULTS).fit(task).predict(task, val)
+        rmse[name] = np.sqrt(np.mean((predicted - task.y[val]) ** 2))
+    assert rmse["ridge"] < 0.9 * rmse["persistence"]
+
+
+def test_settings_are_chosen_without_the_test_split(task):
+    first = SklearnBaseline("ridge").fit(task)
+    test = task.mask("test", scored=False)
+    saved_X, saved_y = task.X.copy(), task.y.copy()
+    task.X[test] = task.X[test] * 3 + 100
+    task.y[test] = task.y[test] * 5
+    try:
+        second = SklearnBaseline("ridge").fit(task)
+    finally:
+        task.X[:], task.y[:] = saved_X, saved_y
+    assert first.info["chosen"] == second.info["chosen"]
+    val = task.mask("val")
+    np.testing.assert_allclose(first.predict(task, val), second.predict(task, val))
+
+
+def test_validation_rows_steer_the_choice(task):
+    first = SklearnBaseline("ridge").fit(task)
+    val = task.mask("val")
+    saved = task.y.copy()
+    task.y[val] = np.median(task.y[task.mask("train")])  # a flat validation year
+    try:
+        second = SklearnBaseline("ridge").fit(task)
+    finally:
+        task.y[:] = saved
+    assert first.info["chosen"] != second.info["chosen"]
+
+
+def test_registry_rejects_unknown_names():
+    with pytest.raises(DataError, match="unknown model"):
+        registry.build("prophet", DEFAULTS)
