@@ -1,0 +1,124 @@
+"""Integration: the whole pipeline on small synthetic data with few epochs."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast import cli
+from forecast.config import load_config
+from forecast.pipeline import run
+
+pytestmark = pytest.mark.slow
+
+SMALL = {
+    "data": {"dataset": "synthetic", "synthetic_start": "2010-01-01",
+             "synthetic_end": "2012-12-31"},
+    "models": {"names": ["persistence", "climatology", "ridge", "mlp", "gru"]},
+    "training": {"seeds": 2, "max_epochs": 3, "patience": 2, "hidden": 8, "layers": 1,
+                 "progress_bar": False},
+    "diagnostics": {"sweep_hidden": [4, 8], "sweep_layers": [1], "max_epochs": 2,
+                    "learning_fractions": [0.5, 1.0]},
+    "evaluation": {"n_boot": 50},
+}
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    config = load_config(overrides={**SMALL, "run": {"out": str(out), "name": "small"}})
+    return run(config)
+
+
+def test_run_directory_follows_the_contract(run_dir):
+    for name in ("config.toml", "metrics.json", "predictions.csv", "report.html", "report.md",
+                 "curves/mlp.csv", "curves/gru.csv", "diagnostics/capacity_sweep.csv",
+                 "diagnostics/learning_curve.csv"):
+        assert (run_dir / name).is_file(), name
+    assert not list(run_dir.parent.glob(".tmp-*"))
+    config = tomllib.loads((run_dir / "config.toml").read_text())
+    assert config["training"]["seeds"] == 2 and config["data"]["dataset"] == "synthetic"
+
+
+def test_every_model_is_scored_on_the_same_days(run_dir):
+    predictions = pd.read_csv(run_dir / "predictions.csv")
+    assert list(predictions.columns) == ["date", "station", "split", "model", "y_true", "y_pred"]
+    expected = {"persistence", "climatology", "ridge", "mlp_seed0", "mlp_seed1",
+                "mlp_ensemble", "gru_seed0", "gru_seed1", "gru_ensemble"}
+    assert set(predictions["model"]) == expected
+    days = {model: set(zip(group["date"], group["split"], strict=True))
+            for model, group in predictions.groupby("model")}
+    reference = days["persistence"]
+    assert all(value == reference for value in days.values())
+    assert np.isfinite(predictions["y_pred"]).all()
+    seeds = predictions[predictions["model"].str.startswith("mlp")].pivot_table(
+        index=["date", "split"], columns="model", values="y_pred")
+    np.testing.assert_allclose(seeds["mlp_ensemble"],
+                               (seeds["mlp_seed0"] + seeds["mlp_seed1"]) / 2, rtol=1e-6)
+
+
+def test_metrics_hold_scores_seeds_and_comparisons(run_dir):
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["synthetic"] is True and metrics["mode"] == "observed"
+    persistence = metrics["models"]["persistence"]["test"]
+    assert persistence["skill"] == pytest.approx(0.0)
+    ridge = metrics["models"]["ridge"]["test"]
+    assert ridge["skill"] == pytest.approx(1 - ridge["rmse"] / ridge["rmse_reference"])
+    assert ridge["rmse_ci"][0] <= ridge["rmse"] <= ridge["rmse_ci"][1]
+    summary = metrics["networks"]["mlp"]
+    scores = [metrics["models"][f"mlp_seed{k}"]["test"]["rmse"] for k in (0, 1)]
+    assert summary["test_rmse_mean"] == pytest.approx(np.mean(scores))
+    assert summary["test_rmse_std"] == pytest.approx(np.std(scores, ddof=1))
+    compared = {(c["split"], c["model"]) for c in metrics["comparisons"]}
+    assert ("test", "gru_ensemble") in compared
+    assert set(metrics["diagnostics"]["curves"]) >= {"mlp_seed0", "gru_seed1"}
+
+
+def test_curves_have_one_row_per_epoch(run_dir):
+    curve = pd.read_csv(run_dir / "curves" / "mlp_seed0.csv")
+    assert {"epoch", "train_loss", "val_loss", "grad_norm"} <= set(curve.columns)
+    assert curve["epoch"].is_unique and len(curve) <= 3
+    assert curve[["train_loss", "val_loss"]].notna().all().all()
+
+
+def test_runs_never_overwrite_each_other(run_dir, capsys):
+    # same name again: a new directory beside the first, the first untouched
+    before = (run_dir / "metrics.json").read_text()
+    overrides = {**SMALL, "models": {"names": ["persistence", "ridge"]},
+                 "run": {"out": str(run_dir.parent), "name": "small"}}
+    second = run(load_config(overrides=overrides))
+    assert second != run_dir and second.name == "small-2"
+    assert (run_dir / "metrics.json").read_text() == before
+
+
+def test_cli_prints_the_run_directory_last_and_report_rebuilds(run_dir, tmp_path, capsys):
+    code = cli.main(["run", "--dataset", "synthetic", "--synthetic-end", "2012-12-31",
+                     "--models", "persistence,ridge", "--out", str(tmp_path),
+                     "--n-boot", "50", "--no-backtest"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert code == 0
+    assert (tmp_path / out[-1].split("/")[-1]).is_dir()
+    (run_dir / "report.html").unlink()
+    assert cli.main(["report", str(run_dir)]) == 0
+    assert (run_dir / "report.html").is_file()
+
+
+def test_predict_gives_tomorrow_for_every_model(run_dir, capsys):
+    assert cli.main(["predict", str(run_dir), "--json"]) == 0
+    table = pd.DataFrame(json.loads(capsys.readouterr().out))
+    assert set(table["model"]) >= {"persistence", "ridge", "mlp_seed0", "mlp_ensemble"}
+    assert (table["issue_day"] == "2012-12-31").all()
+    assert (table["target_day"] == "2013-01-01").all()
+    assert np.isfinite(table["pm25_forecast"]).all()
+
+
+def test_a_failed_run_leaves_nothing_behind(tmp_path, capsys):
+    code = cli.main(["run", "--dataset", "synthetic", "--synthetic-end", "2010-01-10",
+                     "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "too little history" in err[0]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
