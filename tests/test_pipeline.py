@@ -122,3 +122,14 @@ def test_a_failed_run_leaves_nothing_behind(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "too little history" in err[0]
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_backtest_folds_are_reported_when_asked_for(tmp_path):
+    overrides = {**SMALL, "models": {"names": ["persistence", "ridge"]},
+                 "data": {**SMALL["data"], "synthetic_end": "2013-12-31"},
+                 "split": {"backtest": True}, "run": {"out": str(tmp_path)}}
+    metrics = json.loads((run(load_config(overrides=overrides)) / "metrics.json").read_text())
+    folds = pd.DataFrame(metrics["backtest"])
+    assert sorted(folds["fold"].unique()) == ["2012", "2013"]
+    assert set(folds["model"]) == {"persistence", "ridge"}
+    assert (folds["rmse"] > 0).all()
