@@ -49,7 +49,7 @@ DEFAULTS: dict[str, Any] = {
         "sequence_length": 14,      # days of daily features fed to sequence networks
         "hourly_sequence": False,   # also build the last sequence_length*24 hourly rows
         "max_fill_days": 2,         # daily gaps up to this long are filled from the past
-        "target_transform": "log1p",  # none | log1p (networks and linear baselines)
+        "target_transform": "none",  # networks: none | log1p (baselines choose theirs on validation)
     },
     "split": {
         "train_end": "",            # inclusive target days; empty: the dataset's default
@@ -63,7 +63,7 @@ DEFAULTS: dict[str, Any] = {
     "training": {
         "seeds": 3,
         "max_epochs": 150,
-        "patience": 15,
+        "patience": 10,
         "batch_size": 64,
         "learning_rate": 0.003,
         "weight_decay": 0.0001,
@@ -71,7 +71,7 @@ DEFAULTS: dict[str, Any] = {
         "momentum": 0.9,            # sgd only
         "activation": "relu",       # relu | tanh | gelu
         "hidden": 64,
-        "layers": 2,
+        "layers": 1,
         "dropout": 0.2,
         "gradient_clip": 1.0,
         "lr_schedule": "plateau",   # plateau | cosine | none
@@ -79,6 +79,7 @@ DEFAULTS: dict[str, Any] = {
         "devices": 1,
         "strategy": "auto",
         "progress_bar": True,
+        "threads": 1,               # torch CPU threads per training (0: torch's default)
     },
     "diagnostics": {
         "capacity_sweep": True,

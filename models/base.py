@@ -98,7 +98,10 @@ class ForecastNetwork(L.LightningModule):
     def training_step(self, batch, batch_idx):
         x, seq, station, y = batch
         loss = F.mse_loss(self(x, seq, station), y)
-        self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=len(y))
+        self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=len(y),
+                 sync_dist=True)
+        self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=False,
+                 on_epoch=True, sync_dist=True)  # the learning rate used in this epoch
         value = loss.item()
         if not (value <= DIVERGED_LOSS):  # also catches NaN
             self.failure = (f"training loss {value:.3g} at epoch {self.current_epoch + 1}, "
@@ -117,11 +120,8 @@ class ForecastNetwork(L.LightningModule):
         # called after backward and before gradient clipping
         norms = [p.grad.detach().norm(2) for p in self.parameters() if p.grad is not None]
         if norms:
-            self.log("grad_norm", torch.stack(norms).norm(2), on_step=False, on_epoch=True)
-
-    def on_train_epoch_end(self) -> None:
-        # the learning rate used during this epoch (schedulers step after this hook)
-        self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"])
+            self.log("grad_norm", torch.stack(norms).norm(2), on_step=False, on_epoch=True,
+                     sync_dist=True)
 
     # ------------------------------------------------------------------ optimiser
 

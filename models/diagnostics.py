@@ -1,6 +1,218 @@
-"""placeholder"""
-def capacity_sweep(*a): ...
-def diagnose(*a): ...
-def diagnose_capacity(*a): ...
-def diagnose_learning_curve(*a): ...
-def learning_curve(*a): ...
+"""Capacity sweep, learning curve, and plain-language verdicts on training curves.
+
+Losses are the scaled-target MSE of :mod:`models.base` (1.0 ≈ predicting the training
+mean). The verdicts follow simple, fixed rules:
+
+``diagnose(history)`` — one network's per-epoch curves; with ``b`` the epoch of the
+lowest validation loss and ``E`` the last epoch:
+
+1. **diverged**: no epochs, or a non-finite training or validation loss;
+2. **overfits**: validation loss at ``E`` is at least ``OVERFIT_RISE`` (10 %) above its
+   minimum, the minimum is at least ``MIN_EPOCHS_AFTER_BEST`` (3) epochs before ``E``,
+   and the training loss at ``E`` is below the training loss at ``b`` (still falling);
+3. **underfits**: the best validation loss is at least ``UNDERFIT_LOSS`` (0.9: barely
+   better than predicting the mean), or validation loss is still falling at the end:
+   ``b`` is within the last ``max(1, E // 10)`` epochs and it fell at least
+   ``STILL_IMPROVING`` (2 %) over the last quarter of the epochs;
+4. **good fit** otherwise: the minimum is reached and validation loss stays within 10 %.
+
+``diagnose_learning_curve(df)`` — best validation score with growing training windows:
+**limited by data** when going from the second-largest to the largest window lowers it
+by at least ``DATA_GAIN`` (2 %), else **saturated**.
+
+``diagnose_capacity(df)`` — one or two sentences: which size validates best and what
+happens with more capacity.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import pandas as pd
+
+from forecast.task import ForecastTask
+
+from .training import NetworkForecaster, TrainingFailed, training_options
+
+OVERFIT_RISE = 0.10
+MIN_EPOCHS_AFTER_BEST = 3
+UNDERFIT_LOSS = 0.9
+STILL_IMPROVING = 0.02
+DATA_GAIN = 0.02
+SIMILAR = 0.02   # capacity: validation losses within 2 % count as equal
+
+
+# ------------------------------------------------------------------ training sweeps
+
+
+def _diagnostic_config(config: dict, **training) -> dict:
+    config = copy.deepcopy(config)
+    config["training"] = {**training_options(config), "progress_bar": False,
+                          "max_epochs": int(config["diagnostics"]["max_epochs"]), **training}
+    return config
+
+
+def _fit_summary(kind: str, config: dict, task: ForecastTask) -> dict:
+    """Train one network; best losses from its history (NaN when training failed)."""
+    seed = int(config.get("run", {}).get("seed", 0))
+    forecaster = NetworkForecaster(kind, config, seed=seed)
+    try:
+        forecaster.fit(task)
+    except TrainingFailed:
+        return {"n_parameters": forecaster.info.get("n_parameters", 0),
+                "best_train_loss": math.nan, "best_val_loss": math.nan,
+                "best_epoch": math.nan, "val_rmse": math.nan, "target_std": math.nan,
+                "status": forecaster.info["status"]}
+    history = forecaster.history
+    val = task.mask("val")
+    rmse = float(np.sqrt(np.mean((forecaster.predict(task, val) - task.y[val]) ** 2)))
+    return {"n_parameters": forecaster.info["n_parameters"],
+            "best_train_loss": float(history["train_loss"].min()),
+            "best_val_loss": float(history["val_loss"].min()),
+            "best_epoch": forecaster.info["best_epoch"], "val_rmse": rmse,
+            "target_std": forecaster.scalers.y_std, "status": "ok"}
+
+
+def capacity_sweep(task: ForecastTask, config: dict, kind: str | None = None) -> pd.DataFrame:
+    """Train ``kind`` (default ``diagnostics.sweep_model``) for every hidden × layers size.
+
+    Columns: hidden, layers, n_parameters, best_train_loss, best_val_loss, best_epoch,
+    val_rmse (µg/m³), status. One seed (``run.seed``), ``diagnostics.max_epochs``.
+    """
+    kind = kind or config["diagnostics"]["sweep_model"]
+    rows = []
+    for hidden in config["diagnostics"]["sweep_hidden"]:
+        for layers in config["diagnostics"]["sweep_layers"]:
+            run_config = _diagnostic_config(config, hidden=int(hidden), layers=int(layers))
+            summary = _fit_summary(kind, run_config, task)
+            summary.pop("target_std")
+            rows.append({"hidden": int(hidden), "layers": int(layers), **summary})
+    return pd.DataFrame(rows)
+
+
+def learning_curve(task: ForecastTask, config: dict, kind: str | None = None) -> pd.DataFrame:
+    """Train on the most recent ``diagnostics.learning_fractions`` of the training period.
+
+    Each window ends where the training split ends; validation and test stay as they
+    are. Each fit standardises the target with its own window, so the losses are
+    rescaled to the full training split's target std to be comparable across rows.
+    Columns: fraction, n_train (scored training rows), best_train_loss, best_val_loss,
+    best_epoch, val_rmse (µg/m³), status.
+    """
+    kind = kind or config["diagnostics"]["sweep_model"]
+    run_config = _diagnostic_config(config)
+    train_days = np.sort(task.rows.loc[task.mask("train", scored=False), "target_day"].unique())
+    ends = [task.splits[name][1] for name in ("train", "val", "test")]
+    full_std = None
+    rows = []
+    for fraction in sorted(config["diagnostics"]["learning_fractions"], reverse=True):
+        n_days = max(1, math.ceil(float(fraction) * len(train_days)))
+        start = pd.Timestamp(train_days[-n_days])
+        window = task.with_splits(*ends, train_start=f"{start:%Y-%m-%d}")
+        summary = _fit_summary(kind, run_config, window)
+        std = summary.pop("target_std")
+        if full_std is None:
+            full_std = std     # the largest window comes first
+        factor = (std / full_std) ** 2 if math.isfinite(std) and full_std else math.nan
+        rows.append({"fraction": float(fraction), "n_train": int(window.mask("train").sum()),
+                     **summary, "best_train_loss": summary["best_train_loss"] * factor,
+                     "best_val_loss": summary["best_val_loss"] * factor})
+    columns = ["fraction", "n_train", "best_train_loss", "best_val_loss", "best_epoch",
+               "val_rmse", "n_parameters", "status"]
+    return pd.DataFrame(rows).sort_values("fraction").reset_index(drop=True)[columns]
+
+
+# ------------------------------------------------------------------ verdicts
+
+
+def diagnose(history: pd.DataFrame) -> dict:
+    """Verdict on one training history: underfits, overfits, good fit or diverged."""
+    if history is None or len(history) == 0:
+        return {"verdict": "diverged", "text": "no completed epoch: training failed",
+                "best_epoch": None}
+    epochs = history["epoch"].to_numpy(dtype=int)
+    train = history["train_loss"].to_numpy(dtype=float)
+    val = history["val_loss"].to_numpy(dtype=float)
+    if not (np.isfinite(train).all() and np.isfinite(val).all()):
+        bad = int(np.flatnonzero(~(np.isfinite(train) & np.isfinite(val)))[0])
+        return {"verdict": "diverged", "best_epoch": None,
+                "text": f"the loss is not finite at epoch {epochs[bad]}: training diverged"}
+    b = int(np.argmin(val))
+    last = len(val) - 1
+    rise = val[last] / val[b] - 1.0
+    quarter = max(1, len(val) // 4)
+    recent_gain = 1.0 - val[b] / val[max(0, last - quarter)] if b > last - quarter else 0.0
+    facts = {"best_epoch": int(epochs[b]), "best_val_loss": float(val[b]),
+             "final_val_loss": float(val[last]), "final_train_loss": float(train[last]),
+             "epochs": int(epochs[last]), "rise": float(rise)}
+    if (rise >= OVERFIT_RISE and last - b >= MIN_EPOCHS_AFTER_BEST and train[last] < train[b]):
+        text = (f"validation loss bottoms at epoch {epochs[b]} ({val[b]:.3g}) and rises "
+                f"{rise:.0%} by epoch {epochs[last]} while training loss keeps falling "
+                f"({train[b]:.3g} → {train[last]:.3g}): overfits after epoch {epochs[b]}")
+        return {"verdict": "overfits", "text": text, **facts}
+    if val[b] >= UNDERFIT_LOSS:
+        text = (f"the best validation loss is {val[b]:.3g} (epoch {epochs[b]}), barely below "
+                f"the 1.0 of predicting the mean, with training loss {train[last]:.3g}: "
+                "underfits")
+        return {"verdict": "underfits", "text": text, **facts}
+    if b >= last - max(1, len(val) // 10) + 1 and recent_gain >= STILL_IMPROVING:
+        text = (f"validation loss is still falling at the last epoch {epochs[last]} "
+                f"({val[b]:.3g}, down {recent_gain:.0%} over the last {quarter} epochs): "
+                "underfits, train longer or with a higher learning rate")
+        return {"verdict": "underfits", "text": text, **facts}
+    text = (f"validation loss bottoms at epoch {epochs[b]} ({val[b]:.3g}) and stays within "
+            f"{max(rise, 0.0):.0%} of it through epoch {epochs[last]} (training loss "
+            f"{train[last]:.3g}): good fit")
+    return {"verdict": "good fit", "text": text, **facts}
+
+
+def diagnose_learning_curve(df: pd.DataFrame) -> dict:
+    """"limited by data" or "saturated", from the two largest training windows."""
+    metric = "val_rmse" if "val_rmse" in df and df["val_rmse"].notna().all() else "best_val_loss"
+    ok = df[df[metric].notna()].sort_values("fraction")
+    if len(ok) < 2:
+        raise ValueError("a learning curve needs at least two trained fractions")
+    before, full = ok.iloc[-2], ok.iloc[-1]
+    gain = 1.0 - full[metric] / before[metric]
+    label = "validation RMSE" if metric == "val_rmse" else "validation loss"
+    if gain >= DATA_GAIN:
+        text = (f"{label} falls from {before[metric]:.3g} with {before['fraction']:.0%} of the "
+                f"training period ({int(before['n_train'])} days) to {full[metric]:.3g} with "
+                f"{full['fraction']:.0%} ({int(full['n_train'])} days), {gain:.0%} better: "
+                "limited by data, more history would still help")
+        verdict = "limited by data"
+    else:
+        text = (f"{label} changes by {-gain:+.0%} from {before['fraction']:.0%} of the training "
+                f"period ({before[metric]:.3g}) to {full['fraction']:.0%} ({full[metric]:.3g}): "
+                "saturated, more history of the same kind is unlikely to help")
+        verdict = "saturated"
+    return {"verdict": verdict, "text": text, "gain": float(gain)}
+
+
+def diagnose_capacity(df: pd.DataFrame) -> str:
+    """What the capacity sweep says, in one or two sentences with its numbers."""
+    ok = df[df["best_val_loss"].notna()]
+    if ok.empty:
+        return "every network of the capacity sweep failed to train"
+    best = ok.loc[ok["best_val_loss"].idxmin()]
+    largest = ok.loc[ok["n_parameters"].idxmax()]
+    smallest = ok.loc[ok["n_parameters"].idxmin()]
+    text = (f"validation loss is lowest with hidden={int(best['hidden'])}, "
+            f"layers={int(best['layers'])} ({int(best['n_parameters']):,} parameters, "
+            f"{best['best_val_loss']:.3g}); across the sweep it ranges "
+            f"{ok['best_val_loss'].min():.3g}–{ok['best_val_loss'].max():.3g}")
+    if ok["best_val_loss"].max() <= ok["best_val_loss"].min() * (1 + SIMILAR):
+        return text + ": capacity barely matters at these sizes."
+    if best.name == largest.name:
+        return text + ": the largest network is best, so capacity may still be limiting."
+    if (largest["best_train_loss"] < best["best_train_loss"]
+            and largest["best_val_loss"] > best["best_val_loss"] * (1 + SIMILAR)):
+        return text + (f"; the largest network ({int(largest['n_parameters']):,} parameters) "
+                       f"fits the training data better ({largest['best_train_loss']:.3g} vs "
+                       f"{best['best_train_loss']:.3g}) but validates worse "
+                       f"({largest['best_val_loss']:.3g}): more capacity overfits.")
+    if best.name == smallest.name:
+        return text + ": the smallest network is best; the data support only a small model."
+    return text + ": a mid-sized network is best."

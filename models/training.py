@@ -59,7 +59,7 @@ def training_options(config: dict) -> dict:
 
 
 @contextmanager
-def _quiet_lightning():
+def quiet_lightning():
     """Hide Lightning's INFO banners (GPU available, tips) and the few-workers warning."""
     loggers = [logging.getLogger(n) for n in ("lightning.pytorch", "lightning.fabric")]
     levels = [log.level for log in loggers]
@@ -68,7 +68,8 @@ def _quiet_lightning():
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", ".*does not have many workers.*")
-            warnings.filterwarnings("ignore", ".*_check_is_size.*")
+            warnings.filterwarnings("ignore", ".*LeafSpec.*")
+            warnings.filterwarnings("ignore", ".*`training_step` returned `None`.*")
             yield
     finally:
         for log, level in zip(loggers, levels, strict=True):
@@ -113,7 +114,7 @@ class NetworkForecaster:
 
     # ------------------------------------------------------------------ fit
 
-    def _network_config(self, task: ForecastTask, scalers: Scalers) -> NetworkConfig:
+    def make_network_config(self, task: ForecastTask, scalers: Scalers) -> NetworkConfig:
         o = self.options
         n_stations = len(task.stations)
         return NetworkConfig(
@@ -128,6 +129,17 @@ class NetworkForecaster:
         )
 
     def fit(self, task: ForecastTask) -> NetworkForecaster:
+        threads = int(self.options.get("threads", 0))
+        previous = torch.get_num_threads()
+        if threads > 0:
+            # small networks on a small CPU: more threads mostly add contention
+            torch.set_num_threads(threads)
+        try:
+            return self._fit(task)
+        finally:
+            torch.set_num_threads(previous)
+
+    def _fit(self, task: ForecastTask) -> NetworkForecaster:
         o = self.options
         start = time.perf_counter()
         L.seed_everything(self.seed, workers=True, verbose=False)
@@ -135,7 +147,7 @@ class NetworkForecaster:
         data = ForecastDataModule(task, batch_size=int(o["batch_size"]), seed=self.seed)
         data.setup("fit")
         self.scalers = data.scalers
-        self.network_config = self._network_config(task, data.scalers)
+        self.network_config = self.make_network_config(task, data.scalers)
         model = build_module(self.network_config)
         self.info = {"name": self.kind, "seed": self.seed, "status": "running",
                      "n_parameters": sum(p.numel() for p in model.parameters()),
@@ -144,7 +156,7 @@ class NetworkForecaster:
                                           "optimizer", "lr_schedule", "max_epochs",
                                           "patience")}}
 
-        with tempfile.TemporaryDirectory(prefix="pm25-train-") as tmp, _quiet_lightning():
+        with tempfile.TemporaryDirectory(prefix="pm25-train-") as tmp, quiet_lightning():
             early_stopping = EarlyStopping(monitor="val_loss", patience=int(o["patience"]),
                                            check_finite=True)
             checkpoint = ModelCheckpoint(dirpath=Path(tmp) / "checkpoints", monitor="val_loss",
@@ -191,6 +203,9 @@ class NetworkForecaster:
         """Forecasts in µg/m³ (finite, ≥ 0) for the rows selected by the mask ``rows``."""
         if self.model is None or self.scalers is None:
             raise RuntimeError(f"{self.kind}: fit (or load) the network before predicting")
+        if rows.any() and task.station_index[rows].max() >= self.network_config.n_stations:
+            raise ValueError(f"{self.kind}: the task has more stations than the "
+                             f"{self.network_config.n_stations} the network was fitted on")
         loader = ForecastDataModule(task, scalers=self.scalers).predict_loader(rows)
         self.model.eval()
         with torch.no_grad():

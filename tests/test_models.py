@@ -1,0 +1,316 @@
+"""Tests for the Lightning networks (models/): fit, predict, determinism, scalers,
+divergence, save/load, the station embedding, and the diagnostic rules.
+
+Every network trains for 1-3 epochs on ~180 days of synthetic data, so the file runs in
+well under a minute on two CPU cores.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import models
+from forecast import daily
+from forecast import task as T
+from forecast.config import DEFAULTS
+from forecast.synthetic import generate_hourly
+from models.datamodule import ForecastDataModule, Scalers
+from models.diagnostics import (
+    capacity_sweep,
+    diagnose,
+    diagnose_capacity,
+    diagnose_learning_curve,
+    learning_curve,
+)
+
+KINDS = ("mlp", "gru", "lstm", "tcn")
+SPLIT_ENDS = {"train_end": "2010-04-15", "val_end": "2010-05-31", "test_end": "2010-06-30"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _few_threads():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _task(n_stations: int = 1) -> T.ForecastTask:
+    hourly = generate_hourly(seed=3, n_stations=n_stations, start="2010-01-01", end="2010-06-30")
+    return T.build_task(hourly, daily.to_daily(hourly), dataset="synthetic", **SPLIT_ENDS)
+
+
+@pytest.fixture(scope="module")
+def task() -> T.ForecastTask:
+    """One synthetic station, with whole rows of missing inputs in every split."""
+    base = _task()
+    X, seq = base.X.copy(), base.sequence.copy()
+    for split in ("train", "val", "test"):
+        rows = np.flatnonzero(base.mask(split))[[3, 7]]
+        X[rows, :] = np.nan
+        seq[rows, -3:, :] = np.nan
+    return dataclasses.replace(base, X=X, sequence=seq)
+
+
+@pytest.fixture(scope="module")
+def two_station_task() -> T.ForecastTask:
+    return _task(n_stations=2)
+
+
+def config(**training) -> dict:
+    return {"training": {**DEFAULTS["training"], "max_epochs": 2, "hidden": 8, "layers": 1,
+                         "batch_size": 32, "progress_bar": False, "accelerator": "cpu",
+                         **training}}
+
+
+def all_rows(task: T.ForecastTask) -> np.ndarray:
+    return np.ones(len(task.y), dtype=bool)
+
+
+@pytest.fixture(scope="module")
+def fitted_mlp(task):
+    return models.build_network("mlp", config(), seed=0).fit(task)
+
+
+# ------------------------------------------------------------------ fit / predict
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_network_fits_and_predicts_every_row(task, kind):
+    forecaster = models.build_network(kind, config(layers=2), seed=0).fit(task)
+    assert np.isnan(task.X).all(axis=1).any()  # rows without any input are predicted too
+    predictions = forecaster.predict(task, all_rows(task))
+    assert predictions.shape == (len(task.y),)
+    assert np.isfinite(predictions).all() and (predictions >= 0).all()
+    history = forecaster.history
+    assert list(history.columns) == ["epoch", "train_loss", "val_loss", "grad_norm", "lr"]
+    assert history["epoch"].tolist() == [1, 2]
+    assert np.isfinite(history[["train_loss", "val_loss", "grad_norm", "lr"]].to_numpy()).all()
+    info = forecaster.info
+    assert info["status"] == "ok" and info["epochs_run"] == 2 and info["best_epoch"] in (1, 2)
+    assert info["n_parameters"] == sum(p.numel() for p in forecaster.model.parameters())
+    assert info["fit_seconds"] > 0 and info["stopped_early"] is False
+
+
+def test_predictions_depend_on_the_inputs(task, fitted_mlp):
+    val = task.mask("val")
+    predictions = fitted_mlp.predict(task, val)
+    assert predictions.std() > 0
+    assert len(fitted_mlp.predict(task, np.zeros(len(task.y), dtype=bool))) == 0
+
+
+def test_same_seed_same_predictions_other_seed_differs(task):
+    rows = all_rows(task)
+    first = models.build_network("gru", config(), seed=1).fit(task)
+    again = models.build_network("gru", config(), seed=1).fit(task)
+    other = models.build_network("gru", config(), seed=2).fit(task)
+    assert np.array_equal(first.predict(task, rows), again.predict(task, rows))
+    pd.testing.assert_frame_equal(first.history, again.history)
+    assert not np.array_equal(first.predict(task, rows), other.predict(task, rows))
+
+
+def test_grad_norm_is_measured_before_clipping(task):
+    forecaster = models.build_network("mlp", config(gradient_clip=1e-4), seed=0).fit(task)
+    assert (forecaster.history["grad_norm"] > 1e-3).all()
+
+
+@pytest.mark.parametrize("optimizer,schedule", [("sgd", "cosine"), ("rmsprop", "none"),
+                                                ("adamw", "plateau")])
+def test_optimizers_and_schedules(task, optimizer, schedule):
+    forecaster = models.build_network(
+        "mlp", config(optimizer=optimizer, lr_schedule=schedule, learning_rate=0.01,
+                      max_epochs=3), seed=0).fit(task)
+    lr = forecaster.history["lr"].to_numpy()
+    assert lr[0] == pytest.approx(0.01)
+    if schedule == "cosine":
+        assert lr[2] < lr[1] < lr[0]
+    else:
+        assert np.allclose(lr, 0.01)
+
+
+def test_unknown_network_is_an_error():
+    with pytest.raises(ValueError, match="unknown network"):
+        models.build_network("transformer", config())
+
+
+def test_registry_builds_networks():
+    from forecast.registry import build
+
+    forecaster = build("tcn", config(), seed=4)
+    assert isinstance(forecaster, models.NetworkForecaster)
+    assert forecaster.name == "tcn" and forecaster.seed == 4
+
+
+# ------------------------------------------------------------------ scalers
+
+
+def test_scalers_see_only_training_rows(task):
+    before = Scalers.fit(task)
+    outside = ~task.mask("train", scored=False)
+    X, seq, y = task.X.copy(), task.sequence.copy(), task.y.copy()
+    X[outside] = X[outside] * 10 + 5
+    X[np.flatnonzero(outside)[::5], 0] = np.nan  # new gaps outside training: no indicator
+    seq[outside] = seq[outside] * 3 - 1
+    y[outside] = y[outside] * 2 + 100
+    after = Scalers.fit(dataclasses.replace(task, X=X, sequence=seq, y=y))
+    for field in dataclasses.fields(Scalers):
+        assert np.array_equal(getattr(before, field.name), getattr(after, field.name)), field.name
+
+
+def test_scalers_standardise_and_flag_missing(task):
+    scalers = Scalers.fit(task)
+    train = task.mask("train")
+    x, seq, station = scalers.inputs(task, train)
+    n_features = task.X.shape[1]
+    assert x.shape == (train.sum(), scalers.n_features)
+    assert scalers.x_indicate.any() and scalers.n_features > n_features
+    assert torch.isfinite(x).all() and torch.isfinite(seq).all()
+    assert seq.shape == (train.sum(), task.sequence.shape[1], scalers.n_channels)
+    assert set(station.tolist()) == {0}
+    target = scalers.target(task, train)
+    assert abs(float(target.mean())) < 1e-4 and float(target.std()) == pytest.approx(1, rel=0.01)
+    # the scaled target maps back to µg/m³
+    assert np.allclose(scalers.to_target(target.numpy()), task.y[train], rtol=1e-4, atol=1e-3)
+
+
+def test_datamodule_loaders(task):
+    data = ForecastDataModule(task, batch_size=16, seed=0)
+    data.setup("fit")
+    assert len(data.train_dataloader().dataset) == task.mask("train").sum()
+    assert len(data.val_dataloader().dataset) == task.mask("val").sum()
+    first = [b[3] for b in data.train_dataloader()]
+    second = [b[3] for b in ForecastDataModule(task, batch_size=16, seed=0).train_dataloader()]
+    assert all(torch.equal(a, b) for a, b in zip(first, second, strict=True))  # seeded shuffle
+    (batch,) = list(data.predict_loader(task.mask("test", scored=False)))
+    assert len(batch) == 3 and len(batch[0]) == task.mask("test", scored=False).sum()
+
+
+# ------------------------------------------------------------------ divergence
+
+
+def test_divergence_raises_training_failed(task):
+    forecaster = models.build_network("mlp", config(learning_rate=1e12, max_epochs=5,
+                                                    gradient_clip=0.0, lr_schedule="none"))
+    with pytest.raises(models.TrainingFailed, match="diverged"):
+        forecaster.fit(task)
+    assert forecaster.info["status"].startswith("failed: ")
+    assert forecaster.info["epochs_run"] < 5
+    with pytest.raises(RuntimeError, match="fit"):
+        forecaster.predict(task, all_rows(task))
+
+
+# ------------------------------------------------------------------ save / load
+
+
+def test_save_load_round_trip(task, fitted_mlp, tmp_path):
+    path = tmp_path / "mlp.pt"
+    fitted_mlp.save(path)
+    saved = torch.load(path, weights_only=True)  # plain tensors and values, no pickle
+    assert set(saved) >= {"state_dict", "hyper", "scalers"}
+    loaded = models.load_network(path)
+    rows = all_rows(task)
+    assert np.array_equal(loaded.predict(task, rows), fitted_mlp.predict(task, rows))
+    assert loaded.info["status"] == "ok" and loaded.name == "mlp"
+
+
+def test_load_refuses_a_task_with_other_features(task, fitted_mlp):
+    narrower = dataclasses.replace(task, X=task.X[:, :-1])
+    with pytest.raises(ValueError, match="features"):
+        fitted_mlp.predict(narrower, all_rows(task))
+
+
+# ------------------------------------------------------------------ multi-station
+
+
+def test_station_embedding_for_several_stations(two_station_task, fitted_mlp):
+    task = two_station_task
+    forecaster = models.build_network("gru", config(), seed=0).fit(task)
+    assert fitted_mlp.model.station_embedding is None
+    embedding = forecaster.model.station_embedding
+    assert embedding is not None and embedding.num_embeddings == 2
+    rows = all_rows(task)
+    swapped = task.rows.copy()
+    swapped["station_index"] = 1 - swapped["station_index"]
+    other = dataclasses.replace(task, rows=swapped)
+    assert not np.allclose(forecaster.predict(task, rows), forecaster.predict(other, rows))
+    assert np.isfinite(forecaster.predict(task, rows)).all()
+
+
+# ------------------------------------------------------------------ diagnostics
+
+
+def history(train, val) -> pd.DataFrame:
+    return pd.DataFrame({"epoch": np.arange(1, len(val) + 1), "train_loss": train,
+                         "val_loss": val, "grad_norm": 1.0, "lr": 1e-3})
+
+
+def test_diagnose_overfits():
+    train = np.linspace(0.8, 0.2, 20)
+    val = np.r_[np.linspace(0.8, 0.4, 8), np.linspace(0.41, 0.5, 12)]
+    result = diagnose(history(train, val))
+    assert result["verdict"] == "overfits" and result["best_epoch"] == 8
+    assert "epoch 8" in result["text"] and "0.4" in result["text"] and "25%" in result["text"]
+
+
+def test_diagnose_good_fit():
+    train = np.linspace(0.8, 0.35, 20)
+    val = np.r_[np.linspace(0.8, 0.4, 10), np.full(10, 0.41)]
+    result = diagnose(history(train, val))
+    assert result["verdict"] == "good fit" and result["best_epoch"] == 10
+
+
+def test_diagnose_underfits_when_still_improving_or_near_the_mean():
+    falling = np.linspace(0.9, 0.4, 20)
+    assert diagnose(history(falling + 0.05, falling))["verdict"] == "underfits"
+    flat = np.full(20, 0.97)
+    flat[5] = 0.95
+    assert diagnose(history(flat, flat))["verdict"] == "underfits"
+
+
+def test_diagnose_diverged():
+    assert diagnose(history([0.5, np.nan], [0.5, np.nan]))["verdict"] == "diverged"
+    assert diagnose(history([0.5, 1e30], [0.5, np.inf]))["verdict"] == "diverged"
+    assert diagnose(pd.DataFrame(columns=["epoch", "train_loss", "val_loss"]))["verdict"] == \
+        "diverged"
+
+
+def test_diagnose_learning_curve():
+    curve = pd.DataFrame({"fraction": [0.25, 0.5, 0.75, 1.0], "n_train": [250, 500, 750, 1000],
+                          "best_train_loss": 0.3, "best_val_loss": [0.6, 0.5, 0.45, 0.40],
+                          "val_rmse": [70.0, 65.0, 62.0, 58.0]})
+    result = diagnose_learning_curve(curve)
+    assert result["verdict"] == "limited by data" and "62" in result["text"]
+    curve["val_rmse"] = [70.0, 60.0, 58.0, 57.9]
+    assert diagnose_learning_curve(curve)["verdict"] == "saturated"
+
+
+def test_diagnose_capacity():
+    sweep = pd.DataFrame({"hidden": [8, 32, 128], "layers": [1, 1, 1],
+                          "n_parameters": [500, 2000, 9000],
+                          "best_train_loss": [0.5, 0.35, 0.2], "best_val_loss": [0.5, 0.42, 0.47],
+                          "best_epoch": [40, 20, 8]})
+    text = diagnose_capacity(sweep)
+    assert "hidden=32" in text and "overfits" in text
+    sweep["best_val_loss"] = [0.5, 0.45, 0.40]
+    assert "largest network is best" in diagnose_capacity(sweep)
+
+
+def test_capacity_sweep_and_learning_curve_run(task):
+    run_config = {**config(max_epochs=1), "run": {"seed": 0},
+                  "diagnostics": {**DEFAULTS["diagnostics"], "sweep_hidden": [4, 8],
+                                  "sweep_layers": [1], "max_epochs": 1,
+                                  "learning_fractions": [0.5, 1.0]}}
+    sweep = capacity_sweep(task, run_config, kind="mlp")
+    assert list(sweep.columns[:6]) == ["hidden", "layers", "n_parameters", "best_train_loss",
+                                       "best_val_loss", "best_epoch"]
+    assert sweep["hidden"].tolist() == [4, 8] and sweep["n_parameters"].is_monotonic_increasing
+    curve = learning_curve(task, run_config, kind="mlp")
+    assert list(curve.columns[:4]) == ["fraction", "n_train", "best_train_loss", "best_val_loss"]
+    assert curve["fraction"].tolist() == [0.5, 1.0]
+    assert curve["n_train"].iloc[0] < curve["n_train"].iloc[1] == task.mask("train").sum()
+    assert np.isfinite(curve[["best_train_loss", "best_val_loss", "val_rmse"]].to_numpy()).all()
