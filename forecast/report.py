@@ -449,8 +449,9 @@ def verdict(metrics: dict) -> tuple[str, str | None]:
             ci = test.get("rmse_ci") or [None, None]
             lo, hi = _num(ci[0]), _num(ci[1])
             inside = lo is not None and hi is not None and lo <= rmse_other <= hi
+            digits = 1 if _f(rmse_other) != _f(test["rmse"]) else 2
             s.append(f"The test year does not confirm the ranking: **{other}** is more accurate "
-                     f"there ({_f(rmse_other)} against {_f(test['rmse'])} {UNIT}, "
+                     f"there ({_f(rmse_other, digits)} against {_f(test['rmse'], digits)} {UNIT}, "
                      + ("inside the chosen model's 95 % CI, so the two are not clearly "
                         "different)." if inside else "outside the chosen model's 95 % CI)."))
     else:
