@@ -18,6 +18,9 @@ Features, all from data up to the end of day D (``mode = "observed"``):
   the mean wind vector (``wind_u_mean``, ``wind_v_mean``, m/s) with its direction as
   ``wind_dir_sin``/``wind_dir_cos``, ``dewp_spread`` (temperature − dew point),
   ``pres_change``/``temp_change`` (day D minus day D − 1);
+* the last hours of day D, where an approaching front shows first: ``pres_trend_6h``,
+  ``dewp_trend_6h``, ``temp_trend_6h`` (23 h minus 17 h; ``_12h``: minus 11 h) and the
+  wind vector of 21–23 h (``wind_u_last3h``, ``wind_v_last3h``);
 * stagnation: ``calm_hours`` (hours of day D with calm or < 1 m/s wind),
   ``hours_since_north_wind`` (hours from the last hour with ≥ 3 m/s wind from NW, N or
   NE to the end of day D, capped at 240), ``hours_since_wind`` (same for any direction);
@@ -287,6 +290,13 @@ def _station_features(hourly_grid: pd.DataFrame, daily: pd.DataFrame, lags: int,
         if column in daily.columns:
             out[name] = out[column].diff()
 
+    # a front on its way shows first in the last hours: pressure rising, air drying
+    for column in ("pres", "dewp", "temp"):
+        if column in hourly_grid.columns:
+            hourly_values = hourly_grid[column].ffill(limit=HOURLY_FILL_LIMIT).to_numpy(
+                dtype=float).reshape(n_days, 24)
+            out[f"{column}_trend_6h"] = hourly_values[:, 23] - hourly_values[:, 17]
+            out[f"{column}_trend_12h"] = hourly_values[:, 23] - hourly_values[:, 11]
     u, v = _wind_vectors(hourly_grid)
     if np.isfinite(u).any():
         u_days, v_days = u.reshape(n_days, 24), v.reshape(n_days, 24)
@@ -299,6 +309,8 @@ def _station_features(hourly_grid: pd.DataFrame, daily: pd.DataFrame, lags: int,
             out["wind_dir_cos"] = np.where(magnitude > 0, -out["wind_v_mean"] / magnitude, 0.0)
         out["wind_u_evening"] = _nan_stat(np.nanmean, u_days[:, 18:24])
         out["wind_v_evening"] = _nan_stat(np.nanmean, v_days[:, 18:24])
+        out["wind_u_last3h"] = _nan_stat(np.nanmean, u_days[:, 21:24])
+        out["wind_v_last3h"] = _nan_stat(np.nanmean, v_days[:, 21:24])
         for half, hours in (("am", slice(0, 12)), ("pm", slice(12, 24))):
             out[f"wind_u_{half}"] = _nan_stat(np.nanmean, u_days[:, hours])
             out[f"wind_v_{half}"] = _nan_stat(np.nanmean, v_days[:, hours])
