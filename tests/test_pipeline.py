@@ -133,3 +133,10 @@ def test_backtest_folds_are_reported_when_asked_for(tmp_path):
     assert sorted(folds["fold"].unique()) == ["2012", "2013"]
     assert set(folds["model"]) == {"persistence", "ridge"}
     assert (folds["rmse"] > 0).all()
+
+
+def test_same_config_and_seed_give_the_same_numbers(run_dir, tmp_path):
+    again = run(load_config(overrides={**SMALL, "run": {"out": str(tmp_path), "name": "again"}}))
+    first = pd.read_csv(run_dir / "predictions.csv")
+    second = pd.read_csv(again / "predictions.csv")
+    pd.testing.assert_frame_equal(first, second)
