@@ -127,8 +127,12 @@ def find_file(name: str, dirs: list[Path]) -> Path | None:
     return None
 
 
-def _download(urls: tuple[str, ...], target: Path) -> Path:
-    """Download the first URL that answers into ``target`` (atomically)."""
+def _download(urls: tuple[str, ...], target: Path, expected: str | None = None) -> Path:
+    """Download the first URL that answers into ``target`` (atomically).
+
+    With ``expected``, a payload whose SHA-256 differs is never written: the cache
+    keeps no corrupt copy.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     errors = []
     for url in urls:
@@ -147,6 +151,11 @@ def _download(urls: tuple[str, ...], target: Path) -> Path:
             except (zipfile.BadZipFile, StopIteration):
                 errors.append(f"{url}: no {target.name} inside")
                 continue
+        if expected is not None and sha256_of(payload) != expected:
+            raise DataError(
+                f"checksum mismatch for the download of {target.name} from {url}: expected "
+                f"SHA-256 {expected}, got {sha256_of(payload)}; nothing was saved — retry, or "
+                "download it yourself and pass its folder with --data-dir DIR")
         with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
             tmp.write(payload)
         Path(tmp.name).replace(target)
@@ -200,7 +209,7 @@ def load_beijing(data_dir=None, allow_download: bool = True) -> Loaded:
     if path is None:
         if not allow_download:
             raise DataError(f"{BEIJING_FILE} not found; pass --data-dir DIR")
-        path = _download(BEIJING_URLS, CACHE_DIR / BEIJING_FILE)
+        path = _download(BEIJING_URLS, CACHE_DIR / BEIJING_FILE, BEIJING_SHA256)
     data = _read_verified(path, BEIJING_SHA256)
     hourly = parse_beijing(data, str(path))
     return Loaded(hourly, "beijing", {str(path): BEIJING_SHA256},

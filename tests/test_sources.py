@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import tomli_w
 
+from forecast import cli as forecast_cli
 from forecast import sources
 from forecast.schema import DataError, degrees_to_compass
 
@@ -392,3 +393,25 @@ def test_beijing_parser_maps_to_the_canonical_schema(beijing_csv):
     assert hourly["wind_dir"].tolist() == ["NW", "NW", "NW", "calm", "calm", "NW"]
     # cumulated Iws 1,2,3 | 4,5 | 6 → hourly speed 1,1,1 | 4,1 | 6
     assert hourly["wind_speed"].tolist() == [1.0, 1.0, 1.0, 4.0, 1.0, 6.0]
+
+
+def test_a_corrupt_download_is_never_cached(tmp_path, monkeypatch, capsys):
+    import io as _io
+
+    monkeypatch.setattr(sources, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.delenv("FORECAST_DATA_DIR", raising=False)
+
+    class Response(_io.BytesIO):
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(sources.urllib.request, "urlopen",
+                        lambda url, timeout=None: Response(b"year,month\n2010,1\n"))
+    code = forecast_cli.main(["data", "--dataset", "beijing"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert "checksum mismatch" in err[0] and sources.BEIJING_SHA256 in err[0]
+    assert not (tmp_path / "cache" / sources.BEIJING_FILE).exists()
