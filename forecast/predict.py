@@ -8,6 +8,7 @@ being unpickled.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -25,7 +26,8 @@ def predict_latest(run_dir: Path, data_dir: str | None = None) -> pd.DataFrame:
     """One row per station and model: the forecast for the day after the latest data day.
 
     Columns: ``station``, ``issue_day`` (the latest day in the data), ``target_day``
-    (issue_day + horizon), ``model``, ``pm25_forecast`` (daily mean, µg/m³).
+    (issue_day + horizon), ``model``, ``pm25_forecast`` (daily mean, µg/m³) and
+    ``recommended`` (the model the run's report recommends).
     """
     config_path = run_dir / "config.toml"
     if not config_path.is_file():
@@ -65,11 +67,18 @@ def predict_latest(run_dir: Path, data_dir: str | None = None) -> pd.DataFrame:
         for name, values in members.items():
             if len(values) > 1:
                 predictions[f"{name}_ensemble"] = np.mean(values, axis=0)
+    recommended = None
+    metrics_path = run_dir / "metrics.json"
+    if metrics_path.is_file():
+        from .report import verdict
+
+        recommended = verdict(json.loads(metrics_path.read_text()))[1]
     frames = [pd.DataFrame({
         "station": task.rows.loc[rows, "station"].to_numpy(),
         "issue_day": task.rows.loc[rows, "issue_day"].dt.strftime("%Y-%m-%d").to_numpy(),
         "target_day": task.rows.loc[rows, "target_day"].dt.strftime("%Y-%m-%d").to_numpy(),
         "model": name,
         "pm25_forecast": np.round(values, 1),
+        "recommended": name == recommended,
     }) for name, values in predictions.items()]
     return pd.concat(frames, ignore_index=True)

@@ -114,6 +114,7 @@ def test_predict_gives_tomorrow_for_every_model(run_dir, capsys):
     assert (table["issue_day"] == "2012-12-31").all()
     assert (table["target_day"] == "2013-01-01").all()
     assert np.isfinite(table["pm25_forecast"]).all()
+    assert table["recommended"].sum() == 1
 
 
 def test_a_failed_run_leaves_nothing_behind(tmp_path, capsys):
