@@ -110,17 +110,15 @@ def fit_models(task: ForecastTask, config: dict, *, seeds: int | None = None,
             fitted.models[name], fitted.info[name] = model, model.info
             frames.append(_prediction_rows(task, scored, name, model.predict(task, scored)))
             continue
+        from models import TrainingFailed
+
         entries, member_predictions = [], []
         for k in range(seeds):
             entry = name if seeds == 1 else f"{name}_seed{k}"
             model = registry.build(name, config, seed=base_seed + k)
             try:
                 model.fit(task)
-            except Exception as exc:  # noqa: BLE001 - a failed network must not stop the run
-                from models import TrainingFailed
-
-                if not isinstance(exc, TrainingFailed):
-                    raise
+            except TrainingFailed as exc:  # a diverged network must not stop the run
                 fitted.failed[entry] = str(exc)
                 progress(f"{entry} failed: {exc}")
                 continue

@@ -141,3 +141,16 @@ def test_same_config_and_seed_give_the_same_numbers(run_dir, tmp_path):
     first = pd.read_csv(run_dir / "predictions.csv")
     second = pd.read_csv(again / "predictions.csv")
     pd.testing.assert_frame_equal(first, second)
+
+
+def test_a_diverging_network_is_marked_failed_and_the_run_goes_on(tmp_path):
+    overrides = {**SMALL, "models": {"names": ["persistence", "ridge", "mlp"]},
+                 "training": {**SMALL["training"], "seeds": 1, "learning_rate": 1e12,
+                              "gradient_clip": 0.0, "lr_schedule": "none"},
+                 "diagnostics": {"capacity_sweep": False, "learning_curve": False},
+                 "run": {"out": str(tmp_path)}}
+    run_dir = run(load_config(overrides=overrides))
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert "diverged" in metrics["failed"]["mlp"]
+    assert set(metrics["models"]) == {"persistence", "ridge"}
+    assert "diverged" in (run_dir / "report.md").read_text()
