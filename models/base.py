@@ -95,11 +95,15 @@ class ForecastNetwork(L.LightningModule):
 
     # ------------------------------------------------------------------ steps
 
-    def training_step(self, batch, batch_idx):
+    def _logged_loss(self, batch, name: str) -> torch.Tensor:
+        """MSE on the scaled target, logged as the epoch mean under ``name``."""
         x, seq, station, y = batch
         loss = F.mse_loss(self(x, seq, station), y)
-        self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=len(y),
-                 sync_dist=True)
+        self.log(name, loss, on_step=False, on_epoch=True, batch_size=len(y), sync_dist=True)
+        return loss
+
+    def training_step(self, batch, batch_idx):
+        loss = self._logged_loss(batch, "train_loss")
         self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=False,
                  on_epoch=True, sync_dist=True)  # the learning rate used in this epoch
         value = loss.item()
@@ -111,10 +115,7 @@ class ForecastNetwork(L.LightningModule):
         return loss
 
     def validation_step(self, batch, batch_idx):
-        x, seq, station, y = batch
-        loss = F.mse_loss(self(x, seq, station), y)
-        self.log("val_loss", loss, on_step=False, on_epoch=True, batch_size=len(y),
-                 sync_dist=True)
+        self._logged_loss(batch, "val_loss")
 
     def on_before_optimizer_step(self, optimizer) -> None:
         # called after backward and before gradient clipping

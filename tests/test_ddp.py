@@ -33,11 +33,14 @@ config = {"training": {"accelerator": "cpu", "devices": 2, "strategy": "ddp",
                        "max_epochs": 2, "hidden": 8, "layers": 1, "progress_bar": False}}
 forecaster = models.build_network("mlp", config, seed=0).fit(task)
 predictions = forecaster.predict(task, np.ones(len(task.y), dtype=bool))
-print("RESULT " + json.dumps({
-    "rank": int(os.environ.get("LOCAL_RANK", 0)), "n": len(predictions), "rows": len(task.y),
-    "finite": bool(np.isfinite(predictions).all() and (predictions >= 0).all()),
-    "epochs": len(forecaster.history), "status": forecaster.info["status"],
-}), flush=True)
+rank = int(os.environ.get("LOCAL_RANK", 0))
+# one file per rank: the two processes share stdout, where their lines can interleave
+with open(f"result_{rank}.json", "w") as out:
+    json.dump({
+        "rank": rank, "n": len(predictions), "rows": len(task.y),
+        "finite": bool(np.isfinite(predictions).all() and (predictions >= 0).all()),
+        "epochs": len(forecaster.history), "status": forecaster.info["status"],
+    }, out)
 """
 
 
@@ -52,9 +55,8 @@ def test_ddp_two_cpu_processes(tmp_path):
     done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    results = [json.loads(line.split("RESULT ", 1)[1])
-               for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    assert sorted(r["rank"] for r in results) == [0, 1], done.stdout
+    results = [json.loads(path.read_text()) for path in sorted(tmp_path.glob("result_*.json"))]
+    assert sorted(r["rank"] for r in results) == [0, 1], done.stdout[-3000:]
     for result in results:
         assert result["status"] == "ok" and result["finite"]
         assert result["n"] == result["rows"]
