@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from .config import DEFAULTS, FREE_TABLES, load_config
+from .config import CHOICES, DEFAULTS, FREE_TABLES, load_config
 from .schema import DataError
 
 # Flags named by DESIGN.md; every other option gets --KEY (or --SECTION-KEY when the
@@ -70,8 +70,12 @@ def _add_config_flags(parser: argparse.ArgumentParser, only: set[str] | None = N
             parser.add_argument(flag, dest=dest, type=_list_parser(default), default=None,
                                 metavar="A,B,...", help=helptext)
         else:
+            choices = CHOICES.get((section, key))
+            metavar = "{" + ",".join(choices) + "}" if choices else key.upper()
+            if (section, key) == ("data", "dataset"):
+                metavar = "{beijing,beijing-multisite,synthetic,csv:PATH}"
             parser.add_argument(flag, dest=dest, type=type(default), default=None,
-                                help=helptext)
+                                metavar=metavar, help=helptext)
 
 
 def _overrides(args: argparse.Namespace) -> dict:
