@@ -40,10 +40,11 @@ def _by_day(values: np.ndarray) -> np.ndarray:
     return values.reshape(-1, 24)
 
 
-def _nan_reduce(function, values: np.ndarray) -> np.ndarray:
+def nan_reduce(function, values: np.ndarray, axis=1) -> np.ndarray:
+    """``function`` (np.nanmean, np.nanmax, ...) along ``axis``, silent on all-NaN slices."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)
-        return function(values, axis=1)
+        return function(values, axis=axis)
 
 
 def to_daily(hourly: pd.DataFrame, min_hours: int = DEFAULT_MIN_HOURS) -> pd.DataFrame:
@@ -67,7 +68,7 @@ def to_daily(hourly: pd.DataFrame, min_hours: int = DEFAULT_MIN_HOURS) -> pd.Dat
     hours = np.isfinite(pm25).sum(axis=1)
     daily["pm25_hours"] = hours
     daily["valid"] = hours >= min_hours
-    daily["daily_mean_pm25"] = np.where(daily["valid"], _nan_reduce(np.nanmean, pm25), np.nan)
+    daily["daily_mean_pm25"] = np.where(daily["valid"], nan_reduce(np.nanmean, pm25), np.nan)
     for column, reducers in (("temp", ("mean",)), ("dewp", ("mean",)), ("pres", ("mean",)),
                              ("wind_speed", ("mean", "max")), ("rain", ("total",)),
                              ("snow", ("total",))):
@@ -76,7 +77,7 @@ def to_daily(hourly: pd.DataFrame, min_hours: int = DEFAULT_MIN_HOURS) -> pd.Dat
         values = _by_day(grid[column].to_numpy(dtype=float))
         for reducer in reducers:
             function = {"mean": np.nanmean, "max": np.nanmax, "total": np.nansum}[reducer]
-            result = _nan_reduce(function, values)
+            result = nan_reduce(function, values)
             if reducer == "total":
                 result = np.where(np.isfinite(values).any(axis=1), result, np.nan)
             daily[f"{column}_{reducer}"] = result

@@ -38,13 +38,12 @@ train) so every model predicts every scored day. A day is scored when its target
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
-from .daily import WIND_FRACTION_COLUMNS, complete_hours
+from .daily import WIND_FRACTION_COLUMNS, complete_hours, nan_reduce
 from .schema import CALM, DataError, compass_to_degrees, compass_to_sector8
 
 ROLL_WINDOWS = (3, 7, 14)
@@ -196,12 +195,6 @@ def backtest_folds(task: ForecastTask, min_train_years: int = 1) -> list[tuple[s
 # ---------------------------------------------------------------- features
 
 
-def _nan_stat(function, values, axis=1):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=RuntimeWarning)
-        return function(values, axis=axis)
-
-
 def _hours_since(event: np.ndarray) -> np.ndarray:
     """Hours from the last True of ``event`` up to each hour (past only), capped."""
     index = np.arange(len(event), dtype=float)
@@ -271,10 +264,10 @@ def _station_features(hourly_grid: pd.DataFrame, daily: pd.DataFrame, lags: int,
     pm25_hourly = hourly_grid["pm25"].ffill(limit=HOURLY_FILL_LIMIT).to_numpy().reshape(n_days, 24)
     for hour in EVENING_HOURS:
         out[f"pm25_h{hour}"] = pm25_hourly[:, hour]
-    out["pm25_evening_mean"] = _nan_stat(np.nanmean, pm25_hourly[:, 18:24])
-    afternoon = _nan_stat(np.nanmean, pm25_hourly[:, 12:18])
+    out["pm25_evening_mean"] = nan_reduce(np.nanmean, pm25_hourly[:, 18:24])
+    afternoon = nan_reduce(np.nanmean, pm25_hourly[:, 12:18])
     out["pm25_evening_rise"] = out["pm25_evening_mean"].to_numpy() - afternoon
-    out["pm25_day_max"] = _nan_stat(np.nanmax, pm25_hourly)
+    out["pm25_day_max"] = nan_reduce(np.nanmax, pm25_hourly)
     last_hour = hourly_grid["pm25"].ffill().to_numpy().reshape(n_days, 24)[:, 23]
     out["pm25_last_hour"] = last_hour
     # accumulation and clearing act multiplicatively: log levels let linear models say so
@@ -300,27 +293,27 @@ def _station_features(hourly_grid: pd.DataFrame, daily: pd.DataFrame, lags: int,
     u, v = _wind_vectors(hourly_grid)
     if np.isfinite(u).any():
         u_days, v_days = u.reshape(n_days, 24), v.reshape(n_days, 24)
-        out["wind_u_mean"] = _nan_stat(np.nanmean, u_days)
-        out["wind_v_mean"] = _nan_stat(np.nanmean, v_days)
+        out["wind_u_mean"] = nan_reduce(np.nanmean, u_days)
+        out["wind_v_mean"] = nan_reduce(np.nanmean, v_days)
         magnitude = np.hypot(out["wind_u_mean"], out["wind_v_mean"])
         with np.errstate(invalid="ignore", divide="ignore"):
             # direction the mean wind blows from, as a unit vector (0, 0 when no mean wind)
             out["wind_dir_sin"] = np.where(magnitude > 0, -out["wind_u_mean"] / magnitude, 0.0)
             out["wind_dir_cos"] = np.where(magnitude > 0, -out["wind_v_mean"] / magnitude, 0.0)
-        out["wind_u_evening"] = _nan_stat(np.nanmean, u_days[:, 18:24])
-        out["wind_v_evening"] = _nan_stat(np.nanmean, v_days[:, 18:24])
-        out["wind_u_last3h"] = _nan_stat(np.nanmean, u_days[:, 21:24])
-        out["wind_v_last3h"] = _nan_stat(np.nanmean, v_days[:, 21:24])
+        out["wind_u_evening"] = nan_reduce(np.nanmean, u_days[:, 18:24])
+        out["wind_v_evening"] = nan_reduce(np.nanmean, v_days[:, 18:24])
+        out["wind_u_last3h"] = nan_reduce(np.nanmean, u_days[:, 21:24])
+        out["wind_v_last3h"] = nan_reduce(np.nanmean, v_days[:, 21:24])
         for half, hours in (("am", slice(0, 12)), ("pm", slice(12, 24))):
-            out[f"wind_u_{half}"] = _nan_stat(np.nanmean, u_days[:, hours])
-            out[f"wind_v_{half}"] = _nan_stat(np.nanmean, v_days[:, hours])
+            out[f"wind_u_{half}"] = nan_reduce(np.nanmean, u_days[:, hours])
+            out[f"wind_v_{half}"] = nan_reduce(np.nanmean, v_days[:, hours])
     if "wind_speed" in hourly_grid.columns:
         speed = hourly_grid["wind_speed"].to_numpy(dtype=float)
         calm = speed < CALM_WIND
         if "wind_dir" in hourly_grid.columns:
             calm |= (hourly_grid["wind_dir"] == CALM).to_numpy()
         out["calm_hours"] = calm.reshape(n_days, 24).sum(axis=1).astype(float)
-        out["wind_speed_evening"] = _nan_stat(np.nanmean, speed.reshape(n_days, 24)[:, 18:24])
+        out["wind_speed_evening"] = nan_reduce(np.nanmean, speed.reshape(n_days, 24)[:, 18:24])
         windy = speed >= STRONG_WIND
         out["hours_since_wind"] = _hours_since(windy).reshape(n_days, 24)[:, 23]
         if "wind_dir" in hourly_grid.columns:
@@ -329,7 +322,7 @@ def _station_features(hourly_grid: pd.DataFrame, daily: pd.DataFrame, lags: int,
             out["hours_since_north_wind"] = since.reshape(n_days, 24)[:, 23]
             out["north_wind_hours"] = (windy & north).reshape(n_days, 24).sum(axis=1).astype(float)
     if "temp" in hourly_grid.columns and "dewp" in hourly_grid.columns:
-        out["rh_mean"] = _nan_stat(np.nanmean, _relative_humidity(
+        out["rh_mean"] = nan_reduce(np.nanmean, _relative_humidity(
             hourly_grid["temp"].to_numpy(dtype=float),
             hourly_grid["dewp"].to_numpy(dtype=float)).reshape(n_days, 24))
     return out
@@ -451,8 +444,8 @@ def train_statistics(task: ForecastTask, values: np.ndarray) -> tuple[np.ndarray
     """Per-feature mean and std over the training rows only (NaN ignored; std 0 → 1)."""
     train = values[task.mask("train", scored=False)]
     axes = tuple(range(train.ndim - 1))
-    mean = _nan_stat(np.nanmean, train, axis=axes)
-    std = _nan_stat(np.nanstd, train, axis=axes)
+    mean = nan_reduce(np.nanmean, train, axis=axes)
+    std = nan_reduce(np.nanstd, train, axis=axes)
     mean = np.where(np.isfinite(mean), mean, 0.0)
     std = np.where(np.isfinite(std) & (std > 0), std, 1.0)
     return mean.astype(np.float32), std.astype(np.float32)
