@@ -103,8 +103,7 @@ def cmd_data(args: argparse.Namespace) -> int:
     from .pipeline import load_data
 
     config = _config(args)
-    loaded = load_data(config)
-    frame = daily.to_daily(loaded.hourly, config["data"]["min_hours"])
+    loaded, frame = load_data(config)
     summary = {"dataset": loaded.dataset, "synthetic": loaded.synthetic,
                **daily.summarise(loaded.hourly, frame), "files": loaded.files}
     if args.json:

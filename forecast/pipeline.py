@@ -35,7 +35,8 @@ def progress(message: str) -> None:
 # ---------------------------------------------------------------- stages
 
 
-def load_data(config: dict) -> sources.Loaded:
+def load_data(config: dict) -> tuple[sources.Loaded, pd.DataFrame]:
+    """The configured source as an HourlyFrame (stations filtered) and its DailyFrame."""
     data = config["data"]
     csv = {k: data[k] for k in ("path", "station", "station_column", "time_column",
                                 "time_columns", "time_format", "wind_dir_degrees",
@@ -52,7 +53,7 @@ def load_data(config: dict) -> sources.Loaded:
         hourly = loaded.hourly[loaded.hourly["station"].isin(data["stations"])]
         hourly.attrs.update(loaded.hourly.attrs)
         loaded.hourly = hourly.reset_index(drop=True)
-    return loaded
+    return loaded, daily_module.to_daily(loaded.hourly, data["min_hours"])
 
 
 def make_task(loaded: sources.Loaded, daily: pd.DataFrame, config: dict) -> ForecastTask:
@@ -249,8 +250,7 @@ def run(config: dict) -> Path:
     final, tmp = new_run_dir(Path(config["run"]["out"]), config)
     try:
         progress(f"loading {config['data']['dataset']}")
-        loaded = load_data(config)
-        daily = daily_module.to_daily(loaded.hourly, config["data"]["min_hours"])
+        loaded, daily = load_data(config)
         summary = daily_module.summarise(loaded.hourly, daily)
         progress(f"building the {config['task']['mode']}-mode task")
         task = make_task(loaded, daily, config)

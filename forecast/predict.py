@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import daily as daily_module
 from . import registry
 from .config import BASELINE_MODELS, load_config
 from .pipeline import load_data, make_task
@@ -35,8 +34,7 @@ def predict_latest(run_dir: Path, data_dir: str | None = None) -> pd.DataFrame:
     config = load_config(config_path)
     if data_dir:
         config["data"]["data_dir"] = str(data_dir)
-    loaded = load_data(config)
-    daily = daily_module.to_daily(loaded.hourly, config["data"]["min_hours"])
+    loaded, daily = load_data(config)
     task = make_task(loaded, daily, config)
     latest_day = task.rows.groupby("station")["issue_day"].transform("max")
     rows = (task.rows["issue_day"] == latest_day).to_numpy()
