@@ -23,11 +23,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
+from forecast.constants import TARGET_TRANSFORMS
 from forecast.task import ForecastTask, inverse_target, transform_target
 
 ALPHAS = np.logspace(-3, 3, 13)
 SPARSE_ALPHAS = np.logspace(-3, 1, 9)
-TRANSFORMS = ("none", "log1p")
+TRANSFORMS = TARGET_TRANSFORMS
 HGB_GRID = [
     {"learning_rate": lr, "max_leaf_nodes": leaves, "min_samples_leaf": 20,
      "l2_regularization": 1.0}

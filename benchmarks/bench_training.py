@@ -35,7 +35,7 @@ import models  # noqa: E402
 from forecast import daily, sources  # noqa: E402
 from forecast import task as T  # noqa: E402
 from forecast.config import DEFAULTS  # noqa: E402
-from forecast.schema import DataError  # noqa: E402
+from forecast.errors import DataError  # noqa: E402
 from forecast.synthetic import generate_hourly  # noqa: E402
 from models.datamodule import ForecastDataModule  # noqa: E402
 from models.training import build_module, quiet_lightning  # noqa: E402

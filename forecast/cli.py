@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from .config import CHOICES, DEFAULTS, FREE_TABLES, load_config
-from .schema import DataError
+from .errors import DataError
 
 # Flags named by DESIGN.md; every other option gets --KEY (or --SECTION-KEY when the
 # key is not unique), generated from the defaults so that no option lacks a flag.

@@ -15,7 +15,8 @@ from typing import Any
 
 import tomli_w
 
-from .schema import DataError
+from .constants import DEFAULT_MIN_HOURS, DEFAULT_TARGET_TRANSFORM, LIMIT_24H, TARGET_TRANSFORMS
+from .errors import DataError
 
 BASELINE_MODELS = ("persistence", "climatology", "linear", "ridge", "lasso", "elasticnet", "hgb")
 NETWORK_MODELS = ("mlp", "gru", "lstm", "tcn")
@@ -25,7 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "data": {
         "dataset": "beijing",       # beijing | beijing-multisite | synthetic | csv
         "data_dir": "",             # folder searched for the UCI files (also FORECAST_DATA_DIR)
-        "min_hours": 18,            # hourly values needed for a valid daily mean (75 % rule)
+        "min_hours": DEFAULT_MIN_HOURS,            # hourly values needed for a valid daily mean (75 % rule)
         "stations": [],             # restrict to these stations (empty: all)
         # csv only (see README "Bringing your own CSV")
         "path": "",
@@ -49,7 +50,7 @@ DEFAULTS: dict[str, Any] = {
         "sequence_length": 14,      # days of daily features fed to sequence networks
         "hourly_sequence": False,   # also build the last sequence_length*24 hourly rows
         "max_fill_days": 2,         # daily gaps up to this long are filled from the past
-        "target_transform": "none",  # networks: none | log1p (baselines choose theirs on validation)
+        "target_transform": DEFAULT_TARGET_TRANSFORM,  # networks: none | log1p (baselines choose theirs on validation)
     },
     "split": {
         "train_end": "",            # inclusive target days; empty: the dataset's default
@@ -92,7 +93,7 @@ DEFAULTS: dict[str, Any] = {
     },
     "evaluation": {
         "n_boot": 1000,
-        "exceedance_threshold": 75.0,
+        "exceedance_threshold": LIMIT_24H,
     },
     "run": {
         "seed": 0,
@@ -104,7 +105,7 @@ DEFAULTS: dict[str, Any] = {
 CHOICES = {
     ("data", "dataset"): ("beijing", "beijing-multisite", "synthetic", "csv"),
     ("task", "mode"): ("observed", "forecast"),
-    ("task", "target_transform"): ("none", "log1p"),
+    ("task", "target_transform"): TARGET_TRANSFORMS,
     ("training", "optimizer"): ("adamw", "sgd", "rmsprop"),
     ("training", "activation"): ("relu", "tanh", "gelu"),
     ("training", "lr_schedule"): ("plateau", "cosine", "none"),

@@ -13,9 +13,10 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .schema import CALM, SECTORS_8, DataError, compass_to_sector8
+from .constants import DEFAULT_MIN_HOURS
+from .errors import DataError
+from .schema import CALM, SECTORS_8, compass_to_sector8
 
-DEFAULT_MIN_HOURS = 18
 WIND_FRACTION_COLUMNS = tuple(f"wind_frac_{s}" for s in SECTORS_8 + (CALM,))
 
 

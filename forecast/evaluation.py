@@ -20,18 +20,11 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
 
-#: µg/m³, China GB 3095-2012 grade II 24-hour limit for PM2.5.
-LIMIT_24H = 75.0
-#: µg/m³, upper edges of the Chinese PM2.5 index categories (HJ 633-2012 IAQI):
-#: 0 excellent (≤35), 1 good (≤75), 2 lightly (≤115), 3 moderately (≤150),
-#: 4 heavily (≤250), 5 severely polluted (>250).
-CHINA_PM25_BREAKPOINTS = (35.0, 75.0, 115.0, 150.0, 250.0)
+from .constants import CHINA_PM25_BREAKPOINTS, LIMIT_24H, MONTH_TO_SEASON, SEASONS
 
-SEASONS = ("DJF", "MAM", "JJA", "SON")
-_MONTH_TO_SEASON = np.array(
-    ["", "DJF", "DJF", "MAM", "MAM", "MAM", "JJA", "JJA", "JJA", "SON", "SON", "SON", "DJF"],
-    dtype=object,
-)
+__all__ = ["CHINA_PM25_BREAKPOINTS", "LIMIT_24H", "SEASONS"]  # re-exported for callers
+
+_MONTH_TO_SEASON = np.array(MONTH_TO_SEASON, dtype=object)
 EVAL_SPLITS = ("val", "test")
 REQUIRED_PREDICTION_COLUMNS = ("date", "station", "split", "model", "y_true", "y_pred")
 

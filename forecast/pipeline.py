@@ -23,7 +23,7 @@ from . import config as config_module
 from . import daily as daily_module
 from . import evaluation, registry, sources
 from .config import BASELINE_MODELS, NETWORK_MODELS
-from .schema import DataError
+from .errors import DataError
 from .task import ForecastTask, backtest_folds, build_task
 
 

@@ -17,8 +17,8 @@ import pandas as pd
 
 from . import registry
 from .config import BASELINE_MODELS, load_config
+from .errors import DataError
 from .pipeline import load_data, make_task
-from .schema import DataError
 
 
 def predict_latest(run_dir: Path, data_dir: str | None = None) -> pd.DataFrame:

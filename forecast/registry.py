@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .config import BASELINE_MODELS, NETWORK_MODELS
-from .schema import DataError
+from .errors import DataError
 from .task import ForecastTask
 
 

@@ -30,14 +30,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .config import BASELINE_MODELS, NETWORK_MODELS
+from .constants import LIMIT_24H, UNIT
+from .constants import SEASONS as SEASON_ORDER
 
 DPI = 110
 #: Figure style: fonts still readable when a 5.2-inch figure is shown 370 px wide (phones).
 STYLE = {"font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "legend.fontsize": 8.5,
          "xtick.labelsize": 9, "ytick.labelsize": 9, "svg.hashsalt": "report",
          "figure.facecolor": "white"}
-UNIT = "µg/m³"
-SEASON_ORDER = ("DJF", "MAM", "JJA", "SON")
 FORECAST_MODE_LABEL = ("uses observed next-day weather as a perfect forecast — an upper bound "
                        "on what a real weather forecast gives")
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
@@ -973,7 +973,7 @@ def section_test(doc: Doc, run: Run, figures: Path, featured: list[str],
     models = run.models
     doc.heading(2, "The test period in detail", "test")
     stations = run.metrics.get("stations") or []
-    threshold = 75.0
+    threshold = LIMIT_24H
     for m in featured:
         t = _num(((models[m].get("test") or {}).get("exceedance") or {}).get("threshold"))
         if t is not None:

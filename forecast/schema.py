@@ -29,6 +29,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .errors import DataError
+
 REQUIRED_COLUMNS = ("station", "time", "pm25")
 WEATHER_COLUMNS = ("temp", "dewp", "pres", "wind_speed", "wind_dir", "rain", "snow")
 NUMERIC_WEATHER = ("temp", "dewp", "pres", "wind_speed", "rain", "snow")
@@ -42,14 +44,6 @@ COMPASS_DEGREES = {name: 22.5 * i for i, name in enumerate(COMPASS_16)}
 #: The 8 sectors used for daily wind-direction fractions (plus "calm").
 SECTORS_8 = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 CALM = "calm"
-
-
-class DataError(ValueError):
-    """A problem with the user's input data or configuration.
-
-    The CLI prints its message as one line on stderr and exits non-zero, without a
-    traceback. Messages name the file, column or value at fault and what to do.
-    """
 
 
 def degrees_to_compass(degrees: pd.Series | np.ndarray) -> pd.Series:

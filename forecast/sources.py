@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .schema import COMPASS_16, DataError, degrees_to_compass, validate_hourly
+from .errors import DataError
+from .schema import COMPASS_16, degrees_to_compass, validate_hourly
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = PROJECT_ROOT / "data" / "raw"

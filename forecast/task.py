@@ -43,8 +43,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from .constants import DEFAULT_TARGET_TRANSFORM
 from .daily import WIND_FRACTION_COLUMNS, complete_hours, nan_reduce
-from .schema import CALM, DataError, compass_to_degrees, compass_to_sector8
+from .errors import DataError
+from .schema import CALM, compass_to_degrees, compass_to_sector8
 
 ROLL_WINDOWS = (3, 7, 14)
 EVENING_HOURS = tuple(range(18, 24))
@@ -92,7 +94,7 @@ class ForecastTask:
     mode: str
     horizon: int
     splits: dict[str, tuple[str, str]]
-    target_transform: str = "log1p"
+    target_transform: str = DEFAULT_TARGET_TRANSFORM
     hourly: np.ndarray | None = None
     hourly_names: list[str] = field(default_factory=list)
 
@@ -360,7 +362,7 @@ def _windows(values: np.ndarray, positions: np.ndarray, length: int) -> np.ndarr
 def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv",
                mode: str = "observed", horizon: int = 1, lags: int = 7,
                sequence_length: int = 14, hourly_sequence: bool = False,
-               max_fill_days: int = 2, target_transform: str = "log1p",
+               max_fill_days: int = 2, target_transform: str = DEFAULT_TARGET_TRANSFORM,
                train_end: str = "", val_end: str = "", test_end: str = "") -> ForecastTask:
     """Build the ForecastTask of every station from its HourlyFrame and DailyFrame."""
     if mode not in ("observed", "forecast"):

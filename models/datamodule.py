@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from forecast.constants import DEFAULT_TARGET_TRANSFORM
 from forecast.task import ForecastTask, inverse_target, train_statistics, transform_target
 
 EVAL_BATCH_SIZE = 4096
@@ -53,7 +54,7 @@ class Scalers:
     y_std: float
     y_low: float                # transformed-target range of the training rows
     y_high: float
-    target_transform: str = "log1p"
+    target_transform: str = DEFAULT_TARGET_TRANSFORM
 
     @classmethod
     def fit(cls, task: ForecastTask) -> Scalers:

@@ -9,7 +9,7 @@ import pytest
 from baselines import Climatology, Persistence, SklearnBaseline, build_baseline
 from forecast import daily, registry
 from forecast.config import BASELINE_MODELS, DEFAULTS
-from forecast.schema import DataError
+from forecast.errors import DataError
 from forecast.synthetic import generate_hourly
 from forecast.task import build_task
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from forecast.config import ALL_MODELS, DEFAULTS, dumps, load_config, validate
-from forecast.schema import DataError
+from forecast.errors import DataError
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "configs" / "example.toml"
 

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from forecast.daily import WIND_FRACTION_COLUMNS, complete_hours, summarise, to_daily
-from forecast.schema import DataError, validate_hourly
+from forecast.errors import DataError
+from forecast.schema import validate_hourly
 
 
 def test_18_valid_hours_is_valid_17_is_not(make_hourly):

@@ -12,7 +12,8 @@ import tomli_w
 
 from forecast import cli as forecast_cli
 from forecast import sources
-from forecast.schema import DataError, degrees_to_compass
+from forecast.errors import DataError
+from forecast.schema import degrees_to_compass
 
 # ---------------------------------------------------------------- helpers
 

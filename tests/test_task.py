@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from forecast.daily import to_daily
-from forecast.schema import CALM, COMPASS_16, DataError, validate_hourly
+from forecast.errors import DataError
+from forecast.schema import CALM, COMPASS_16, validate_hourly
 from forecast.synthetic import generate_hourly
 from forecast.task import (
     SEQUENCE_FEATURES,

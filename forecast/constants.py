@@ -1,0 +1,30 @@
+"""Every constant and default that more than one module needs, in one home.
+
+Concentrations are daily-mean PM2.5 in µg/m³.
+"""
+
+from __future__ import annotations
+
+#: µg/m³, China GB 3095-2012 grade II 24-hour limit for PM2.5: the default threshold of
+#: the exceedance scores (configurable as ``evaluation.exceedance_threshold``).
+LIMIT_24H = 75.0
+#: µg/m³, upper edges of the Chinese PM2.5 index categories (HJ 633-2012 IAQI):
+#: 0 excellent (≤35), 1 good (≤75), 2 lightly (≤115), 3 moderately (≤150),
+#: 4 heavily (≤250), 5 severely polluted (>250).
+CHINA_PM25_BREAKPOINTS = (35.0, 75.0, 115.0, 150.0, 250.0)
+CHINA_PM25_CATEGORIES = ("excellent", "good", "lightly polluted", "moderately polluted",
+                         "heavily polluted", "severely polluted")
+
+#: Meteorological seasons, in the order reports list them, and the season of each month
+#: (index 1..12).
+SEASONS = ("DJF", "MAM", "JJA", "SON")
+MONTH_TO_SEASON = ("", "DJF", "DJF", "MAM", "MAM", "MAM", "JJA", "JJA", "JJA",
+                   "SON", "SON", "SON", "DJF")
+
+#: Hourly values needed for a valid daily mean (the 75 % completeness rule).
+DEFAULT_MIN_HOURS = 18
+#: Target transform of the networks (baselines choose theirs on validation).
+TARGET_TRANSFORMS = ("none", "log1p")
+DEFAULT_TARGET_TRANSFORM = "none"
+
+UNIT = "µg/m³"
