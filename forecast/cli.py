@@ -37,7 +37,7 @@ def _option_flags() -> list[tuple[str, str, str, object]]:
     flags = []
     for section, table in DEFAULTS.items():
         for key, default in table.items():
-            if (section, key) in FREE_TABLES:
+            if (section, key) in FREE_TABLES or isinstance(default, dict):
                 continue
             flag = ALIASES.get((section, key)) or (
                 f"--{key}" if counts[key] == 1 else f"--{section}-{key}").replace("_", "-")
@@ -105,7 +105,8 @@ def cmd_data(args: argparse.Namespace) -> int:
     config = _config(args)
     loaded, frame = load_data(config)
     summary = {"dataset": loaded.dataset, "synthetic": loaded.synthetic,
-               **daily.summarise(loaded.hourly, frame), "files": loaded.files}
+               **daily.summarise(loaded.hourly, frame, loaded.quality), "files": loaded.files,
+               "quality": loaded.quality.to_dict()}
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
@@ -115,12 +116,27 @@ def cmd_data(args: argparse.Namespace) -> int:
     print(f"period         {summary['start']} .. {summary['end']}")
     print(f"hourly rows    {summary['hourly_rows']:,}")
     print(f"missing PM2.5  {summary['missing_pm25']:,} hours "
-          f"({summary['negative_pm25']:,} of them negative values set missing)")
+          f"(after the quality checks; {summary['negative_pm25']:,} of them negative)")
     print(f"station-days   {summary['days']:,}")
     print(f"valid days     {summary['valid_days']:,} (≥ {config['data']['min_hours']} hourly values)")
+    _print_quality(loaded.quality)
     for path, digest in loaded.files.items():
         print(f"verified       {path}  sha256 {digest[:16]}…")
     return 0
+
+
+def _print_quality(report) -> None:
+    from .quality import REASON_TEXT
+
+    if not report.flags:
+        print(f"quality        no impossible value in {report.checked_rows:,} hourly rows")
+        return
+    print(f"quality        {report.total:,} value(s) flagged and set missing:")
+    for flag in report.flags:
+        print(f"  {flag.column:<12} {flag.count:>8,}  {REASON_TEXT.get(flag.reason, flag.reason)}"
+              f", first {flag.value!r} at {flag.station} {flag.time}")
+    for column in report.dropped_columns:
+        print(f"  {column:<12} no valid value left: treated as absent")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -160,7 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     data = commands.add_parser("data", help="fetch, verify and summarise a dataset")
     _add_config_flags(data, only={"--dataset", "--data-dir", "--min-hours", "--stations",
                                   "--synthetic-stations", "--synthetic-start",
-                                  "--synthetic-end", "--seed"})
+                                  "--synthetic-end", "--seed", "--strict", "--sentinels",
+                                  "--stuck-hours", "--stuck-floor", "--dewpoint-tolerance"})
     data.add_argument("--json", action="store_true", help="print one JSON object")
     data.set_defaults(handler=cmd_data)
 

@@ -17,6 +17,14 @@ import tomli_w
 
 from .constants import DEFAULT_MIN_HOURS, DEFAULT_TARGET_TRANSFORM, LIMIT_24H, TARGET_TRANSFORMS
 from .errors import DataError
+from .quality import (
+    DEFAULT_BOUNDS,
+    DEFAULT_DEWPOINT_TOLERANCE,
+    DEFAULT_SENTINELS,
+    DEFAULT_STUCK_FLOOR,
+    DEFAULT_STUCK_HOURS,
+    QualityRules,
+)
 
 BASELINE_MODELS = ("persistence", "climatology", "linear", "ridge", "lasso", "elasticnet", "hgb")
 NETWORK_MODELS = ("mlp", "gru", "lstm", "tcn")
@@ -91,6 +99,14 @@ DEFAULTS: dict[str, Any] = {
         "learning_fractions": [0.25, 0.5, 0.75, 1.0],
         "max_epochs": 60,
     },
+    "quality": {                    # impossible values become missing (forecast/quality.py)
+        "strict": False,            # refuse data with any flagged value instead
+        "sentinels": list(DEFAULT_SENTINELS),    # missing-value codes, any numeric column
+        "stuck_hours": DEFAULT_STUCK_HOURS,      # PM2.5 repeating one value this long: stuck
+        "stuck_floor": DEFAULT_STUCK_FLOOR,      # µg/m³; repeats at or below it are exempt
+        "dewpoint_tolerance": DEFAULT_DEWPOINT_TOLERANCE,  # °C a dew point may exceed temp
+        "bounds": {k: list(v) for k, v in DEFAULT_BOUNDS.items()},  # column = [low, high]
+    },
     "evaluation": {
         "n_boot": 1000,
         "exceedance_threshold": LIMIT_24H,
@@ -110,7 +126,7 @@ CHOICES = {
     ("training", "activation"): ("relu", "tanh", "gelu"),
     ("training", "lr_schedule"): ("plateau", "cosine", "none"),
 }
-FREE_TABLES = {("data", "columns"), ("data", "units")}
+FREE_TABLES = {("data", "columns"), ("data", "units"), ("quality", "bounds")}
 
 
 def _check(values: dict, defaults: dict, where: str) -> None:
@@ -190,6 +206,7 @@ def validate(config: dict) -> None:
             raise DataError(f"config: task.{key} must be at least 1, not {task[key]}")
     if config["training"]["seeds"] < 1:
         raise DataError("config: training.seeds must be at least 1")
+    QualityRules.from_config(config["quality"])
 
 
 def dumps(config: dict) -> str:

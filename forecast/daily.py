@@ -92,15 +92,23 @@ def to_daily(hourly: pd.DataFrame, min_hours: int = DEFAULT_MIN_HOURS) -> pd.Dat
     return daily
 
 
-def summarise(hourly: pd.DataFrame, daily: pd.DataFrame) -> dict:
-    """Counts for ``forecast data``: stations, period, rows, missing and valid days."""
+def summarise(hourly: pd.DataFrame, daily: pd.DataFrame, quality=None) -> dict:
+    """Counts for ``forecast data``: stations, period, rows, missing and valid days.
+
+    ``missing_pm25`` counts the hours missing after the data-quality stage (flagged
+    values included); with its ``quality`` report, ``negative_pm25`` is how many of them
+    were negative and ``flagged_values`` how many values of any column it flagged.
+    """
+    flagged = quality.total if quality is not None else 0
+    negative = quality.count("pm25", "below_min") if quality is not None else 0
     return {
         "stations": sorted(hourly["station"].unique().tolist()),
         "start": f"{hourly['time'].min():%Y-%m-%d %H:%M}",
         "end": f"{hourly['time'].max():%Y-%m-%d %H:%M}",
         "hourly_rows": int(len(hourly)),
         "missing_pm25": int(hourly["pm25"].isna().sum()),
-        "negative_pm25": int(hourly.attrs.get("negative_pm25", 0)),
+        "negative_pm25": int(negative),
+        "flagged_values": int(flagged),
         "days": int(len(daily)),
         "valid_days": int(daily["valid"].sum()),
     }

@@ -13,3 +13,9 @@ class DataError(ValueError):
 
     Messages name the file, column, option or value at fault and what to do about it.
     """
+
+
+class ModelFailed(RuntimeError):
+    """One model could not give usable forecasts (its training diverged, or its forecasts
+    are not finite). The run records the reason, reports the model as failed and goes on
+    with the others; it is not a user error and never stops a run on its own."""

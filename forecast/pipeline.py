@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import platform
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,9 +22,9 @@ import pandas as pd
 
 from . import config as config_module
 from . import daily as daily_module
-from . import evaluation, registry, sources
+from . import evaluation, quality, registry, sources
 from .config import BASELINE_MODELS, NETWORK_MODELS
-from .errors import DataError
+from .errors import DataError, ModelFailed
 from .task import ForecastTask, backtest_folds, build_task
 
 
@@ -36,7 +37,13 @@ def progress(message: str) -> None:
 
 
 def load_data(config: dict) -> tuple[sources.Loaded, pd.DataFrame]:
-    """The configured source as an HourlyFrame (stations filtered) and its DailyFrame."""
+    """The configured source as an HourlyFrame (stations filtered, impossible values
+    set missing by the data-quality stage) and its DailyFrame.
+
+    ``loaded.quality`` is the quality report; with ``quality.strict`` any flagged value
+    is a DataError naming the first one. A weather column with no valid value left is
+    treated as absent, with a warning on stderr.
+    """
     data = config["data"]
     csv = {k: data[k] for k in ("path", "station", "station_column", "time_column",
                                 "time_columns", "time_format", "wind_dir_degrees",
@@ -53,6 +60,12 @@ def load_data(config: dict) -> tuple[sources.Loaded, pd.DataFrame]:
         hourly = loaded.hourly[loaded.hourly["station"].isin(data["stations"])]
         hourly.attrs.update(loaded.hourly.attrs)
         loaded.hourly = hourly.reset_index(drop=True)
+    loaded.hourly, loaded.quality = quality.check(
+        loaded.hourly, quality.QualityRules.from_config(config["quality"]), loaded.source_flags)
+    if config["quality"]["strict"] and (error := quality.strict_error(loaded.quality)):
+        raise error
+    for line in quality.warnings_for(loaded.quality):
+        print(f"forecast: {line}", file=sys.stderr)
     return loaded, daily_module.to_daily(loaded.hourly, data["min_hours"])
 
 
@@ -92,6 +105,21 @@ def _prediction_rows(task: ForecastTask, rows: np.ndarray, name: str,
     })
 
 
+def usable_forecasts(entry: str, model, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
+    """``model``'s forecasts (µg/m³) of the selected rows; ModelFailed when any is not
+    finite. A network's count of forecasts that reached its output clip goes into
+    ``model.info["forecasts_at_output_clip"]``."""
+    values = np.asarray(model.predict(task, rows), dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        first = task.rows.loc[rows, "target_day"].to_numpy()[np.flatnonzero(bad)[0]]
+        raise ModelFailed(f"{entry}: {int(bad.sum())} of {len(values)} forecasts are not "
+                          f"finite, the first for {pd.Timestamp(first):%Y-%m-%d}")
+    if hasattr(model, "at_output_clip"):
+        model.info["forecasts_at_output_clip"] = int(model.at_output_clip(task, rows).sum())
+    return values
+
+
 def fit_models(task: ForecastTask, config: dict, *, seeds: int | None = None,
                quiet: bool = False) -> Fitted:
     """Fit every requested model; networks once per seed plus their ensemble.
@@ -108,22 +136,27 @@ def fit_models(task: ForecastTask, config: dict, *, seeds: int | None = None,
             progress(f"fitting {name}" + (f" ({seeds} seeds)" if name in NETWORK_MODELS else ""))
         if name in BASELINE_MODELS:
             model = registry.build(name, config, seed=base_seed).fit(task)
+            try:
+                values = usable_forecasts(name, model, task, scored)
+            except ModelFailed as exc:
+                fitted.failed[name] = str(exc)
+                progress(f"{name} failed: {exc}")
+                continue
             fitted.models[name], fitted.info[name] = model, model.info
-            frames.append(_prediction_rows(task, scored, name, model.predict(task, scored)))
+            frames.append(_prediction_rows(task, scored, name, values))
             continue
-        from models import TrainingFailed
 
         entries, member_predictions = [], []
         for k in range(seeds):
             entry = name if seeds == 1 else f"{name}_seed{k}"
             model = registry.build(name, config, seed=base_seed + k)
-            try:
+            try:  # a diverged network, or one with unusable forecasts, must not stop the run
                 model.fit(task)
-            except TrainingFailed as exc:  # a diverged network must not stop the run
+                values = usable_forecasts(entry, model, task, scored)
+            except ModelFailed as exc:
                 fitted.failed[entry] = str(exc)
                 progress(f"{entry} failed: {exc}")
                 continue
-            values = model.predict(task, scored)
             fitted.models[entry], fitted.info[entry] = model, model.info
             fitted.histories[entry] = model.history
             frames.append(_prediction_rows(task, scored, entry, values))
@@ -135,6 +168,8 @@ def fit_models(task: ForecastTask, config: dict, *, seeds: int | None = None,
                                            np.mean(member_predictions, axis=0)))
             members = [fitted.info[e] for e in entries]
             fitted.info[ensemble] = {
+                "forecasts_at_output_clip": int(sum(m.get("forecasts_at_output_clip", 0)
+                                                    for m in members)),
                 "n_parameters": int(sum(m.get("n_parameters", 0) for m in members)),
                 "fit_seconds": float(sum(m.get("fit_seconds", 0.0) for m in members)),
                 "members": entries}
@@ -251,7 +286,7 @@ def run(config: dict) -> Path:
     try:
         progress(f"loading {config['data']['dataset']}")
         loaded, daily = load_data(config)
-        summary = daily_module.summarise(loaded.hourly, daily)
+        summary = daily_module.summarise(loaded.hourly, daily, loaded.quality)
         progress(f"building the {config['task']['mode']}-mode task")
         task = make_task(loaded, daily, config)
         tmp.mkdir(parents=True)
@@ -293,6 +328,7 @@ def run(config: dict) -> Path:
                        for name, (start, end) in task.splits.items()},
             "data": {**summary, "files": loaded.files, "units": loaded.units,
                      "min_hours": config["data"]["min_hours"]},
+            "quality": loaded.quality.to_dict(),
             "features": task.feature_names,
             "sequence_features": task.sequence_names,
             "versions": versions(),

@@ -536,7 +536,7 @@ def verdict(metrics: dict) -> tuple[str, str | None]:
                      f"recommend the baseline **{bb}** ({cost}).")
     if failed:
         listed = "; ".join(f"{name} ({_short(reason)})" for name, reason in sorted(failed.items()))
-        s.append(f"{len(failed)} network run(s) failed: {listed}.")
+        s.append(f"{len(failed)} model run(s) failed: {listed}.")
     if metrics.get("mode") == "forecast":
         s.append("Scores are in forecast mode, which " + FORECAST_MODE_LABEL + ".")
     s.append(f"**Recommendation: {recommended}.**")
@@ -881,7 +881,7 @@ def section_leaderboard(doc: Doc, run: Run, kinds: dict[str, str], bb: str | Non
               [r[1] for r in rows], align="llrrrrrrrlrr")
     failed = run.metrics.get("failed") or {}
     if failed:
-        doc.para("Failed network runs (not in the table):")
+        doc.para("Failed model runs (not in the table):")
         doc.bullets([f"**{name}**: {_short(reason, 400)}" for name, reason in
                      sorted(failed.items())])
 
@@ -1079,6 +1079,39 @@ def section_quality(doc: Doc, run: Run) -> None:
             if span and scored is not None else ""
         rows.append([f"Scored days, {name}", f"{_int(scored)}{share}"])
     doc.table(["Quantity", "Value"], rows, align="ll", wrap=True)
+    section_flags(doc, run.metrics.get("quality"), run.models)
+
+
+def section_flags(doc: Doc, quality: dict | None, models: dict) -> None:
+    """What the data-quality stage set missing, and network forecasts at the output clip."""
+    from .quality import REASON_TEXT
+
+    doc.heading(3, "Impossible values")
+    if quality is None:
+        doc.para("This run predates the data-quality checks.", "note")
+    elif not quality["flags"]:
+        doc.para(f"The quality checks (missing-value codes, physical bounds, dew point above "
+                 f"temperature, stuck PM2.5 monitors) flagged nothing in "
+                 f"{_int(quality['checked_rows'])} hourly rows.")
+    else:
+        doc.para(f"{_int(quality['total'])} hourly value(s) were impossible and were set "
+                 "missing before any aggregate, feature or model saw them (rows are kept):")
+        doc.table(["Column", "Reason", "Values", "First (station, time, value)"],
+                  [[f["column"], REASON_TEXT.get(f["reason"], f["reason"]), _int(f["count"]),
+                    f"{f['station']}, {f['time']}, {f['value']}"] for f in quality["flags"]],
+                  align="llrl")
+    if quality is not None and quality["dropped_columns"]:
+        doc.para("Treated as absent, no valid value left: "
+                 + ", ".join(quality["dropped_columns"]) + ".", "note")
+    clipped = {name: int(entry["info"]["forecasts_at_output_clip"])
+               for name, entry in models.items()
+               if "forecasts_at_output_clip" in (entry.get("info") or {})}
+    if clipped:
+        hits = {name: n for name, n in clipped.items() if n}
+        doc.para("Network forecasts that reached the output clip (training targets' range "
+                 "± 3 sd, a sign of inputs the network cannot handle): "
+                 + (", ".join(f"{name} {n}" for name, n in sorted(hits.items())) if hits
+                    else "none") + ".")
 
 
 # ---------------------------------------------------------------- the report

@@ -80,9 +80,9 @@ def compass_to_sector8(wind_dir: pd.Series) -> pd.Series:
 def validate_hourly(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """Check and normalise a frame into the HourlyFrame schema.
 
-    Sorts unsorted rows, turns negative PM2.5 into missing (the count is kept in
-    ``frame.attrs["negative_pm25"]``), and raises DataError for missing required
-    columns, all-missing targets or duplicated station-hours. ``source`` names the
+    Sorts unsorted rows and raises DataError for missing required columns, all-missing
+    targets or duplicated station-hours. Impossible values (negative PM2.5, missing-value
+    codes, ...) are left to the data-quality stage, :mod:`forecast.quality`. ``source`` names the
     input in messages.
     """
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
@@ -108,8 +108,6 @@ def validate_hourly(frame: pd.DataFrame, source: str) -> pd.DataFrame:
             raise DataError(
                 f"{source}: unknown wind direction {out.loc[bad, 'wind_dir'].iloc[0]!r} "
                 f"(expected one of {', '.join(COMPASS_16)} or calm)")
-    negative = out["pm25"] < 0
-    out.loc[negative, "pm25"] = np.nan
     if out["pm25"].isna().all():
         raise DataError(f"{source}: every PM2.5 value is missing")
     out = out.sort_values(["station", "time"], kind="mergesort").reset_index(drop=True)
@@ -120,5 +118,4 @@ def validate_hourly(frame: pd.DataFrame, source: str) -> pd.DataFrame:
             f"{source}: {int(duplicated.sum())} duplicated station-hour(s), first "
             f"{first['station']} at {first['time']:%Y-%m-%d %H:%M}")
     out.attrs["source"] = source
-    out.attrs["negative_pm25"] = int(negative.sum())
     return out

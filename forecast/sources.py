@@ -76,6 +76,10 @@ class Loaded:
     files: dict[str, str] = field(default_factory=dict)  # path -> verified SHA-256
     synthetic: bool = False
     units: dict[str, str] = field(default_factory=dict)
+    #: values the source itself found impossible while mapping raw columns (quality.Flag)
+    source_flags: list = field(default_factory=list)
+    #: what the data-quality stage flagged (quality.QualityReport), once it has run
+    quality: object = None
 
 
 # ---------------------------------------------------------------- file lookup
@@ -325,20 +329,37 @@ def load_csv(spec: dict) -> Loaded:
         frame["station"] = raw[station_column].astype(str)
     else:
         frame["station"] = str(spec.get("station") or path.stem)
+    flags = []
     if "wind_dir" in frame.columns:
-        frame["wind_dir"] = _normalise_wind_dir(frame["wind_dir"], bool(spec.get("wind_dir_degrees")),
-                                                str(path))
+        frame["wind_dir"], flag = _normalise_wind_dir(
+            frame, bool(spec.get("wind_dir_degrees")), str(path))
+        flags += [flag] if flag is not None else []
     hourly = validate_hourly(frame, str(path))
     return Loaded(hourly, "csv", {str(path): sha256_of(data)},
-                  units=dict(spec.get("units") or {}))
+                  units=dict(spec.get("units") or {}), source_flags=flags)
 
 
-def _normalise_wind_dir(values: pd.Series, degrees: bool, source: str) -> pd.Series:
+def _normalise_wind_dir(frame: pd.DataFrame, degrees: bool, source: str):
+    """The wind direction as compass names, and a quality Flag for bearings outside
+    0–360° (missing-value codes such as 999 or −9999), which become missing."""
+    values = frame["wind_dir"]
     if degrees or pd.api.types.is_numeric_dtype(values):
-        numeric = pd.to_numeric(values, errors="coerce")
-        out = degrees_to_compass(numeric.to_numpy())
+        from .quality import Flag
+
+        numeric = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, copy=True)
+        invalid = (numeric < 0) | (numeric > 360)
+        flag = None
+        if invalid.any():
+            first = int(np.flatnonzero(invalid)[0])
+            value = float(numeric[first])
+            flag = Flag(column="wind_dir", reason="invalid_direction", count=int(invalid.sum()),
+                        station=str(frame["station"].iloc[first]),
+                        time=f"{frame['time'].iloc[first]:%Y-%m-%d %H:%M}",
+                        value=int(value) if value.is_integer() else value)
+            numeric[invalid] = np.nan
+        out = degrees_to_compass(numeric)
         out.index = values.index
-        return out
+        return out, flag
     text = values.astype(object).where(values.notna())
     text = text.map(lambda v: v.strip().upper() if isinstance(v, str) else v)
     text = text.replace({"CV": "calm", "CALM": "calm", "C": "calm", "VRB": "calm"})
@@ -346,7 +367,7 @@ def _normalise_wind_dir(values: pd.Series, degrees: bool, source: str) -> pd.Ser
     if bad.any():
         raise DataError(f"{source}: wind direction {values[bad].iloc[0]!r} is neither a compass "
                         "name nor calm (set wind_dir_degrees = true for degrees)")
-    return text
+    return text, None
 
 
 # ---------------------------------------------------------------- helpers

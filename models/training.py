@@ -31,6 +31,7 @@ from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 
 from forecast.config import DEFAULTS
+from forecast.errors import ModelFailed
 from forecast.task import ForecastTask
 
 from .base import ForecastNetwork, NetworkConfig
@@ -45,7 +46,7 @@ MAX_STATION_DIM = 8
 TCN_KERNEL = 3
 
 
-class TrainingFailed(RuntimeError):
+class TrainingFailed(ModelFailed):
     """A network's training diverged; the pipeline goes on with the other models."""
 
 
@@ -201,6 +202,15 @@ class NetworkForecaster:
 
     def predict(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
         """Forecasts in µg/m³ (finite, ≥ 0) for the rows selected by the mask ``rows``."""
+        return self.scalers.to_target(self._scaled_outputs(task, rows))
+
+    def at_output_clip(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
+        """For each selected row, whether the network's raw output reached the clip that
+        keeps forecasts within the training targets' range ± a margin (see
+        :meth:`models.datamodule.Scalers.output_clip`): a sign of inputs it cannot handle."""
+        return self.scalers.at_output_clip(self._scaled_outputs(task, rows))
+
+    def _scaled_outputs(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
         if self.model is None or self.scalers is None:
             raise RuntimeError(f"{self.kind}: fit (or load) the network before predicting")
         if rows.any() and task.station_index[rows].max() >= self.network_config.n_stations:
@@ -210,8 +220,7 @@ class NetworkForecaster:
         self.model.eval()
         with torch.no_grad():
             scaled = [self.model(x, seq, station) for x, seq, station in loader]
-        out = torch.cat(scaled).numpy() if scaled else np.zeros(0)
-        return self.scalers.to_target(out)
+        return torch.cat(scaled).numpy() if scaled else np.zeros(0)
 
     # ------------------------------------------------------------------ save / load
 

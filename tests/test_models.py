@@ -178,6 +178,44 @@ def test_scalers_standardise_and_flag_missing(task):
     assert np.allclose(scalers.to_target(target.numpy()), task.y[train], rtol=1e-4, atol=1e-3)
 
 
+def test_inputs_are_clipped_to_the_training_range(task, fitted_mlp):
+    """A stray value far beyond anything training showed acts like the training extreme."""
+    test = task.mask("test")
+    column = task.feature_names.index("pres_mean")
+    train_max = np.nanmax(task.X[task.mask("train", scored=False), column])
+    forecasts = []
+    for value in (train_max, train_max + 1e6):
+        X = task.X.copy()
+        X[test, column] = value
+        forecasts.append(fitted_mlp.predict(dataclasses.replace(task, X=X), test))
+    assert np.allclose(forecasts[0], forecasts[1])
+    # the same for the daily sequence
+    seq = task.sequence.copy()
+    seq[test, -1, 0] = 1e9
+    scalers = fitted_mlp.scalers
+    _, scaled_seq, _ = scalers.inputs(dataclasses.replace(task, sequence=seq), test)
+    assert float(scaled_seq[:, -1, 0].max()) == pytest.approx(float(scalers.seq_high[0]))
+
+
+def test_a_feature_missing_throughout_training_is_zero_everywhere(task):
+    """Never scaled by statistics it does not have: no raw hPa reaches the network."""
+    column = task.feature_names.index("pres_mean")
+    X = task.X.copy()
+    X[task.mask("train", scored=False), column] = np.nan
+    damaged = dataclasses.replace(task, X=X)
+    scalers = Scalers.fit(damaged)
+    x, _, _ = scalers.inputs(damaged, all_rows(damaged))
+    assert float(x[:, column].abs().max()) == 0.0
+
+
+def test_forecasts_at_the_output_clip_are_counted(task, fitted_mlp):
+    test = task.mask("test")
+    assert fitted_mlp.at_output_clip(task, test).shape == (test.sum(),)
+    low, high = fitted_mlp.scalers.output_clip()
+    flags = fitted_mlp.scalers.at_output_clip(np.array([low - 1, low, 0.0, high, high + 5]))
+    assert flags.tolist() == [True, True, False, True, True]
+
+
 def test_datamodule_loaders(task):
     data = ForecastDataModule(task, batch_size=16, seed=0)
     data.setup("fit")

@@ -154,3 +154,23 @@ def test_a_diverging_network_is_marked_failed_and_the_run_goes_on(tmp_path):
     assert "diverged" in metrics["failed"]["mlp"]
     assert set(metrics["models"]) == {"persistence", "ridge"}
     assert "diverged" in (run_dir / "report.md").read_text()
+
+
+def test_a_model_with_non_finite_forecasts_is_marked_failed_and_the_run_goes_on(
+        tmp_path, monkeypatch):
+    from baselines import naive
+
+    def broken(self, task, rows):
+        values = np.full(int(rows.sum()), 42.0)
+        values[3] = np.nan
+        return values
+
+    monkeypatch.setattr(naive.Climatology, "predict", broken)
+    overrides = {**SMALL, "models": {"names": ["persistence", "climatology", "ridge"]},
+                 "run": {"out": str(tmp_path)}}
+    run_dir = run(load_config(overrides=overrides))
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert "1 of" in metrics["failed"]["climatology"]
+    assert "not finite" in metrics["failed"]["climatology"]
+    assert set(metrics["models"]) == {"persistence", "ridge"}
+    assert "not finite" in (run_dir / "report.md").read_text()

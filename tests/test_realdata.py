@@ -49,6 +49,7 @@ def test_beijing_counts(cli, real_data_dir, beijing_file):
     assert summary["days"] == 1_826
     assert summary["valid_days"] == 1_722
     assert list(summary["files"].values()) == [sources.BEIJING_SHA256]
+    assert summary["quality"]["total"] == 0  # the checks flag nothing on the real data
 
 
 def test_beijing_multisite_counts(cli, real_data_dir):
@@ -63,6 +64,7 @@ def test_beijing_multisite_counts(cli, real_data_dir):
     assert summary["hourly_rows"] == 420_768
     assert summary["days"] == 17_532
     assert summary["valid_days"] == 17_164
+    assert summary["quality"]["total"] == 0
 
 
 @pytest.mark.parametrize("mode", ["observed", "forecast"])
@@ -103,3 +105,35 @@ def test_persistence_rmse_matches_an_independent_computation(beijing, beijing_fi
     assert n_scored == int(test.sum()) == 360
     assert rmse == pytest.approx(expected, abs=1e-6)
     assert rmse == pytest.approx(74.3, abs=0.05)
+
+
+def test_beijing_as_a_csv_with_missing_value_codes_runs_to_the_end(
+        beijing_file, tmp_path, cli):
+    """The reported failure: −9999 in dew-point hours and 999990 in pressure hours of
+    November 2014 used to end `forecast run` in a traceback from the evaluation."""
+    import tomli_w
+
+    raw = pd.read_csv(beijing_file, na_values=["NA"])
+    november = np.flatnonzero(((raw["year"] == 2014) & (raw["month"] == 11)).to_numpy())
+    raw.loc[november[[10, 11, 12, 400]], "DEWP"] = -9999
+    raw.loc[november[[50, 51, 300]], "PRES"] = 999990
+    csv = tmp_path / "beijing_codes.csv"
+    raw.to_csv(csv, index=False)
+    config = tmp_path / "config.toml"
+    config.write_text(tomli_w.dumps({
+        "data": {"dataset": "csv", "path": str(csv), "station": "US Embassy",
+                 "time_columns": ["year", "month", "day", "hour"],
+                 "columns": {"pm25": "pm2.5", "temp": "TEMP", "dewp": "DEWP", "pres": "PRES"}},
+        "split": {"train_end": "2012-12-31", "val_end": "2013-12-31", "test_end": "2014-12-31"},
+        "models": {"names": ["persistence", "ridge", "tcn"]},
+        "training": {"seeds": 1, "max_epochs": 3, "progress_bar": False},
+        "diagnostics": {"capacity_sweep": False, "learning_curve": False},
+        "evaluation": {"n_boot": 50},
+        "run": {"out": str(tmp_path / "reports")}}))
+    code, out, err = cli("run", "--config", config)
+    assert code == 0, err
+    metrics = json.loads((tmp_path / "reports" / out.strip().splitlines()[-1].split("/")[-1]
+                          / "metrics.json").read_text())
+    assert metrics["quality"]["counts"] == {"dewp": {"sentinel": 4}, "pres": {"sentinel": 3}}
+    assert metrics["failed"] == {}
+    assert metrics["models"]["tcn"]["test"]["rmse"] < metrics["models"]["persistence"]["test"]["rmse"]

@@ -11,7 +11,7 @@ import pytest
 import tomli_w
 
 from forecast import cli as forecast_cli
-from forecast import sources
+from forecast import quality, sources
 from forecast.errors import DataError
 from forecast.schema import degrees_to_compass
 
@@ -293,10 +293,10 @@ def test_unsorted_rows_are_sorted_and_negative_pm25_counted(tmp_path, cli):
     csv = write_csv(tmp_path / "site.csv", shuffled)
     loaded = sources.load_csv({"path": csv, "station": "X", "time_column": "timestamp",
                                "columns": {"pm25": "PM25"}})
-    hourly = loaded.hourly
-    assert hourly["time"].is_monotonic_increasing
-    assert list(hourly["time"]) == list(pd.date_range("2012-01-01", periods=48, freq="h"))
-    assert hourly.attrs["negative_pm25"] == 2
+    assert loaded.hourly["time"].is_monotonic_increasing
+    assert list(loaded.hourly["time"]) == list(pd.date_range("2012-01-01", periods=48, freq="h"))
+    hourly, report = quality.check(loaded.hourly)
+    assert report.count("pm25", "below_min") == 2
     assert hourly["pm25"].isna().sum() == 3
     assert np.isnan(hourly["pm25"].iloc[3]) and np.isnan(hourly["pm25"].iloc[40])
     assert hourly["pm25"].iloc[4] == pytest.approx(34.0)
