@@ -442,6 +442,47 @@ def _hourly_inputs(grid: pd.DataFrame) -> np.ndarray:
     return np.stack(values, axis=1).astype(np.float32)
 
 
+def uninformative_columns(values: np.ndarray) -> np.ndarray:
+    """Per column (last axis) of ``values``: True when it holds no finite value, or one
+    value only (constant), over every other axis."""
+    flat = values.reshape(-1, values.shape[-1])
+    finite = np.isfinite(flat)
+    low = np.where(finite, flat, np.inf).min(axis=0)
+    high = np.where(finite, flat, -np.inf).max(axis=0)
+    return ~finite.any(axis=0) | (high <= low)
+
+
+def drop_uninformative(task: ForecastTask) -> tuple[ForecastTask, list[str]]:
+    """The task without the tabular features and sequence channels that are all-missing
+    or constant in its training split (every row of the split, scored or not), and
+    their names. No model can learn from them, and a scaler fitted on them has nothing
+    to scale by; a network would otherwise meet raw values outside training (e.g.
+    1,017 hPa where training held only missing pressures)."""
+    train = task.mask("train", scored=False)
+    drop_x = uninformative_columns(task.X[train])
+    drop_seq = uninformative_columns(task.sequence[train])
+    dropped = [n for n, d in zip(task.feature_names, drop_x, strict=True) if d]
+    dropped += [f"sequence:{n}" for n, d in zip(task.sequence_names, drop_seq, strict=True) if d]
+    changes = {}
+    if drop_x.any():
+        changes.update(X=task.X[:, ~drop_x],
+                       feature_names=[n for n, d in zip(task.feature_names, drop_x, strict=True)
+                                      if not d])
+    if drop_seq.any():
+        changes.update(sequence=task.sequence[:, :, ~drop_seq],
+                       sequence_names=[n for n, d in zip(task.sequence_names, drop_seq,
+                                                         strict=True) if not d])
+    if task.hourly is not None:
+        drop_hourly = uninformative_columns(task.hourly[train])
+        if drop_hourly.any():
+            dropped += [f"hourly:{n}" for n, d in zip(task.hourly_names, drop_hourly,
+                                                      strict=True) if d]
+            changes.update(hourly=task.hourly[:, :, ~drop_hourly],
+                           hourly_names=[n for n, d in zip(task.hourly_names, drop_hourly,
+                                                           strict=True) if not d])
+    return (replace(task, **changes) if changes else task), dropped
+
+
 def train_statistics(task: ForecastTask, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-feature mean and std over the training rows only (NaN ignored; std 0 → 1)."""
     train = values[task.mask("train", scored=False)]

@@ -483,3 +483,37 @@ def test_feature_names_are_unique_and_stable(small_hourly, make_hourly):
     bare = build(make_hourly("2010-01-01", 40), **HAND_SPLITS)
     assert len(set(bare.feature_names)) == len(bare.feature_names)
     assert set(bare.feature_names) < set(first.feature_names)
+
+
+def test_features_without_information_in_training_are_dropped(small_hourly):
+    """Pressure missing throughout training and a constant column go, for every model;
+    the decision reads the training rows only."""
+    from dataclasses import replace
+
+    from forecast.task import drop_uninformative
+
+    hourly = small_hourly.copy()
+    hourly.loc[hourly["time"] < "2010-03-01", "pres"] = np.nan
+    task = build(hourly, **SMALL_SPLITS)
+    X = task.X.copy()
+    X[:, task.feature_names.index("holiday")] = 0.0  # constant everywhere
+    task = replace(task, X=X)
+    pruned, dropped = drop_uninformative(task)
+    assert {"pres_mean", "pres_change", "pres_trend_6h", "sequence:pres_mean",
+            "holiday"} <= set(dropped)
+    assert not any(name.startswith(("pres", "holiday")) for name in pruned.feature_names)
+    assert "pres_mean" not in pruned.sequence_names
+    assert pruned.X.shape[1] == len(pruned.feature_names) == task.X.shape[1] - sum(
+        not n.startswith("sequence:") for n in dropped)
+    assert "temp_mean" in pruned.feature_names
+    # what lies outside training never changes the decision
+    outside = ~task.mask("train", scored=False)
+    X = task.X.copy()
+    X[outside] = np.nan
+    assert drop_uninformative(replace(task, X=X))[1] == dropped
+    # every dropped feature really is constant or empty in training, and no other is
+    train = task.mask("train", scored=False)
+    for index, name in enumerate(task.feature_names):
+        values = task.X[train, index]
+        values = values[np.isfinite(values)]
+        assert (name in dropped) == (len(values) == 0 or values.min() == values.max()), name
