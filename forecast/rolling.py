@@ -1,0 +1,160 @@
+"""Rolling-origin evaluation: folds one year apart, scored one by one and pooled.
+
+A single test year of ~360 days gives a 95 % interval of about ±8 µg/m³ on an RMSE while
+models differ by 1–3, so one year cannot tell them apart. The folds are the main split
+moved back one year at a time (an expanding training window), for as long as at least
+one year of training remains: the single-site Beijing data test 2012, 2013 and 2014, the
+multi-site data 2015-03..2016-02 and 2016-03..2017-02. Every fold chooses every setting
+on its own validation year; the test periods are pooled over folds and stations.
+
+Scores pooled here: point metrics of every model on the validation and the test periods
+of all folds together, per-fold RMSEs, per-station RMSEs, and for every model against a
+reference (the best baseline) the RMSE difference with a pooled block-bootstrap interval
+and a pooled Diebold–Mariano test (:mod:`forecast.significance`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import significance
+from .evaluation import point_metrics
+
+#: The last target day of this tool's development period on each built-in data set:
+#: its defaults were chosen looking at these years, so folds testing them are labelled.
+DEVELOPMENT_PERIOD_END = {"beijing": "2013-12-31"}
+#: Training must cover at least this many days for a fold to count (a year, less the
+#: two weeks of lags a station's first days spend as warm-up).
+MIN_TRAIN_DAYS = 330
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One rolling-origin fold; ends are inclusive target days (YYYY-MM-DD)."""
+
+    name: str
+    train_end: str
+    val_end: str
+    test_end: str
+    test_start: str
+    development: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def rolling_folds(dataset: str, train_end: str, val_end: str, test_end: str,
+                  first_target_day, max_folds: int = 0) -> list[Fold]:
+    """The main split and its copies moved back a year at a time, oldest first.
+
+    The main split always counts; an earlier fold while its training period (from
+    ``first_target_day``) spans at least MIN_TRAIN_DAYS days. ``max_folds`` > 0 keeps only the latest that many (1: the main
+    split alone).
+    """
+    first = pd.Timestamp(first_target_day)
+    ends = [pd.Timestamp(v) for v in (train_end, val_end, test_end)]
+    development_end = DEVELOPMENT_PERIOD_END.get(dataset)
+    folds = []
+    back = 0
+    while True:
+        shifted = [_years_back(end, back) for end in ends]
+        if back and (shifted[0] - first).days + 1 < MIN_TRAIN_DAYS:
+            break
+        test_start = shifted[1] + pd.Timedelta(days=1)
+        name = (f"{shifted[2].year}" if (test_start.month, test_start.day) == (1, 1)
+                else f"{test_start:%Y-%m}..{shifted[2]:%Y-%m}")
+        folds.append(Fold(
+            name=name, train_end=f"{shifted[0]:%Y-%m-%d}", val_end=f"{shifted[1]:%Y-%m-%d}",
+            test_end=f"{shifted[2]:%Y-%m-%d}", test_start=f"{test_start:%Y-%m-%d}",
+            development=development_end is not None
+            and shifted[2] <= pd.Timestamp(development_end)))
+        back += 1
+        if max_folds and len(folds) >= max_folds:
+            break
+    return folds[::-1]
+
+
+def _years_back(day: pd.Timestamp, years: int) -> pd.Timestamp:
+    """``day`` moved back whole years; a month's last day stays its month's last day
+    (2017-02-28 → 2016-02-29)."""
+    moved = day - pd.DateOffset(years=years)
+    return moved + pd.offsets.MonthEnd(0) if day.is_month_end else moved
+
+
+# ---------------------------------------------------------------- pooled scores
+
+
+def _aligned(predictions: pd.DataFrame, split: str, models: list[str]
+             ) -> tuple[pd.DataFrame, np.ndarray, dict[str, np.ndarray]]:
+    """Rows of ``split`` keyed by (fold, date, station), one column of forecasts per
+    model; every model must forecast exactly the same rows."""
+    part = predictions[predictions["split"] == split]
+    wide = part.pivot_table(index=["fold", "date", "station"], columns="model",
+                            values="y_pred", aggfunc="first", sort=True)
+    truth = part.groupby(["fold", "date", "station"], sort=True)["y_true"].first()
+    missing = [m for m in models if m not in wide.columns or wide[m].isna().any()]
+    if missing:
+        raise ValueError(f"model(s) {', '.join(missing)} do not forecast every {split} row")
+    keys = wide.index.to_frame(index=False)
+    return keys, truth.loc[wide.index].to_numpy(dtype=float), {
+        m: wide[m].to_numpy(dtype=float) for m in models}
+
+
+def pooled_scores(predictions: pd.DataFrame, models: list[str], reference: str | None, *,
+                  persistence: str | None = "persistence", horizon: int = 1,
+                  n_boot: int = 1000, seed: int = 0) -> dict:
+    """Pooled validation and test scores of ``models`` from a long prediction table
+    with a ``fold`` column (µg/m³).
+
+    Returns {"models": {model: {split: metrics}}, "comparisons": [...]}: metrics are
+    :func:`~forecast.evaluation.point_metrics` over every fold and station (skill against
+    ``persistence``), ``rmse_ci`` (pooled block bootstrap), ``rmse_by_fold`` and
+    ``rmse_by_station``; each comparison is one model against ``reference`` on one
+    split: ``rmse_diff`` with its pooled interval, the pooled Diebold–Mariano test on the
+    per-date loss differential (HAC variance, lag ≥ horizon − 1), ``significant``.
+    """
+    result: dict = {"models": {m: {} for m in models}, "comparisons": []}
+    for split in ("val", "test"):
+        if not (predictions["split"] == split).any():
+            continue
+        keys, y_true, forecasts = _aligned(predictions, split, models)
+        base = forecasts.get(persistence) if persistence else None
+        for model, y_pred in forecasts.items():
+            metrics = point_metrics(y_true, y_pred, base)
+            metrics["rmse_ci"] = list(significance.pooled_rmse_ci(
+                keys["date"], y_true, y_pred, keys["fold"], n_boot=n_boot, seed=seed))
+            error = pd.Series((y_pred - y_true) ** 2)
+            metrics["rmse_by_fold"] = {str(k): float(np.sqrt(v)) for k, v in
+                                       error.groupby(keys["fold"].to_numpy()).mean().items()}
+            metrics["rmse_by_station"] = {str(k): float(np.sqrt(v)) for k, v in
+                                          error.groupby(keys["station"].to_numpy()).mean().items()}
+            metrics["folds"] = int(keys["fold"].nunique())
+            result["models"][model][split] = metrics
+        if reference is None or reference not in forecasts:
+            continue
+        for model, y_pred in forecasts.items():
+            if model == reference:
+                continue
+            result["comparisons"].append({"split": split, "model": model, "against": reference,
+                                          **compare(keys, y_true, y_pred, forecasts[reference],
+                                                    horizon=horizon, n_boot=n_boot, seed=seed)})
+    return result
+
+
+def compare(keys: pd.DataFrame, y_true: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray,
+            *, horizon: int = 1, n_boot: int = 1000, seed: int = 0) -> dict:
+    """Forecast a against forecast b on the same rows, pooled over folds and stations."""
+    difference, low, high = significance.pooled_rmse_diff_ci(
+        keys["date"], y_true, pred_a, pred_b, keys["fold"], n_boot=n_boot, seed=seed)
+    d = significance.daily_loss_differential(keys["date"], y_true, pred_a, pred_b,
+                                             keys["fold"])
+    if len(d) > max(2, horizon):
+        stat, p_value, lag = significance.diebold_mariano_hac(d, horizon=horizon)
+    else:
+        stat, p_value, lag = float("nan"), float("nan"), 0
+    return {"rmse_diff": difference, "rmse_diff_ci": [low, high], "dm_stat": stat,
+            "dm_p_value": p_value, "dm_lag": lag, "n_dates": int(len(d)),
+            "significant": bool((low > 0 or high < 0) and p_value < 0.05)}

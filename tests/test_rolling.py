@@ -1,0 +1,79 @@
+"""Rolling-origin folds and the scores pooled over folds and stations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.rolling import pooled_scores, rolling_folds
+
+
+def test_single_site_beijing_has_three_folds_two_in_the_development_period():
+    folds = rolling_folds("beijing", "2012-12-31", "2013-12-31", "2014-12-31", "2010-01-15")
+    assert [f.name for f in folds] == ["2012", "2013", "2014"]
+    assert [(f.train_end, f.val_end, f.test_end) for f in folds][0] == (
+        "2010-12-31", "2011-12-31", "2012-12-31")
+    assert [f.development for f in folds] == [True, True, False]
+    assert folds[-1].test_start == "2014-01-01"
+
+
+def test_multisite_beijing_has_two_folds_aligned_with_its_split():
+    folds = rolling_folds("beijing-multisite", "2015-02-28", "2016-02-29", "2017-02-28",
+                          "2013-03-15")
+    assert [(f.name, f.train_end, f.val_end, f.test_end) for f in folds] == [
+        ("2015-03..2016-02", "2014-02-28", "2015-02-28", "2016-02-29"),
+        ("2016-03..2017-02", "2015-02-28", "2016-02-29", "2017-02-28")]
+    assert not any(f.development for f in folds)
+
+
+def test_other_data_get_as_many_whole_years_as_fit_and_max_folds_keeps_the_latest():
+    folds = rolling_folds("csv", "2019-06-30", "2020-06-30", "2021-06-30", "2015-01-10")
+    assert [f.test_end for f in folds] == ["2018-06-30", "2019-06-30",
+                                           "2020-06-30", "2021-06-30"]
+    assert len(rolling_folds("csv", "2019-06-30", "2020-06-30", "2021-06-30", "2015-01-10",
+                             max_folds=1)) == 1
+    # less than a year of training: only the main split
+    assert len(rolling_folds("csv", "2016-02-28", "2017-02-28", "2018-02-28",
+                             "2015-06-01")) == 1
+
+
+def _predictions(n_folds=3, n_days=120, stations=("A", "B")) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    frames = []
+    for fold in range(n_folds):
+        for split, start in (("val", f"{2011 + fold}-01-01"), ("test", f"{2012 + fold}-01-01")):
+            dates = pd.date_range(start, periods=n_days, freq="D")
+            for station in stations:
+                y = 60 + rng.gamma(2, 20, n_days)
+                for model, noise in (("persistence", 40), ("ridge", 20), ("mlp", 15)):
+                    frames.append(pd.DataFrame({
+                        "fold": str(2012 + fold), "date": dates, "station": station,
+                        "split": split, "model": model, "y_true": y,
+                        "y_pred": y + rng.normal(0, noise, n_days)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_pooled_scores_pool_every_fold_and_station():
+    predictions = _predictions()
+    scores = pooled_scores(predictions, ["persistence", "ridge", "mlp"], "ridge", n_boot=100)
+    test = predictions[(predictions["split"] == "test") & (predictions["model"] == "mlp")]
+    rmse = float(np.sqrt(np.mean((test["y_pred"] - test["y_true"]) ** 2)))
+    mlp = scores["models"]["mlp"]["test"]
+    assert mlp["rmse"] == pytest.approx(rmse)
+    assert mlp["n"] == len(test) and mlp["folds"] == 3
+    assert set(mlp["rmse_by_fold"]) == {"2012", "2013", "2014"}
+    assert set(mlp["rmse_by_station"]) == {"A", "B"}
+    assert mlp["rmse_ci"][0] < rmse < mlp["rmse_ci"][1]
+    comparison = next(c for c in scores["comparisons"]
+                      if c["split"] == "test" and c["model"] == "mlp")
+    assert comparison["against"] == "ridge" and comparison["rmse_diff"] < 0
+    assert comparison["n_dates"] == 3 * 120 and comparison["significant"]
+
+
+def test_pooled_scores_refuse_a_model_missing_rows():
+    predictions = _predictions(n_folds=1)
+    predictions = predictions.drop(index=predictions.index[
+        (predictions["model"] == "mlp") & (predictions["split"] == "test")][:3])
+    with pytest.raises(ValueError, match="mlp"):
+        pooled_scores(predictions, ["persistence", "ridge", "mlp"], "ridge", n_boot=10)
