@@ -9,11 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from .config import CHOICES, DEFAULTS, FREE_TABLES, load_config
-from .errors import DataError
+from .errors import DataError, Interrupted
 
 # Flags named by DESIGN.md; every other option gets --KEY (or --SECTION-KEY when the
 # key is not unique), generated from the defaults so that no option lacks a flag.
@@ -197,16 +200,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def stop_on_signals():
+    """While inside, SIGINT and SIGTERM raise :class:`Interrupted` at once (in the main
+    thread), so every ``finally`` runs: a run's temporary directory is removed and no
+    partly trained network is recorded. The previous handlers come back afterwards."""
+    def raise_interrupted(signal_number, frame):
+        raise Interrupted(signal_number)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, raise_interrupted) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args)
+        with stop_on_signals():
+            return args.handler(args)
     except DataError as exc:
         print(f"forecast: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("forecast: interrupted", file=sys.stderr)
-        return 130
+    except (Interrupted, KeyboardInterrupt) as exc:
+        number = getattr(exc, "signal_number", signal.SIGINT)
+        print(f"forecast: interrupted ({signal.Signals(number).name}); nothing was written",
+              file=sys.stderr)
+        return 128 + int(number)
     except OSError as exc:
         if os.environ.get("FORECAST_DEBUG"):
             raise

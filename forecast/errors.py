@@ -19,3 +19,17 @@ class ModelFailed(RuntimeError):
     """One model could not give usable forecasts (its training diverged, or its forecasts
     are not finite). The run records the reason, reports the model as failed and goes on
     with the others; it is not a user error and never stops a run on its own."""
+
+
+class Interrupted(BaseException):  # noqa: N818 - it is a signal, not an error
+    """The user asked the run to stop (Ctrl-C: SIGINT, or SIGTERM).
+
+    A BaseException, not a KeyboardInterrupt: Lightning turns a KeyboardInterrupt inside
+    ``Trainer.fit`` into a "graceful shutdown" that ignores further Ctrl-C and exits with
+    status 1, and code that catches ``Exception`` must not swallow it either. The CLI
+    exits with 128 + the signal number (130 for SIGINT, 143 for SIGTERM).
+    """
+
+    def __init__(self, signal_number: int) -> None:
+        super().__init__(f"interrupted by signal {signal_number}")
+        self.signal_number = signal_number

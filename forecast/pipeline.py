@@ -9,6 +9,7 @@ earlier run.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shutil
 import sys
@@ -263,6 +264,35 @@ def new_run_dir(out: Path, config: dict) -> tuple[Path, Path]:
     return final, out / f".tmp-{final.name}"
 
 
+OWNER_FILE = ".owner-pid"
+
+
+def remove_stale_temporaries(out: Path) -> list[Path]:
+    """Remove the temporary run directories under ``out`` whose run is dead (killed with
+    SIGKILL, or the machine went down): their owner process no longer exists."""
+    removed = []
+    for tmp in sorted(out.glob(".tmp-*")) if out.is_dir() else []:
+        try:
+            pid = int((tmp / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            pid = None
+        if pid is not None and pid != os.getpid() and _alive(pid):
+            continue
+        shutil.rmtree(tmp, ignore_errors=True)
+        removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
 def _json_default(value):
     if isinstance(value, (np.integer,)):
         return int(value)
@@ -289,7 +319,9 @@ def run(config: dict) -> Path:
         summary = daily_module.summarise(loaded.hourly, daily, loaded.quality)
         progress(f"building the {config['task']['mode']}-mode task")
         task = make_task(loaded, daily, config)
+        remove_stale_temporaries(tmp.parent)
         tmp.mkdir(parents=True)
+        (tmp / OWNER_FILE).write_text(str(os.getpid()))
         (tmp / "config.toml").write_text(config_module.dumps(config))
         fitted = fit_models(task, config)
         if fitted.predictions.empty:
@@ -347,6 +379,7 @@ def run(config: dict) -> Path:
         from .report import write_report
 
         write_report(tmp)
+        (tmp / OWNER_FILE).unlink()
         tmp.rename(final)
     finally:
         if tmp.exists():
