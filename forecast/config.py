@@ -64,7 +64,7 @@ DEFAULTS: dict[str, Any] = {
         "train_end": "",            # inclusive target days; empty: the dataset's default
         "val_end": "",
         "test_end": "",
-        "backtest": False,          # also run rolling-origin folds (one per year)
+        "folds": 0,                 # rolling-origin folds, one a year back: 0 all that fit, 1 main split only
     },
     "models": {
         "names": list(ALL_MODELS),
@@ -204,6 +204,8 @@ def validate(config: dict) -> None:
     for key in ("horizon", "lags", "sequence_length"):
         if task[key] < 1:
             raise DataError(f"config: task.{key} must be at least 1, not {task[key]}")
+    if config["split"]["folds"] < 0:
+        raise DataError("config: split.folds must be 0 (as many as fit) or more")
     if config["training"]["seeds"] < 1:
         raise DataError("config: training.seeds must be at least 1")
     QualityRules.from_config(config["quality"])

@@ -11,16 +11,15 @@ predictions (one row per date x station x split x model) and returns a JSON-read
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from .constants import CHINA_PM25_BREAKPOINTS, LIMIT_24H, MONTH_TO_SEASON, SEASONS
+from .significance import diebold_mariano_hac
 
 __all__ = ["CHINA_PM25_BREAKPOINTS", "LIMIT_24H", "SEASONS"]  # re-exported for callers
 
@@ -294,51 +293,25 @@ def bootstrap_rmse_diff_ci(y_true: ArrayLike, pred_a: ArrayLike, pred_b: ArrayLi
 # --------------------------------------------------------------------------- Diebold-Mariano
 
 
-def _dm_from_loss_diff(d: np.ndarray, horizon: int) -> tuple[float, float]:
-    """DM statistic with HLN correction and two-sided t(n-1) p-value for a loss differential."""
-    d = np.asarray(d, dtype=float)
-    n = len(d)
-    h = int(horizon)
-    if h < 1:
-        raise ValueError(f"horizon must be >= 1, got {horizon}")
-    if n < 2 or h >= n:
-        raise ValueError(f"need more than max(1, horizon) observations, got n={n}, h={h}")
-    if np.ptp(d) == 0.0:  # zero variance: identical losses, or a constant difference
-        if d[0] == 0.0:
-            return 0.0, 1.0
-        return (math.copysign(math.inf, d[0]), 0.0)
-    mean = float(d.mean())
-    dc = d - mean
-    gamma = [float(np.dot(dc[k:], dc[: n - k]) / n) for k in range(h)]
-    long_run_var = gamma[0] + 2.0 * sum(gamma[1:])
-    if long_run_var <= 0.0:
-        # Negative autocovariances can make the truncated estimate non-positive; fall back
-        # to the lag-0 variance (a common, conservative choice).
-        long_run_var = gamma[0]
-    stat = mean / math.sqrt(long_run_var / n)
-    stat *= math.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
-    p_value = float(2.0 * stats.t.sf(abs(stat), df=n - 1))
-    return float(stat), p_value
-
-
 def diebold_mariano(y_true: ArrayLike, pred_a: ArrayLike, pred_b: ArrayLike, *,
-                    horizon: int = 1, power: float = 2) -> tuple[float, float]:
+                    horizon: int = 1, power: float = 2, lag: int | None = None
+                    ) -> tuple[float, float]:
     """Diebold-Mariano test of equal accuracy of forecasts a and b (values in µg/m³).
 
-    Loss |e|**power, d_t = loss_a - loss_b, long-run variance
-    gamma_0 + 2 * sum_{k=1}^{h-1} gamma_k (gamma_k = (1/n) sum (d_t - dbar)(d_{t-k} - dbar)),
-    statistic dbar / sqrt(var / n) times the Harvey-Leybourne-Newbold (1997) factor
-    sqrt((n + 1 - 2h + h(h-1)/n) / n); two-sided p-value from Student t with n-1 df.
-    Returns (stat, p_value); a negative stat means model a is more accurate. When d has
-    zero variance: (0.0, 1.0) if it is all 0 (identical losses), else (±inf, 0.0). If the
-    truncated long-run variance is not positive, gamma_0 alone is used.
+    Loss |e|**power, d_t = loss_a - loss_b (in time order), then
+    :func:`forecast.significance.diebold_mariano_hac`: a Newey–West long-run variance
+    with ``lag`` (default: the rule of thumb, never below horizon − 1), the
+    Harvey-Leybourne-Newbold factor and a Student t(n − 1) p-value. Returns
+    (stat, p_value); a negative stat means model a is more accurate. When d has zero
+    variance: (0.0, 1.0) if it is all 0 (identical losses), else (±inf, 0.0).
     """
     if power <= 0:
         raise ValueError(f"power must be > 0, got {power}")
     a = _check_arrays(y_true=y_true, pred_a=pred_a, pred_b=pred_b)
     loss_a = np.abs(a["pred_a"] - a["y_true"]) ** power
     loss_b = np.abs(a["pred_b"] - a["y_true"]) ** power
-    return _dm_from_loss_diff(loss_a - loss_b, horizon)
+    stat, p_value, _ = diebold_mariano_hac(loss_a - loss_b, horizon=horizon, lag=lag)
+    return stat, p_value
 
 
 # --------------------------------------------------------------------------- evaluate
@@ -429,7 +402,8 @@ def _py(value):
 def evaluate(predictions: pd.DataFrame, *, reference: str = "persistence",
              baselines: Sequence[str] = ("persistence", "climatology", "linear", "ridge",
                                          "lasso", "elasticnet", "hgb"),
-             n_boot: int = 1000, seed: int = 0, threshold: float = LIMIT_24H) -> dict:
+             n_boot: int = 1000, seed: int = 0, threshold: float = LIMIT_24H,
+             horizon: int = 1) -> dict:
     """Score every model on the 'val' and 'test' splits of a long prediction table.
 
     ``predictions`` has columns ``date`` (the day being forecast), ``station``, ``split``,
@@ -449,8 +423,9 @@ def evaluate(predictions: pd.DataFrame, *, reference: str = "persistence",
       None when no baseline (or no 'val' split) is present.
     * ``comparisons``: for each evaluated split and each model other than the best
       baseline: ``rmse_diff`` = rmse(model) - rmse(best) with a paired bootstrap
-      ``rmse_diff_ci``, ``dm_stat`` / ``dm_p_value`` (DM test, h=1, squared error, on
-      the per-date mean loss differential across stations) and ``significant``
+      ``rmse_diff_ci``, ``dm_stat`` / ``dm_p_value`` (DM test with a Newey–West variance
+      whose lag is at least ``horizon`` − 1, HLN-corrected, squared error, on the
+      per-date mean loss differential across stations) and ``significant``
       (CI excludes 0 and p < 0.05).
     """
     missing = [c for c in REQUIRED_PREDICTION_COLUMNS if c not in predictions.columns]
@@ -509,8 +484,8 @@ def evaluate(predictions: pd.DataFrame, *, reference: str = "persistence",
                 ea = y_pred - y_true
                 lo, hi = _percentile_interval(plan.rmse(ea * ea) - rmse_b, 0.95)
                 daily_d = _daily_loss_diff(dates, y_pred, preds[best], y_true)
-                if len(daily_d) >= 2:
-                    dm_stat, dm_p = _dm_from_loss_diff(daily_d, horizon=1)
+                if len(daily_d) > max(2, horizon):
+                    dm_stat, dm_p, _ = diebold_mariano_hac(daily_d, horizon=horizon)
                 else:
                     dm_stat, dm_p = float("nan"), float("nan")
                 comparisons.append({

@@ -23,10 +23,10 @@ import pandas as pd
 
 from . import config as config_module
 from . import daily as daily_module
-from . import evaluation, quality, registry, sources
+from . import evaluation, quality, registry, rolling, sources
 from .config import BASELINE_MODELS, NETWORK_MODELS
 from .errors import DataError, ModelFailed
-from .task import ForecastTask, backtest_folds, build_task
+from .task import ForecastTask, build_task, drop_uninformative
 
 
 def progress(message: str) -> None:
@@ -197,20 +197,68 @@ def seed_summary(metrics: dict, groups: dict) -> dict:
     return out
 
 
-def run_backtest(task: ForecastTask, config: dict) -> list[dict]:
-    """Rolling-origin folds (expanding window, one per year): test RMSE per model."""
+@dataclass
+class FoldResult:
+    """One rolling-origin fold: its task (uninformative features dropped) and its fits."""
+
+    fold: rolling.Fold
+    task: ForecastTask
+    dropped_features: list[str]
+    fitted: Fitted
+
+
+def fit_folds(task: ForecastTask, dataset: str, config: dict) -> list[FoldResult]:
+    """Fit every model on every rolling-origin fold, oldest first; the last is the main
+    split. Each fold chooses every setting on its own validation year."""
+    ends = [task.splits[name][1] for name in ("train", "val", "test")]
+    first_day = task.rows.loc[np.isfinite(task.y), "target_day"].min()
+    folds = rolling.rolling_folds(dataset, *ends, first_day, config["split"]["folds"])
     results = []
-    for train_end, val_end, test_end in backtest_folds(task):
-        fold = task.with_splits(train_end, val_end, test_end)
-        progress(f"backtest fold testing {test_end[:4]}")
-        fitted = fit_models(fold, config, seeds=1, quiet=True)
-        test = fitted.predictions[fitted.predictions["split"] == "test"]
-        for model, group in test.groupby("model"):
-            error = group["y_pred"] - group["y_true"]
-            results.append({"fold": test_end[:4], "train_end": train_end, "val_end": val_end,
-                            "test_end": test_end, "model": model, "n": int(len(group)),
-                            "rmse": float(np.sqrt(np.mean(error ** 2)))})
+    for k, fold in enumerate(folds, start=1):
+        fold_task = task.with_splits(fold.train_end, fold.val_end, fold.test_end)
+        fold_task, dropped = drop_uninformative(fold_task)
+        progress(f"fold {k} of {len(folds)}: test {fold.test_start} .. {fold.test_end}"
+                 + (" (development period)" if fold.development else "")
+                 + (f"; {len(dropped)} uninformative feature(s) dropped" if dropped else ""))
+        fitted = fit_models(fold_task, config)
+        fitted.predictions.insert(0, "fold", fold.name)
+        if k < len(folds):  # earlier folds: only what the pooled scores read
+            fitted.predictions = fitted.predictions[
+                fitted.predictions["split"].isin(("val", "test"))]
+        results.append(FoldResult(fold, fold_task, dropped, fitted))
     return results
+
+
+def pool_folds(folds: list[FoldResult], config: dict, horizon: int) -> dict:
+    """Scores pooled over folds and stations, and the validation-only recommendation."""
+    main = folds[-1].fitted
+    predictions = pd.concat([f.fitted.predictions for f in folds], ignore_index=True)
+    scored = predictions[predictions["split"].isin(("val", "test"))]
+    everywhere = set.intersection(*(set(f.fitted.info) for f in folds))
+    entries = [e for e in main.info if e in everywhere]
+    options = {"horizon": horizon, "n_boot": config["evaluation"]["n_boot"],
+               "seed": config["run"]["seed"]}
+    pooled = rolling.pooled_scores(scored[scored["model"].isin(entries)], entries,
+                                   baselines=BASELINE_MODELS, **options)
+    candidates = [rolling.Candidate(name, "baseline",
+                                    int(main.info[name].get("n_parameters", 0)))
+                  for name in config["models"]["names"] if name in entries
+                  and name in BASELINE_MODELS]
+    for name, group in main.groups.items():
+        chosen = f"{name}_ensemble" if f"{name}_ensemble" in group else (group or [None])[-1]
+        if chosen in entries:
+            candidates.append(rolling.Candidate(chosen, "network",
+                                                int(main.info[chosen].get("n_parameters", 0))))
+    recommendation = rolling.recommend(scored, candidates, **options)
+    scope = (f"the {len(folds)} folds' validation years" if len(folds) > 1
+             else "the validation period")
+    n_stations = len(folds[-1].task.stations)
+    if n_stations > 1:
+        scope += f" and the {n_stations} stations"
+    recommendation["rule"] = rolling.RULE.format(scope=scope)
+    return {"folds": [{**f.fold.to_dict(), "dropped_features": f.dropped_features,
+                       "failed": f.fitted.failed} for f in folds],
+            "entries": entries, **pooled, "recommendation": recommendation}
 
 
 def run_diagnostics(task: ForecastTask, config: dict, run_dir: Path, histories: dict) -> dict:
@@ -323,13 +371,17 @@ def run(config: dict) -> Path:
         tmp.mkdir(parents=True)
         (tmp / OWNER_FILE).write_text(str(os.getpid()))
         (tmp / "config.toml").write_text(config_module.dumps(config))
-        fitted = fit_models(task, config)
-        if fitted.predictions.empty:
+        folds = fit_folds(task, loaded.dataset, config)
+        task, fitted = folds[-1].task, folds[-1].fitted
+        if any(f.fitted.predictions.empty for f in folds):
             raise DataError("every model failed; nothing to evaluate")
         progress("evaluating")
-        fitted.predictions.to_csv(tmp / "predictions.csv", index=False, date_format="%Y-%m-%d")
-        scores = evaluation.evaluate(fitted.predictions, n_boot=config["evaluation"]["n_boot"],
-                                     seed=config["run"]["seed"],
+        pd.concat([f.fitted.predictions for f in folds], ignore_index=True).to_csv(
+            tmp / "predictions.csv", index=False, date_format="%Y-%m-%d")
+        pooled = pool_folds(folds, config, task.horizon)
+        scores = evaluation.evaluate(fitted.predictions.drop(columns="fold"),
+                                     n_boot=config["evaluation"]["n_boot"],
+                                     seed=config["run"]["seed"], horizon=task.horizon,
                                      threshold=config["evaluation"]["exceedance_threshold"])
         for entry, info in fitted.info.items():
             scores["models"].setdefault(entry, {})["info"] = info
@@ -348,7 +400,6 @@ def run(config: dict) -> Path:
         diagnostics = {}
         if fitted.histories:
             diagnostics = run_diagnostics(task, config, tmp, fitted.histories)
-        backtest = run_backtest(task, config) if config["split"]["backtest"] else []
         metrics = {
             "dataset": loaded.dataset,
             "synthetic": loaded.synthetic,
@@ -371,7 +422,15 @@ def run(config: dict) -> Path:
             "networks": seed_summary(scores["models"], fitted.groups),
             "failed": fitted.failed,
             "diagnostics": diagnostics,
-            "backtest": backtest,
+            "backtest": [{"fold": fold["name"], "train_end": fold["train_end"],
+                          "val_end": fold["val_end"], "test_end": fold["test_end"],
+                          "model": model, "n": scores_["test"]["n"],
+                          "rmse": scores_["test"]["rmse_by_fold"][fold["name"]]}
+                         for fold in pooled["folds"]
+                         for model, scores_ in pooled["models"].items()] if len(folds) > 1
+            else [],
+            "pooled": pooled,
+            "dropped_features": folds[-1].dropped_features,
             "wall_seconds": time.perf_counter() - started,
         }
         write_json(tmp / "metrics.json", metrics)

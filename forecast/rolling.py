@@ -103,9 +103,9 @@ def _aligned(predictions: pd.DataFrame, split: str, models: list[str]
         m: wide[m].to_numpy(dtype=float) for m in models}
 
 
-def pooled_scores(predictions: pd.DataFrame, models: list[str], reference: str | None, *,
-                  persistence: str | None = "persistence", horizon: int = 1,
-                  n_boot: int = 1000, seed: int = 0) -> dict:
+def pooled_scores(predictions: pd.DataFrame, models: list[str], reference: str | None = None,
+                  *, baselines: tuple[str, ...] = (), persistence: str | None = "persistence",
+                  horizon: int = 1, n_boot: int = 1000, seed: int = 0) -> dict:
     """Pooled validation and test scores of ``models`` from a long prediction table
     with a ``fold`` column (µg/m³).
 
@@ -115,8 +115,11 @@ def pooled_scores(predictions: pd.DataFrame, models: list[str], reference: str |
     ``rmse_by_station``; each comparison is one model against ``reference`` on one
     split: ``rmse_diff`` with its pooled interval, the pooled Diebold–Mariano test on the
     per-date loss differential (HAC variance, lag ≥ horizon − 1), ``significant``.
+    Without a ``reference``, it is the model of ``baselines`` with the lowest pooled
+    validation RMSE (``best_baseline`` in the result).
     """
-    result: dict = {"models": {m: {} for m in models}, "comparisons": []}
+    result: dict = {"models": {m: {} for m in models}, "comparisons": [],
+                    "best_baseline": reference}
     for split in ("val", "test"):
         if not (predictions["split"] == split).any():
             continue
@@ -133,6 +136,11 @@ def pooled_scores(predictions: pd.DataFrame, models: list[str], reference: str |
                                           error.groupby(keys["station"].to_numpy()).mean().items()}
             metrics["folds"] = int(keys["fold"].nunique())
             result["models"][model][split] = metrics
+        if reference is None and split == "val":
+            scored = [b for b in baselines if b in forecasts]
+            reference = min(scored, key=lambda b: result["models"][b]["val"]["rmse"],
+                            default=None)
+            result["best_baseline"] = reference
         if reference is None or reference not in forecasts:
             continue
         for model, y_pred in forecasts.items():
@@ -158,3 +166,48 @@ def compare(keys: pd.DataFrame, y_true: np.ndarray, pred_a: np.ndarray, pred_b: 
     return {"rmse_diff": difference, "rmse_diff_ci": [low, high], "dm_stat": stat,
             "dm_p_value": p_value, "dm_lag": lag, "n_dates": int(len(d)),
             "significant": bool((low > 0 or high < 0) and p_value < 0.05)}
+
+
+# ---------------------------------------------------------------- the validation-only rule
+
+RULE = ("The recommendation is the simplest model (baselines before networks, then fewest "
+        "parameters) whose validation RMSE, pooled over {scope}, is not significantly worse "
+        "than the lowest: the paired block-bootstrap 95 % interval of the difference "
+        "includes 0 or the Diebold–Mariano p-value is at least 0.05. The test periods play "
+        "no part in it.")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A model the rule may recommend: a baseline, or a network (its seed ensemble)."""
+
+    name: str
+    kind: str              # baseline | network
+    n_parameters: int
+
+
+def recommend(predictions: pd.DataFrame, candidates: list[Candidate], *, horizon: int = 1,
+              n_boot: int = 1000, seed: int = 0) -> dict:
+    """Apply the validation-only rule to the validation rows of every fold.
+
+    Returns ``model`` (recommended), ``best_on_validation``, ``order`` (the candidates,
+    simplest first) and ``comparisons`` {name: pooled validation comparison against the
+    best}. Only rows whose split is "val" are read: nothing the test periods hold can
+    change the result.
+    """
+    validation = predictions[predictions["split"] == "val"]
+    names = [c.name for c in candidates]
+    keys, y_true, forecasts = _aligned(validation, "val", names)
+    rmse = {n: float(np.sqrt(np.mean((forecasts[n] - y_true) ** 2))) for n in names}
+    best = min(names, key=lambda n: (rmse[n], names.index(n)))
+    order = sorted(candidates, key=lambda c: (c.kind != "baseline", c.n_parameters,
+                                              rmse[c.name]))
+    comparisons = {n: compare(keys, y_true, forecasts[n], forecasts[best], horizon=horizon,
+                              n_boot=n_boot, seed=seed)
+                   for n in names if n != best}
+    chosen = next(c.name for c in order if c.name == best
+                  or not (comparisons[c.name]["significant"]
+                          and comparisons[c.name]["rmse_diff"] > 0))
+    return {"model": chosen, "best_on_validation": best, "val_rmse": rmse,
+            "order": [c.name for c in order], "comparisons": comparisons,
+            "folds": int(keys["fold"].nunique())}

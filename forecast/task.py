@@ -178,22 +178,6 @@ def describe_splits(rows: pd.DataFrame) -> dict[str, tuple[str, str]]:
     return out
 
 
-def backtest_folds(task: ForecastTask, min_train_years: int = 1) -> list[tuple[str, str, str]]:
-    """Rolling-origin folds, expanding window, one per calendar year of target days.
-
-    Fold for year Y: train on target days up to the end of Y − 2, validate on Y − 1,
-    test on Y; the first fold needs ``min_train_years`` full years of training data.
-    """
-    days = pd.DatetimeIndex(task.rows.loc[np.isfinite(task.y), "target_day"])
-    years = sorted(set(days.year))
-    folds = []
-    for year in years[min_train_years + 1:]:
-        if (days.year == year).sum() < 60:
-            continue
-        folds.append((f"{year - 2}-12-31", f"{year - 1}-12-31", f"{year}-12-31"))
-    return folds
-
-
 # ---------------------------------------------------------------- features
 
 

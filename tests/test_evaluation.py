@@ -298,12 +298,13 @@ def test_dm_constant_loss_difference():
     assert diebold_mariano(y, np.full(10, 2.0), np.ones(10)) == (math.inf, 0.0)
 
 
-def _dm_by_hand(d, h):
+def _dm_by_hand(d, lag, h=1):
+    """Newey–West (Bartlett) long-run variance with ``lag``, HLN factor, t(n-1) p."""
     n = len(d)
     mean = sum(d) / n
     dev = [x - mean for x in d]
-    gammas = [sum(dev[t] * dev[t - k] for t in range(k, n)) / n for k in range(h)]
-    var = gammas[0] + 2 * sum(gammas[1:])
+    gammas = [sum(dev[t] * dev[t - k] for t in range(k, n)) / n for k in range(lag + 1)]
+    var = gammas[0] + 2 * sum((1 - k / (lag + 1)) * gammas[k] for k in range(1, lag + 1))
     stat = mean / math.sqrt(var / n)
     stat *= math.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
     return stat, 2 * stats.t.sf(abs(stat), n - 1)
@@ -318,22 +319,24 @@ def test_dm_worked_example():
     mean, gamma0 = -10 / 3, 98 / 9
     stat_h1 = mean / math.sqrt(gamma0 / 6) * math.sqrt(5 / 6)
     assert stat_h1 == pytest.approx(-2.25877, abs=1e-4)
-    stat, p = diebold_mariano(y, a, b)
+    stat, p = diebold_mariano(y, a, b, lag=0)
     assert stat == pytest.approx(stat_h1)
     assert p == pytest.approx(2 * stats.t.sf(abs(stat_h1), 5))
-    assert (stat, p) == pytest.approx(_dm_by_hand(d, 1))
-    # h = 2: gamma1 = (-2 - 26 - 65 + 85 - 170) / 9 / 6 = -178/54
+    assert (stat, p) == pytest.approx(_dm_by_hand(d, 0))
+    # h = 2, lag 1 with Bartlett weight 1/2: gamma1 = (-2 - 26 - 65 + 85 - 170) / 9 / 6
     gamma1 = -178 / 54
-    stat_h2 = mean / math.sqrt((gamma0 + 2 * gamma1) / 6) * math.sqrt((6 + 1 - 4 + 2 / 6) / 6)
-    stat, p = diebold_mariano(y, a, b, horizon=2)
+    stat_h2 = mean / math.sqrt((gamma0 + gamma1) / 6) * math.sqrt((6 + 1 - 4 + 2 / 6) / 6)
+    stat, p = diebold_mariano(y, a, b, horizon=2, lag=1)
     assert stat == pytest.approx(stat_h2)
     assert p == pytest.approx(2 * stats.t.sf(abs(stat_h2), 5))
-    assert (stat, p) == pytest.approx(_dm_by_hand(d, 2))
+    assert (stat, p) == pytest.approx(_dm_by_hand(d, 1, h=2))
+    # the default lag follows the rule of thumb (2 for n = 6)
+    assert diebold_mariano(y, a, b) == pytest.approx(_dm_by_hand(d, 2))
     # absolute-error loss: d = |e_a| - |e_b| = [-1, -2, 1, -1, -3, 0]
-    assert diebold_mariano(y, a, b, power=1) == pytest.approx(
-        _dm_by_hand([-1, -2, 1, -1, -3, 0], 1))
+    assert diebold_mariano(y, a, b, power=1, lag=0) == pytest.approx(
+        _dm_by_hand([-1, -2, 1, -1, -3, 0], 0))
     # swapping the models flips the sign, keeps the p-value
-    stat_ba, p_ba = diebold_mariano(y, b, a)
+    stat_ba, p_ba = diebold_mariano(y, b, a, lag=0)
     assert stat_ba == pytest.approx(-stat_h1)
     assert p_ba == pytest.approx(2 * stats.t.sf(abs(stat_h1), 5))
 
@@ -515,9 +518,12 @@ def test_evaluate_significant_needs_both_ci_and_dm():
     assert comp["rmse_diff_ci"][1] < 0
     assert comp["dm_p_value"] > 0.2
     assert comp["significant"] is False
-    # persistent runs: DM (h=1) p ~ 0.016, but the block bootstrap's CI straddles 0.
+    # persistent runs: a DM test that took the days as independent gave p ~ 0.016; the
+    # Newey–West variance sees the runs (p ~ 0.17), as does the block bootstrap's CI.
     d = [-1] * 7 + [2] * 7 + [-1] * 7 + [-3] * 7 + [-2] * 2
+    y, a, b = np.zeros(len(d)), np.sqrt(np.maximum(d, 0)), np.sqrt(np.maximum(-np.array(d), 0))
+    assert diebold_mariano(y, a, b, lag=0)[1] < 0.05
     (comp,) = evaluate(_two_model_val_table(d), n_boot=1000)["comparisons"]
-    assert comp["dm_p_value"] < 0.05
+    assert comp["dm_p_value"] > 0.1
     assert comp["rmse_diff_ci"][0] < 0 < comp["rmse_diff_ci"][1]
     assert comp["significant"] is False

@@ -46,17 +46,18 @@ def test_run_directory_follows_the_contract(run_dir):
 
 def test_every_model_is_scored_on_the_same_days(run_dir):
     predictions = pd.read_csv(run_dir / "predictions.csv")
-    assert list(predictions.columns) == ["date", "station", "split", "model", "y_true", "y_pred"]
+    assert list(predictions.columns) == ["fold", "date", "station", "split", "model", "y_true",
+                                         "y_pred"]
     expected = {"persistence", "climatology", "ridge", "mlp_seed0", "mlp_seed1",
                 "mlp_ensemble", "gru_seed0", "gru_seed1", "gru_ensemble"}
     assert set(predictions["model"]) == expected
-    days = {model: set(zip(group["date"], group["split"], strict=True))
+    days = {model: set(zip(group["fold"], group["date"], group["split"], strict=True))
             for model, group in predictions.groupby("model")}
     reference = days["persistence"]
     assert all(value == reference for value in days.values())
     assert np.isfinite(predictions["y_pred"]).all()
     seeds = predictions[predictions["model"].str.startswith("mlp")].pivot_table(
-        index=["date", "split"], columns="model", values="y_pred")
+        index=["fold", "date", "split"], columns="model", values="y_pred")
     np.testing.assert_allclose(seeds["mlp_ensemble"],
                                (seeds["mlp_seed0"] + seeds["mlp_seed1"]) / 2, rtol=1e-6)
 
@@ -98,7 +99,7 @@ def test_runs_never_overwrite_each_other(run_dir, capsys):
 def test_cli_prints_the_run_directory_last_and_report_rebuilds(run_dir, tmp_path, capsys):
     code = cli.main(["run", "--dataset", "synthetic", "--synthetic-end", "2012-12-31",
                      "--models", "persistence,ridge", "--out", str(tmp_path),
-                     "--n-boot", "50", "--no-backtest"])
+                     "--n-boot", "50", "--folds", "1"])
     out = capsys.readouterr().out.strip().splitlines()
     assert code == 0
     assert (tmp_path / out[-1].split("/")[-1]).is_dir()
@@ -125,15 +126,30 @@ def test_a_failed_run_leaves_nothing_behind(tmp_path, capsys):
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
-def test_backtest_folds_are_reported_when_asked_for(tmp_path):
-    overrides = {**SMALL, "models": {"names": ["persistence", "ridge"]},
+def test_rolling_origin_folds_are_fitted_scored_and_pooled(tmp_path):
+    overrides = {**SMALL, "models": {"names": ["persistence", "ridge", "mlp"]},
                  "data": {**SMALL["data"], "synthetic_end": "2013-12-31"},
-                 "split": {"backtest": True}, "run": {"out": str(tmp_path)}}
-    metrics = json.loads((run(load_config(overrides=overrides)) / "metrics.json").read_text())
+                 "training": {**SMALL["training"], "seeds": 1},
+                 "diagnostics": {"capacity_sweep": False, "learning_curve": False},
+                 "run": {"out": str(tmp_path)}}
+    run_dir = run(load_config(overrides=overrides))
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    pooled = metrics["pooled"]
+    assert [f["name"] for f in pooled["folds"]] == ["2012", "2013"]
+    predictions = pd.read_csv(run_dir / "predictions.csv")
+    assert set(predictions["fold"]) == {2012, 2013}
+    # earlier folds keep only what the pooled scores read
+    assert set(predictions.loc[predictions["fold"] == 2012, "split"]) == {"val", "test"}
+    mlp = pooled["models"]["mlp"]["test"]
+    test = predictions[(predictions["split"] == "test") & (predictions["model"] == "mlp")]
+    assert mlp["n"] == len(test) and set(mlp["rmse_by_fold"]) == {"2012", "2013"}
+    assert mlp["rmse"] == pytest.approx(np.sqrt(np.mean((test["y_pred"] - test["y_true"]) ** 2)))
+    assert pooled["best_baseline"] == "ridge"
+    recommendation = pooled["recommendation"]
+    assert recommendation["model"] in {"persistence", "ridge", "mlp"}
+    assert "test periods play no part" in recommendation["rule"]
     folds = pd.DataFrame(metrics["backtest"])
     assert sorted(folds["fold"].unique()) == ["2012", "2013"]
-    assert set(folds["model"]) == {"persistence", "ridge"}
-    assert (folds["rmse"] > 0).all()
 
 
 def test_same_config_and_seed_give_the_same_numbers(run_dir, tmp_path):

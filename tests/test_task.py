@@ -14,7 +14,6 @@ from forecast.schema import CALM, COMPASS_16, validate_hourly
 from forecast.synthetic import generate_hourly
 from forecast.task import (
     SEQUENCE_FEATURES,
-    backtest_folds,
     build_task,
     calendar_features,
     train_statistics,
@@ -423,28 +422,6 @@ def test_train_statistics_use_the_training_rows_only(small_hourly):
     X[np.flatnonzero(train)[0]] += 1e4
     assert not np.array_equal(train_statistics(task, X)[0], mean)
     assert np.all(std > 0)
-
-
-def test_backtest_folds_expand_one_per_year(beijing_like):
-    folds = backtest_folds(beijing_like)
-    assert folds == [("2010-12-31", "2011-12-31", "2012-12-31"),
-                     ("2011-12-31", "2012-12-31", "2013-12-31"),
-                     ("2012-12-31", "2013-12-31", "2014-12-31")]
-    previous_train = 0
-    first_train_day = None
-    for train_end, val_end, test_end in folds:
-        fold = beijing_like.with_splits(train_end, val_end, test_end)
-        years = pd.DatetimeIndex(fold.rows["target_day"]).year
-        assert set(years[fold.split == "test"]) == {int(test_end[:4])}
-        assert set(years[fold.split == "val"]) == {int(val_end[:4])}
-        assert years[fold.split == "train"].max() == int(train_end[:4])
-        n_train = fold.mask("train").sum()
-        assert n_train > previous_train                     # expanding window
-        previous_train = n_train
-        start = fold.rows.loc[fold.split == "train", "target_day"].min()
-        first_train_day = first_train_day or start
-        assert start == first_train_day                     # same origin every fold
-    assert backtest_folds(beijing_like, min_train_years=2)[0][2] == "2013-12-31"
 
 
 def test_multi_station_task(make_hourly):
