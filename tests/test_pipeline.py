@@ -190,3 +190,30 @@ def test_a_model_with_non_finite_forecasts_is_marked_failed_and_the_run_goes_on(
     assert "not finite" in metrics["failed"]["climatology"]
     assert set(metrics["models"]) == {"persistence", "ridge"}
     assert "not finite" in (run_dir / "report.md").read_text()
+
+
+def test_a_csv_whose_pressure_is_empty_in_training_runs_and_drops_it(tmp_path):
+    """Pressure recorded only from the validation year on: every pressure feature is
+    dropped for every model, so no network meets raw hPa it was never scaled for."""
+    from forecast.synthetic import generate_hourly
+
+    hourly = generate_hourly(seed=4, start="2010-01-01", end="2012-12-31")
+    hourly.loc[hourly["time"] < "2012-01-01", "pres"] = np.nan
+    csv = tmp_path / "station.csv"
+    hourly.assign(time=hourly["time"].dt.strftime("%Y-%m-%d %H:%M")).to_csv(csv, index=False)
+    overrides = {**SMALL, "models": {"names": ["persistence", "ridge", "mlp"]},
+                 "data": {"dataset": "csv", "path": str(csv), "station": "S",
+                          "time_column": "time",
+                          "columns": {c: c for c in ("pm25", "temp", "dewp", "pres",
+                                                     "wind_speed", "wind_dir", "rain")}},
+                 "split": {"train_end": "2011-12-31", "val_end": "2012-06-30",
+                           "test_end": "2012-12-31"},
+                 "training": {**SMALL["training"], "seeds": 1},
+                 "diagnostics": {"capacity_sweep": False, "learning_curve": False},
+                 "run": {"out": str(tmp_path / "reports")}}
+    run_dir = run(load_config(overrides=overrides))
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    dropped = metrics["dropped_features"]
+    assert {"pres_mean", "pres_change", "pres_trend_6h", "sequence:pres_mean"} <= set(dropped)
+    assert not [f for f in metrics["features"] if f.startswith("pres")]
+    assert metrics["failed"] == {} and np.isfinite(metrics["models"]["mlp"]["test"]["rmse"])
