@@ -1,15 +1,7 @@
-"""Naive and scikit-learn baselines behind the common model interface."""
+"""Naive and scikit-learn baselines behind the common model interface (see
+:mod:`forecast.registry`)."""
 
-from .linear import SklearnBaseline
+from .linear import FAMILIES, SklearnBaseline
 from .naive import Climatology, Persistence
 
-
-def build_baseline(name: str, config: dict, seed: int = 0):
-    if name == "persistence":
-        return Persistence()
-    if name == "climatology":
-        return Climatology()
-    return SklearnBaseline(name, seed=seed)
-
-
-__all__ = ["Climatology", "Persistence", "SklearnBaseline", "build_baseline"]
+__all__ = ["FAMILIES", "Climatology", "Persistence", "SklearnBaseline"]

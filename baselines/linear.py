@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import time
 import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
@@ -29,11 +30,51 @@ from forecast.task import ForecastTask, inverse_target, transform_target
 ALPHAS = np.logspace(-3, 3, 13)
 SPARSE_ALPHAS = np.logspace(-3, 1, 9)
 TRANSFORMS = TARGET_TRANSFORMS
-HGB_GRID = [
+HGB_GRID = tuple(
     {"learning_rate": lr, "max_leaf_nodes": leaves, "min_samples_leaf": 20,
      "l2_regularization": 1.0}
     for lr in (0.03, 0.1) for leaves in (7, 15, 31)
-]
+)
+
+
+@dataclass(frozen=True)
+class Family:
+    """A scikit-learn regressor and the settings validation chooses among.
+
+    ``grid``: the candidate settings, tried in order (ties go to the first);
+    ``fixed``: constructor arguments every candidate shares; ``preprocess``: impute the
+    median (with missing indicators) and standardise first — linear models need it,
+    gradient boosting handles missing values itself; ``seeded``: pass ``random_state``.
+    """
+
+    estimator: type
+    grid: tuple[dict, ...] = ({},)
+    fixed: dict = field(default_factory=dict)
+    preprocess: bool = True
+    seeded: bool = False
+
+    def candidates(self, grid: tuple[dict, ...] | None, seed: int) -> list[tuple[dict, object]]:
+        out = []
+        for params in grid if grid is not None else self.grid:
+            estimator = self.estimator(**self.fixed, **params,
+                                       **({"random_state": seed} if self.seeded else {}))
+            out.append((dict(params), _linear_pipeline(estimator) if self.preprocess
+                        else estimator))
+        return out
+
+
+FAMILIES = {
+    "linear": Family(LinearRegression),
+    "ridge": Family(Ridge, tuple({"alpha": float(a)} for a in ALPHAS)),
+    "lasso": Family(Lasso, tuple({"alpha": float(a)} for a in SPARSE_ALPHAS),
+                    {"max_iter": 20000}),
+    "elasticnet": Family(ElasticNet, tuple({"alpha": float(a), "l1_ratio": r}
+                                           for a in SPARSE_ALPHAS for r in (0.5, 0.9)),
+                         {"max_iter": 20000}),
+    "hgb": Family(HistGradientBoostingRegressor, HGB_GRID,
+                  {"max_iter": 1000, "early_stopping": True, "validation_fraction": 0.15,
+                   "n_iter_no_change": 30}, preprocess=False, seeded=True),
+}
 
 
 def _linear_pipeline(estimator) -> Pipeline:
@@ -45,37 +86,33 @@ def _linear_pipeline(estimator) -> Pipeline:
     ])
 
 
-def _candidates(name: str, seed: int) -> list[tuple[dict, object]]:
-    if name == "linear":
-        return [({}, _linear_pipeline(LinearRegression()))]
-    if name == "ridge":
-        return [({"alpha": float(a)}, _linear_pipeline(Ridge(alpha=a))) for a in ALPHAS]
-    if name == "lasso":
-        return [({"alpha": float(a)}, _linear_pipeline(Lasso(alpha=a, max_iter=20000)))
-                for a in SPARSE_ALPHAS]
-    if name == "elasticnet":
-        return [({"alpha": float(a), "l1_ratio": r},
-                 _linear_pipeline(ElasticNet(alpha=a, l1_ratio=r, max_iter=20000)))
-                for a in SPARSE_ALPHAS for r in (0.5, 0.9)]
-    if name == "hgb":
-        # gradient boosting handles missing values natively: no imputation or scaling
-        return [(params, HistGradientBoostingRegressor(
-                    max_iter=1000, early_stopping=True, validation_fraction=0.15,
-                    n_iter_no_change=30, random_state=seed, **params))
-                for params in HGB_GRID]
-    raise ValueError(name)
+class SklearnBaseline(BaseEstimator):
+    """A scikit-learn regressor family (see :data:`FAMILIES`) behind the model interface.
 
+    ``family``: linear, ridge, lasso, elasticnet or hgb; ``grid``: the candidate
+    settings (default: the family's); ``transforms``: target transforms to try
+    (none, log1p); ``seed``: hgb's random state. ``fit`` fits every candidate × transform
+    on the training rows and keeps the one with the lowest validation RMSE.
+    """
 
-class SklearnBaseline:
-    """A scikit-learn regressor behind the common model interface."""
-
-    def __init__(self, name: str, seed: int = 0) -> None:
-        self.name = name
+    def __init__(self, family: str = "ridge", grid: tuple[dict, ...] | None = None,
+                 transforms: tuple[str, ...] = TRANSFORMS, seed: int = 0) -> None:
+        self.family = family
+        self.grid = grid
+        self.transforms = transforms
         self.seed = seed
-        self.history = pd.DataFrame()
-        self.info: dict = {}
-        self.model_ = None
-        self.transform_ = "log1p"
+
+    @classmethod
+    def from_config(cls, name: str, config: dict, seed: int = 0) -> SklearnBaseline:
+        return cls(family=name, seed=seed)
+
+    @property
+    def history(self) -> pd.DataFrame:
+        return pd.DataFrame()
+
+    @property
+    def info(self) -> dict:
+        return getattr(self, "info_", {})
 
     def _inputs(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
         X = task.X[rows].astype(np.float64)
@@ -95,10 +132,13 @@ class SklearnBaseline:
         start = time.perf_counter()
         train, val = task.mask("train"), task.mask("val")
         X_train, X_val = self._inputs(task, train), self._inputs(task, val)
+        if self.family not in FAMILIES:
+            raise ValueError(f"unknown baseline family {self.family!r}; known: "
+                             f"{', '.join(FAMILIES)}")
         scores = []
-        for transform in TRANSFORMS:
+        for transform in self.transforms:
             z_train = transform_target(task.y[train], transform)
-            for params, candidate in _candidates(self.name, self.seed):
+            for params, candidate in FAMILIES[self.family].candidates(self.grid, self.seed):
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
                     model = clone(candidate).fit(X_train, z_train)
@@ -110,9 +150,9 @@ class SklearnBaseline:
         self.transform_ = params["target_transform"]
         estimator = model[-1] if isinstance(model, Pipeline) else model
         n_parameters = int(np.size(getattr(estimator, "coef_", 0)) + 1)
-        if self.name == "hgb":
+        if self.family == "hgb":
             n_parameters = int(sum(len(p.nodes) for tree in estimator._predictors for p in tree))
-        self.info = {"n_parameters": n_parameters, "fit_seconds": time.perf_counter() - start,
+        self.info_ = {"n_parameters": n_parameters, "fit_seconds": time.perf_counter() - start,
                      "chosen": params, "val_rmse_at_choice": rmse,
                      "candidates": len(scores)}
         return self

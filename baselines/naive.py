@@ -4,26 +4,37 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from forecast.task import ForecastTask
 
 
-class Persistence:
+class NaiveBaseline(BaseEstimator):
+    """What the naive baselines share: no training history, facts in ``info``."""
+
+    @classmethod
+    def from_config(cls, name: str, config: dict, seed: int = 0) -> NaiveBaseline:
+        return cls()
+
+    @property
+    def history(self) -> pd.DataFrame:
+        return pd.DataFrame()
+
+    @property
+    def info(self) -> dict:
+        return getattr(self, "info_", {})
+
+
+class Persistence(NaiveBaseline):
     """Tomorrow = the most recent valid daily mean PM2.5 (µg/m³) up to the issue day.
 
     Before a station's first valid day (no history at all) it falls back to the mean
     target of the training split, so it still predicts every scored day.
     """
 
-    name = "persistence"
-
-    def __init__(self) -> None:
-        self.history = pd.DataFrame()
-        self.info: dict = {"n_parameters": 0, "fit_seconds": 0.0}
-        self.fallback_ = 0.0
-
     def fit(self, task: ForecastTask) -> Persistence:
         self.fallback_ = float(np.mean(task.y[task.mask("train")]))
+        self.info_ = {"n_parameters": 0, "fit_seconds": 0.0}
         return self
 
     def predict(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
@@ -31,22 +42,15 @@ class Persistence:
         return np.where(np.isfinite(values), values, self.fallback_)
 
 
-class Climatology:
+class Climatology(NaiveBaseline):
     """The training split's mean target for the target's day of year (µg/m³).
 
     Each day of year averages the training targets within ±``half_window`` days of it
     (circular), per station when the station has enough training days, else pooled.
     """
 
-    name = "climatology"
-
     def __init__(self, half_window: int = 15) -> None:
         self.half_window = half_window
-        self.history = pd.DataFrame()
-        self.info: dict = {"n_parameters": 366, "fit_seconds": 0.0,
-                           "half_window_days": half_window}
-        self.table_: dict[int, np.ndarray] = {}
-        self.pooled_: np.ndarray | None = None
 
     def _table(self, day_of_year: np.ndarray, y: np.ndarray) -> np.ndarray:
         sums = np.bincount(day_of_year - 1, weights=y, minlength=366)
@@ -63,6 +67,9 @@ class Climatology:
         train = task.mask("train")
         doy = pd.DatetimeIndex(task.rows["target_day"]).dayofyear.to_numpy()
         self.pooled_ = self._table(doy[train], task.y[train])
+        self.table_: dict[int, np.ndarray] = {}
+        self.info_ = {"n_parameters": 366, "fit_seconds": 0.0,
+                      "half_window_days": self.half_window}
         for index in np.unique(task.station_index[train]):
             mine = train & (task.station_index == index)
             if mine.sum() >= 300:

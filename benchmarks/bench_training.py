@@ -38,7 +38,8 @@ from forecast.config import DEFAULTS  # noqa: E402
 from forecast.errors import DataError  # noqa: E402
 from forecast.synthetic import generate_hourly  # noqa: E402
 from models.datamodule import ForecastDataModule  # noqa: E402
-from models.training import build_module, quiet_lightning  # noqa: E402
+from models.module import ForecastModule  # noqa: E402
+from models.training import quiet_lightning  # noqa: E402
 
 
 def load_task() -> tuple[T.ForecastTask, str]:
@@ -71,11 +72,11 @@ class EpochTimer(Callback):
 
 
 def lightning_epoch(kind: str, task: T.ForecastTask, epochs: int) -> float:
-    forecaster = models.build_network(kind, {}, seed=0)
+    forecaster = models.NetworkForecaster.from_config(kind, {}, seed=0)
     L.seed_everything(0, verbose=False)
     data = ForecastDataModule(task, batch_size=DEFAULTS["training"]["batch_size"], seed=0)
     data.setup("fit")
-    module = build_module(forecaster.make_network_config(task, data.scalers))
+    module = ForecastModule(forecaster.make_network_config(task, data.scalers))
     timer = EpochTimer()
     with quiet_lightning():
         trainer = L.Trainer(accelerator="cpu", devices=1, max_epochs=epochs, logger=False,
@@ -88,11 +89,11 @@ def lightning_epoch(kind: str, task: T.ForecastTask, epochs: int) -> float:
 
 
 def plain_epoch(kind: str, task: T.ForecastTask, epochs: int) -> float:
-    forecaster = models.build_network(kind, {}, seed=0)
+    forecaster = models.NetworkForecaster.from_config(kind, {}, seed=0)
     torch.manual_seed(0)
     data = ForecastDataModule(task, batch_size=DEFAULTS["training"]["batch_size"], seed=0)
     data.setup("fit")
-    module = build_module(forecaster.make_network_config(task, data.scalers))
+    module = ForecastModule(forecaster.make_network_config(task, data.scalers))
     optimizer = module.configure_optimizers()["optimizer"]
     train_loader, val_loader = data.train_dataloader(), data.val_dataloader()
     times = []
@@ -145,7 +146,7 @@ def main() -> None:
         start = time.perf_counter()
         epochs, rmse = [], []
         for seed in range(args.seeds):
-            forecaster = models.build_network(kind, config, seed=seed).fit(task)
+            forecaster = models.NetworkForecaster.from_config(kind, config, seed=seed).fit(task)
             epochs.append(forecaster.info["epochs_run"])
             rmse.append(np.sqrt(np.mean((forecaster.predict(task, val) - task.y[val]) ** 2)))
         print(f"{kind:8} {time.perf_counter() - start:7.1f}s  epochs {epochs}  "

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .config import CHOICES, DEFAULTS, FREE_TABLES, load_config
 from .errors import DataError, Interrupted
+from .sources import parse_dataset_spec
 
 # Flags named by DESIGN.md; every other option gets --KEY (or --SECTION-KEY when the
 # key is not unique), generated from the defaults so that no option lacks a flag.
@@ -87,9 +88,10 @@ def _overrides(args: argparse.Namespace) -> dict:
         if not name.startswith("opt__") or value is None:
             continue
         _, section, key = name.split("__")
-        if (section, key) == ("data", "dataset") and value.startswith("csv:"):
-            overrides.setdefault("data", {})["path"] = value[4:]
-            value = "csv"
+        if (section, key) == ("data", "dataset"):
+            value, path = parse_dataset_spec(value)
+            if path:
+                overrides.setdefault("data", {})["path"] = path
         overrides.setdefault(section, {})[key] = value
     return overrides
 
@@ -153,10 +155,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
-    run_dir = Path(args.run_dir)
-    if not (run_dir / "metrics.json").is_file():
-        raise DataError(f"{run_dir} is not a run directory (no metrics.json)")
-    html, md = write_report(run_dir)
+    html, md = write_report(Path(args.run_dir))
     print(html)
     return 0
 

@@ -25,10 +25,7 @@ from .quality import (
     DEFAULT_STUCK_HOURS,
     QualityRules,
 )
-
-BASELINE_MODELS = ("persistence", "climatology", "linear", "ridge", "lasso", "elasticnet", "hgb")
-NETWORK_MODELS = ("mlp", "gru", "lstm", "tcn")
-ALL_MODELS = BASELINE_MODELS + NETWORK_MODELS
+from .registry import ALL_MODELS, BASELINE_MODELS, NETWORK_MODELS  # noqa: F401 (re-exported)
 
 DEFAULTS: dict[str, Any] = {
     "data": {
@@ -87,6 +84,7 @@ DEFAULTS: dict[str, Any] = {
         "accelerator": "auto",
         "devices": 1,
         "strategy": "auto",
+        "num_nodes": 1,
         "progress_bar": True,
         "threads": 1,               # torch CPU threads per training (0: torch's default)
     },

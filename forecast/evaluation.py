@@ -400,8 +400,7 @@ def _py(value):
 
 
 def evaluate(predictions: pd.DataFrame, *, reference: str = "persistence",
-             baselines: Sequence[str] = ("persistence", "climatology", "linear", "ridge",
-                                         "lasso", "elasticnet", "hgb"),
+             baselines: Sequence[str] | None = None,
              n_boot: int = 1000, seed: int = 0, threshold: float = LIMIT_24H,
              horizon: int = 1) -> dict:
     """Score every model on the 'val' and 'test' splits of a long prediction table.
@@ -419,6 +418,7 @@ def evaluate(predictions: pd.DataFrame, *, reference: str = "persistence",
       (block bootstrap over whole dates), ``by_season``, ``exceedance`` (> threshold, default LIMIT_24H) and
       ``category_accuracy``.
     * ``best_baseline``: {"val": name, "test": name}, the baseline from ``baselines``
+      (default: every baseline of the registry)
       with the lowest val RMSE (ties: first in ``baselines``), used for both splits;
       None when no baseline (or no 'val' split) is present.
     * ``comparisons``: for each evaluated split and each model other than the best
@@ -428,6 +428,8 @@ def evaluate(predictions: pd.DataFrame, *, reference: str = "persistence",
       per-date mean loss differential across stations) and ``significant``
       (CI excludes 0 and p < 0.05).
     """
+    if baselines is None:
+        from .registry import BASELINE_MODELS as baselines
     missing = [c for c in REQUIRED_PREDICTION_COLUMNS if c not in predictions.columns]
     if missing:
         raise ValueError(f"predictions is missing columns: {missing}")

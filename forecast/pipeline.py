@@ -8,7 +8,6 @@ earlier run.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shutil
@@ -23,9 +22,10 @@ import pandas as pd
 
 from . import config as config_module
 from . import daily as daily_module
-from . import evaluation, quality, registry, rolling, sources
-from .config import BASELINE_MODELS, NETWORK_MODELS
+from . import evaluation, quality, registry, rolling, selection, sources
 from .errors import DataError, ModelFailed
+from .registry import BASELINE_MODELS
+from .results import ModelEntry, RunResult
 from .task import ForecastTask, build_task, drop_uninformative
 
 
@@ -84,14 +84,20 @@ def make_task(loaded: sources.Loaded, daily: pd.DataFrame, config: dict) -> Fore
 
 @dataclass
 class Fitted:
-    """What fitting the requested models produced."""
+    """What fitting the requested models on one task produced.
+
+    ``entries``: one :class:`~forecast.results.ModelEntry` per forecast series (info set,
+    metrics not yet); ``models``: the fitted model of each requested name (a baseline, a
+    network, or a network's SeedEnsemble), what ``models/NAME.pt`` saves;
+    ``histories``: per-epoch curves of each single-network entry; ``failed``: entry or
+    model name → reason.
+    """
 
     predictions: pd.DataFrame
-    models: dict = field(default_factory=dict)        # entry name -> fitted model
-    info: dict = field(default_factory=dict)          # entry name -> info dict
-    histories: dict = field(default_factory=dict)     # entry name -> per-epoch DataFrame
-    failed: dict = field(default_factory=dict)        # network or model name -> reason
-    groups: dict = field(default_factory=dict)        # network name -> its entry names
+    entries: dict[str, ModelEntry] = field(default_factory=dict)
+    models: dict = field(default_factory=dict)
+    histories: dict[str, pd.DataFrame] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
 
 
 def _prediction_rows(task: ForecastTask, rows: np.ndarray, name: str,
@@ -106,95 +112,94 @@ def _prediction_rows(task: ForecastTask, rows: np.ndarray, name: str,
     })
 
 
-def usable_forecasts(entry: str, model, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
-    """``model``'s forecasts (µg/m³) of the selected rows; ModelFailed when any is not
-    finite. A network's count of forecasts that reached its output clip goes into
-    ``model.info["forecasts_at_output_clip"]``."""
+def usable_forecasts(entry: str, model, task: ForecastTask,
+                     rows: np.ndarray) -> tuple[np.ndarray, dict]:
+    """``model``'s forecasts (µg/m³) of the selected rows and facts about them;
+    ModelFailed when any forecast is not finite. For a network the facts count the
+    forecasts that reached its output clip (``forecasts_at_output_clip``)."""
     values = np.asarray(model.predict(task, rows), dtype=float)
     bad = ~np.isfinite(values)
     if bad.any():
         first = task.rows.loc[rows, "target_day"].to_numpy()[np.flatnonzero(bad)[0]]
         raise ModelFailed(f"{entry}: {int(bad.sum())} of {len(values)} forecasts are not "
                           f"finite, the first for {pd.Timestamp(first):%Y-%m-%d}")
+    facts = {}
     if hasattr(model, "at_output_clip"):
-        model.info["forecasts_at_output_clip"] = int(model.at_output_clip(task, rows).sum())
-    return values
+        facts["forecasts_at_output_clip"] = int(model.at_output_clip(task, rows).sum())
+    return values, facts
 
 
-def fit_models(task: ForecastTask, config: dict, *, seeds: int | None = None,
-               quiet: bool = False) -> Fitted:
-    """Fit every requested model; networks once per seed plus their ensemble.
+def fit_models(task: ForecastTask, config: dict) -> Fitted:
+    """Fit every requested model built by the registry; every entry forecasts every
+    scored row of train, val and test.
 
-    Every entry predicts every scored row of train, val and test. A network whose
-    training fails (diverges) is recorded in ``failed`` and the others go on.
+    A network with several seeds is a SeedEnsemble: each member becomes an entry of kind
+    ``network`` (``NAME_seedK``, K counted from 0) and the ensemble one of kind
+    ``ensemble`` (``NAME_ensemble``). A model, or a member, whose training fails or whose
+    forecasts are not finite is recorded in ``failed`` and the others go on.
     """
     scored = np.isin(task.split, ("train", "val", "test")) & np.isfinite(task.y)
     frames, fitted = [], Fitted(predictions=pd.DataFrame())
-    seeds = seeds or config["training"]["seeds"]
     base_seed = config["run"]["seed"]
+    seeds = int(config["training"]["seeds"])
     for name in config["models"]["names"]:
-        if not quiet:
-            progress(f"fitting {name}" + (f" ({seeds} seeds)" if name in NETWORK_MODELS else ""))
-        if name in BASELINE_MODELS:
-            model = registry.build(name, config, seed=base_seed).fit(task)
+        kind = registry.kind_of(name)
+        progress(f"fitting {name}" + (f" ({seeds} seeds)" if kind == "network" else ""))
+        model = registry.build(name, config, seed=base_seed)
+        try:
+            model.fit(task)
+        except ModelFailed as exc:  # a diverged network must not stop the run
+            fitted.failed[name] = str(exc)
+            progress(f"{name} failed: {exc}")
+            continue
+        if kind == "baseline":
             try:
-                values = usable_forecasts(name, model, task, scored)
+                values, facts = usable_forecasts(name, model, task, scored)
             except ModelFailed as exc:
                 fitted.failed[name] = str(exc)
                 progress(f"{name} failed: {exc}")
                 continue
-            fitted.models[name], fitted.info[name] = model, model.info
+            fitted.entries[name] = ModelEntry(name, name, "baseline",
+                                              info={**model.info, **facts})
+            fitted.models[name] = model
             frames.append(_prediction_rows(task, scored, name, values))
             continue
-
-        entries, member_predictions = [], []
-        for k in range(seeds):
-            entry = name if seeds == 1 else f"{name}_seed{k}"
-            model = registry.build(name, config, seed=base_seed + k)
-            try:  # a diverged network, or one with unusable forecasts, must not stop the run
-                model.fit(task)
-                values = usable_forecasts(entry, model, task, scored)
+        members = dict(model.members_) if hasattr(model, "members_") else {base_seed: model}
+        for seed, reason in getattr(model, "failed_", {}).items():
+            fitted.failed[f"{name}_seed{seed - base_seed}"] = reason
+            progress(f"{name}_seed{seed - base_seed} failed: {reason}")
+        names = []
+        for seed, member in members.items():
+            entry = name if len(members) == 1 and not hasattr(model, "members_") \
+                else f"{name}_seed{seed - base_seed}"
+            try:
+                values, facts = usable_forecasts(entry, member, task, scored)
             except ModelFailed as exc:
                 fitted.failed[entry] = str(exc)
                 progress(f"{entry} failed: {exc}")
+                if hasattr(model, "members_"):
+                    try:
+                        model.drop(seed, str(exc))
+                    except ModelFailed:
+                        pass
                 continue
-            fitted.models[entry], fitted.info[entry] = model, model.info
-            fitted.histories[entry] = model.history
+            fitted.entries[entry] = ModelEntry(entry, name, "network", seed=int(seed),
+                                               info={**member.info, **facts})
+            fitted.histories[entry] = member.history
             frames.append(_prediction_rows(task, scored, entry, values))
-            entries.append(entry)
-            member_predictions.append(values)
-        if seeds > 1 and member_predictions:
-            ensemble = f"{name}_ensemble"
-            frames.append(_prediction_rows(task, scored, ensemble,
-                                           np.mean(member_predictions, axis=0)))
-            members = [fitted.info[e] for e in entries]
-            fitted.info[ensemble] = {
-                "forecasts_at_output_clip": int(sum(m.get("forecasts_at_output_clip", 0)
-                                                    for m in members)),
-                "n_parameters": int(sum(m.get("n_parameters", 0) for m in members)),
-                "fit_seconds": float(sum(m.get("fit_seconds", 0.0) for m in members)),
-                "members": entries}
-            entries.append(ensemble)
-        if not entries:
+            names.append(entry)
+        if not names:
             fitted.failed.setdefault(name, "every seed failed")
-        fitted.groups[name] = entries
+            continue
+        fitted.models[name] = model
+        if hasattr(model, "members_"):
+            entry = f"{name}_ensemble"
+            values, facts = usable_forecasts(entry, model, task, scored)
+            fitted.entries[entry] = ModelEntry(entry, name, "ensemble", members=names,
+                                               info={**model.info, **facts})
+            frames.append(_prediction_rows(task, scored, entry, values))
     fitted.predictions = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return fitted
-
-
-def seed_summary(metrics: dict, groups: dict) -> dict:
-    """Mean and spread over seeds of each network's val/test RMSE."""
-    out = {}
-    for name, entries in groups.items():
-        members = [e for e in entries if not e.endswith("_ensemble")]
-        summary = {"entries": entries, "seeds": len(members)}
-        for split in ("val", "test"):
-            scores = [metrics[e][split]["rmse"] for e in members if split in metrics.get(e, {})]
-            if scores:
-                summary[f"{split}_rmse_mean"] = float(np.mean(scores))
-                summary[f"{split}_rmse_std"] = float(np.std(scores, ddof=1)) if len(scores) > 1 else 0.0
-        out[name] = summary
-    return out
 
 
 @dataclass
@@ -230,35 +235,28 @@ def fit_folds(task: ForecastTask, dataset: str, config: dict) -> list[FoldResult
 
 
 def pool_folds(folds: list[FoldResult], config: dict, horizon: int) -> dict:
-    """Scores pooled over folds and stations, and the validation-only recommendation."""
+    """Scores pooled over folds and stations, and the validation-only recommendation
+    (:mod:`forecast.selection`). An entry that failed in any fold is left out."""
     main = folds[-1].fitted
     predictions = pd.concat([f.fitted.predictions for f in folds], ignore_index=True)
     scored = predictions[predictions["split"].isin(("val", "test"))]
-    everywhere = set.intersection(*(set(f.fitted.info) for f in folds))
-    entries = [e for e in main.info if e in everywhere]
+    everywhere = set.intersection(*(set(f.fitted.entries) for f in folds))
+    entries = {n: e for n, e in main.entries.items() if n in everywhere}
     options = {"horizon": horizon, "n_boot": config["evaluation"]["n_boot"],
                "seed": config["run"]["seed"]}
-    pooled = rolling.pooled_scores(scored[scored["model"].isin(entries)], entries,
+    pooled = rolling.pooled_scores(scored[scored["model"].isin(list(entries))], list(entries),
                                    baselines=BASELINE_MODELS, **options)
-    candidates = [rolling.Candidate(name, "baseline",
-                                    int(main.info[name].get("n_parameters", 0)))
-                  for name in config["models"]["names"] if name in entries
-                  and name in BASELINE_MODELS]
-    for name, group in main.groups.items():
-        chosen = f"{name}_ensemble" if f"{name}_ensemble" in group else (group or [None])[-1]
-        if chosen in entries:
-            candidates.append(rolling.Candidate(chosen, "network",
-                                                int(main.info[chosen].get("n_parameters", 0))))
-    recommendation = rolling.recommend(scored, candidates, **options)
+    candidates = selection.candidates_of(entries, config["models"]["names"])
+    recommendation = selection.recommend(scored, candidates, **options)
     scope = (f"the {len(folds)} folds' validation years" if len(folds) > 1
              else "the validation period")
     n_stations = len(folds[-1].task.stations)
     if n_stations > 1:
         scope += f" and the {n_stations} stations"
-    recommendation["rule"] = rolling.RULE.format(scope=scope)
+    recommendation["rule"] = selection.RULE.format(scope=scope)
     return {"folds": [{**f.fold.to_dict(), "dropped_features": f.dropped_features,
                        "failed": f.fitted.failed} for f in folds],
-            "entries": entries, **pooled, "recommendation": recommendation}
+            "entries": list(entries), **pooled, "recommendation": recommendation}
 
 
 def run_diagnostics(task: ForecastTask, config: dict, run_dir: Path, histories: dict) -> dict:
@@ -272,14 +270,17 @@ def run_diagnostics(task: ForecastTask, config: dict, run_dir: Path, histories: 
     folder = run_dir / "diagnostics"
     folder.mkdir(exist_ok=True)
     kind = options["sweep_model"]
+    model = registry.build(kind, config, seed=config["run"]["seed"], seeds=1)
     if options["capacity_sweep"]:
         progress(f"capacity sweep ({kind})")
-        sweep = diagnostics.capacity_sweep(task, config, kind=kind)
+        sweep = diagnostics.capacity_sweep(task, model, options["sweep_hidden"],
+                                           options["sweep_layers"], options["max_epochs"])
         sweep.to_csv(folder / "capacity_sweep.csv", index=False)
         out["capacity_sweep"] = {"model": kind, "text": diagnostics.diagnose_capacity(sweep)}
     if options["learning_curve"]:
         progress(f"learning curve ({kind})")
-        curve = diagnostics.learning_curve(task, config, kind=kind)
+        curve = diagnostics.learning_curve(task, model, options["learning_fractions"],
+                                          options["max_epochs"])
         curve.to_csv(folder / "learning_curve.csv", index=False)
         out["learning_curve"] = {"model": kind, **diagnostics.diagnose_learning_curve(curve)}
     return out
@@ -341,22 +342,6 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _json_default(value):
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    if isinstance(value, (np.ndarray,)):
-        return value.tolist()
-    if isinstance(value, (pd.Timestamp, datetime)):
-        return value.isoformat()
-    raise TypeError(type(value))
-
-
-def write_json(path: Path, payload: dict) -> None:
-    path.write_text(json.dumps(payload, indent=2, default=_json_default, allow_nan=True))
-
-
 def run(config: dict) -> Path:
     """Run the whole pipeline for a validated config; return the run directory."""
     started = time.perf_counter()
@@ -380,60 +365,34 @@ def run(config: dict) -> Path:
             tmp / "predictions.csv", index=False, date_format="%Y-%m-%d")
         pooled = pool_folds(folds, config, task.horizon)
         scores = evaluation.evaluate(fitted.predictions.drop(columns="fold"),
+                                     baselines=BASELINE_MODELS,
                                      n_boot=config["evaluation"]["n_boot"],
                                      seed=config["run"]["seed"], horizon=task.horizon,
                                      threshold=config["evaluation"]["exceedance_threshold"])
-        for entry, info in fitted.info.items():
-            scores["models"].setdefault(entry, {})["info"] = info
-        curves = tmp / "curves"
-        for entry, history in fitted.histories.items():
-            curves.mkdir(exist_ok=True)
-            history.to_csv(curves / f"{entry}.csv", index=False)
-        for name, entries in fitted.groups.items():
-            if entries and name not in entries:  # several seeds: curves/NAME.csv is the first
-                shutil.copyfile(curves / f"{entries[0]}.csv", curves / f"{name}.csv")
-        weights = tmp / "models"
-        for entry, model in fitted.models.items():
-            if hasattr(model, "save"):
-                weights.mkdir(exist_ok=True)
-                model.save(weights / f"{entry}.pt")
+        for name, entry in fitted.entries.items():
+            entry.metrics = scores["models"].get(name, {})
+        write_artifacts(tmp, fitted)
         diagnostics = {}
         if fitted.histories:
             diagnostics = run_diagnostics(task, config, tmp, fitted.histories)
-        metrics = {
-            "dataset": loaded.dataset,
-            "synthetic": loaded.synthetic,
-            "mode": task.mode,
-            "horizon": task.horizon,
-            "stations": task.stations,
-            "splits": {name: {"start": start, "end": end,
-                              "scored_days": int(task.mask(name).sum())}
-                       for name, (start, end) in task.splits.items()},
-            "data": {**summary, "files": loaded.files, "units": loaded.units,
-                     "min_hours": config["data"]["min_hours"]},
-            "quality": loaded.quality.to_dict(),
-            "features": task.feature_names,
-            "sequence_features": task.sequence_names,
-            "versions": versions(),
-            "seed": config["run"]["seed"],
-            "models": scores["models"],
-            "best_baseline": scores["best_baseline"],
-            "comparisons": scores["comparisons"],
-            "networks": seed_summary(scores["models"], fitted.groups),
-            "failed": fitted.failed,
-            "diagnostics": diagnostics,
-            "backtest": [{"fold": fold["name"], "train_end": fold["train_end"],
-                          "val_end": fold["val_end"], "test_end": fold["test_end"],
-                          "model": model, "n": scores_["test"]["n"],
-                          "rmse": scores_["test"]["rmse_by_fold"][fold["name"]]}
-                         for fold in pooled["folds"]
-                         for model, scores_ in pooled["models"].items()] if len(folds) > 1
-            else [],
-            "pooled": pooled,
-            "dropped_features": folds[-1].dropped_features,
-            "wall_seconds": time.perf_counter() - started,
-        }
-        write_json(tmp / "metrics.json", metrics)
+        failed = {**{f"{name} (fold {f.fold.name})": reason for f in folds[:-1]
+                     for name, reason in f.fitted.failed.items()}, **fitted.failed}
+        result = RunResult(
+            dataset=loaded.dataset, synthetic=loaded.synthetic, mode=task.mode,
+            horizon=task.horizon, stations=task.stations, seed=config["run"]["seed"],
+            config=config,
+            data={**summary, "files": loaded.files, "units": loaded.units,
+                  "min_hours": config["data"]["min_hours"]},
+            quality=loaded.quality.to_dict(),
+            splits={name: {"start": start, "end": end,
+                           "scored_days": int(task.mask(name).sum())}
+                    for name, (start, end) in task.splits.items()},
+            features=task.feature_names, sequence_features=task.sequence_names,
+            dropped_features=folds[-1].dropped_features, entries=fitted.entries,
+            best_baseline=scores["best_baseline"]["val"], comparisons=scores["comparisons"],
+            failed=failed, diagnostics=diagnostics, pooled=pooled, versions=versions(),
+            wall_seconds=time.perf_counter() - started)
+        result.write(tmp)
         progress("writing the report")
         from .report import write_report
 
@@ -445,3 +404,17 @@ def run(config: dict) -> Path:
             shutil.rmtree(tmp, ignore_errors=True)
     progress(f"done in {time.perf_counter() - started:.0f} s")
     return final
+
+
+def write_artifacts(run_dir: Path, fitted: Fitted) -> None:
+    """Training curves (``curves/ENTRY.csv``) and fitted networks (``models/NAME.pt``: a
+    single network, or a seed ensemble as one file)."""
+    curves = run_dir / "curves"
+    for entry, history in fitted.histories.items():
+        curves.mkdir(exist_ok=True)
+        history.to_csv(curves / f"{entry}.csv", index=False)
+    weights = run_dir / "models"
+    for name, model in fitted.models.items():
+        if hasattr(model, "save"):
+            weights.mkdir(exist_ok=True)
+            model.save(weights / f"{name}.pt")

@@ -1,6 +1,9 @@
-"""The model interface and the registry that builds every model by name.
+"""The model interface and the one table of every model the tool can run.
 
-Every model — baseline or network — offers the same small surface:
+Every model, baseline or network, is a scikit-learn estimator
+(``sklearn.base.BaseEstimator``): its hyper-parameters are the arguments of its
+constructor, stored under the same names (``get_params`` / ``set_params``, so
+``sklearn.base.clone`` works), and what fitting learns ends in ``_``. It offers:
 
 ``fit(task)``
     learn from the task's training rows (``task.mask("train")``); the validation rows
@@ -14,41 +17,95 @@ Every model — baseline or network — offers the same small surface:
 ``info``
     a dict of facts for the report: ``n_parameters``, ``fit_seconds`` and the chosen
     hyper-parameters.
+``from_config(name, config, seed)``
+    (class method) the model configured from a run config: the one place where the
+    config's options become constructor arguments.
 
-``baselines`` and ``models`` import from ``forecast``; ``forecast`` reaches them only
-through :func:`build`, so the dependency points one way.
+:data:`REGISTRY` maps each name to its kind and its class (imported lazily, so that
+``forecast`` reaches ``baselines`` and ``models`` only through this table). A network
+asked for with ``training.seeds > 1`` comes back as a
+:class:`models.ensemble.SeedEnsemble` of that many seeds: a model in its own right.
 """
 
 from __future__ import annotations
 
+import importlib
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
-from .config import BASELINE_MODELS, NETWORK_MODELS
 from .errors import DataError
-from .task import ForecastTask
 
 
 class Forecaster(Protocol):
-    name: str
     history: pd.DataFrame
     info: dict
 
-    def fit(self, task: ForecastTask) -> Forecaster: ...
+    def fit(self, task) -> Forecaster: ...
 
-    def predict(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray: ...
+    def predict(self, task, rows: np.ndarray) -> np.ndarray: ...
+
+    def get_params(self, deep: bool = True) -> dict: ...
+
+    def set_params(self, **params) -> Forecaster: ...
 
 
-def build(name: str, config: dict, seed: int = 0) -> Forecaster:
-    """A fresh, unfitted model called ``name`` configured from the run config."""
-    if name in BASELINE_MODELS:
-        from baselines import build_baseline
+@dataclass(frozen=True)
+class ModelSpec:
+    """One row of the registry: a model's name, kind and class ("module:Class")."""
 
-        return build_baseline(name, config, seed=seed)
-    if name in NETWORK_MODELS:
-        from models import build_network
+    name: str
+    kind: str          # baseline | network
+    factory: str
 
-        return build_network(name, config, seed=seed)
-    raise DataError(f"unknown model {name!r}; known: {', '.join(BASELINE_MODELS + NETWORK_MODELS)}")
+    def model_class(self) -> type:
+        module, _, cls = self.factory.partition(":")
+        return getattr(importlib.import_module(module), cls)
+
+
+REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in (
+    ModelSpec("persistence", "baseline", "baselines.naive:Persistence"),
+    ModelSpec("climatology", "baseline", "baselines.naive:Climatology"),
+    ModelSpec("linear", "baseline", "baselines.linear:SklearnBaseline"),
+    ModelSpec("ridge", "baseline", "baselines.linear:SklearnBaseline"),
+    ModelSpec("lasso", "baseline", "baselines.linear:SklearnBaseline"),
+    ModelSpec("elasticnet", "baseline", "baselines.linear:SklearnBaseline"),
+    ModelSpec("hgb", "baseline", "baselines.linear:SklearnBaseline"),
+    ModelSpec("mlp", "network", "models.training:NetworkForecaster"),
+    ModelSpec("gru", "network", "models.training:NetworkForecaster"),
+    ModelSpec("lstm", "network", "models.training:NetworkForecaster"),
+    ModelSpec("tcn", "network", "models.training:NetworkForecaster"),
+)}
+
+BASELINE_MODELS = tuple(n for n, s in REGISTRY.items() if s.kind == "baseline")
+NETWORK_MODELS = tuple(n for n, s in REGISTRY.items() if s.kind == "network")
+ALL_MODELS = tuple(REGISTRY)
+
+
+def kind_of(name: str) -> str:
+    return spec(name).kind
+
+
+def spec(name: str) -> ModelSpec:
+    if name not in REGISTRY:
+        raise DataError(f"unknown model {name!r}; known: {', '.join(ALL_MODELS)}")
+    return REGISTRY[name]
+
+
+def build(name: str, config: dict, seed: int = 0, seeds: int | None = None) -> Forecaster:
+    """A fresh, unfitted model ``name`` configured from the run ``config``.
+
+    A network with ``seeds`` (default ``training.seeds``) above 1 is a SeedEnsemble of
+    members seeded ``seed``, ``seed + 1``, ...
+    """
+    model_spec = spec(name)
+    model = model_spec.model_class().from_config(name, config, seed=seed)
+    if model_spec.kind == "network":
+        seeds = int(config["training"]["seeds"] if seeds is None else seeds)
+        if seeds > 1:
+            from models.ensemble import SeedEnsemble
+
+            return SeedEnsemble(model, seeds=[seed + k for k in range(seeds)])
+    return model

@@ -67,6 +67,11 @@ def multisite_file(station: str) -> str:
 DATASETS = ("beijing", "beijing-multisite", "synthetic", "csv")
 
 
+def parse_dataset_spec(text: str) -> tuple[str, str]:
+    """``csv:PATH`` → ("csv", PATH); any other dataset name → (name, "")."""
+    return ("csv", text[4:]) if text.startswith("csv:") else (text, "")
+
+
 @dataclass
 class Loaded:
     """An HourlyFrame with where it came from."""
@@ -427,9 +432,9 @@ def _parse_time(values: pd.Series, source: str, fmt: str | None) -> pd.Series:
 def load(dataset: str, *, data_dir=None, csv: dict | None = None, seed: int = 0,
          synthetic: dict | None = None) -> Loaded:
     """Load a dataset by name into a Loaded HourlyFrame."""
-    if dataset.startswith("csv:"):
-        csv = {**(csv or {}), "path": dataset[4:]}
-        dataset = "csv"
+    dataset, path = parse_dataset_spec(dataset)
+    if path:
+        csv = {**(csv or {}), "path": path}
     if dataset == "beijing":
         return load_beijing(data_dir)
     if dataset == "beijing-multisite":

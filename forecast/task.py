@@ -467,6 +467,25 @@ def drop_uninformative(task: ForecastTask) -> tuple[ForecastTask, list[str]]:
     return (replace(task, **changes) if changes else task), dropped
 
 
+def without_features(task: ForecastTask, names: list[str]) -> ForecastTask:
+    """The task without the named features (``sequence:NAME`` / ``hourly:NAME`` for
+    sequence and hourly channels), e.g. those a run dropped, so that its fitted models
+    meet the inputs they were trained on."""
+    keep_x = [n not in names for n in task.feature_names]
+    keep_seq = [f"sequence:{n}" not in names for n in task.sequence_names]
+    changes = {"X": task.X[:, keep_x],
+               "feature_names": [n for n, k in zip(task.feature_names, keep_x, strict=True) if k],
+               "sequence": task.sequence[:, :, keep_seq],
+               "sequence_names": [n for n, k in zip(task.sequence_names, keep_seq, strict=True)
+                                  if k]}
+    if task.hourly is not None:
+        keep_hourly = [f"hourly:{n}" not in names for n in task.hourly_names]
+        changes.update(hourly=task.hourly[:, :, keep_hourly],
+                       hourly_names=[n for n, k in zip(task.hourly_names, keep_hourly,
+                                                       strict=True) if k])
+    return replace(task, **changes)
+
+
 def train_statistics(task: ForecastTask, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-feature mean and std over the training rows only (NaN ignored; std 0 → 1)."""
     train = values[task.mask("train", scored=False)]

@@ -1,8 +1,10 @@
 """Lightning networks (MLP, GRU/LSTM, TCN) behind the common model interface.
 
-``build_network(name, config, seed)`` gives an unfitted :class:`NetworkForecaster`;
+:class:`NetworkForecaster` is one network (a scikit-learn estimator whose parameters are
+the ``[training]`` options); :class:`SeedEnsemble` averages it over several seeds;
 ``fit`` raises :class:`TrainingFailed` when training diverges. :mod:`models.diagnostics`
 trains small sweeps and reads training curves (capacity, learning curve, verdicts).
+Build them by name through :func:`forecast.registry.build`.
 """
 
 from .diagnostics import (
@@ -12,28 +14,18 @@ from .diagnostics import (
     diagnose_learning_curve,
     learning_curve,
 )
+from .ensemble import SeedEnsemble, load_model
 from .training import NETWORKS, NetworkForecaster, TrainingFailed
-
-
-def build_network(name: str, config: dict | None = None, seed: int = 0) -> NetworkForecaster:
-    """A fresh, unfitted network ``name`` (mlp, gru, lstm or tcn) from the run config."""
-    return NetworkForecaster(name, config, seed=seed)
-
-
-def load_network(path) -> NetworkForecaster:
-    """A fitted network saved with ``NetworkForecaster.save`` (no pickle)."""
-    return NetworkForecaster.load(path)
-
 
 __all__ = [
     "NETWORKS",
     "NetworkForecaster",
+    "SeedEnsemble",
     "TrainingFailed",
-    "build_network",
     "capacity_sweep",
     "diagnose",
     "diagnose_capacity",
     "diagnose_learning_curve",
     "learning_curve",
-    "load_network",
+    "load_model",
 ]

@@ -26,15 +26,15 @@ happens with more capacity.
 
 from __future__ import annotations
 
-import copy
 import math
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
 from forecast.task import ForecastTask
 
-from .training import NetworkForecaster, TrainingFailed, training_options
+from .training import NetworkForecaster, TrainingFailed
 
 OVERFIT_RISE = 0.10
 MIN_EPOCHS_AFTER_BEST = 3
@@ -47,17 +47,8 @@ SIMILAR = 0.02   # capacity: validation losses within 2 % count as equal
 # ------------------------------------------------------------------ training sweeps
 
 
-def _diagnostic_config(config: dict, **training) -> dict:
-    config = copy.deepcopy(config)
-    config["training"] = {**training_options(config), "progress_bar": False,
-                          "max_epochs": int(config["diagnostics"]["max_epochs"]), **training}
-    return config
-
-
-def _fit_summary(kind: str, config: dict, task: ForecastTask) -> dict:
+def _fit_summary(forecaster: NetworkForecaster, task: ForecastTask) -> dict:
     """Train one network; best losses from its history (NaN when training failed)."""
-    seed = int(config.get("run", {}).get("seed", 0))
-    forecaster = NetworkForecaster(kind, config, seed=seed)
     try:
         forecaster.fit(task)
     except TrainingFailed:
@@ -72,28 +63,34 @@ def _fit_summary(kind: str, config: dict, task: ForecastTask) -> dict:
             "best_train_loss": float(history["train_loss"].min()),
             "best_val_loss": float(history["val_loss"].min()),
             "best_epoch": forecaster.info["best_epoch"], "val_rmse": rmse,
-            "target_std": forecaster.scalers.y_std, "status": "ok"}
+            "target_std": forecaster.scalers_.y_std, "status": "ok"}
 
 
-def capacity_sweep(task: ForecastTask, config: dict, kind: str | None = None) -> pd.DataFrame:
-    """Train ``kind`` (default ``diagnostics.sweep_model``) for every hidden × layers size.
+def _variant(model: NetworkForecaster, max_epochs: int, **params) -> NetworkForecaster:
+    """An unfitted copy of ``model`` for a diagnostic fit: no progress bar, fewer epochs."""
+    return clone(model).set_params(progress_bar=False, max_epochs=int(max_epochs), **params)
+
+
+def capacity_sweep(task: ForecastTask, model: NetworkForecaster, hidden_sizes, layer_counts,
+                   max_epochs: int) -> pd.DataFrame:
+    """Train a copy of ``model`` for every hidden × layers size, ``max_epochs`` at most.
 
     Columns: hidden, layers, n_parameters, best_train_loss, best_val_loss, best_epoch,
-    val_rmse (µg/m³), status. One seed (``run.seed``), ``diagnostics.max_epochs``.
+    val_rmse (µg/m³), status. One seed (the model's).
     """
-    kind = kind or config["diagnostics"]["sweep_model"]
     rows = []
-    for hidden in config["diagnostics"]["sweep_hidden"]:
-        for layers in config["diagnostics"]["sweep_layers"]:
-            run_config = _diagnostic_config(config, hidden=int(hidden), layers=int(layers))
-            summary = _fit_summary(kind, run_config, task)
+    for hidden in hidden_sizes:
+        for layers in layer_counts:
+            variant = _variant(model, max_epochs, hidden=int(hidden), layers=int(layers))
+            summary = _fit_summary(variant, task)
             summary.pop("target_std")
             rows.append({"hidden": int(hidden), "layers": int(layers), **summary})
     return pd.DataFrame(rows)
 
 
-def learning_curve(task: ForecastTask, config: dict, kind: str | None = None) -> pd.DataFrame:
-    """Train on the most recent ``diagnostics.learning_fractions`` of the training period.
+def learning_curve(task: ForecastTask, model: NetworkForecaster, fractions,
+                   max_epochs: int) -> pd.DataFrame:
+    """Train a copy of ``model`` on the most recent ``fractions`` of the training period.
 
     Each window ends where the training split ends; validation and test stay as they
     are. Each fit standardises the target with its own window, so the losses are
@@ -101,17 +98,15 @@ def learning_curve(task: ForecastTask, config: dict, kind: str | None = None) ->
     Columns: fraction, n_train (scored training rows), best_train_loss, best_val_loss,
     best_epoch, val_rmse (µg/m³), status.
     """
-    kind = kind or config["diagnostics"]["sweep_model"]
-    run_config = _diagnostic_config(config)
     train_days = np.sort(task.rows.loc[task.mask("train", scored=False), "target_day"].unique())
     ends = [task.splits[name][1] for name in ("train", "val", "test")]
     full_std = None
     rows = []
-    for fraction in sorted(config["diagnostics"]["learning_fractions"], reverse=True):
+    for fraction in sorted(fractions, reverse=True):
         n_days = max(1, math.ceil(float(fraction) * len(train_days)))
         start = pd.Timestamp(train_days[-n_days])
         window = task.with_splits(*ends, train_start=f"{start:%Y-%m-%d}")
-        summary = _fit_summary(kind, run_config, window)
+        summary = _fit_summary(_variant(model, max_epochs), window)
         std = summary.pop("target_std")
         if full_std is None:
             full_std = std     # the largest window comes first

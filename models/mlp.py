@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import torch
 
-from .base import ForecastNetwork, NetworkConfig, feedforward
+from .base import Network, NetworkConfig, feedforward
 
 
-class MLP(ForecastNetwork):
+class MLP(Network):
     def __init__(self, config: NetworkConfig) -> None:
         super().__init__(config)
         self.net = feedforward(self.n_static, config.hidden, config.layers, config.dropout,

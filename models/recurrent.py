@@ -13,12 +13,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import ForecastNetwork, NetworkConfig, feedforward
+from .base import Network, NetworkConfig, feedforward
 
 CELLS = {"gru": nn.GRU, "lstm": nn.LSTM}
 
 
-class Recurrent(ForecastNetwork):
+class Recurrent(Network):
     def __init__(self, config: NetworkConfig) -> None:
         super().__init__(config)
         c = config

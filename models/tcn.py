@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import ACTIVATIONS, ForecastNetwork, NetworkConfig, feedforward
+from .base import ACTIVATIONS, Network, NetworkConfig, feedforward
 
 
 class CausalConv1d(nn.Conv1d):
@@ -43,7 +43,7 @@ class ResidualBlock(nn.Module):
         return x + self.net(x)
 
 
-class TCN(ForecastNetwork):
+class TCN(Network):
     def __init__(self, config: NetworkConfig) -> None:
         super().__init__(config)
         c = config

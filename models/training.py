@@ -1,4 +1,4 @@
-"""``NetworkForecaster``: a Lightning network behind the common model interface.
+"""``NetworkForecaster``: a network trained with Lightning, behind the common model interface.
 
 ``fit(task)`` seeds everything, fits the scalers on the training rows, and trains with a
 Lightning ``Trainer`` (early stopping and checkpointing on ``val_loss``, CSV logging into
@@ -10,6 +10,8 @@ a temporary folder); the best epoch's weights are kept. ``predict(task, rows)`` 
 
 ``save(path)`` / ``NetworkForecaster.load(path)`` store weights, hyper-parameters and
 scalers as tensors and plain values: ``torch.load(..., weights_only=True)``, no pickle.
+Lightning is imported only to train: a fitted or loaded network forecasts with plain
+PyTorch (so ``forecast predict`` needs neither Lightning nor, through it, matplotlib).
 """
 
 from __future__ import annotations
@@ -23,24 +25,19 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
-import lightning as L
 import numpy as np
 import pandas as pd
 import torch
-from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
-from lightning.pytorch.loggers import CSVLogger
+from sklearn.base import BaseEstimator
 
 from forecast.config import DEFAULTS
 from forecast.errors import ModelFailed
 from forecast.task import ForecastTask
 
-from .base import ForecastNetwork, NetworkConfig
-from .datamodule import ForecastDataModule, Scalers
-from .mlp import MLP
-from .recurrent import Recurrent
-from .tcn import TCN
+from .base import Network, NetworkConfig
+from .networks import NETWORKS, build_network_module
+from .scaling import EVAL_BATCH_SIZE, Scalers
 
-NETWORKS = {"mlp": MLP, "gru": Recurrent, "lstm": Recurrent, "tcn": TCN}
 HISTORY_COLUMNS = ["epoch", "train_loss", "val_loss", "grad_norm", "lr"]
 MAX_STATION_DIM = 8
 TCN_KERNEL = 3
@@ -50,13 +47,8 @@ class TrainingFailed(ModelFailed):
     """A network's training diverged; the pipeline goes on with the other models."""
 
 
-def build_module(config: NetworkConfig) -> ForecastNetwork:
-    return NETWORKS[config.kind](config)
-
-
-def training_options(config: dict) -> dict:
-    """The ``[training]`` table of a run config, defaults filled in."""
-    return {**DEFAULTS["training"], **(config or {}).get("training", {})}
+def build_module(config: NetworkConfig) -> Network:
+    return build_network_module(config)
 
 
 @contextmanager
@@ -97,40 +89,96 @@ def _divergence(history: pd.DataFrame) -> str | None:
     return None
 
 
-class NetworkForecaster:
-    """mlp, gru, lstm or tcn behind the common model interface."""
+#: The ``[training]`` options that are a network's constructor arguments (all but seeds).
+TRAINING_PARAMETERS = ("hidden", "layers", "dropout", "activation", "learning_rate",
+                       "weight_decay", "optimizer", "momentum", "batch_size", "max_epochs",
+                       "patience", "gradient_clip", "lr_schedule", "accelerator", "devices",
+                       "strategy", "num_nodes", "progress_bar", "threads")
 
-    def __init__(self, kind: str, config: dict | None = None, seed: int = 0) -> None:
-        if kind not in NETWORKS:
-            raise ValueError(f"unknown network {kind!r}; known: {', '.join(NETWORKS)}")
-        self.name = kind
+
+class NetworkForecaster(BaseEstimator):
+    """mlp, gru, lstm or tcn behind the common model interface.
+
+    Every argument is a hyper-parameter (``get_params`` / ``set_params``,
+    ``sklearn.base.clone``); the defaults are those of the ``[training]`` config table.
+    Fitted state: ``model_`` (the LightningModule, best epoch, on the CPU), ``scalers_``,
+    ``network_config_``, ``history_`` and ``info_``.
+    """
+
+    def __init__(self, kind: str = "mlp", hidden: int = DEFAULTS["training"]["hidden"],
+                 layers: int = DEFAULTS["training"]["layers"],
+                 dropout: float = DEFAULTS["training"]["dropout"],
+                 activation: str = DEFAULTS["training"]["activation"],
+                 learning_rate: float = DEFAULTS["training"]["learning_rate"],
+                 weight_decay: float = DEFAULTS["training"]["weight_decay"],
+                 optimizer: str = DEFAULTS["training"]["optimizer"],
+                 momentum: float = DEFAULTS["training"]["momentum"],
+                 batch_size: int = DEFAULTS["training"]["batch_size"],
+                 max_epochs: int = DEFAULTS["training"]["max_epochs"],
+                 patience: int = DEFAULTS["training"]["patience"],
+                 gradient_clip: float = DEFAULTS["training"]["gradient_clip"],
+                 lr_schedule: str = DEFAULTS["training"]["lr_schedule"],
+                 accelerator: str = DEFAULTS["training"]["accelerator"],
+                 devices: int = DEFAULTS["training"]["devices"],
+                 strategy: str = DEFAULTS["training"]["strategy"],
+                 num_nodes: int = DEFAULTS["training"]["num_nodes"],
+                 progress_bar: bool = DEFAULTS["training"]["progress_bar"],
+                 threads: int = DEFAULTS["training"]["threads"], seed: int = 0) -> None:
         self.kind = kind
+        self.hidden = hidden
+        self.layers = layers
+        self.dropout = dropout
+        self.activation = activation
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.optimizer = optimizer
+        self.momentum = momentum
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.gradient_clip = gradient_clip
+        self.lr_schedule = lr_schedule
+        self.accelerator = accelerator
+        self.devices = devices
+        self.strategy = strategy
+        self.num_nodes = num_nodes
+        self.progress_bar = progress_bar
+        self.threads = threads
         self.seed = seed
-        self.options = training_options(config or {})
-        self.network_config: NetworkConfig | None = None
-        self.model: ForecastNetwork | None = None
-        self.scalers: Scalers | None = None
-        self.history = pd.DataFrame(columns=HISTORY_COLUMNS)
-        self.info: dict = {"status": "not fitted"}
+
+    @classmethod
+    def from_config(cls, name: str, config: dict, seed: int = 0) -> NetworkForecaster:
+        """The network ``name`` with the run config's ``[training]`` options."""
+        training = {**DEFAULTS["training"], **(config or {}).get("training", {})}
+        return cls(kind=name, seed=seed, **{k: training[k] for k in TRAINING_PARAMETERS})
+
+    @property
+    def history(self) -> pd.DataFrame:
+        return getattr(self, "history_", pd.DataFrame(columns=HISTORY_COLUMNS))
+
+    @property
+    def info(self) -> dict:
+        return getattr(self, "info_", {"status": "not fitted"})
 
     # ------------------------------------------------------------------ fit
 
     def make_network_config(self, task: ForecastTask, scalers: Scalers) -> NetworkConfig:
-        o = self.options
         n_stations = len(task.stations)
         return NetworkConfig(
             kind=self.kind, n_features=scalers.n_features, n_channels=scalers.n_channels,
             sequence_length=int(task.sequence.shape[1]), n_stations=n_stations,
             station_dim=min(MAX_STATION_DIM, n_stations) if n_stations > 1 else 0,
-            hidden=int(o["hidden"]), layers=int(o["layers"]), dropout=float(o["dropout"]),
-            activation=o["activation"], kernel_size=TCN_KERNEL, optimizer=o["optimizer"],
-            learning_rate=float(o["learning_rate"]), weight_decay=float(o["weight_decay"]),
-            momentum=float(o["momentum"]), lr_schedule=o["lr_schedule"],
-            max_epochs=int(o["max_epochs"]),
+            hidden=int(self.hidden), layers=int(self.layers), dropout=float(self.dropout),
+            activation=self.activation, kernel_size=TCN_KERNEL, optimizer=self.optimizer,
+            learning_rate=float(self.learning_rate), weight_decay=float(self.weight_decay),
+            momentum=float(self.momentum), lr_schedule=self.lr_schedule,
+            max_epochs=int(self.max_epochs),
         )
 
     def fit(self, task: ForecastTask) -> NetworkForecaster:
-        threads = int(self.options.get("threads", 0))
+        if self.kind not in NETWORKS:
+            raise ValueError(f"unknown network {self.kind!r}; known: {', '.join(NETWORKS)}")
+        threads = int(self.threads)
         previous = torch.get_num_threads()
         if threads > 0:
             # small networks on a small CPU: more threads mostly add contention
@@ -141,41 +189,47 @@ class NetworkForecaster:
             torch.set_num_threads(previous)
 
     def _fit(self, task: ForecastTask) -> NetworkForecaster:
-        o = self.options
+        import lightning as L
+        from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+        from lightning.pytorch.loggers import CSVLogger
+
+        from .datamodule import ForecastDataModule
+        from .module import ForecastModule
+
         start = time.perf_counter()
         L.seed_everything(self.seed, workers=True, verbose=False)
         torch.use_deterministic_algorithms(True, warn_only=True)
-        data = ForecastDataModule(task, batch_size=int(o["batch_size"]), seed=self.seed)
+        data = ForecastDataModule(task, batch_size=int(self.batch_size), seed=self.seed)
         data.setup("fit")
-        self.scalers = data.scalers
-        self.network_config = self.make_network_config(task, data.scalers)
-        model = build_module(self.network_config)
-        self.info = {"name": self.kind, "seed": self.seed, "status": "running",
-                     "n_parameters": sum(p.numel() for p in model.parameters()),
-                     **{k: o[k] for k in ("hidden", "layers", "dropout", "activation",
-                                          "learning_rate", "weight_decay", "batch_size",
-                                          "optimizer", "lr_schedule", "max_epochs",
-                                          "patience")}}
+        self.scalers_ = data.scalers
+        self.network_config_ = self.make_network_config(task, data.scalers)
+        model = ForecastModule(self.network_config_)
+        self.info_ = {"name": self.kind, "seed": self.seed, "status": "running",
+                      "n_parameters": sum(p.numel() for p in model.parameters()),
+                      **{k: getattr(self, k) for k in (
+                          "hidden", "layers", "dropout", "activation", "learning_rate",
+                          "weight_decay", "batch_size", "optimizer", "lr_schedule",
+                          "max_epochs", "patience")}}
 
         with tempfile.TemporaryDirectory(prefix="pm25-train-") as tmp, quiet_lightning():
-            early_stopping = EarlyStopping(monitor="val_loss", patience=int(o["patience"]),
+            early_stopping = EarlyStopping(monitor="val_loss", patience=int(self.patience),
                                            check_finite=True)
             checkpoint = ModelCheckpoint(dirpath=Path(tmp) / "checkpoints", monitor="val_loss",
                                          save_top_k=1, save_weights_only=True)
             logger = CSVLogger(tmp, name="logs", version=0)
             trainer = L.Trainer(
-                accelerator=o["accelerator"], devices=o["devices"], strategy=o["strategy"],
-                max_epochs=int(o["max_epochs"]),
-                gradient_clip_val=float(o["gradient_clip"]) or None,
+                accelerator=self.accelerator, devices=self.devices, strategy=self.strategy,
+                num_nodes=int(self.num_nodes), max_epochs=int(self.max_epochs),
+                gradient_clip_val=float(self.gradient_clip) or None,
                 deterministic="warn",  # torch.use_deterministic_algorithms(True, warn_only)
                 callbacks=[early_stopping, checkpoint], logger=logger,
-                enable_progress_bar=bool(o["progress_bar"]), enable_model_summary=False,
+                enable_progress_bar=bool(self.progress_bar), enable_model_summary=False,
                 num_sanity_val_steps=0, log_every_n_steps=1, default_root_dir=tmp,
             )
             trainer.fit(model, datamodule=data)
             trainer.strategy.barrier()
-            self.history = read_history(Path(logger.log_dir) / "metrics.csv")
-            failure = model.failure or _divergence(self.history)
+            self.history_ = read_history(Path(logger.log_dir) / "metrics.csv")
+            failure = model.failure or _divergence(self.history_)
             best_score = checkpoint.best_model_score
             if failure is None and (best_score is None or not math.isfinite(float(best_score))):
                 failure = "no finite validation loss (diverged)"
@@ -186,15 +240,15 @@ class NetworkForecaster:
                 best_epoch = int(best["epoch"]) + 1
             trainer.strategy.barrier()  # every rank has read the checkpoint before cleanup
 
-        self.info["fit_seconds"] = round(time.perf_counter() - start, 3)
-        self.info["epochs_run"] = int(trainer.current_epoch)
-        self.info["stopped_early"] = bool(early_stopping.stopped_epoch > 0)
+        self.info_["fit_seconds"] = round(time.perf_counter() - start, 3)
+        self.info_["epochs_run"] = int(trainer.current_epoch)
+        self.info_["stopped_early"] = bool(early_stopping.stopped_epoch > 0)
         if failure is not None:
-            self.info["status"] = f"failed: {failure}"
-            self.model = None
+            self.info_["status"] = f"failed: {failure}"
+            self.model_ = None
             raise TrainingFailed(f"{self.kind} (seed {self.seed}): {failure}")
-        self.model = model.cpu().eval()
-        self.info.update(status="ok", best_epoch=best_epoch,
+        self.model_ = model.network.cpu().eval()
+        self.info_.update(status="ok", best_epoch=best_epoch,
                          best_val_loss=float(best_score))
         return self
 
@@ -202,51 +256,55 @@ class NetworkForecaster:
 
     def predict(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
         """Forecasts in µg/m³ (finite, ≥ 0) for the rows selected by the mask ``rows``."""
-        return self.scalers.to_target(self._scaled_outputs(task, rows))
+        return self.scalers_.to_target(self._scaled_outputs(task, rows))
 
     def at_output_clip(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
         """For each selected row, whether the network's raw output reached the clip that
         keeps forecasts within the training targets' range ± a margin (see
         :meth:`models.datamodule.Scalers.output_clip`): a sign of inputs it cannot handle."""
-        return self.scalers.at_output_clip(self._scaled_outputs(task, rows))
+        return self.scalers_.at_output_clip(self._scaled_outputs(task, rows))
 
     def _scaled_outputs(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
-        if self.model is None or self.scalers is None:
+        if getattr(self, "model_", None) is None:
             raise RuntimeError(f"{self.kind}: fit (or load) the network before predicting")
-        if rows.any() and task.station_index[rows].max() >= self.network_config.n_stations:
+        n_stations = self.network_config_.n_stations
+        if rows.any() and task.station_index[rows].max() >= n_stations:
             raise ValueError(f"{self.kind}: the task has more stations than the "
-                             f"{self.network_config.n_stations} the network was fitted on")
-        loader = ForecastDataModule(task, scalers=self.scalers).predict_loader(rows)
-        self.model.eval()
+                             f"{n_stations} the network was fitted on")
+        x, seq, station = self.scalers_.inputs(task, rows)
+        self.model_.eval()
         with torch.no_grad():
-            scaled = [self.model(x, seq, station) for x, seq, station in loader]
+            scaled = [self.model_(x[i:i + EVAL_BATCH_SIZE], seq[i:i + EVAL_BATCH_SIZE],
+                                  station[i:i + EVAL_BATCH_SIZE])
+                      for i in range(0, len(x), EVAL_BATCH_SIZE)]
         return torch.cat(scaled).numpy() if scaled else np.zeros(0)
 
     # ------------------------------------------------------------------ save / load
 
-    def save(self, path: str | Path) -> None:
-        if self.model is None:
+    def state(self) -> dict:
+        """The fitted network as tensors and plain values (what ``save`` writes)."""
+        if getattr(self, "model_", None) is None:
             raise RuntimeError(f"{self.kind}: nothing to save, the network is not fitted")
-        hyper = {**asdict(self.network_config), "seed": self.seed,
-                 "target_transform": self.scalers.target_transform,
-                 "options": {k: v for k, v in self.options.items()
-                             if isinstance(v, (int, float, str))}}
         info = {k: v for k, v in self.info.items() if isinstance(v, (int, float, str, bool))}
-        torch.save({"state_dict": self.model.state_dict(), "hyper": hyper,
-                    "scalers": self.scalers.state(), "info": info}, path)
+        return {"state_dict": self.model_.state_dict(), "params": self.get_params(),
+                "network": asdict(self.network_config_),
+                "target_transform": self.scalers_.target_transform,
+                "scalers": self.scalers_.state(), "info": info}
+
+    @classmethod
+    def from_state(cls, saved: dict) -> NetworkForecaster:
+        forecaster = cls(**saved["params"])
+        forecaster.network_config_ = NetworkConfig(**saved["network"])
+        forecaster.scalers_ = Scalers.from_state(saved["scalers"], saved["target_transform"])
+        forecaster.model_ = build_module(forecaster.network_config_)
+        forecaster.model_.load_state_dict(saved["state_dict"])
+        forecaster.model_.eval()
+        forecaster.info_ = dict(saved.get("info", {}))
+        return forecaster
+
+    def save(self, path: str | Path) -> None:
+        torch.save({"format": "network", **self.state()}, path)
 
     @classmethod
     def load(cls, path: str | Path) -> NetworkForecaster:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-        hyper = dict(saved["hyper"])
-        seed = hyper.pop("seed")
-        transform = hyper.pop("target_transform")
-        options = hyper.pop("options")
-        forecaster = cls(hyper["kind"], {"training": options}, seed=seed)
-        forecaster.network_config = NetworkConfig(**hyper)
-        forecaster.scalers = Scalers.from_state(saved["scalers"], transform)
-        forecaster.model = build_module(forecaster.network_config)
-        forecaster.model.load_state_dict(saved["state_dict"])
-        forecaster.model.eval()
-        forecaster.info = dict(saved.get("info", {}))
-        return forecaster
+        return cls.from_state(torch.load(path, map_location="cpu", weights_only=True))

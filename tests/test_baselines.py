@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from baselines import Climatology, Persistence, SklearnBaseline, build_baseline
+from baselines import Climatology, Persistence, SklearnBaseline
 from forecast import daily, registry
 from forecast.config import BASELINE_MODELS, DEFAULTS
 from forecast.errors import DataError
@@ -79,19 +79,19 @@ def test_ridge_beats_persistence_on_validation(task):
     val = task.mask("val")
     rmse = {}
     for name in ("persistence", "ridge"):
-        predicted = build_baseline(name, DEFAULTS).fit(task).predict(task, val)
+        predicted = registry.build(name, DEFAULTS).fit(task).predict(task, val)
         rmse[name] = np.sqrt(np.mean((predicted - task.y[val]) ** 2))
     assert rmse["ridge"] < 0.9 * rmse["persistence"]
 
 
 def test_settings_are_chosen_without_the_test_split(task):
-    first = SklearnBaseline("ridge").fit(task)
+    first = SklearnBaseline(family="ridge").fit(task)
     test = task.mask("test", scored=False)
     saved_X, saved_y = task.X.copy(), task.y.copy()
     task.X[test] = task.X[test] * 3 + 100
     task.y[test] = task.y[test] * 5
     try:
-        second = SklearnBaseline("ridge").fit(task)
+        second = SklearnBaseline(family="ridge").fit(task)
     finally:
         task.X[:], task.y[:] = saved_X, saved_y
     assert first.info["chosen"] == second.info["chosen"]
@@ -100,12 +100,12 @@ def test_settings_are_chosen_without_the_test_split(task):
 
 
 def test_validation_rows_steer_the_choice(task):
-    first = SklearnBaseline("ridge").fit(task)
+    first = SklearnBaseline(family="ridge").fit(task)
     val = task.mask("val")
     saved = task.y.copy()
     task.y[val] = np.median(task.y[task.mask("train")])  # a flat validation year
     try:
-        second = SklearnBaseline("ridge").fit(task)
+        second = SklearnBaseline(family="ridge").fit(task)
     finally:
         task.y[:] = saved
     assert first.info["chosen"] != second.info["chosen"]
@@ -114,3 +114,44 @@ def test_validation_rows_steer_the_choice(task):
 def test_registry_rejects_unknown_names():
     with pytest.raises(DataError, match="unknown model"):
         registry.build("prophet", DEFAULTS)
+
+
+@pytest.mark.parametrize("name", BASELINE_MODELS)
+def test_baselines_honour_the_estimator_contract(task, name):
+    from sklearn.base import clone
+
+    model = registry.build(name, DEFAULTS, seed=3)
+    params = model.get_params()
+    twin = clone(model)
+    assert twin is not model and twin.get_params() == params
+    fitted = model.fit(task)
+    assert not [k for k in vars(clone(fitted)) if k.endswith("_")]  # fitted state ends in _
+    assert [k for k in vars(fitted) if k.endswith("_")]
+
+
+def test_a_grid_can_be_set_and_is_honoured(task):
+    model = SklearnBaseline(family="ridge").set_params(grid=({"alpha": 5.0},),
+                                                       transforms=("none",))
+    fitted = model.fit(task)
+    assert fitted.info["chosen"] == {"alpha": 5.0, "target_transform": "none"}
+    assert fitted.info["candidates"] == 1
+
+
+def test_a_new_baseline_in_the_registry_counts_as_best_baseline(monkeypatch):
+    """The baselines evaluate() compares against come from the registry table alone."""
+    from forecast import evaluation
+    from forecast.registry import REGISTRY, ModelSpec
+
+    monkeypatch.setitem(REGISTRY, "oracle", ModelSpec("oracle", "baseline", "x:y"))
+    monkeypatch.setattr(registry, "BASELINE_MODELS", (*registry.BASELINE_MODELS, "oracle"))
+    dates = pd.date_range("2020-01-01", periods=40)
+    rng = np.random.default_rng(0)
+    y = 50 + rng.normal(0, 10, 40)
+    rows = []
+    for model, noise in (("persistence", 20), ("ridge", 10), ("oracle", 1), ("mlp", 5)):
+        for split in ("val", "test"):
+            rows.append(pd.DataFrame({"date": dates, "station": "S", "split": split,
+                                      "model": model, "y_true": y,
+                                      "y_pred": y + rng.normal(0, noise, 40)}))
+    scores = evaluation.evaluate(pd.concat(rows), n_boot=20)
+    assert scores["best_baseline"]["val"] == "oracle"

@@ -31,7 +31,7 @@ task = T.build_task(hourly, daily.to_daily(hourly), dataset="synthetic",
                     train_end="2010-04-15", val_end="2010-05-31", test_end="2010-06-30")
 config = {"training": {"accelerator": "cpu", "devices": 2, "strategy": "ddp",
                        "max_epochs": 2, "hidden": 8, "layers": 1, "progress_bar": False}}
-forecaster = models.build_network("mlp", config, seed=0).fit(task)
+forecaster = models.NetworkForecaster.from_config("mlp", config, seed=0).fit(task)
 predictions = forecaster.predict(task, np.ones(len(task.y), dtype=bool))
 rank = int(os.environ.get("LOCAL_RANK", 0))
 # one file per rank: the two processes share stdout, where their lines can interleave

@@ -68,13 +68,18 @@ def config(**training) -> dict:
                          **training}}
 
 
+def network(kind: str, run_config: dict, seed: int = 0) -> models.NetworkForecaster:
+    """One network (no seed ensemble) configured from a run config, as the registry does."""
+    return models.NetworkForecaster.from_config(kind, run_config, seed=seed)
+
+
 def all_rows(task: T.ForecastTask) -> np.ndarray:
     return np.ones(len(task.y), dtype=bool)
 
 
 @pytest.fixture(scope="module")
 def fitted_mlp(task):
-    return models.build_network("mlp", config(), seed=0).fit(task)
+    return network("mlp", config(), seed=0).fit(task)
 
 
 # ------------------------------------------------------------------ fit / predict
@@ -82,7 +87,7 @@ def fitted_mlp(task):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_network_fits_and_predicts_every_row(task, kind):
-    forecaster = models.build_network(kind, config(layers=2), seed=0).fit(task)
+    forecaster = network(kind, config(layers=2), seed=0).fit(task)
     assert np.isnan(task.X).all(axis=1).any()  # rows without any input are predicted too
     predictions = forecaster.predict(task, all_rows(task))
     assert predictions.shape == (len(task.y),)
@@ -93,7 +98,7 @@ def test_network_fits_and_predicts_every_row(task, kind):
     assert np.isfinite(history[["train_loss", "val_loss", "grad_norm", "lr"]].to_numpy()).all()
     info = forecaster.info
     assert info["status"] == "ok" and info["epochs_run"] == 2 and info["best_epoch"] in (1, 2)
-    assert info["n_parameters"] == sum(p.numel() for p in forecaster.model.parameters())
+    assert info["n_parameters"] == sum(p.numel() for p in forecaster.model_.parameters())
     assert info["fit_seconds"] > 0 and info["stopped_early"] is False
 
 
@@ -106,23 +111,23 @@ def test_predictions_depend_on_the_inputs(task, fitted_mlp):
 
 def test_same_seed_same_predictions_other_seed_differs(task):
     rows = all_rows(task)
-    first = models.build_network("gru", config(), seed=1).fit(task)
-    again = models.build_network("gru", config(), seed=1).fit(task)
-    other = models.build_network("gru", config(), seed=2).fit(task)
+    first = network("gru", config(), seed=1).fit(task)
+    again = network("gru", config(), seed=1).fit(task)
+    other = network("gru", config(), seed=2).fit(task)
     assert np.array_equal(first.predict(task, rows), again.predict(task, rows))
     pd.testing.assert_frame_equal(first.history, again.history)
     assert not np.array_equal(first.predict(task, rows), other.predict(task, rows))
 
 
 def test_grad_norm_is_measured_before_clipping(task):
-    forecaster = models.build_network("mlp", config(gradient_clip=1e-4), seed=0).fit(task)
+    forecaster = network("mlp", config(gradient_clip=1e-4), seed=0).fit(task)
     assert (forecaster.history["grad_norm"] > 1e-3).all()
 
 
 @pytest.mark.parametrize("optimizer,schedule", [("sgd", "cosine"), ("rmsprop", "none"),
                                                 ("adamw", "plateau")])
 def test_optimizers_and_schedules(task, optimizer, schedule):
-    forecaster = models.build_network(
+    forecaster = network(
         "mlp", config(optimizer=optimizer, lr_schedule=schedule, learning_rate=0.01,
                       max_epochs=3), seed=0).fit(task)
     lr = forecaster.history["lr"].to_numpy()
@@ -133,17 +138,61 @@ def test_optimizers_and_schedules(task, optimizer, schedule):
         assert np.allclose(lr, 0.01)
 
 
-def test_unknown_network_is_an_error():
-    with pytest.raises(ValueError, match="unknown network"):
-        models.build_network("transformer", config())
-
-
-def test_registry_builds_networks():
+def test_unknown_network_is_an_error(task):
+    from forecast.errors import DataError
     from forecast.registry import build
 
-    forecaster = build("tcn", config(), seed=4)
+    with pytest.raises(ValueError, match="unknown network"):  # checked at fit, as sklearn does
+        network("transformer", config()).fit(task)
+    with pytest.raises(DataError, match="unknown model 'transformer'"):
+        build("transformer", config())
+
+
+def test_registry_builds_networks_and_seed_ensembles():
+    from forecast.registry import build
+
+    forecaster = build("tcn", config(seeds=1), seed=4)
     assert isinstance(forecaster, models.NetworkForecaster)
-    assert forecaster.name == "tcn" and forecaster.seed == 4
+    assert forecaster.kind == "tcn" and forecaster.seed == 4
+    ensemble = build("gru", config(seeds=3), seed=4)
+    assert isinstance(ensemble, models.SeedEnsemble)
+    assert ensemble.seeds == [4, 5, 6] and ensemble.estimator.kind == "gru"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_networks_honour_the_estimator_contract(kind):
+    from sklearn.base import clone
+
+    forecaster = network(kind, config(hidden=16, dropout=0.1), seed=3)
+    params = forecaster.get_params()
+    assert params["hidden"] == 16 and params["dropout"] == 0.1 and params["seed"] == 3
+    twin = clone(forecaster)
+    assert twin is not forecaster and twin.get_params() == params
+    assert twin.set_params(hidden=32, layers=2).get_params()["hidden"] == 32
+    assert forecaster.hidden == 16  # the original is untouched
+    ensemble = clone(models.SeedEnsemble(forecaster, seeds=[1, 2]))
+    assert ensemble.get_params()["seeds"] == [1, 2]
+    assert ensemble.get_params()["estimator__hidden"] == 16
+
+
+def test_a_seed_ensemble_fits_saves_and_loads_as_one_model(task, tmp_path):
+    ensemble = models.SeedEnsemble(network("mlp", config()), seeds=[0, 1]).fit(task)
+    rows = all_rows(task)
+    members = [ensemble.members_[s].predict(task, rows) for s in (0, 1)]
+    assert np.allclose(ensemble.predict(task, rows), np.mean(members, axis=0))
+    assert not np.allclose(members[0], members[1])
+    assert ensemble.info["seeds"] == [0, 1]
+    assert ensemble.info["n_parameters"] == 2 * ensemble.members_[0].info["n_parameters"]
+    path = tmp_path / "mlp.pt"
+    ensemble.save(path)
+    loaded = models.load_model(path)
+    assert isinstance(loaded, models.SeedEnsemble)
+    assert np.array_equal(loaded.predict(task, rows), ensemble.predict(task, rows))
+    # a member that fails is left out; every member failing fails the ensemble
+    broken = models.SeedEnsemble(network("mlp", config(learning_rate=1e12, gradient_clip=0.0,
+                                                       lr_schedule="none")), seeds=[0, 1])
+    with pytest.raises(models.TrainingFailed, match="every seed failed"):
+        broken.fit(task)
 
 
 # ------------------------------------------------------------------ scalers
@@ -192,7 +241,7 @@ def test_inputs_are_clipped_to_the_training_range(task, fitted_mlp):
     # the same for the daily sequence
     seq = task.sequence.copy()
     seq[test, -1, 0] = 1e9
-    scalers = fitted_mlp.scalers
+    scalers = fitted_mlp.scalers_
     _, scaled_seq, _ = scalers.inputs(dataclasses.replace(task, sequence=seq), test)
     assert float(scaled_seq[:, -1, 0].max()) == pytest.approx(float(scalers.seq_high[0]))
 
@@ -211,8 +260,8 @@ def test_a_feature_missing_throughout_training_is_zero_everywhere(task):
 def test_forecasts_at_the_output_clip_are_counted(task, fitted_mlp):
     test = task.mask("test")
     assert fitted_mlp.at_output_clip(task, test).shape == (test.sum(),)
-    low, high = fitted_mlp.scalers.output_clip()
-    flags = fitted_mlp.scalers.at_output_clip(np.array([low - 1, low, 0.0, high, high + 5]))
+    low, high = fitted_mlp.scalers_.output_clip()
+    flags = fitted_mlp.scalers_.at_output_clip(np.array([low - 1, low, 0.0, high, high + 5]))
     assert flags.tolist() == [True, True, False, True, True]
 
 
@@ -232,7 +281,7 @@ def test_datamodule_loaders(task):
 
 
 def test_divergence_raises_training_failed(task):
-    forecaster = models.build_network("mlp", config(learning_rate=1e12, max_epochs=5,
+    forecaster = network("mlp", config(learning_rate=1e12, max_epochs=5,
                                                     gradient_clip=0.0, lr_schedule="none"))
     with pytest.raises(models.TrainingFailed, match="diverged"):
         forecaster.fit(task)
@@ -249,11 +298,12 @@ def test_save_load_round_trip(task, fitted_mlp, tmp_path):
     path = tmp_path / "mlp.pt"
     fitted_mlp.save(path)
     saved = torch.load(path, weights_only=True)  # plain tensors and values, no pickle
-    assert set(saved) >= {"state_dict", "hyper", "scalers"}
-    loaded = models.load_network(path)
+    assert set(saved) >= {"state_dict", "params", "network", "scalers"}
+    loaded = models.load_model(path)
     rows = all_rows(task)
     assert np.array_equal(loaded.predict(task, rows), fitted_mlp.predict(task, rows))
-    assert loaded.info["status"] == "ok" and loaded.name == "mlp"
+    assert loaded.info["status"] == "ok" and loaded.kind == "mlp"
+    assert loaded.get_params() == fitted_mlp.get_params()
 
 
 def test_load_refuses_a_task_with_other_features(task, fitted_mlp):
@@ -267,9 +317,9 @@ def test_load_refuses_a_task_with_other_features(task, fitted_mlp):
 
 def test_station_embedding_for_several_stations(two_station_task, fitted_mlp):
     task = two_station_task
-    forecaster = models.build_network("gru", config(), seed=0).fit(task)
-    assert fitted_mlp.model.station_embedding is None
-    embedding = forecaster.model.station_embedding
+    forecaster = network("gru", config(), seed=0).fit(task)
+    assert fitted_mlp.model_.station_embedding is None
+    embedding = forecaster.model_.station_embedding
     assert embedding is not None and embedding.num_embeddings == 2
     rows = all_rows(task)
     swapped = task.rows.copy()
@@ -339,15 +389,13 @@ def test_diagnose_capacity():
 
 
 def test_capacity_sweep_and_learning_curve_run(task):
-    run_config = {**config(max_epochs=1), "run": {"seed": 0},
-                  "diagnostics": {**DEFAULTS["diagnostics"], "sweep_hidden": [4, 8],
-                                  "sweep_layers": [1], "max_epochs": 1,
-                                  "learning_fractions": [0.5, 1.0]}}
-    sweep = capacity_sweep(task, run_config, kind="mlp")
+    model = network("mlp", config(max_epochs=1))
+    sweep = capacity_sweep(task, model, hidden_sizes=[4, 8], layer_counts=[1], max_epochs=1)
     assert list(sweep.columns[:6]) == ["hidden", "layers", "n_parameters", "best_train_loss",
                                        "best_val_loss", "best_epoch"]
     assert sweep["hidden"].tolist() == [4, 8] and sweep["n_parameters"].is_monotonic_increasing
-    curve = learning_curve(task, run_config, kind="mlp")
+    curve = learning_curve(task, model, fractions=[0.5, 1.0], max_epochs=1)
+    assert model.hidden == 8 and not hasattr(model, "model_")  # cloned, not changed
     assert list(curve.columns[:4]) == ["fraction", "n_train", "best_train_loss", "best_val_loss"]
     assert curve["fraction"].tolist() == [0.5, 1.0]
     assert curve["n_train"].iloc[0] < curve["n_train"].iloc[1] == task.mask("train").sum()

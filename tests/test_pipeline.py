@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import tomllib
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 from forecast import cli
 from forecast.config import load_config
 from forecast.pipeline import run
+from forecast.results import RunResult
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +38,8 @@ def run_dir(tmp_path_factory):
 
 def test_run_directory_follows_the_contract(run_dir):
     for name in ("config.toml", "metrics.json", "predictions.csv", "report.html", "report.md",
-                 "curves/mlp.csv", "curves/gru.csv", "diagnostics/capacity_sweep.csv",
+                 "curves/mlp_seed0.csv", "curves/gru_seed1.csv", "models/mlp.pt",
+                 "models/gru.pt", "diagnostics/capacity_sweep.csv",
                  "diagnostics/learning_curve.csv"):
         assert (run_dir / name).is_file(), name
     assert not list(run_dir.parent.glob(".tmp-*"))
@@ -63,20 +66,45 @@ def test_every_model_is_scored_on_the_same_days(run_dir):
 
 
 def test_metrics_hold_scores_seeds_and_comparisons(run_dir):
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["synthetic"] is True and metrics["mode"] == "observed"
-    persistence = metrics["models"]["persistence"]["test"]
+    result = RunResult.read(run_dir)
+    assert result.synthetic is True and result.mode == "observed"
+    persistence = result.entries["persistence"].metrics["test"]
     assert persistence["skill"] == pytest.approx(0.0)
-    ridge = metrics["models"]["ridge"]["test"]
+    ridge = result.entries["ridge"].metrics["test"]
     assert ridge["skill"] == pytest.approx(1 - ridge["rmse"] / ridge["rmse_reference"])
     assert ridge["rmse_ci"][0] <= ridge["rmse"] <= ridge["rmse_ci"][1]
-    summary = metrics["networks"]["mlp"]
-    scores = [metrics["models"][f"mlp_seed{k}"]["test"]["rmse"] for k in (0, 1)]
-    assert summary["test_rmse_mean"] == pytest.approx(np.mean(scores))
-    assert summary["test_rmse_std"] == pytest.approx(np.std(scores, ddof=1))
-    compared = {(c["split"], c["model"]) for c in metrics["comparisons"]}
+    mean, sd, n = result.seed_spread("mlp")
+    scores = [result.entries[f"mlp_seed{k}"].score("test") for k in (0, 1)]
+    assert n == 2 and mean == pytest.approx(np.mean(scores))
+    assert sd == pytest.approx(np.std(scores, ddof=1))
+    ensemble = result.entries["mlp_ensemble"]
+    assert (ensemble.kind, ensemble.family, ensemble.members) == (
+        "ensemble", "mlp", ["mlp_seed0", "mlp_seed1"])
+    assert (result.entries["gru_seed1"].kind, result.entries["gru_seed1"].seed) == ("network", 1)
+    assert result.entries["ridge"].kind == "baseline"
+    compared = {(c["split"], c["model"]) for c in result.comparisons}
     assert ("test", "gru_ensemble") in compared
-    assert set(metrics["diagnostics"]["curves"]) >= {"mlp_seed0", "gru_seed1"}
+    assert set(result.diagnostics["curves"]) >= {"mlp_seed0", "gru_seed1"}
+
+
+def test_metrics_json_round_trips_and_refuses_damaged_files(run_dir, tmp_path, cli_error):
+    result = RunResult.read(run_dir)
+    assert RunResult.from_json(result.to_json()) == result
+    payload = json.loads((run_dir / "metrics.json").read_text())
+    for damage, expected in (
+            (lambda p: p.pop("horizon"), "missing field 'horizon'"),
+            (lambda p: p.__setitem__("horizn", p.pop("horizon")), "unknown field 'horizn'"),
+            (lambda p: p["entries"][0].pop("family"), "missing field 'family'"),
+            (lambda p: p["entries"][0].__setitem__("kind", "neural"), "kind 'neural'"),
+            (lambda p: p.__setitem__("horizon", "one"), "'horizon' has the wrong type"),
+            (lambda p: p.__setitem__("format_version", 1), "format version 1")):
+        damaged = tmp_path / f"damaged-{len(list(tmp_path.iterdir()))}"
+        shutil.copytree(run_dir, damaged)
+        edited = json.loads(json.dumps(payload))
+        damage(edited)
+        (damaged / "metrics.json").write_text(json.dumps(edited))
+        line = cli_error("report", damaged)
+        assert expected.lower() in line and "metrics.json" in line
 
 
 def test_curves_have_one_row_per_epoch(run_dir):
@@ -111,11 +139,28 @@ def test_cli_prints_the_run_directory_last_and_report_rebuilds(run_dir, tmp_path
 def test_predict_gives_tomorrow_for_every_model(run_dir, capsys):
     assert cli.main(["predict", str(run_dir), "--json"]) == 0
     table = pd.DataFrame(json.loads(capsys.readouterr().out))
-    assert set(table["model"]) >= {"persistence", "ridge", "mlp_seed0", "mlp_ensemble"}
+    # one row per model: a network is its saved seed ensemble, loaded as one model
+    assert set(table["model"]) == {"persistence", "climatology", "ridge", "mlp_ensemble",
+                                   "gru_ensemble"}
     assert (table["issue_day"] == "2012-12-31").all()
     assert (table["target_day"] == "2013-01-01").all()
     assert np.isfinite(table["pm25_forecast"]).all()
     assert table["recommended"].sum() == 1
+    recommended = RunResult.read(run_dir).recommendation["model"]
+    assert table.loc[table["recommended"], "model"].item() == recommended
+
+
+def test_predict_does_not_import_matplotlib(run_dir):
+    import subprocess
+    import sys
+
+    code = ("import sys; from pathlib import Path; from forecast.predict import predict_latest;"
+            f"table = predict_latest(Path({str(run_dir)!r}));"
+            "assert len(table) == 5, len(table);"
+            "print('matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip().splitlines()
+    assert out[-1] == "False"
 
 
 def test_a_failed_run_leaves_nothing_behind(tmp_path, capsys):
@@ -133,8 +178,7 @@ def test_rolling_origin_folds_are_fitted_scored_and_pooled(tmp_path):
                  "diagnostics": {"capacity_sweep": False, "learning_curve": False},
                  "run": {"out": str(tmp_path)}}
     run_dir = run(load_config(overrides=overrides))
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    pooled = metrics["pooled"]
+    pooled = RunResult.read(run_dir).pooled
     assert [f["name"] for f in pooled["folds"]] == ["2012", "2013"]
     predictions = pd.read_csv(run_dir / "predictions.csv")
     assert set(predictions["fold"]) == {2012, 2013}
@@ -148,8 +192,7 @@ def test_rolling_origin_folds_are_fitted_scored_and_pooled(tmp_path):
     recommendation = pooled["recommendation"]
     assert recommendation["model"] in {"persistence", "ridge", "mlp"}
     assert "test periods play no part" in recommendation["rule"]
-    folds = pd.DataFrame(metrics["backtest"])
-    assert sorted(folds["fold"].unique()) == ["2012", "2013"]
+    assert "Rolling-origin folds" in (run_dir / "report.md").read_text()
 
 
 def test_same_config_and_seed_give_the_same_numbers(run_dir, tmp_path):
@@ -166,9 +209,9 @@ def test_a_diverging_network_is_marked_failed_and_the_run_goes_on(tmp_path):
                  "diagnostics": {"capacity_sweep": False, "learning_curve": False},
                  "run": {"out": str(tmp_path)}}
     run_dir = run(load_config(overrides=overrides))
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert "diverged" in metrics["failed"]["mlp"]
-    assert set(metrics["models"]) == {"persistence", "ridge"}
+    result = RunResult.read(run_dir)
+    assert "diverged" in result.failed["mlp"]
+    assert set(result.entries) == {"persistence", "ridge"}
     assert "diverged" in (run_dir / "report.md").read_text()
 
 
@@ -185,10 +228,10 @@ def test_a_model_with_non_finite_forecasts_is_marked_failed_and_the_run_goes_on(
     overrides = {**SMALL, "models": {"names": ["persistence", "climatology", "ridge"]},
                  "run": {"out": str(tmp_path)}}
     run_dir = run(load_config(overrides=overrides))
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert "1 of" in metrics["failed"]["climatology"]
-    assert "not finite" in metrics["failed"]["climatology"]
-    assert set(metrics["models"]) == {"persistence", "ridge"}
+    result = RunResult.read(run_dir)
+    assert "1 of" in result.failed["climatology"]
+    assert "not finite" in result.failed["climatology"]
+    assert set(result.entries) == {"persistence", "ridge"}
     assert "not finite" in (run_dir / "report.md").read_text()
 
 
@@ -212,8 +255,8 @@ def test_a_csv_whose_pressure_is_empty_in_training_runs_and_drops_it(tmp_path):
                  "diagnostics": {"capacity_sweep": False, "learning_curve": False},
                  "run": {"out": str(tmp_path / "reports")}}
     run_dir = run(load_config(overrides=overrides))
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    dropped = metrics["dropped_features"]
+    result = RunResult.read(run_dir)
+    dropped = result.dropped_features
     assert {"pres_mean", "pres_change", "pres_trend_6h", "sequence:pres_mean"} <= set(dropped)
-    assert not [f for f in metrics["features"] if f.startswith("pres")]
-    assert metrics["failed"] == {} and np.isfinite(metrics["models"]["mlp"]["test"]["rmse"])
+    assert not [f for f in result.features if f.startswith("pres")]
+    assert result.failed == {} and np.isfinite(result.entries["mlp"].score("test"))

@@ -14,6 +14,7 @@ import pytest
 
 from forecast import sources
 from forecast.daily import to_daily
+from forecast.results import RunResult
 from forecast.task import build_task
 
 pytestmark = pytest.mark.realdata
@@ -124,7 +125,8 @@ def test_beijing_as_a_csv_with_missing_value_codes_runs_to_the_end(
         "data": {"dataset": "csv", "path": str(csv), "station": "US Embassy",
                  "time_columns": ["year", "month", "day", "hour"],
                  "columns": {"pm25": "pm2.5", "temp": "TEMP", "dewp": "DEWP", "pres": "PRES"}},
-        "split": {"train_end": "2012-12-31", "val_end": "2013-12-31", "test_end": "2014-12-31"},
+        "split": {"train_end": "2012-12-31", "val_end": "2013-12-31", "test_end": "2014-12-31",
+                  "folds": 1},
         "models": {"names": ["persistence", "ridge", "tcn"]},
         "training": {"seeds": 1, "max_epochs": 3, "progress_bar": False},
         "diagnostics": {"capacity_sweep": False, "learning_curve": False},
@@ -132,8 +134,7 @@ def test_beijing_as_a_csv_with_missing_value_codes_runs_to_the_end(
         "run": {"out": str(tmp_path / "reports")}}))
     code, out, err = cli("run", "--config", config)
     assert code == 0, err
-    metrics = json.loads((tmp_path / "reports" / out.strip().splitlines()[-1].split("/")[-1]
-                          / "metrics.json").read_text())
-    assert metrics["quality"]["counts"] == {"dewp": {"sentinel": 4}, "pres": {"sentinel": 3}}
-    assert metrics["failed"] == {}
-    assert metrics["models"]["tcn"]["test"]["rmse"] < metrics["models"]["persistence"]["test"]["rmse"]
+    result = RunResult.read(tmp_path / "reports" / out.strip().splitlines()[-1].split("/")[-1])
+    assert result.quality["counts"] == {"dewp": {"sentinel": 4}, "pres": {"sentinel": 3}}
+    assert result.failed == {}
+    assert result.entries["tcn"].score("test") < result.entries["persistence"].score("test")

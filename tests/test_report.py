@@ -1,21 +1,25 @@
-"""Tests for forecast.report: a small run directory is generated here, then reported on."""
+"""Tests for forecast.report: a small run directory is generated here — forecasts of known
+quality scored by the real evaluation, pooling and selection code — then reported on."""
 
 from __future__ import annotations
 
-import copy
-import json
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from forecast import rolling, selection
+from forecast.config import DEFAULTS
+from forecast.errors import DataError
 from forecast.evaluation import evaluate
-from forecast.report import best_baseline, model_kinds, ranked, verdict, write_report
+from forecast.report import Run, verdict, write_report
+from forecast.results import ModelEntry, RunResult
 
 BASELINE_NOISE = {"ridge": 20.0, "hgb": 23.0, "linear": 21.0}
+FOLDS = (("2019", "2017-12-31", "2018-12-31", "2019-12-31"),
+         ("2020", "2018-12-31", "2019-12-31", "2020-12-30"))
 
 
 def _observed(dates: pd.DatetimeIndex, rng: np.random.Generator) -> np.ndarray:
@@ -37,83 +41,113 @@ def _curve(rng: np.random.Generator, epochs: int, overfit: bool) -> pd.DataFrame
                          "lr": np.where(epoch < epochs // 2, 3e-3, 1.5e-3)})
 
 
+def _forecasts(winner: str, networks: bool, seeds: int, y: np.ndarray, split: np.ndarray,
+               rng: np.random.Generator) -> dict[str, np.ndarray]:
+    preds = {"persistence": np.r_[y[0], y[:-1]],
+             "climatology": np.full(len(y), y[split == "train"].mean())}
+    for name, sd in BASELINE_NOISE.items():
+        preds[name] = np.clip(y + rng.normal(0, sd, len(y)), 0, None)
+    if networks:
+        shared_sd, member_sd = (6.0, 6.0) if winner == "mlp" else (30.0, 15.0)
+        members, shared = [], rng.normal(0, shared_sd, len(y))
+        for k in range(seeds):
+            entry = "mlp" if seeds == 1 else f"mlp_seed{k}"
+            preds[entry] = np.clip(y + shared + rng.normal(0, member_sd, len(y)), 0, None)
+            members.append(preds[entry])
+        if seeds > 1:
+            preds["mlp_ensemble"] = np.mean(members, axis=0)
+    return preds
+
+
+def _entries(networks: bool, seeds: int) -> dict[str, ModelEntry]:
+    entries = {
+        "persistence": ModelEntry("persistence", "persistence", "baseline",
+                                  info={"n_parameters": 0, "fit_seconds": 0.0}),
+        "climatology": ModelEntry("climatology", "climatology", "baseline",
+                                  info={"n_parameters": 366, "fit_seconds": 0.01}),
+        "linear": ModelEntry("linear", "linear", "baseline",
+                             info={"n_parameters": 89, "fit_seconds": 0.05}),
+        "ridge": ModelEntry("ridge", "ridge", "baseline",
+                            info={"n_parameters": 89, "fit_seconds": 0.3,
+                                  "chosen": {"alpha": 10.0}}),
+        "hgb": ModelEntry("hgb", "hgb", "baseline",
+                          info={"n_parameters": 5336, "fit_seconds": 4.2})}
+    if networks:
+        names = ["mlp"] if seeds == 1 else [f"mlp_seed{k}" for k in range(seeds)]
+        for k, name in enumerate(names):
+            entries[name] = ModelEntry(name, "mlp", "network", seed=k, info={
+                "n_parameters": 12_801, "fit_seconds": 30.0 + k, "best_epoch": 20,
+                "epochs_run": 35, "status": "ok", "forecasts_at_output_clip": 0})
+        if seeds > 1:
+            entries["mlp_ensemble"] = ModelEntry(
+                "mlp_ensemble", "mlp", "ensemble", members=names,
+                info={"n_parameters": 12_801 * seeds, "fit_seconds": 93.0})
+    return entries
+
+
 def make_run(root: Path, *, winner: str = "mlp", synthetic: bool = True,
              networks: bool = True, seeds: int = 3, mode: str = "observed",
-             n_stations: int = 1, failed: bool = True, backtest: bool = True,
-             seed: int = 0) -> Path:
+             n_stations: int = 1, failed: bool = True, folds: int = 2, seed: int = 0,
+             test_shift: float = 0.0) -> Path:
     """Write a small but complete run directory; the best model is ``winner``.
 
     ``winner="mlp"`` makes the mlp seeds clearly better than every baseline,
-    ``winner="ridge"`` makes them clearly worse.
+    ``winner="ridge"`` makes them clearly worse. ``test_shift`` is added to every
+    test-period target (and nothing else): the recommendation must not move.
     """
     rng = np.random.default_rng(seed)
     run = Path(root)
     run.mkdir(parents=True, exist_ok=True)
-    dates = pd.date_range("2018-01-01", "2020-12-30", freq="D")
-    split = np.where(dates < "2019-01-01", "train", np.where(dates < "2020-01-01", "val", "test"))
     stations = [f"Station {k}" for k in range(n_stations)]
-    shared_sd, member_sd = (6.0, 6.0) if winner == "mlp" else (30.0, 15.0)
     frames = []
-    for station in stations:
-        y = _observed(dates, rng)
-        preds = {"persistence": np.r_[y[0], y[:-1]],
-                 "climatology": np.full(len(y), y[split == "train"].mean())}
-        for name, sd in BASELINE_NOISE.items():
-            preds[name] = np.clip(y + rng.normal(0, sd, len(y)), 0, None)
-        if networks:
-            members, shared = [], rng.normal(0, shared_sd, len(y))
-            for k in range(seeds):
-                entry = "mlp" if seeds == 1 else f"mlp_seed{k}"
-                preds[entry] = np.clip(y + shared + rng.normal(0, member_sd, len(y)), 0, None)
-                members.append(preds[entry])
-            if seeds > 1:
-                preds["mlp_ensemble"] = np.mean(members, axis=0)
-        for name, values in preds.items():
-            frames.append(pd.DataFrame({"date": dates, "station": station, "split": split,
-                                        "model": name, "y_true": y, "y_pred": values}))
+    for fold_name, train_end, val_end, test_end in FOLDS[-folds:]:
+        dates = pd.date_range("2017-01-01", test_end, freq="D")
+        split = np.where(dates <= train_end, "train",
+                         np.where(dates <= val_end, "val", "test"))
+        for station in stations:
+            y = _observed(dates, rng)
+            preds = _forecasts(winner, networks, seeds, y, split, rng)
+            truth = np.where(split == "test", y + test_shift, y)
+            for name, values in preds.items():
+                frames.append(pd.DataFrame({
+                    "fold": fold_name, "date": dates, "station": station, "split": split,
+                    "model": name, "y_true": truth, "y_pred": values}))
     predictions = pd.concat(frames, ignore_index=True)
+    predictions = predictions[(predictions["split"] != "train")
+                              | (predictions["fold"] == FOLDS[-1][0])]
     predictions.to_csv(run / "predictions.csv", index=False, date_format="%Y-%m-%d")
-    scores = evaluate(predictions, n_boot=100, seed=0)
-    info = {"persistence": {"n_parameters": 0, "fit_seconds": 0.0},
-            "climatology": {"n_parameters": 366, "fit_seconds": 0.01},
-            "ridge": {"n_parameters": 89, "fit_seconds": 0.3, "chosen": {"alpha": 10.0}},
-            "linear": {"n_parameters": 89, "fit_seconds": 0.05},
-            "hgb": {"n_parameters": 5336, "fit_seconds": 4.2}}
-    groups: dict = {}
-    if networks:
-        entries = ["mlp"] if seeds == 1 else [f"mlp_seed{k}" for k in range(seeds)]
-        for k, entry in enumerate(entries):
-            info[entry] = {"n_parameters": 12_801, "fit_seconds": 30.0 + k, "best_epoch": 20,
-                           "epochs_run": 35, "status": "ok"}
-        if seeds > 1:
-            info["mlp_ensemble"] = {"n_parameters": 12_801 * seeds,
-                                    "fit_seconds": sum(30.0 + k for k in range(seeds)),
-                                    "members": entries}
-            entries = [*entries, "mlp_ensemble"]
-        groups["mlp"] = entries
-    for entry, value in info.items():
-        scores["models"][entry]["info"] = value
-    network_summary = {}
-    for name, entries in groups.items():
-        members = [e for e in entries if not e.endswith("_ensemble")]
-        summary = {"entries": entries, "seeds": len(members)}
-        for part in ("val", "test"):
-            values = [scores["models"][e][part]["rmse"] for e in members]
-            summary[f"{part}_rmse_mean"] = float(np.mean(values))
-            summary[f"{part}_rmse_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-        network_summary[name] = summary
+    entries = _entries(networks, seeds)
+    latest = predictions[predictions["fold"] == FOLDS[-1][0]].drop(columns="fold")
+    scores = evaluate(latest, n_boot=100, seed=0)
+    for name, entry in entries.items():
+        entry.metrics = scores["models"][name]
+    scored = predictions[predictions["split"] != "train"]
+    names = list(entries)
+    pooled = rolling.pooled_scores(scored, names, baselines=("persistence", "climatology",
+                                                             "linear", "ridge", "hgb"),
+                                   n_boot=100)
+    requested = ["persistence", "climatology", "linear", "ridge", "hgb"] + (
+        ["mlp"] if networks else [])
+    recommendation = selection.recommend(
+        scored, selection.candidates_of(entries, requested), n_boot=100)
+    recommendation["rule"] = selection.RULE.format(scope="the test's folds")
+    fold_records = [rolling.Fold(name, train_end, val_end, test_end,
+                                 f"{int(val_end[:4]) + 1}-01-01").to_dict()
+                    for name, train_end, val_end, test_end in FOLDS[-folds:]]
+    for record in fold_records:
+        record.update(dropped_features=["wind_frac_N"] if record["name"] == "2019" else [],
+                      failed={})
     diagnostics: dict = {}
     if networks:
         (run / "curves").mkdir()
         (run / "diagnostics").mkdir()
         diagnostics["curves"] = {}
-        for k, entry in enumerate(e for e in groups["mlp"] if not e.endswith("_ensemble")):
-            _curve(rng, 35, overfit=k == 0).to_csv(run / "curves" / f"{entry}.csv", index=False)
-            diagnostics["curves"][entry] = {
+        for k, entry in enumerate(e for e in entries.values() if e.kind == "network"):
+            _curve(rng, 35, overfit=k == 0).to_csv(run / "curves" / f"{entry.name}.csv",
+                                                   index=False)
+            diagnostics["curves"][entry.name] = {
                 "verdict": "overfits" if k == 0 else "good fit", "best_epoch": 20,
                 "text": f"validation loss bottoms out at epoch 20 (seed {k})"}
-        if seeds > 1:
-            shutil.copyfile(run / "curves" / "mlp_seed0.csv", run / "curves" / "mlp.csv")
         pd.DataFrame({"hidden": [8, 32, 128], "layers": [1, 2, 3],
                       "n_parameters": [600, 4000, 40000],
                       "best_train_loss": [0.40, 0.25, 0.10], "best_val_loss": [0.45, 0.33, 0.38],
@@ -127,56 +161,34 @@ def make_run(root: Path, *, winner: str = "mlp", synthetic: bool = True,
                                          "text": "the middle size has the lowest val loss"}
         diagnostics["learning_curve"] = {"model": "mlp", "verdict": "more data helps",
                                          "text": "val loss still falls at the full size"}
-    n_days = {"train": 365, "val": 365, "test": 365}
-    metrics = {
-        "dataset": "synthetic" if synthetic else "beijing",
-        "synthetic": synthetic,
-        "mode": mode,
-        "horizon": 1,
-        "stations": stations,
-        "splits": {"train": {"start": "2018-01-01", "end": "2018-12-31",
-                             "scored_days": n_days["train"] * n_stations},
-                   "val": {"start": "2019-01-01", "end": "2019-12-31",
-                           "scored_days": n_days["val"] * n_stations},
-                   "test": {"start": "2020-01-01", "end": "2020-12-30",
-                            "scored_days": n_days["test"] * n_stations}},
-        "data": {"stations": stations, "start": "2017-12-01 00:00", "end": "2020-12-30 23:00",
-                 "hourly_rows": 26_304 * n_stations, "missing_pm25": 812 * n_stations,
-                 "negative_pm25": 3, "days": 1096 * n_stations, "valid_days": 1080 * n_stations,
-                 "files": {"data/raw/example.csv": "ab" * 32}, "units": {"rain": "mm"},
-                 "min_hours": 18},
-        "features": ["pm25_lag1", "temp_mean"],
-        "versions": {"pm25_forecast": "0.1.0", "python": "3.11"},
-        "seed": 0,
-        "models": scores["models"],
-        "best_baseline": scores["best_baseline"],
-        "comparisons": scores["comparisons"],
-        "networks": network_summary,
-        "failed": ({"gru_seed0": "loss became NaN at epoch 3", "gru": "every seed failed"}
-                   if failed else {}),
-        "diagnostics": diagnostics,
-        "backtest": ([{"fold": str(year), "train_end": f"{year - 2}-12-31",
-                       "val_end": f"{year - 1}-12-31", "test_end": f"{year}-12-31",
-                       "model": model, "n": 365, "rmse": rmse}
-                      for year, extra in ((2019, 0.0), (2020, 1.0))
-                      for model, rmse in (("persistence", 60.0 + extra),
-                                          ("ridge", 40.0 + extra), ("mlp", 38.0 + 2 * extra))]
-                     if backtest else []),
-        "wall_seconds": 12.5,
-    }
-    (run / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    (run / "config.toml").write_text("[training]\nseeds = 3\n\n[evaluation]\nn_boot = 100\n")
+    config = {**DEFAULTS, "task": {**DEFAULTS["task"], "mode": mode}}
+    result = RunResult(
+        dataset="synthetic" if synthetic else "beijing", synthetic=synthetic, mode=mode,
+        horizon=1, stations=stations, seed=0, config=config,
+        data={"stations": stations, "start": "2017-01-01 00:00", "end": "2020-12-31 23:00",
+              "hourly_rows": 35064 * n_stations, "missing_pm25": 812, "negative_pm25": 3,
+              "flagged_values": 3, "days": 1461 * n_stations, "valid_days": 1440 * n_stations,
+              "min_hours": 18, "files": {"/data/site.csv": "ab" * 32},
+              "units": {"rain": "mm"}},
+        quality={"checked_rows": 35064 * n_stations, "total": 3,
+                 "counts": {"pm25": {"below_min": 3}}, "dropped_columns": [],
+                 "flags": [{"column": "pm25", "reason": "below_min", "count": 3,
+                            "station": stations[0], "time": "2018-02-03 04:00",
+                            "value": -4}]},
+        splits={"train": {"start": "2017-01-01", "end": "2018-12-31", "scored_days": 730},
+                "val": {"start": "2019-01-01", "end": "2019-12-31", "scored_days": 365},
+                "test": {"start": "2020-01-01", "end": "2020-12-30", "scored_days": 365}},
+        features=[f"f{k}" for k in range(89)], sequence_features=["pm25_filled", "temp_mean"],
+        dropped_features=[], entries=entries, best_baseline=scores["best_baseline"]["val"],
+        comparisons=scores["comparisons"],
+        failed=({"gru_seed0": "gru (seed 0): val_loss became NaN at epoch 3 (diverged)",
+                 "gru": "every seed failed"} if failed else {}),
+        diagnostics=diagnostics,
+        pooled={"folds": fold_records, "entries": names, **pooled,
+                "recommendation": recommendation},
+        versions={"pm25_forecast": "0.1.0", "torch": "2.13.0"}, wall_seconds=123.4)
+    result.write(run)
     return run
-
-
-def _verdict_html(html_text: str) -> str:
-    match = re.search(r'<div class="verdict"[^>]*>(.*?)</div>', html_text, re.S)
-    assert match, "no verdict block"
-    return re.sub(r"<[^>]+>", "", match.group(1))
-
-
-EXTERNAL = re.compile(r"""(?:\b(?:src|href|srcset|action|poster|data)\s*=\s*["']?\s*"""
-                      r"""|url\(\s*["']?\s*|@import\s+["']?)(?:https?:)?//""", re.I)
 
 
 @pytest.fixture(scope="module")
@@ -189,20 +201,24 @@ def mlp_run(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def ridge_run(tmp_path_factory) -> Path:
     run = make_run(tmp_path_factory.mktemp("ridge") / "run", winner="ridge", synthetic=False,
-                   seed=1)
+                   n_stations=2)
     write_report(run)
     return run
 
 
-def test_writes_both_files_and_figures(mlp_run):
+EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:|//)""", re.I)
+
+
+def test_writes_both_files_and_figures(mlp_run, ridge_run):
     html_path, md_path = write_report(mlp_run)
     assert html_path == mlp_run / "report.html" and md_path == mlp_run / "report.md"
     assert html_path.stat().st_size > 10_000 and md_path.stat().st_size > 1_000
-    figures = sorted(p.name for p in (mlp_run / "figures").glob("*.png"))
-    for name in ("curves_mlp.png", "capacity_sweep.png", "learning_curve.png",
+    figures = {p.name for p in (mlp_run / "figures").glob("*.png")}
+    for name in ("curves_mlp.png", "capacity_sweep.png", "learning_curve.png", "folds_rmse.png",
                  "test_timeseries.png", "test_scatter.png", "season_rmse.png",
                  "exceedance.png"):
         assert name in figures
+    assert "station_skill.png" in {p.name for p in (ridge_run / "figures").glob("*.png")}
     for png in (mlp_run / "figures").glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert png.stat().st_size < 300_000
@@ -213,7 +229,7 @@ def test_html_is_self_contained_and_mobile_friendly(mlp_run):
     assert not EXTERNAL.search(text), EXTERNAL.search(text).group(0)
     assert "<script" not in text.lower()
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in text
-    images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
+    images = re.findall(r'<img src="data:image/png;base64,', text)
     assert len(images) == len(re.findall(r"<img\b", text)) >= 7
     assert "max-width:100%" in text and "overflow-x:auto" in text
     assert text.count("<div class=\"table-wrap\">") == len(re.findall(r"<table\b", text))
@@ -229,81 +245,55 @@ def test_markdown_references_figures_by_relative_path(mlp_run):
     assert len(refs) == len(re.findall(r"<img\b", html_text))
 
 
-def test_verdict_names_lowest_validation_rmse_network(mlp_run):
-    metrics = json.loads((mlp_run / "metrics.json").read_text())
-    best = ranked(metrics["models"], "val")[0]
-    assert best.startswith("mlp")
-    text = _verdict_html((mlp_run / "report.html").read_text())
-    assert f"is that of {best}" in text
-    assert "did not earn their place" not in text
-    assert f"Recommendation: {best}." in text
-    assert "significant" in text
-    rmse = metrics["models"][best]["test"]["rmse"]
-    assert f"{rmse:.1f}" in text
-    md = (mlp_run / "report.md").read_text()
-    assert f"**Recommendation: {best}.**" in md
+def test_verdict_recommends_a_network_that_wins_on_validation(mlp_run):
+    text, recommended = verdict(Run.read(mlp_run))
+    assert recommended == "mlp_ensemble"
+    assert text.startswith("These results are on **SYNTHETIC** data")
+    assert "**Recommendation: mlp_ensemble**" in text
+    assert "the test periods play no part" in text.lower()
+    assert "a significant gain" in text and "did not earn their place" not in text
+    assert "2 rolling-origin test periods" in text
 
 
-def test_verdict_says_baseline_wins_when_networks_lose(mlp_run, ridge_run):
-    metrics = json.loads((ridge_run / "metrics.json").read_text())
-    assert ranked(metrics["models"], "val")[0] == "ridge"
-    text = _verdict_html((ridge_run / "report.html").read_text())
-    assert "is that of ridge (a baseline)" in text
+def test_verdict_says_baseline_wins_when_networks_lose(ridge_run):
+    run = Run.read(ridge_run)
+    text, recommended = verdict(run)
+    assert run.result.entries[recommended].kind == "baseline"
     assert "did not earn their place" in text
-    assert "recommend the baseline ridge" in text
-    assert "Recommendation: ridge." in text
-    assert text != _verdict_html((mlp_run / "report.html").read_text())
+    assert "2 stations" in text
 
 
-def test_verdict_follows_the_numbers_not_names(mlp_run):
-    metrics = json.loads((mlp_run / "metrics.json").read_text())
-    best = ranked(metrics["models"], "val")[0]
-    text, recommended = verdict(metrics)
-    assert recommended == best
-    # The gain is no longer significant: the baseline must be recommended instead.
-    changed = copy.deepcopy(metrics)
-    for c in changed["comparisons"]:
-        if c["model"] == best and c["split"] == "test":
-            c["significant"] = False
-            c["dm_p_value"] = 0.31
-            c["rmse_diff_ci"] = [-3.0, 1.0]
-    bb = best_baseline(changed)
-    text2, recommended2 = verdict(changed)
-    assert recommended2 == bb and text2 != text
-    assert "not significant" in text2 and "did not earn their place" in text2
-    # Make ridge the lowest validation RMSE: the verdict now names ridge.
-    changed = copy.deepcopy(metrics)
-    changed["models"]["ridge"]["val"]["rmse"] = 1.0
-    text3, recommended3 = verdict(changed)
-    assert recommended3 == "ridge" and "is that of **ridge**" in text3
-    # Forecast mode is labelled as perfect prognosis.
-    changed["mode"] = "forecast"
-    assert "perfect forecast" in verdict(changed)[0]
+def test_the_test_periods_never_change_the_recommendation(tmp_path):
+    """Black box: other targets in every test period, the same recommendation."""
+    first = make_run(tmp_path / "a", winner="ridge", seed=3)
+    second = make_run(tmp_path / "b", winner="ridge", seed=3, test_shift=250.0)
+    results = [RunResult.read(r) for r in (first, second)]
+    assert results[0].pooled["models"]["ridge"]["test"]["rmse"] != \
+        results[1].pooled["models"]["ridge"]["test"]["rmse"]
+    assert results[0].recommendation == results[1].recommendation
+    assert verdict(Run.read(first))[1] == verdict(Run.read(second))[1]
 
 
-def test_test_year_disagreement_is_reported(mlp_run):
-    metrics = json.loads((mlp_run / "metrics.json").read_text())
-    best = ranked(metrics["models"], "val")[0]
-    assert "test year confirms the choice" in verdict(metrics)[0]
-    changed = copy.deepcopy(metrics)
-    changed["models"]["hgb"]["test"]["rmse"] = 0.5
-    text, _ = verdict(changed)
-    assert "does not confirm" in text and "hgb" in text and best in text
+def test_a_disagreeing_test_period_is_said_plainly(tmp_path):
+    run = make_run(tmp_path / "run", winner="ridge", seed=1)
+    result = RunResult.read(run)
+    chosen = result.recommendation["model"]
+    others = [e.name for e in Run.read(run).candidates() if e.name != chosen]
+    # make another candidate the best on the pooled test periods only
+    best_other = others[-1]
+    result.pooled["models"][best_other]["test"]["rmse"] = 1.0
+    result.write(run)
+    text, recommended = verdict(Run.read(run))
+    assert recommended == chosen
+    assert "do not confirm" in text and best_other in text and "recommendation stands" in text
 
 
 def test_rebuild_from_directory_alone_is_identical(tmp_path):
-    run = make_run(tmp_path / "run", winner="ridge", n_stations=2, seed=3)
+    run = make_run(tmp_path / "run", winner="ridge")
     write_report(run)
-    first = {p.relative_to(run): p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file()}
-    copy_dir = tmp_path / "elsewhere"
-    shutil.copytree(run, copy_dir)
-    shutil.rmtree(copy_dir / "figures")
-    (copy_dir / "report.html").unlink()
-    (copy_dir / "report.md").unlink()
-    write_report(copy_dir)
-    write_report(copy_dir)
-    second = {p.relative_to(copy_dir): p.read_bytes()
-              for p in sorted(copy_dir.rglob("*")) if p.is_file()}
+    first = {p.name: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    write_report(run)
+    second = {p.name: p.read_bytes() for p in run.rglob("*") if p.is_file()}
     assert first.keys() == second.keys()
     assert [k for k in first if first[k] != second[k]] == []
 
@@ -316,46 +306,45 @@ def test_synthetic_label(mlp_run, ridge_run):
     assert "SYNTHETIC" not in (ridge_run / "report.html").read_text()
 
 
-def test_sections_and_content(mlp_run):
+def test_sections_and_content(mlp_run, ridge_run):
     md = (mlp_run / "report.md").read_text()
-    for heading in ("Verdict", "What was run", "Leaderboard", "Training curves",
-                    "Capacity and data", "The test period in detail",
-                    "Rolling-origin backtest", "Data quality"):
+    for heading in ("Verdict", "Leaderboard", "Rolling-origin folds", "What was run",
+                    "Training curves", "Capacity and data", "The latest test period in detail",
+                    "Data quality", "Appendix: single seeds"):
         assert re.search(rf"^## \d+\. {heading}$", md, re.M), heading
-    assert "mlp (3 seeds)" in md and "±" in md
-    assert "loss became NaN at epoch 3" in md  # failed networks with reasons
-    assert "ab" * 32 in md  # file checksum
+    assert "±" in md and "(3)" in md                    # seed spread in the leaderboard
+    assert "| mlp_seed1 | 1 |" in md                     # single seeds in the appendix
+    assert "| mlp_seed1 | network |" not in md           # ... not in the leaderboard
+    assert "val_loss became NaN at epoch 3" in md        # failed networks with reasons
+    assert "ab" * 32 in md                               # file checksum
     assert "18 of 24" in md
     assert "validation loss bottoms out at epoch 20 (seed 1)" in md
     assert "the middle size has the lowest val loss" in md
     assert "val loss still falls at the full size" in md
     assert "POD" in md and "CSI" in md and "Category accuracy" in md
-    assert "Folds won" in md
-    metrics = json.loads((mlp_run / "metrics.json").read_text())
-    kinds = model_kinds(metrics)
-    assert kinds["mlp_ensemble"] == "ensemble" and kinds["mlp_seed0"] == "network"
-    assert kinds["ridge"] == "baseline"
+    assert "wind_frac_N" in md                           # a fold's dropped features
+    assert "below the physical minimum" in md            # the quality flags
+    assert "output clip" in md
+    ridge_md = (ridge_run / "report.md").read_text()
+    assert re.search(r"^## \d+\. Stations$", ridge_md, re.M)
+    assert "| Station 1 |" in ridge_md
 
 
 def test_forecast_mode_is_labelled(tmp_path):
-    run = make_run(tmp_path / "run", mode="forecast", networks=False, backtest=False)
+    run = make_run(tmp_path / "run", mode="forecast", networks=False, folds=1)
     html_path, md_path = write_report(run)
     md = md_path.read_text()
     assert "perfect forecast — an upper bound on what a real weather forecast gives" in md
     assert "perfect prognosis" in html_path.read_text()
+    assert "Rolling-origin folds" not in md  # one fold: nothing to pool
 
 
-def test_runs_without_any_network_keys(tmp_path):
-    run = make_run(tmp_path / "run", networks=False, failed=False, backtest=False)
-    metrics = json.loads((run / "metrics.json").read_text())
-    for key in ("networks", "failed", "diagnostics", "backtest", "versions", "comparisons"):
-        metrics.pop(key)
-    (run / "metrics.json").write_text(json.dumps(metrics))
-    (run / "config.toml").unlink()
+def test_runs_without_networks(tmp_path):
+    run = make_run(tmp_path / "run", networks=False, failed=False, folds=1)
     html_path, md_path = write_report(run)
     md = md_path.read_text()
     assert "No network was run" in md
-    assert "Training curves" in md and "Rolling-origin backtest" not in md
+    assert "No network was trained in this run" in md
     assert "<img" in html_path.read_text()
 
 
@@ -364,8 +353,8 @@ def test_one_seed_and_missing_predictions(tmp_path):
     (run / "predictions.csv").unlink()
     html_path, md_path = write_report(run)
     md = md_path.read_text()
-    assert "| mlp | network |" in md
-    assert "seeds)" not in md
+    assert re.search(r"^\| \*{0,2}mlp\*{0,2} \| network \|", md, re.M)
+    assert "Appendix: single seeds" not in md
     assert "predictions.csv is missing" in md
     assert "figures/curves_mlp.png" in md
 
@@ -379,5 +368,5 @@ def test_every_network_failed(tmp_path):
 
 
 def test_not_a_run_directory(tmp_path):
-    with pytest.raises(FileNotFoundError, match="metrics.json"):
+    with pytest.raises(DataError, match="not a run directory"):
         write_report(tmp_path)

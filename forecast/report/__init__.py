@@ -1,0 +1,92 @@
+"""The validation report: ``report.html`` + ``report.md`` + ``figures/*.png`` from a run directory.
+
+:func:`write_report` reads only the run directory (``metrics.json`` through
+:class:`forecast.results.RunResult`, ``predictions.csv``, ``curves/*.csv``,
+``diagnostics/*.csv``), so a report can be rebuilt at any time (``forecast report
+RUN_DIR``) and rebuilding gives the same files. Every sentence that states a result is
+built from those numbers; the verdict's rules are in :mod:`forecast.report.verdict`, the
+recommendation's in :mod:`forecast.selection`.
+
+Modules: ``format`` (numbers and text), ``document`` (the blocks and their HTML and
+Markdown renderers), ``figures``, ``sections`` (the comparison: leaderboard, folds,
+stations, seeds), ``details`` (curves, capacity, the latest test period, data quality),
+``verdict`` (the verdict's prose) and ``run`` (reading the run directory).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .details import section_capacity, section_curves, section_quality, section_test
+from .document import Doc, render_html, render_markdown
+from .format import FORECAST_MODE_LABEL
+from .run import Run
+from .sections import (
+    section_folds,
+    section_leaderboard,
+    section_run,
+    section_seeds,
+    section_stations,
+)
+from .verdict import verdict
+
+__all__ = ["Run", "build", "verdict", "write_report"]
+
+
+def featured_models(run: Run, recommended: str | None) -> list[str]:
+    """The few models the figures show: the recommendation, the best baseline, the best
+    network by validation, and persistence."""
+    candidates = [e for e in run.candidates() if run.pooled(e.name, "val")]
+    networks = sorted((e for e in candidates if e.is_network),
+                      key=lambda e: run.pooled(e.name, "val")["rmse"])
+    names = [recommended, run.result.pooled.get("best_baseline"),
+             networks[0].name if networks else None, "persistence"]
+    return [n for n in dict.fromkeys(names) if n is not None and n in run.result.entries]
+
+
+def build(run: Run, figures: Path) -> tuple[Doc, str]:
+    result = run.result
+    text, recommended = verdict(run)
+    title = f"PM2.5 forecast validation report — {result.dataset}, {result.mode} mode"
+    if result.synthetic:
+        title += " (SYNTHETIC data)"
+    doc = Doc()
+    doc.heading(1, title)
+    if result.synthetic:
+        doc.para("SYNTHETIC DATA — simulated, not real measurements.", "banner")
+    if result.mode == "forecast":
+        doc.para("Forecast mode (perfect prognosis): the model " + FORECAST_MODE_LABEL + ".",
+                 "banner")
+    doc.heading(2, "Verdict", "verdict")
+    doc.para(text, "verdict")
+    featured = featured_models(run, recommended)
+    section_leaderboard(doc, run, recommended)
+    section_folds(doc, run, figures, featured)
+    section_stations(doc, run, figures, featured)
+    section_run(doc, run)
+    section_curves(doc, run, figures)
+    section_capacity(doc, run, figures)
+    if featured:
+        section_test(doc, run, figures, featured)
+    section_quality(doc, run)
+    section_seeds(doc, run)
+    return doc, title
+
+
+def write_report(run_dir) -> tuple[Path, Path]:
+    """Write ``figures/*.png``, ``report.md`` and ``report.html`` into ``run_dir``.
+
+    Reads only the run directory; returns ``(html_path, md_path)``. Calling it again
+    rewrites the same files with the same content.
+    """
+    run_dir = Path(run_dir)
+    run = Run.read(run_dir)
+    figures = run_dir / "figures"
+    figures.mkdir(exist_ok=True)
+    for stale in figures.glob("*.png"):
+        stale.unlink()
+    doc, title = build(run, figures)
+    md_path, html_path = run_dir / "report.md", run_dir / "report.html"
+    md_path.write_text(render_markdown(doc), encoding="utf-8")
+    html_path.write_text(render_html(doc, figures, title), encoding="utf-8")
+    return html_path, md_path

@@ -1,0 +1,232 @@
+"""The report's detailed sections: training curves, capacity and data, the latest test
+period, and data quality."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..constants import LIMIT_24H, SEASONS, UNIT
+from ..quality import REASON_TEXT
+from .document import Doc
+from .figures import (
+    figure_capacity,
+    figure_curves,
+    figure_exceedance,
+    figure_learning_curve,
+    figure_scatter,
+    figure_seasons,
+    figure_timeseries,
+    test_series,
+)
+from .format import DASH, count, fixed, num, pct, signed
+from .run import Run
+
+
+def section_curves(doc: Doc, run: Run, figures: Path) -> None:
+    result = run.result
+    diagnoses = result.diagnostics.get("curves", {})
+    doc.heading(2, "Training curves", "curves")
+    groups = {f: [e.name for e in result.members(f)
+                  if (run.path / "curves" / f"{e.name}.csv").is_file()]
+              for f in result.network_families()}
+    groups = {f: entries for f, entries in groups.items() if entries}
+    if not groups:
+        doc.para("No network was trained in this run, so there are no training curves.")
+        return
+    doc.para("Curves of the main split (the latest fold). Losses are mean squared errors on "
+             "the scaled target (train loss is averaged over the epoch with dropout on; "
+             "validation loss is measured after it). The lower panel shows the epoch-mean "
+             "gradient norm before clipping.", "note")
+    for network, entries in groups.items():
+        curves = {}
+        for entry in entries:
+            frame = run.csv("curves", f"{entry}.csv")
+            if frame is not None:
+                curves[entry] = frame
+        doc.heading(3, f"{network}", f"curves-{network}")
+        doc.figure(figure_curves(network, curves, figures),
+                   f"{network}: per-epoch train and validation loss of "
+                   f"{len(curves)} run(s), gradient norm below")
+        items = []
+        for entry in entries:
+            d = diagnoses.get(entry) or {}
+            frame = curves.get(entry)
+            lr = ""
+            if frame is not None and "lr" in frame and frame["lr"].notna().any():
+                lr = (f" Learning rate {frame['lr'].iloc[0]:.3g} → "
+                      f"{frame['lr'].dropna().iloc[-1]:.3g} over {len(frame)} epochs.")
+            if d:
+                best = f" (best epoch {d['best_epoch']})" if d.get("best_epoch") is not None \
+                    else ""
+                text = str(d.get("text", "")).strip()
+                if text and text[-1] not in ".!?":
+                    text += "."
+                items.append(f"**{entry}** — {d.get('verdict', DASH)}{best}: {text}{lr}")
+            else:
+                items.append(f"**{entry}** — no diagnosis recorded.{lr}")
+        doc.bullets(items)
+
+
+def section_capacity(doc: Doc, run: Run, figures: Path) -> None:
+    diag = run.result.diagnostics
+    sweep = run.csv("diagnostics", "capacity_sweep.csv")
+    curve = run.csv("diagnostics", "learning_curve.csv")
+    cap, lc = diag.get("capacity_sweep") or {}, diag.get("learning_curve") or {}
+    if sweep is None and curve is None and not cap and not lc:
+        return
+    doc.heading(2, "Capacity and data", "capacity")
+    doc.heading(3, "Capacity sweep" + (f" ({cap['model']})" if cap.get("model") else ""))
+    if sweep is not None:
+        doc.figure(figure_capacity(sweep, figures),
+                   "Best train and validation loss against the number of parameters")
+        cols = [c for c in ("hidden", "layers", "n_parameters", "best_train_loss",
+                            "best_val_loss", "best_epoch") if c in sweep]
+        doc.table(cols, [[_fmt_cell(row[c], c) for c in cols] for _, row in sweep.iterrows()],
+                  align="r" * len(cols))
+    if cap.get("text"):
+        doc.para(str(cap["text"]))
+    if sweep is None and not cap.get("text"):
+        doc.para("No capacity sweep was run.")
+    doc.heading(3, "Learning curve" + (f" ({lc['model']})" if lc.get("model") else ""))
+    if curve is not None:
+        doc.figure(figure_learning_curve(curve, figures),
+                   "Best train and validation loss against the training-set size")
+        cols = [c for c in ("fraction", "n_train", "best_train_loss", "best_val_loss")
+                if c in curve]
+        doc.table(cols, [[_fmt_cell(row[c], c) for c in cols] for _, row in curve.iterrows()],
+                  align="r" * len(cols))
+    if lc.get("text") or lc.get("verdict"):
+        doc.para((f"**{lc['verdict']}**: " if lc.get("verdict") else "") + str(lc.get("text", "")))
+    if curve is None and not lc:
+        doc.para("No learning curve was run.")
+
+
+def _fmt_cell(value, column: str) -> str:
+    if column in ("hidden", "layers", "n_parameters", "best_epoch", "n_train"):
+        return count(value)
+    if column == "fraction":
+        return pct(value)
+    return fixed(value, 4)
+
+
+def section_test(doc: Doc, run: Run, figures: Path, featured: list[str]) -> None:
+    result = run.result
+    models = {name: e.metrics for name, e in result.entries.items()}
+    split = result.splits.get("test", {})
+    doc.heading(2, "The latest test period in detail", "test")
+    doc.para(f"The main split's test period ({split.get('start', '?')} to "
+             f"{split.get('end', '?')}), the latest fold.", "note")
+    stations = result.stations
+    threshold = result.config["evaluation"]["exceedance_threshold"] or LIMIT_24H
+    predictions = run.latest_predictions()
+    if predictions is not None and featured:
+        series = test_series(predictions, featured)
+        if series is not None:
+            where = (f"mean over the {len(stations)} stations" if len(stations) > 1
+                     else f"station {stations[0]}" if stations else "all rows")
+            doc.figure(figure_timeseries(series, featured, figures, threshold),
+                       f"Observed and forecast daily-mean PM2.5 on the test period ({where}); "
+                       f"dotted line: {threshold:g} {UNIT}")
+            doc.figure(figure_scatter(series, featured, figures, threshold),
+                       f"Forecast against observed ({where}); black line: perfect forecast")
+    else:
+        doc.para("predictions.csv is missing, so the time series and scatter plots are "
+                 "not drawn.", "note")
+    doc.heading(3, "By season")
+    doc.figure(figure_seasons(models, featured, figures),
+               "Test RMSE by meteorological season (DJF winter … SON autumn)")
+    rows = []
+    for m in featured:
+        by = (models[m].get("test") or {}).get("by_season") or {}
+        rows.append([m] + [f"{fixed((by.get(s) or {}).get('rmse'))} (bias "
+                           f"{signed((by.get(s) or {}).get('bias'))})" if s in by else DASH
+                           for s in SEASONS])
+    doc.table(["Model"] + [f"{s} RMSE" for s in SEASONS], rows,
+              caption=f"Test RMSE and bias by season ({UNIT})")
+    doc.heading(3, f"Exceedance of {threshold:g} {UNIT} and index categories")
+    doc.figure(figure_exceedance(models, featured, figures),
+               f"Skill at forecasting a daily mean above {threshold:g} {UNIT} on the test year")
+    rows = []
+    for e in sorted(run.candidates(), key=lambda e: e.score("val") or float("inf")):
+        test = e.metrics.get("test") or {}
+        ex = test.get("exceedance") or {}
+        if not test:
+            continue
+        rows.append([e.name, e.kind, count(ex.get("hits")), count(ex.get("misses")),
+                     count(ex.get("false_alarms")), fixed(ex.get("pod"), 2),
+                     fixed(ex.get("far"), 2), fixed(ex.get("csi"), 2),
+                     pct(test.get("category_accuracy"), 1)])
+    doc.table(["Model", "Kind", "Hits", "Misses", "False alarms", "POD", "FAR", "CSI",
+               "Category accuracy"], rows, align="llrrrrrrr",
+              caption="POD = hits / observed events; FAR = false alarms / forecast events; "
+                      "CSI = hits / (hits + misses + false alarms); category accuracy = share "
+                      "of days in the right Chinese PM2.5 index band")
+
+
+def section_quality(doc: Doc, run: Run) -> None:
+    result = run.result
+    data = result.data
+    doc.heading(2, "Data quality", "data-quality")
+    rows_n, missing = num(data.get("hourly_rows")), num(data.get("missing_pm25"))
+    days, valid = num(data.get("days")), num(data.get("valid_days"))
+    rows = [
+        ["Hourly rows", count(rows_n)],
+        ["Missing hourly PM2.5", f"{count(missing)}"
+         + (f" ({pct(missing / rows_n, 1)})" if rows_n and missing is not None else "")],
+        ["Negative PM2.5 values (set to missing)", count(data.get("negative_pm25"))],
+        ["Values flagged by the quality checks (set to missing)",
+         count(data.get("flagged_values"))],
+        ["Station-days", count(days)],
+        ["Valid station-days", f"{count(valid)}"
+         + (f" ({pct(valid / days, 1)})" if days and valid is not None else "")],
+    ]
+    if num(data.get("min_hours")):
+        rows.append(["Completeness rule", f"≥ {int(data['min_hours'])} of 24 hourly values"])
+    n_stations = max(1, len(result.stations))
+    for name, s in result.splits.items():
+        scored = num(s.get("scored_days"))
+        try:
+            span = (pd.Timestamp(s["end"]) - pd.Timestamp(s["start"])).days + 1
+        except (KeyError, TypeError, ValueError):
+            span = None
+        share = f" of {span * n_stations:,} station-days ({pct(scored / (span * n_stations), 1)})" \
+            if span and scored is not None else ""
+        rows.append([f"Scored days, {name}", f"{count(scored)}{share}"])
+    doc.table(["Quantity", "Value"], rows, align="ll", wrap=True)
+    section_flags(doc, result.quality, run)
+    if result.dropped_features:
+        doc.para("Features without information in the main split's training years "
+                 "(all missing or constant), dropped for every model: "
+                 + ", ".join(result.dropped_features) + ".", "note")
+
+
+def section_flags(doc: Doc, quality: dict | None, run: Run) -> None:
+    """What the data-quality stage set missing, and network forecasts at the output clip."""
+    doc.heading(3, "Impossible values")
+    if quality is None:
+        doc.para("This run predates the data-quality checks.", "note")
+    elif not quality["flags"]:
+        doc.para(f"The quality checks (missing-value codes, physical bounds, dew point above "
+                 f"temperature, stuck PM2.5 monitors) flagged nothing in "
+                 f"{count(quality['checked_rows'])} hourly rows.")
+    else:
+        doc.para(f"{count(quality['total'])} hourly value(s) were impossible and were set "
+                 "missing before any aggregate, feature or model saw them (rows are kept):")
+        doc.table(["Column", "Reason", "Values", "First (station, time, value)"],
+                  [[f["column"], REASON_TEXT.get(f["reason"], f["reason"]), count(f["count"]),
+                    f"{f['station']}, {f['time']}, {f['value']}"] for f in quality["flags"]],
+                  align="llrl")
+    if quality is not None and quality["dropped_columns"]:
+        doc.para("Treated as absent, no valid value left: "
+                 + ", ".join(quality["dropped_columns"]) + ".", "note")
+    clipped = {name: int(entry.info["forecasts_at_output_clip"])
+               for name, entry in run.result.entries.items()
+               if "forecasts_at_output_clip" in entry.info}
+    if clipped:
+        hits = {name: n for name, n in clipped.items() if n}
+        doc.para("Network forecasts that reached the output clip (training targets' range "
+                 "± 3 sd, a sign of inputs the network cannot handle): "
+                 + (", ".join(f"{name} {n}" for name, n in sorted(hits.items())) if hits
+                    else "none") + ".")

@@ -1,0 +1,81 @@
+"""Number and text formatting for the report: units, intervals, p-values, a dash for
+anything missing."""
+
+from __future__ import annotations
+
+import math
+
+DASH = "—"
+FORECAST_MODE_LABEL = ("uses observed next-day weather as a perfect forecast — an upper bound "
+                       "on what a real weather forecast gives")
+
+
+def num(value) -> float | None:
+    """A finite float, or None for missing / NaN / non-numbers."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def fixed(value, digits: int = 1) -> str:
+    x = num(value)
+    return DASH if x is None else f"{x:.{digits}f}"
+
+
+def signed(value, digits: int = 1) -> str:
+    x = num(value)
+    return DASH if x is None else f"{x:+.{digits}f}"
+
+
+def pct(value, digits: int = 0, signed: bool = False) -> str:
+    x = num(value)
+    if x is None:
+        return DASH
+    return f"{x * 100:+.{digits}f} %" if signed else f"{x * 100:.{digits}f} %"
+
+
+def pval(value) -> str:
+    x = num(value)
+    if x is None:
+        return DASH
+    return "< 0.001" if x < 0.001 else f"{x:.3f}"
+
+
+def p_eq(value) -> str:
+    """'p < 0.001' or 'p = 0.123' for use inside a sentence."""
+    text = pval(value)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+def count(value) -> str:
+    x = num(value)
+    return DASH if x is None else f"{int(round(x)):,}"
+
+
+def seconds(value) -> str:
+    x = num(value)
+    if x is None:
+        return DASH
+    if x < 0.1:
+        return "< 0.1 s"
+    if x < 120:
+        return f"{x:.1f} s"
+    return f"{x / 60:.1f} min"
+
+
+def ci(pair, digits: int = 1, with_sign: bool = False) -> str:
+    """"lo to hi" of an interval, signed with ``with_sign``."""
+    if not isinstance(pair, list | tuple) or len(pair) != 2:
+        return DASH
+    fmt = signed if with_sign else fixed
+    lo, hi = fmt(pair[0], digits), fmt(pair[1], digits)
+    return DASH if DASH in (lo, hi) else f"{lo} to {hi}"
+
+
+def short(text, limit: int = 160) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

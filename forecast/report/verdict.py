@@ -1,0 +1,137 @@
+"""The verdict paragraph, written from the numbers of the run alone.
+
+What it says, in order:
+
+1. the recommendation and the rule that chose it, on validation data only
+   (:mod:`forecast.selection`);
+2. the recommended model's test RMSE — pooled over the folds and stations when there are
+   two folds or more, with the share of folds inside this tool's development period —
+   and its skill against persistence;
+3. whether a network beats the best baseline: the best network by pooled validation
+   against the best baseline on the pooled test periods (bootstrap interval of the RMSE
+   difference and Diebold–Mariano); "the deep models did not earn their place" unless
+   that gain is significant;
+4. the test periods as a confirmation only: a plain sentence when the most accurate model
+   on them is another one, never a change of recommendation;
+5. failed models and the forecast-mode caveat.
+"""
+
+from __future__ import annotations
+
+from ..constants import UNIT
+from .format import FORECAST_MODE_LABEL, ci, count, fixed, p_eq, pct, seconds, short, signed
+from .run import Run
+
+KIND_TEXT = {"baseline": "a baseline", "network": "a network",
+             "ensemble": "a network's seed ensemble", "combination": "a combination"}
+
+
+def diff_clause(c: dict) -> str:
+    return (f"RMSE difference {signed(c['rmse_diff'])} {UNIT}, 95 % CI "
+            f"{ci(c['rmse_diff_ci'], with_sign=True)}; DM {p_eq(c['dm_p_value'])}")
+
+
+def cost(run: Run, name: str) -> str:
+    info = run.result.entries[name].info
+    return (f"{count(info.get('n_parameters'))} parameters and "
+            f"{seconds(info.get('fit_seconds'))} of training")
+
+
+def _period(run: Run) -> str:
+    folds = run.result.folds
+    if len(folds) < 2:
+        split = run.result.splits.get("test", {})
+        return f"the test period ({split.get('start', '?')} to {split.get('end', '?')})"
+    development = sum(1 for f in folds if f["development"])
+    stations = len(run.result.stations)
+    text = (f"the {len(folds)} rolling-origin test periods ({folds[0]['test_start']} to "
+            f"{folds[-1]['test_end']})")
+    if stations > 1:
+        text += f" and the {stations} stations"
+    if development:
+        text += (f", {development} of them inside this tool's development period, whose data "
+                 "shaped its defaults")
+    return text
+
+
+def verdict(run: Run) -> tuple[str, str | None]:
+    """The verdict paragraph (with ``**bold**``) and the recommended model."""
+    result = run.result
+    rec = result.recommendation
+    s: list[str] = []
+    if result.synthetic:
+        s.append("These results are on **SYNTHETIC** data, not real measurements.")
+    chosen = rec.get("model")
+    if chosen is None or chosen not in result.entries:
+        s.append("No model could be scored, so none is recommended.")
+        return " ".join(s), None
+    entry = result.entries[chosen]
+    pooled_word = "pooled " if run.n_folds > 1 else ""
+    s.append(f"**Recommendation: {chosen}** ({KIND_TEXT[entry.kind]}). {rec['rule']}")
+    best_val = rec["best_on_validation"]
+    if best_val != chosen:
+        c = rec["comparisons"][chosen]
+        s.append(f"The lowest {pooled_word}validation RMSE is {best_val}'s "
+                 f"({fixed(rec['val_rmse'][best_val], 2)} against "
+                 f"{fixed(rec['val_rmse'][chosen], 2)} {UNIT}; {diff_clause(c)}), not a "
+                 f"significant difference, and {chosen} is the simpler model.")
+    test = run.pooled(chosen)
+    if test:
+        text = (f"Over {_period(run)}, {chosen} scores a test RMSE of {fixed(test['rmse'])} "
+                f"{UNIT} (95 % CI {ci(test['rmse_ci'])})")
+        if test.get("skill") is not None:
+            text += f", a skill of {pct(test['skill'], signed=True)} against persistence"
+        s.append(text + ".")
+    s.extend(_networks_against_baselines(run))
+    s.extend(_confirmation(run, chosen))
+    if result.failed:
+        listed = "; ".join(f"{name} ({short(reason)})"
+                           for name, reason in sorted(result.failed.items()))
+        s.append(f"{len(result.failed)} model run(s) failed: {listed}.")
+    if result.mode == "forecast":
+        s.append("Scores are in forecast mode, which " + FORECAST_MODE_LABEL + ".")
+    return " ".join(s), chosen
+
+
+def _networks_against_baselines(run: Run) -> list[str]:
+    result = run.result
+    baseline = result.pooled.get("best_baseline")
+    networks = [e.name for e in run.candidates() if e.is_network and run.pooled(e.name, "val")]
+    if baseline is None:
+        return ["No baseline was run, so the gain over a simple reference cannot be judged."]
+    if not networks:
+        return ["No network produced a forecast in every fold, so this verdict compares "
+                "baselines only."] if result.failed else [
+            "No network was run, so this verdict compares baselines only."]
+    best = min(networks, key=lambda n: run.pooled(n, "val")["rmse"])
+    c = run.pooled_comparison(best)
+    where = "pooled test periods" if run.n_folds > 1 else "test period"
+    head = (f"The best network by validation, **{best}**, against the best baseline, "
+            f"**{baseline}**, on the {where}: {diff_clause(c)}")
+    if c["significant"] and c["rmse_diff"] < 0:
+        return [f"{head}: a significant gain. The deep model earns its place on accuracy; "
+                f"it costs {cost(run, best)} against {cost(run, baseline)} for {baseline}."]
+    how = "significantly worse" if c["significant"] else "not significantly different"
+    return [f"{head}: {how}. **The deep models did not earn their place** on these data: "
+            f"{best} costs {cost(run, best)} against {cost(run, baseline)} for {baseline}."]
+
+
+def _confirmation(run: Run, chosen: str) -> list[str]:
+    """The test periods confirm, or say plainly that they do not; they never choose."""
+    scored = {e.name: run.pooled(e.name)["rmse"] for e in run.candidates()
+              if run.pooled(e.name)}
+    if chosen not in scored:
+        return []
+    best = min(scored, key=scored.get)
+    where = "pooled test periods" if run.n_folds > 1 else "test period"
+    if best == chosen:
+        return [f"The {where} confirm it: no candidate is more accurate there."]
+    interval = run.pooled(chosen)["rmse_ci"]
+    inside = interval[0] <= scored[best] <= interval[1]
+    digits = 1 if fixed(scored[best]) != fixed(scored[chosen]) else 2
+    return [f"The {where} do not confirm the ranking: **{best}** is more accurate there "
+            f"({fixed(scored[best], digits)} against {fixed(scored[chosen], digits)} {UNIT}, "
+            + ("inside the recommended model's 95 % CI, so the two are not clearly different"
+               if inside else "outside the recommended model's 95 % CI")
+            + "). The recommendation stands: it was made on validation data, and the test "
+            "periods are kept for this check only."]

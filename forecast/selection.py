@@ -1,0 +1,87 @@
+"""Which model to recommend: a rule that reads the validation data alone.
+
+The rule (stated in every report): among the candidates — every baseline and every
+network as one model (its seed ensemble) — take the simplest (baselines before
+networks, then fewest parameters, then lowest validation RMSE) whose validation RMSE,
+pooled over the folds' validation years and the stations, is not significantly worse
+than the lowest. "Significantly worse" needs both the paired block-bootstrap 95 %
+interval of the RMSE difference above 0 and a Diebold–Mariano p below 0.05, in the
+spirit of the one-standard-error rule: a simpler model within the noise of the best
+wins. The test periods never enter it; they only confirm, in the report.
+
+The pipeline applies the rule when it writes a run (it needs the validation forecasts)
+and stores the outcome in ``metrics.json``; :func:`recommended` reads it back for the
+report and ``forecast predict``. This module imports neither matplotlib nor the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .results import RunResult
+from .rolling import _aligned, compare
+
+RULE = ("The recommendation is the simplest model (baselines before networks, then fewest "
+        "parameters) whose validation RMSE, pooled over {scope}, is not significantly worse "
+        "than the lowest: the paired block-bootstrap 95 % interval of the difference "
+        "includes 0 or the Diebold–Mariano p-value is at least 0.05. The test periods play "
+        "no part in it.")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A model the rule may recommend: a baseline, or a network (its seed ensemble)."""
+
+    name: str
+    kind: str              # baseline | network
+    n_parameters: int
+
+
+def recommend(predictions: pd.DataFrame, candidates: list[Candidate], *, horizon: int = 1,
+              n_boot: int = 1000, seed: int = 0) -> dict:
+    """Apply the validation-only rule to the validation rows of every fold.
+
+    Returns ``model`` (recommended), ``best_on_validation``, ``order`` (the candidates,
+    simplest first) and ``comparisons`` {name: pooled validation comparison against the
+    best}. Only rows whose split is "val" are read: nothing the test periods hold can
+    change the result.
+    """
+    validation = predictions[predictions["split"] == "val"]
+    names = [c.name for c in candidates]
+    keys, y_true, forecasts = _aligned(validation, "val", names)
+    rmse = {n: float(np.sqrt(np.mean((forecasts[n] - y_true) ** 2))) for n in names}
+    best = min(names, key=lambda n: (rmse[n], names.index(n)))
+    order = sorted(candidates, key=lambda c: (c.kind != "baseline", c.n_parameters,
+                                              rmse[c.name]))
+    comparisons = {n: compare(keys, y_true, forecasts[n], forecasts[best], horizon=horizon,
+                              n_boot=n_boot, seed=seed)
+                   for n in names if n != best}
+    chosen = next(c.name for c in order if c.name == best
+                  or not (comparisons[c.name]["significant"]
+                          and comparisons[c.name]["rmse_diff"] > 0))
+    return {"model": chosen, "best_on_validation": best, "val_rmse": rmse,
+            "order": [c.name for c in order], "comparisons": comparisons,
+            "folds": int(keys["fold"].nunique())}
+
+
+def candidates_of(result_entries: dict, names_in_order: list[str]) -> list[Candidate]:
+    """The candidates among entries (name → ModelEntry): baselines, and each network
+    family as one model, in the order of the requested ``names_in_order``."""
+    out = []
+    for name in names_in_order:
+        family = [e for e in result_entries.values() if e.family == name]
+        ensembles = [e for e in family if e.kind == "ensemble"]
+        chosen = ensembles[0] if ensembles else (family[0] if family else None)
+        if chosen is None:
+            continue
+        kind = "baseline" if chosen.kind == "baseline" else "network"
+        out.append(Candidate(chosen.name, kind, int(chosen.info.get("n_parameters", 0))))
+    return out
+
+
+def recommended(result: RunResult) -> str | None:
+    """The model the run recommends (None when no model could be scored)."""
+    return result.recommendation.get("model")

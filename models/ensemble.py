@@ -1,0 +1,110 @@
+"""A seed ensemble: one network trained from several random seeds, forecasts averaged.
+
+Networks of this size land in different minima from different seeds; their mean is more
+accurate than a typical member and, unlike "the best seed by validation", owes nothing
+to luck. The ensemble is a model in its own right: ``fit``, ``predict``, ``save`` /
+``load`` (one file), ``info``, and scikit-learn's ``get_params`` / ``set_params`` /
+``clone`` (its parameters are the member estimator and the seeds).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, clone
+
+from forecast.errors import ModelFailed
+from forecast.task import ForecastTask
+
+from .training import NetworkForecaster, TrainingFailed
+
+
+class SeedEnsemble(BaseEstimator):
+    """``estimator`` fitted once per seed in ``seeds``; the forecast is the members' mean.
+
+    A member whose training fails (:class:`~forecast.errors.ModelFailed`) is recorded in
+    ``failed_`` ({seed: reason}) and left out; ``fit`` raises ModelFailed only when every
+    member fails. Fitted state: ``members_`` ({seed: fitted estimator}, in seed order).
+    """
+
+    def __init__(self, estimator: NetworkForecaster | None = None,
+                 seeds: list[int] | tuple[int, ...] = (0, 1, 2)) -> None:
+        self.estimator = estimator
+        self.seeds = seeds
+
+    @property
+    def kind(self) -> str:
+        return self.estimator.kind
+
+    def fit(self, task: ForecastTask) -> SeedEnsemble:
+        self.members_: dict[int, NetworkForecaster] = {}
+        self.failed_: dict[int, str] = {}
+        for seed in self.seeds:
+            member = clone(self.estimator).set_params(seed=int(seed))
+            try:
+                self.members_[int(seed)] = member.fit(task)
+            except ModelFailed as exc:
+                self.failed_[int(seed)] = str(exc)
+        if not self.members_:
+            raise TrainingFailed(f"{self.kind}: every seed failed ("
+                              + "; ".join(self.failed_.values()) + ")")
+        return self
+
+    def drop(self, seed: int, reason: str) -> None:
+        """Leave a fitted member out (e.g. its forecasts are not finite)."""
+        self.members_.pop(int(seed))
+        self.failed_[int(seed)] = reason
+        if not self.members_:
+            raise TrainingFailed(f"{self.kind}: every seed failed")
+
+    def predict(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
+        return np.mean([m.predict(task, rows) for m in self.members_.values()], axis=0)
+
+    def at_output_clip(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
+        """Rows where any member's raw output reached its output clip."""
+        return np.any([m.at_output_clip(task, rows) for m in self.members_.values()], axis=0)
+
+    @property
+    def info(self) -> dict:
+        members = list(getattr(self, "members_", {}).values())
+        return {"n_parameters": int(sum(m.info.get("n_parameters", 0) for m in members)),
+                "fit_seconds": float(sum(m.info.get("fit_seconds", 0.0) for m in members)),
+                "seeds": [int(s) for s in getattr(self, "members_", {})],
+                "failed_seeds": {str(s): r for s, r in getattr(self, "failed_", {}).items()}}
+
+    @property
+    def history(self) -> pd.DataFrame:
+        """The first member's curves (each member's are in ``members_[seed].history``)."""
+        members = list(getattr(self, "members_", {}).values())
+        return members[0].history if members else pd.DataFrame()
+
+    # ------------------------------------------------------------------ save / load
+
+    def save(self, path: str | Path) -> None:
+        """One file: every member's weights, hyper-parameters and scalers (no pickle)."""
+        torch.save({"format": "seed_ensemble", "seeds": [int(s) for s in self.members_],
+                    "failed": {str(s): r for s, r in self.failed_.items()},
+                    "members": [m.state() for m in self.members_.values()]}, path)
+
+    @classmethod
+    def from_state(cls, saved: dict) -> SeedEnsemble:
+        members = [NetworkForecaster.from_state(m) for m in saved["members"]]
+        ensemble = cls(clone(members[0]), seeds=list(saved["seeds"]))
+        ensemble.members_ = dict(zip((int(s) for s in saved["seeds"]), members, strict=True))
+        ensemble.failed_ = {int(s): r for s, r in saved.get("failed", {}).items()}
+        return ensemble
+
+    @classmethod
+    def load(cls, path: str | Path) -> SeedEnsemble:
+        return cls.from_state(torch.load(path, map_location="cpu", weights_only=True))
+
+
+def load_model(path: str | Path) -> NetworkForecaster | SeedEnsemble:
+    """A network or a seed ensemble saved with ``save`` (``torch.load(weights_only=True)``)."""
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    if saved.get("format") == "seed_ensemble":
+        return SeedEnsemble.from_state(saved)
+    return NetworkForecaster.from_state(saved)

@@ -1,0 +1,101 @@
+"""The LightningModule: the network, its loss, optimiser, LR schedule and logging.
+
+* the loss: mean squared error on the scaled target (the target transformed by the
+  task's ``target_transform`` and standardised with the training mean and std, see
+  :mod:`models.scaling`), so a loss of 1.0 is what predicting the training mean scores;
+* ``configure_optimizers``: AdamW, SGD with momentum or RMSprop, weight decay, and a
+  learning-rate schedule (ReduceLROnPlateau on ``val_loss``, cosine, or none);
+* per-epoch logging of ``train_loss``, ``val_loss``, ``grad_norm`` (L2 norm of all
+  gradients before clipping) and ``lr``;
+* divergence: a training loss that is not finite or above ``DIVERGED_LOSS`` (10⁶ times
+  the variance of the target) stops training and is recorded in ``self.failure``.
+
+Batches are tuples ``(x, seq, station, y)``: tabular features (batch, n_features),
+the daily sequence (batch, length, n_channels), the station index (batch,) and the
+scaled target (batch,).
+"""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+
+from .base import NetworkConfig
+from .networks import build_network_module
+
+DIVERGED_LOSS = 1e6
+PLATEAU_FACTOR = 0.5     # ReduceLROnPlateau: halve the learning rate ...
+PLATEAU_PATIENCE = 5     # ... after this many epochs without a better val_loss
+
+
+class ForecastModule(L.LightningModule):
+    """Trains one network (``self.network``, plain PyTorch) built from ``config``."""
+
+    def __init__(self, config: NetworkConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.network = build_network_module(config)
+        self.failure: str | None = None
+
+    def forward(self, x: torch.Tensor, seq: torch.Tensor, station: torch.Tensor) -> torch.Tensor:
+        return self.network(x, seq, station)
+
+    # ------------------------------------------------------------------ steps
+
+    def _logged_loss(self, batch, name: str) -> torch.Tensor:
+        """MSE on the scaled target, logged as the epoch mean under ``name``."""
+        x, seq, station, y = batch
+        loss = F.mse_loss(self(x, seq, station), y)
+        self.log(name, loss, on_step=False, on_epoch=True, batch_size=len(y), sync_dist=True)
+        return loss
+
+    def training_step(self, batch, batch_idx):
+        loss = self._logged_loss(batch, "train_loss")
+        self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=False,
+                 on_epoch=True, sync_dist=True)  # the learning rate used in this epoch
+        value = loss.item()
+        if not (value <= DIVERGED_LOSS):  # also catches NaN
+            self.failure = (f"training loss {value:.3g} at epoch {self.current_epoch + 1}, "
+                            f"step {self.global_step + 1} (diverged)")
+            self.trainer.should_stop = True
+            return None  # skip backward and the optimiser step
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        self._logged_loss(batch, "val_loss")
+
+    def on_before_optimizer_step(self, optimizer) -> None:
+        # called after backward and before gradient clipping
+        norms = [p.grad.detach().norm(2) for p in self.parameters() if p.grad is not None]
+        if norms:
+            self.log("grad_norm", torch.stack(norms).norm(2), on_step=False, on_epoch=True,
+                     sync_dist=True)
+
+    # ------------------------------------------------------------------ optimiser
+
+    def configure_optimizers(self):
+        c = self.config
+        if c.optimizer == "adamw":
+            optimizer = torch.optim.AdamW(self.parameters(), lr=c.learning_rate,
+                                          weight_decay=c.weight_decay)
+        elif c.optimizer == "sgd":
+            optimizer = torch.optim.SGD(self.parameters(), lr=c.learning_rate,
+                                        momentum=c.momentum, weight_decay=c.weight_decay)
+        elif c.optimizer == "rmsprop":
+            optimizer = torch.optim.RMSprop(self.parameters(), lr=c.learning_rate,
+                                            weight_decay=c.weight_decay)
+        else:
+            raise ValueError(f"unknown optimizer {c.optimizer!r}")
+        if c.lr_schedule == "none":
+            return optimizer
+        if c.lr_schedule == "cosine":
+            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer,
+                                                                   T_max=max(1, c.max_epochs))
+            return {"optimizer": optimizer, "lr_scheduler": scheduler}
+        if c.lr_schedule == "plateau":
+            scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                optimizer, factor=PLATEAU_FACTOR, patience=PLATEAU_PATIENCE)
+            return {"optimizer": optimizer,
+                    "lr_scheduler": {"scheduler": scheduler, "monitor": "val_loss"}}
+        raise ValueError(f"unknown lr_schedule {c.lr_schedule!r}")

@@ -1,0 +1,14 @@
+"""The network architectures by kind, as plain PyTorch modules."""
+
+from __future__ import annotations
+
+from .base import Network, NetworkConfig
+from .mlp import MLP
+from .recurrent import Recurrent
+from .tcn import TCN
+
+NETWORKS = {"mlp": MLP, "gru": Recurrent, "lstm": Recurrent, "tcn": TCN}
+
+
+def build_network_module(config: NetworkConfig) -> Network:
+    return NETWORKS[config.kind](config)

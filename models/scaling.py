@@ -1,0 +1,170 @@
+"""From a ForecastTask to tensors: scalers fitted on the training rows (plain NumPy and
+PyTorch, no Lightning, so a fitted network can be applied without it).
+
+``Scalers.fit(task)`` learns, from the **training rows only** (``task.mask("train")``,
+via :func:`forecast.task.train_statistics`):
+
+* per-feature mean and std of the tabular features ``task.X`` and of the sequence
+  channels ``task.sequence``;
+* which features / channels have missing values in training: each of them gets a 0/1
+  missing-indicator column (channel) appended; the value itself is set to 0 (the
+  training mean) after standardising. Values missing only outside training are also
+  set to 0, without indicator;
+* the range of each standardised feature / channel over the training rows: inputs are
+  clipped to it, so a stray value beyond anything training showed cannot push the
+  network far outside what it learnt (a feature missing throughout training is 0);
+* mean and std of the transformed target (``log1p`` or identity, ``task.target_transform``)
+  and its training range, used to keep predictions finite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from forecast.constants import DEFAULT_TARGET_TRANSFORM
+from forecast.task import ForecastTask, inverse_target, train_statistics, transform_target
+
+EVAL_BATCH_SIZE = 4096
+PREDICTION_MARGIN = 3.0  # predictions are kept within training range ± 3 std (scaled space)
+
+
+def _standardise(values: np.ndarray, mean: np.ndarray, std: np.ndarray,
+                 indicate: np.ndarray, low: np.ndarray | None = None,
+                 high: np.ndarray | None = None) -> np.ndarray:
+    """(values − mean) / std with NaN → 0, clipped to [low, high] when given, then the
+    indicator columns of ``indicate``."""
+    missing = ~np.isfinite(values)
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = np.where(missing, 0.0, (values - mean) / std)
+    if low is not None:
+        scaled = np.clip(scaled, low, high)
+    indicators = missing[..., indicate]
+    return np.concatenate([scaled, indicators], axis=-1).astype(np.float32)
+
+
+def _training_range(values: np.ndarray, mean: np.ndarray,
+                    std: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per feature (last axis), the range of the standardised training values, missing
+    values counted as the 0 they are set to (a feature never seen in training: [0, 0])."""
+    scaled = _standardise(values, mean, std, np.zeros(values.shape[-1], dtype=bool))
+    axes = tuple(range(scaled.ndim - 1))
+    return scaled.min(axis=axes), scaled.max(axis=axes)
+
+
+@dataclass
+class Scalers:
+    x_mean: np.ndarray
+    x_std: np.ndarray
+    x_indicate: np.ndarray      # bool per feature: has missing values in training
+    seq_mean: np.ndarray
+    seq_std: np.ndarray
+    seq_indicate: np.ndarray    # bool per sequence channel
+    y_mean: float               # of the transformed target
+    y_std: float
+    y_low: float                # transformed-target range of the training rows
+    y_high: float
+    target_transform: str = DEFAULT_TARGET_TRANSFORM
+    # range of the standardised training inputs: inputs are clipped to it, so one stray
+    # value outside what training showed cannot drive a forecast to the output clip
+    x_low: np.ndarray | None = None
+    x_high: np.ndarray | None = None
+    seq_low: np.ndarray | None = None
+    seq_high: np.ndarray | None = None
+
+    @classmethod
+    def fit(cls, task: ForecastTask) -> Scalers:
+        train = task.mask("train", scored=False)
+        scored = task.mask("train")
+        if not scored.any():
+            raise ValueError("no scored training row to fit the scalers on")
+        x_mean, x_std = train_statistics(task, task.X)
+        seq_mean, seq_std = train_statistics(task, task.sequence)
+        z = transform_target(task.y, task.target_transform)
+        (y_mean,), (y_std,) = train_statistics(task, z[:, None])
+        x_low, x_high = _training_range(task.X[train], x_mean, x_std)
+        seq_low, seq_high = _training_range(task.sequence[train], seq_mean, seq_std)
+        return cls(
+            x_mean=x_mean, x_std=x_std, x_indicate=np.isnan(task.X[train]).any(axis=0),
+            seq_mean=seq_mean, seq_std=seq_std,
+            seq_indicate=np.isnan(task.sequence[train]).any(axis=(0, 1)),
+            y_mean=float(y_mean), y_std=float(y_std),
+            y_low=float(z[scored].min()), y_high=float(z[scored].max()),
+            target_transform=task.target_transform,
+            x_low=x_low, x_high=x_high, seq_low=seq_low, seq_high=seq_high,
+        )
+
+    @property
+    def n_features(self) -> int:
+        return len(self.x_mean) + int(self.x_indicate.sum())
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.seq_mean) + int(self.seq_indicate.sum())
+
+    def inputs(self, task: ForecastTask, rows: np.ndarray) -> tuple[torch.Tensor, ...]:
+        """(x, seq, station) tensors of the selected rows."""
+        if task.X.shape[1] != len(self.x_mean) or task.sequence.shape[2] != len(self.seq_mean):
+            raise ValueError(f"the task has {task.X.shape[1]} features and "
+                             f"{task.sequence.shape[2]} sequence channels; the network was "
+                             f"fitted on {len(self.x_mean)} and {len(self.seq_mean)}")
+        x = _standardise(task.X[rows], self.x_mean, self.x_std, self.x_indicate,
+                         self.x_low, self.x_high)
+        seq = _standardise(task.sequence[rows], self.seq_mean, self.seq_std, self.seq_indicate,
+                           self.seq_low, self.seq_high)
+        station = task.station_index[rows].astype(np.int64)
+        return torch.from_numpy(x), torch.from_numpy(seq), torch.from_numpy(station)
+
+    def target(self, task: ForecastTask, rows: np.ndarray) -> torch.Tensor:
+        z = transform_target(task.y[rows], self.target_transform)
+        return torch.from_numpy(((z - self.y_mean) / self.y_std).astype(np.float32))
+
+    def output_clip(self) -> tuple[float, float]:
+        """The scaled output range kept: the training targets' range ± PREDICTION_MARGIN."""
+        return ((self.y_low - self.y_mean) / self.y_std - PREDICTION_MARGIN,
+                (self.y_high - self.y_mean) / self.y_std + PREDICTION_MARGIN)
+
+    def at_output_clip(self, scaled: np.ndarray) -> np.ndarray:
+        """Which network outputs (scaled) reach or pass the output clip (NaN included)."""
+        low, high = self.output_clip()
+        scaled = np.asarray(scaled, dtype=float)
+        return ~((scaled > low) & (scaled < high))
+
+    def to_target(self, scaled: np.ndarray) -> np.ndarray:
+        """Network outputs (scaled) → µg/m³, finite and ≥ 0."""
+        low, high = self.output_clip()
+        scaled = np.clip(np.nan_to_num(np.asarray(scaled, dtype=float), nan=0.0), low, high)
+        return np.maximum(inverse_target(scaled * self.y_std + self.y_mean,
+                                         self.target_transform), 0.0)
+
+    # ---------------------------------------------------------- save / load (no pickle)
+
+    def state(self) -> dict[str, torch.Tensor]:
+        ranges = {name: torch.from_numpy(np.asarray(value))
+                  for name, value in (("x_low", self.x_low), ("x_high", self.x_high),
+                                      ("seq_low", self.seq_low), ("seq_high", self.seq_high))
+                  if value is not None}
+        return {**ranges,
+            "x_mean": torch.from_numpy(self.x_mean), "x_std": torch.from_numpy(self.x_std),
+            "x_indicate": torch.from_numpy(self.x_indicate),
+            "seq_mean": torch.from_numpy(self.seq_mean),
+            "seq_std": torch.from_numpy(self.seq_std),
+            "seq_indicate": torch.from_numpy(self.seq_indicate),
+            "y": torch.tensor([self.y_mean, self.y_std, self.y_low, self.y_high],
+                              dtype=torch.float64),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, torch.Tensor], target_transform: str) -> Scalers:
+        y_mean, y_std, y_low, y_high = state["y"].tolist()
+        return cls(
+            x_mean=state["x_mean"].numpy(), x_std=state["x_std"].numpy(),
+            x_indicate=state["x_indicate"].numpy(), seq_mean=state["seq_mean"].numpy(),
+            seq_std=state["seq_std"].numpy(), seq_indicate=state["seq_indicate"].numpy(),
+            y_mean=y_mean, y_std=y_std, y_low=y_low, y_high=y_high,
+            target_transform=target_transform,
+            **{name: state[name].numpy() for name in ("x_low", "x_high", "seq_low", "seq_high")
+               if name in state},
+        )
