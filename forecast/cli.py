@@ -19,7 +19,7 @@ from .config import CHOICES, DEFAULTS, FREE_TABLES, load_config
 from .errors import DataError, Interrupted
 from .sources import parse_dataset_spec
 
-# Flags named by DESIGN.md; every other option gets --KEY (or --SECTION-KEY when the
+# Flags named in the README; every other option gets --KEY (or --SECTION-KEY when the
 # key is not unique), generated from the defaults so that no option lacks a flag.
 ALIASES = {("data", "dataset"): "--dataset", ("data", "data_dir"): "--data-dir",
            ("models", "names"): "--models", ("task", "mode"): "--mode",

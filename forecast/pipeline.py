@@ -1,6 +1,6 @@
 """The whole flow on one screen: data → daily → task → models → evaluation → run directory.
 
-Each stage is a plain function of the previous stage's value (see DESIGN.md). The run
+Each stage is a plain function of the previous stage's value (see docs/architecture.md). The run
 directory is written under a temporary name and renamed when complete, so an
 interrupted or failed run never leaves a half-written directory and never replaces an
 earlier run.
