@@ -14,8 +14,7 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
@@ -26,6 +25,8 @@ from threadpoolctl import threadpool_limits
 
 from forecast.constants import TARGET_TRANSFORMS
 from forecast.task import ForecastTask, inverse_target, transform_target
+
+from .base import Baseline
 
 ALPHAS = np.logspace(-3, 3, 13)
 SPARSE_ALPHAS = np.logspace(-3, 1, 9)
@@ -86,7 +87,7 @@ def _linear_pipeline(estimator) -> Pipeline:
     ])
 
 
-class SklearnBaseline(BaseEstimator):
+class SklearnBaseline(Baseline):
     """A scikit-learn regressor family (see :data:`FAMILIES`) behind the model interface.
 
     ``family``: linear, ridge, lasso, elasticnet or hgb; ``grid``: the candidate
@@ -105,14 +106,6 @@ class SklearnBaseline(BaseEstimator):
     @classmethod
     def from_config(cls, name: str, config: dict, seed: int = 0) -> SklearnBaseline:
         return cls(family=name, seed=seed)
-
-    @property
-    def history(self) -> pd.DataFrame:
-        return pd.DataFrame()
-
-    @property
-    def info(self) -> dict:
-        return getattr(self, "info_", {})
 
     def _inputs(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
         X = task.X[rows].astype(np.float64)

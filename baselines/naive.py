@@ -4,28 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
 from forecast.task import ForecastTask
 
-
-class NaiveBaseline(BaseEstimator):
-    """What the naive baselines share: no training history, facts in ``info``."""
-
-    @classmethod
-    def from_config(cls, name: str, config: dict, seed: int = 0) -> NaiveBaseline:
-        return cls()
-
-    @property
-    def history(self) -> pd.DataFrame:
-        return pd.DataFrame()
-
-    @property
-    def info(self) -> dict:
-        return getattr(self, "info_", {})
+from .base import Baseline
 
 
-class Persistence(NaiveBaseline):
+class Persistence(Baseline):
     """Tomorrow = the most recent valid daily mean PM2.5 (µg/m³) up to the issue day.
 
     Before a station's first valid day (no history at all) it falls back to the mean
@@ -42,7 +27,7 @@ class Persistence(NaiveBaseline):
         return np.where(np.isfinite(values), values, self.fallback_)
 
 
-class Climatology(NaiveBaseline):
+class Climatology(Baseline):
     """The training split's mean target for the target's day of year (µg/m³).
 
     Each day of year averages the training targets within ±``half_window`` days of it

@@ -1,23 +1,11 @@
-"""What every network shares: its hyper-parameters and the plain PyTorch base class.
+"""What every network shares: its hyper-parameters (:class:`NetworkConfig`) and the plain
+PyTorch base class (:class:`Network`).
 
 A network file (``mlp.py``, ``recurrent.py``, ``tcn.py``) only builds its layers and
-writes ``forward(x, seq, station)``; everything about *training* lives in the
-LightningModule of :mod:`models.module`:
-
-* the loss: mean squared error on the scaled target (the target transformed by the
-  task's ``target_transform`` and standardised with the training mean and std, see
-  :mod:`models.datamodule`), so a loss of 1.0 is what predicting the training mean
-  scores;
-* ``configure_optimizers``: AdamW, SGD with momentum or RMSprop, weight decay, and a
-  learning-rate schedule (ReduceLROnPlateau on ``val_loss``, cosine, or none);
-* per-epoch logging of ``train_loss``, ``val_loss``, ``grad_norm`` (mean L2 norm of all
-  gradients before clipping) and ``lr``;
-* divergence: a training loss that is not finite or above ``DIVERGED_LOSS`` (10⁶ times
-  the variance of the target) stops training and is recorded in ``self.failure``.
-
-Batches are tuples ``(x, seq, station, y)``: tabular features (batch, n_features),
-the daily sequence (batch, length, n_channels), the station index (batch,) and the
-scaled target (batch,).
+writes ``forward(x, seq, station)`` on standardised inputs: tabular features (batch,
+n_features), the daily sequence (batch, length, n_channels) and the station index
+(batch,); it returns the scaled forecast (batch,). Everything about *training* (loss,
+optimiser, schedule, logging) lives in the LightningModule of :mod:`models.module`.
 """
 
 from __future__ import annotations
