@@ -260,3 +260,35 @@ def test_a_csv_whose_pressure_is_empty_in_training_runs_and_drops_it(tmp_path):
     assert {"pres_mean", "pres_change", "pres_trend_6h", "sequence:pres_mean"} <= set(dropped)
     assert not [f for f in result.features if f.startswith("pres")]
     assert result.failed == {} and np.isfinite(result.entries["mlp"].score("test"))
+
+
+def test_other_targets_in_the_test_year_leave_the_recommendation_unchanged(tmp_path):
+    """Black box: the same data but every PM2.5 value of the last test year replaced;
+    rerun; the test scores move, the recommendation does not."""
+    from forecast.synthetic import generate_hourly
+
+    hourly = generate_hourly(seed=6, start="2010-01-01", end="2013-12-31")
+    hourly = hourly.assign(time=hourly["time"].dt.strftime("%Y-%m-%d %H:%M"))
+    results = []
+    for name, factor in (("original", 1.0), ("replaced", 1.7)):
+        frame = hourly.copy()
+        last_year = frame["time"] >= "2013-01-02"
+        frame.loc[last_year, "pm25"] = frame.loc[last_year, "pm25"] * factor + 15.0
+        csv = tmp_path / f"{name}.csv"
+        frame.to_csv(csv, index=False)
+        overrides = {**SMALL, "models": {"names": ["persistence", "climatology", "ridge",
+                                                   "mlp"]},
+                     "data": {"dataset": "csv", "path": str(csv), "station": "S",
+                              "time_column": "time",
+                              "columns": {c: c for c in ("pm25", "temp", "dewp", "pres",
+                                                         "wind_speed", "wind_dir", "rain")}},
+                     "training": {**SMALL["training"], "seeds": 1},
+                     "diagnostics": {"capacity_sweep": False, "learning_curve": False},
+                     "run": {"out": str(tmp_path / "reports"), "name": name}}
+        results.append(RunResult.read(run(load_config(overrides=overrides))))
+    original, replaced = results
+    assert len(original.folds) == 2
+    assert original.pooled["models"]["ridge"]["test"]["rmse"] != pytest.approx(
+        replaced.pooled["models"]["ridge"]["test"]["rmse"])
+    assert original.recommendation["model"] == replaced.recommendation["model"]
+    assert original.recommendation["comparisons"] == replaced.recommendation["comparisons"]

@@ -138,3 +138,4 @@ def test_beijing_as_a_csv_with_missing_value_codes_runs_to_the_end(
     assert result.quality["counts"] == {"dewp": {"sentinel": 4}, "pres": {"sentinel": 3}}
     assert result.failed == {}
     assert result.entries["tcn"].score("test") < result.entries["persistence"].score("test")
+    assert RunResult.from_json(result.to_json()) == result  # a real run's file round-trips
