@@ -15,7 +15,7 @@ import pandas as pd
 
 from .constants import DEFAULT_MIN_HOURS
 from .errors import DataError
-from .schema import CALM, SECTORS_8, compass_to_sector8
+from .schema import CALM, SECTORS_8, sector_codes
 
 WIND_FRACTION_COLUMNS = tuple(f"wind_frac_{s}" for s in SECTORS_8 + (CALM,))
 
@@ -83,10 +83,10 @@ def to_daily(hourly: pd.DataFrame, min_hours: int = DEFAULT_MIN_HOURS) -> pd.Dat
                 result = np.where(np.isfinite(values).any(axis=1), result, np.nan)
             daily[f"{column}_{reducer}"] = result
     if "wind_dir" in grid.columns:
-        sectors = compass_to_sector8(grid["wind_dir"]).to_numpy()
-        known = _by_day(pd.notna(sectors)).sum(axis=1)
-        for name, column in zip(SECTORS_8 + (CALM,), WIND_FRACTION_COLUMNS, strict=True):
-            count = _by_day(sectors == name).sum(axis=1)
+        sectors = sector_codes(grid["wind_dir"])
+        known = _by_day(sectors >= 0).sum(axis=1)
+        for code, column in enumerate(WIND_FRACTION_COLUMNS):
+            count = _by_day(sectors == code).sum(axis=1)
             with np.errstate(invalid="ignore", divide="ignore"):
                 daily[column] = np.where(known > 0, count / np.maximum(known, 1), np.nan)
     return daily

@@ -48,11 +48,10 @@ CALM = "calm"
 
 def degrees_to_compass(degrees: pd.Series | np.ndarray) -> pd.Series:
     """Map wind bearings in degrees (0 = from north, clockwise) to 16-point names."""
-    values = pd.Series(np.asarray(degrees, dtype=float))
-    index = np.floor(((values.to_numpy() % 360.0) + 11.25) / 22.5).astype("float") % 16
-    names = np.array(COMPASS_16, dtype=object)
-    out = pd.Series([names[int(i)] if np.isfinite(i) else np.nan for i in index], dtype=object)
-    return out
+    values = np.asarray(degrees, dtype=float)
+    index = np.floor(((values % 360.0) + 11.25) / 22.5) % 16
+    names = np.array(COMPASS_16 + (np.nan,), dtype=object)
+    return pd.Series(names[np.where(np.isfinite(index), index, 16).astype(int)], dtype=object)
 
 
 def compass_to_degrees(wind_dir: pd.Series) -> np.ndarray:
@@ -60,21 +59,23 @@ def compass_to_degrees(wind_dir: pd.Series) -> np.ndarray:
     return wind_dir.map(COMPASS_DEGREES).astype(float).to_numpy()
 
 
-def compass_to_sector8(wind_dir: pd.Series) -> pd.Series:
-    """Reduce 16-point names to the 8 sectors of SECTORS_8 (plus "calm", NaN kept).
+def sector_codes(wind_dir: pd.Series) -> np.ndarray:
+    """Each hour's sector of SECTORS_8 as an index 0–7, 8 for "calm", −1 when missing.
 
     A 16-point name between two sectors goes to the sector clockwise of it
     (NNE → NE, ENE → E, ..., NNW → N), so every bearing lands in exactly one sector.
     """
-    degrees = pd.Series(compass_to_degrees(wind_dir), index=wind_dir.index)
-    sector = np.floor(((degrees.to_numpy() % 360.0) + 22.5) / 45.0) % 8
-    names = np.array(SECTORS_8, dtype=object)
-    out = pd.Series(
-        [names[int(s)] if np.isfinite(s) else np.nan for s in sector],
-        index=wind_dir.index, dtype=object,
-    )
-    out[wind_dir == CALM] = CALM
-    return out
+    degrees = compass_to_degrees(wind_dir)
+    sector = np.floor(((degrees % 360.0) + 22.5) / 45.0) % 8
+    codes = np.where(np.isfinite(sector), sector, -1).astype(np.int8)
+    codes[wind_dir.to_numpy() == CALM] = len(SECTORS_8)
+    return codes
+
+
+def compass_to_sector8(wind_dir: pd.Series) -> pd.Series:
+    """Reduce 16-point names to the 8 sectors of SECTORS_8 (plus "calm", NaN kept)."""
+    names = np.array(SECTORS_8 + (CALM, np.nan), dtype=object)
+    return pd.Series(names[sector_codes(wind_dir)], index=wind_dir.index, dtype=object)
 
 
 def validate_hourly(frame: pd.DataFrame, source: str) -> pd.DataFrame:

@@ -38,6 +38,7 @@ train) so every model predicts every scored day. A day is scored when its target
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -46,7 +47,7 @@ import pandas as pd
 from .constants import DEFAULT_TARGET_TRANSFORM
 from .daily import WIND_FRACTION_COLUMNS, complete_hours, nan_reduce
 from .errors import DataError
-from .schema import CALM, compass_to_degrees, compass_to_sector8
+from .schema import CALM, SECTORS_8, compass_to_degrees, sector_codes
 
 ROLL_WINDOWS = (3, 7, 14)
 EVENING_HOURS = tuple(range(18, 24))
@@ -188,14 +189,19 @@ def _hours_since(event: np.ndarray) -> np.ndarray:
     return np.minimum(index - last, STAGNATION_CAP)
 
 
+@functools.lru_cache(maxsize=8)
+def _china_holiday_set(years: tuple[int, ...]) -> frozenset:
+    import holidays
+
+    return frozenset(np.datetime64(day, "D")
+                     for day in holidays.country_holidays("CN", years=list(years)))
+
+
 def _china_holidays(days: pd.DatetimeIndex) -> np.ndarray:
-    try:
-        import holidays
-    except ImportError:  # pragma: no cover - holidays is a dependency
-        return np.zeros(len(days))
-    years = sorted(set(days.year))
-    calendar = holidays.country_holidays("CN", years=years)
-    return np.array([d.date() in calendar for d in days], dtype=float)
+    """1.0 on Chinese public holidays (the ``holidays`` package), else 0.0."""
+    calendar = _china_holiday_set(tuple(sorted(set(days.year))))
+    as_days = days.to_numpy().astype("datetime64[D]")
+    return np.isin(as_days, np.array(sorted(calendar), dtype="datetime64[D]")).astype(float)
 
 
 def calendar_features(days: pd.DatetimeIndex) -> dict[str, np.ndarray]:
@@ -218,7 +224,7 @@ def _wind_vectors(grid: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         return nan, nan
     degrees = compass_to_degrees(grid["wind_dir"])
     speed = grid["wind_speed"].to_numpy(dtype=float)
-    calm = (grid["wind_dir"] == CALM).to_numpy()
+    calm = grid["wind_dir"].to_numpy() == CALM
     radians = np.deg2rad(degrees)
     u = np.where(calm, 0.0, -speed * np.sin(radians))
     v = np.where(calm, 0.0, -speed * np.cos(radians))
@@ -297,13 +303,14 @@ def _station_features(hourly_grid: pd.DataFrame, daily: pd.DataFrame, lags: int,
         speed = hourly_grid["wind_speed"].to_numpy(dtype=float)
         calm = speed < CALM_WIND
         if "wind_dir" in hourly_grid.columns:
-            calm |= (hourly_grid["wind_dir"] == CALM).to_numpy()
+            calm |= hourly_grid["wind_dir"].to_numpy() == CALM
         out["calm_hours"] = calm.reshape(n_days, 24).sum(axis=1).astype(float)
         out["wind_speed_evening"] = nan_reduce(np.nanmean, speed.reshape(n_days, 24)[:, 18:24])
         windy = speed >= STRONG_WIND
         out["hours_since_wind"] = _hours_since(windy).reshape(n_days, 24)[:, 23]
         if "wind_dir" in hourly_grid.columns:
-            north = compass_to_sector8(hourly_grid["wind_dir"]).isin(NORTH_SECTORS).to_numpy()
+            north = np.isin(sector_codes(hourly_grid["wind_dir"]),
+                            [SECTORS_8.index(s) for s in NORTH_SECTORS])
             since = _hours_since(windy & north)
             out["hours_since_north_wind"] = since.reshape(n_days, 24)[:, 23]
             out["north_wind_hours"] = (windy & north).reshape(n_days, 24).sum(axis=1).astype(float)
@@ -356,9 +363,11 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
     stations = sorted(daily["station"].unique().tolist())
     row_blocks, x_blocks, seq_blocks, hourly_blocks = [], [], [], []
     feature_names: list[str] | None = None
+    daily_by_station = {str(k): g for k, g in daily.groupby("station", sort=True)}
+    grid_by_station = {str(k): g for k, g in grid.groupby("station", sort=True)}
     for station_index, station in enumerate(stations):
-        station_daily = daily[daily["station"] == station].reset_index(drop=True)
-        station_grid = grid[grid["station"] == station].reset_index(drop=True)
+        station_daily = daily_by_station[station].reset_index(drop=True)
+        station_grid = grid_by_station[station].reset_index(drop=True)
         n_days = len(station_daily)
         if n_days < warmup + horizon + 1:
             raise DataError(f"station {station}: {n_days} days of data is too little history "

@@ -1,0 +1,131 @@
+"""How cost grows with the number of stations: synthetic stations over four years.
+
+For each size a fresh process (so peak memory is that size's alone) generates the hourly
+data, runs the data-quality checks, the daily aggregation and the task, and prints
+seconds per stage and the peak resident memory. With ``--run`` it also runs the whole
+pipeline (``forecast run``: persistence, ridge, hgb, mlp and gru, one seed, no capacity
+sweep or learning curve, every rolling-origin fold) and prints the seconds of each step
+the pipeline reports.
+
+    python benchmarks/bench_scale.py                       # data → task at 12, 48, 200, 1000
+    python benchmarks/bench_scale.py --run --sizes 12,48,200
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+START, END = "2013-01-01", "2016-12-31"
+
+
+def data_to_task(n_stations: int) -> dict:
+    sys.path.insert(0, str(ROOT))
+    from forecast import daily, quality
+    from forecast.synthetic import generate_hourly
+    from forecast.task import build_task
+
+    times = {}
+    start = time.perf_counter()
+    hourly = generate_hourly(seed=0, n_stations=n_stations, start=START, end=END)
+    times["generate"] = time.perf_counter() - start
+    start = time.perf_counter()
+    hourly, _ = quality.check(hourly)
+    times["quality"] = time.perf_counter() - start
+    start = time.perf_counter()
+    frame = daily.to_daily(hourly)
+    times["daily"] = time.perf_counter() - start
+    start = time.perf_counter()
+    task = build_task(hourly, frame, dataset="synthetic")
+    times["task"] = time.perf_counter() - start
+    return {"rows": len(hourly), "task_rows": len(task.y), **times}
+
+
+def full_run(n_stations: int) -> dict:
+    sys.path.insert(0, str(ROOT))
+    from forecast import pipeline
+    from forecast.config import load_config
+
+    marks: list[tuple[float, str]] = []
+    original = pipeline.progress
+
+    def progress(message: str) -> None:
+        marks.append((time.perf_counter(), message))
+        original(message)
+
+    pipeline.progress = progress
+    with tempfile.TemporaryDirectory() as out:
+        config = load_config(overrides={
+            "data": {"dataset": "synthetic", "synthetic_stations": n_stations,
+                     "synthetic_start": START, "synthetic_end": END},
+            "models": {"names": ["persistence", "ridge", "hgb", "mlp", "gru"]},
+            "training": {"seeds": 1, "progress_bar": False},
+            "diagnostics": {"capacity_sweep": False, "learning_curve": False},
+            "run": {"out": out}})
+        start = time.perf_counter()
+        pipeline.run(config)
+        total = time.perf_counter() - start
+    steps: dict[str, float] = {}
+    for (t0, message), (t1, _) in zip(marks, marks[1:], strict=False):
+        key = message.split(":")[0] if message.startswith("fold") else message
+        steps[key] = steps.get(key, 0.0) + (t1 - t0)
+    return {"total": total, "steps": steps}
+
+
+def child(kind: str, n_stations: int) -> None:
+    result = data_to_task(n_stations) if kind == "task" else full_run(n_stations)
+    result["peak_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def measure(kind: str, n_stations: int) -> dict:
+    process = subprocess.run([sys.executable, __file__, "--child", kind, str(n_stations)],
+                             capture_output=True, text=True, cwd=ROOT)
+    lines = [line for line in process.stdout.splitlines() if line.startswith("RESULT ")]
+    if process.returncode or not lines:
+        raise SystemExit(f"{kind} at {n_stations} stations failed:\n{process.stderr[-2000:]}")
+    return json.loads(lines[-1][7:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="12,48,200,1000")
+    parser.add_argument("--run", action="store_true", help="also the whole pipeline")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], int(args.child[1]))
+        return
+    sizes = [int(s) for s in args.sizes.split(",")]
+    print(f"synthetic stations, {START} .. {END}; seconds and peak resident memory per size")
+    print(f"{'stations':>8} {'hourly rows':>12} {'generate':>9} {'quality':>8} {'daily':>7} "
+          f"{'task':>7} {'data→task':>10} {'peak GiB':>9}")
+    previous = None
+    for n in sizes:
+        r = measure("task", n)
+        total = r["quality"] + r["daily"] + r["task"] + r["generate"]
+        growth = f"  ×{total / previous[1]:.1f} for ×{n / previous[0]:.1f} stations" \
+            if previous else ""
+        print(f"{n:>8} {r['rows']:>12,} {r['generate']:>9.1f} {r['quality']:>8.1f} "
+              f"{r['daily']:>7.1f} {r['task']:>7.1f} {total:>10.1f} {r['peak_gib']:>9.2f}"
+              + growth, flush=True)
+        previous = (n, total)
+    if not args.run:
+        return
+    print("\nwhole run (persistence, ridge, hgb, mlp, gru; one seed; all folds)")
+    for n in [s for s in sizes if s <= 200]:
+        r = measure("run", n)
+        steps = ", ".join(f"{k} {v:.0f} s" for k, v in r["steps"].items())
+        print(f"{n:>5} stations: {r['total']:.0f} s, peak {r['peak_gib']:.2f} GiB ({steps})",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
