@@ -85,7 +85,7 @@ DEFAULTS: dict[str, Any] = {
         "devices": 1,
         "strategy": "auto",
         "num_nodes": 1,
-        "progress_bar": True,
+        "progress_bar": False,      # Lightning's own per-epoch bars (the run has one display)
         "threads": 1,               # torch CPU threads per training (0: torch's default)
     },
     "diagnostics": {

@@ -24,14 +24,17 @@ from . import config as config_module
 from . import daily as daily_module
 from . import evaluation, quality, registry, rolling, selection, sources
 from .errors import DataError, ModelFailed
+from .progress import RunProgress
 from .registry import BASELINE_MODELS
 from .results import ModelEntry, RunResult
 from .task import ForecastTask, build_task, drop_uninformative
 
+DISPLAY = RunProgress()
+
 
 def progress(message: str) -> None:
-    """One progress line per stage, on stdout (stderr is kept for errors and Lightning's bar)."""
-    print(f"[forecast] {message}", flush=True)
+    """One progress line per stage, on stdout (stderr is kept for errors)."""
+    DISPLAY.message(message)
 
 
 # ---------------------------------------------------------------- stages
@@ -129,7 +132,7 @@ def usable_forecasts(entry: str, model, task: ForecastTask,
     return values, facts
 
 
-def fit_models(task: ForecastTask, config: dict) -> Fitted:
+def fit_models(task: ForecastTask, config: dict, stage: str = "") -> Fitted:
     """Fit every requested model built by the registry; every entry forecasts every
     scored row of train, val and test.
 
@@ -142,14 +145,25 @@ def fit_models(task: ForecastTask, config: dict) -> Fitted:
     frames, fitted = [], Fitted(predictions=pd.DataFrame())
     base_seed = config["run"]["seed"]
     seeds = int(config["training"]["seeds"])
-    for name in config["models"]["names"]:
+    for position, name in enumerate(config["models"]["names"], start=1):
         kind = registry.kind_of(name)
-        progress(f"fitting {name}" + (f" ({seeds} seeds)" if kind == "network" else ""))
+        label = f"{stage}model {position} of {len(config['models']['names'])}: {name}"
+        DISPLAY.start_fit(label)
         model = registry.build(name, config, seed=base_seed)
         try:
-            model.fit(task)
+            if kind == "network":
+                from .progress import EpochReporter
+
+                options = {"callbacks": [EpochReporter(DISPLAY)]}
+                if hasattr(model, "members_") or hasattr(model, "seeds"):
+                    options["on_member"] = lambda seed, label=label: DISPLAY.set_label(
+                        f"{label} seed {seed - base_seed + 1} of {seeds}")
+                model.fit(task, **options)
+            else:
+                model.fit(task)
         except ModelFailed as exc:  # a diverged network must not stop the run
             fitted.failed[name] = str(exc)
+            DISPLAY.end_fit("failed")
             progress(f"{name} failed: {exc}")
             continue
         if kind == "baseline":
@@ -157,8 +171,10 @@ def fit_models(task: ForecastTask, config: dict) -> Fitted:
                 values, facts = usable_forecasts(name, model, task, scored)
             except ModelFailed as exc:
                 fitted.failed[name] = str(exc)
+                DISPLAY.end_fit("failed")
                 progress(f"{name} failed: {exc}")
                 continue
+            DISPLAY.end_fit()
             fitted.entries[name] = ModelEntry(name, name, "baseline",
                                               info={**model.info, **facts})
             fitted.models[name] = model
@@ -188,6 +204,9 @@ def fit_models(task: ForecastTask, config: dict) -> Fitted:
             fitted.histories[entry] = member.history
             frames.append(_prediction_rows(task, scored, entry, values))
             names.append(entry)
+        DISPLAY.set_label(label)
+        DISPLAY.end_fit(f"{len(names)} of {len(members) + len(getattr(model, 'failed_', {}))}"
+                        " seed(s) usable" if hasattr(model, "members_") else "")
         if not names:
             fitted.failed.setdefault(name, "every seed failed")
             continue
@@ -218,6 +237,9 @@ def fit_folds(task: ForecastTask, dataset: str, config: dict) -> list[FoldResult
     ends = [task.splits[name][1] for name in ("train", "val", "test")]
     first_day = task.rows.loc[np.isfinite(task.y), "target_day"].min()
     folds = rolling.rolling_folds(dataset, *ends, first_day, config["split"]["folds"])
+    global DISPLAY
+    DISPLAY.close()
+    DISPLAY = RunProgress(total=len(folds) * len(config["models"]["names"]))
     results = []
     for k, fold in enumerate(folds, start=1):
         fold_task = task.with_splits(fold.train_end, fold.val_end, fold.test_end)
@@ -225,7 +247,7 @@ def fit_folds(task: ForecastTask, dataset: str, config: dict) -> list[FoldResult
         progress(f"fold {k} of {len(folds)}: test {fold.test_start} .. {fold.test_end}"
                  + (" (development period)" if fold.development else "")
                  + (f"; {len(dropped)} uninformative feature(s) dropped" if dropped else ""))
-        fitted = fit_models(fold_task, config)
+        fitted = fit_models(fold_task, config, stage=f"fold {k} of {len(folds)}, ")
         fitted.predictions.insert(0, "fold", fold.name)
         if k < len(folds):  # earlier folds: only what the pooled scores read
             fitted.predictions = fitted.predictions[
@@ -400,6 +422,7 @@ def run(config: dict) -> Path:
         (tmp / OWNER_FILE).unlink()
         tmp.rename(final)
     finally:
+        DISPLAY.close()
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     progress(f"done in {time.perf_counter() - started:.0f} s")

@@ -39,13 +39,17 @@ class SeedEnsemble(BaseEstimator):
     def kind(self) -> str:
         return self.estimator.kind
 
-    def fit(self, task: ForecastTask) -> SeedEnsemble:
+    def fit(self, task: ForecastTask, callbacks=(), on_member=None) -> SeedEnsemble:
+        """Fit one member per seed; ``callbacks`` go to every member's training and
+        ``on_member(seed)`` is called before each (e.g. to report progress)."""
         self.members_: dict[int, NetworkForecaster] = {}
         self.failed_: dict[int, str] = {}
         for seed in self.seeds:
             member = clone(self.estimator).set_params(seed=int(seed))
+            if on_member is not None:
+                on_member(int(seed))
             try:
-                self.members_[int(seed)] = member.fit(task)
+                self.members_[int(seed)] = member.fit(task, callbacks=callbacks)
             except ModelFailed as exc:
                 self.failed_[int(seed)] = str(exc)
         if not self.members_:

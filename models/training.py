@@ -175,7 +175,8 @@ class NetworkForecaster(BaseEstimator):
             max_epochs=int(self.max_epochs),
         )
 
-    def fit(self, task: ForecastTask) -> NetworkForecaster:
+    def fit(self, task: ForecastTask, callbacks=()) -> NetworkForecaster:
+        """Train on ``task``; ``callbacks``: extra Lightning callbacks (e.g. progress)."""
         if self.kind not in NETWORKS:
             raise ValueError(f"unknown network {self.kind!r}; known: {', '.join(NETWORKS)}")
         threads = int(self.threads)
@@ -184,11 +185,11 @@ class NetworkForecaster(BaseEstimator):
             # small networks on a small CPU: more threads mostly add contention
             torch.set_num_threads(threads)
         try:
-            return self._fit(task)
+            return self._fit(task, list(callbacks))
         finally:
             torch.set_num_threads(previous)
 
-    def _fit(self, task: ForecastTask) -> NetworkForecaster:
+    def _fit(self, task: ForecastTask, callbacks: list) -> NetworkForecaster:
         import lightning as L
         from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
         from lightning.pytorch.loggers import CSVLogger
@@ -222,7 +223,7 @@ class NetworkForecaster(BaseEstimator):
                 num_nodes=int(self.num_nodes), max_epochs=int(self.max_epochs),
                 gradient_clip_val=float(self.gradient_clip) or None,
                 deterministic="warn",  # torch.use_deterministic_algorithms(True, warn_only)
-                callbacks=[early_stopping, checkpoint], logger=logger,
+                callbacks=[early_stopping, checkpoint, *callbacks], logger=logger,
                 enable_progress_bar=bool(self.progress_bar), enable_model_summary=False,
                 num_sanity_val_steps=0, log_every_n_steps=1, default_root_dir=tmp,
             )

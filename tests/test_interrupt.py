@@ -38,7 +38,7 @@ def test_a_signal_during_training_ends_the_run_and_leaves_nothing(tmp_path, sign
                                                                   status):
     process = _start_run(tmp_path)
     for line in process.stdout:  # wait until the network is training
-        if "fitting mlp" in line:
+        if "model 1 of 2: persistence" in line:  # the next fit is the network
             break
     time.sleep(3.0)
     assert process.poll() is None, process.stderr.read()

@@ -1,0 +1,100 @@
+"""One progress display for a whole run.
+
+On a terminal: a single tqdm bar over every fit of the run (folds × models × seeds) whose
+description says the stage, the model k of n and its seed, and whose postfix shows the
+epoch and validation loss of the network training now; tqdm adds the elapsed and
+remaining time. Lightning's per-epoch bars stay off. Elsewhere (a CI log, a pipe): one
+plain line per stage and per fitted model, with its time and the run's elapsed and
+estimated remaining time. Everything goes to stdout; stderr is kept for errors.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+class RunProgress:
+    """Counts the fits of a run and reports each; ``total`` is the number of fits."""
+
+    def __init__(self, total: int = 0, stream=None) -> None:
+        self._stream = stream
+        self.total = max(1, total)
+        self.done = 0
+        self.started = time.perf_counter()
+        self.fit_started = self.started
+        self.label = ""
+        self.bar = None
+        if total and self.interactive:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, file=self.stream, unit="fit", leave=False, position=0,
+                            dynamic_ncols=True, bar_format="{desc} {bar} {n_fmt}/{total_fmt} "
+                            "[{elapsed}<{remaining}]{postfix}")
+
+    @property
+    def stream(self):
+        """The given stream, else whatever sys.stdout is now."""
+        return self._stream or sys.stdout
+
+    @property
+    def interactive(self) -> bool:
+        return bool(getattr(self.stream, "isatty", lambda: False)())
+
+    def message(self, text: str) -> None:
+        """A stage: one line (above the bar on a terminal)."""
+        line = f"[forecast] {text}"
+        if self.bar is not None:
+            self.bar.write(line, file=self.stream)
+        else:
+            print(line, file=self.stream, flush=True)
+
+    def start_fit(self, label: str) -> None:
+        self.label = label
+        self.fit_started = time.perf_counter()
+        if self.bar is not None:
+            self.bar.set_description_str(label)
+            self.bar.set_postfix_str("")
+
+    def set_label(self, label: str) -> None:
+        """Name what is being fitted now (e.g. the seed of an ensemble's member)."""
+        self.label = label
+        if self.bar is not None:
+            self.bar.set_description_str(label)
+
+    def epoch(self, epoch: int, val_loss: float) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"epoch {epoch}, val loss {val_loss:.4f}")
+
+    def end_fit(self, outcome: str = "") -> None:
+        self.done += 1
+        seconds = time.perf_counter() - self.fit_started
+        if self.bar is not None:
+            self.bar.update(1)
+            return
+        elapsed = time.perf_counter() - self.started
+        left = elapsed / self.done * max(0, self.total - self.done)
+        print(f"[forecast] {self.label}: {outcome + ', ' if outcome else ''}{seconds:.1f} s "
+              f"(fit {self.done} of {self.total}; {elapsed:.0f} s elapsed, about "
+              f"{left:.0f} s left)", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+class EpochReporter:
+    """A Lightning callback (built lazily: Lightning is imported only to train) that
+    reports each validation epoch to a :class:`RunProgress`."""
+
+    def __new__(cls, progress: RunProgress):
+        from lightning.pytorch.callbacks import Callback
+
+        class _Reporter(Callback):
+            def on_validation_epoch_end(self, trainer, module) -> None:
+                loss = trainer.callback_metrics.get("val_loss")
+                if loss is not None and not trainer.sanity_checking:
+                    progress.epoch(trainer.current_epoch + 1, float(loss))
+
+        return _Reporter()
