@@ -7,7 +7,7 @@ from __future__ import annotations
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
 from forecast.task import ForecastTask
 
@@ -16,8 +16,31 @@ from .scaling import EVAL_BATCH_SIZE, Scalers
 __all__ = ["EVAL_BATCH_SIZE", "ForecastDataModule", "Scalers"]
 
 
+class BatchTensors(Dataset):
+    """Tensors of equal length, served a whole batch at a time: ``dataset[indices]`` is
+    one gather per tensor instead of one lookup per row and a collate."""
+
+    def __init__(self, *tensors: torch.Tensor) -> None:
+        self.tensors = tensors
+
+    def __len__(self) -> int:
+        return len(self.tensors[0])
+
+    def __getitem__(self, indices) -> tuple[torch.Tensor, ...]:
+        index = torch.as_tensor(indices, device=self.tensors[0].device)
+        return tuple(t[index] for t in self.tensors)
+
+    def to(self, device) -> BatchTensors:
+        return BatchTensors(*(t.to(device) for t in self.tensors))
+
+
 class ForecastDataModule(L.LightningDataModule):
-    """Train / validation loaders over the scored rows, and a predict loader for any rows."""
+    """Train / validation loaders over the scored rows, and a predict loader for any rows.
+
+    The tensors move to the training device once per fit (in ``setup``), and batches are
+    gathered from them whole: the same batches, in the same seeded order, as a shuffled
+    ``DataLoader`` over a ``TensorDataset``, at a fraction of the per-step cost.
+    """
 
     def __init__(self, task: ForecastTask, batch_size: int = 64, seed: int = 0,
                  scalers: Scalers | None = None) -> None:
@@ -26,27 +49,37 @@ class ForecastDataModule(L.LightningDataModule):
         self.batch_size = batch_size
         self.seed = seed
         self.scalers = scalers
+        self.device = torch.device("cpu")
 
     def setup(self, stage: str | None = None) -> None:
         if self.scalers is None:
             self.scalers = Scalers.fit(self.task)
+        if self.trainer is not None:
+            self.device = self.trainer.strategy.root_device
 
-    def dataset(self, rows: np.ndarray, with_target: bool = True) -> TensorDataset:
+    def dataset(self, rows: np.ndarray, with_target: bool = True) -> BatchTensors:
         self.setup()
         tensors = self.scalers.inputs(self.task, rows)
         if with_target:
             tensors += (self.scalers.target(self.task, rows),)
-        return TensorDataset(*tensors)
+        return BatchTensors(*tensors).to(self.device)
+
+    def _loader(self, dataset: BatchTensors, batch_size: int, shuffle: bool) -> DataLoader:
+        generator = torch.Generator().manual_seed(self.seed) if shuffle else None
+        order = (RandomSampler(dataset, generator=generator) if shuffle
+                 else SequentialSampler(dataset))
+        return DataLoader(dataset, sampler=BatchSampler(order, batch_size, drop_last=False),
+                          batch_size=None, num_workers=0, generator=generator)
 
     def train_dataloader(self) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.seed)
-        return DataLoader(self.dataset(self.task.mask("train")), batch_size=self.batch_size,
-                          shuffle=True, generator=generator, num_workers=0)
+        return self._loader(self.dataset(self.task.mask("train")), self.batch_size, True)
 
     def val_dataloader(self) -> DataLoader:
-        return DataLoader(self.dataset(self.task.mask("val")), batch_size=EVAL_BATCH_SIZE,
-                          num_workers=0)
+        return self._loader(self.dataset(self.task.mask("val")), EVAL_BATCH_SIZE, False)
 
     def predict_loader(self, rows: np.ndarray) -> DataLoader:
-        return DataLoader(self.dataset(rows, with_target=False), batch_size=EVAL_BATCH_SIZE,
-                          num_workers=0)
+        return self._loader(self.dataset(rows, with_target=False), EVAL_BATCH_SIZE, False)
+
+    def transfer_batch_to_device(self, batch, device, dataloader_idx: int):
+        """Batches are already on the device: skip Lightning's recursive transfer."""
+        return tuple(t.to(device, non_blocking=True) for t in batch)

@@ -43,17 +43,34 @@ class ForecastModule(L.LightningModule):
 
     # ------------------------------------------------------------------ steps
 
-    def _logged_loss(self, batch, name: str) -> torch.Tensor:
-        """MSE on the scaled target, logged as the epoch mean under ``name``."""
+    # Epoch means are accumulated here and logged once per epoch: a ``self.log`` call
+    # costs about a millisecond (Lightning moves its whole result collection each time),
+    # more than a training step of a small network.
+
+    def _loss(self, batch) -> torch.Tensor:
+        """MSE on the scaled target; its batch-weighted sum goes into the epoch's mean."""
         x, seq, station, y = batch
         loss = F.mse_loss(self(x, seq, station), y)
-        self.log(name, loss, on_step=False, on_epoch=True, batch_size=len(y), sync_dist=True)
+        self._sums["loss"] += loss.detach().double() * len(y)
+        self._sums["rows"] += len(y)
         return loss
 
-    def training_step(self, batch, batch_idx):
-        loss = self._logged_loss(batch, "train_loss")
+    def _reset(self) -> None:
+        self._sums = {"loss": torch.zeros((), dtype=torch.float64, device=self.device),
+                      "rows": 0, "grad": 0.0, "steps": 0}
+
+    def _log_epoch_mean(self, name: str) -> None:
+        if self._sums["rows"]:
+            self.log(name, (self._sums["loss"] / self._sums["rows"]).float(), on_step=False,
+                     on_epoch=True, sync_dist=True)
+
+    def on_train_epoch_start(self) -> None:
+        self._reset()
         self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=False,
                  on_epoch=True, sync_dist=True)  # the learning rate used in this epoch
+
+    def training_step(self, batch, batch_idx):
+        loss = self._loss(batch)
         value = loss.item()
         if not (value <= DIVERGED_LOSS):  # also catches NaN
             self.failure = (f"training loss {value:.3g} at epoch {self.current_epoch + 1}, "
@@ -62,15 +79,30 @@ class ForecastModule(L.LightningModule):
             return None  # skip backward and the optimiser step
         return loss
 
+    def on_train_epoch_end(self) -> None:
+        self._log_epoch_mean("train_loss")
+        if self._sums["steps"]:
+            self.log("grad_norm", self._sums["grad"] / self._sums["steps"], on_step=False,
+                     on_epoch=True, sync_dist=True)
+
+    def on_validation_epoch_start(self) -> None:
+        self._train_sums = getattr(self, "_sums", None)
+        self._reset()
+
     def validation_step(self, batch, batch_idx):
-        self._logged_loss(batch, "val_loss")
+        self._loss(batch)
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch_mean("val_loss")
+        if self._train_sums is not None:
+            self._sums = self._train_sums   # validation runs inside the training epoch
 
     def on_before_optimizer_step(self, optimizer) -> None:
         # called after backward and before gradient clipping
-        norms = [p.grad.detach().norm(2) for p in self.parameters() if p.grad is not None]
-        if norms:
-            self.log("grad_norm", torch.stack(norms).norm(2), on_step=False, on_epoch=True,
-                     sync_dist=True)
+        grads = [p.grad for p in self.parameters() if p.grad is not None]
+        if grads:
+            self._sums["grad"] += float(torch.nn.utils.get_total_norm(grads, norm_type=2.0))
+            self._sums["steps"] += 1
 
     # ------------------------------------------------------------------ optimiser
 
