@@ -202,6 +202,10 @@ def validate(config: dict) -> None:
     for key in ("horizon", "lags", "sequence_length"):
         if task[key] < 1:
             raise DataError(f"config: task.{key} must be at least 1, not {task[key]}")
+    if config["diagnostics"]["sweep_model"] not in NETWORK_MODELS:
+        raise DataError(f"config: diagnostics.sweep_model = "
+                        f"{config['diagnostics']['sweep_model']!r} is not one of "
+                        f"{', '.join(NETWORK_MODELS)}")
     if config["split"]["folds"] < 0:
         raise DataError("config: split.folds must be 0 (as many as fit) or more")
     if config["training"]["seeds"] < 1:

@@ -143,3 +143,8 @@ def test_example_config_loads():
         pytest.skip(f"{EXAMPLE} does not exist yet")
     config = load_config(EXAMPLE)
     assert set(config) == set(DEFAULTS)
+
+
+def test_the_capacity_sweep_needs_a_network():
+    with pytest.raises(DataError, match="sweep_model = 'ridge' is not one of mlp"):
+        load_config(overrides={"diagnostics": {"sweep_model": "ridge"}})
