@@ -363,11 +363,12 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
     stations = sorted(daily["station"].unique().tolist())
     row_blocks, x_blocks, seq_blocks, hourly_blocks = [], [], [], []
     feature_names: list[str] | None = None
-    daily_by_station = {str(k): g for k, g in daily.groupby("station", sort=True)}
-    grid_by_station = {str(k): g for k, g in grid.groupby("station", sort=True)}
+    # row positions per station (one pass each); one station's rows are taken at a time
+    daily_rows = {str(k): v for k, v in daily.groupby("station", sort=True).indices.items()}
+    grid_rows = {str(k): v for k, v in grid.groupby("station", sort=True).indices.items()}
     for station_index, station in enumerate(stations):
-        station_daily = daily_by_station[station].reset_index(drop=True)
-        station_grid = grid_by_station[station].reset_index(drop=True)
+        station_daily = daily.iloc[daily_rows[station]].reset_index(drop=True)
+        station_grid = grid.iloc[grid_rows[station]].reset_index(drop=True)
         n_days = len(station_daily)
         if n_days < warmup + horizon + 1:
             raise DataError(f"station {station}: {n_days} days of data is too little history "
