@@ -168,7 +168,8 @@ class SklearnBaseline(Baseline):
         self.model_ = (Pipeline([*preprocessing.steps, ("model", estimator)])
                        if preprocessing is not None else estimator)
         self.transform_ = params["target_transform"]
-        n_parameters = int(np.size(getattr(estimator, "coef_", 0)) + 1)
+        # coefficients a sparse fit set to zero are not in use: count the others
+        n_parameters = int(np.count_nonzero(getattr(estimator, "coef_", [1.0])) + 1)
         if self.family == "hgb":
             n_parameters = int(sum(len(p.nodes) for tree in estimator._predictors for p in tree))
         self.info_ = {"n_parameters": n_parameters, "fit_seconds": time.perf_counter() - start,
