@@ -87,7 +87,7 @@ def _years_back(day: pd.Timestamp, years: int) -> pd.Timestamp:
 # ---------------------------------------------------------------- pooled scores
 
 
-def _aligned(predictions: pd.DataFrame, split: str, models: list[str]
+def aligned(predictions: pd.DataFrame, split: str, models: list[str]
              ) -> tuple[pd.DataFrame, np.ndarray, dict[str, np.ndarray]]:
     """Rows of ``split`` keyed by (fold, date, station), one column of forecasts per
     model; every model must forecast exactly the same rows."""
@@ -123,7 +123,7 @@ def pooled_scores(predictions: pd.DataFrame, models: list[str], reference: str |
     for split in ("val", "test"):
         if not (predictions["split"] == split).any():
             continue
-        keys, y_true, forecasts = _aligned(predictions, split, models)
+        keys, y_true, forecasts = aligned(predictions, split, models)
         base = forecasts.get(persistence) if persistence else None
         for model, y_pred in forecasts.items():
             metrics = point_metrics(y_true, y_pred, base)

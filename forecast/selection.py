@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .results import RunResult
-from .rolling import _aligned, compare
+from .rolling import aligned, compare
 
 RULE = ("The recommendation is the simplest model (baselines before networks, then fewest "
         "parameters) whose validation RMSE, pooled over {scope}, is not significantly worse "
@@ -51,7 +51,7 @@ def recommend(predictions: pd.DataFrame, candidates: list[Candidate], *, horizon
     """
     validation = predictions[predictions["split"] == "val"]
     names = [c.name for c in candidates]
-    keys, y_true, forecasts = _aligned(validation, "val", names)
+    keys, y_true, forecasts = aligned(validation, "val", names)
     rmse = {n: float(np.sqrt(np.mean((forecasts[n] - y_true) ** 2))) for n in names}
     best = min(names, key=lambda n: (rmse[n], names.index(n)))
     order = sorted(candidates, key=lambda c: (c.kind != "baseline", c.n_parameters,
