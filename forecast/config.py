@@ -86,6 +86,7 @@ DEFAULTS: dict[str, Any] = {
         "strategy": "auto",
         "num_nodes": 1,
         "progress_bar": False,      # Lightning's own per-epoch bars (the run has one display)
+        "jobs": 1,                  # processes training a network's seeds side by side
         "threads": 1,               # torch CPU threads per training (0: torch's default)
     },
     "diagnostics": {
@@ -208,6 +209,8 @@ def validate(config: dict) -> None:
                         f"{', '.join(NETWORK_MODELS)}")
     if config["split"]["folds"] < 0:
         raise DataError("config: split.folds must be 0 (as many as fit) or more")
+    if config["training"]["jobs"] < 1:
+        raise DataError("config: training.jobs must be at least 1")
     if config["training"]["seeds"] < 1:
         raise DataError("config: training.seeds must be at least 1")
     QualityRules.from_config(config["quality"])

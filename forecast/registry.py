@@ -107,5 +107,6 @@ def build(name: str, config: dict, seed: int = 0, seeds: int | None = None) -> F
         if seeds > 1:
             from models.ensemble import SeedEnsemble
 
-            return SeedEnsemble(model, seeds=[seed + k for k in range(seeds)])
+            return SeedEnsemble(model, seeds=[seed + k for k in range(seeds)],
+                                n_jobs=int(config["training"]["jobs"]))
     return model

@@ -31,9 +31,10 @@ class SeedEnsemble(BaseEstimator):
     """
 
     def __init__(self, estimator: NetworkForecaster | None = None,
-                 seeds: list[int] | tuple[int, ...] = (0, 1, 2)) -> None:
+                 seeds: list[int] | tuple[int, ...] = (0, 1, 2), n_jobs: int = 1) -> None:
         self.estimator = estimator
         self.seeds = seeds
+        self.n_jobs = n_jobs
 
     @property
     def kind(self) -> str:
@@ -44,14 +45,27 @@ class SeedEnsemble(BaseEstimator):
         ``on_member(seed)`` is called before each (e.g. to report progress)."""
         self.members_: dict[int, NetworkForecaster] = {}
         self.failed_: dict[int, str] = {}
-        for seed in self.seeds:
-            member = clone(self.estimator).set_params(seed=int(seed))
+        members = [clone(self.estimator).set_params(seed=int(seed)) for seed in self.seeds]
+        if self.n_jobs > 1 and len(members) > 1:
+            # one process per member: each seeds itself, so the members are the same as
+            # when fitted one after another (callbacks cannot cross processes)
+            from joblib import Parallel, delayed
+
             if on_member is not None:
-                on_member(int(seed))
-            try:
-                self.members_[int(seed)] = member.fit(task, callbacks=callbacks)
-            except ModelFailed as exc:
-                self.failed_[int(seed)] = str(exc)
+                on_member(int(self.seeds[0]))
+            outcomes = Parallel(n_jobs=min(self.n_jobs, len(members)), backend="loky")(
+                delayed(_fit_member)(member, task) for member in members)
+        else:
+            outcomes = []
+            for member in members:
+                if on_member is not None:
+                    on_member(int(member.seed))
+                outcomes.append(_fit_member(member, task, callbacks))
+        for member, outcome in zip(members, outcomes, strict=True):
+            if isinstance(outcome, str):
+                self.failed_[int(member.seed)] = outcome
+            else:
+                self.members_[int(member.seed)] = outcome
         if not self.members_:
             raise TrainingFailed(f"{self.kind}: every seed failed ("
                               + "; ".join(self.failed_.values()) + ")")
@@ -104,6 +118,15 @@ class SeedEnsemble(BaseEstimator):
     @classmethod
     def load(cls, path: str | Path) -> SeedEnsemble:
         return cls.from_state(torch.load(path, map_location="cpu", weights_only=True))
+
+
+def _fit_member(member: NetworkForecaster, task: ForecastTask,
+                callbacks=()) -> NetworkForecaster | str:
+    """The fitted member, or the reason its training failed."""
+    try:
+        return member.fit(task, callbacks=callbacks)
+    except ModelFailed as exc:
+        return str(exc)
 
 
 def load_model(path: str | Path) -> NetworkForecaster | SeedEnsemble:

@@ -188,6 +188,9 @@ def test_a_seed_ensemble_fits_saves_and_loads_as_one_model(task, tmp_path):
     loaded = models.load_model(path)
     assert isinstance(loaded, models.SeedEnsemble)
     assert np.array_equal(loaded.predict(task, rows), ensemble.predict(task, rows))
+    # members trained in parallel processes are the same members
+    parallel = models.SeedEnsemble(network("mlp", config()), seeds=[0, 1], n_jobs=2).fit(task)
+    assert np.array_equal(parallel.predict(task, rows), ensemble.predict(task, rows))
     # a member that fails is left out; every member failing fails the ensemble
     broken = models.SeedEnsemble(network("mlp", config(learning_rate=1e12, gradient_clip=0.0,
                                                        lr_schedule="none")), seeds=[0, 1])
