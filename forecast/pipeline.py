@@ -296,13 +296,14 @@ def run_diagnostics(task: ForecastTask, config: dict, run_dir: Path, histories: 
     if options["capacity_sweep"]:
         progress(f"capacity sweep ({kind})")
         sweep = diagnostics.capacity_sweep(task, model, options["sweep_hidden"],
-                                           options["sweep_layers"], options["max_epochs"])
+                                           options["sweep_layers"], options["max_epochs"],
+                                           n_jobs=config["training"]["jobs"])
         sweep.to_csv(folder / "capacity_sweep.csv", index=False)
         out["capacity_sweep"] = {"model": kind, "text": diagnostics.diagnose_capacity(sweep)}
     if options["learning_curve"]:
         progress(f"learning curve ({kind})")
         curve = diagnostics.learning_curve(task, model, options["learning_fractions"],
-                                          options["max_epochs"])
+                                          options["max_epochs"], n_jobs=config["training"]["jobs"])
         curve.to_csv(folder / "learning_curve.csv", index=False)
         out["learning_curve"] = {"model": kind, **diagnostics.diagnose_learning_curve(curve)}
     return out

@@ -71,25 +71,35 @@ def _variant(model: NetworkForecaster, max_epochs: int, **params) -> NetworkFore
     return clone(model).set_params(progress_bar=False, max_epochs=int(max_epochs), **params)
 
 
+def _summaries(fits: list[tuple[NetworkForecaster, ForecastTask]], n_jobs: int) -> list[dict]:
+    """``_fit_summary`` of each (network, task); in ``n_jobs`` processes when above 1 (each
+    fit seeds itself, so the results do not depend on it)."""
+    if n_jobs > 1 and len(fits) > 1:
+        from joblib import Parallel, delayed
+
+        return Parallel(n_jobs=n_jobs, backend="loky")(
+            delayed(_fit_summary)(network, task) for network, task in fits)
+    return [_fit_summary(network, task) for network, task in fits]
+
+
 def capacity_sweep(task: ForecastTask, model: NetworkForecaster, hidden_sizes, layer_counts,
-                   max_epochs: int) -> pd.DataFrame:
+                   max_epochs: int, n_jobs: int = 1) -> pd.DataFrame:
     """Train a copy of ``model`` for every hidden × layers size, ``max_epochs`` at most.
 
     Columns: hidden, layers, n_parameters, best_train_loss, best_val_loss, best_epoch,
     val_rmse (µg/m³), status. One seed (the model's).
     """
+    sizes = [(int(h), int(n)) for h in hidden_sizes for n in layer_counts]
+    fits = [(_variant(model, max_epochs, hidden=h, layers=n), task) for h, n in sizes]
     rows = []
-    for hidden in hidden_sizes:
-        for layers in layer_counts:
-            variant = _variant(model, max_epochs, hidden=int(hidden), layers=int(layers))
-            summary = _fit_summary(variant, task)
-            summary.pop("target_std")
-            rows.append({"hidden": int(hidden), "layers": int(layers), **summary})
+    for (hidden, layers), summary in zip(sizes, _summaries(fits, n_jobs), strict=True):
+        summary.pop("target_std")
+        rows.append({"hidden": hidden, "layers": layers, **summary})
     return pd.DataFrame(rows)
 
 
 def learning_curve(task: ForecastTask, model: NetworkForecaster, fractions,
-                   max_epochs: int) -> pd.DataFrame:
+                   max_epochs: int, n_jobs: int = 1) -> pd.DataFrame:
     """Train a copy of ``model`` on the most recent ``fractions`` of the training period.
 
     Each window ends where the training split ends; validation and test stay as they
@@ -102,11 +112,14 @@ def learning_curve(task: ForecastTask, model: NetworkForecaster, fractions,
     ends = [task.splits[name][1] for name in ("train", "val", "test")]
     full_std = None
     rows = []
-    for fraction in sorted(fractions, reverse=True):
+    fractions = sorted(fractions, reverse=True)
+    windows = []
+    for fraction in fractions:
         n_days = max(1, math.ceil(float(fraction) * len(train_days)))
         start = pd.Timestamp(train_days[-n_days])
-        window = task.with_splits(*ends, train_start=f"{start:%Y-%m-%d}")
-        summary = _fit_summary(_variant(model, max_epochs), window)
+        windows.append(task.with_splits(*ends, train_start=f"{start:%Y-%m-%d}"))
+    summaries = _summaries([(_variant(model, max_epochs), w) for w in windows], n_jobs)
+    for fraction, window, summary in zip(fractions, windows, summaries, strict=True):
         std = summary.pop("target_std")
         if full_std is None:
             full_std = std     # the largest window comes first

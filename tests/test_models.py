@@ -399,6 +399,10 @@ def test_capacity_sweep_and_learning_curve_run(task):
     assert sweep["hidden"].tolist() == [4, 8] and sweep["n_parameters"].is_monotonic_increasing
     curve = learning_curve(task, model, fractions=[0.5, 1.0], max_epochs=1)
     assert model.hidden == 8 and not hasattr(model, "model_")  # cloned, not changed
+    # fits in parallel processes give the same table
+    parallel = capacity_sweep(task, model, hidden_sizes=[4, 8], layer_counts=[1], max_epochs=1,
+                              n_jobs=2)
+    pd.testing.assert_frame_equal(parallel, sweep)
     assert list(curve.columns[:4]) == ["fraction", "n_train", "best_train_loss", "best_val_loss"]
     assert curve["fraction"].tolist() == [0.5, 1.0]
     assert curve["n_train"].iloc[0] < curve["n_train"].iloc[1] == task.mask("train").sum()
