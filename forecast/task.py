@@ -453,28 +453,14 @@ def drop_uninformative(task: ForecastTask) -> tuple[ForecastTask, list[str]]:
     to scale by; a network would otherwise meet raw values outside training (e.g.
     1,017 hPa where training held only missing pressures)."""
     train = task.mask("train", scored=False)
-    drop_x = uninformative_columns(task.X[train])
-    drop_seq = uninformative_columns(task.sequence[train])
-    dropped = [n for n, d in zip(task.feature_names, drop_x, strict=True) if d]
-    dropped += [f"sequence:{n}" for n, d in zip(task.sequence_names, drop_seq, strict=True) if d]
-    changes = {}
-    if drop_x.any():
-        changes.update(X=task.X[:, ~drop_x],
-                       feature_names=[n for n, d in zip(task.feature_names, drop_x, strict=True)
-                                      if not d])
-    if drop_seq.any():
-        changes.update(sequence=task.sequence[:, :, ~drop_seq],
-                       sequence_names=[n for n, d in zip(task.sequence_names, drop_seq,
-                                                         strict=True) if not d])
+    dropped = [n for n, d in zip(task.feature_names, uninformative_columns(task.X[train]),
+                                 strict=True) if d]
+    dropped += [f"sequence:{n}" for n, d in zip(
+        task.sequence_names, uninformative_columns(task.sequence[train]), strict=True) if d]
     if task.hourly is not None:
-        drop_hourly = uninformative_columns(task.hourly[train])
-        if drop_hourly.any():
-            dropped += [f"hourly:{n}" for n, d in zip(task.hourly_names, drop_hourly,
-                                                      strict=True) if d]
-            changes.update(hourly=task.hourly[:, :, ~drop_hourly],
-                           hourly_names=[n for n, d in zip(task.hourly_names, drop_hourly,
-                                                           strict=True) if not d])
-    return (replace(task, **changes) if changes else task), dropped
+        dropped += [f"hourly:{n}" for n, d in zip(
+            task.hourly_names, uninformative_columns(task.hourly[train]), strict=True) if d]
+    return (without_features(task, dropped) if dropped else task), dropped
 
 
 def without_features(task: ForecastTask, names: list[str]) -> ForecastTask:
