@@ -115,6 +115,18 @@ class Flag:
     time: str          # "YYYY-MM-DD HH:MM", local time of the source
     value: float | str
 
+    @classmethod
+    def of(cls, frame: pd.DataFrame, column: str, reason: str, mask: np.ndarray,
+           values: np.ndarray) -> Flag:
+        """The flag of the rows of ``frame`` (with ``station`` and ``time``) selected by
+        ``mask``; ``values`` are the flagged column's values as numbers."""
+        first = int(np.flatnonzero(mask)[0])
+        value = float(values[first])
+        return cls(column=column, reason=reason, count=int(mask.sum()),
+                   station=str(frame["station"].iloc[first]),
+                   time=f"{frame['time'].iloc[first]:%Y-%m-%d %H:%M}",
+                   value=int(value) if value.is_integer() else value)
+
     def describe(self) -> str:
         return (f"{self.column} = {self.value!r} at {self.station} {self.time} "
                 f"({REASON_TEXT.get(self.reason, self.reason)})")
@@ -189,13 +201,7 @@ def check(hourly: pd.DataFrame, rules: QualityRules | None = None,
     def flag(column: str, reason: str, mask: np.ndarray) -> None:
         if not mask.any():
             return
-        first = int(np.flatnonzero(mask)[0])
-        value = float(out[column].iloc[first])
-        report.flags.append(Flag(
-            column=column, reason=reason, count=int(mask.sum()),
-            station=str(out["station"].iloc[first]),
-            time=f"{out['time'].iloc[first]:%Y-%m-%d %H:%M}",
-            value=int(value) if value.is_integer() else value))
+        report.flags.append(Flag.of(out, column, reason, mask, out[column].to_numpy()))
         out.loc[mask, column] = np.nan
 
     present = [c for c in CHECKED_COLUMNS if c in out.columns]

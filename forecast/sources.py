@@ -355,12 +355,7 @@ def _normalise_wind_dir(frame: pd.DataFrame, degrees: bool, source: str):
         invalid = (numeric < 0) | (numeric > 360)
         flag = None
         if invalid.any():
-            first = int(np.flatnonzero(invalid)[0])
-            value = float(numeric[first])
-            flag = Flag(column="wind_dir", reason="invalid_direction", count=int(invalid.sum()),
-                        station=str(frame["station"].iloc[first]),
-                        time=f"{frame['time'].iloc[first]:%Y-%m-%d %H:%M}",
-                        value=int(value) if value.is_integer() else value)
+            flag = Flag.of(frame, "wind_dir", "invalid_direction", invalid, numeric)
             numeric[invalid] = np.nan
         out = degrees_to_compass(numeric)
         out.index = values.index
