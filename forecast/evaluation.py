@@ -12,16 +12,23 @@ predictions (one row per date x station x split x model) and returns a JSON-read
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
 from .constants import CHINA_PM25_BREAKPOINTS, LIMIT_24H, MONTH_TO_SEASON, SEASONS
-from .significance import diebold_mariano_hac
+from .significance import (
+    ResamplePlan,
+    daily_loss_differential,
+    default_block_length,
+    diebold_mariano_hac,
+    moving_block_bootstrap_indices,
+    percentile_interval,
+)
 
-__all__ = ["CHINA_PM25_BREAKPOINTS", "LIMIT_24H", "SEASONS"]  # re-exported for callers
+__all__ = ["CHINA_PM25_BREAKPOINTS", "LIMIT_24H", "SEASONS", "default_block_length",
+           "moving_block_bootstrap_indices"]  # re-exported for callers
 
 _MONTH_TO_SEASON = np.array(MONTH_TO_SEASON, dtype=object)
 EVAL_SPLITS = ("val", "test")
@@ -183,50 +190,8 @@ def category_accuracy(y_true: ArrayLike, y_pred: ArrayLike,
 # --------------------------------------------------------------------------- bootstrap
 
 
-def default_block_length(n: int) -> int:
-    """Default moving-block length for a series of n units: max(1, round(n ** (1/3)))."""
-    return max(1, int(round(n ** (1.0 / 3.0)))) if n > 0 else 1
-
-
-def moving_block_bootstrap_indices(n: int, block_length: int, n_boot: int,
-                                   rng: np.random.Generator | int | None) -> np.ndarray:
-    """Moving-block bootstrap resamples of ``range(n)``, shape (n_boot, n), dtype int.
-
-    Each row concatenates ceil(n / block_length) blocks of consecutive indices whose
-    starts are uniform on [0, n - block_length], truncated to length n. ``rng`` is a
-    numpy Generator (or a seed for ``np.random.default_rng``).
-    """
-    n, block_length, n_boot = int(n), int(block_length), int(n_boot)
-    if n < 1:
-        raise ValueError("n must be >= 1")
-    if not 1 <= block_length <= n:
-        raise ValueError(f"block_length must be in [1, n={n}], got {block_length}")
-    if n_boot < 1:
-        raise ValueError("n_boot must be >= 1")
-    if not isinstance(rng, np.random.Generator):
-        rng = np.random.default_rng(rng)
-    n_blocks = -(-n // block_length)
-    starts = rng.integers(0, n - block_length + 1, size=(n_boot, n_blocks))
-    idx = starts[:, :, None] + np.arange(block_length)[None, None, :]
-    return idx.reshape(n_boot, n_blocks * block_length)[:, :n]
-
-
-@dataclass(frozen=True)
-class _ResamplePlan:
-    """Rows -> resampling units (groups), and the bootstrap draws of units."""
-
-    codes: np.ndarray  # unit index of each row, 0 .. n_units-1 (units sorted)
-    counts: np.ndarray  # rows per unit
-    draws: np.ndarray  # (n_boot, n_units) unit indices
-
-    def rmse(self, sq_err: np.ndarray) -> np.ndarray:
-        """RMSE (µg/m³) of each resample, from per-row squared errors."""
-        sse = np.bincount(self.codes, weights=sq_err, minlength=len(self.counts))
-        return np.sqrt(sse[self.draws].sum(axis=1) / self.counts[self.draws].sum(axis=1))
-
-
 def _resample_plan(n: int, groups, block_length: int | None, n_boot: int,
-                   seed: int | None) -> _ResamplePlan:
+                   seed: int | None) -> ResamplePlan:
     if groups is None:
         codes = np.arange(n)
         n_units = n
@@ -244,15 +209,7 @@ def _resample_plan(n: int, groups, block_length: int | None, n_boot: int,
     block_length = min(int(block_length), n_units)
     draws = moving_block_bootstrap_indices(n_units, block_length, n_boot,
                                            np.random.default_rng(seed))
-    return _ResamplePlan(codes=codes, counts=counts, draws=draws)
-
-
-def _percentile_interval(samples: np.ndarray, level: float) -> tuple[float, float]:
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be in (0, 1), got {level}")
-    alpha = 1.0 - level
-    lo, hi = np.quantile(samples, [alpha / 2.0, 1.0 - alpha / 2.0])
-    return float(lo), float(hi)
+    return ResamplePlan(codes=codes, counts=counts, draws=draws)
 
 
 def bootstrap_rmse_ci(y_true: ArrayLike, y_pred: ArrayLike, *, groups=None,
@@ -269,7 +226,7 @@ def bootstrap_rmse_ci(y_true: ArrayLike, y_pred: ArrayLike, *, groups=None,
     a = _check_arrays(y_true=y_true, y_pred=y_pred)
     err = a["y_pred"] - a["y_true"]
     plan = _resample_plan(len(err), groups, block_length, n_boot, seed)
-    return _percentile_interval(plan.rmse(err * err), level)
+    return percentile_interval(plan.rmse(err * err), level)
 
 
 def bootstrap_rmse_diff_ci(y_true: ArrayLike, pred_a: ArrayLike, pred_b: ArrayLike, *,
@@ -286,7 +243,7 @@ def bootstrap_rmse_diff_ci(y_true: ArrayLike, pred_a: ArrayLike, pred_b: ArrayLi
     eb = a["pred_b"] - a["y_true"]
     plan = _resample_plan(len(ea), groups, block_length, n_boot, seed)
     diffs = plan.rmse(ea * ea) - plan.rmse(eb * eb)
-    lo, hi = _percentile_interval(diffs, level)
+    lo, hi = percentile_interval(diffs, level)
     return _rmse(ea) - _rmse(eb), lo, hi
 
 
@@ -376,14 +333,6 @@ def _wide_split(frame: pd.DataFrame, split: str, models: list[str]
     return keys.reset_index(drop=True), y_true, preds
 
 
-def _daily_loss_diff(dates: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray,
-                     y_true: np.ndarray, power: float = 2) -> np.ndarray:
-    """Per-date mean over stations of |e_a|**power - |e_b|**power, in date order."""
-    d = np.abs(pred_a - y_true) ** power - np.abs(pred_b - y_true) ** power
-    codes, _ = pd.factorize(dates, sort=True)
-    return np.bincount(codes, weights=d) / np.bincount(codes)
-
-
 def _py(value):
     """Recursively convert numpy scalars to plain Python types."""
     if isinstance(value, dict):
@@ -455,7 +404,7 @@ def evaluate(predictions: pd.DataFrame, *, reference: str = "persistence",
                 m["rmse_reference"] = float("nan")
                 m["skill"] = float("nan")
             err = y_pred - y_true
-            m["rmse_ci"] = list(_percentile_interval(plan.rmse(err * err), 0.95))
+            m["rmse_ci"] = list(percentile_interval(plan.rmse(err * err), 0.95))
             m["by_season"] = metrics_by_season(dates, y_true, y_pred, y_ref)
             m["exceedance"] = exceedance_scores(y_true, y_pred, threshold)
             m["category_accuracy"] = category_accuracy(y_true, y_pred)
@@ -484,8 +433,8 @@ def evaluate(predictions: pd.DataFrame, *, reference: str = "persistence",
                 if model == best:
                     continue
                 ea = y_pred - y_true
-                lo, hi = _percentile_interval(plan.rmse(ea * ea) - rmse_b, 0.95)
-                daily_d = _daily_loss_diff(dates, y_pred, preds[best], y_true)
+                lo, hi = percentile_interval(plan.rmse(ea * ea) - rmse_b, 0.95)
+                daily_d = daily_loss_differential(dates, y_true, y_pred, preds[best])
                 if len(daily_d) > max(2, horizon):
                     dm_stat, dm_p, _ = diebold_mariano_hac(daily_d, horizon=horizon)
                 else:

@@ -1,6 +1,8 @@
 """Is one forecast really better than another? Tests with the power of pooled data.
 
-Two tools, both for losses that are serially correlated (a day's error says much about
+The home of the moving-block bootstrap (:func:`moving_block_bootstrap_indices`,
+:class:`ResamplePlan`), which :mod:`forecast.evaluation` uses for one split, and two tools
+for losses that are serially correlated (a day's error says much about
 the next day's, and a ``horizon``-day-ahead forecast overlaps the next ``horizon - 1``):
 
 * :func:`diebold_mariano_hac`: the Diebold–Mariano test of equal accuracy on a loss
@@ -20,11 +22,68 @@ statsmodels, which the project does not otherwise need.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
+
+# ---------------------------------------------------------------- block bootstrap
+
+
+def default_block_length(n: int) -> int:
+    """Default moving-block length for a series of n units: max(1, round(n ** (1/3)))."""
+    return max(1, int(round(n ** (1.0 / 3.0)))) if n > 0 else 1
+
+
+def moving_block_bootstrap_indices(n: int, block_length: int, n_boot: int,
+                                   rng: np.random.Generator | int | None) -> np.ndarray:
+    """Moving-block bootstrap resamples of ``range(n)``, shape (n_boot, n), dtype int.
+
+    Each row concatenates ceil(n / block_length) blocks of consecutive indices whose
+    starts are uniform on [0, n - block_length], truncated to length n. ``rng`` is a
+    numpy Generator (or a seed for ``np.random.default_rng``).
+    """
+    n, block_length, n_boot = int(n), int(block_length), int(n_boot)
+    if n < 1:
+        raise ValueError("n must be >= 1")
+    if not 1 <= block_length <= n:
+        raise ValueError(f"block_length must be in [1, n={n}], got {block_length}")
+    if n_boot < 1:
+        raise ValueError("n_boot must be >= 1")
+    if not isinstance(rng, np.random.Generator):
+        rng = np.random.default_rng(rng)
+    n_blocks = -(-n // block_length)
+    starts = rng.integers(0, n - block_length + 1, size=(n_boot, n_blocks))
+    idx = starts[:, :, None] + np.arange(block_length)[None, None, :]
+    return idx.reshape(n_boot, n_blocks * block_length)[:, :n]
+
+
+@dataclass(frozen=True)
+class ResamplePlan:
+    """Rows -> resampling units (groups), and the bootstrap draws of units."""
+
+    codes: np.ndarray  # unit index of each row, 0 .. n_units-1 (units sorted)
+    counts: np.ndarray  # rows per unit
+    draws: np.ndarray  # (n_boot, n_units) unit indices
+
+    def rmse(self, sq_err: np.ndarray) -> np.ndarray:
+        """RMSE (µg/m³) of each resample, from per-row squared errors."""
+        sse = np.bincount(self.codes, weights=sq_err, minlength=len(self.counts))
+        return np.sqrt(sse[self.draws].sum(axis=1) / self.counts[self.draws].sum(axis=1))
+
+
+def percentile_interval(samples: np.ndarray, level: float) -> tuple[float, float]:
+    """The central ``level`` interval (lo, hi) of bootstrap samples."""
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    alpha = 1.0 - level
+    lo, hi = np.quantile(samples, [alpha / 2.0, 1.0 - alpha / 2.0])
+    return float(lo), float(hi)
+
+
+# ---------------------------------------------------------------- Diebold–Mariano
 
 
 def newey_west_lag(n: int, horizon: int = 1) -> int:
@@ -102,36 +161,28 @@ def _units(dates: ArrayLike, folds: ArrayLike | None) -> tuple[np.ndarray, np.nd
 def stratified_block_draws(unit_fold: np.ndarray, n_boot: int, seed: int | None,
                            block_length: int | None = None) -> np.ndarray:
     """(n_boot, n_units) bootstrap draws of unit indices: within each fold, moving blocks
-    of consecutive units (default length n_fold^(1/3)) until the fold's size is filled."""
+    of consecutive units (default :func:`default_block_length` of the fold's size)."""
     rng = np.random.default_rng(seed)
     parts = []
     for fold in np.unique(unit_fold):
         positions = np.flatnonzero(unit_fold == fold)
         n = len(positions)
-        length = max(1, min(n, block_length or int(round(n ** (1.0 / 3.0)))))
-        n_blocks = -(-n // length)
-        starts = rng.integers(0, n - length + 1, size=(n_boot, n_blocks))
-        index = (starts[:, :, None] + np.arange(length)).reshape(n_boot, -1)[:, :n]
-        parts.append(positions[index])
+        length = min(n, block_length or default_block_length(n))
+        parts.append(positions[moving_block_bootstrap_indices(n, length, n_boot, rng)])
     return np.concatenate(parts, axis=1)
 
 
-def _resampled_rmse(units: np.ndarray, squared_error: np.ndarray, draws: np.ndarray,
-                    n_units: int) -> np.ndarray:
-    sse = np.bincount(units, weights=squared_error, minlength=n_units)
-    count = np.bincount(units, minlength=n_units).astype(float)
-    return np.sqrt(sse[draws].sum(axis=1) / count[draws].sum(axis=1))
+def _plan(dates, folds, n_boot: int, seed: int | None) -> ResamplePlan:
+    units, unit_fold = _units(dates, folds)
+    return ResamplePlan(codes=units, counts=np.bincount(units).astype(float),
+                        draws=stratified_block_draws(unit_fold, n_boot, seed))
 
 
 def pooled_rmse_ci(dates, y_true, y_pred, folds=None, *, n_boot: int = 1000,
                    seed: int | None = 0, level: float = 0.95) -> tuple[float, float]:
     """Percentile interval (µg/m³) of the RMSE pooled over folds and stations."""
-    units, unit_fold = _units(dates, folds)
     error = np.asarray(y_pred, dtype=float) - np.asarray(y_true, dtype=float)
-    draws = stratified_block_draws(unit_fold, n_boot, seed)
-    samples = _resampled_rmse(units, error ** 2, draws, len(unit_fold))
-    low, high = np.quantile(samples, [(1 - level) / 2, (1 + level) / 2])
-    return float(low), float(high)
+    return percentile_interval(_plan(dates, folds, n_boot, seed).rmse(error ** 2), level)
 
 
 def pooled_rmse_diff_ci(dates, y_true, pred_a, pred_b, folds=None, *, n_boot: int = 1000,
@@ -139,14 +190,10 @@ def pooled_rmse_diff_ci(dates, y_true, pred_a, pred_b, folds=None, *, n_boot: in
                         ) -> tuple[float, float, float]:
     """(rmse_a − rmse_b, low, high) in µg/m³, pooled over folds and stations, with a
     paired percentile interval from :func:`stratified_block_draws`."""
-    units, unit_fold = _units(dates, folds)
     y = np.asarray(y_true, dtype=float)
     error_a = np.asarray(pred_a, dtype=float) - y
     error_b = np.asarray(pred_b, dtype=float) - y
-    draws = stratified_block_draws(unit_fold, n_boot, seed)
-    n_units = len(unit_fold)
-    samples = (_resampled_rmse(units, error_a ** 2, draws, n_units)
-               - _resampled_rmse(units, error_b ** 2, draws, n_units))
-    low, high = np.quantile(samples, [(1 - level) / 2, (1 + level) / 2])
+    plan = _plan(dates, folds, n_boot, seed)
+    low, high = percentile_interval(plan.rmse(error_a ** 2) - plan.rmse(error_b ** 2), level)
     difference = math.sqrt(np.mean(error_a ** 2)) - math.sqrt(np.mean(error_b ** 2))
     return float(difference), float(low), float(high)
