@@ -150,12 +150,13 @@ def fit_models(task: ForecastTask, config: dict, stage: str = "") -> Fitted:
         label = f"{stage}model {position} of {len(config['models']['names'])}: {name}"
         DISPLAY.start_fit(label)
         model = registry.build(name, config, seed=base_seed)
+        ensemble = hasattr(model, "seeds")   # a SeedEnsemble: one entry per member too
         try:
             if kind == "network":
                 from .progress import EpochReporter
 
                 options = {"callbacks": [EpochReporter(DISPLAY)]}
-                if hasattr(model, "members_") or hasattr(model, "seeds"):
+                if ensemble:
                     options["on_member"] = lambda seed, label=label: DISPLAY.set_label(
                         f"{label} seed {seed - base_seed + 1} of {seeds}")
                 model.fit(task, **options)
@@ -180,24 +181,20 @@ def fit_models(task: ForecastTask, config: dict, stage: str = "") -> Fitted:
             fitted.models[name] = model
             frames.append(_prediction_rows(task, scored, name, values))
             continue
-        members = dict(model.members_) if hasattr(model, "members_") else {base_seed: model}
+        members = dict(model.members_) if ensemble else {base_seed: model}
         for seed, reason in getattr(model, "failed_", {}).items():
             fitted.failed[f"{name}_seed{seed - base_seed}"] = reason
             progress(f"{name}_seed{seed - base_seed} failed: {reason}")
         names = []
         for seed, member in members.items():
-            entry = name if len(members) == 1 and not hasattr(model, "members_") \
-                else f"{name}_seed{seed - base_seed}"
+            entry = f"{name}_seed{seed - base_seed}" if ensemble else name
             try:
                 values, facts = usable_forecasts(entry, member, task, scored)
             except ModelFailed as exc:
                 fitted.failed[entry] = str(exc)
                 progress(f"{entry} failed: {exc}")
-                if hasattr(model, "members_"):
-                    try:
-                        model.drop(seed, str(exc))
-                    except ModelFailed:
-                        pass
+                if ensemble and len(model.members_) > 1:
+                    model.drop(seed, str(exc))
                 continue
             fitted.entries[entry] = ModelEntry(entry, name, "network", seed=int(seed),
                                                info={**member.info, **facts})
@@ -205,13 +202,12 @@ def fit_models(task: ForecastTask, config: dict, stage: str = "") -> Fitted:
             frames.append(_prediction_rows(task, scored, entry, values))
             names.append(entry)
         DISPLAY.set_label(label)
-        DISPLAY.end_fit(f"{len(names)} of {len(members) + len(getattr(model, 'failed_', {}))}"
-                        " seed(s) usable" if hasattr(model, "members_") else "")
+        DISPLAY.end_fit(f"{len(names)} of {len(model.seeds)} seed(s) usable" if ensemble else "")
         if not names:
             fitted.failed.setdefault(name, "every seed failed")
             continue
         fitted.models[name] = model
-        if hasattr(model, "members_"):
+        if ensemble:
             entry = f"{name}_ensemble"
             values, facts = usable_forecasts(entry, model, task, scored)
             fitted.entries[entry] = ModelEntry(entry, name, "ensemble", members=names,
@@ -256,11 +252,12 @@ def fit_folds(task: ForecastTask, dataset: str, config: dict) -> list[FoldResult
     return results
 
 
-def pool_folds(folds: list[FoldResult], config: dict, horizon: int) -> dict:
-    """Scores pooled over folds and stations, and the validation-only recommendation
-    (:mod:`forecast.selection`). An entry that failed in any fold is left out."""
+def pool_folds(folds: list[FoldResult], predictions: pd.DataFrame, config: dict,
+               horizon: int) -> dict:
+    """Scores pooled over folds and stations of the folds' ``predictions``, and the
+    validation-only recommendation (:mod:`forecast.selection`). An entry that failed in
+    any fold is left out."""
     main = folds[-1].fitted
-    predictions = pd.concat([f.fitted.predictions for f in folds], ignore_index=True)
     scored = predictions[predictions["split"].isin(("val", "test"))]
     everywhere = set.intersection(*(set(f.fitted.entries) for f in folds))
     entries = {n: e for n, e in main.entries.items() if n in everywhere}
@@ -384,9 +381,9 @@ def run(config: dict) -> Path:
         if any(f.fitted.predictions.empty for f in folds):
             raise DataError("every model failed; nothing to evaluate")
         progress("evaluating")
-        pd.concat([f.fitted.predictions for f in folds], ignore_index=True).to_csv(
-            tmp / "predictions.csv", index=False, date_format="%Y-%m-%d")
-        pooled = pool_folds(folds, config, task.horizon)
+        predictions = pd.concat([f.fitted.predictions for f in folds], ignore_index=True)
+        predictions.to_csv(tmp / "predictions.csv", index=False, date_format="%Y-%m-%d")
+        pooled = pool_folds(folds, predictions, config, task.horizon)
         scores = evaluation.evaluate(fitted.predictions.drop(columns="fold"),
                                      baselines=BASELINE_MODELS,
                                      n_boot=config["evaluation"]["n_boot"],
