@@ -66,6 +66,14 @@ class ModelEntry:
         return self.kind in ("network", "ensemble")
 
 
+def representative(entries: dict[str, ModelEntry], family: str) -> ModelEntry | None:
+    """A registry model as one entry of ``entries``: a baseline itself, a network its
+    seed ensemble when it has one, else its single seed (None when it has no entry)."""
+    of_family = [e for e in entries.values() if e.family == family]
+    ensembles = [e for e in of_family if e.kind == "ensemble"]
+    return ensembles[0] if ensembles else (of_family[0] if of_family else None)
+
+
 @dataclass
 class RunResult:
     """Everything ``metrics.json`` holds (see the module docstring)."""
@@ -109,10 +117,7 @@ class RunResult:
 
     def representative(self, family: str) -> ModelEntry | None:
         """A network family as one model: its seed ensemble, or its only seed."""
-        ensembles = [e for e in self.entries.values()
-                     if e.family == family and e.kind == "ensemble"]
-        members = self.members(family)
-        return ensembles[0] if ensembles else (members[0] if members else None)
+        return representative(self.entries, family)
 
     def network_families(self) -> list[str]:
         return list(dict.fromkeys(e.family for e in self.entries.values() if e.is_network))

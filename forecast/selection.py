@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .results import RunResult
+from .results import RunResult, representative
 from .rolling import aligned, compare
 
 RULE = ("The recommendation is the simplest model (baselines before networks, then fewest "
@@ -72,9 +72,7 @@ def candidates_of(result_entries: dict, names_in_order: list[str]) -> list[Candi
     family as one model, in the order of the requested ``names_in_order``."""
     out = []
     for name in names_in_order:
-        family = [e for e in result_entries.values() if e.family == name]
-        ensembles = [e for e in family if e.kind == "ensemble"]
-        chosen = ensembles[0] if ensembles else (family[0] if family else None)
+        chosen = representative(result_entries, name)
         if chosen is None:
             continue
         kind = "baseline" if chosen.kind == "baseline" else "network"

@@ -168,10 +168,8 @@ def section_stations(doc: Doc, run: Run, figures: Path, featured: list[str]) -> 
 
 
 def section_seeds(doc: Doc, run: Run) -> None:
-    members = [e for f in run.result.network_families() for e in run.result.members(f)]
-    if not any(e.kind == "network" for e in members) or not any(
-            run.result.representative(f).kind == "ensemble"
-            for f in run.result.network_families()):
+    members = [e for e in run.result.entries.values() if e.kind == "network"]
+    if not run.result.of_kind("ensemble"):   # one seed per network: the leaderboard has them
         return
     doc.heading(2, "Appendix: single seeds", "seeds")
     doc.para(f"Each seed of each network on the main split (the latest fold), {UNIT}. Picking "
