@@ -34,7 +34,7 @@ from forecast.config import DEFAULTS
 from forecast.errors import ModelFailed
 from forecast.task import ForecastTask
 
-from .base import Network, NetworkConfig
+from .base import NetworkConfig
 from .networks import NETWORKS, build_network_module
 from .scaling import EVAL_BATCH_SIZE, Scalers
 
@@ -45,10 +45,6 @@ TCN_KERNEL = 3
 
 class TrainingFailed(ModelFailed):
     """A network's training diverged; the pipeline goes on with the other models."""
-
-
-def build_module(config: NetworkConfig) -> Network:
-    return build_network_module(config)
 
 
 @contextmanager
@@ -297,7 +293,7 @@ class NetworkForecaster(BaseEstimator):
         forecaster = cls(**saved["params"])
         forecaster.network_config_ = NetworkConfig(**saved["network"])
         forecaster.scalers_ = Scalers.from_state(saved["scalers"], saved["target_transform"])
-        forecaster.model_ = build_module(forecaster.network_config_)
+        forecaster.model_ = build_network_module(forecaster.network_config_)
         forecaster.model_.load_state_dict(saved["state_dict"])
         forecaster.model_.eval()
         forecaster.info_ = dict(saved.get("info", {}))
