@@ -52,8 +52,7 @@ class Family:
     arguments every candidate shares; ``preprocess``: impute the median (with missing
     indicators) and standardise first — linear models need it, gradient boosting handles
     missing values itself; ``seeded``: pass ``random_state``; ``path``: walk the grid
-    from its last setting (the strongest penalty) to its first with warm starts;
-    ``early_stopping_on_validation``: pass the validation rows to ``fit``.
+    from its last setting (the strongest penalty) to its first with warm starts.
     """
 
     estimator: type
@@ -62,7 +61,6 @@ class Family:
     preprocess: bool = True
     seeded: bool = False
     path: bool = False
-    early_stopping_on_validation: bool = False
 
     def make(self, params: dict, seed: int):
         return self.estimator(**self.fixed, **params,
@@ -142,7 +140,6 @@ class SklearnBaseline(Baseline):
         scores = []
         for transform in self.transforms:
             z_train = transform_target(task.y[train], transform)
-            z_val = transform_target(task.y[val], transform)
             estimator = None
             for index in order:
                 params = grid[index]
@@ -153,15 +150,14 @@ class SklearnBaseline(Baseline):
                     estimator = family.make(params, self.seed)
                     if family.path:
                         estimator.set_params(warm_start=True)
-                extra = {"X_val": X_val, "y_val": z_val} \
-                    if family.early_stopping_on_validation else {}
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
-                    estimator.fit(X_train, z_train, **extra)
+                    estimator.fit(X_train, z_train)
                 y_val = np.maximum(inverse_target(estimator.predict(X_val), transform), 0.0)
                 rmse = float(np.sqrt(np.mean((y_val - task.y[val]) ** 2)))
+                # a path's estimator is refitted at the next penalty: keep a copy of it
                 scores.append((rmse, index, {**params, "target_transform": transform},
-                               copy.deepcopy(estimator)))
+                               copy.deepcopy(estimator) if family.path else estimator))
         rmse, _, params, estimator = min(scores, key=lambda s: (s[0], s[1]))
         if family.path:
             estimator.set_params(warm_start=False)
