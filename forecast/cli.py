@@ -161,12 +161,17 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from .predict import predict_latest
+    import json
+
+    from .predict import headlines, predict_latest
 
     table = predict_latest(Path(args.run_dir), data_dir=args.data_dir)
     if args.json:
-        print(table.to_json(orient="records", date_format="iso", indent=2))
+        print(json.dumps({"threshold": table.attrs["threshold"], "headline": headlines(table),
+                          "forecasts": json.loads(table.to_json(orient="records"))}, indent=2))
     else:
+        print("\n".join(headlines(table)))
+        print()
         print(table.to_string(index=False))
     return 0
 

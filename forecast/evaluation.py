@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from . import uncertainty
 from .constants import CHINA_PM25_BREAKPOINTS, LIMIT_24H, MONTH_TO_SEASON, SEASONS
 from .significance import (
     ResamplePlan,
@@ -365,7 +366,9 @@ def evaluate(predictions: pd.DataFrame, *, reference: str = "persistence",
     * ``models[model][split]``: :func:`point_metrics` with ``rmse_reference`` / ``skill``
       against the ``reference`` model (NaN when it is absent), ``rmse_ci`` [lo, hi]
       (block bootstrap over whole dates), ``by_season``, ``exceedance`` (> threshold, default LIMIT_24H) and
-      ``category_accuracy``.
+      ``category_accuracy``; with the predictive distributions in the table (the columns
+      :data:`~forecast.uncertainty.DISTRIBUTION_COLUMNS`), also
+      :func:`~forecast.uncertainty.probabilistic_metrics`.
     * ``best_baseline``: {"val": name, "test": name}, the baseline from ``baselines``
       (default: every baseline of the registry)
       with the lowest val RMSE (ties: first in ``baselines``), used for both splits;
@@ -382,7 +385,10 @@ def evaluate(predictions: pd.DataFrame, *, reference: str = "persistence",
     missing = [c for c in REQUIRED_PREDICTION_COLUMNS if c not in predictions.columns]
     if missing:
         raise ValueError(f"predictions is missing columns: {missing}")
-    frame = predictions.loc[:, list(REQUIRED_PREDICTION_COLUMNS)].copy()
+    distribution = all(c in predictions.columns for c in uncertainty.DISTRIBUTION_COLUMNS)
+    columns = list(REQUIRED_PREDICTION_COLUMNS) + (
+        list(uncertainty.DISTRIBUTION_COLUMNS) if distribution else [])
+    frame = predictions.loc[:, columns].copy()
     frame["date"] = pd.to_datetime(frame["date"])
     frame["model"] = frame["model"].astype(str)
     splits = [s for s in EVAL_SPLITS if (frame["split"] == s).any()]
@@ -408,6 +414,9 @@ def evaluate(predictions: pd.DataFrame, *, reference: str = "persistence",
             m["by_season"] = metrics_by_season(dates, y_true, y_pred, y_ref)
             m["exceedance"] = exceedance_scores(y_true, y_pred, threshold)
             m["category_accuracy"] = category_accuracy(y_true, y_pred)
+            if distribution:
+                m.update(uncertainty.probabilistic_metrics(
+                    frame[(frame["split"] == split) & (frame["model"] == model)], threshold))
             result["models"][model][split] = m
 
     best: str | None = None

@@ -22,7 +22,7 @@ import pandas as pd
 
 from . import config as config_module
 from . import daily as daily_module
-from . import evaluation, quality, registry, rolling, selection, sources
+from . import evaluation, quality, registry, rolling, selection, sources, uncertainty
 from .errors import DataError, ModelFailed
 from .progress import RunProgress
 from .registry import BASELINE_MODELS
@@ -115,6 +115,22 @@ def _prediction_rows(task: ForecastTask, rows: np.ndarray, name: str,
     })
 
 
+def forecast_rows(task: ForecastTask, rows: np.ndarray, name: str, model,
+                  values: np.ndarray, reference: np.ndarray,
+                  threshold: float) -> tuple[pd.DataFrame, dict]:
+    """The prediction rows of one entry with its calibrated distribution
+    (:data:`~forecast.uncertainty.DISTRIBUTION_COLUMNS`), and the calibration, fitted on
+    the validation rows among ``rows`` only (``reference``: the climatological
+    quantiles of the same rows)."""
+    raw = uncertainty.raw_quantiles(model, task, rows, point=values)
+    validation = task.split[rows] == "val"
+    calibration = uncertainty.Calibration.fit(task.y[rows][validation], raw[validation])
+    frame = _prediction_rows(task, rows, name, values)
+    columns = uncertainty.distribution_columns(calibration.apply(raw), task.y[rows],
+                                               reference, threshold)
+    return frame.assign(**columns), calibration.to_dict()
+
+
 def usable_forecasts(entry: str, model, task: ForecastTask,
                      rows: np.ndarray) -> tuple[np.ndarray, dict]:
     """``model``'s forecasts (µg/m³) of the selected rows and facts about them;
@@ -143,6 +159,15 @@ def fit_models(task: ForecastTask, config: dict, stage: str = "") -> Fitted:
     """
     scored = np.isin(task.split, ("train", "val", "test")) & np.isfinite(task.y)
     frames, fitted = [], Fitted(predictions=pd.DataFrame())
+    reference = uncertainty.climatology(task, scored)
+    threshold = float(config["evaluation"]["exceedance_threshold"])
+
+    def rows_of(entry: str, model, values: np.ndarray, info: dict) -> dict:
+        frame, calibration = forecast_rows(task, scored, entry, model, values, reference,
+                                           threshold)
+        frames.append(frame)
+        return {**info, "calibration": calibration}
+
     base_seed = config["run"]["seed"]
     seeds = int(config["training"]["seeds"])
     for position, name in enumerate(config["models"]["names"], start=1):
@@ -176,10 +201,9 @@ def fit_models(task: ForecastTask, config: dict, stage: str = "") -> Fitted:
                 progress(f"{name} failed: {exc}")
                 continue
             DISPLAY.end_fit()
-            fitted.entries[name] = ModelEntry(name, name, "baseline",
-                                              info={**model.info, **facts})
+            fitted.entries[name] = ModelEntry(
+                name, name, "baseline", info=rows_of(name, model, values, {**model.info, **facts}))
             fitted.models[name] = model
-            frames.append(_prediction_rows(task, scored, name, values))
             continue
         members = dict(model.members_) if ensemble else {base_seed: model}
         for seed, reason in getattr(model, "failed_", {}).items():
@@ -196,10 +220,10 @@ def fit_models(task: ForecastTask, config: dict, stage: str = "") -> Fitted:
                 if ensemble and len(model.members_) > 1:
                     model.drop(seed, str(exc))
                 continue
-            fitted.entries[entry] = ModelEntry(entry, name, "network", seed=int(seed),
-                                               info={**member.info, **facts})
+            fitted.entries[entry] = ModelEntry(
+                entry, name, "network", seed=int(seed),
+                info=rows_of(entry, member, values, {**member.info, **facts}))
             fitted.histories[entry] = member.history
-            frames.append(_prediction_rows(task, scored, entry, values))
             names.append(entry)
         DISPLAY.set_label(label)
         DISPLAY.end_fit(f"{len(names)} of {len(model.seeds)} seed(s) usable" if ensemble else "")
@@ -210,9 +234,9 @@ def fit_models(task: ForecastTask, config: dict, stage: str = "") -> Fitted:
         if ensemble:
             entry = f"{name}_ensemble"
             values, facts = usable_forecasts(entry, model, task, scored)
-            fitted.entries[entry] = ModelEntry(entry, name, "ensemble", members=names,
-                                               info={**model.info, **facts})
-            frames.append(_prediction_rows(task, scored, entry, values))
+            fitted.entries[entry] = ModelEntry(
+                entry, name, "ensemble", members=names,
+                info=rows_of(entry, model, values, {**model.info, **facts}))
     fitted.predictions = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return fitted
 
@@ -264,7 +288,9 @@ def pool_folds(folds: list[FoldResult], predictions: pd.DataFrame, config: dict,
     options = {"horizon": horizon, "n_boot": config["evaluation"]["n_boot"],
                "seed": config["run"]["seed"]}
     pooled = rolling.pooled_scores(scored[scored["model"].isin(list(entries))], list(entries),
-                                   baselines=BASELINE_MODELS, **options)
+                                   baselines=BASELINE_MODELS,
+                                   threshold=config["evaluation"]["exceedance_threshold"],
+                                   **options)
     candidates = selection.candidates_of(entries, config["models"]["names"])
     recommendation = selection.recommend(scored, candidates, **options)
     scope = (f"the {len(folds)} folds' validation years" if len(folds) > 1

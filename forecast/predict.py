@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import registry, selection
+from . import registry, selection, uncertainty
 from .config import load_config
+from .constants import CHINA_PM25_CATEGORIES
 from .errors import DataError
 from .pipeline import load_data, make_task
 from .results import RunResult
@@ -29,7 +30,10 @@ def predict_latest(run_dir: Path, data_dir: str | None = None) -> pd.DataFrame:
 
     Columns: ``station``, ``issue_day`` (the latest day in the data), ``target_day``
     (issue_day + horizon), ``model`` (a baseline, or a network as its seed ensemble),
-    ``pm25_forecast`` (daily mean, µg/m³) and ``recommended`` (the run's recommendation).
+    ``pm25_forecast`` (the model's point forecast of the daily mean, µg/m³), the
+    calibrated quantiles ``q05`` … ``q95`` (µg/m³), ``p_exceed`` (probability that the
+    daily mean exceeds ``threshold``, the run's), ``category`` (the most likely China
+    index category) and ``p_category``, and ``recommended`` (the run's recommendation).
     """
     config_path = run_dir / "config.toml"
     if not config_path.is_file():
@@ -48,11 +52,11 @@ def predict_latest(run_dir: Path, data_dir: str | None = None) -> pd.DataFrame:
         if missing:
             print("forecast: warning: forecast mode needs the weather of the target day, which "
                   "the data does not have yet; those inputs are imputed", file=sys.stderr)
-    predictions: dict[str, np.ndarray] = {}
+    predictions: dict[str, tuple] = {}
     for name in config["models"]["names"]:
         if registry.kind_of(name) == "baseline" and name in result.entries:
-            predictions[name] = registry.build(name, config, seed=config["run"]["seed"]) \
-                .fit(task).predict(task, rows)
+            model = registry.build(name, config, seed=config["run"]["seed"]).fit(task)
+            predictions[name] = (model, model.predict(task, rows))
         elif registry.kind_of(name) == "network" and (run_dir / "models" / f"{name}.pt").is_file():
             from models import load_model
 
@@ -63,14 +67,50 @@ def predict_latest(run_dir: Path, data_dir: str | None = None) -> pd.DataFrame:
             except (RuntimeError, ValueError, IndexError) as exc:
                 raise DataError(f"{path}: cannot be applied to this data ({exc})") from None
             entry = result.representative(name)
-            predictions[entry.name if entry is not None else name] = values
+            predictions[entry.name if entry is not None else name] = (model, values)
     recommended = selection.recommended(result)
-    frames = [pd.DataFrame({
-        "station": task.rows.loc[rows, "station"].to_numpy(),
-        "issue_day": task.rows.loc[rows, "issue_day"].dt.strftime("%Y-%m-%d").to_numpy(),
-        "target_day": task.rows.loc[rows, "target_day"].dt.strftime("%Y-%m-%d").to_numpy(),
-        "model": name,
-        "pm25_forecast": np.round(values, 1),
-        "recommended": name == recommended,
-    }) for name, values in predictions.items()]
-    return pd.concat(frames, ignore_index=True)
+    threshold = float(config["evaluation"]["exceedance_threshold"])
+    frames = []
+    for name, (model, values) in predictions.items():
+        frame = pd.DataFrame({
+            "station": task.rows.loc[rows, "station"].to_numpy(),
+            "issue_day": task.rows.loc[rows, "issue_day"].dt.strftime("%Y-%m-%d").to_numpy(),
+            "target_day": task.rows.loc[rows, "target_day"].dt.strftime("%Y-%m-%d").to_numpy(),
+            "model": name,
+            "pm25_forecast": np.round(values, 1),
+        })
+        saved = result.entries[name].info.get("calibration") if name in result.entries else None
+        if saved:
+            raw = uncertainty.raw_quantiles(model, task, rows, point=values)
+            quantiles = uncertainty.Calibration.from_dict(saved).apply(raw)
+            for column, level in zip(uncertainty.QUANTILE_COLUMNS,
+                                     uncertainty.REPORTED_LEVELS, strict=True):
+                frame[column] = np.round(quantiles[:, uncertainty.level_index(level)], 1)
+            frame["p_exceed"] = np.round(uncertainty.exceedance_probability(quantiles,
+                                                                            threshold), 3)
+            categories = uncertainty.category_probabilities(quantiles)
+            frame["category"] = [CHINA_PM25_CATEGORIES[k] for k in categories.argmax(axis=1)]
+            frame["p_category"] = np.round(categories.max(axis=1), 3)
+        frame["recommended"] = name == recommended
+        frames.append(frame)
+    table = pd.concat(frames, ignore_index=True)
+    table.attrs["threshold"] = threshold
+    return table
+
+
+def headlines(table: pd.DataFrame) -> list[str]:
+    """One line per station from the recommended model: its median, 80 % interval,
+    probability of exceeding the threshold and most likely category."""
+    threshold = table.attrs.get("threshold", 75.0)
+    lines = []
+    for _, row in table[table["recommended"]].iterrows():
+        if "q50" not in row or pd.isna(row.get("q50")):
+            lines.append(f"{row['station']} {row['target_day']}: {row['pm25_forecast']:.0f} "
+                         f"µg/m³ ({row['model']}; no calibrated distribution)")
+            continue
+        lines.append(
+            f"{row['station']} {row['target_day']}: median {row['q50']:.0f} µg/m³, 80 % "
+            f"interval {row['q10']:.0f}–{row['q90']:.0f}, P(> {threshold:g}) = "
+            f"{row['p_exceed']:.0%}, most likely {row['category']} ({row['p_category']:.0%}) "
+            f"— {row['model']}")
+    return lines

@@ -20,7 +20,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from . import significance
+from . import significance, uncertainty
+from .constants import LIMIT_24H
 from .evaluation import point_metrics
 
 #: The last target day of this tool's development period on each built-in data set:
@@ -87,13 +88,14 @@ def _years_back(day: pd.Timestamp, years: int) -> pd.Timestamp:
 # ---------------------------------------------------------------- pooled scores
 
 
-def aligned(predictions: pd.DataFrame, split: str, models: list[str]
-             ) -> tuple[pd.DataFrame, np.ndarray, dict[str, np.ndarray]]:
-    """Rows of ``split`` keyed by (fold, date, station), one column of forecasts per
-    model; every model must forecast exactly the same rows."""
+def aligned(predictions: pd.DataFrame, split: str, models: list[str], value: str = "y_pred"
+            ) -> tuple[pd.DataFrame, np.ndarray, dict[str, np.ndarray]]:
+    """Rows of ``split`` keyed by (fold, date, station), one column of ``value`` (the
+    forecasts, or e.g. the CRPS) per model; every model must forecast exactly the same
+    rows."""
     part = predictions[predictions["split"] == split]
     wide = part.pivot_table(index=["fold", "date", "station"], columns="model",
-                            values="y_pred", aggfunc="first", sort=True)
+                            values=value, aggfunc="first", sort=True)
     truth = part.groupby(["fold", "date", "station"], sort=True)["y_true"].first()
     missing = [m for m in models if m not in wide.columns or wide[m].isna().any()]
     if missing:
@@ -105,7 +107,8 @@ def aligned(predictions: pd.DataFrame, split: str, models: list[str]
 
 def pooled_scores(predictions: pd.DataFrame, models: list[str], reference: str | None = None,
                   *, baselines: tuple[str, ...] = (), persistence: str | None = "persistence",
-                  horizon: int = 1, n_boot: int = 1000, seed: int = 0) -> dict:
+                  horizon: int = 1, n_boot: int = 1000, seed: int = 0,
+                  threshold: float = LIMIT_24H) -> dict:
     """Pooled validation and test scores of ``models`` from a long prediction table
     with a ``fold`` column (µg/m³).
 
@@ -115,6 +118,10 @@ def pooled_scores(predictions: pd.DataFrame, models: list[str], reference: str |
     ``rmse_by_station``; each comparison is one model against ``reference`` on one
     split: ``rmse_diff`` with its pooled interval, the pooled Diebold–Mariano test on the
     per-date loss differential (HAC variance, lag ≥ horizon − 1), ``significant``.
+    When the table holds the predictive distributions (a ``crps`` column), each model's
+    metrics add :func:`~forecast.uncertainty.probabilistic_metrics` (exceedance of
+    ``threshold``) with a pooled ``crps_ci``, and each comparison the same test on the
+    CRPS (``crps_diff``, ``crps_diff_ci``, ``crps_dm_p_value``, ``crps_significant``).
     Without a ``reference``, it is the model of ``baselines`` with the lowest pooled
     validation RMSE (``best_baseline`` in the result).
     """
@@ -124,6 +131,9 @@ def pooled_scores(predictions: pd.DataFrame, models: list[str], reference: str |
         if not (predictions["split"] == split).any():
             continue
         keys, y_true, forecasts = aligned(predictions, split, models)
+        crps = (aligned(predictions, split, models, value="crps")[2]
+                if "crps" in predictions.columns else {})
+        part = predictions[predictions["split"] == split]
         base = forecasts.get(persistence) if persistence else None
         for model, y_pred in forecasts.items():
             metrics = point_metrics(y_true, y_pred, base)
@@ -135,6 +145,11 @@ def pooled_scores(predictions: pd.DataFrame, models: list[str], reference: str |
             metrics["rmse_by_station"] = {str(k): float(np.sqrt(v)) for k, v in
                                           error.groupby(keys["station"].to_numpy()).mean().items()}
             metrics["folds"] = int(keys["fold"].nunique())
+            if crps:
+                metrics.update(uncertainty.probabilistic_metrics(
+                    part[part["model"] == model], threshold))
+                metrics["crps_ci"] = list(significance.pooled_mean_ci(
+                    keys["date"], crps[model], keys["fold"], n_boot=n_boot, seed=seed))
             result["models"][model][split] = metrics
         if reference is None and split == "val":
             scored = [b for b in baselines if b in forecasts]
@@ -146,9 +161,12 @@ def pooled_scores(predictions: pd.DataFrame, models: list[str], reference: str |
         for model, y_pred in forecasts.items():
             if model == reference:
                 continue
-            result["comparisons"].append({"split": split, "model": model, "against": reference,
-                                          **compare(keys, y_true, y_pred, forecasts[reference],
-                                                    horizon=horizon, n_boot=n_boot, seed=seed)})
+            result["comparisons"].append({
+                "split": split, "model": model, "against": reference,
+                **compare(keys, y_true, y_pred, forecasts[reference], horizon=horizon,
+                          n_boot=n_boot, seed=seed),
+                **(compare_crps(keys, crps[model], crps[reference], horizon=horizon,
+                                n_boot=n_boot, seed=seed) if crps else {})})
     return result
 
 
@@ -166,3 +184,18 @@ def compare(keys: pd.DataFrame, y_true: np.ndarray, pred_a: np.ndarray, pred_b: 
     return {"rmse_diff": difference, "rmse_diff_ci": [low, high], "dm_stat": stat,
             "dm_p_value": p_value, "dm_lag": lag, "n_dates": int(len(d)),
             "significant": bool((low > 0 or high < 0) and p_value < 0.05)}
+
+
+def compare_crps(keys: pd.DataFrame, crps_a: np.ndarray, crps_b: np.ndarray, *,
+                 horizon: int = 1, n_boot: int = 1000, seed: int = 0) -> dict:
+    """Forecast a against forecast b on the CRPS (µg/m³) of the same rows, pooled over
+    folds and stations: the mean difference with its paired block-bootstrap interval and
+    the Diebold–Mariano test on the per-date CRPS differential."""
+    difference, low, high = significance.pooled_mean_diff_ci(
+        keys["date"], crps_a, crps_b, keys["fold"], n_boot=n_boot, seed=seed)
+    d = significance.daily_mean(keys["date"], np.asarray(crps_a) - np.asarray(crps_b),
+                                keys["fold"])
+    p_value = (significance.diebold_mariano_hac(d, horizon=horizon)[1]
+               if len(d) > max(2, horizon) else float("nan"))
+    return {"crps_diff": difference, "crps_diff_ci": [low, high], "crps_dm_p_value": p_value,
+            "crps_significant": bool((low > 0 or high < 0) and p_value < 0.05)}

@@ -4,10 +4,12 @@ The rule (stated in every report): among the candidates — every baseline and e
 network as one model (its seed ensemble) — take the simplest (baselines before
 networks, then fewest parameters, then lowest validation RMSE) whose validation RMSE,
 pooled over the folds' validation years and the stations, is not significantly worse
-than the lowest. "Significantly worse" needs both the paired block-bootstrap 95 %
-interval of the RMSE difference above 0 and a Diebold–Mariano p below 0.05, in the
-spirit of the one-standard-error rule: a simpler model within the noise of the best
-wins. The test periods never enter it; they only confirm, in the report.
+than the lowest, and whose validation CRPS (the accuracy of its calibrated predictive
+distribution) is not significantly worse than the lowest CRPS either. "Significantly
+worse" needs both the paired block-bootstrap 95 % interval of the difference above 0
+and a Diebold–Mariano p below 0.05, in the spirit of the one-standard-error rule: a
+simpler model within the noise of the best wins. When no candidate passes both, the
+RMSE alone decides. The test periods never enter it; they only confirm, in the report.
 
 The pipeline applies the rule when it writes a run (it needs the validation forecasts)
 and stores the outcome in ``metrics.json``; :func:`recommended` reads it back for the
@@ -22,13 +24,14 @@ import numpy as np
 import pandas as pd
 
 from .results import RunResult, representative
-from .rolling import aligned, compare
+from .rolling import aligned, compare, compare_crps
 
 RULE = ("The recommendation is the simplest model (baselines before networks, then fewest "
-        "parameters) whose validation RMSE, pooled over {scope}, is not significantly worse "
-        "than the lowest: the paired block-bootstrap 95 % interval of the difference "
-        "includes 0 or the Diebold–Mariano p-value is at least 0.05. The test periods play "
-        "no part in it.")
+        "parameters) whose validation RMSE and validation CRPS, pooled over {scope}, are "
+        "each not significantly worse than the lowest: the paired block-bootstrap 95 % "
+        "interval of the difference includes 0 or the Diebold–Mariano p-value is at least "
+        "0.05 (when no model passes on both, the RMSE alone decides). The test periods "
+        "play no part in it.")
 
 
 @dataclass(frozen=True)
@@ -46,8 +49,9 @@ def recommend(predictions: pd.DataFrame, candidates: list[Candidate], *, horizon
 
     Returns ``model`` (recommended), ``best_on_validation``, ``order`` (the candidates,
     simplest first) and ``comparisons`` {name: pooled validation comparison against the
-    best}. Only rows whose split is "val" are read: nothing the test periods hold can
-    change the result.
+    best}; with a ``crps`` column also ``val_crps``, ``best_crps_on_validation``,
+    ``crps_comparisons`` (against the lowest CRPS) and ``rmse_alone_decides``. Only rows
+    whose split is "val" are read: nothing the test periods hold can change the result.
     """
     validation = predictions[predictions["split"] == "val"]
     names = [c.name for c in candidates]
@@ -59,12 +63,33 @@ def recommend(predictions: pd.DataFrame, candidates: list[Candidate], *, horizon
     comparisons = {n: compare(keys, y_true, forecasts[n], forecasts[best], horizon=horizon,
                               n_boot=n_boot, seed=seed)
                    for n in names if n != best}
-    chosen = next(c.name for c in order if c.name == best
-                  or not (comparisons[c.name]["significant"]
-                          and comparisons[c.name]["rmse_diff"] > 0))
+
+    def within_noise(name: str, best_name: str, found: dict, prefix: str = "") -> bool:
+        """Not significantly worse than the best (``prefix`` "crps_": on the CRPS)."""
+        score = "crps_diff" if prefix else "rmse_diff"
+        return name == best_name or not (found[name][f"{prefix}significant"]
+                                         and found[name][score] > 0)
+
+    passes = {n: within_noise(n, best, comparisons) for n in names}
+    outcome: dict = {}
+    if "crps" in validation.columns:
+        crps_keys, _, crps = aligned(validation, "val", names, value="crps")
+        mean_crps = {n: float(np.mean(crps[n])) for n in names}
+        best_crps = min(names, key=lambda n: (mean_crps[n], names.index(n)))
+        crps_comparisons = {n: compare_crps(crps_keys, crps[n], crps[best_crps],
+                                            horizon=horizon, n_boot=n_boot, seed=seed)
+                            for n in names if n != best_crps}
+        both = {n: passes[n] and within_noise(n, best_crps, crps_comparisons, "crps_")
+                for n in names}
+        outcome = {"val_crps": mean_crps, "best_crps_on_validation": best_crps,
+                   "crps_comparisons": crps_comparisons,
+                   "rmse_alone_decides": not any(both.values())}
+        if any(both.values()):
+            passes = both
+    chosen = next(c.name for c in order if passes[c.name])
     return {"model": chosen, "best_on_validation": best, "val_rmse": rmse,
             "order": [c.name for c in order], "comparisons": comparisons,
-            "folds": int(keys["fold"].nunique())}
+            "folds": int(keys["fold"].nunique()), **outcome}
 
 
 def candidates_of(result_entries: dict, names_in_order: list[str]) -> list[Candidate]:

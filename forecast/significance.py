@@ -70,8 +70,12 @@ class ResamplePlan:
 
     def rmse(self, sq_err: np.ndarray) -> np.ndarray:
         """RMSE (µg/m³) of each resample, from per-row squared errors."""
-        sse = np.bincount(self.codes, weights=sq_err, minlength=len(self.counts))
-        return np.sqrt(sse[self.draws].sum(axis=1) / self.counts[self.draws].sum(axis=1))
+        return np.sqrt(self.mean(sq_err))
+
+    def mean(self, values: np.ndarray) -> np.ndarray:
+        """Mean of per-row ``values`` (e.g. a CRPS) in each resample."""
+        total = np.bincount(self.codes, weights=values, minlength=len(self.counts))
+        return total[self.draws].sum(axis=1) / self.counts[self.draws].sum(axis=1)
 
 
 def percentile_interval(samples: np.ndarray, level: float) -> tuple[float, float]:
@@ -132,6 +136,14 @@ def diebold_mariano_hac(d: ArrayLike, horizon: int = 1,
     stat = float(d.mean()) / math.sqrt(variance / n)
     stat *= math.sqrt(max(n + 1 - 2 * h + h * (h - 1) / n, 1e-12) / n)
     return float(stat), float(2.0 * stats.t.sf(abs(stat), df=n - 1)), lag
+
+
+def daily_mean(dates: ArrayLike, values: ArrayLike, folds: ArrayLike | None = None
+               ) -> np.ndarray:
+    """Per (fold, date), the mean over stations of ``values`` (e.g. a CRPS differential),
+    ordered by fold then date."""
+    units, _ = _units(dates, folds)
+    return np.bincount(units, weights=np.asarray(values, dtype=float)) / np.bincount(units)
 
 
 def daily_loss_differential(dates: ArrayLike, y_true: ArrayLike, pred_a: ArrayLike,
@@ -197,3 +209,21 @@ def pooled_rmse_diff_ci(dates, y_true, pred_a, pred_b, folds=None, *, n_boot: in
     low, high = percentile_interval(plan.rmse(error_a ** 2) - plan.rmse(error_b ** 2), level)
     difference = math.sqrt(np.mean(error_a ** 2)) - math.sqrt(np.mean(error_b ** 2))
     return float(difference), float(low), float(high)
+
+
+def pooled_mean_ci(dates, values, folds=None, *, n_boot: int = 1000, seed: int | None = 0,
+                   level: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of the mean of a per-row score (e.g. the CRPS, µg/m³) pooled
+    over folds and stations, with the resampling of :func:`pooled_rmse_ci`."""
+    plan = _plan(dates, folds, n_boot, seed)
+    return percentile_interval(plan.mean(np.asarray(values, dtype=float)), level)
+
+
+def pooled_mean_diff_ci(dates, values_a, values_b, folds=None, *, n_boot: int = 1000,
+                        seed: int | None = 0, level: float = 0.95
+                        ) -> tuple[float, float, float]:
+    """(mean_a − mean_b, low, high) of a per-row score, paired, pooled over folds and
+    stations."""
+    difference = np.asarray(values_a, dtype=float) - np.asarray(values_b, dtype=float)
+    low, high = percentile_interval(_plan(dates, folds, n_boot, seed).mean(difference), level)
+    return float(difference.mean()), float(low), float(high)

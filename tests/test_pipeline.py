@@ -14,6 +14,7 @@ from forecast import cli
 from forecast.config import load_config
 from forecast.pipeline import run
 from forecast.results import RunResult
+from forecast.uncertainty import DISTRIBUTION_COLUMNS, QUANTILE_COLUMNS
 
 pytestmark = pytest.mark.slow
 
@@ -50,7 +51,7 @@ def test_run_directory_follows_the_contract(run_dir):
 def test_every_model_is_scored_on_the_same_days(run_dir):
     predictions = pd.read_csv(run_dir / "predictions.csv")
     assert list(predictions.columns) == ["fold", "date", "station", "split", "model", "y_true",
-                                         "y_pred"]
+                                         "y_pred", *DISTRIBUTION_COLUMNS]
     expected = {"persistence", "climatology", "ridge", "mlp_seed0", "mlp_seed1",
                 "mlp_ensemble", "gru_seed0", "gru_seed1", "gru_ensemble"}
     assert set(predictions["model"]) == expected
@@ -63,6 +64,27 @@ def test_every_model_is_scored_on_the_same_days(run_dir):
         index=["fold", "date", "split"], columns="model", values="y_pred")
     np.testing.assert_allclose(seeds["mlp_ensemble"],
                                (seeds["mlp_seed0"] + seeds["mlp_seed1"]) / 2, rtol=1e-6)
+
+
+def test_every_forecast_has_a_distribution_whose_quantiles_never_cross(run_dir):
+    predictions = pd.read_csv(run_dir / "predictions.csv")
+    quantiles = predictions[list(QUANTILE_COLUMNS)].to_numpy()
+    assert np.isfinite(quantiles).all() and (quantiles >= 0).all()
+    assert (np.diff(quantiles, axis=1) >= 0).all()
+    for column in ("p_exceed", "pit", "p_exceed_climatology"):
+        assert predictions[column].between(0, 1).all(), column
+    assert (predictions["crps"] >= 0).all() and np.isfinite(predictions["crps"]).all()
+    result = RunResult.read(run_dir)
+    for name, entry in result.entries.items():
+        assert len(entry.info["calibration"]["log_shifts"]) == 99, name
+        test = entry.metrics["test"]
+        assert set(test["coverage"]) == {"50", "80", "90"}
+        assert 0 <= test["coverage"]["90"]["coverage"] <= 1
+        assert abs(sum(test["pit_histogram"]) - 1) < 1e-9
+        assert "brier_skill" in test and "crps_skill" in test
+    pooled = result.pooled["models"]["ridge"]["test"]
+    assert pooled["crps_ci"][0] <= pooled["crps"] <= pooled["crps_ci"][1]
+    assert all("crps_diff" in c for c in result.pooled["comparisons"])
 
 
 def test_metrics_hold_scores_seeds_and_comparisons(run_dir):
@@ -138,7 +160,8 @@ def test_cli_prints_the_run_directory_last_and_report_rebuilds(run_dir, tmp_path
 
 def test_predict_gives_tomorrow_for_every_model(run_dir, capsys):
     assert cli.main(["predict", str(run_dir), "--json"]) == 0
-    table = pd.DataFrame(json.loads(capsys.readouterr().out))
+    output = json.loads(capsys.readouterr().out)
+    table = pd.DataFrame(output["forecasts"])
     # one row per model: a network is its saved seed ensemble, loaded as one model
     assert set(table["model"]) == {"persistence", "climatology", "ridge", "mlp_ensemble",
                                    "gru_ensemble"}
@@ -148,6 +171,19 @@ def test_predict_gives_tomorrow_for_every_model(run_dir, capsys):
     assert table["recommended"].sum() == 1
     recommended = RunResult.read(run_dir).recommendation["model"]
     assert table.loc[table["recommended"], "model"].item() == recommended
+    # every model's calibrated distribution, the exceedance probability and the category
+    quantiles = table[list(QUANTILE_COLUMNS)].to_numpy()
+    assert np.isfinite(quantiles).all() and (np.diff(quantiles, axis=1) >= 0).all()
+    assert table["p_exceed"].between(0, 1).all() and table["p_category"].between(0, 1).all()
+    assert output["threshold"] == 75.0
+    (headline,) = output["headline"]             # one station: one headline
+    assert recommended in headline and "80 % interval" in headline and "P(> 75)" in headline
+
+
+def test_predict_leads_with_the_headline(run_dir, capsys):
+    assert cli.main(["predict", str(run_dir)]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert "2013-01-01: median" in first and "80 % interval" in first, first
 
 
 def test_predict_does_not_import_matplotlib(run_dir):

@@ -10,13 +10,15 @@ recommendation's in :mod:`forecast.selection`.
 Modules: ``format`` (numbers and text), ``document`` (the blocks and their HTML and
 Markdown renderers), ``figures``, ``sections`` (the comparison: leaderboard, folds,
 stations, seeds), ``details`` (curves, capacity, the latest test period, data quality),
-``verdict`` (the verdict's prose) and ``run`` (reading the run directory).
+``calibration`` (uncertainty and calibration), ``verdict`` (the verdict's prose) and
+``run`` (reading the run directory).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from .calibration import section_uncertainty
 from .details import section_capacity, section_curves, section_quality, section_test
 from .document import Doc, render_html, render_markdown
 from .format import FORECAST_MODE_LABEL
@@ -63,6 +65,7 @@ def build(run: Run, figures: Path) -> tuple[Doc, str]:
     section_leaderboard(doc, run, recommended)
     section_folds(doc, run, figures, featured)
     section_stations(doc, run, figures, featured)
+    section_uncertainty(doc, run, figures, featured, recommended)
     section_run(doc, run)
     section_curves(doc, run, figures)
     section_capacity(doc, run, figures)

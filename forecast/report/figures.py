@@ -262,3 +262,70 @@ def figure_stations(skill: dict[str, dict[str, float]], figures: Path) -> str | 
     fig.legend(loc="outside upper center", ncol=min(3, len(skill)), frameon=False)
     ax.grid(alpha=0.3, axis="x")
     return _save(fig, figures, "station_skill.png")
+
+
+@_styled
+def figure_fan(rows: pd.DataFrame, model: str, figures: Path, threshold: float) -> str | None:
+    """The recommended model's calibrated distribution over a test period: median, 50 %
+    and 90 % intervals, and the observed daily means."""
+    if rows.empty or "q50" not in rows:
+        return None
+    rows = rows.sort_values("date")
+    fig = _new_figure(5.2, 3.0)
+    ax = fig.subplots()
+    ax.fill_between(rows["date"], rows["q05"], rows["q95"], color=COLORS[0], alpha=0.18,
+                    lw=0, label="90 % interval")
+    ax.fill_between(rows["date"], rows["q25"], rows["q75"], color=COLORS[0], alpha=0.35,
+                    lw=0, label="50 % interval")
+    ax.plot(rows["date"], rows["q50"], color=COLORS[0], lw=0.9, label=f"{model} median")
+    ax.scatter(rows["date"], rows["y_true"], s=4, color="black", zorder=3, label="observed")
+    ax.axhline(threshold, color="grey", ls=":", lw=1)
+    ax.set_ylabel(f"daily-mean PM2.5 ({UNIT})")
+    ax.legend(ncol=2, loc="upper left", fontsize=7.5)
+    ax.grid(alpha=0.3)
+    ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
+    return _save(fig, figures, "uncertainty_fan.png")
+
+
+@_styled
+def figure_pit(histograms: dict[str, list[float]], figures: Path) -> str | None:
+    """PIT histograms: a calibrated distribution puts a tenth of the days in each bin."""
+    histograms = {m: h for m, h in histograms.items() if h}
+    if not histograms:
+        return None
+    fig = _new_figure(5.2, 2.4)
+    axes = np.atleast_1d(fig.subplots(1, len(histograms), sharey=True))
+    for i, (ax, (model, heights)) in enumerate(zip(axes, histograms.items(), strict=True)):
+        ax.bar(np.arange(len(heights)) / len(heights), heights, width=1 / len(heights),
+               align="edge", color=COLORS[i % len(COLORS)], alpha=0.8, edgecolor="white")
+        ax.axhline(1 / len(heights), color="black", ls="--", lw=0.8)
+        ax.set_title(model)
+        ax.set_xlabel("PIT")
+    axes[0].set_ylabel("fraction of days")
+    return _save(fig, figures, "uncertainty_pit.png")
+
+
+@_styled
+def figure_reliability(tables: dict[str, list[dict]], threshold: float,
+                       figures: Path) -> str | None:
+    """Reliability diagram of the exceedance probability: observed frequency against the
+    forecast probability, per tenth of probability (marker size: days)."""
+    tables = {m: t for m, t in tables.items() if t}
+    if not tables:
+        return None
+    fig = _new_figure(4.2, 3.4)
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1], color="black", lw=0.8, label="perfect reliability")
+    for i, (model, table) in enumerate(tables.items()):
+        frame = pd.DataFrame(table)
+        ax.plot(frame["mean_probability"], frame["observed_frequency"], marker="o",
+                color=COLORS[i % len(COLORS)], lw=1, label=model,
+                markersize=3)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel(f"forecast P(daily mean > {threshold:g} {UNIT})")
+    ax.set_ylabel("observed frequency")
+    ax.legend(fontsize=7.5, loc="upper left")
+    ax.grid(alpha=0.3)
+    return _save(fig, figures, "uncertainty_reliability.png")

@@ -19,7 +19,7 @@ What it says, in order:
 from __future__ import annotations
 
 from ..constants import UNIT
-from .format import FORECAST_MODE_LABEL, ci, count, fixed, p_eq, pct, seconds, short, signed
+from .format import FORECAST_MODE_LABEL, ci, count, fixed, p_eq, pct, pval, seconds, short, signed
 from .run import Run
 
 KIND_TEXT = {"baseline": "a baseline", "network": "a network",
@@ -75,6 +75,18 @@ def verdict(run: Run) -> tuple[str, str | None]:
                  f"({fixed(rec['val_rmse'][best_val], 2)} against "
                  f"{fixed(rec['val_rmse'][chosen], 2)} {UNIT}; {diff_clause(c)}), not a "
                  f"significant difference, and {chosen} is the simpler model.")
+    best_crps = rec.get("best_crps_on_validation")
+    if best_crps is not None:
+        if rec.get("rmse_alone_decides"):
+            s.append("No candidate was within the noise of the best on both RMSE and CRPS, so "
+                     "the RMSE alone decided.")
+        elif best_crps != chosen:
+            c = rec["crps_comparisons"][chosen]
+            s.append(f"The lowest {pooled_word}validation CRPS is {best_crps}'s "
+                     f"({fixed(rec['val_crps'][best_crps], 2)} against "
+                     f"{fixed(rec['val_crps'][chosen], 2)} {UNIT}; difference "
+                     f"{signed(c['crps_diff'], 2)}, 95 % CI {ci(c['crps_diff_ci'], 2, True)}, "
+                     f"DM p {pval(c['crps_dm_p_value'])}), not a significant difference.")
     test = run.pooled(chosen)
     if test:
         text = (f"Over {_period(run)}, {chosen} scores a test RMSE of {fixed(test['rmse'])} "
@@ -82,6 +94,14 @@ def verdict(run: Run) -> tuple[str, str | None]:
         if test.get("skill") is not None:
             text += f", a skill of {pct(test['skill'], signed=True)} against persistence"
         s.append(text + ".")
+        if test.get("coverage"):
+            cover = test["coverage"]
+            s.append(f"Its calibrated 80 % and 90 % intervals cover "
+                     f"{pct(cover['80']['coverage'])} and {pct(cover['90']['coverage'])} of "
+                     f"those days; its CRPS is {fixed(test['crps'], 2)} {UNIT} (skill "
+                     f"{pct(test['crps_skill'], signed=True)} against climatology) and its "
+                     f"probability of exceeding {test['threshold']:g} {UNIT} has a Brier "
+                     f"skill of {pct(test['brier_skill'], signed=True)}.")
     s.extend(_networks_against_baselines(run))
     s.extend(_confirmation(run, chosen))
     if result.failed:

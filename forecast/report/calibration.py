@@ -1,0 +1,117 @@
+"""The report's "Uncertainty and calibration" section: how sure each model is, and whether
+its stated uncertainty holds (coverage, PIT, CRPS, the exceedance probability)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..constants import SEASONS, UNIT
+from .document import Doc
+from .figures import figure_fan, figure_pit, figure_reliability
+from .format import DASH, ci, fixed, pct
+from .run import Run
+
+LEVEL_NAMES = {"low": "lowest third", "middle": "middle third", "high": "highest third"}
+
+
+def _coverage_cell(coverage: dict | None, nominal: str) -> str:
+    if not coverage or nominal not in coverage:
+        return DASH
+    return f"{pct(coverage[nominal]['coverage'])} ({fixed(coverage[nominal]['width'], 0)})"
+
+
+def section_uncertainty(doc: Doc, run: Run, figures: Path, featured: list[str],
+                        recommended: str | None) -> None:
+    result = run.result
+    candidates = [e for e in run.candidates() if run.pooled(e.name).get("crps") is not None]
+    if not candidates:
+        return
+    threshold = run.pooled(candidates[0].name)["threshold"]
+    where = "pooled over the folds' test periods" if run.n_folds > 1 else "on the test period"
+    loss = result.config.get("training", {}).get("loss", "mse")
+    doc.heading(2, "Uncertainty and calibration", "uncertainty")
+    doc.para(
+        "Every model's forecast is a predictive distribution, given by its quantiles. "
+        + ("The networks are trained with the pinball loss on 99 quantile levels (a "
+           "quantile head); the baselines give a point forecast. " if loss == "pinball" else
+           "Each model gives a point forecast (the networks trained with the MSE loss). ")
+        + "A conformal recalibration fitted on each fold's validation year only then shifts "
+        "every quantile level in log space (log(1 + PM2.5)), so intervals widen with the "
+        "level as the errors do; the test periods never enter it. CRPS: the continuous "
+        f"ranked probability score ({UNIT}; lower is better; for a point forecast it equals "
+        "the absolute error), its skill against the climatological distribution (the "
+        "training days of the same station and calendar month). Coverage: the share of "
+        f"days inside the central 50, 80 and 90 % intervals (mean width in {UNIT}); "
+        "calibrated intervals cover their nominal share. Brier skill: of the probability "
+        f"that the daily mean exceeds {threshold:g} {UNIT}, against the climatological "
+        f"frequency. All {where}.", "note")
+    rows = []
+    for entry in candidates:
+        test, val = run.pooled(entry.name), run.pooled(entry.name, "val")
+        label = f"**{entry.name}**" if entry.name == recommended else entry.name
+        rows.append((val.get("crps", float("inf")), [
+            label, fixed(val.get("crps"), 2),
+            f"{fixed(test['crps'], 2)} [{ci(test.get('crps_ci'))}]",
+            pct(test.get("crps_skill"), 1, signed=True),
+            _coverage_cell(test.get("coverage"), "50"),
+            _coverage_cell(test.get("coverage"), "80"),
+            _coverage_cell(test.get("coverage"), "90"),
+            fixed(test.get("brier"), 3), pct(test.get("brier_skill"), 1, signed=True)]))
+    rows.sort(key=lambda r: r[0])
+    doc.table(["Model", "Val CRPS", "Test CRPS [95 % CI]", "CRPS skill", "50 % cover (width)",
+               "80 % cover (width)", "90 % cover (width)", "Brier", "Brier skill"],
+              [r[1] for r in rows], align="lrrrrrrrr",
+              caption="Sorted by validation CRPS")
+    if recommended and run.pooled(recommended).get("coverage"):
+        _recommended_detail(doc, run, recommended)
+    fan = None
+    latest = run.latest_predictions()
+    if recommended and latest is not None and "q50" in latest:
+        mine = latest[(latest["model"] == recommended) & (latest["split"] == "test")]
+        station = sorted(mine["station"].unique())[0] if not mine.empty else None
+        if station is not None:
+            fan = figure_fan(mine[mine["station"] == station], recommended, figures, threshold)
+            doc.figure(fan, f"{recommended}'s calibrated forecast distribution over the latest "
+                            f"test period ({station}): median, 50 % and 90 % intervals, and "
+                            f"the observed daily means (dots); dotted: {threshold:g} {UNIT}.")
+    shown = [m for m in featured if run.pooled(m).get("pit_histogram")][:3]
+    doc.figure(figure_pit({m: run.pooled(m)["pit_histogram"] for m in shown}, figures),
+               f"PIT histograms, {where}: the share of days whose observed value falls in each "
+               "tenth of the forecast distribution. Flat at 0.1 (dashed) is calibrated; a U "
+               "shape means too narrow, a hump too wide, a slope a bias.")
+    doc.figure(figure_reliability({m: run.pooled(m)["reliability"] for m in shown},
+                                  threshold, figures),
+               f"Reliability of the probability of exceeding {threshold:g} {UNIT}, {where}: "
+               "points on the diagonal mean that a stated probability comes true that often.")
+
+
+def _recommended_detail(doc: Doc, run: Run, model: str) -> None:
+    """Coverage of the recommended model by season and by observed level, on the latest
+    test period and pooled."""
+    entry = run.result.entries[model]
+    latest, pooled = entry.metrics.get("test", {}), run.pooled(model)
+    latest_name = run.result.folds[-1]["name"] if run.result.folds else "test"
+    rows = [["all days", *(_coverage_cell(latest.get("coverage"), n) for n in ("50", "80", "90")),
+             *(_coverage_cell(pooled.get("coverage"), n) for n in ("50", "80", "90"))]]
+    for season in SEASONS:
+        a = latest.get("coverage_by_season", {}).get(season)
+        b = pooled.get("coverage_by_season", {}).get(season)
+        if a or b:
+            rows.append([season, *(_coverage_cell(a, n) for n in ("50", "80", "90")),
+                         *(_coverage_cell(b, n) for n in ("50", "80", "90"))])
+    for key, name in LEVEL_NAMES.items():
+        a = latest.get("coverage_by_level", {}).get(key)
+        b = pooled.get("coverage_by_level", {}).get(key)
+        if a or b:
+            rows.append([f"observed in the {name}", *(_coverage_cell(a, n) for n in ("50", "80", "90")),
+                         *(_coverage_cell(b, n) for n in ("50", "80", "90"))])
+    doc.table(["Days", f"50 % ({latest_name})", f"80 % ({latest_name})", f"90 % ({latest_name})",
+               "50 % (pooled)", "80 % (pooled)", "90 % (pooled)"], rows, align="lrrrrrr",
+              caption=f"Coverage (mean width, {UNIT}) of the recommended model, {model}, by "
+                      "season and by the observed level's tercile")
+    if latest.get("brier_skill") is not None:
+        doc.para(f"On {latest_name}, {model}'s probability of exceeding "
+                 f"{latest['threshold']:g} {UNIT} has a Brier score of "
+                 f"{fixed(latest['brier'], 3)} against {fixed(latest['brier_climatology'], 3)} "
+                 f"for the climatological frequency (skill {pct(latest['brier_skill'], 1, signed=True)}); "
+                 f"the threshold was exceeded on {pct(latest['exceedance_frequency'])} of the days.")

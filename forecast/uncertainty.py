@@ -1,0 +1,273 @@
+"""Predictive distributions: calibrated quantiles, exceedance and category probabilities,
+and the scores that show whether they are calibrated.
+
+Every model's forecast of a day becomes a distribution described by its quantiles at
+the levels :data:`LEVELS` (0.01, 0.02, ..., 0.99), in µg/m³:
+
+1. the model's raw quantiles: a network with a quantile head gives them itself
+   (``predict_quantiles``); any other model gives its point forecast at every level;
+2. a conformal recalibration fitted on the validation rows only (:class:`Calibration`):
+   at each level τ the raw quantile is shifted in log space, log1p(q) + c_τ, where c_τ
+   is the conformal τ-quantile of the validation scores log1p(y) − log1p(q_τ). In log
+   space an error scales with the level, as PM2.5 errors do (a constant-width interval
+   would be too wide on clean days and too narrow in episodes). For a point forecast this
+   is split-conformal prediction on log residuals; for a quantile head it is conformalised
+   quantile regression (CQR, asymmetric form), one shift per level;
+3. sorted across levels, so quantiles never cross.
+
+From the distribution: the probability that the daily mean exceeds a threshold (default
+75 µg/m³) and of each China index category (:func:`cdf`), the CRPS (from the quantiles,
+``scoringrules.crps_quantile``), the PIT. The climatological reference distribution
+(:func:`climatology`) is the training targets of the same station and calendar month.
+
+The conformal shift is a dozen lines here rather than MAPIE's: MAPIE conformalises an
+estimator that takes an ``X`` array, while these forecasts already exist (from models
+that take a task) and are calibrated in log space, level by level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scoringrules
+
+from .constants import CHINA_PM25_BREAKPOINTS, LIMIT_24H, MONTH_TO_SEASON, SEASONS
+
+#: Quantile levels of every predictive distribution.
+LEVELS = np.round(np.arange(1, 100) / 100.0, 2)
+#: The quantiles written to predictions.csv and printed by ``forecast predict``.
+REPORTED_LEVELS = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
+QUANTILE_COLUMNS = tuple(f"q{round(level * 100):02d}" for level in REPORTED_LEVELS)
+#: Central intervals scored for coverage and width, with their (lower, upper) columns.
+INTERVALS = {0.5: ("q25", "q75"), 0.8: ("q10", "q90"), 0.9: ("q05", "q95")}
+#: Per-row columns the run adds to every forecast.
+DISTRIBUTION_COLUMNS = (*QUANTILE_COLUMNS, "p_exceed", "crps", "pit",
+                        "crps_climatology", "p_exceed_climatology")
+PIT_BINS = 10
+
+
+def level_index(level: float) -> int:
+    return int(np.flatnonzero(np.isclose(LEVELS, level))[0])
+
+
+# ---------------------------------------------------------------- calibration
+
+
+def conformal_quantile(scores: np.ndarray, level: float) -> float:
+    """The finite-sample conformal ``level``-quantile of ``scores``: the ⌈(n+1)τ⌉-th
+    smallest for τ ≥ 0.5 and the ⌊(n+1)τ⌋-th for τ < 0.5 (clipped to 1..n), so that a
+    new exchangeable score falls at or below it with probability ≥ τ (above τ below
+    the median), and a central interval covers at least its nominal level."""
+    ordered = np.sort(scores)
+    n = len(ordered)
+    rank = np.ceil((n + 1) * level) if level >= 0.5 else np.floor((n + 1) * level)
+    return float(ordered[int(np.clip(rank, 1, n)) - 1])
+
+
+@dataclass
+class Calibration:
+    """Log-space shifts c_τ (one per level of :data:`LEVELS`) fitted on validation rows.
+
+    ``apply(raw)`` maps raw quantiles (n, len(LEVELS)), µg/m³, to calibrated ones:
+    expm1(log1p(raw) + c_τ), non-negative, sorted across levels.
+    """
+
+    shifts: np.ndarray
+    n_fitted: int
+
+    @classmethod
+    def fit(cls, y_true: np.ndarray, raw: np.ndarray) -> Calibration:
+        y_true = np.asarray(y_true, dtype=float)
+        if len(y_true) < 2 or not np.isfinite(y_true).all():
+            raise ValueError("calibration needs at least 2 finite validation targets")
+        scores = np.log1p(np.maximum(y_true, 0.0))[:, None] - _log(raw)
+        shifts = np.array([conformal_quantile(scores[:, k], level)
+                           for k, level in enumerate(LEVELS)])
+        return cls(shifts=shifts, n_fitted=len(y_true))
+
+    def apply(self, raw: np.ndarray) -> np.ndarray:
+        return np.sort(np.maximum(np.expm1(_log(raw) + self.shifts), 0.0), axis=1)
+
+    def to_dict(self) -> dict:
+        return {"log_shifts": [round(float(s), 6) for s in self.shifts],
+                "n_fitted": self.n_fitted}
+
+    @classmethod
+    def from_dict(cls, saved: dict) -> Calibration:
+        return cls(shifts=np.asarray(saved["log_shifts"], dtype=float),
+                   n_fitted=int(saved["n_fitted"]))
+
+
+def _log(raw: np.ndarray) -> np.ndarray:
+    return np.log1p(np.maximum(np.asarray(raw, dtype=float), 0.0))
+
+
+def raw_quantiles(model, task, rows: np.ndarray, point: np.ndarray | None = None) -> np.ndarray:
+    """(n, len(LEVELS)) raw quantiles (µg/m³) of ``model`` for the selected rows: its
+    quantile head's when it has one, else its point forecast (``point`` if given) at
+    every level."""
+    if getattr(model, "predicts_quantiles", False):
+        return np.asarray(model.predict_quantiles(task, rows), dtype=float)
+    values = model.predict(task, rows) if point is None else point
+    return np.repeat(np.asarray(values, dtype=float)[:, None], len(LEVELS), axis=1)
+
+
+# ---------------------------------------------------------------- the distribution
+
+
+def cdf(quantiles: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """P(Y ≤ value) for each row's distribution (quantiles (n, L), values (n,) or
+    scalar), by linear interpolation between the quantiles; below the lowest quantile
+    half its level, above the highest half-way to 1."""
+    quantiles = np.asarray(quantiles, dtype=float)
+    values = np.broadcast_to(np.asarray(values, dtype=float), (len(quantiles),))
+    below = (quantiles < values[:, None]).sum(axis=1)       # q[below-1] < value <= q[below]
+    out = np.where(below == 0, LEVELS[0] / 2, (1 + LEVELS[-1]) / 2).astype(float)
+    out[(below == 0) & (quantiles[:, 0] == values)] = LEVELS[0]
+    rows = np.flatnonzero((below > 0) & (below < len(LEVELS)))
+    k = below[rows]
+    low, high = quantiles[rows, k - 1], quantiles[rows, k]
+    out[rows] = LEVELS[k - 1] + (values[rows] - low) / (high - low) * (LEVELS[k] - LEVELS[k - 1])
+    return out
+
+
+def exceedance_probability(quantiles: np.ndarray, threshold: float = LIMIT_24H) -> np.ndarray:
+    """P(daily mean > threshold) for each row."""
+    return 1.0 - cdf(quantiles, threshold)
+
+
+def category_probabilities(quantiles: np.ndarray,
+                           breakpoints=CHINA_PM25_BREAKPOINTS) -> np.ndarray:
+    """(n, len(breakpoints) + 1) probability of each China index category."""
+    edges = np.stack([np.zeros(len(quantiles))]
+                     + [cdf(quantiles, b) for b in breakpoints]
+                     + [np.ones(len(quantiles))], axis=1)
+    return np.diff(edges, axis=1)
+
+
+def crps(quantiles: np.ndarray, y_true: np.ndarray) -> np.ndarray:
+    """Per row, the CRPS (µg/m³) approximated from the quantiles: 2 × the mean pinball
+    loss over :data:`LEVELS` (``scoringrules.crps_quantile``)."""
+    return np.asarray(scoringrules.crps_quantile(np.asarray(y_true, dtype=float),
+                                                 np.asarray(quantiles, dtype=float),
+                                                 LEVELS, backend="numpy"), dtype=float)
+
+
+def climatology(task, rows: np.ndarray) -> np.ndarray:
+    """The climatological distribution of each selected row: the quantiles (µg/m³) of
+    the training-split targets of the same station and calendar month of the target day
+    (all stations pooled when a station has fewer than 30 such days)."""
+    train = task.mask("train")
+    month = pd.DatetimeIndex(task.rows["target_day"]).month.to_numpy()
+    station = task.station_index
+    out = np.empty((int(rows.sum()), len(LEVELS)))
+    selected_month, selected_station = month[rows], station[rows]
+    for m in np.unique(selected_month):
+        pooled = task.y[train & (month == m)]
+        if len(pooled) == 0:
+            pooled = task.y[train]
+        for s in np.unique(selected_station[selected_month == m]):
+            own = task.y[train & (month == m) & (station == s)]
+            sample = own if len(own) >= 30 else pooled
+            out[(selected_month == m) & (selected_station == s)] = np.quantile(sample, LEVELS)
+    return out
+
+
+def distribution_columns(quantiles: np.ndarray, y_true: np.ndarray, reference: np.ndarray,
+                         threshold: float) -> dict[str, np.ndarray]:
+    """The per-row columns of :data:`DISTRIBUTION_COLUMNS` for calibrated ``quantiles``,
+    the targets (NaN allowed: then CRPS and PIT are NaN) and the climatological
+    ``reference`` quantiles; rounded as written to predictions.csv."""
+    y = np.asarray(y_true, dtype=float)
+    known = np.isfinite(y)
+    y_filled = np.where(known, y, 0.0)
+    columns = {name: np.round(quantiles[:, level_index(level)], 3)
+               for name, level in zip(QUANTILE_COLUMNS, REPORTED_LEVELS, strict=True)}
+    columns["p_exceed"] = np.round(exceedance_probability(quantiles, threshold), 4)
+    columns["crps"] = np.where(known, np.round(crps(quantiles, y_filled), 4), np.nan)
+    columns["pit"] = np.where(known, np.round(cdf(quantiles, y_filled), 4), np.nan)
+    columns["crps_climatology"] = np.where(known, np.round(crps(reference, y_filled), 4),
+                                           np.nan)
+    columns["p_exceed_climatology"] = np.round(exceedance_probability(reference, threshold), 4)
+    return columns
+
+
+# ---------------------------------------------------------------- scores
+
+
+def pinball(y_true: np.ndarray, quantile: np.ndarray, level: float) -> float:
+    """Mean pinball loss (µg/m³) of the ``level`` quantile forecasts."""
+    diff = np.asarray(y_true, dtype=float) - np.asarray(quantile, dtype=float)
+    return float(np.mean(np.maximum(level * diff, (level - 1) * diff)))
+
+
+def coverage(frame: pd.DataFrame) -> dict:
+    """Coverage (fraction of days inside) and mean width (µg/m³) of each central
+    interval of :data:`INTERVALS`, keyed "50", "80", "90"."""
+    y = frame["y_true"].to_numpy(dtype=float)
+    out = {}
+    for nominal, (low, high) in INTERVALS.items():
+        lower, upper = frame[low].to_numpy(dtype=float), frame[high].to_numpy(dtype=float)
+        out[f"{round(nominal * 100)}"] = {
+            "coverage": float(np.mean((y >= lower) & (y <= upper))),
+            "width": float(np.mean(upper - lower))}
+    return out
+
+
+def _season(dates) -> np.ndarray:
+    return np.asarray(MONTH_TO_SEASON, dtype=object)[pd.DatetimeIndex(dates).month]
+
+
+def probabilistic_metrics(frame: pd.DataFrame, threshold: float) -> dict:
+    """Scores of one model's forecasts on a set of rows (columns ``date``, ``y_true`` and
+    :data:`DISTRIBUTION_COLUMNS`):
+
+    ``crps`` (µg/m³), ``crps_climatology`` and ``crps_skill`` = 1 − crps / crps_climatology;
+    ``pinball`` per reported level; ``coverage`` (:func:`coverage`) overall,
+    ``coverage_by_season`` and ``coverage_by_level`` (terciles of the observed value:
+    low, middle, high, with their edges in ``level_edges``); ``pit_histogram``: the
+    fraction of rows in each of 10 equal PIT bins (calibrated: 0.1 each); ``brier``,
+    ``brier_climatology`` and ``brier_skill`` for the exceedance of ``threshold``, and
+    ``exceedance_frequency``; ``reliability``: per bin of forecast probability (tenths),
+    rows, mean probability and observed frequency.
+    """
+    y = frame["y_true"].to_numpy(dtype=float)
+    observed = (y > threshold).astype(float)
+    crps_mean = float(frame["crps"].mean())
+    crps_reference = float(frame["crps_climatology"].mean())
+    brier = float(np.mean(scoringrules.brier_score(observed, frame["p_exceed"].to_numpy(),
+                                                   backend="numpy")))
+    brier_reference = float(np.mean(scoringrules.brier_score(
+        observed, frame["p_exceed_climatology"].to_numpy(), backend="numpy")))
+    seasons = _season(frame["date"])
+    edges = np.quantile(y, [1 / 3, 2 / 3])
+    level = np.digitize(y, edges)
+    pit_counts = np.histogram(frame["pit"].to_numpy(dtype=float), bins=PIT_BINS,
+                              range=(0, 1))[0]
+    probability = frame["p_exceed"].to_numpy(dtype=float)
+    bins = np.minimum((probability * 10).astype(int), 9)
+    reliability = [{"bin": f"{b / 10:.1f}-{(b + 1) / 10:.1f}", "n": int((bins == b).sum()),
+                    "mean_probability": float(probability[bins == b].mean()),
+                    "observed_frequency": float(observed[bins == b].mean())}
+                   for b in range(10) if (bins == b).any()]
+    return {
+        "crps": crps_mean, "crps_climatology": crps_reference,
+        "crps_skill": 1.0 - crps_mean / crps_reference if crps_reference > 0 else float("nan"),
+        "pinball": {column: pinball(y, frame[column].to_numpy(), level)
+                    for column, level in zip(QUANTILE_COLUMNS, REPORTED_LEVELS, strict=True)},
+        "coverage": coverage(frame),
+        "coverage_by_season": {s: coverage(frame[seasons == s]) for s in SEASONS
+                               if (seasons == s).any()},
+        "coverage_by_level": {name: coverage(frame[level == k])
+                              for k, name in enumerate(("low", "middle", "high"))
+                              if (level == k).any()},
+        "level_edges": [float(e) for e in edges],
+        "pit_histogram": [float(c) / max(len(frame), 1) for c in pit_counts],
+        "threshold": float(threshold),
+        "exceedance_frequency": float(observed.mean()),
+        "brier": brier, "brier_climatology": brier_reference,
+        "brier_skill": 1.0 - brier / brier_reference if brier_reference > 0 else float("nan"),
+        "reliability": reliability,
+    }

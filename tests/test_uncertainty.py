@@ -1,0 +1,136 @@
+"""Predictive distributions: conformal calibration in log space, probabilities, scores."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast import daily, uncertainty
+from forecast.config import load_config
+from forecast.pipeline import fit_models
+from forecast.synthetic import generate_hourly
+from forecast.task import build_task
+from forecast.uncertainty import LEVELS, QUANTILE_COLUMNS, Calibration
+
+
+def _lognormal_case(seed: int, n: int = 4000):
+    """Targets whose error is multiplicative (it grows with the level, as PM2.5's)."""
+    rng = np.random.default_rng(seed)
+    truth = rng.lognormal(4.0, 0.8, n)
+    point = truth * rng.lognormal(0.0, 0.35, n)
+    return truth, np.repeat(point[:, None], len(LEVELS), axis=1)
+
+
+def test_log_space_conformal_intervals_cover_their_nominal_level_at_every_level():
+    y, raw = _lognormal_case(0)
+    half = len(y) // 2
+    quantiles = Calibration.fit(y[:half], raw[:half]).apply(raw[half:])
+    frame = pd.DataFrame({"y_true": y[half:], **{c: quantiles[:, uncertainty.level_index(lv)]
+                          for c, lv in zip(QUANTILE_COLUMNS, uncertainty.REPORTED_LEVELS,
+                                           strict=True)}})
+    coverage = uncertainty.coverage(frame)
+    for nominal in ("50", "80", "90"):
+        assert abs(coverage[nominal]["coverage"] - int(nominal) / 100) < 0.03, coverage
+    # the errors scale with the level: so must the calibrated intervals (log space)
+    high = y[half:] > np.quantile(y[half:], 2 / 3)
+    low = y[half:] < np.quantile(y[half:], 1 / 3)
+    width = quantiles[:, uncertainty.level_index(0.9)] - quantiles[:, uncertainty.level_index(0.1)]
+    assert width[high].mean() > 3 * width[low].mean()
+    inside = (y[half:] >= quantiles[:, uncertainty.level_index(0.1)]) & \
+        (y[half:] <= quantiles[:, uncertainty.level_index(0.9)])
+    assert abs(inside[high].mean() - 0.8) < 0.06 and abs(inside[low].mean() - 0.8) < 0.06
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_quantiles_never_cross_and_are_never_nan_for_any_input(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 60))
+    y = rng.choice([0.0, 1.0, 1e4], n) * rng.random(n)          # zeros, small, huge
+    raw = rng.choice([0.0, 3.0, 1e5], (n, len(LEVELS))) * rng.random((n, len(LEVELS)))
+    raw[rng.random(raw.shape) < 0.2] = -5.0                      # a negative raw forecast
+    calibration = Calibration.fit(y, raw)
+    fresh = rng.random((7, len(LEVELS))) * rng.choice([0.0, 10.0, 1e6])
+    for quantiles in (calibration.apply(raw), calibration.apply(fresh)):
+        assert np.isfinite(quantiles).all() and (quantiles >= 0).all()
+        assert (np.diff(quantiles, axis=1) >= 0).all()
+        probability = uncertainty.exceedance_probability(quantiles, 75.0)
+        assert ((probability >= 0) & (probability <= 1)).all()
+        categories = uncertainty.category_probabilities(quantiles)
+        assert (categories >= -1e-12).all()
+        np.testing.assert_allclose(categories.sum(axis=1), 1.0)
+
+
+def test_the_cdf_inverts_the_quantiles():
+    quantiles = np.sort(np.random.default_rng(1).gamma(2, 30, (5, len(LEVELS))), axis=1)
+    for k in (0, 9, 49, 89, 98):
+        np.testing.assert_allclose(uncertainty.cdf(quantiles, quantiles[:, k]), LEVELS[k],
+                                   atol=1e-9)
+    assert (uncertainty.cdf(quantiles, -1.0) < LEVELS[0]).all()
+    assert (uncertainty.cdf(quantiles, 1e9) > LEVELS[-1]).all()
+
+
+def test_crps_of_a_point_forecast_is_its_absolute_error_and_rewards_sharpness():
+    y = np.array([10.0, 50.0, 200.0])
+    point = np.repeat(np.array([30.0, 50.0, 150.0])[:, None], len(LEVELS), axis=1)
+    np.testing.assert_allclose(uncertainty.crps(point, y), [20.0, 0.0, 50.0], rtol=1e-9)
+    wide = np.repeat(np.linspace(0, 400, len(LEVELS))[None], 3, axis=0)
+    centred = np.repeat(np.linspace(40, 60, len(LEVELS))[None], 3, axis=0)
+    assert uncertainty.crps(centred, np.full(3, 50.0)).mean() < \
+        uncertainty.crps(wide, np.full(3, 50.0)).mean()
+
+
+def test_the_conformal_quantile_has_the_finite_sample_rank():
+    scores = np.arange(1.0, 10.0)             # n = 9: (n + 1) τ = 9 for τ = 0.9
+    assert uncertainty.conformal_quantile(scores, 0.9) == 9.0
+    assert uncertainty.conformal_quantile(scores, 0.1) == 1.0
+    assert uncertainty.conformal_quantile(scores, 0.5) == 5.0
+
+
+def test_probabilistic_metrics_of_a_calibrated_forecast():
+    y, raw = _lognormal_case(2)
+    half = len(y) // 2
+    quantiles = Calibration.fit(y[:half], raw[:half]).apply(raw[half:])
+    reference = np.repeat(np.quantile(y[:half], LEVELS)[None], len(y) - half, axis=0)
+    columns = uncertainty.distribution_columns(quantiles, y[half:], reference, 75.0)
+    frame = pd.DataFrame({"date": pd.date_range("2014-01-01", periods=len(y) - half),
+                          "y_true": y[half:], **columns})
+    metrics = uncertainty.probabilistic_metrics(frame, 75.0)
+    assert metrics["crps_skill"] > 0.2 and metrics["brier_skill"] > 0.2
+    assert max(abs(h - 0.1) for h in metrics["pit_histogram"]) < 0.03
+    assert set(metrics["coverage_by_season"]) == {"DJF", "MAM", "JJA", "SON"}
+    assert set(metrics["coverage_by_level"]) == {"low", "middle", "high"}
+    for row in metrics["reliability"]:            # calibrated: frequency follows probability
+        if row["n"] > 100:
+            assert abs(row["observed_frequency"] - row["mean_probability"]) < 0.1, row
+
+
+@pytest.fixture(scope="module")
+def synthetic_task():
+    hourly = generate_hourly(seed=3, start="2010-01-01", end="2012-12-31")
+    return build_task(hourly, daily.to_daily(hourly), dataset="synthetic")
+
+
+def test_calibration_never_reads_the_test_targets(synthetic_task):
+    """Perturbing every test-period target leaves every quantile and probability of every
+    row unchanged: the calibration is fitted on the validation rows only."""
+    config = load_config(overrides={"models": {"names": ["persistence", "climatology",
+                                                         "ridge"]}})
+    before = fit_models(synthetic_task, config).predictions
+    test = synthetic_task.mask("test")
+    y = synthetic_task.y.copy()
+    y[test] = y[test] * 3.0 + 50.0
+    after = fit_models(replace(synthetic_task, y=y), config).predictions
+    unchanged = [*QUANTILE_COLUMNS, "p_exceed", "p_exceed_climatology", "y_pred"]
+    pd.testing.assert_frame_equal(before[unchanged], after[unchanged])
+    # ... while the scores of the test rows do see the new targets
+    moved = before["split"] == "test"
+    assert not np.allclose(before.loc[moved, "crps"], after.loc[moved, "crps"])
+    # and perturbing the validation targets does move the intervals
+    val = synthetic_task.mask("val")
+    y = synthetic_task.y.copy()
+    y[val] = y[val] * 3.0 + 50.0
+    shifted = fit_models(replace(synthetic_task, y=y), config).predictions
+    assert not np.allclose(before["q90"], shifted["q90"])
