@@ -65,6 +65,7 @@ DEFAULTS: dict[str, Any] = {
     },
     "models": {
         "names": list(ALL_MODELS),
+        "combination": True,        # also a validation-fitted combination of the candidates
     },
     "training": {
         "seeds": 3,

@@ -22,11 +22,12 @@ import pandas as pd
 
 from . import config as config_module
 from . import daily as daily_module
+from . import combination as combination_module
 from . import evaluation, quality, registry, rolling, selection, sources, uncertainty
 from .errors import DataError, ModelFailed
 from .progress import RunProgress
 from .registry import BASELINE_MODELS
-from .results import ModelEntry, RunResult
+from .results import ModelEntry, RunResult, representative
 from .task import ForecastTask, build_task, drop_uninformative
 
 DISPLAY = RunProgress()
@@ -237,6 +238,20 @@ def fit_models(task: ForecastTask, config: dict, stage: str = "") -> Fitted:
             fitted.entries[entry] = ModelEntry(
                 entry, name, "ensemble", members=names,
                 info=rows_of(entry, model, values, {**model.info, **facts}))
+    members = [e.name for name in config["models"]["names"]
+               if name not in combination_module.EXCLUDED
+               and (e := representative(fitted.entries, name)) is not None]
+    if config["models"]["combination"] and len(members) >= 2:
+        so_far = pd.concat(frames, ignore_index=True)
+        values, keys, info = combination_module.combine(so_far, members)
+        combined = pd.Series(values, index=pd.MultiIndex.from_frame(keys[["date", "station"]]))
+        values = combined.loc[pd.MultiIndex.from_arrays(
+            [task.rows.loc[scored, "target_day"], task.rows.loc[scored, "station"]])].to_numpy()
+        info["n_parameters"] = sum(int(fitted.entries[m].info.get("n_parameters", 0))
+                                   for m in members) + len(members)
+        fitted.entries["combination"] = ModelEntry(
+            "combination", "combination", "combination", members=members,
+            info=rows_of("combination", None, values, info))
     fitted.predictions = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return fitted
 

@@ -68,6 +68,11 @@ def predict_latest(run_dir: Path, data_dir: str | None = None) -> pd.DataFrame:
                 raise DataError(f"{path}: cannot be applied to this data ({exc})") from None
             entry = result.representative(name)
             predictions[entry.name if entry is not None else name] = (model, values)
+    combination = result.entries.get("combination")
+    if combination is not None and all(m in predictions for m in combination.members):
+        weights = combination.info["weights"]
+        values = sum(weights[m] * predictions[m][1] for m in combination.members)
+        predictions["combination"] = (None, np.maximum(values, 0.0))
     recommended = selection.recommended(result)
     threshold = float(config["evaluation"]["exceedance_threshold"])
     frames = []

@@ -1,8 +1,9 @@
 """Which model to recommend: a rule that reads the validation data alone.
 
-The rule (stated in every report): among the candidates — every baseline and every
-network as one model (its seed ensemble) — take the simplest (baselines before
-networks, then fewest parameters, then lowest validation RMSE) whose validation RMSE,
+The rule (stated in every report): among the candidates — every baseline, every
+network as one model (its seed ensemble) and the combination of models
+(:mod:`forecast.combination`) — take the simplest (baselines, then networks, then the
+combination; then fewest parameters, then lowest validation RMSE) whose validation RMSE,
 pooled over the folds' validation years and the stations, is not significantly worse
 than the lowest, and whose validation CRPS (the accuracy of its calibrated predictive
 distribution) is not significantly worse than the lowest CRPS either. "Significantly
@@ -26,12 +27,16 @@ import pandas as pd
 from .results import RunResult, representative
 from .rolling import aligned, compare, compare_crps
 
-RULE = ("The recommendation is the simplest model (baselines before networks, then fewest "
-        "parameters) whose validation RMSE and validation CRPS, pooled over {scope}, are "
+RULE = ("The recommendation is the simplest model (baselines, then networks, then the "
+        "combination of models; then fewest parameters) whose validation RMSE and validation CRPS, pooled over {scope}, are "
         "each not significantly worse than the lowest: the paired block-bootstrap 95 % "
         "interval of the difference includes 0 or the Diebold–Mariano p-value is at least "
         "0.05 (when no model passes on both, the RMSE alone decides). The test periods "
         "play no part in it.")
+
+
+#: Simplest first: a baseline, then a network, then a combination of models.
+KIND_ORDER = {"baseline": 0, "network": 1, "combination": 2}
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,7 @@ class Candidate:
     """A model the rule may recommend: a baseline, or a network (its seed ensemble)."""
 
     name: str
-    kind: str              # baseline | network
+    kind: str              # baseline | network | combination
     n_parameters: int
 
 
@@ -58,7 +63,7 @@ def recommend(predictions: pd.DataFrame, candidates: list[Candidate], *, horizon
     keys, y_true, forecasts = aligned(validation, "val", names)
     rmse = {n: float(np.sqrt(np.mean((forecasts[n] - y_true) ** 2))) for n in names}
     best = min(names, key=lambda n: (rmse[n], names.index(n)))
-    order = sorted(candidates, key=lambda c: (c.kind != "baseline", c.n_parameters,
+    order = sorted(candidates, key=lambda c: (KIND_ORDER.get(c.kind, 1), c.n_parameters,
                                               rmse[c.name]))
     comparisons = {n: compare(keys, y_true, forecasts[n], forecasts[best], horizon=horizon,
                               n_boot=n_boot, seed=seed)
@@ -93,14 +98,15 @@ def recommend(predictions: pd.DataFrame, candidates: list[Candidate], *, horizon
 
 
 def candidates_of(result_entries: dict, names_in_order: list[str]) -> list[Candidate]:
-    """The candidates among entries (name → ModelEntry): baselines, and each network
-    family as one model, in the order of the requested ``names_in_order``."""
+    """The candidates among entries (name → ModelEntry): baselines, each network family
+    as one model, and the combination, in the order of the requested ``names_in_order``
+    (the combination last)."""
     out = []
-    for name in names_in_order:
+    for name in [*names_in_order, "combination"]:
         chosen = representative(result_entries, name)
         if chosen is None:
             continue
-        kind = "baseline" if chosen.kind == "baseline" else "network"
+        kind = chosen.kind if chosen.kind in ("baseline", "combination") else "network"
         out.append(Candidate(chosen.name, kind, int(chosen.info.get("n_parameters", 0))))
     return out
 

@@ -53,7 +53,7 @@ def test_every_model_is_scored_on_the_same_days(run_dir):
     assert list(predictions.columns) == ["fold", "date", "station", "split", "model", "y_true",
                                          "y_pred", *DISTRIBUTION_COLUMNS]
     expected = {"persistence", "climatology", "ridge", "mlp_seed0", "mlp_seed1",
-                "mlp_ensemble", "gru_seed0", "gru_seed1", "gru_ensemble"}
+                "mlp_ensemble", "gru_seed0", "gru_seed1", "gru_ensemble", "combination"}
     assert set(predictions["model"]) == expected
     days = {model: set(zip(group["fold"], group["date"], group["split"], strict=True))
             for model, group in predictions.groupby("model")}
@@ -164,7 +164,7 @@ def test_predict_gives_tomorrow_for_every_model(run_dir, capsys):
     table = pd.DataFrame(output["forecasts"])
     # one row per model: a network is its saved seed ensemble, loaded as one model
     assert set(table["model"]) == {"persistence", "climatology", "ridge", "mlp_ensemble",
-                                   "gru_ensemble"}
+                                   "gru_ensemble", "combination"}
     assert (table["issue_day"] == "2012-12-31").all()
     assert (table["target_day"] == "2013-01-01").all()
     assert np.isfinite(table["pm25_forecast"]).all()
@@ -192,7 +192,7 @@ def test_predict_does_not_import_matplotlib(run_dir):
 
     code = ("import sys; from pathlib import Path; from forecast.predict import predict_latest;"
             f"table = predict_latest(Path({str(run_dir)!r}));"
-            "assert len(table) == 5, len(table);"
+            "assert len(table) == 6, len(table);"
             "print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip().splitlines()
@@ -226,7 +226,7 @@ def test_rolling_origin_folds_are_fitted_scored_and_pooled(tmp_path):
     assert mlp["rmse"] == pytest.approx(np.sqrt(np.mean((test["y_pred"] - test["y_true"]) ** 2)))
     assert pooled["best_baseline"] == "ridge"
     recommendation = pooled["recommendation"]
-    assert recommendation["model"] in {"persistence", "ridge", "mlp"}
+    assert recommendation["model"] in {"persistence", "ridge", "mlp", "combination"}
     assert "test periods play no part" in recommendation["rule"]
     assert "Rolling-origin folds" in (run_dir / "report.md").read_text()
 

@@ -55,13 +55,14 @@ class Run:
     # ---------------------------------------------------------- the models as one each
 
     def candidates(self) -> list[ModelEntry]:
-        """Baselines and each network as one model (its seed ensemble), in run order."""
+        """Baselines, each network as one model (its seed ensemble) and the combination,
+        in run order."""
         out = [e for e in self.result.entries.values() if e.kind == "baseline"]
         for family in self.result.network_families():
             entry = self.result.representative(family)
             if entry is not None:
                 out.append(entry)
-        return out
+        return out + self.result.of_kind("combination")
 
     def pooled(self, name: str, split: str = "test") -> dict:
         """Pooled (all folds, all stations) metrics of an entry; {} when not pooled."""

@@ -1,0 +1,68 @@
+"""A validation-chosen combination of the candidate models, scored honestly.
+
+The combination forecasts a day as Σ w_m ŷ_m over the candidate models m (every
+baseline but persistence and climatology, and every network as its seed ensemble), with
+non-negative weights fitted by non-negative least squares (``scipy.optimize.nnls``) on
+the validation rows of the fold. Weights fitted on the validation rows would make the
+combination's validation score look better than it is, and that score decides the
+recommendation, so its validation forecasts are cross-fitted: the validation dates are
+cut into :data:`BLOCKS` consecutive blocks, and each block is forecast with the weights
+fitted on the other blocks (blocked cross-validation inside the validation year). The
+test and training rows use the weights fitted on every validation row. The test periods
+never enter it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import nnls
+
+BLOCKS = 5
+#: Entries never combined: they are references, not candidates.
+EXCLUDED = ("persistence", "climatology")
+
+
+def nonnegative_weights(forecasts: np.ndarray, y_true: np.ndarray) -> np.ndarray:
+    """Weights w ≥ 0 minimising ‖forecasts @ w − y‖² (forecasts (n, m), µg/m³)."""
+    weights, _ = nnls(np.asarray(forecasts, dtype=float), np.asarray(y_true, dtype=float))
+    if not weights.any():  # degenerate: fall back to the plain mean
+        weights = np.full(forecasts.shape[1], 1.0 / forecasts.shape[1])
+    return weights
+
+
+def combine(predictions: pd.DataFrame, members: list[str]) -> tuple[np.ndarray, pd.DataFrame,
+                                                                      dict]:
+    """The combination's forecasts for the rows of one fold's ``predictions`` (the long
+    table of every entry: ``date``, ``station``, ``split``, ``model``, ``y_true``,
+    ``y_pred``).
+
+    Returns ``(forecasts, keys, info)``: one forecast per row of ``keys`` (date, station,
+    split, y_true), the validation rows cross-fitted by blocks of dates; ``info`` holds
+    the weights fitted on every validation row and the blocks' weights.
+    """
+    wide = predictions[predictions["model"].isin(members)].pivot_table(
+        index=["date", "station", "split"], columns="model", values="y_pred",
+        aggfunc="first", sort=True)[members]
+    truth = predictions.groupby(["date", "station", "split"], sort=True)["y_true"].first()
+    keys = wide.index.to_frame(index=False)
+    keys["y_true"] = truth.loc[wide.index].to_numpy(dtype=float)
+    X = wide.to_numpy(dtype=float)
+    y = keys["y_true"].to_numpy()
+    validation = (keys["split"] == "val").to_numpy()
+    weights = nonnegative_weights(X[validation], y[validation])
+    out = X @ weights
+    dates = np.sort(keys.loc[validation, "date"].unique())
+    blocks = np.array_split(dates, min(BLOCKS, len(dates)))
+    block_weights = []
+    for block in blocks:
+        held_out = validation & keys["date"].isin(block).to_numpy()
+        fitted_on = validation & ~held_out
+        w = nonnegative_weights(X[fitted_on], y[fitted_on])
+        out[held_out] = X[held_out] @ w
+        block_weights.append([round(float(v), 4) for v in w])
+    info = {"members": members, "weights": {m: round(float(w), 4)
+                                            for m, w in zip(members, weights, strict=True)},
+            "cross_fitted_blocks": len(blocks), "block_weights": block_weights,
+            "n_parameters": len(members)}
+    return np.maximum(out, 0.0), keys, info

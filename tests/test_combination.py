@@ -1,0 +1,57 @@
+"""The combination of models: non-negative weights fitted on validation, cross-fitted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forecast.combination import combine, nonnegative_weights
+
+
+def _predictions(seed: int = 0) -> pd.DataFrame:
+    """Three models over a train/val/test year of one station; the truth is
+    0.7 a + 0.3 b plus noise, c is noise."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2012-01-01", periods=3 * 120)
+    split = np.repeat(["train", "val", "test"], 120)
+    a, b = rng.gamma(2, 40, len(dates)), rng.gamma(2, 40, len(dates))
+    truth = 0.7 * a + 0.3 * b + rng.normal(0, 3, len(dates))
+    forecasts = {"a": a, "b": b, "c": rng.gamma(2, 40, len(dates))}
+    return pd.concat([pd.DataFrame({"date": dates, "station": "S1", "split": split,
+                                    "model": name, "y_true": truth, "y_pred": values})
+                      for name, values in forecasts.items()], ignore_index=True)
+
+
+def test_nonnegative_weights_recover_a_mixture():
+    frame = _predictions()
+    wide = frame.pivot_table(index="date", columns="model", values="y_pred")
+    truth = frame.groupby("date")["y_true"].first()
+    weights = nonnegative_weights(wide.to_numpy(), truth.to_numpy())
+    np.testing.assert_allclose(weights, [0.7, 0.3, 0.0], atol=0.03)
+    assert (nonnegative_weights(-wide.to_numpy(), truth.to_numpy()) >= 0).all()
+
+
+def test_a_validation_block_is_forecast_without_its_own_targets():
+    frame = _predictions()
+    values, keys, info = combine(frame, ["a", "b", "c"])
+    assert info["cross_fitted_blocks"] == 5 and set(info["weights"]) == {"a", "b", "c"}
+    val_dates = np.sort(keys.loc[keys["split"] == "val", "date"].unique())
+    first_block = val_dates[:24]
+    moved = frame.copy()
+    hit = moved["date"].isin(first_block)
+    moved.loc[hit, "y_true"] = moved.loc[hit, "y_true"] * 5 + 100
+    again, keys_again, _ = combine(moved, ["a", "b", "c"])
+    in_block = keys["date"].isin(first_block).to_numpy()
+    np.testing.assert_array_equal(values[in_block], again[in_block])
+    assert not np.allclose(values[~in_block & (keys["split"] == "val").to_numpy()],
+                           again[~in_block & (keys["split"] == "val").to_numpy()])
+
+
+def test_the_test_targets_never_enter():
+    frame = _predictions()
+    values, _, _ = combine(frame, ["a", "b", "c"])
+    moved = frame.copy()
+    test = moved["split"] == "test"
+    moved.loc[test, "y_true"] = 0.0
+    again, _, _ = combine(moved, ["a", "b", "c"])
+    np.testing.assert_array_equal(values, again)
