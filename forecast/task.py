@@ -71,7 +71,7 @@ HOURLY_SEQUENCE_FEATURES = ("pm25", "temp", "dewp", "pres", "wind_speed", "wind_
                             "rain")
 REGION_FEATURES = ("region_pm25_mean", "region_pm25_max", "region_pm25_evening_mean")
 UPWIND_FEATURE = "upwind_pm25_evening"
-UPWIND_CALM = 0.5          # m/s: a shorter day-mean wind vector carries nothing anywhere
+UPWIND_CALM = 0.5          # m/s: a shorter day-mean wind vector is calm (no upwind side)
 EARTH_RADIUS_KM = 6371.0
 SPLITS = ("train", "val", "test")
 
@@ -397,8 +397,8 @@ def upwind_weights(wind_u: np.ndarray, wind_v: np.ndarray, east: np.ndarray,
                    north: np.ndarray) -> np.ndarray:
     """Weights (1/km) of the neighbours of one station on each day, (n_days, n_neighbours).
 
-    ``wind_u``/``wind_v`` (n_days,): the station's day-mean wind vector (m/s, the
-    direction the air moves *to*); ``east``/``north`` (n_neighbours,): the offsets (km)
+    ``wind_u``/``wind_v`` (n_days,): the station's day-mean wind vector (m/s, the mean of
+    the 24 hourly vectors, calm hours as zero, pointing where the air moves *to*); ``east``/``north`` (n_neighbours,): the offsets (km)
     from the station to each neighbour. With f = −(u, v)/|(u, v)| the unit vector
     pointing to where the wind comes *from*, b_j the unit vector and d_j the distance
     (km) from the station to neighbour j, w_j = max(0, f·b_j) / d_j = max(0, cos θ_j) / d_j:
@@ -412,8 +412,9 @@ def upwind_weights(wind_u: np.ndarray, wind_v: np.ndarray, east: np.ndarray,
         from_east = np.where(moving, -wind_u / speed, 0.0)
         from_north = np.where(moving, -wind_v / speed, 0.0)
     distance = np.hypot(east, north)
-    cosine = (from_east[:, None] * east[None, :] + from_north[:, None] * north[None, :]) / distance
-    return np.maximum(cosine, 0.0) / distance
+    apart = np.where(distance > 0, distance, np.inf)   # a neighbour on the spot: no bearing
+    cosine = (from_east[:, None] * east[None, :] + from_north[:, None] * north[None, :]) / apart
+    return np.maximum(cosine, 0.0) / apart
 
 
 def neighbour_features(daily_mean: np.ndarray, evening: np.ndarray,
