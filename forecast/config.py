@@ -16,6 +16,7 @@ from typing import Any
 import tomli_w
 
 from .constants import DEFAULT_MIN_HOURS, DEFAULT_TARGET_TRANSFORM, LIMIT_24H, TARGET_TRANSFORMS
+from .coordinates import check_coordinates
 from .errors import DataError
 from .quality import (
     DEFAULT_BOUNDS,
@@ -43,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
         "wind_dir_degrees": False,
         "columns": {},
         "units": {},
+        "coordinates": {},          # station = [latitude, longitude], for the upwind feature
         # synthetic only
         "synthetic_stations": 1,
         "synthetic_start": "2010-01-01",
@@ -126,7 +128,8 @@ CHOICES = {
     ("training", "activation"): ("relu", "tanh", "gelu"),
     ("training", "lr_schedule"): ("plateau", "cosine", "none"),
 }
-FREE_TABLES = {("data", "columns"), ("data", "units"), ("quality", "bounds")}
+FREE_TABLES = {("data", "columns"), ("data", "units"), ("data", "coordinates"),
+               ("quality", "bounds")}
 
 
 def _check(values: dict, defaults: dict, where: str) -> None:
@@ -163,7 +166,7 @@ def _check(values: dict, defaults: dict, where: str) -> None:
 def _merge(base: dict, update: dict) -> dict:
     out = copy.deepcopy(base)
     for key, value in update.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict) and key not in ("columns", "units"):
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key not in ("columns", "units", "coordinates"):
             out[key] = _merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
@@ -215,6 +218,7 @@ def validate(config: dict) -> None:
     if config["training"]["seeds"] < 1:
         raise DataError("config: training.seeds must be at least 1")
     QualityRules.from_config(config["quality"])
+    check_coordinates(config["data"]["coordinates"])
 
 
 def dumps(config: dict) -> str:

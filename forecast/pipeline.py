@@ -20,10 +20,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import combination as combination_module
 from . import config as config_module
 from . import daily as daily_module
-from . import combination as combination_module
 from . import evaluation, quality, registry, rolling, selection, sources, uncertainty
+from .coordinates import require_coordinates
 from .errors import DataError, ModelFailed
 from .progress import RunProgress
 from .registry import BASELINE_MODELS
@@ -52,7 +53,8 @@ def load_data(config: dict) -> tuple[sources.Loaded, pd.DataFrame]:
     data = config["data"]
     csv = {k: data[k] for k in ("path", "station", "station_column", "time_column",
                                 "time_columns", "time_format", "wind_dir_degrees",
-                                "columns", "units") if data[k] not in ("", [], {})}
+                                "columns", "units", "coordinates")
+           if data[k] not in ("", [], {})}
     synthetic = {"n_stations": data["synthetic_stations"], "start": data["synthetic_start"],
                  "end": data["synthetic_end"]}
     loaded = sources.load(data["dataset"], data_dir=data["data_dir"] or None, csv=csv,
@@ -65,6 +67,7 @@ def load_data(config: dict) -> tuple[sources.Loaded, pd.DataFrame]:
         hourly = loaded.hourly[loaded.hourly["station"].isin(data["stations"])]
         hourly.attrs.update(loaded.hourly.attrs)
         loaded.hourly = hourly.reset_index(drop=True)
+    require_coordinates(loaded.coordinates, loaded.hourly["station"].unique())
     loaded.hourly, loaded.quality = quality.check(
         loaded.hourly, quality.QualityRules.from_config(config["quality"]), loaded.source_flags)
     if config["quality"]["strict"] and (error := quality.strict_error(loaded.quality)):
@@ -83,7 +86,8 @@ def make_task(loaded: sources.Loaded, daily: pd.DataFrame, config: dict) -> Fore
         hourly_sequence=task_config["hourly_sequence"],
         max_fill_days=task_config["max_fill_days"],
         target_transform=task_config["target_transform"],
-        train_end=split["train_end"], val_end=split["val_end"], test_end=split["test_end"])
+        train_end=split["train_end"], val_end=split["val_end"], test_end=split["test_end"],
+        coordinates=loaded.coordinates)
 
 
 @dataclass
@@ -413,6 +417,8 @@ def run(config: dict) -> Path:
         summary = daily_module.summarise(loaded.hourly, daily, loaded.quality)
         progress(f"building the {config['task']['mode']}-mode task")
         task = make_task(loaded, daily, config)
+        for name, why in task.omitted_features.items():
+            progress(f"{name} not built: {why}")
         remove_stale_temporaries(tmp.parent)
         tmp.mkdir(parents=True)
         (tmp / OWNER_FILE).write_text(str(os.getpid()))

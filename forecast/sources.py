@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .coordinates import MULTISITE_COORDINATES, check_coordinates
 from .errors import DataError
 from .schema import COMPASS_16, degrees_to_compass, validate_hourly
 
@@ -85,6 +86,8 @@ class Loaded:
     source_flags: list = field(default_factory=list)
     #: what the data-quality stage flagged (quality.QualityReport), once it has run
     quality: object = None
+    #: station → (latitude, longitude), decimal degrees, where known (forecast.coordinates)
+    coordinates: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- file lookup
@@ -278,7 +281,8 @@ def load_multisite(data_dir=None, allow_download: bool = True) -> Loaded:
     frames = [parse_multisite(data, path) for path, data in blobs.values()]
     hourly = validate_hourly(pd.concat(frames, ignore_index=True), "beijing-multisite")
     files = {path: MULTISITE_SHA256[station] for station, (path, _) in blobs.items()}
-    return Loaded(hourly, "beijing-multisite", files, units={"rain": "mm", "wind_speed": "m/s"})
+    return Loaded(hourly, "beijing-multisite", files, units={"rain": "mm", "wind_speed": "m/s"},
+                  coordinates=dict(MULTISITE_COORDINATES))
 
 
 # ---------------------------------------------------------------- generic csv
@@ -291,7 +295,9 @@ def load_csv(spec: dict) -> Loaded:
     or ``time_columns`` (year, month, day, hour); ``time_format`` (optional strftime
     format); ``columns`` = {canonical name: CSV column} with at least ``pm25``;
     ``wind_dir_degrees`` = true when the wind direction column holds degrees;
-    ``units`` = {canonical name: text}, recorded in the report.
+    ``units`` = {canonical name: text}, recorded in the report; ``coordinates`` =
+    {station: [latitude, longitude]} (decimal degrees), for the upwind feature of
+    several stations: every name must be a station of the file.
     """
     path_text = spec.get("path")
     if not path_text:
@@ -340,8 +346,14 @@ def load_csv(spec: dict) -> Loaded:
             frame, bool(spec.get("wind_dir_degrees")), str(path))
         flags += [flag] if flag is not None else []
     hourly = validate_hourly(frame, str(path))
+    coordinates = check_coordinates(spec.get("coordinates") or {})
+    unknown = sorted(set(coordinates) - set(hourly["station"]))
+    if unknown:
+        raise DataError(f"[data.coordinates]: {', '.join(unknown)} is not a station of {path} "
+                        f"(its stations: {', '.join(sorted(hourly['station'].unique())[:20])})")
     return Loaded(hourly, "csv", {str(path): sha256_of(data)},
-                  units=dict(spec.get("units") or {}), source_flags=flags)
+                  units=dict(spec.get("units") or {}), source_flags=flags,
+                  coordinates=coordinates)
 
 
 def _normalise_wind_dir(frame: pd.DataFrame, degrees: bool, source: str):
@@ -437,12 +449,13 @@ def load(dataset: str, *, data_dir=None, csv: dict | None = None, seed: int = 0,
     if dataset == "csv":
         return load_csv(csv or {})
     if dataset == "synthetic":
-        from .synthetic import generate_hourly
+        from .synthetic import generate_hourly, station_coordinates
 
         options = dict(synthetic or {})
         hourly = generate_hourly(seed=options.pop("seed", seed), **options)
         return Loaded(hourly, "synthetic", {}, synthetic=True,
-                      units={"rain": "mm", "wind_speed": "m/s"})
+                      units={"rain": "mm", "wind_speed": "m/s"},
+                      coordinates=station_coordinates(options.get("n_stations", 1)))
     raise DataError(f"unknown dataset {dataset!r}; choose one of beijing, beijing-multisite, "
                     "synthetic, csv:PATH")
 

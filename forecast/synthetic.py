@@ -146,6 +146,19 @@ def _gap_mask(rng: np.random.Generator, n_hours: int, n_missing: int) -> np.ndar
     return mask
 
 
+def station_coordinates(n_stations: int = 1) -> dict[str, tuple[float, float]]:
+    """Where the synthetic stations stand (latitude, longitude, decimal degrees): evenly
+    on a ring of about 15 km radius around central Beijing (39.93 N, 116.40 E), the
+    first due north, then clockwise; one station at the centre. Fixed, not random, so
+    the same stations always have the same neighbours (for the upwind feature)."""
+    if n_stations == 1:
+        return {f"{SYNTHETIC_PREFIX}1": (39.93, 116.40)}
+    angles = 2 * np.pi * np.arange(n_stations) / n_stations
+    return {f"{SYNTHETIC_PREFIX}{i + 1}": (round(float(39.93 + 0.135 * np.cos(a)), 4),
+                                           round(float(116.40 + 0.176 * np.sin(a)), 4))
+            for i, a in enumerate(angles)}
+
+
 def generate_hourly(
     seed: int = 0,
     n_stations: int = 1,

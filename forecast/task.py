@@ -26,7 +26,12 @@ Features, all from data up to the end of day D (``mode = "observed"``):
   NE to the end of day D, capped at 240), ``hours_since_wind`` (same for any direction);
 * calendar of the target day (known in advance): ``doy_sin``/``doy_cos``, ``weekday``,
   ``heating_season`` (15 Nov – 15 Mar), ``holiday`` (Chinese public holidays from the
-  ``holidays`` package).
+  ``holidays`` package);
+* with two or more stations, what the *other* stations measured on day D (leave-one-out,
+  see :func:`neighbour_features`): ``region_pm25_mean``/``region_pm25_max`` (their valid
+  daily means), ``region_pm25_evening_mean`` (their 18–23 h means) and, when the stations
+  have coordinates and wind, ``upwind_pm25_evening`` (their evening means weighted by how
+  far upwind they lie). One station: none of these columns.
 
 ``mode = "forecast"`` adds ``forecast_*`` columns: the *observed* weather aggregates of
 the target day, a stand-in for a perfect weather forecast (perfect prognosis).
@@ -64,6 +69,10 @@ SEQUENCE_FEATURES = ("pm25_filled", "pm25_valid", "pm25_evening_mean", "temp_mea
                      "hours_since_north_wind", "doy_sin", "doy_cos")
 HOURLY_SEQUENCE_FEATURES = ("pm25", "temp", "dewp", "pres", "wind_speed", "wind_u", "wind_v",
                             "rain")
+REGION_FEATURES = ("region_pm25_mean", "region_pm25_max", "region_pm25_evening_mean")
+UPWIND_FEATURE = "upwind_pm25_evening"
+UPWIND_CALM = 0.5          # m/s: a shorter day-mean wind vector is calm (no upwind side)
+EARTH_RADIUS_KM = 6371.0
 SPLITS = ("train", "val", "test")
 
 DEFAULT_SPLITS = {
@@ -82,6 +91,7 @@ class ForecastTask:
     ``X``: tabular features (n_rows, n_features), float32 with NaN for missing.
     ``sequence``: last ``sequence_length`` days of daily features, oldest first
     (n_rows, L, n_sequence_features); ``hourly``: optionally the last L*24 hours.
+    ``omitted_features``: name → why a feature this kind of task can have was not built.
     """
 
     rows: pd.DataFrame
@@ -98,6 +108,9 @@ class ForecastTask:
     target_transform: str = DEFAULT_TARGET_TRANSFORM
     hourly: np.ndarray | None = None
     hourly_names: list[str] = field(default_factory=list)
+    #: features this task could not build, and why (e.g. the upwind feature of a
+    #: multi-station task without station coordinates)
+    omitted_features: dict[str, str] = field(default_factory=dict)
 
     @property
     def split(self) -> np.ndarray:
@@ -343,6 +356,149 @@ def _forecast_weather(daily_features: pd.DataFrame, horizon: int) -> pd.DataFram
     return ahead
 
 
+def station_offsets_km(coordinates: dict[str, tuple[float, float]],
+                       stations: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """East and north offsets (km) from station i to station j, (n_stations, n_stations):
+    a local flat map, east = R·Δλ·cos φ̄ and north = R·Δφ (radians, φ̄ the pair's mean
+    latitude, R = 6,371 km), within a fraction of a per cent over a city's distances."""
+    lat = np.deg2rad(np.array([coordinates[s][0] for s in stations], dtype=float))
+    lon = np.deg2rad(np.array([coordinates[s][1] for s in stations], dtype=float))
+    east = EARTH_RADIUS_KM * (lon[None, :] - lon[:, None]) * np.cos((lat[None, :] + lat[:, None]) / 2)
+    north = EARTH_RADIUS_KM * (lat[None, :] - lat[:, None])
+    return east, north
+
+
+def _leave_one_out_mean(values: np.ndarray) -> np.ndarray:
+    """Per day (row) and station (column): the mean over the other stations' finite values."""
+    finite = np.isfinite(values)
+    zeroed = np.where(finite, values, 0.0)
+    total = zeroed.sum(axis=1, keepdims=True) - zeroed
+    count = finite.sum(axis=1, keepdims=True) - finite
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def _leave_one_out_max(values: np.ndarray) -> np.ndarray:
+    """Per day (row) and station (column): the maximum of the other stations' finite
+    values, from each day's largest and second-largest (linear in the stations)."""
+    filled = np.where(np.isfinite(values), values, -np.inf)
+    days = np.arange(len(filled))
+    first = filled.argmax(axis=1)
+    top = filled[days, first]
+    rest = filled.copy()
+    rest[days, first] = -np.inf
+    second = rest.max(axis=1)
+    out = np.where(np.arange(filled.shape[1])[None, :] == first[:, None],
+                   second[:, None], top[:, None])
+    return np.where(np.isfinite(out), out, np.nan)
+
+
+def upwind_weights(wind_u: np.ndarray, wind_v: np.ndarray, east: np.ndarray,
+                   north: np.ndarray) -> np.ndarray:
+    """Weights (1/km) of the neighbours of one station on each day, (n_days, n_neighbours).
+
+    ``wind_u``/``wind_v`` (n_days,): the station's day-mean wind vector (m/s, the mean of
+    the 24 hourly vectors, calm hours as zero, pointing where the air moves *to*); ``east``/``north`` (n_neighbours,): the offsets (km)
+    from the station to each neighbour. With f = −(u, v)/|(u, v)| the unit vector
+    pointing to where the wind comes *from*, b_j the unit vector and d_j the distance
+    (km) from the station to neighbour j, w_j = max(0, f·b_j) / d_j = max(0, cos θ_j) / d_j:
+    a neighbour straight upwind counts fully, one across the wind or downwind not at all,
+    a nearer one more. All zero on a day whose mean wind is shorter than ``UPWIND_CALM``
+    (0.5 m/s) or unknown.
+    """
+    speed = np.hypot(wind_u, wind_v)
+    moving = np.isfinite(speed) & (speed >= UPWIND_CALM)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        from_east = np.where(moving, -wind_u / speed, 0.0)
+        from_north = np.where(moving, -wind_v / speed, 0.0)
+    distance = np.hypot(east, north)
+    apart = np.where(distance > 0, distance, np.inf)   # a neighbour on the spot: no bearing
+    cosine = (from_east[:, None] * east[None, :] + from_north[:, None] * north[None, :]) / apart
+    return np.maximum(cosine, 0.0) / apart
+
+
+def neighbour_features(daily_mean: np.ndarray, evening: np.ndarray,
+                       wind_u: np.ndarray | None = None, wind_v: np.ndarray | None = None,
+                       offsets: tuple[np.ndarray, np.ndarray] | None = None
+                       ) -> dict[str, np.ndarray]:
+    """What the other stations measured on day D, (n_days, n_stations) each, all from day
+    D and earlier (row d of every input is day d).
+
+    ``daily_mean``: each station's valid daily-mean PM2.5 (µg/m³, NaN when invalid);
+    ``evening``: its 18–23 h mean PM2.5 (``pm25_evening_mean``); ``wind_u``/``wind_v``:
+    its day-mean wind vector (m/s); ``offsets``: :func:`station_offsets_km`. For station i
+    and day D, over the stations j ≠ i with a value:
+
+    * ``region_pm25_mean``, ``region_pm25_max``: mean and maximum of their daily means;
+    * ``region_pm25_evening_mean``: mean of their evening means (µg/m³);
+    * ``upwind_pm25_evening`` (only with wind and offsets): Σ w_j·E_j / Σ w_j over the
+      neighbours j with an evening mean E_j, w_j the weights of :func:`upwind_weights`
+      from station i's wind of day D; on a calm day (|mean wind| < 0.5 m/s), without
+      wind, or with no neighbour upwind (Σ w_j = 0) it is the plain mean
+      ``region_pm25_evening_mean``.
+
+    NaN where no other station has a value. Cost: O(n_days × n_stations) per station.
+    """
+    out = {"region_pm25_mean": _leave_one_out_mean(daily_mean),
+           "region_pm25_max": _leave_one_out_max(daily_mean),
+           "region_pm25_evening_mean": _leave_one_out_mean(evening)}
+    if wind_u is None or wind_v is None or offsets is None:
+        return out
+    east, north = offsets
+    reported = np.isfinite(evening)
+    values = np.where(reported, evening, 0.0)
+    upwind = out["region_pm25_evening_mean"].copy()
+    for i in range(evening.shape[1]):
+        others = np.arange(evening.shape[1]) != i
+        weights = upwind_weights(wind_u[:, i], wind_v[:, i], east[i, others], north[i, others])
+        weights = np.where(reported[:, others], weights, 0.0)
+        total = weights.sum(axis=1)
+        weighted = (weights * values[:, others]).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            upwind[:, i] = np.where(total > 0, weighted / np.where(total > 0, total, 1.0),
+                                    upwind[:, i])
+    out[UPWIND_FEATURE] = upwind
+    return out
+
+
+def _region_columns(inputs: list[pd.DataFrame], dates: list[pd.DatetimeIndex],
+                    stations: list[str], coordinates: dict | None
+                    ) -> tuple[list[pd.DataFrame], dict[str, str]]:
+    """The neighbour features of every station (aligned on its own days), and the
+    features left out with why. ``inputs``: per station ``daily_mean_pm25``,
+    ``pm25_evening_mean`` and, where it has wind, ``wind_u_mean``/``wind_v_mean`` on its
+    days ``dates``. Stations' periods may differ: a common day axis holds every
+    station's values, NaN where it has none."""
+    axis = pd.DatetimeIndex(sorted(set().union(*[set(d) for d in dates])))
+    at = [axis.get_indexer(d) for d in dates]
+
+    def grid(column: str) -> np.ndarray | None:
+        if not any(column in frame.columns for frame in inputs):
+            return None
+        values = np.full((len(axis), len(stations)), np.nan)
+        for i, frame in enumerate(inputs):
+            if column in frame.columns:
+                values[at[i], i] = frame[column].to_numpy(dtype=float)
+        return values
+
+    omitted = {}
+    wind_u, wind_v = grid("wind_u_mean"), grid("wind_v_mean")
+    unplaced = [s for s in stations if s not in (coordinates or {})]
+    offsets = None
+    if unplaced:
+        omitted[UPWIND_FEATURE] = ("no station coordinates" if len(unplaced) == len(stations)
+                                   else f"no coordinates for {', '.join(unplaced)}")
+    elif wind_u is None:
+        omitted[UPWIND_FEATURE] = "no wind data"
+    else:
+        offsets = station_offsets_km(coordinates, stations)
+    built = neighbour_features(grid("daily_mean_pm25"), grid("pm25_evening_mean"),
+                               wind_u, wind_v, offsets)
+    columns = [pd.DataFrame({name: values[at[i], i] for name, values in built.items()},
+                            index=inputs[i].index) for i in range(len(stations))]
+    return columns, omitted
+
+
 def _windows(values: np.ndarray, positions: np.ndarray, length: int) -> np.ndarray:
     """values[p − length + 1 .. p] for each p, NaN-padded before the start, oldest first."""
     padded = np.concatenate([np.full((length - 1,) + values.shape[1:], np.nan), values])
@@ -354,32 +510,59 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
                mode: str = "observed", horizon: int = 1, lags: int = 7,
                sequence_length: int = 14, hourly_sequence: bool = False,
                max_fill_days: int = 2, target_transform: str = DEFAULT_TARGET_TRANSFORM,
-               train_end: str = "", val_end: str = "", test_end: str = "") -> ForecastTask:
-    """Build the ForecastTask of every station from its HourlyFrame and DailyFrame."""
+               train_end: str = "", val_end: str = "", test_end: str = "",
+               coordinates: dict[str, tuple[float, float]] | None = None) -> ForecastTask:
+    """Build the ForecastTask of every station from its HourlyFrame and DailyFrame.
+
+    ``coordinates`` (station → (latitude, longitude), decimal degrees) enable the upwind
+    feature of a task with several stations; without them it is left out (and named in
+    ``omitted_features``), the regional mean and maximum are built all the same.
+    """
     if mode not in ("observed", "forecast"):
         raise DataError(f"unknown mode {mode!r}; choose observed or forecast")
     warmup = max(lags, max(ROLL_WINDOWS))
     grid = complete_hours(hourly)
     stations = sorted(daily["station"].unique().tolist())
-    row_blocks, x_blocks, seq_blocks, hourly_blocks = [], [], [], []
-    feature_names: list[str] | None = None
     # row positions per station (one pass each); one station's rows are taken at a time
     daily_rows = {str(k): v for k, v in daily.groupby("station", sort=True).indices.items()}
     grid_rows = {str(k): v for k, v in grid.groupby("station", sort=True).indices.items()}
-    for station_index, station in enumerate(stations):
+    # first pass: each station's own features; the neighbour features need them all
+    station_dailies, station_grids, station_features = [], [], []
+    for station in stations:
         station_daily = daily.iloc[daily_rows[station]].reset_index(drop=True)
         station_grid = grid.iloc[grid_rows[station]].reset_index(drop=True)
         n_days = len(station_daily)
         if n_days < warmup + horizon + 1:
             raise DataError(f"station {station}: {n_days} days of data is too little history "
                             f"for {warmup} days of lags and a horizon of {horizon}")
-        features = _station_features(station_grid, station_daily, lags, max_fill_days)
+        station_dailies.append(station_daily)
+        station_grids.append(station_grid)
+        station_features.append(_station_features(station_grid, station_daily, lags,
+                                                  max_fill_days))
+    region, omitted = [None] * len(stations), {}
+    if len(stations) >= 2:
+        inputs = [f.reindex(columns=[c for c in ("pm25_evening_mean", "wind_u_mean",
+                                                 "wind_v_mean") if c in f.columns])
+                  .assign(daily_mean_pm25=d["daily_mean_pm25"].to_numpy(dtype=float))
+                  for f, d in zip(station_features, station_dailies, strict=True)]
+        region, omitted = _region_columns(
+            inputs, [pd.DatetimeIndex(d["date"]) for d in station_dailies], stations,
+            coordinates)
+
+    row_blocks, x_blocks, seq_blocks, hourly_blocks = [], [], [], []
+    feature_names: list[str] | None = None
+    for station_index, station in enumerate(stations):
+        station_daily, station_grid = station_dailies[station_index], station_grids[station_index]
+        features = station_features[station_index]
+        n_days = len(station_daily)
         issue_days = pd.DatetimeIndex(station_daily["date"])
         target_days = issue_days + pd.Timedelta(days=horizon)
         calendar = calendar_features(target_days)
         day_calendar = calendar_features(issue_days)
         features["doy_sin"], features["doy_cos"] = day_calendar["doy_sin"], day_calendar["doy_cos"]
         tabular = features.drop(columns=["pm25_filled", "pm25_valid", "doy_sin", "doy_cos"])
+        if region[station_index] is not None:
+            tabular = pd.concat([tabular, region[station_index]], axis=1)
         for name, values in calendar.items():
             tabular[name] = values
         if mode == "forecast":
@@ -425,6 +608,7 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
         horizon=horizon, splits=describe_splits(rows), target_transform=target_transform,
         hourly=np.concatenate(hourly_blocks) if hourly_sequence else None,
         hourly_names=list(HOURLY_SEQUENCE_FEATURES) if hourly_sequence else [],
+        omitted_features=omitted,
     )
 
 

@@ -440,7 +440,12 @@ def test_multi_station_task(make_hourly):
     assert feature(task, "pm25_lag1", "Alpha")[day(20)] == pytest.approx(100 + mean_of(20))
     assert feature(task, "pm25_lag1", "Mu")[day(20)] == pytest.approx(50 + mean_of(20))
     alone = build(frames[1], **HAND_SPLITS)
-    np.testing.assert_array_equal(task.X[(rows["station"] == "Alpha").to_numpy()], alone.X)
+    # a station's own features are what it has alone; the neighbours add region columns
+    own = [task.feature_names.index(n) for n in alone.feature_names]
+    assert [n for n in task.feature_names if n not in alone.feature_names] == [
+        "region_pm25_mean", "region_pm25_max", "region_pm25_evening_mean"]
+    np.testing.assert_array_equal(task.X[(rows["station"] == "Alpha").to_numpy()][:, own],
+                                  alone.X)
     assert (rows.groupby("target_day")["split"].nunique() == 1).all()
 
 
