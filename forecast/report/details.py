@@ -101,6 +101,63 @@ def section_capacity(doc: Doc, run: Run, figures: Path) -> None:
         doc.para((f"**{lc['verdict']}**: " if lc.get("verdict") else "") + str(lc.get("text", "")))
     if curve is None and not lc:
         doc.para("No learning curve was run.")
+    limits = what_limits_the_networks(run, sweep, lc)
+    if limits:
+        doc.heading(3, "What limits the networks")
+        doc.bullets(limits)
+
+
+def what_limits_the_networks(run: Run, sweep, learning_curve: dict) -> list[str]:
+    """Capacity, data and inputs, each in numbers from this run: the capacity sweep's
+    spread, the learning curve's last gain, and the networks against the baselines (same
+    tabular inputs) and against one another (other inputs: daily or hourly sequences)."""
+    out = []
+    if sweep is not None and sweep["best_val_loss"].notna().any():
+        ok = sweep[sweep["best_val_loss"].notna()]
+        best = ok.loc[ok["best_val_loss"].idxmin()]
+        spread = ok["best_val_loss"].max() / ok["best_val_loss"].min() - 1
+        out.append(f"**Capacity**: from {int(ok['n_parameters'].min()):,} to "
+                   f"{int(ok['n_parameters'].max()):,} parameters the best validation loss "
+                   f"moves by at most {pct(spread)}; at the best size the training loss is "
+                   f"{fixed(best['best_train_loss'], 3)} against {fixed(best['best_val_loss'], 3)} "
+                   f"on validation ({fixed(best['best_val_loss'] / best['best_train_loss'], 1)}× "
+                   "— the gap a bigger network would widen, not close).")
+    if learning_curve.get("gain") is not None:
+        out.append(f"**Data**: the last step of the learning curve changes the validation "
+                   f"loss by {pct(-learning_curve['gain'], signed=True)} "
+                   f"({learning_curve.get('verdict', '')}).")
+    scored = {e.name: run.pooled(e.name, "val")["rmse"] for e in run.candidates()
+              if run.pooled(e.name, "val")}
+    baselines = {n: v for n, v in scored.items() if run.result.entries[n].kind == "baseline"
+                 and n not in ("persistence", "climatology")}
+    networks = {n: v for n, v in scored.items() if run.result.entries[n].is_network}
+    if baselines and networks:
+        b, n = min(baselines, key=baselines.get), min(networks, key=networks.get)
+        worst = max(networks, key=networks.get)
+        spread = networks[worst] / networks[n] - 1
+        text = (f"**Inputs**: on the same tabular features the best network ({n}, "
+                f"{fixed(networks[n], 2)} {UNIT} validation RMSE) is "
+                f"{signed(networks[n] - baselines[b], 2)} from the best baseline ({b}, "
+                f"{fixed(baselines[b], 2)}); the {len(networks)} networks ("
+                + ", ".join(networks) + f") lie within {pct(spread, 1)} of one another")
+        out.append(text + (", whatever their time structure: the inputs, not the "
+                           "architecture, bound them." if spread < 0.02 else
+                           ": the architecture (the inductive bias) matters here."))
+    combination = run.result.entries.get("combination")
+    if combination is not None and "combination" in scored and combination.members:
+        best_member = min((m for m in combination.members if m in scored), key=scored.get,
+                          default=None)
+        if best_member is not None:
+            used = {m: w for m, w in combination.info.get("weights", {}).items() if w > 0}
+            gain = scored["combination"] - scored[best_member]
+            text = ("**Complementarity**: the combination ("
+                    + ", ".join(f"{m} {w:.2f}" for m, w in used.items())
+                    + f") scores {fixed(scored['combination'], 2)} on validation "
+                    f"(cross-fitted), {signed(gain, 2)} against its best member, "
+                    f"{best_member} ({fixed(scored[best_member], 2)})")
+            out.append(text + (": the models' errors differ enough to average out." if gain < 0
+                               else ": the models make much the same errors."))
+    return out
 
 
 def _fmt_cell(value, column: str) -> str:
