@@ -81,6 +81,13 @@ REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in (
     ModelSpec("gru", "network", "models.training:NetworkForecaster"),
     ModelSpec("lstm", "network", "models.training:NetworkForecaster"),
     ModelSpec("tcn", "network", "models.training:NetworkForecaster"),
+    # the last task.hourly_hours hours beside the tabular features; opt-in (--models)
+    ModelSpec("gru_hourly", "network", "models.training:NetworkForecaster", hourly=True,
+              default=False),
+    ModelSpec("lstm_hourly", "network", "models.training:NetworkForecaster", hourly=True,
+              default=False),
+    ModelSpec("tcn_hourly", "network", "models.training:NetworkForecaster", hourly=True,
+              default=False),
 )}
 
 BASELINE_MODELS = tuple(n for n, s in REGISTRY.items() if s.kind == "baseline")

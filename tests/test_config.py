@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from forecast.config import DEFAULT_MODELS, DEFAULTS, dumps, load_config, validate
+from forecast.config import ALL_MODELS, DEFAULT_MODELS, DEFAULTS, dumps, load_config, validate
 from forecast.errors import DataError
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "configs" / "example.toml"
@@ -23,6 +23,8 @@ def test_defaults_are_valid():
     config = load_config()
     assert config == DEFAULTS and config is not DEFAULTS
     assert config["models"]["names"] == list(DEFAULT_MODELS)
+    # every model but the opt-in hourly networks (slow to train) runs by default
+    assert set(ALL_MODELS) - set(DEFAULT_MODELS) == {"gru_hourly", "lstm_hourly", "tcn_hourly"}
 
 
 def test_toml_file_overrides_defaults(tmp_path):
