@@ -295,7 +295,7 @@ def test_a_run_fits_saves_and_predicts_with_an_hourly_network(tmp_path, capsys):
     assert (run_dir / "models" / "gru_hourly.pt").is_file()
     capsys.readouterr()
     assert cli.main(["predict", str(run_dir), "--json"]) == 0
-    table = pd.DataFrame(json.loads(capsys.readouterr().out))
+    table = pd.DataFrame(json.loads(capsys.readouterr().out)["forecasts"])
     assert set(table["model"]) == {"persistence", "gru_hourly_ensemble"}
     assert (table["issue_day"] == "2012-12-31").all()
     assert np.isfinite(table["pm25_forecast"]).all()
