@@ -26,7 +26,13 @@ from .quality import (
     DEFAULT_STUCK_HOURS,
     QualityRules,
 )
-from .registry import ALL_MODELS, BASELINE_MODELS, NETWORK_MODELS  # noqa: F401 (re-exported)
+from .registry import (  # noqa: F401 (re-exported)
+    ALL_MODELS,
+    BASELINE_MODELS,
+    DEFAULT_MODELS,
+    NETWORK_MODELS,
+    reads_hourly,
+)
 
 DEFAULTS: dict[str, Any] = {
     "data": {
@@ -55,7 +61,8 @@ DEFAULTS: dict[str, Any] = {
         "horizon": 1,               # target = daily mean of day D + horizon
         "lags": 7,                  # daily-mean PM2.5 lags 1..lags
         "sequence_length": 14,      # days of daily features fed to sequence networks
-        "hourly_sequence": False,   # also build the last sequence_length*24 hourly rows
+        "hourly_hours": 72,         # hours up to the end of day D fed to the *_hourly networks
+        "hourly_sequence": False,   # build that hourly window even when no model reads it
         "max_fill_days": 2,         # daily gaps up to this long are filled from the past
         "target_transform": DEFAULT_TARGET_TRANSFORM,  # networks: none | log1p (baselines choose theirs on validation)
     },
@@ -66,8 +73,12 @@ DEFAULTS: dict[str, Any] = {
         "folds": 0,                 # rolling-origin folds, one a year back: 0 all that fit, 1 main split only
     },
     "models": {
+<<<<<<< HEAD
         "names": list(ALL_MODELS),
         "combination": True,        # also a validation-fitted combination of the candidates
+=======
+        "names": list(DEFAULT_MODELS),   # all but the opt-in *_hourly networks
+>>>>>>> issue13-hourly
     },
     "training": {
         "seeds": 3,
@@ -204,7 +215,7 @@ def validate(config: dict) -> None:
     if not names:
         raise DataError("no models to run: give at least one with --models")
     task = config["task"]
-    for key in ("horizon", "lags", "sequence_length"):
+    for key in ("horizon", "lags", "sequence_length", "hourly_hours"):
         if task[key] < 1:
             raise DataError(f"config: task.{key} must be at least 1, not {task[key]}")
     if config["diagnostics"]["sweep_model"] not in NETWORK_MODELS:
@@ -219,6 +230,15 @@ def validate(config: dict) -> None:
         raise DataError("config: training.seeds must be at least 1")
     QualityRules.from_config(config["quality"])
     check_coordinates(config["data"]["coordinates"])
+
+
+def hourly_hours(config: dict) -> int:
+    """Hours of the hourly window the task builds: ``task.hourly_hours`` when a requested
+    model (or the capacity sweep's) reads it or ``task.hourly_sequence`` asks for it,
+    else 0 (none, so a run without such a model does not hold it in memory)."""
+    names = [*config["models"]["names"], config["diagnostics"]["sweep_model"]]
+    wanted = config["task"]["hourly_sequence"] or reads_hourly(names)
+    return int(config["task"]["hourly_hours"]) if wanted else 0
 
 
 def dumps(config: dict) -> str:

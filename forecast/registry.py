@@ -54,11 +54,15 @@ class Forecaster(Protocol):
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One row of the registry: a model's name, kind and class ("module:Class")."""
+    """One row of the registry: a model's name, kind and class ("module:Class"); whether
+    it reads the hourly window ``task.hourly`` (built only when a requested model does)
+    and whether it is in the default model list."""
 
     name: str
     kind: str          # baseline | network
     factory: str
+    hourly: bool = False
+    default: bool = True
 
     def model_class(self) -> type:
         module, _, cls = self.factory.partition(":")
@@ -77,15 +81,28 @@ REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in (
     ModelSpec("gru", "network", "models.training:NetworkForecaster"),
     ModelSpec("lstm", "network", "models.training:NetworkForecaster"),
     ModelSpec("tcn", "network", "models.training:NetworkForecaster"),
+    # the last task.hourly_hours hours beside the tabular features; opt-in (--models)
+    ModelSpec("gru_hourly", "network", "models.training:NetworkForecaster", hourly=True,
+              default=False),
+    ModelSpec("lstm_hourly", "network", "models.training:NetworkForecaster", hourly=True,
+              default=False),
+    ModelSpec("tcn_hourly", "network", "models.training:NetworkForecaster", hourly=True,
+              default=False),
 )}
 
 BASELINE_MODELS = tuple(n for n, s in REGISTRY.items() if s.kind == "baseline")
 NETWORK_MODELS = tuple(n for n, s in REGISTRY.items() if s.kind == "network")
 ALL_MODELS = tuple(REGISTRY)
+DEFAULT_MODELS = tuple(n for n, s in REGISTRY.items() if s.default)
 
 
 def kind_of(name: str) -> str:
     return spec(name).kind
+
+
+def reads_hourly(names) -> bool:
+    """Whether any of the models ``names`` reads the hourly window ``task.hourly``."""
+    return any(spec(name).hourly for name in names)
 
 
 def spec(name: str) -> ModelSpec:

@@ -90,7 +90,10 @@ class ForecastTask:
     whose target is still unknown) and ``y`` (target, µg/m³, NaN = not scored).
     ``X``: tabular features (n_rows, n_features), float32 with NaN for missing.
     ``sequence``: last ``sequence_length`` days of daily features, oldest first
-    (n_rows, L, n_sequence_features); ``hourly``: optionally the last L*24 hours.
+    (n_rows, L, n_sequence_features); ``hourly``: optionally the last ``hourly_hours``
+    hours up to the end of the issue day (hour 23 of day D included), oldest first, raw
+    values with NaN for missing (n_rows, hours, n_hourly_channels), for the networks that
+    read it (``*_hourly``); None when no model needs it.
     ``omitted_features``: name → why a feature this kind of task can have was not built.
     """
 
@@ -508,12 +511,14 @@ def _windows(values: np.ndarray, positions: np.ndarray, length: int) -> np.ndarr
 
 def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv",
                mode: str = "observed", horizon: int = 1, lags: int = 7,
-               sequence_length: int = 14, hourly_sequence: bool = False,
+               sequence_length: int = 14, hourly_hours: int = 0,
                max_fill_days: int = 2, target_transform: str = DEFAULT_TARGET_TRANSFORM,
                train_end: str = "", val_end: str = "", test_end: str = "",
                coordinates: dict[str, tuple[float, float]] | None = None) -> ForecastTask:
     """Build the ForecastTask of every station from its HourlyFrame and DailyFrame.
 
+    ``hourly_hours`` > 0 also builds ``task.hourly``, the last that many hours up to the
+    end of each issue day (0: none, which saves its memory when no model reads it).
     ``coordinates`` (station → (latitude, longitude), decimal degrees) enable the upwind
     feature of a task with several stations; without them it is left out (and named in
     ``omitted_features``), the regional mean and maximum are built all the same.
@@ -583,10 +588,10 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
         x_blocks.append(tabular.to_numpy(dtype=np.float32)[positions])
         seq_values = features.reindex(columns=list(SEQUENCE_FEATURES)).to_numpy(dtype=np.float32)
         seq_blocks.append(_windows(seq_values, positions, sequence_length))
-        if hourly_sequence:
-            hourly_values = _hourly_inputs(station_grid)
-            hour_positions = positions * 24 + 23
-            hourly_blocks.append(_windows(hourly_values, hour_positions, sequence_length * 24))
+        if hourly_hours > 0:
+            hour_positions = positions * 24 + 23     # hour 23 of the issue day, its last
+            window = _windows(_hourly_inputs(station_grid), hour_positions, hourly_hours)
+            hourly_blocks.append(window.astype(np.float32))  # the NaN padding is float64
     rows = pd.concat(row_blocks, ignore_index=True)
     X = np.concatenate(x_blocks)
     y = rows["y"].to_numpy(dtype=float, copy=True)
@@ -606,8 +611,8 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
         sequence=np.concatenate(seq_blocks), sequence_names=list(SEQUENCE_FEATURES), y=y,
         persistence=X[:, persistence_column].astype(float), stations=stations, mode=mode,
         horizon=horizon, splits=describe_splits(rows), target_transform=target_transform,
-        hourly=np.concatenate(hourly_blocks) if hourly_sequence else None,
-        hourly_names=list(HOURLY_SEQUENCE_FEATURES) if hourly_sequence else [],
+        hourly=np.concatenate(hourly_blocks) if hourly_hours > 0 else None,
+        hourly_names=list(HOURLY_SEQUENCE_FEATURES) if hourly_hours > 0 else [],
         omitted_features=omitted,
     )
 

@@ -1,4 +1,5 @@
-"""Lightning networks (MLP, GRU/LSTM, TCN) behind the common model interface.
+"""Lightning networks (MLP, GRU/LSTM, TCN, and their hourly variants) behind the common
+model interface.
 
 :class:`NetworkForecaster` is one network (a scikit-learn estimator whose parameters are
 the ``[training]`` options); :class:`SeedEnsemble` averages it over several seeds;

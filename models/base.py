@@ -1,10 +1,11 @@
 """What every network shares: its hyper-parameters (:class:`NetworkConfig`) and the plain
 PyTorch base class (:class:`Network`).
 
-A network file (``mlp.py``, ``recurrent.py``, ``tcn.py``) only builds its layers and
-writes ``forward(x, seq, station)`` on standardised inputs: tabular features (batch,
-n_features), the daily sequence (batch, length, n_channels) and the station index
-(batch,); it returns the scaled forecast (batch,). Everything about *training* (loss,
+A network file (``mlp.py``, ``recurrent.py``, ``tcn.py``, ``hourly.py``) only builds its
+layers and writes ``forward(x, seq, station)`` on standardised inputs: tabular features
+(batch, n_features), the daily sequence (batch, length, n_channels) and the station index
+(batch,); a network with ``reads_hourly`` also gets the hourly window (batch, hours,
+n_hourly_channels) as a fourth argument. It returns the scaled forecast (batch,). Everything about *training* (loss,
 optimiser, schedule, logging) lives in the LightningModule of :mod:`models.module`.
 """
 
@@ -22,10 +23,12 @@ ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
 class NetworkConfig:
     """Everything needed to rebuild a network: plain ints, floats and strings."""
 
-    kind: str = "mlp"              # mlp | gru | lstm | tcn
+    kind: str = "mlp"              # mlp | gru | lstm | tcn | gru_hourly | lstm_hourly | tcn_hourly
     n_features: int = 1            # tabular inputs (standardised + missing indicators)
     n_channels: int = 1            # sequence channels (standardised + missing indicators)
     sequence_length: int = 14
+    n_hourly_channels: int = 0     # hourly channels (+ indicators); *_hourly networks only
+    hourly_length: int = 0         # hours in the hourly window
     n_stations: int = 1
     station_dim: int = 0           # size of the station embedding; 0 = one station, none
     hidden: int = 64
@@ -57,7 +60,10 @@ class Network(nn.Module):
     """Base of every network: subclasses build their layers in ``__init__`` and define
     ``forward(x, seq, station)`` → the scaled forecast, shape (batch,). Plain PyTorch:
     the training (loss, optimiser, logging) lives in :class:`models.module.ForecastModule`,
-    so a fitted network is loaded and applied without Lightning."""
+    so a fitted network is loaded and applied without Lightning. ``reads_hourly``: its
+    ``forward`` takes the hourly window as a fourth argument."""
+
+    reads_hourly = False
 
     def __init__(self, config: NetworkConfig) -> None:
         super().__init__()

@@ -43,17 +43,18 @@ class ForecastDataModule(L.LightningDataModule):
     """
 
     def __init__(self, task: ForecastTask, batch_size: int = 64, seed: int = 0,
-                 scalers: Scalers | None = None) -> None:
+                 scalers: Scalers | None = None, hourly: bool = False) -> None:
         super().__init__()
         self.task = task
         self.batch_size = batch_size
         self.seed = seed
         self.scalers = scalers
+        self.hourly = hourly   # batches also carry the hourly window (before the target)
         self.device = torch.device("cpu")
 
     def setup(self, stage: str | None = None) -> None:
         if self.scalers is None:
-            self.scalers = Scalers.fit(self.task)
+            self.scalers = Scalers.fit(self.task, hourly=self.hourly)
         if self.trainer is not None:
             self.device = self.trainer.strategy.root_device
 

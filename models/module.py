@@ -12,7 +12,8 @@
 
 Batches are tuples ``(x, seq, station, y)``: tabular features (batch, n_features),
 the daily sequence (batch, length, n_channels), the station index (batch,) and the
-scaled target (batch,).
+scaled target (batch,); for a network that reads the hourly window, ``(x, seq, station,
+hourly, y)``. Every tensor but the last is handed to the network in order.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ class ForecastModule(L.LightningModule):
         self.network = build_network_module(config)
         self.failure: str | None = None
 
-    def forward(self, x: torch.Tensor, seq: torch.Tensor, station: torch.Tensor) -> torch.Tensor:
-        return self.network(x, seq, station)
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.network(*inputs)
 
     # ------------------------------------------------------------------ steps
 
@@ -49,8 +50,8 @@ class ForecastModule(L.LightningModule):
 
     def _loss(self, batch) -> torch.Tensor:
         """MSE on the scaled target; its batch-weighted sum goes into the epoch's mean."""
-        x, seq, station, y = batch
-        loss = F.mse_loss(self(x, seq, station), y)
+        *inputs, y = batch
+        loss = F.mse_loss(self(*inputs), y)
         self._sums["loss"] += loss.detach().double() * len(y)
         self._sums["rows"] += len(y)
         return loss

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from .base import Network, NetworkConfig
+from .hourly import HourlyRecurrent, HourlyTCN
 from .mlp import MLP
 from .recurrent import Recurrent
 from .tcn import TCN
 
-NETWORKS = {"mlp": MLP, "gru": Recurrent, "lstm": Recurrent, "tcn": TCN}
+NETWORKS = {"mlp": MLP, "gru": Recurrent, "lstm": Recurrent, "tcn": TCN,
+            "gru_hourly": HourlyRecurrent, "lstm_hourly": HourlyRecurrent,
+            "tcn_hourly": HourlyTCN}
 
 
 def build_network_module(config: NetworkConfig) -> Network:

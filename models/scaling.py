@@ -5,7 +5,8 @@ PyTorch, no Lightning, so a fitted network can be applied without it).
 via :func:`forecast.task.train_statistics`):
 
 * per-feature mean and std of the tabular features ``task.X`` and of the sequence
-  channels ``task.sequence``;
+  channels ``task.sequence`` (and, for a network that reads it, of the hourly channels
+  ``task.hourly``, handled exactly as the daily sequence);
 * which features / channels have missing values in training: each of them gets a 0/1
   missing-indicator column (channel) appended; the value itself is set to 0 (the
   training mean) after standardising. Values missing only outside training are also
@@ -29,6 +30,10 @@ from forecast.task import ForecastTask, inverse_target, train_statistics, transf
 
 EVAL_BATCH_SIZE = 4096
 PREDICTION_MARGIN = 3.0  # predictions are kept within training range ± 3 std (scaled space)
+#: Scaler arrays a saved network may lack: older files have no ranges, and only the
+#: networks that read the hourly window have its scalers.
+OPTIONAL_STATE = ("x_low", "x_high", "seq_low", "seq_high", "hourly_mean", "hourly_std",
+                  "hourly_indicate", "hourly_low", "hourly_high")
 
 
 def _standardise(values: np.ndarray, mean: np.ndarray, std: np.ndarray,
@@ -73,9 +78,16 @@ class Scalers:
     x_high: np.ndarray | None = None
     seq_low: np.ndarray | None = None
     seq_high: np.ndarray | None = None
+    # the hourly window (networks that read it only; None for the others)
+    hourly_mean: np.ndarray | None = None
+    hourly_std: np.ndarray | None = None
+    hourly_indicate: np.ndarray | None = None
+    hourly_low: np.ndarray | None = None
+    hourly_high: np.ndarray | None = None
 
     @classmethod
-    def fit(cls, task: ForecastTask) -> Scalers:
+    def fit(cls, task: ForecastTask, hourly: bool = False) -> Scalers:
+        """Scalers of the training rows; with ``hourly`` also of the hourly window."""
         train = task.mask("train", scored=False)
         scored = task.mask("train")
         if not scored.any():
@@ -86,6 +98,16 @@ class Scalers:
         (y_mean,), (y_std,) = train_statistics(task, z[:, None])
         x_low, x_high = _training_range(task.X[train], x_mean, x_std)
         seq_low, seq_high = _training_range(task.sequence[train], seq_mean, seq_std)
+        hourly_scalers = {}
+        if hourly:
+            if task.hourly is None:
+                raise ValueError("the network reads the hourly window, which this task "
+                                 "lacks (build it with task.hourly_hours > 0)")
+            mean, std = train_statistics(task, task.hourly)
+            low, high = _training_range(task.hourly[train], mean, std)
+            hourly_scalers = dict(hourly_mean=mean, hourly_std=std, hourly_low=low,
+                                  hourly_high=high,
+                                  hourly_indicate=np.isnan(task.hourly[train]).any(axis=(0, 1)))
         return cls(
             x_mean=x_mean, x_std=x_std, x_indicate=np.isnan(task.X[train]).any(axis=0),
             seq_mean=seq_mean, seq_std=seq_std,
@@ -94,6 +116,7 @@ class Scalers:
             y_low=float(z[scored].min()), y_high=float(z[scored].max()),
             target_transform=task.target_transform,
             x_low=x_low, x_high=x_high, seq_low=seq_low, seq_high=seq_high,
+            **hourly_scalers,
         )
 
     @property
@@ -104,8 +127,16 @@ class Scalers:
     def n_channels(self) -> int:
         return len(self.seq_mean) + int(self.seq_indicate.sum())
 
+    @property
+    def n_hourly_channels(self) -> int:
+        """Hourly channels the network reads (with indicators); 0 when it reads none."""
+        if self.hourly_mean is None:
+            return 0
+        return len(self.hourly_mean) + int(self.hourly_indicate.sum())
+
     def inputs(self, task: ForecastTask, rows: np.ndarray) -> tuple[torch.Tensor, ...]:
-        """(x, seq, station) tensors of the selected rows."""
+        """(x, seq, station) tensors of the selected rows, and the hourly window
+        (rows, hours, n_hourly_channels) last for a network that reads it."""
         if task.X.shape[1] != len(self.x_mean) or task.sequence.shape[2] != len(self.seq_mean):
             raise ValueError(f"the task has {task.X.shape[1]} features and "
                              f"{task.sequence.shape[2]} sequence channels; the network was "
@@ -115,7 +146,17 @@ class Scalers:
         seq = _standardise(task.sequence[rows], self.seq_mean, self.seq_std, self.seq_indicate,
                            self.seq_low, self.seq_high)
         station = task.station_index[rows].astype(np.int64)
-        return torch.from_numpy(x), torch.from_numpy(seq), torch.from_numpy(station)
+        tensors = (torch.from_numpy(x), torch.from_numpy(seq), torch.from_numpy(station))
+        if self.hourly_mean is None:
+            return tensors
+        if task.hourly is None or task.hourly.shape[2] != len(self.hourly_mean):
+            have = 0 if task.hourly is None else task.hourly.shape[2]
+            raise ValueError(f"the task has {have} hourly channels; the network was fitted "
+                             f"on {len(self.hourly_mean)} (build the hourly window with "
+                             "task.hourly_hours > 0)")
+        hourly = _standardise(task.hourly[rows], self.hourly_mean, self.hourly_std,
+                              self.hourly_indicate, self.hourly_low, self.hourly_high)
+        return (*tensors, torch.from_numpy(hourly))
 
     def target(self, task: ForecastTask, rows: np.ndarray) -> torch.Tensor:
         z = transform_target(task.y[rows], self.target_transform)
@@ -142,11 +183,9 @@ class Scalers:
     # ---------------------------------------------------------- save / load (no pickle)
 
     def state(self) -> dict[str, torch.Tensor]:
-        ranges = {name: torch.from_numpy(np.asarray(value))
-                  for name, value in (("x_low", self.x_low), ("x_high", self.x_high),
-                                      ("seq_low", self.seq_low), ("seq_high", self.seq_high))
-                  if value is not None}
-        return {**ranges,
+        optional = {name: torch.from_numpy(np.asarray(getattr(self, name)))
+                    for name in OPTIONAL_STATE if getattr(self, name) is not None}
+        return {**optional,
             "x_mean": torch.from_numpy(self.x_mean), "x_std": torch.from_numpy(self.x_std),
             "x_indicate": torch.from_numpy(self.x_indicate),
             "seq_mean": torch.from_numpy(self.seq_mean),
@@ -165,6 +204,5 @@ class Scalers:
             seq_std=state["seq_std"].numpy(), seq_indicate=state["seq_indicate"].numpy(),
             y_mean=y_mean, y_std=y_std, y_low=y_low, y_high=y_high,
             target_transform=target_transform,
-            **{name: state[name].numpy() for name in ("x_low", "x_high", "seq_low", "seq_high")
-               if name in state},
+            **{name: state[name].numpy() for name in OPTIONAL_STATE if name in state},
         )

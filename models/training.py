@@ -93,7 +93,8 @@ TRAINING_PARAMETERS = ("hidden", "layers", "dropout", "activation", "learning_ra
 
 
 class NetworkForecaster(BaseEstimator):
-    """mlp, gru, lstm or tcn behind the common model interface.
+    """mlp, gru, lstm, tcn or an hourly network (gru_hourly, lstm_hourly, tcn_hourly)
+    behind the common model interface.
 
     Every argument is a hyper-parameter (``get_params`` / ``set_params``,
     ``sklearn.base.clone``); the defaults are those of the ``[training]`` config table.
@@ -160,9 +161,13 @@ class NetworkForecaster(BaseEstimator):
 
     def make_network_config(self, task: ForecastTask, scalers: Scalers) -> NetworkConfig:
         n_stations = len(task.stations)
+        reads_hourly = scalers.n_hourly_channels > 0
         return NetworkConfig(
             kind=self.kind, n_features=scalers.n_features, n_channels=scalers.n_channels,
-            sequence_length=int(task.sequence.shape[1]), n_stations=n_stations,
+            sequence_length=int(task.sequence.shape[1]),
+            n_hourly_channels=scalers.n_hourly_channels,
+            hourly_length=int(task.hourly.shape[1]) if reads_hourly else 0,
+            n_stations=n_stations,
             station_dim=min(MAX_STATION_DIM, n_stations) if n_stations > 1 else 0,
             hidden=int(self.hidden), layers=int(self.layers), dropout=float(self.dropout),
             activation=self.activation, kernel_size=TCN_KERNEL, optimizer=self.optimizer,
@@ -196,7 +201,8 @@ class NetworkForecaster(BaseEstimator):
         start = time.perf_counter()
         L.seed_everything(self.seed, workers=True, verbose=False)
         torch.use_deterministic_algorithms(True, warn_only=True)
-        data = ForecastDataModule(task, batch_size=int(self.batch_size), seed=self.seed)
+        data = ForecastDataModule(task, batch_size=int(self.batch_size), seed=self.seed,
+                                  hourly=NETWORKS[self.kind].reads_hourly)
         data.setup("fit")
         self.scalers_ = data.scalers
         self.network_config_ = self.make_network_config(task, data.scalers)
@@ -268,12 +274,11 @@ class NetworkForecaster(BaseEstimator):
         if rows.any() and task.station_index[rows].max() >= n_stations:
             raise ValueError(f"{self.kind}: the task has more stations than the "
                              f"{n_stations} the network was fitted on")
-        x, seq, station = self.scalers_.inputs(task, rows)
+        inputs = self.scalers_.inputs(task, rows)   # (x, seq, station[, hourly])
         self.model_.eval()
         with torch.no_grad():
-            scaled = [self.model_(x[i:i + EVAL_BATCH_SIZE], seq[i:i + EVAL_BATCH_SIZE],
-                                  station[i:i + EVAL_BATCH_SIZE])
-                      for i in range(0, len(x), EVAL_BATCH_SIZE)]
+            scaled = [self.model_(*(t[i:i + EVAL_BATCH_SIZE] for t in inputs))
+                      for i in range(0, len(inputs[0]), EVAL_BATCH_SIZE)]
         return torch.cat(scaled).numpy() if scaled else np.zeros(0)
 
     # ------------------------------------------------------------------ save / load

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from forecast.config import ALL_MODELS, DEFAULTS, dumps, load_config, validate
+from forecast.config import ALL_MODELS, DEFAULT_MODELS, DEFAULTS, dumps, load_config, validate
 from forecast.errors import DataError
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "configs" / "example.toml"
@@ -22,7 +22,9 @@ def write(tmp_path, text: str) -> Path:
 def test_defaults_are_valid():
     config = load_config()
     assert config == DEFAULTS and config is not DEFAULTS
-    assert config["models"]["names"] == list(ALL_MODELS)
+    assert config["models"]["names"] == list(DEFAULT_MODELS)
+    # every model but the opt-in hourly networks (slow to train) runs by default
+    assert set(ALL_MODELS) - set(DEFAULT_MODELS) == {"gru_hourly", "lstm_hourly", "tcn_hourly"}
 
 
 def test_toml_file_overrides_defaults(tmp_path):
@@ -148,3 +150,13 @@ def test_example_config_loads():
 def test_the_capacity_sweep_needs_a_network():
     with pytest.raises(DataError, match="sweep_model = 'ridge' is not one of mlp"):
         load_config(overrides={"diagnostics": {"sweep_model": "ridge"}})
+
+
+def test_the_hourly_window_is_built_only_when_asked_for():
+    from forecast.config import hourly_hours
+
+    assert hourly_hours(load_config()) == 0          # no default model reads it
+    assert hourly_hours(load_config(overrides={"task": {"hourly_sequence": True,
+                                                         "hourly_hours": 48}})) == 48
+    with pytest.raises(DataError, match="task.hourly_hours must be at least 1"):
+        load_config(overrides={"task": {"hourly_hours": 0}})

@@ -90,7 +90,7 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
 
 @pytest.mark.parametrize("mode", ["observed", "forecast"])
 def test_no_information_after_the_issue_time_leaks(small_hourly, mode):
-    kwargs = dict(mode=mode, hourly_sequence=True, **SMALL_SPLITS)
+    kwargs = dict(mode=mode, hourly_hours=72, **SMALL_SPLITS)
     base = build(small_hourly, **kwargs)
     moved = build(_perturb_after(small_hourly, T_END), **kwargs)
     assert base.feature_names == moved.feature_names
