@@ -73,12 +73,8 @@ DEFAULTS: dict[str, Any] = {
         "folds": 0,                 # rolling-origin folds, one a year back: 0 all that fit, 1 main split only
     },
     "models": {
-<<<<<<< HEAD
-        "names": list(ALL_MODELS),
-        "combination": True,        # also a validation-fitted combination of the candidates
-=======
         "names": list(DEFAULT_MODELS),   # all but the opt-in *_hourly networks
->>>>>>> issue13-hourly
+        "combination": True,        # also a validation-fitted combination of the candidates
     },
     "training": {
         "seeds": 3,
