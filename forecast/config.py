@@ -98,6 +98,7 @@ DEFAULTS: dict[str, Any] = {
         "progress_bar": False,      # Lightning's own per-epoch bars (the run has one display)
         "jobs": 1,                  # processes training a network's seeds side by side
         "threads": 1,               # torch CPU threads per training (0: torch's default)
+        "loss": "mse",              # mse: a point forecast | pinball: a quantile head (99 levels)
     },
     "diagnostics": {
         "capacity_sweep": True,
@@ -134,6 +135,7 @@ CHOICES = {
     ("training", "optimizer"): ("adamw", "sgd", "rmsprop"),
     ("training", "activation"): ("relu", "tanh", "gelu"),
     ("training", "lr_schedule"): ("plateau", "cosine", "none"),
+    ("training", "loss"): ("mse", "pinball"),
 }
 FREE_TABLES = {("data", "columns"), ("data", "units"), ("data", "coordinates"),
                ("quality", "bounds")}

@@ -5,8 +5,10 @@ A network file (``mlp.py``, ``recurrent.py``, ``tcn.py``, ``hourly.py``) only bu
 layers and writes ``forward(x, seq, station)`` on standardised inputs: tabular features
 (batch, n_features), the daily sequence (batch, length, n_channels) and the station index
 (batch,); a network with ``reads_hourly`` also gets the hourly window (batch, hours,
-n_hourly_channels) as a fourth argument. It returns the scaled forecast (batch,). Everything about *training* (loss,
-optimiser, schedule, logging) lives in the LightningModule of :mod:`models.module`.
+n_hourly_channels) as a fourth argument. It returns the scaled forecast (batch,), or with
+a quantile head (``n_outputs`` > 1) the scaled quantiles (batch, n_outputs), through
+``Network.output``. Everything about *training* (loss, optimiser, schedule, logging)
+lives in the LightningModule of :mod:`models.module`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
@@ -42,6 +45,13 @@ class NetworkConfig:
     momentum: float = 0.9          # sgd only
     lr_schedule: str = "plateau"   # plateau | cosine | none
     max_epochs: int = 150          # the cosine schedule's period
+    n_outputs: int = 1             # 1: the scaled forecast; more: quantiles at as many levels
+
+
+def quantile_levels(n_outputs: int) -> list[float]:
+    """The levels of a quantile head with ``n_outputs`` outputs: k / (n + 1), k = 1..n
+    (99 outputs: 0.01, 0.02, ..., 0.99, the levels of forecast.uncertainty)."""
+    return [round(k / (n_outputs + 1), 6) for k in range(1, n_outputs + 1)]
 
 
 def feedforward(n_in: int, hidden: int, layers: int, dropout: float, activation: str,
@@ -81,6 +91,16 @@ class Network(nn.Module):
         if self.station_embedding is None:
             return x
         return torch.cat([x, self.station_embedding(station)], dim=-1)
+
+    def output(self, raw: torch.Tensor) -> torch.Tensor:
+        """The head's raw output (batch, n_outputs) → the forecast (batch,) or, for a
+        quantile head, increasing quantiles (batch, n_outputs): the first level, then
+        positive steps (softplus), so quantiles never cross."""
+        if self.config.n_outputs == 1:
+            return raw.squeeze(-1)
+        steps = F.softplus(raw[..., 1:])
+        return raw[..., :1] + torch.cat([torch.zeros_like(raw[..., :1]),
+                                         torch.cumsum(steps, dim=-1)], dim=-1)
 
     def forward(self, x: torch.Tensor, seq: torch.Tensor, station: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

@@ -81,6 +81,15 @@ class SeedEnsemble(BaseEstimator):
     def predict(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
         return np.mean([m.predict(task, rows) for m in self.members_.values()], axis=0)
 
+    @property
+    def predicts_quantiles(self) -> bool:
+        return bool(getattr(self.estimator, "predicts_quantiles", False))
+
+    def predict_quantiles(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
+        """The members' quantiles averaged level by level (still increasing)."""
+        return np.mean([m.predict_quantiles(task, rows) for m in self.members_.values()],
+                       axis=0)
+
     def at_output_clip(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
         """Rows where any member's raw output reached its output clip."""
         return np.any([m.at_output_clip(task, rows) for m in self.members_.values()], axis=0)

@@ -45,14 +45,15 @@ class HourlyRecurrent(Network):
         self.rnn = CELLS[c.kind](c.n_hourly_channels, c.hidden, num_layers=c.layers,
                                  batch_first=True, dropout=c.dropout if c.layers > 1 else 0.0)
         self.static = feedforward(self.n_static, c.hidden, 1, c.dropout, c.activation)
-        self.head = feedforward(2 * c.hidden, c.hidden, 1, c.dropout, c.activation, n_out=1)
+        self.head = feedforward(2 * c.hidden, c.hidden, 1, c.dropout, c.activation,
+                                n_out=c.n_outputs)
 
     def forward(self, x: torch.Tensor, seq: torch.Tensor, station: torch.Tensor,
                 hourly: torch.Tensor) -> torch.Tensor:
         outputs, _ = self.rnn(hourly)               # (batch, H, hidden)
         last = outputs[:, -1]                       # the state at the end of day D
         static = self.static(self.static_inputs(x, station))
-        return self.head(torch.cat([last, static], dim=-1)).squeeze(-1)
+        return self.output(self.head(torch.cat([last, static], dim=-1)))
 
 
 def blocks_to_cover(length: int, kernel_size: int) -> int:
@@ -75,11 +76,12 @@ class HourlyTCN(Network):
             for i in range(n_blocks)
         ])
         self.static = feedforward(self.n_static, c.hidden, 1, c.dropout, c.activation)
-        self.head = feedforward(2 * c.hidden, c.hidden, 1, c.dropout, c.activation, n_out=1)
+        self.head = feedforward(2 * c.hidden, c.hidden, 1, c.dropout, c.activation,
+                                n_out=c.n_outputs)
 
     def forward(self, x: torch.Tensor, seq: torch.Tensor, station: torch.Tensor,
                 hourly: torch.Tensor) -> torch.Tensor:
         h = self.blocks(self.input(hourly.transpose(1, 2)))   # (batch, hidden, H)
         last = h[:, :, -1]                                    # the end of day D
         static = self.static(self.static_inputs(x, station))
-        return self.head(torch.cat([last, static], dim=-1)).squeeze(-1)
+        return self.output(self.head(torch.cat([last, static], dim=-1)))

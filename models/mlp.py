@@ -14,7 +14,7 @@ class MLP(Network):
     def __init__(self, config: NetworkConfig) -> None:
         super().__init__(config)
         self.net = feedforward(self.n_static, config.hidden, config.layers, config.dropout,
-                               config.activation, n_out=1)
+                               config.activation, n_out=config.n_outputs)
 
     def forward(self, x: torch.Tensor, seq: torch.Tensor, station: torch.Tensor) -> torch.Tensor:
-        return self.net(self.static_inputs(x, station)).squeeze(-1)
+        return self.output(self.net(self.static_inputs(x, station)))

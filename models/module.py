@@ -22,7 +22,7 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 
-from .base import NetworkConfig
+from .base import NetworkConfig, quantile_levels
 from .networks import build_network_module
 
 DIVERGED_LOSS = 1e6
@@ -38,6 +38,9 @@ class ForecastModule(L.LightningModule):
         self.config = config
         self.network = build_network_module(config)
         self.failure: str | None = None
+        # the quantile levels of a quantile head (pinball loss); None: MSE on the forecast
+        self.levels = (torch.tensor(quantile_levels(config.n_outputs), dtype=torch.float32)
+                       if config.n_outputs > 1 else None)
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         return self.network(*inputs)
@@ -49,9 +52,14 @@ class ForecastModule(L.LightningModule):
     # more than a training step of a small network.
 
     def _loss(self, batch) -> torch.Tensor:
-        """MSE on the scaled target; its batch-weighted sum goes into the epoch's mean."""
+        """MSE on the scaled target, or for a quantile head the pinball loss averaged
+        over its levels; its batch-weighted sum goes into the epoch's mean."""
         *inputs, y = batch
-        loss = F.mse_loss(self(*inputs), y)
+        if self.levels is None:
+            loss = F.mse_loss(self(*inputs), y)
+        else:
+            error = y[:, None] - self(*inputs)
+            loss = torch.maximum(self.levels * error, (self.levels - 1) * error).mean()
         self._sums["loss"] += loss.detach().double() * len(y)
         self._sums["rows"] += len(y)
         return loss
@@ -64,6 +72,10 @@ class ForecastModule(L.LightningModule):
         if self._sums["rows"]:
             self.log(name, (self._sums["loss"] / self._sums["rows"]).float(), on_step=False,
                      on_epoch=True, sync_dist=True)
+
+    def on_fit_start(self) -> None:
+        if self.levels is not None:
+            self.levels = self.levels.to(self.device)
 
     def on_train_epoch_start(self) -> None:
         self._reset()

@@ -53,10 +53,11 @@ class TCN(Network):
             for i in range(c.layers)
         ])
         self.static = feedforward(self.n_static, c.hidden, 1, c.dropout, c.activation)
-        self.head = feedforward(2 * c.hidden, c.hidden, 1, c.dropout, c.activation, n_out=1)
+        self.head = feedforward(2 * c.hidden, c.hidden, 1, c.dropout, c.activation,
+                                n_out=c.n_outputs)
 
     def forward(self, x: torch.Tensor, seq: torch.Tensor, station: torch.Tensor) -> torch.Tensor:
         h = self.blocks(self.input(seq.transpose(1, 2)))   # (batch, hidden, L)
         last = h[:, :, -1]                                 # the end of day D
         static = self.static(self.static_inputs(x, station))
-        return self.head(torch.cat([last, static], dim=-1)).squeeze(-1)
+        return self.output(self.head(torch.cat([last, static], dim=-1)))

@@ -33,6 +33,7 @@ from sklearn.base import BaseEstimator
 from forecast.config import DEFAULTS
 from forecast.errors import ModelFailed
 from forecast.task import ForecastTask
+from forecast.uncertainty import LEVELS
 
 from .base import NetworkConfig
 from .networks import NETWORKS, build_network_module
@@ -89,7 +90,7 @@ def _divergence(history: pd.DataFrame) -> str | None:
 TRAINING_PARAMETERS = ("hidden", "layers", "dropout", "activation", "learning_rate",
                        "weight_decay", "optimizer", "momentum", "batch_size", "max_epochs",
                        "patience", "gradient_clip", "lr_schedule", "accelerator", "devices",
-                       "strategy", "num_nodes", "progress_bar", "threads")
+                       "strategy", "num_nodes", "progress_bar", "threads", "loss")
 
 
 class NetworkForecaster(BaseEstimator):
@@ -120,7 +121,8 @@ class NetworkForecaster(BaseEstimator):
                  strategy: str = DEFAULTS["training"]["strategy"],
                  num_nodes: int = DEFAULTS["training"]["num_nodes"],
                  progress_bar: bool = DEFAULTS["training"]["progress_bar"],
-                 threads: int = DEFAULTS["training"]["threads"], seed: int = 0) -> None:
+                 threads: int = DEFAULTS["training"]["threads"],
+                 loss: str = DEFAULTS["training"]["loss"], seed: int = 0) -> None:
         self.kind = kind
         self.hidden = hidden
         self.layers = layers
@@ -141,6 +143,7 @@ class NetworkForecaster(BaseEstimator):
         self.num_nodes = num_nodes
         self.progress_bar = progress_bar
         self.threads = threads
+        self.loss = loss
         self.seed = seed
 
     @classmethod
@@ -174,6 +177,7 @@ class NetworkForecaster(BaseEstimator):
             learning_rate=float(self.learning_rate), weight_decay=float(self.weight_decay),
             momentum=float(self.momentum), lr_schedule=self.lr_schedule,
             max_epochs=int(self.max_epochs),
+            n_outputs=len(LEVELS) if self.loss == "pinball" else 1,
         )
 
     def fit(self, task: ForecastTask, callbacks=()) -> NetworkForecaster:
@@ -257,15 +261,34 @@ class NetworkForecaster(BaseEstimator):
 
     # ------------------------------------------------------------------ predict
 
+    @property
+    def predicts_quantiles(self) -> bool:
+        """Whether the network has a quantile head (``loss="pinball"``)."""
+        return self.loss == "pinball"
+
     def predict(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
-        """Forecasts in µg/m³ (finite, ≥ 0) for the rows selected by the mask ``rows``."""
+        """Forecasts in µg/m³ (finite, ≥ 0) for the rows selected by the mask ``rows``;
+        for a quantile head the mean of its quantiles (the mean of its distribution)."""
+        if self.predicts_quantiles:
+            return self.predict_quantiles(task, rows).mean(axis=1)
         return self.scalers_.to_target(self._scaled_outputs(task, rows))
 
+    def predict_quantiles(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
+        """A quantile head's quantiles (µg/m³) at the levels of
+        :data:`forecast.uncertainty.LEVELS`, (rows, levels), increasing."""
+        if not self.predicts_quantiles:
+            raise RuntimeError(f"{self.kind}: trained with loss={self.loss!r}, no quantile head")
+        return np.sort(self.scalers_.to_target(self._scaled_outputs(task, rows)), axis=1)
+
     def at_output_clip(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
-        """For each selected row, whether the network's raw output reached the clip that
-        keeps forecasts within the training targets' range ± a margin (see
-        :meth:`models.datamodule.Scalers.output_clip`): a sign of inputs it cannot handle."""
-        return self.scalers_.at_output_clip(self._scaled_outputs(task, rows))
+        """For each selected row, whether the network's raw output (a quantile head's
+        median) reached the clip that keeps forecasts within the training targets' range
+        ± a margin (see :meth:`models.datamodule.Scalers.output_clip`): a sign of inputs it
+        cannot handle."""
+        scaled = self._scaled_outputs(task, rows)
+        if scaled.ndim == 2:
+            scaled = scaled[:, scaled.shape[1] // 2]
+        return self.scalers_.at_output_clip(scaled)
 
     def _scaled_outputs(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
         if getattr(self, "model_", None) is None:

@@ -407,3 +407,51 @@ def test_capacity_sweep_and_learning_curve_run(task):
     assert curve["fraction"].tolist() == [0.5, 1.0]
     assert curve["n_train"].iloc[0] < curve["n_train"].iloc[1] == task.mask("train").sum()
     assert np.isfinite(curve[["best_train_loss", "best_val_loss", "val_rmse"]].to_numpy()).all()
+
+
+# ---------------------------------------------------------------- the quantile head
+
+
+@pytest.mark.parametrize("kind", ["mlp", "gru", "tcn"])
+def test_a_quantile_head_gives_increasing_quantiles_and_their_mean(task, kind, tmp_path):
+    from forecast.uncertainty import LEVELS
+
+    model = network(kind, config(loss="pinball", max_epochs=3)).fit(task)
+    rows = all_rows(task)
+    quantiles = model.predict_quantiles(task, rows)
+    assert quantiles.shape == (len(task.y), len(LEVELS))
+    assert np.isfinite(quantiles).all() and (np.diff(quantiles, axis=1) >= 0).all()
+    np.testing.assert_allclose(model.predict(task, rows), quantiles.mean(axis=1))
+    assert model.predicts_quantiles and model.network_config_.n_outputs == len(LEVELS)
+    model.save(tmp_path / "q.pt")
+    loaded = models.load_model(tmp_path / "q.pt")
+    np.testing.assert_array_equal(loaded.predict_quantiles(task, rows), quantiles)
+
+
+def test_the_pinball_loss_is_what_the_quantile_head_learns(task):
+    """Trained with the pinball loss, the head's levels bracket the targets roughly as
+    their levels say (on the training rows, where the loss was minimised)."""
+    model = network("mlp", config(loss="pinball", max_epochs=40, hidden=16,
+                                  patience=40)).fit(task)
+    train = task.mask("train")
+    quantiles = model.predict_quantiles(task, train)
+    below = (task.y[train][:, None] <= quantiles).mean(axis=0)
+    assert below[9] < 0.3 and below[89] > 0.7          # levels 0.1 and 0.9
+    assert model.history["val_loss"].notna().all()
+
+
+def test_a_seed_ensemble_averages_its_members_quantiles(task):
+    from models.ensemble import SeedEnsemble
+
+    ensemble = SeedEnsemble(network("mlp", config(loss="pinball")), seeds=[0, 1]).fit(task)
+    rows = all_rows(task)
+    members = [m.predict_quantiles(task, rows) for m in ensemble.members_.values()]
+    np.testing.assert_allclose(ensemble.predict_quantiles(task, rows), np.mean(members, axis=0))
+    assert ensemble.predicts_quantiles
+
+
+def test_an_mse_network_has_no_quantile_head(task):
+    model = network("mlp", config()).fit(task)
+    assert not model.predicts_quantiles
+    with pytest.raises(RuntimeError):
+        model.predict_quantiles(task, all_rows(task))

@@ -155,7 +155,7 @@ def test_every_model_gives_calibrated_quantiles_on_the_real_data(beijing_file, t
     assert code == 0, err
     run_dir = tmp_path / out.strip().splitlines()[-1].split("/")[-1]
     predictions = pd.read_csv(run_dir / "predictions.csv")
-    assert set(predictions["model"]) == set(ALL_MODELS)
+    assert set(predictions["model"]) == {*ALL_MODELS, "combination"}
     quantiles = predictions[list(QUANTILE_COLUMNS)].to_numpy()
     assert np.isfinite(quantiles).all() and (np.diff(quantiles, axis=1) >= 0).all()
     ridge = RunResult.read(run_dir).entries["ridge"].metrics["test"]
