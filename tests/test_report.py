@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast import rolling, selection
+from forecast import rolling, selection, uncertainty
 from forecast.config import DEFAULTS
 from forecast.errors import DataError
 from forecast.evaluation import evaluate
@@ -85,6 +85,21 @@ def _entries(networks: bool, seeds: int) -> dict[str, ModelEntry]:
     return entries
 
 
+def _with_distributions(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Each forecast's calibrated distribution, as the pipeline adds it: calibrated on the
+    fold's validation rows, the climatological reference from its training rows."""
+    parts = []
+    for (_, _), part in predictions.groupby(["fold", "model"], sort=False):
+        raw = uncertainty.raw_quantiles(None, None, None, point=part["y_pred"].to_numpy())
+        val = (part["split"] == "val").to_numpy()
+        calibration = uncertainty.Calibration.fit(part["y_true"].to_numpy()[val], raw[val])
+        train = part.loc[part["split"] == "train", "y_true"].to_numpy()
+        reference = np.repeat(np.quantile(train, uncertainty.LEVELS)[None], len(part), axis=0)
+        parts.append(part.assign(**uncertainty.distribution_columns(
+            calibration.apply(raw), part["y_true"].to_numpy(), reference, 75.0)))
+    return pd.concat(parts).sort_index()
+
+
 def make_run(root: Path, *, winner: str = "mlp", synthetic: bool = True,
              networks: bool = True, seeds: int = 3, mode: str = "observed",
              n_stations: int = 1, failed: bool = True, folds: int = 2, seed: int = 0,
@@ -112,7 +127,7 @@ def make_run(root: Path, *, winner: str = "mlp", synthetic: bool = True,
                 frames.append(pd.DataFrame({
                     "fold": fold_name, "date": dates, "station": station, "split": split,
                     "model": name, "y_true": truth, "y_pred": values}))
-    predictions = pd.concat(frames, ignore_index=True)
+    predictions = _with_distributions(pd.concat(frames, ignore_index=True))
     predictions = predictions[(predictions["split"] != "train")
                               | (predictions["fold"] == FOLDS[-1][0])]
     predictions.to_csv(run / "predictions.csv", index=False, date_format="%Y-%m-%d")

@@ -74,6 +74,10 @@ def test_dom_has_every_image_and_heading(report, tmp_path):
     headings = re.findall(r"<h2[^>]*>(.*?)</h2>", dom)
     assert headings == re.findall(r"<h2[^>]*>(.*?)</h2>", source)
     assert any("Verdict" in h for h in headings) and any("Data quality" in h for h in headings)
+    assert any("Uncertainty and calibration" in h for h in headings)
+    for caption in ("calibrated forecast distribution", "PIT histograms",
+                    "Reliability of the probability of exceeding"):
+        assert re.search(rf"<img [^>]*alt=\"[^\"]*{caption}", dom), caption
     assert re.search(r"<h1[^>]*>PM2\.5 forecast validation report", dom)
     assert 'name="viewport"' in dom
     assert "Recommendation:" in dom
