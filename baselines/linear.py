@@ -99,15 +99,19 @@ class SklearnBaseline(Baseline):
     """
 
     def __init__(self, family: str = "ridge", grid: tuple[dict, ...] | None = None,
-                 transforms: tuple[str, ...] = TRANSFORMS, seed: int = 0) -> None:
+                 transforms: tuple[str, ...] = TRANSFORMS, seed: int = 0,
+                 n_threads: int = 1) -> None:
         self.family = family
         self.grid = grid
         self.transforms = transforms
         self.seed = seed
+        self.n_threads = n_threads
 
     @classmethod
     def from_config(cls, name: str, config: dict, seed: int = 0) -> SklearnBaseline:
-        return cls(family=name, seed=seed)
+        """``training.jobs`` processes may run at once: a baseline, fitted while nothing
+        else trains, may use as many OpenMP threads (gradient boosting's histograms)."""
+        return cls(family=name, seed=seed, n_threads=int(config["training"]["jobs"]))
 
     def _inputs(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
         X = task.X[rows].astype(np.float64)
@@ -118,9 +122,10 @@ class SklearnBaseline(Baseline):
         return X
 
     def fit(self, task: ForecastTask) -> SklearnBaseline:
-        # One OpenMP thread: HistGradientBoosting's threads spin-wait, and beside another
-        # busy process (a network training, a second test) a fit went from 8 s to 220 s.
-        with threadpool_limits(limits=1, user_api="openmp"):
+        # Few OpenMP threads (default 1): HistGradientBoosting's threads spin-wait, and
+        # beside another busy process (a network training, a second test) a fit went from
+        # 8 s to 220 s.
+        with threadpool_limits(limits=int(self.n_threads), user_api="openmp"):
             return self._fit(task)
 
     def _fit(self, task: ForecastTask) -> SklearnBaseline:
@@ -174,6 +179,6 @@ class SklearnBaseline(Baseline):
         return self
 
     def predict(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
-        with threadpool_limits(limits=1, user_api="openmp"):
+        with threadpool_limits(limits=int(self.n_threads), user_api="openmp"):
             z = self.model_.predict(self._inputs(task, rows))
         return np.maximum(inverse_target(z, self.transform_), 0.0)
