@@ -449,7 +449,8 @@ def run(config: dict) -> Path:
             horizon=task.horizon, stations=task.stations, seed=config["run"]["seed"],
             config=config,
             data={**summary, "files": loaded.files, "units": loaded.units,
-                  "min_hours": config["data"]["min_hours"]},
+                  "min_hours": config["data"]["min_hours"],
+                  "omitted_features": dict(task.omitted_features)},
             quality=loaded.quality.to_dict(),
             splits={name: {"start": start, "end": end,
                            "scored_days": int(task.mask(name).sum())}

@@ -184,7 +184,9 @@ def make_run(root: Path, *, winner: str = "mlp", synthetic: bool = True,
               "hourly_rows": 35064 * n_stations, "missing_pm25": 812, "negative_pm25": 3,
               "flagged_values": 3, "days": 1461 * n_stations, "valid_days": 1440 * n_stations,
               "min_hours": 18, "files": {"/data/site.csv": "ab" * 32},
-              "units": {"rain": "mm"}},
+              "units": {"rain": "mm"},
+              "omitted_features": ({"upwind_pm25_evening": "no station coordinates"}
+                                   if n_stations > 1 else {})},
         quality={"checked_rows": 35064 * n_stations, "total": 3,
                  "counts": {"pm25": {"below_min": 3}}, "dropped_columns": [],
                  "flags": [{"column": "pm25", "reason": "below_min", "count": 3,
@@ -385,3 +387,18 @@ def test_every_network_failed(tmp_path):
 def test_not_a_run_directory(tmp_path):
     with pytest.raises(DataError, match="not a run directory"):
         write_report(tmp_path)
+
+
+def test_a_feature_the_task_could_not_build_is_named_with_its_reason(ridge_run, mlp_run):
+    assert "upwind_pm25_evening not built (no station coordinates)" in \
+        (ridge_run / "report.md").read_text()
+    assert "not built" not in (mlp_run / "report.md").read_text()
+
+
+def test_the_uncertainty_section_reports_coverage_and_the_recommended_models_detail(ridge_run):
+    text = (ridge_run / "report.md").read_text()
+    section = text[text.index("Uncertainty and calibration"):]
+    assert "80 % cover (width)" in section and "Brier skill" in section
+    assert "by season and by the observed level's tercile" in section
+    for figure in ("uncertainty_fan.png", "uncertainty_pit.png", "uncertainty_reliability.png"):
+        assert (ridge_run / "figures" / figure).is_file(), figure

@@ -42,7 +42,9 @@ def section_run(doc: Doc, run: Run) -> None:
          + (f", {len(result.sequence_features)} per step of the sequences"
             if result.sequence_features else "")
          + (f"; {len(result.dropped_features)} dropped as uninformative in training"
-            if result.dropped_features else "")],
+            if result.dropped_features else "")
+         + "".join(f"; {name} not built ({why})"
+                   for name, why in data.get("omitted_features", {}).items())],
         ["Evaluation", f"{max(1, len(result.folds))} rolling-origin fold(s); 95 % moving-block "
                        f"bootstrap over dates ({n_boot} resamples), blocks within a fold, all "
                        "stations of a date together; Diebold–Mariano with a Newey–West "
