@@ -129,6 +129,10 @@ def forecast_rows(task: ForecastTask, rows: np.ndarray, name: str, model,
     quantiles of the same rows)."""
     raw = uncertainty.raw_quantiles(model, task, rows, point=values)
     validation = task.split[rows] == "val"
+    if validation.sum() < uncertainty.MIN_CALIBRATION_DAYS:
+        raise DataError(f"the validation split has {int(validation.sum())} scored day(s); "
+                        f"calibrating the forecast distributions needs at least "
+                        f"{uncertainty.MIN_CALIBRATION_DAYS} (set [split] val_end later)")
     calibration = uncertainty.Calibration.fit(task.y[rows][validation], raw[validation])
     frame = _prediction_rows(task, rows, name, values)
     columns = uncertainty.distribution_columns(calibration.apply(raw), task.y[rows],

@@ -46,6 +46,9 @@ INTERVALS = {0.5: ("q25", "q75"), 0.8: ("q10", "q90"), 0.9: ("q05", "q95")}
 DISTRIBUTION_COLUMNS = (*QUANTILE_COLUMNS, "p_exceed", "crps", "pit",
                         "crps_climatology", "p_exceed_climatology")
 PIT_BINS = 10
+#: Validation days needed to calibrate (with fewer, the 5 % and 95 % levels are the
+#: extreme validation errors themselves).
+MIN_CALIBRATION_DAYS = 10
 
 
 def level_index(level: float) -> int:

@@ -126,3 +126,12 @@ def test_flags_override_the_config_file(tmp_path):
     assert resolved["data"]["dataset"] == "csv"
     assert resolved["data"]["path"] == "/some/file.csv"
     assert resolved["training"]["progress_bar"] is False
+
+
+def test_a_validation_split_too_short_to_calibrate_is_one_line(tmp_path, cli_error):
+    line = cli_error("run", "--dataset", "synthetic", "--synthetic-start", "2010-01-01",
+                     "--synthetic-end", "2010-12-31", "--train-end", "2010-10-31",
+                     "--val-end", "2010-11-04", "--test-end", "2010-12-31",
+                     "--models", "persistence,ridge", "--out", str(tmp_path), progress=True)
+    assert "validation split has" in line and "at least 10" in line
+    assert not any(tmp_path.iterdir())
