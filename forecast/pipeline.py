@@ -121,12 +121,12 @@ def _prediction_rows(task: ForecastTask, rows: np.ndarray, name: str,
 
 
 def forecast_rows(task: ForecastTask, rows: np.ndarray, name: str, model,
-                  values: np.ndarray, reference: np.ndarray,
+                  values: np.ndarray, reference: dict[str, np.ndarray],
                   threshold: float) -> tuple[pd.DataFrame, dict]:
     """The prediction rows of one entry with its calibrated distribution
     (:data:`~forecast.uncertainty.DISTRIBUTION_COLUMNS`), and the calibration, fitted on
     the validation rows among ``rows`` only (``reference``: the climatological
-    quantiles of the same rows)."""
+    reference's columns for the same rows, :func:`~forecast.uncertainty.reference_columns`)."""
     raw = uncertainty.raw_quantiles(model, task, rows, point=values)
     validation = task.split[rows] == "val"
     if validation.sum() < uncertainty.MIN_CALIBRATION_DAYS:
@@ -135,9 +135,8 @@ def forecast_rows(task: ForecastTask, rows: np.ndarray, name: str, model,
                         f"{uncertainty.MIN_CALIBRATION_DAYS} (set [split] val_end later)")
     calibration = uncertainty.Calibration.fit(task.y[rows][validation], raw[validation])
     frame = _prediction_rows(task, rows, name, values)
-    columns = uncertainty.distribution_columns(calibration.apply(raw), task.y[rows],
-                                               reference, threshold)
-    return frame.assign(**columns), calibration.to_dict()
+    columns = uncertainty.forecast_columns(calibration.apply(raw), task.y[rows], threshold)
+    return frame.assign(**columns, **reference), calibration.to_dict()
 
 
 def usable_forecasts(entry: str, model, task: ForecastTask,
@@ -168,8 +167,9 @@ def fit_models(task: ForecastTask, config: dict, stage: str = "") -> Fitted:
     """
     scored = np.isin(task.split, ("train", "val", "test")) & np.isfinite(task.y)
     frames, fitted = [], Fitted(predictions=pd.DataFrame())
-    reference = uncertainty.climatology(task, scored)
     threshold = float(config["evaluation"]["exceedance_threshold"])
+    reference = uncertainty.reference_columns(uncertainty.climatology(task, scored),
+                                              task.y[scored], threshold)
 
     def rows_of(entry: str, model, values: np.ndarray, info: dict) -> dict:
         frame, calibration = forecast_rows(task, scored, entry, model, values, reference,
@@ -250,8 +250,8 @@ def fit_models(task: ForecastTask, config: dict, stage: str = "") -> Fitted:
                if name not in combination_module.EXCLUDED
                and (e := representative(fitted.entries, name)) is not None]
     if config["models"]["combination"] and len(members) >= 2:
-        so_far = pd.concat(frames, ignore_index=True)
-        values, keys, info = combination_module.combine(so_far, members)
+        frames[:] = [pd.concat(frames, ignore_index=True)]  # concatenated once, then extended
+        values, keys, info = combination_module.combine(frames[0], members)
         combined = pd.Series(values, index=pd.MultiIndex.from_frame(keys[["date", "station"]]))
         values = combined.loc[pd.MultiIndex.from_arrays(
             [task.rows.loc[scored, "target_day"], task.rows.loc[scored, "station"]])].to_numpy()

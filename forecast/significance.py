@@ -151,11 +151,10 @@ def daily_loss_differential(dates: ArrayLike, y_true: ArrayLike, pred_a: ArrayLi
                             power: float = 2.0) -> np.ndarray:
     """Per (fold, date), the mean over stations of |e_a|^power − |e_b|^power, ordered by
     fold then date: the series a pooled Diebold–Mariano test runs on."""
-    units, _ = _units(dates, folds)
     y = np.asarray(y_true, dtype=float)
     loss = (np.abs(np.asarray(pred_a, dtype=float) - y) ** power
             - np.abs(np.asarray(pred_b, dtype=float) - y) ** power)
-    return np.bincount(units, weights=loss) / np.bincount(units)
+    return daily_mean(dates, loss, folds)
 
 
 def _units(dates: ArrayLike, folds: ArrayLike | None) -> tuple[np.ndarray, np.ndarray]:

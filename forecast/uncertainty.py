@@ -183,6 +183,14 @@ def distribution_columns(quantiles: np.ndarray, y_true: np.ndarray, reference: n
     """The per-row columns of :data:`DISTRIBUTION_COLUMNS` for calibrated ``quantiles``,
     the targets (NaN allowed: then CRPS and PIT are NaN) and the climatological
     ``reference`` quantiles; rounded as written to predictions.csv."""
+    return {**forecast_columns(quantiles, y_true, threshold),
+            **reference_columns(reference, y_true, threshold)}
+
+
+def forecast_columns(quantiles: np.ndarray, y_true: np.ndarray,
+                     threshold: float) -> dict[str, np.ndarray]:
+    """The columns of one model's distribution: the reported quantiles, ``p_exceed``,
+    ``crps`` and ``pit`` (NaN where the target is)."""
     y = np.asarray(y_true, dtype=float)
     known = np.isfinite(y)
     y_filled = np.where(known, y, 0.0)
@@ -191,10 +199,18 @@ def distribution_columns(quantiles: np.ndarray, y_true: np.ndarray, reference: n
     columns["p_exceed"] = np.round(exceedance_probability(quantiles, threshold), 4)
     columns["crps"] = np.where(known, np.round(crps(quantiles, y_filled), 4), np.nan)
     columns["pit"] = np.where(known, np.round(cdf(quantiles, y_filled), 4), np.nan)
-    columns["crps_climatology"] = np.where(known, np.round(crps(reference, y_filled), 4),
-                                           np.nan)
-    columns["p_exceed_climatology"] = np.round(exceedance_probability(reference, threshold), 4)
     return columns
+
+
+def reference_columns(reference: np.ndarray, y_true: np.ndarray,
+                      threshold: float) -> dict[str, np.ndarray]:
+    """The climatological reference's ``crps_climatology`` and ``p_exceed_climatology``:
+    the same for every model of a fold, so computed once per fold."""
+    y = np.asarray(y_true, dtype=float)
+    known = np.isfinite(y)
+    return {"crps_climatology": np.where(known, np.round(crps(reference, np.where(known, y, 0.0)),
+                                                         4), np.nan),
+            "p_exceed_climatology": np.round(exceedance_probability(reference, threshold), 4)}
 
 
 # ---------------------------------------------------------------- scores

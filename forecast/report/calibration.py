@@ -91,20 +91,14 @@ def _recommended_detail(doc: Doc, run: Run, model: str) -> None:
     entry = run.result.entries[model]
     latest, pooled = entry.metrics.get("test", {}), run.pooled(model)
     latest_name = run.result.folds[-1]["name"] if run.result.folds else "test"
-    rows = [["all days", *(_coverage_cell(latest.get("coverage"), n) for n in ("50", "80", "90")),
-             *(_coverage_cell(pooled.get("coverage"), n) for n in ("50", "80", "90"))]]
-    for season in SEASONS:
-        a = latest.get("coverage_by_season", {}).get(season)
-        b = pooled.get("coverage_by_season", {}).get(season)
-        if a or b:
-            rows.append([season, *(_coverage_cell(a, n) for n in ("50", "80", "90")),
-                         *(_coverage_cell(b, n) for n in ("50", "80", "90"))])
-    for key, name in LEVEL_NAMES.items():
-        a = latest.get("coverage_by_level", {}).get(key)
-        b = pooled.get("coverage_by_level", {}).get(key)
-        if a or b:
-            rows.append([f"observed in the {name}", *(_coverage_cell(a, n) for n in ("50", "80", "90")),
-                         *(_coverage_cell(b, n) for n in ("50", "80", "90"))])
+    groups = [("all days", latest.get("coverage"), pooled.get("coverage"))]
+    groups += [(season, latest.get("coverage_by_season", {}).get(season),
+                pooled.get("coverage_by_season", {}).get(season)) for season in SEASONS]
+    groups += [(f"observed in the {name}", latest.get("coverage_by_level", {}).get(key),
+                pooled.get("coverage_by_level", {}).get(key))
+               for key, name in LEVEL_NAMES.items()]
+    rows = [[label, *(_coverage_cell(part, n) for part in (a, b) for n in ("50", "80", "90"))]
+            for label, a, b in groups if a or b]
     doc.table(["Days", f"50 % ({latest_name})", f"80 % ({latest_name})", f"90 % ({latest_name})",
                "50 % (pooled)", "80 % (pooled)", "90 % (pooled)"], rows, align="lrrrrrr",
               caption=f"Coverage (mean width, {UNIT}) of the recommended model, {model}, by "
