@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from forecast import sources
+from forecast.schema import CALM, COMPASS_16
 from forecast.synthetic import generate_hourly
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -17,6 +18,28 @@ BEIJING_HEADER = "No,year,month,day,hour,pm2.5,DEWP,TEMP,PRES,cbwd,Iws,Is,Ir"
 
 
 # ---------------------------------------------------------------- generated data
+
+
+def reverse_wind(frame: pd.DataFrame, rows: np.ndarray) -> None:
+    """Turn the wind of the selected rows of ``frame`` to the opposite direction (north
+    sectors southern and back; calm becomes N, a missing direction calm), in place: how
+    the leakage tests perturb the wind after the issue time."""
+    rotate = {name: COMPASS_16[(i + 8) % 16] for i, name in enumerate(COMPASS_16)}
+    rotate[CALM] = "N"
+    directions = frame["wind_dir"].to_numpy().copy()
+    directions[rows] = [rotate.get(v, "calm") for v in directions[rows]]
+    frame["wind_dir"] = directions
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a module's small networks (faster on a small shared CPU)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import reverse_wind
 
 import models
 from forecast import daily, registry
 from forecast import task as T
 from forecast.config import DEFAULTS, hourly_hours, load_config
 from forecast.errors import DataError
-from forecast.schema import CALM, COMPASS_16
 from forecast.synthetic import generate_hourly
 
 HOURLY_KINDS = ("gru_hourly", "lstm_hourly", "tcn_hourly")
@@ -30,12 +30,7 @@ D0 = pd.Timestamp("2010-06-10")              # an issue day in the test split
 T_END = D0 + pd.Timedelta(hours=23)          # the issue time: the end of day D0
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _few_threads():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def build(hourly: pd.DataFrame, hours: int = HOURS) -> T.ForecastTask:
@@ -234,11 +229,7 @@ def _perturb_after(frame: pd.DataFrame, t: pd.Timestamp) -> pd.DataFrame:
         values = out[column].to_numpy().copy()
         values[late] = values[late] * 1.5 + 2.0
         out[column] = values
-    rotate = {name: COMPASS_16[(i + 8) % 16] for i, name in enumerate(COMPASS_16)}
-    rotate[CALM] = "N"
-    directions = out["wind_dir"].to_numpy().copy()
-    directions[late] = [rotate.get(v, "calm") for v in directions[late]]
-    out["wind_dir"] = directions
+    reverse_wind(out, late)
     return out
 
 

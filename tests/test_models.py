@@ -32,12 +32,7 @@ KINDS = ("mlp", "gru", "lstm", "tcn")
 SPLIT_ENDS = {"train_end": "2010-04-15", "val_end": "2010-05-31", "test_end": "2010-06-30"}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _few_threads():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _task(n_stations: int = 1) -> T.ForecastTask:

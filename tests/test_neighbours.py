@@ -8,13 +8,14 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import reverse_wind
 
 from forecast import sources
 from forecast.config import load_config
 from forecast.coordinates import MULTISITE_COORDINATES, check_coordinates, require_coordinates
 from forecast.daily import to_daily
 from forecast.errors import DataError
-from forecast.schema import CALM, COMPASS_16, validate_hourly
+from forecast.schema import validate_hourly
 from forecast.synthetic import generate_hourly, station_coordinates
 from forecast.task import (
     REGION_FEATURES,
@@ -228,11 +229,7 @@ def _perturb_after(hourly: pd.DataFrame, t: pd.Timestamp) -> pd.DataFrame:
     pm = out["pm25"].to_numpy(copy=True)
     pm[rng.choice(np.flatnonzero(late), 200, replace=False)] = np.nan
     out["pm25"] = pm
-    rotate = {name: COMPASS_16[(i + 8) % 16] for i, name in enumerate(COMPASS_16)}
-    rotate[CALM] = "N"
-    directions = out["wind_dir"].to_numpy().copy()
-    directions[late] = [rotate.get(v, "calm") for v in directions[late]]
-    out["wind_dir"] = directions
+    reverse_wind(out, late)
     return out
 
 

@@ -7,10 +7,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import reverse_wind
 
 from forecast.daily import to_daily
 from forecast.errors import DataError
-from forecast.schema import CALM, COMPASS_16, validate_hourly
+from forecast.schema import validate_hourly
 from forecast.synthetic import generate_hourly
 from forecast.task import (
     SEQUENCE_FEATURES,
@@ -74,12 +75,7 @@ def _perturb_after(hourly: pd.DataFrame, t: pd.Timestamp) -> pd.DataFrame:
         values = out[column].to_numpy().copy()
         values[late] = change(values[late])
         out[column] = values
-    # the opposite direction: north sectors become southern ones and vice versa
-    rotate = {name: COMPASS_16[(i + 8) % 16] for i, name in enumerate(COMPASS_16)}
-    rotate[CALM] = "N"
-    directions = out["wind_dir"].to_numpy().copy()
-    directions[late] = [rotate.get(v, "calm") for v in directions[late]]
-    out["wind_dir"] = directions
+    reverse_wind(out, late)
     assert (out.loc[late, "temp"] != hourly.loc[late, "temp"]).any()
     return out
 
