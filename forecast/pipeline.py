@@ -66,6 +66,7 @@ def load_data(config: dict) -> tuple[sources.Loaded, pd.DataFrame]:
                             f"{', '.join(sorted(loaded.hourly['station'].unique()))}")
         hourly = loaded.hourly[loaded.hourly["station"].isin(data["stations"])]
         hourly.attrs.update(loaded.hourly.attrs)
+        hourly["station"] = hourly["station"].cat.remove_unused_categories()
         loaded.hourly = hourly.reset_index(drop=True)
     require_coordinates(loaded.coordinates, loaded.hourly["station"].unique())
     loaded.hourly, loaded.quality = quality.check(

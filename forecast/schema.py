@@ -5,7 +5,7 @@ HourlyFrame: one row per station-hour, sorted by (station, time), unique per sta
 =============  =========================================================================
 column         meaning
 =============  =========================================================================
-station        station name (str)
+station        station name (categorical of str, categories sorted)
 time           local time of the source at the start of the hour (datetime64[ns])
 pm25           PM2.5 concentration over that hour, µg/m³ (float, NaN = missing)
 temp           air temperature, °C
@@ -13,7 +13,8 @@ dewp           dew point, °C
 pres           station pressure, hPa
 wind_speed     wind speed over that hour, m/s
 wind_dir       compass direction the wind blows from: N, NNE, NE, ..., NW, NNW, or
-               "calm" (str; NaN = missing). Sources in degrees are converted.
+               "calm" (categorical, WIND_DIR_DTYPE; NaN = missing). Sources in degrees
+               are converted.
 rain           precipitation in that hour: mm (multi-site, csv) or a 0/1 "hour with rain"
                flag (single-site, whose source gives cumulated hours of rain)
 snow           0/1 "hour with snow" flag (single-site only)
@@ -22,6 +23,10 @@ snow           0/1 "hour with snow" flag (single-site only)
 Only ``station``, ``time`` and ``pm25`` are required; weather columns a source does not
 provide are absent. Extra pollutants (``pm10``, ``so2``, ``no2``, ``co``, ``o3``) may be
 present and are carried along untouched.
+
+The two text columns are categorical so that a national network's frame stays compact
+(one or two bytes a row instead of a pointer to a string) and is compared, sorted and
+grouped on integer codes; every helper here also accepts plain text columns.
 """
 
 from __future__ import annotations
@@ -44,6 +49,10 @@ COMPASS_DEGREES = {name: 22.5 * i for i, name in enumerate(COMPASS_16)}
 #: The 8 sectors used for daily wind-direction fractions (plus "calm").
 SECTORS_8 = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 CALM = "calm"
+#: The values of ``wind_dir``, in the order of its categories.
+WIND_DIRECTIONS = COMPASS_16 + (CALM,)
+WIND_DIR_DTYPE = pd.CategoricalDtype(WIND_DIRECTIONS)
+_WIND_DEGREES = np.array([COMPASS_DEGREES[name] for name in COMPASS_16] + [np.nan, np.nan])
 
 
 def degrees_to_compass(degrees: pd.Series | np.ndarray) -> pd.Series:
@@ -54,9 +63,19 @@ def degrees_to_compass(degrees: pd.Series | np.ndarray) -> pd.Series:
     return pd.Series(names[np.where(np.isfinite(index), index, 16).astype(int)], dtype=object)
 
 
+def wind_codes(wind_dir: pd.Series) -> np.ndarray:
+    """Each value's position in WIND_DIRECTIONS (0–15 the compass names clockwise from N,
+    16 calm), −1 for missing or unknown values; categorical or text columns alike."""
+    known = pd.Index(WIND_DIRECTIONS)
+    if isinstance(wind_dir.dtype, pd.CategoricalDtype):
+        per_category = np.append(known.get_indexer(wind_dir.cat.categories), -1)
+        return per_category[wind_dir.cat.codes.to_numpy()]     # code −1 (NaN) → −1
+    return known.get_indexer(wind_dir)
+
+
 def compass_to_degrees(wind_dir: pd.Series) -> np.ndarray:
     """Bearing in degrees of each compass name; NaN for "calm" and missing values."""
-    return wind_dir.map(COMPASS_DEGREES).astype(float).to_numpy()
+    return _WIND_DEGREES[wind_codes(wind_dir)]
 
 
 def sector_codes(wind_dir: pd.Series) -> np.ndarray:
@@ -65,10 +84,11 @@ def sector_codes(wind_dir: pd.Series) -> np.ndarray:
     A 16-point name between two sectors goes to the sector clockwise of it
     (NNE → NE, ENE → E, ..., NNW → N), so every bearing lands in exactly one sector.
     """
-    degrees = compass_to_degrees(wind_dir)
+    directions = wind_codes(wind_dir)
+    degrees = _WIND_DEGREES[directions]
     sector = np.floor(((degrees % 360.0) + 22.5) / 45.0) % 8
     codes = np.where(np.isfinite(sector), sector, -1).astype(np.int8)
-    codes[wind_dir.to_numpy() == CALM] = len(SECTORS_8)
+    codes[directions == WIND_DIRECTIONS.index(CALM)] = len(SECTORS_8)
     return codes
 
 
@@ -78,13 +98,40 @@ def compass_to_sector8(wind_dir: pd.Series) -> pd.Series:
     return pd.Series(names[sector_codes(wind_dir)], index=wind_dir.index, dtype=object)
 
 
+def station_category(station: pd.Series) -> pd.Series:
+    """Station names as a categorical of str whose categories are sorted and all used,
+    so that the codes sort as the names do."""
+    if (isinstance(station.dtype, pd.CategoricalDtype) and not station.hasnans
+            and all(isinstance(name, str) for name in station.cat.categories)):
+        station = station.cat.remove_unused_categories()
+        return station.cat.reorder_categories(sorted(station.cat.categories))
+    return station.astype(str).astype("category")
+
+
+def _is_wind_dir_dtype(wind_dir: pd.Series) -> bool:
+    return (isinstance(wind_dir.dtype, pd.CategoricalDtype)
+            and tuple(wind_dir.cat.categories) == WIND_DIRECTIONS)
+
+
+def _station_hour_order(station: pd.Series, time: pd.Series) -> tuple[bool, np.ndarray]:
+    """Whether rows are sorted by (station, time) (``station`` a station_category), and
+    where they are, which rows repeat the station-hour of the row before."""
+    codes, times = station.cat.codes.to_numpy(), time.to_numpy()
+    same_station = codes[1:] == codes[:-1]
+    ordered = bool(((codes[1:] > codes[:-1]) | (same_station & (times[1:] >= times[:-1]))).all())
+    repeated = np.zeros(len(codes), dtype=bool)
+    repeated[1:] = same_station & (times[1:] == times[:-1])
+    return ordered, repeated
+
+
 def validate_hourly(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """Check and normalise a frame into the HourlyFrame schema.
 
     Sorts unsorted rows and raises DataError for missing required columns, all-missing
     targets or duplicated station-hours. Impossible values (negative PM2.5, missing-value
     codes, ...) are left to the data-quality stage, :mod:`forecast.quality`. ``source`` names the
-    input in messages.
+    input in messages. Columns already in canonical form are not copied (pandas'
+    copy-on-write keeps ``frame`` unchanged).
     """
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
@@ -92,27 +139,31 @@ def validate_hourly(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     if frame.empty:
         raise DataError(f"{source}: no rows of data")
     keep = [c for c in CANONICAL_COLUMNS if c in frame.columns]
-    out = frame[keep].copy()
-    out["station"] = out["station"].astype(str)
+    out = frame[keep]
+    out["station"] = station_category(out["station"])
     if not pd.api.types.is_datetime64_any_dtype(out["time"]):
         raise DataError(f"{source}: column 'time' is not a datetime")
     out["time"] = out["time"].astype("datetime64[ns]")
     if out["time"].isna().any():
         raise DataError(f"{source}: {int(out['time'].isna().sum())} row(s) without a time")
     for column in ("pm25",) + NUMERIC_WEATHER + EXTRA_POLLUTANTS:
-        if column in out.columns:
+        if column in out.columns and out[column].dtype != np.float64:
             out[column] = pd.to_numeric(out[column], errors="coerce").astype(float)
-    if "wind_dir" in out.columns:
-        out["wind_dir"] = out["wind_dir"].astype(object)
-        bad = out["wind_dir"].notna() & ~out["wind_dir"].isin(COMPASS_16 + (CALM,))
+    if "wind_dir" in out.columns and not _is_wind_dir_dtype(out["wind_dir"]):
+        codes = wind_codes(out["wind_dir"])
+        bad = out["wind_dir"].notna().to_numpy() & (codes < 0)
         if bad.any():
             raise DataError(
                 f"{source}: unknown wind direction {out.loc[bad, 'wind_dir'].iloc[0]!r} "
                 f"(expected one of {', '.join(COMPASS_16)} or calm)")
+        out["wind_dir"] = pd.Categorical.from_codes(codes, dtype=WIND_DIR_DTYPE)
     if out["pm25"].isna().all():
         raise DataError(f"{source}: every PM2.5 value is missing")
-    out = out.sort_values(["station", "time"], kind="mergesort").reset_index(drop=True)
-    duplicated = out.duplicated(["station", "time"])
+    ordered, duplicated = _station_hour_order(out["station"], out["time"])
+    if not ordered:
+        out = out.sort_values(["station", "time"], kind="mergesort")
+        _, duplicated = _station_hour_order(out["station"], out["time"])
+    out = out.reset_index(drop=True)
     if duplicated.any():
         first = out.loc[duplicated].iloc[0]
         raise DataError(

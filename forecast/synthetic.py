@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy.signal import lfilter
 
-from forecast.schema import CALM, COMPASS_16, validate_hourly
+from forecast.schema import CALM, WIND_DIR_DTYPE, WIND_DIRECTIONS, validate_hourly
 
 SYNTHETIC_PREFIX = "synthetic-"
 
@@ -259,40 +259,63 @@ def generate_hourly(
         emission_factor[:] = wind_factor[:] = 1.0
         temp_offset[:] = pres_offset[:] = 0.0
 
+    # Station arrays are (n_hours, n_stations); each becomes its output column (rounded,
+    # one station after another in the order of their names, as validate_hourly sorts
+    # them) as soon as the model is done with it, so that few are alive at a time.
+    stations = [f"{SYNTHETIC_PREFIX}{i + 1}" for i in range(n_st)]
+    by_name = np.argsort(stations)
+
+    def station_major(values: np.ndarray, decimals: int) -> np.ndarray:
+        out = values.T[by_name]         # a copy, (n_stations, n_hours)
+        return np.round(out, decimals, out=out)
+
     temp_s = temp[:, None] + temp_offset + _ar1(rng, (n_hours, n_st), 0.7, 0.3)
     dewp_s = np.minimum(dewp[:, None] + _ar1(rng, (n_hours, n_st), 0.7, 0.3), temp_s)
     pres_s = pres[:, None] + pres_offset + 0.1 * rng.standard_normal((n_hours, n_st))
+    pres_out = station_major(pres_s, 1)
+    del pres_s
     wind_s = np.clip(wind[:, None] * wind_factor * np.exp(_ar1(rng, (n_hours, n_st), 0.5, 0.12)),
                      0.0, 13.0)
     precip_s = precip[:, None] * np.exp(0.3 * rng.standard_normal((n_hours, n_st)))
     frozen = temp_s < 0.5
-    snow_s = ((precip_s > 0) & frozen).astype(float)
-    rain_s = np.where(frozen, 0.0, precip_s)
+    snow_out = station_major(((precip_s > 0) & frozen).astype(float), 0)
+    rain_out = station_major(np.where(frozen, 0.0, precip_s), 1)
 
     # --- PM2.5: one-box model, solved a day at a time ------------------------------------
     rh = 100.0 * np.exp(17.625 * dewp_s / (243.04 + dewp_s) - 17.625 * temp_s / (243.04 + temp_s))
+    temp_out, dewp_out = station_major(temp_s, 1), station_major(dewp_s, 1)
+    del temp_s, dewp_s
     emissions = (3.6 * (1.0 + 0.9 * heating[day_of_hour]) * _EMISSION_DIURNAL[hour]
                  * np.exp(_ar1(rng, (n_hours,), 0.9, 0.3)))[:, None] * emission_factor
     mixing = (_MIXING_DIURNAL[hour] * (1.0 + 0.3 * warm_h))[:, None]
     loss = (0.012 + 0.012 * wind_s ** 1.9 * mixing
             + 0.15 * precip_s ** 0.7 * np.where(frozen, 0.3, 1.0))
+    del precip_s, frozen
     age_factor = np.exp(-np.maximum(age_h - 3, 0) / 2.0)[:, None]
     formation = 0.055 * (rh / 100.0) ** 2 * np.exp(-wind_s / 1.5) * age_factor
+    del rh
+    wind_out = station_major(wind_s, 1)
+    del wind_s
     growth = np.exp(np.clip(formation - loss, -1.5, 0.02)).reshape(n_days, 24, n_st)
+    del formation, loss
     cum_growth = np.cumprod(growth, axis=1)
+    del growth
     within = cum_growth * np.cumsum(emissions.reshape(n_days, 24, n_st) / cum_growth, axis=1)
+    del emissions
     level = np.empty((n_days, n_st))        # concentration at the end of the previous day
     carry = np.full(n_st, 40.0)
-    end_growth, end_within = cum_growth[:, -1], within[:, -1]
+    end_growth, end_within = cum_growth[:, -1].copy(), within[:, -1].copy()
     for day in range(n_days):
         level[day] = carry
         carry = end_growth[day] * carry + end_within[day]
     conc = (cum_growth * level[:, None, :] + within).reshape(n_hours, n_st)
-    pm25 = conc * np.exp(_ar1(rng, (n_hours, n_st), 0.6, 0.18)) + 2.0
+    del cum_growth, within
+    pm_out = station_major(conc * np.exp(_ar1(rng, (n_hours, n_st), 0.6, 0.18)) + 2.0, 1)
+    del conc
 
-    # --- missing data --------------------------------------------------------------------
-    pm_missing = np.zeros((n_hours, n_st), dtype=bool)
-    monitor_missing = np.zeros((n_hours, n_st), dtype=bool)
+    # --- missing data (station-major, like the output columns) ---------------------------
+    pm_missing = np.zeros((n_st, n_hours), dtype=bool)
+    monitor_missing = np.zeros((n_st, n_hours), dtype=bool)
     n_missing = int(round(missing_fraction * n_hours))
     n_gap = int(round(0.7 * n_missing))
     for s in range(n_st):
@@ -301,38 +324,33 @@ def generate_hourly(
         opens = np.diff(gaps.astype(np.int8), prepend=0) == 1
         labels = np.cumsum(opens) * gaps            # 1, 2, ... per gap, 0 outside
         whole = rng.random(int(opens.sum()) + 1) < 0.5
-        monitor_missing[:, s] = gaps & whole[labels]
+        monitor_missing[s] = gaps & whole[labels]
         isolated = rng.choice(np.flatnonzero(~gaps), n_missing - n_gap, replace=False)
-        pm_missing[:, s] = gaps
-        pm_missing[isolated, s] = True
+        pm_missing[s] = gaps
+        pm_missing[s, isolated] = True
+    pm_missing, monitor_missing = pm_missing[by_name], monitor_missing[by_name]
 
-    def column(values: np.ndarray, decimals: int) -> np.ndarray:
-        out = np.round(values, decimals)
-        out[monitor_missing] = np.nan
-        return out.T.ravel()
-
-    pm_out = np.round(pm25, 1)
     pm_out[pm_missing] = np.nan
-    wind_out = np.round(wind_s, 1)
-    names = np.array(COMPASS_16 + (CALM,), dtype=object)
-    dir_index = np.where(wind_out < _CALM_BELOW, 16, direction[:, None])
-    wind_dir = names[dir_index]
-    wind_dir[monitor_missing] = np.nan
+    dir_codes = np.where(wind_out < _CALM_BELOW, np.int8(WIND_DIRECTIONS.index(CALM)),
+                         direction.astype(np.int8))
+    dir_codes[monitor_missing] = -1
+    for values in (temp_out, dewp_out, pres_out, wind_out, rain_out, snow_out):
+        values[monitor_missing] = np.nan
 
-    times = pd.date_range(first_day, periods=n_hours, freq="h").to_numpy()
-    stations = [f"{SYNTHETIC_PREFIX}{i + 1}" for i in range(n_st)]
+    times = pd.date_range(first_day, periods=n_hours, freq="h").to_numpy().astype("datetime64[ns]")
     frame = pd.DataFrame({
-        "station": np.repeat(np.array(stations, dtype=object), n_hours),
+        "station": pd.Categorical.from_codes(np.repeat(np.arange(n_st, dtype=np.int32), n_hours),
+                                             categories=sorted(stations)),
         "time": np.tile(times, n_st),
-        "pm25": pm_out.T.ravel(),
-        "temp": column(temp_s, 1),
-        "dewp": column(dewp_s, 1),
-        "pres": column(pres_s, 1),
-        "wind_speed": column(wind_s, 1),
-        "wind_dir": wind_dir.T.ravel(),
-        "rain": column(rain_s, 1),
-        "snow": column(snow_s, 0),
-    })
+        "pm25": pm_out.ravel(),
+        "temp": temp_out.ravel(),
+        "dewp": dewp_out.ravel(),
+        "pres": pres_out.ravel(),
+        "wind_speed": wind_out.ravel(),
+        "wind_dir": pd.Categorical.from_codes(dir_codes.ravel(), dtype=WIND_DIR_DTYPE),
+        "rain": rain_out.ravel(),
+        "snow": snow_out.ravel(),
+    }, copy=False)
     source = f"synthetic (seed {seed})"
     frame = validate_hourly(frame, source)
     frame.attrs["synthetic"] = True

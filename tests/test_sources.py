@@ -13,7 +13,13 @@ import tomli_w
 from forecast import cli as forecast_cli
 from forecast import quality, sources
 from forecast.errors import DataError
-from forecast.schema import degrees_to_compass
+from forecast.schema import (
+    WIND_DIR_DTYPE,
+    compass_to_degrees,
+    degrees_to_compass,
+    sector_codes,
+    validate_hourly,
+)
 
 # ---------------------------------------------------------------- helpers
 
@@ -305,6 +311,31 @@ def test_unsorted_rows_are_sorted_and_negative_pm25_counted(tmp_path, cli):
     assert code == 0, err
     summary = json.loads(out)
     assert summary["negative_pm25"] == 2 and summary["missing_pm25"] == 3
+
+
+def test_hourly_frame_is_categorical_and_sorted_by_station_name():
+    times = pd.date_range("2012-01-01", periods=3, freq="h")
+    frame = pd.DataFrame({"station": ["s2", "s10", "s2", "s10", "s2", "s10"],
+                          "time": times[[2, 2, 1, 1, 0, 0]], "pm25": np.arange(6.0),
+                          "wind_dir": np.array(["NW", "calm", None, "N", "SSE", "NW"],
+                                               dtype=object)})
+    hourly = validate_hourly(frame, "t")
+    assert isinstance(hourly["station"].dtype, pd.CategoricalDtype)
+    assert list(hourly["station"].cat.categories) == ["s10", "s2"]      # as text sorts
+    assert hourly["station"].tolist() == ["s10"] * 3 + ["s2"] * 3
+    assert hourly["time"].tolist() == list(times) * 2
+    assert hourly["pm25"].tolist() == [5.0, 3.0, 1.0, 4.0, 2.0, 0.0]
+    assert hourly["wind_dir"].dtype == WIND_DIR_DTYPE
+    assert hourly["wind_dir"].astype(object).where(hourly["wind_dir"].notna()).tolist()[:4] == \
+        ["NW", "N", "calm", "SSE"]
+    # a categorical station column with names no longer present (a selection) is tidied
+    subset = validate_hourly(hourly[hourly["station"] == "s2"], "t")
+    assert list(subset["station"].cat.categories) == ["s2"]
+    # the wind helpers read categorical and plain text columns alike
+    text = hourly["wind_dir"].astype(object)
+    assert np.array_equal(sector_codes(text), sector_codes(hourly["wind_dir"]))
+    assert np.array_equal(compass_to_degrees(text), compass_to_degrees(hourly["wind_dir"]),
+                          equal_nan=True)
 
 
 # ---------------------------------------------------------------- generic CSV

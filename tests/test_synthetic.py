@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.schema import CALM, COMPASS_16, validate_hourly
+from forecast.schema import CALM, COMPASS_16, WIND_DIR_DTYPE, validate_hourly
 from forecast.synthetic import SYNTHETIC_PREFIX, generate_hourly
 
 START, END = "2013-01-01", "2013-12-31"
@@ -41,6 +41,19 @@ def test_schema_and_attrs(one):
     assert one.attrs["synthetic"] is True
     assert one.attrs["source"] == "synthetic (seed 7)"
     assert set(one["wind_dir"].dropna()) <= set(COMPASS_16) | {CALM}
+
+
+def test_many_stations_in_name_order_without_copies():
+    frame = generate_hourly(seed=2, n_stations=12, start=START, end="2013-01-10")
+    names = [f"{SYNTHETIC_PREFIX}{i}" for i in range(1, 13)]
+    assert list(frame["station"].cat.categories) == sorted(names)    # "-10" before "-2"
+    assert frame["station"].drop_duplicates().tolist() == sorted(names)
+    assert frame["wind_dir"].dtype == WIND_DIR_DTYPE
+    # the generator's frame is already canonical: validating it again copies nothing
+    again = validate_hourly(frame, "again")
+    pd.testing.assert_frame_equal(again, frame)
+    for column in ("time", "pm25", "temp", "wind_speed", "snow"):
+        assert np.shares_memory(again[column].to_numpy(), frame[column].to_numpy()), column
 
 
 def test_every_hour_of_every_day(two):
