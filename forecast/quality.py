@@ -174,7 +174,7 @@ class QualityReport:
 def _stuck(frame: pd.DataFrame, hours: int, floor: float) -> np.ndarray:
     """Rows inside a run of ≥ ``hours`` consecutive hours with one PM2.5 value > floor."""
     values = frame["pm25"].to_numpy(dtype=float)
-    station = frame["station"].to_numpy()
+    station, _ = pd.factorize(frame["station"])     # codes: no string per row compared
     time = frame["time"].to_numpy()
     same = np.zeros(len(frame), dtype=bool)
     same[1:] = ((values[1:] == values[:-1]) & (station[1:] == station[:-1])
@@ -194,7 +194,7 @@ def check(hourly: pd.DataFrame, rules: QualityRules | None = None,
     Raises DataError when no PM2.5 value is left.
     """
     rules = rules or QualityRules()
-    out = hourly.copy()
+    out = hourly.copy(deep=False)     # a column is copied only when one of its values is set
     report = QualityReport(flags=list(source_flags or []), checked_rows=len(out))
     sentinels = np.asarray(rules.sentinels, dtype=float)
 
@@ -202,7 +202,7 @@ def check(hourly: pd.DataFrame, rules: QualityRules | None = None,
         if not mask.any():
             return
         report.flags.append(Flag.of(out, column, reason, mask, out[column].to_numpy()))
-        out.loc[mask, column] = np.nan
+        out[column] = out[column].mask(mask)
 
     present = [c for c in CHECKED_COLUMNS if c in out.columns]
     for column in present:
