@@ -24,17 +24,26 @@ def complete_hours(hourly: pd.DataFrame) -> pd.DataFrame:
     """Every hour of every day from each station's first to last day, missing hours NaN.
 
     Rows stay sorted by (station, time), so each station's block reshapes to (days, 24).
+    Columns: ``time``, ``station``, then the other columns of ``hourly``. One reindex of
+    the whole frame, linear in its rows; where no hour is missing nothing is copied.
     """
-    blocks = []
-    for station, group in hourly.groupby("station", sort=True):
-        first = group["time"].iloc[0].floor("D")
-        last = group["time"].iloc[-1].floor("D") + pd.Timedelta(hours=23)
-        hours = pd.date_range(first, last, freq="h")
-        block = group.set_index("time").reindex(hours)
-        block.index.name = "time"
-        block["station"] = station
-        blocks.append(block.reset_index())
-    return pd.concat(blocks, ignore_index=True)
+    codes, stations = pd.factorize(hourly["station"], sort=True)
+    time = hourly["time"].to_numpy()
+    hour = np.timedelta64(1, "h")
+    days = hourly["time"].dt.floor("D").groupby(codes).agg(["min", "max"])
+    first = days["min"].to_numpy()                         # per station, in name order
+    lengths = ((days["max"] - days["min"]).to_numpy() // np.timedelta64(1, "D") + 1) * 24
+    starts = np.cumsum(lengths) - lengths
+    since_first = time - first[codes]
+    on_hour = since_first % hour == np.timedelta64(0)       # others have no place
+    source_row = np.full(int(lengths.sum()), -1)
+    source_row[(starts[codes] + since_first // hour)[on_hour]] = np.flatnonzero(on_hour)
+    grid = (hourly.drop(columns=["station", "time"]).reset_index(drop=True)
+            .reindex(source_row).reset_index(drop=True))
+    position = np.arange(len(source_row)) - np.repeat(starts, lengths)
+    grid.insert(0, "station", stations.repeat(lengths))
+    grid.insert(0, "time", np.repeat(first, lengths) + position * hour)
+    return grid
 
 
 def _by_day(values: np.ndarray) -> np.ndarray:
@@ -63,7 +72,7 @@ def to_daily(hourly: pd.DataFrame, min_hours: int = DEFAULT_MIN_HOURS) -> pd.Dat
         raise DataError(f"min_hours must be between 1 and 24, not {min_hours}")
     grid = complete_hours(hourly)
     days = grid["time"].to_numpy()[::24]
-    daily = pd.DataFrame({"station": grid["station"].to_numpy()[::24],
+    daily = pd.DataFrame({"station": grid["station"].iloc[::24].to_numpy(),
                           "date": pd.DatetimeIndex(days).normalize()})
     pm25 = _by_day(grid["pm25"].to_numpy(dtype=float))
     hours = np.isfinite(pm25).sum(axis=1)
