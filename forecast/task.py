@@ -502,6 +502,14 @@ def _region_columns(inputs: list[pd.DataFrame], dates: list[pd.DatetimeIndex],
     return columns, omitted
 
 
+def _station_blocks(grid: pd.DataFrame) -> dict[str, slice]:
+    """Each station's rows of a grid of :func:`~forecast.daily.complete_hours` (sorted by
+    station, so a station's rows are one block), as a slice: taking them copies nothing."""
+    codes, names = pd.factorize(grid["station"], sort=True)
+    bounds = np.searchsorted(codes, np.arange(len(names) + 1))
+    return {str(name): slice(bounds[i], bounds[i + 1]) for i, name in enumerate(names)}
+
+
 def _windows(values: np.ndarray, positions: np.ndarray, length: int) -> np.ndarray:
     """values[p − length + 1 .. p] for each p, NaN-padded before the start, oldest first."""
     padded = np.concatenate([np.full((length - 1,) + values.shape[1:], np.nan), values])
@@ -529,19 +537,19 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
     grid = complete_hours(hourly)
     stations = sorted(daily["station"].unique().tolist())
     # row positions per station (one pass each); one station's rows are taken at a time
-    daily_rows = {str(k): v for k, v in daily.groupby("station", sort=True).indices.items()}
-    grid_rows = {str(k): v for k, v in grid.groupby("station", sort=True).indices.items()}
+    daily_rows = {str(k): v for k, v in
+                  daily.groupby("station", sort=True, observed=True).indices.items()}
+    grid_rows = _station_blocks(grid)
     # first pass: each station's own features; the neighbour features need them all
-    station_dailies, station_grids, station_features = [], [], []
+    station_dailies, station_features = [], []
     for station in stations:
         station_daily = daily.iloc[daily_rows[station]].reset_index(drop=True)
-        station_grid = grid.iloc[grid_rows[station]].reset_index(drop=True)
         n_days = len(station_daily)
         if n_days < warmup + horizon + 1:
             raise DataError(f"station {station}: {n_days} days of data is too little history "
                             f"for {warmup} days of lags and a horizon of {horizon}")
         station_dailies.append(station_daily)
-        station_grids.append(station_grid)
+        station_grid = grid.iloc[grid_rows[station]].reset_index(drop=True)
         station_features.append(_station_features(station_grid, station_daily, lags,
                                                   max_fill_days))
     region, omitted = [None] * len(stations), {}
@@ -554,11 +562,16 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
             inputs, [pd.DatetimeIndex(d["date"]) for d in station_dailies], stations,
             coordinates)
 
-    row_blocks, x_blocks, seq_blocks, hourly_blocks = [], [], [], []
+    # second pass: each station's rows of the arrays, filled in place (no copies to
+    # concatenate); a station's features are let go once its rows are written
+    n_rows = [len(d) - warmup + 1 for d in station_dailies]
+    ends = np.cumsum(n_rows)
+    row_blocks = []
     feature_names: list[str] | None = None
     for station_index, station in enumerate(stations):
-        station_daily, station_grid = station_dailies[station_index], station_grids[station_index]
+        station_daily = station_dailies[station_index]
         features = station_features[station_index]
+        station_features[station_index] = None
         n_days = len(station_daily)
         issue_days = pd.DatetimeIndex(station_daily["date"])
         target_days = issue_days + pd.Timedelta(days=horizon)
@@ -583,17 +596,23 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
         })
         if feature_names is None:
             feature_names = list(tabular.columns)
+            X = np.empty((ends[-1], len(feature_names)), dtype=np.float32)
+            sequence = np.empty((ends[-1], sequence_length, len(SEQUENCE_FEATURES)))
+            if hourly_hours > 0:
+                hourly_window = np.empty((ends[-1], hourly_hours, len(HOURLY_SEQUENCE_FEATURES)),
+                                         dtype=np.float32)
+        block = slice(ends[station_index] - n_rows[station_index], ends[station_index])
         tabular = tabular.reindex(columns=feature_names)
         row_blocks.append(rows)
-        x_blocks.append(tabular.to_numpy(dtype=np.float32)[positions])
+        X[block] = tabular.to_numpy(dtype=np.float32)[positions]
         seq_values = features.reindex(columns=list(SEQUENCE_FEATURES)).to_numpy(dtype=np.float32)
-        seq_blocks.append(_windows(seq_values, positions, sequence_length))
+        sequence[block] = _windows(seq_values, positions, sequence_length)
         if hourly_hours > 0:
             hour_positions = positions * 24 + 23     # hour 23 of the issue day, its last
-            window = _windows(_hourly_inputs(station_grid), hour_positions, hourly_hours)
-            hourly_blocks.append(window.astype(np.float32))  # the NaN padding is float64
+            station_grid = grid.iloc[grid_rows[station]].reset_index(drop=True)
+            hourly_window[block] = _windows(_hourly_inputs(station_grid), hour_positions,
+                                            hourly_hours)
     rows = pd.concat(row_blocks, ignore_index=True)
-    X = np.concatenate(x_blocks)
     y = rows["y"].to_numpy(dtype=float, copy=True)
     if not np.isfinite(y).any():
         raise DataError("no valid target day: every daily mean PM2.5 is missing or incomplete")
@@ -608,10 +627,10 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
     persistence_column = feature_names.index("pm25_last_valid")
     return ForecastTask(
         rows=rows, X=X, feature_names=feature_names,
-        sequence=np.concatenate(seq_blocks), sequence_names=list(SEQUENCE_FEATURES), y=y,
+        sequence=sequence, sequence_names=list(SEQUENCE_FEATURES), y=y,
         persistence=X[:, persistence_column].astype(float), stations=stations, mode=mode,
         horizon=horizon, splits=describe_splits(rows), target_transform=target_transform,
-        hourly=np.concatenate(hourly_blocks) if hourly_hours > 0 else None,
+        hourly=hourly_window if hourly_hours > 0 else None,
         hourly_names=list(HOURLY_SEQUENCE_FEATURES) if hourly_hours > 0 else [],
         omitted_features=omitted,
     )
