@@ -53,6 +53,10 @@ CALM = "calm"
 WIND_DIRECTIONS = COMPASS_16 + (CALM,)
 WIND_DIR_DTYPE = pd.CategoricalDtype(WIND_DIRECTIONS)
 _WIND_DEGREES = np.array([COMPASS_DEGREES[name] for name in COMPASS_16] + [np.nan, np.nan])
+#: sector_codes of each of WIND_DIRECTIONS, then of a missing value (index −1)
+_SECTOR_OF_DIRECTION = np.array(
+    [np.floor((COMPASS_DEGREES[name] + 22.5) / 45.0) % 8 for name in COMPASS_16]
+    + [len(SECTORS_8), -1], dtype=np.int8)
 
 
 def degrees_to_compass(degrees: pd.Series | np.ndarray) -> pd.Series:
@@ -84,12 +88,7 @@ def sector_codes(wind_dir: pd.Series) -> np.ndarray:
     A 16-point name between two sectors goes to the sector clockwise of it
     (NNE → NE, ENE → E, ..., NNW → N), so every bearing lands in exactly one sector.
     """
-    directions = wind_codes(wind_dir)
-    degrees = _WIND_DEGREES[directions]
-    sector = np.floor(((degrees % 360.0) + 22.5) / 45.0) % 8
-    codes = np.where(np.isfinite(sector), sector, -1).astype(np.int8)
-    codes[directions == WIND_DIRECTIONS.index(CALM)] = len(SECTORS_8)
-    return codes
+    return _SECTOR_OF_DIRECTION[wind_codes(wind_dir)]
 
 
 def compass_to_sector8(wind_dir: pd.Series) -> pd.Series:

@@ -472,7 +472,7 @@ def _region_columns(inputs: list[pd.DataFrame], dates: list[pd.DatetimeIndex],
     ``pm25_evening_mean`` and, where it has wind, ``wind_u_mean``/``wind_v_mean`` on its
     days ``dates``. Stations' periods may differ: a common day axis holds every
     station's values, NaN where it has none."""
-    axis = pd.DatetimeIndex(sorted(set().union(*[set(d) for d in dates])))
+    axis = pd.DatetimeIndex(np.unique(np.concatenate([d.to_numpy() for d in dates])))
     at = [axis.get_indexer(d) for d in dates]
 
     def grid(column: str) -> np.ndarray | None:
