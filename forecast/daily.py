@@ -24,26 +24,42 @@ def complete_hours(hourly: pd.DataFrame) -> pd.DataFrame:
     """Every hour of every day from each station's first to last day, missing hours NaN.
 
     Rows stay sorted by (station, time), so each station's block reshapes to (days, 24).
-    Columns: ``time``, ``station``, then the other columns of ``hourly``. One reindex of
-    the whole frame, linear in its rows; where no hour is missing nothing is copied.
+    Columns: ``time``, ``station``, then the other columns of ``hourly``. Linear in the
+    rows: a frame that already holds every hour in order (the usual case) is returned
+    without a copy, any other is reindexed once as a whole.
     """
     codes, stations = pd.factorize(hourly["station"], sort=True)
     time = hourly["time"].to_numpy()
-    hour = np.timedelta64(1, "h")
-    days = hourly["time"].dt.floor("D").groupby(codes).agg(["min", "max"])
-    first = days["min"].to_numpy()                         # per station, in name order
-    lengths = ((days["max"] - days["min"]).to_numpy() // np.timedelta64(1, "D") + 1) * 24
+    span = hourly["time"].groupby(codes).agg(["min", "max"])
+    first = span["min"].dt.floor("D").to_numpy()           # per station, in name order
+    lengths = ((span["max"].dt.floor("D").to_numpy() - first) // np.timedelta64(1, "D") + 1) * 24
     starts = np.cumsum(lengths) - lengths
+    others = [c for c in hourly.columns if c not in ("station", "time")]
+    if _in_grid_order(codes, time, first, starts, lengths):
+        return hourly[["time", "station"] + others].reset_index(drop=True)
+    hour = np.timedelta64(1, "h")
     since_first = time - first[codes]
     on_hour = since_first % hour == np.timedelta64(0)       # others have no place
     source_row = np.full(int(lengths.sum()), -1)
     source_row[(starts[codes] + since_first // hour)[on_hour]] = np.flatnonzero(on_hour)
-    grid = (hourly.drop(columns=["station", "time"]).reset_index(drop=True)
-            .reindex(source_row).reset_index(drop=True))
+    grid = hourly[others].reset_index(drop=True).reindex(source_row).reset_index(drop=True)
     position = np.arange(len(source_row)) - np.repeat(starts, lengths)
     grid.insert(0, "station", stations.repeat(lengths))
     grid.insert(0, "time", np.repeat(first, lengths) + position * hour)
     return grid
+
+
+def _in_grid_order(codes: np.ndarray, time: np.ndarray, first: np.ndarray, starts: np.ndarray,
+                   lengths: np.ndarray) -> bool:
+    """Whether the rows (station ``codes``, ``time``) already are every hour of each
+    station's days, stations in code order, i.e. the grid of :func:`complete_hours`."""
+    if len(time) != lengths.sum() or not (np.bincount(codes, minlength=len(lengths)) == lengths).all():
+        return False
+    if not (codes[1:] >= codes[:-1]).all() or not (time[starts] == first).all():
+        return False
+    steps = np.diff(time) == np.timedelta64(1, "h")
+    steps[starts[1:] - 1] = True            # from one station's last hour to the next's first
+    return bool(steps.all())
 
 
 def _by_day(values: np.ndarray) -> np.ndarray:

@@ -102,8 +102,12 @@ def station_category(station: pd.Series) -> pd.Series:
     so that the codes sort as the names do."""
     if (isinstance(station.dtype, pd.CategoricalDtype) and not station.hasnans
             and all(isinstance(name, str) for name in station.cat.categories)):
-        station = station.cat.remove_unused_categories()
-        return station.cat.reorder_categories(sorted(station.cat.categories))
+        counts = np.bincount(station.cat.codes.to_numpy(), minlength=len(station.cat.categories))
+        if not counts.all():
+            station = station.cat.remove_unused_categories()
+        if not station.cat.categories.is_monotonic_increasing:
+            station = station.cat.reorder_categories(sorted(station.cat.categories))
+        return station
     return station.astype(str).astype("category")
 
 

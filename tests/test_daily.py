@@ -85,6 +85,22 @@ def test_missing_hours_inside_a_day_are_completed(make_hourly):
     assert daily["rain_total"].tolist() == pytest.approx([18.0, 17.0, 24.0])
 
 
+def test_a_complete_frame_is_its_own_grid(make_hourly):
+    a = make_hourly("2013-07-01", 2, station="A", temp=1.0)
+    b = make_hourly("2013-07-02", 3, station="B", temp=2.0)
+    hourly = validate_hourly(pd.concat([b, a]), "t")
+    grid = complete_hours(hourly)
+    assert list(grid.columns) == ["time", "station", "pm25", "temp"]
+    assert grid["station"].tolist() == ["A"] * 48 + ["B"] * 72
+    assert np.shares_memory(grid["pm25"].to_numpy(), hourly["pm25"].to_numpy())   # no copy
+    # the same rows in another order are reindexed into the same grid
+    shuffled = hourly.sample(frac=1.0, random_state=0)
+    pd.testing.assert_frame_equal(complete_hours(shuffled), grid)
+    gap = complete_hours(hourly.drop(index=[5, 60]))
+    assert len(gap) == len(grid) and gap["pm25"].isna().sum() == 2
+    pd.testing.assert_frame_equal(gap[["time", "station"]], grid[["time", "station"]])
+
+
 def test_days_missing_entirely_and_stations_kept_apart(make_hourly):
     a = make_hourly("2013-07-01", 4, station="B")
     a = a[(a["time"] < "2013-07-02") | (a["time"] >= "2013-07-04")]   # 2 days without rows

@@ -328,9 +328,12 @@ def test_hourly_frame_is_categorical_and_sorted_by_station_name():
     assert hourly["wind_dir"].dtype == WIND_DIR_DTYPE
     assert hourly["wind_dir"].astype(object).where(hourly["wind_dir"].notna()).tolist()[:4] == \
         ["NW", "N", "calm", "SSE"]
-    # a categorical station column with names no longer present (a selection) is tidied
+    # a categorical station column with names no longer present (a selection) is tidied,
+    # one whose categories are not in name order is put in it
     subset = validate_hourly(hourly[hourly["station"] == "s2"], "t")
     assert list(subset["station"].cat.categories) == ["s2"]
+    unsorted = frame.assign(station=pd.Categorical(frame["station"], categories=["s2", "s10"]))
+    pd.testing.assert_frame_equal(validate_hourly(unsorted, "t"), hourly)
     # the wind helpers read categorical and plain text columns alike
     text = hourly["wind_dir"].astype(object)
     assert np.array_equal(sector_codes(text), sector_codes(hourly["wind_dir"]))
