@@ -52,7 +52,10 @@ class Family:
     arguments every candidate shares; ``preprocess``: impute the median (with missing
     indicators) and standardise first — linear models need it, gradient boosting handles
     missing values itself; ``seeded``: pass ``random_state``; ``path``: walk the grid
-    from its last setting (the strongest penalty) to its first with warm starts.
+    from its last setting (the strongest penalty) to its first with warm starts;
+    ``stops_on_validation``: pass the validation rows to ``fit`` for early stopping, so
+    the number of boosting iterations is chosen on the validation split like every other
+    setting (and like a network's best epoch).
     """
 
     estimator: type
@@ -61,6 +64,7 @@ class Family:
     preprocess: bool = True
     seeded: bool = False
     path: bool = False
+    stops_on_validation: bool = False
 
     def make(self, params: dict, seed: int):
         return self.estimator(**self.fixed, **params,
@@ -76,8 +80,8 @@ FAMILIES = {
                                            for r in (0.5, 0.9) for a in SPARSE_ALPHAS),
                          {"max_iter": 20000, "precompute": True}, path=True),
     "hgb": Family(HistGradientBoostingRegressor, HGB_GRID,
-                  {"max_iter": 1000, "early_stopping": True, "validation_fraction": 0.15,
-                   "n_iter_no_change": 30}, preprocess=False, seeded=True),
+                  {"max_iter": 1000, "early_stopping": True, "n_iter_no_change": 30},
+                  preprocess=False, seeded=True, stops_on_validation=True),
 }
 
 
@@ -145,6 +149,8 @@ class SklearnBaseline(Baseline):
         scores = []
         for transform in self.transforms:
             z_train = transform_target(task.y[train], transform)
+            on_validation = ({"X_val": X_val, "y_val": transform_target(task.y[val], transform)}
+                             if family.stops_on_validation else {})
             estimator = None
             for index in order:
                 params = grid[index]
@@ -157,7 +163,7 @@ class SklearnBaseline(Baseline):
                         estimator.set_params(warm_start=True)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
-                    estimator.fit(X_train, z_train)
+                    estimator.fit(X_train, z_train, **on_validation)
                 y_val = np.maximum(inverse_target(estimator.predict(X_val), transform), 0.0)
                 rmse = float(np.sqrt(np.mean((y_val - task.y[val]) ** 2)))
                 # a path's estimator is refitted at the next penalty: keep a copy of it
