@@ -253,6 +253,7 @@ class NetworkForecaster(BaseEstimator):
 
         self.info_["fit_seconds"] = round(time.perf_counter() - start, 3)
         self.info_["epochs_run"] = int(trainer.current_epoch)
+        self.info_["world_size"] = int(trainer.world_size)
         self.info_["stopped_early"] = bool(early_stopping.stopped_epoch > 0)
         if failure is not None:
             self.info_["status"] = f"failed: {failure}"
