@@ -1,4 +1,4 @@
-"""The ``forecast`` command: ``data``, ``run``, ``report`` and ``predict``.
+"""The ``forecast`` command: ``data``, ``run``, ``train``, ``report`` and ``predict``.
 
 User errors (bad data, a config typo, an unknown model) end with one line on stderr
 and exit status 2, never a traceback.
@@ -152,6 +152,45 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    """One network fitted on the main split by one Lightning ``Trainer``: the command that
+    Lightning's launchers spread over several GPUs (``--strategy ddp --devices N``) or
+    machines (``torchrun``, ``srun``). Rank 0 prints the result and saves the network."""
+    import numpy as np
+    from lightning.pytorch.utilities import rank_zero_only
+
+    import models
+
+    from . import registry
+    from .pipeline import load_data, make_task
+    from .task import drop_uninformative
+
+    config = _config(args)
+    if registry.kind_of(args.network) != "network":
+        raise DataError(f"{args.network!r} is not a network; forecast train fits one of "
+                        f"{', '.join(registry.NETWORK_MODELS)}")
+    loaded, frame = load_data(config)
+    task, _ = drop_uninformative(make_task(loaded, frame, config))
+    forecaster = models.NetworkForecaster.from_config(args.network, config,
+                                                      seed=config["run"]["seed"])
+    forecaster.fit(task)
+    if rank_zero_only.rank != 0:
+        return 0
+    val = task.mask("val")
+    rmse = float(np.sqrt(np.mean((forecaster.predict(task, val) - task.y[val]) ** 2)))
+    info = forecaster.info
+    print(f"{args.network}: validation RMSE {rmse:.2f} µg/m³ over {int(val.sum())} "
+          f"station-days; best epoch {info['best_epoch']} of {info['epochs_run']}; "
+          f"{info['world_size']} process(es); {info['fit_seconds']:.0f} s")
+    if args.save:
+        path = Path(args.save)
+        partial = path.with_name(path.name + ".partial")
+        forecaster.save(partial)
+        partial.replace(path)   # never a half-written file under the asked name
+        print(f"saved {path}")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
@@ -191,6 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the whole pipeline and write a run directory")
     _add_config_flags(run)
     run.set_defaults(handler=cmd_run)
+
+    train = commands.add_parser(
+        "train", help="fit one network on the main split (one GPU, DDP, several machines)")
+    train.add_argument("network", help="mlp, gru, lstm, tcn or an hourly network")
+    train.add_argument("--save", help="write the fitted network here (a .pt file)")
+    _add_config_flags(train)
+    train.set_defaults(handler=cmd_train)
 
     report = commands.add_parser("report", help="rebuild report.html/report.md of a run")
     report.add_argument("run_dir")

@@ -81,6 +81,7 @@ DEFAULTS: dict[str, Any] = {
         "max_epochs": 150,
         "patience": 10,
         "batch_size": 64,
+        "max_steps_per_epoch": 256, # larger data: batches grow so an epoch takes at most this many steps
         "learning_rate": 0.003,
         "weight_decay": 0.0001,
         "optimizer": "adamw",       # adamw | sgd | rmsprop
@@ -224,6 +225,10 @@ def validate(config: dict) -> None:
         raise DataError("config: split.folds must be 0 (as many as fit) or more")
     if config["training"]["jobs"] < 1:
         raise DataError("config: training.jobs must be at least 1")
+    for key in ("batch_size", "max_steps_per_epoch"):
+        if config["training"][key] < 1:
+            raise DataError(f"config: training.{key} must be at least 1, "
+                            f"not {config['training'][key]}")
     if config["training"]["seeds"] < 1:
         raise DataError("config: training.seeds must be at least 1")
     QualityRules.from_config(config["quality"])

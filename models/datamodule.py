@@ -4,6 +4,8 @@ by the :class:`~models.scaling.Scalers` fitted on the training rows."""
 
 from __future__ import annotations
 
+import math
+
 import lightning as L
 import numpy as np
 import torch
@@ -43,10 +45,12 @@ class ForecastDataModule(L.LightningDataModule):
     """
 
     def __init__(self, task: ForecastTask, batch_size: int = 64, seed: int = 0,
-                 scalers: Scalers | None = None, hourly: bool = False) -> None:
+                 scalers: Scalers | None = None, hourly: bool = False,
+                 max_steps_per_epoch: int | None = None) -> None:
         super().__init__()
         self.task = task
         self.batch_size = batch_size
+        self.max_steps_per_epoch = max_steps_per_epoch
         self.seed = seed
         self.scalers = scalers
         self.hourly = hourly   # batches also carry the hourly window (before the target)
@@ -72,8 +76,18 @@ class ForecastDataModule(L.LightningDataModule):
         return DataLoader(dataset, sampler=BatchSampler(order, batch_size, drop_last=False),
                           batch_size=None, num_workers=0, generator=generator)
 
+    @property
+    def train_batch_size(self) -> int:
+        """``batch_size``, or more when an epoch of the training rows would take more than
+        ``max_steps_per_epoch`` steps: at data scale (hundreds of stations) a tiny network's
+        cost is otherwise per-step overhead, not arithmetic."""
+        if not self.max_steps_per_epoch:
+            return self.batch_size
+        n_train = int(self.task.mask("train").sum())
+        return max(self.batch_size, math.ceil(n_train / self.max_steps_per_epoch))
+
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.dataset(self.task.mask("train")), self.batch_size, True)
+        return self._loader(self.dataset(self.task.mask("train")), self.train_batch_size, True)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.dataset(self.task.mask("val")), EVAL_BATCH_SIZE, False)

@@ -110,12 +110,23 @@ class ForecastModule(L.LightningModule):
         if self._train_sums is not None:
             self._sums = self._train_sums   # validation runs inside the training epoch
 
-    def on_before_optimizer_step(self, optimizer) -> None:
-        # called after backward and before gradient clipping
-        grads = [p.grad for p in self.parameters() if p.grad is not None]
-        if grads:
-            self._sums["grad"] += float(torch.nn.utils.get_total_norm(grads, norm_type=2.0))
-            self._sums["steps"] += 1
+    def configure_gradient_clipping(self, optimizer, gradient_clip_val=None,
+                                    gradient_clip_algorithm=None) -> None:
+        # Called after backward. ``clip_grad_norm_`` returns the norm before clipping, so
+        # the logged norm and the clipping share one pass over the gradients.
+        if gradient_clip_algorithm not in (None, "norm"):
+            super().configure_gradient_clipping(optimizer, gradient_clip_val,
+                                                gradient_clip_algorithm)
+            return
+        parameters = [p for p in self.parameters() if p.grad is not None]
+        if not parameters:
+            return
+        if gradient_clip_val:
+            norm = torch.nn.utils.clip_grad_norm_(parameters, float(gradient_clip_val))
+        else:
+            norm = torch.nn.utils.get_total_norm([p.grad for p in parameters], norm_type=2.0)
+        self._sums["grad"] += float(norm)
+        self._sums["steps"] += 1
 
     # ------------------------------------------------------------------ optimiser
 

@@ -88,7 +88,7 @@ def _divergence(history: pd.DataFrame) -> str | None:
 
 #: The ``[training]`` options that are a network's constructor arguments (all but seeds).
 TRAINING_PARAMETERS = ("hidden", "layers", "dropout", "activation", "learning_rate",
-                       "weight_decay", "optimizer", "momentum", "batch_size", "max_epochs",
+                       "weight_decay", "optimizer", "momentum", "batch_size", "max_steps_per_epoch", "max_epochs",
                        "patience", "gradient_clip", "lr_schedule", "accelerator", "devices",
                        "strategy", "num_nodes", "progress_bar", "threads", "loss")
 
@@ -112,6 +112,7 @@ class NetworkForecaster(BaseEstimator):
                  optimizer: str = DEFAULTS["training"]["optimizer"],
                  momentum: float = DEFAULTS["training"]["momentum"],
                  batch_size: int = DEFAULTS["training"]["batch_size"],
+                 max_steps_per_epoch: int = DEFAULTS["training"]["max_steps_per_epoch"],
                  max_epochs: int = DEFAULTS["training"]["max_epochs"],
                  patience: int = DEFAULTS["training"]["patience"],
                  gradient_clip: float = DEFAULTS["training"]["gradient_clip"],
@@ -133,6 +134,7 @@ class NetworkForecaster(BaseEstimator):
         self.optimizer = optimizer
         self.momentum = momentum
         self.batch_size = batch_size
+        self.max_steps_per_epoch = max_steps_per_epoch
         self.max_epochs = max_epochs
         self.patience = patience
         self.gradient_clip = gradient_clip
@@ -206,7 +208,8 @@ class NetworkForecaster(BaseEstimator):
         L.seed_everything(self.seed, workers=True, verbose=False)
         torch.use_deterministic_algorithms(True, warn_only=True)
         data = ForecastDataModule(task, batch_size=int(self.batch_size), seed=self.seed,
-                                  hourly=NETWORKS[self.kind].reads_hourly)
+                                  hourly=NETWORKS[self.kind].reads_hourly,
+                                  max_steps_per_epoch=int(self.max_steps_per_epoch))
         data.setup("fit")
         self.scalers_ = data.scalers
         self.network_config_ = self.make_network_config(task, data.scalers)
@@ -216,7 +219,8 @@ class NetworkForecaster(BaseEstimator):
                       **{k: getattr(self, k) for k in (
                           "hidden", "layers", "dropout", "activation", "learning_rate",
                           "weight_decay", "batch_size", "optimizer", "lr_schedule",
-                          "max_epochs", "patience")}}
+                          "max_epochs", "patience")},
+                      "batch_size_used": data.train_batch_size}
 
         with tempfile.TemporaryDirectory(prefix="pm25-train-") as tmp, quiet_lightning():
             early_stopping = EarlyStopping(monitor="val_loss", patience=int(self.patience),
@@ -249,6 +253,7 @@ class NetworkForecaster(BaseEstimator):
 
         self.info_["fit_seconds"] = round(time.perf_counter() - start, 3)
         self.info_["epochs_run"] = int(trainer.current_epoch)
+        self.info_["world_size"] = int(trainer.world_size)
         self.info_["stopped_early"] = bool(early_stopping.stopped_epoch > 0)
         if failure is not None:
             self.info_["status"] = f"failed: {failure}"

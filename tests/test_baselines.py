@@ -155,3 +155,23 @@ def test_a_new_baseline_in_the_registry_counts_as_best_baseline(monkeypatch):
                                       "y_pred": y + rng.normal(0, noise, 40)}))
     scores = evaluation.evaluate(pd.concat(rows), n_boot=20)
     assert scores["best_baseline"]["val"] == "oracle"
+
+
+def test_hgb_holds_out_whole_days_for_early_stopping():
+    from sklearn.model_selection import train_test_split
+    from sklearn.utils import check_random_state
+
+    from baselines.linear import EARLY_STOPPING_FRACTION, held_out_days
+
+    days = np.repeat(pd.date_range("2014-01-01", periods=100).to_numpy(), 3)  # 3 stations
+    fit, stop = held_out_days(days, seed=4)
+    assert sorted(np.concatenate([fit, stop]).tolist()) == list(range(len(days)))
+    assert not set(days[fit]) & set(days[stop])          # a day is on one side, whole
+    assert len(set(days[stop])) == round(EARLY_STOPPING_FRACTION * 100)
+    # one station: the rows scikit-learn's own early-stopping split would hold out, in its order
+    single = pd.date_range("2014-01-01", periods=100).to_numpy()
+    seed = check_random_state(4).randint(np.iinfo(np.uint32).max, dtype="u8")
+    expected = train_test_split(np.arange(100), test_size=EARLY_STOPPING_FRACTION,
+                                random_state=seed)
+    for got, want in zip(held_out_days(single, seed=4), expected, strict=True):
+        assert got.tolist() == want.tolist()

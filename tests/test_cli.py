@@ -135,3 +135,23 @@ def test_a_validation_split_too_short_to_calibrate_is_one_line(tmp_path, cli_err
                      "--models", "persistence,ridge", "--out", str(tmp_path), progress=True)
     assert "validation split has" in line and "at least 10" in line
     assert not any(tmp_path.iterdir())
+
+
+def test_train_fits_one_network_and_saves_it(tmp_path, cli):
+    import models
+
+    path = tmp_path / "mlp.pt"
+    code, out, err = cli("train", "mlp", "--dataset", "synthetic", *SHORT,
+                         "--train-end", "2012-02-15", "--val-end", "2012-03-10",
+                         "--test-end", "2012-03-31", "--accelerator", "cpu",
+                         "--training-max-epochs", "2", "--hidden", "8", "--save", str(path))
+    assert code == 0, err
+    assert "mlp: validation RMSE" in out and "best epoch" in out and "1 process(es)" in out
+    saved = models.NetworkForecaster.load(path)
+    assert saved.info["status"] == "ok" and saved.info["epochs_run"] == 2
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_train_refuses_a_model_that_is_not_a_network(cli_error):
+    assert "'ridge' is not a network" in cli_error("train", "ridge", "--dataset", "synthetic")
+    assert "unknown model 'mlpp'" in cli_error("train", "mlpp", "--dataset", "synthetic")

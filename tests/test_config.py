@@ -129,6 +129,9 @@ def test_model_names_and_ranges_are_validated():
             load_config(None, {"task": {key: 0}})
     with pytest.raises(DataError, match="seeds must be at least 1"):
         load_config(None, {"training": {"seeds": 0}})
+    for key in ("batch_size", "max_steps_per_epoch"):
+        with pytest.raises(DataError, match=f"training.{key} must be at least 1"):
+            load_config(None, {"training": {key: 0}})
     bad = copy.deepcopy(DEFAULTS)
     bad["task"]["extra"] = 1
     with pytest.raises(DataError, match="unknown option"):

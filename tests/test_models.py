@@ -275,6 +275,19 @@ def test_datamodule_loaders(task):
     assert len(batch) == 3 and len(batch[0]) == task.mask("test", scored=False).sum()
 
 
+def test_batches_grow_so_an_epoch_takes_at_most_max_steps(task):
+    n_train = int(task.mask("train").sum())
+    unbounded = ForecastDataModule(task, batch_size=16, seed=0)
+    assert unbounded.train_batch_size == 16
+    roomy = ForecastDataModule(task, batch_size=16, seed=0, max_steps_per_epoch=n_train)
+    assert roomy.train_batch_size == 16    # few rows: the configured batch size stands
+    capped = ForecastDataModule(task, batch_size=16, seed=0, max_steps_per_epoch=5)
+    capped.setup("fit")
+    sizes = [len(b[3]) for b in capped.train_dataloader()]
+    assert len(sizes) <= 5 and sum(sizes) == n_train
+    assert capped.train_batch_size == -(-n_train // 5) > 16
+
+
 # ------------------------------------------------------------------ divergence
 
 
