@@ -1,6 +1,7 @@
 """Training speed: one epoch of Lightning vs a plain PyTorch loop, and the default networks.
 
     python benchmarks/bench_training.py [--seeds 3] [--threads 1] [--epochs 5]
+                                        [--batch-sizes 64,256,1024]
 
 1. For ``mlp`` and ``gru`` with the default configuration: the median time of one epoch
    (training pass + validation pass) through ``lightning.Trainer`` and through a plain
@@ -71,10 +72,11 @@ class EpochTimer(Callback):
         self.times.append(time.perf_counter() - self.start)
 
 
-def lightning_epoch(kind: str, task: T.ForecastTask, epochs: int) -> float:
+def lightning_epoch(kind: str, task: T.ForecastTask, epochs: int,
+                    batch_size: int = DEFAULTS["training"]["batch_size"]) -> float:
     forecaster = models.NetworkForecaster.from_config(kind, {}, seed=0)
     L.seed_everything(0, verbose=False)
-    data = ForecastDataModule(task, batch_size=DEFAULTS["training"]["batch_size"], seed=0)
+    data = ForecastDataModule(task, batch_size=batch_size, seed=0)
     data.setup("fit")
     module = ForecastModule(forecaster.make_network_config(task, data.scalers))
     timer = EpochTimer()
@@ -88,10 +90,11 @@ def lightning_epoch(kind: str, task: T.ForecastTask, epochs: int) -> float:
     return statistics.median(timer.times)
 
 
-def plain_epoch(kind: str, task: T.ForecastTask, epochs: int) -> float:
+def plain_epoch(kind: str, task: T.ForecastTask, epochs: int,
+                batch_size: int = DEFAULTS["training"]["batch_size"]) -> float:
     forecaster = models.NetworkForecaster.from_config(kind, {}, seed=0)
     torch.manual_seed(0)
-    data = ForecastDataModule(task, batch_size=DEFAULTS["training"]["batch_size"], seed=0)
+    data = ForecastDataModule(task, batch_size=batch_size, seed=0)
     data.setup("fit")
     module = ForecastModule(forecaster.make_network_config(task, data.scalers))
     optimizer = module.configure_optimizers()["optimizer"]
@@ -120,6 +123,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=5, help="epochs timed per loop")
+    parser.add_argument("--batch-sizes", default="",
+                        help="also the mlp's ratio at these batch sizes (e.g. 64,256,1024)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -137,6 +142,15 @@ def main() -> None:
         plain_s = plain_epoch(kind, task, args.epochs)
         print(f"{kind:8} {lightning_s * 1000:8.1f}ms {plain_s * 1000:8.1f}ms "
               f"{lightning_s / plain_s:6.2f}")
+
+    if args.batch_sizes:
+        print("\nmlp at other batch sizes (fewer steps per epoch):")
+        for size in (int(s) for s in args.batch_sizes.split(",")):
+            lightning_s = lightning_epoch("mlp", task, args.epochs, size)
+            plain_s = plain_epoch("mlp", task, args.epochs, size)
+            steps = -(-n_train // size)
+            print(f"batch {size:5} ({steps:3} steps) {lightning_s * 1000:8.1f}ms "
+                  f"{plain_s * 1000:8.1f}ms {lightning_s / plain_s:6.2f}")
 
     print(f"\ndefault networks, {args.seeds} seeds each (NetworkForecaster.fit, early stopping):")
     config = {"training": {**DEFAULTS["training"], "progress_bar": False}}

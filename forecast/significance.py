@@ -160,13 +160,16 @@ def daily_loss_differential(dates: ArrayLike, y_true: ArrayLike, pred_a: ArrayLi
 def _units(dates: ArrayLike, folds: ArrayLike | None) -> tuple[np.ndarray, np.ndarray]:
     """Each row's resampling unit (a fold's date), units ordered by fold then date, and
     the fold code of each unit."""
-    dates = pd.to_datetime(np.asarray(dates).reshape(-1))
-    fold = np.zeros(len(dates), dtype=int) if folds is None else \
-        pd.factorize(np.asarray(folds).reshape(-1), sort=True)[0]
-    keys = pd.MultiIndex.from_arrays([fold, dates])
-    units, uniques = pd.factorize(keys, sort=True)
-    unit_fold = np.asarray(uniques.get_level_values(0), dtype=int)
-    return units, unit_fold
+    day = (pd.to_datetime(np.asarray(dates).reshape(-1)).to_numpy()
+           .astype("datetime64[D]").astype(np.int64))
+    fold = np.zeros(len(day), dtype=np.int64) if folds is None else \
+        pd.factorize(np.asarray(folds).reshape(-1), sort=True)[0].astype(np.int64)
+    first = day.min() if len(day) else 0
+    span = (day.max() - first + 1) if len(day) else 1
+    # one integer per (fold, date), in fold-then-date order: np.unique sorts integers
+    # where a MultiIndex of 300,000 rows would build and sort as many tuples
+    uniques, units = np.unique(fold * span + (day - first), return_inverse=True)
+    return units.reshape(-1), (uniques // span).astype(int)
 
 
 def stratified_block_draws(unit_fold: np.ndarray, n_boot: int, seed: int | None,
