@@ -85,7 +85,10 @@ class Family:
     indicators) and standardise first — linear models need it, gradient boosting handles
     missing values itself; ``seeded``: pass ``random_state``; ``path``: walk the grid
     from its last setting (the strongest penalty) to its first with warm starts;
-    ``stops_on_held_out_days``: stop early on :func:`held_out_days` of the training rows.
+    ``stops_on_held_out_days``: stop early on :func:`held_out_days` of the training rows;
+    ``search_rows``: with more training rows than this, every candidate is first fitted
+    on a random sample of that many rows and only the ``finalists`` best by validation
+    RMSE on all of them (0: no sample).
     """
 
     estimator: type
@@ -95,6 +98,8 @@ class Family:
     seeded: bool = False
     path: bool = False
     stops_on_held_out_days: bool = False
+    search_rows: int = 0
+    finalists: int = 3
 
     def make(self, params: dict, seed: int):
         return self.estimator(**self.fixed, **params,
@@ -111,7 +116,8 @@ FAMILIES = {
                          {"max_iter": 20000, "precompute": True}, path=True),
     "hgb": Family(HistGradientBoostingRegressor, HGB_GRID,
                   {"max_iter": 1000, "early_stopping": True, "n_iter_no_change": 30},
-                  preprocess=False, seeded=True, stops_on_held_out_days=True),
+                  preprocess=False, seeded=True, stops_on_held_out_days=True,
+                  search_rows=20_000),
 }
 
 
@@ -176,34 +182,21 @@ class SklearnBaseline(Baseline):
             preprocessing = _preprocessing().fit(X_train)
             X_train, X_val = preprocessing.transform(X_train), preprocessing.transform(X_val)
         order = list(range(len(grid)))[::-1] if family.path else list(range(len(grid)))
-        if family.stops_on_held_out_days:
-            fit_rows, stop_rows = held_out_days(task.rows.loc[train, "target_day"].to_numpy(),
-                                                self.seed)
-        scores = []
-        for transform in self.transforms:
-            z_train = transform_target(task.y[train], transform)
-            estimator = None
-            for index in order:
-                params = grid[index]
-                if family.path and estimator is not None and \
-                        estimator.get_params().get("l1_ratio") == params.get("l1_ratio"):
-                    estimator.set_params(**params)   # warm start from the stronger penalty
-                else:
-                    estimator = family.make(params, self.seed)
-                    if family.path:
-                        estimator.set_params(warm_start=True)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", ConvergenceWarning)
-                    if family.stops_on_held_out_days:
-                        estimator.fit(X_train[fit_rows], z_train[fit_rows],
-                                      X_val=X_train[stop_rows], y_val=z_train[stop_rows])
-                    else:
-                        estimator.fit(X_train, z_train)
-                y_val = np.maximum(inverse_target(estimator.predict(X_val), transform), 0.0)
-                rmse = float(np.sqrt(np.mean((y_val - task.y[val]) ** 2)))
-                # a path's estimator is refitted at the next penalty: keep a copy of it
-                scores.append((rmse, index, {**params, "target_transform": transform},
-                               copy.deepcopy(estimator) if family.path else estimator))
+        candidates = [(transform, index) for transform in self.transforms for index in order]
+        y_train, y_val = task.y[train], task.y[val]
+        days = task.rows.loc[train, "target_day"].to_numpy()
+        searched_on, n_candidates = len(y_train), len(candidates)
+        if family.search_rows and len(y_train) > family.search_rows:
+            # at data scale: every candidate on a sample of the training rows, then the
+            # best few on all of them; validation chooses at both steps
+            sample = np.sort(np.random.default_rng(self.seed).choice(
+                len(y_train), family.search_rows, replace=False))
+            first = self._scores(family, grid, candidates, X_train[sample], y_train[sample],
+                                 days[sample], X_val, y_val)
+            ranked = sorted(range(len(first)), key=lambda k: (first[k][0], first[k][1]))
+            candidates = [candidates[k] for k in sorted(ranked[:family.finalists])]
+            searched_on = family.search_rows
+        scores = self._scores(family, grid, candidates, X_train, y_train, days, X_val, y_val)
         rmse, _, params, estimator = min(scores, key=lambda s: (s[0], s[1]))
         if family.path:
             estimator.set_params(warm_start=False)
@@ -216,8 +209,41 @@ class SklearnBaseline(Baseline):
             n_parameters = int(sum(len(p.nodes) for tree in estimator._predictors for p in tree))
         self.info_ = {"n_parameters": n_parameters, "fit_seconds": time.perf_counter() - start,
                       "chosen": params, "val_rmse_at_choice": rmse,
-                      "candidates": len(scores)}
+                      "candidates": n_candidates, "searched_on_rows": searched_on}
         return self
+
+    def _scores(self, family: Family, grid: list[dict], candidates: list[tuple[str, int]],
+                X_train: np.ndarray, y_train: np.ndarray, days: np.ndarray,
+                X_val: np.ndarray, y_val: np.ndarray) -> list[tuple]:
+        """(validation RMSE, grid index, settings, fitted estimator) of each candidate
+        (target transform, grid index), fitted on ``X_train`` in the order given."""
+        if family.stops_on_held_out_days:
+            fit_rows, stop_rows = held_out_days(days, self.seed)
+        scores, estimator, previous = [], None, None
+        for transform, index in candidates:
+            params = grid[index]
+            z_train = transform_target(y_train, transform)
+            if family.path and estimator is not None and transform == previous and \
+                    estimator.get_params().get("l1_ratio") == params.get("l1_ratio"):
+                estimator.set_params(**params)   # warm start from the stronger penalty
+            else:
+                estimator = family.make(params, self.seed)
+                if family.path:
+                    estimator.set_params(warm_start=True)
+            previous = transform
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                if family.stops_on_held_out_days:
+                    estimator.fit(X_train[fit_rows], z_train[fit_rows],
+                                  X_val=X_train[stop_rows], y_val=z_train[stop_rows])
+                else:
+                    estimator.fit(X_train, z_train)
+            predicted = np.maximum(inverse_target(estimator.predict(X_val), transform), 0.0)
+            rmse = float(np.sqrt(np.mean((predicted - y_val) ** 2)))
+            # a path's estimator is refitted at the next penalty: keep a copy of it
+            scores.append((rmse, index, {**params, "target_transform": transform},
+                           copy.deepcopy(estimator) if family.path else estimator))
+        return scores
 
     def predict(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
         with threadpool_limits(limits=int(self.n_threads), user_api="openmp"):

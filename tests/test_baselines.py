@@ -175,3 +175,26 @@ def test_hgb_holds_out_whole_days_for_early_stopping():
                                 random_state=seed)
     for got, want in zip(held_out_days(single, seed=4), expected, strict=True):
         assert got.tolist() == want.tolist()
+
+
+def test_hgb_searches_on_a_sample_at_data_scale(task, monkeypatch):
+    import dataclasses
+
+    import baselines.linear as linear
+
+    n_train = int(task.mask("train").sum())
+    grid = linear.HGB_GRID[:3]
+    monkeypatch.setitem(linear.FAMILIES, "hgb", dataclasses.replace(
+        linear.FAMILIES["hgb"], search_rows=n_train // 3, finalists=2))
+    sampled = SklearnBaseline(family="hgb", grid=grid, seed=0).fit(task)
+    assert sampled.info["searched_on_rows"] == n_train // 3
+    assert sampled.info["candidates"] == 2 * len(grid)    # two transforms × the grid
+    monkeypatch.setitem(linear.FAMILIES, "hgb", dataclasses.replace(
+        linear.FAMILIES["hgb"], search_rows=n_train))     # not more rows than that: no sample
+    whole = SklearnBaseline(family="hgb", grid=grid, seed=0).fit(task)
+    assert whole.info["searched_on_rows"] == n_train
+    monkeypatch.setitem(linear.FAMILIES, "hgb", dataclasses.replace(
+        linear.FAMILIES["hgb"], search_rows=0))
+    reference = SklearnBaseline(family="hgb", grid=grid, seed=0).fit(task)
+    rows = task.mask("test")
+    assert np.array_equal(whole.predict(task, rows), reference.predict(task, rows))
