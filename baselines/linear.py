@@ -117,7 +117,7 @@ FAMILIES = {
     "hgb": Family(HistGradientBoostingRegressor, HGB_GRID,
                   {"max_iter": 1000, "early_stopping": True, "n_iter_no_change": 30},
                   preprocess=False, seeded=True, stops_on_held_out_days=True,
-                  search_rows=20_000),
+                  search_rows=20_000, finalists=2),
 }
 
 
