@@ -137,6 +137,8 @@ def main() -> None:
     print("\none epoch (train + validation), median of "
           f"{args.epochs}, batch size {DEFAULTS['training']['batch_size']}:")
     print(f"{'network':8} {'lightning':>10} {'plain':>10} {'ratio':>6}")
+    lightning_epoch("mlp", task, 2)   # warm-up: the first Trainer of a process pays imports
+    plain_epoch("mlp", task, 2)
     for kind in ("mlp", "gru"):
         lightning_s = lightning_epoch(kind, task, args.epochs)
         plain_s = plain_epoch(kind, task, args.epochs)
