@@ -145,15 +145,18 @@ def usable_forecasts(entry: str, model, task: ForecastTask,
     """``model``'s forecasts (µg/m³) of the selected rows and facts about them;
     ModelFailed when any forecast is not finite. For a network the facts count the
     forecasts that reached its output clip (``forecasts_at_output_clip``)."""
-    values = np.asarray(model.predict(task, rows), dtype=float)
+    facts = {}
+    if hasattr(model, "predict_and_clip"):   # a network: both from one forward pass
+        values, clipped = model.predict_and_clip(task, rows)
+        facts["forecasts_at_output_clip"] = int(clipped.sum())
+    else:
+        values = model.predict(task, rows)
+    values = np.asarray(values, dtype=float)
     bad = ~np.isfinite(values)
     if bad.any():
         first = task.rows.loc[rows, "target_day"].to_numpy()[np.flatnonzero(bad)[0]]
         raise ModelFailed(f"{entry}: {int(bad.sum())} of {len(values)} forecasts are not "
                           f"finite, the first for {pd.Timestamp(first):%Y-%m-%d}")
-    facts = {}
-    if hasattr(model, "at_output_clip"):
-        facts["forecasts_at_output_clip"] = int(model.at_output_clip(task, rows).sum())
     return values, facts
 
 

@@ -92,7 +92,14 @@ class SeedEnsemble(BaseEstimator):
 
     def at_output_clip(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
         """Rows where any member's raw output reached its output clip."""
-        return np.any([m.at_output_clip(task, rows) for m in self.members_.values()], axis=0)
+        return self.predict_and_clip(task, rows)[1]
+
+    def predict_and_clip(self, task: ForecastTask, rows: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`predict` and :meth:`at_output_clip`, one forward pass per member."""
+        pairs = [m.predict_and_clip(task, rows) for m in self.members_.values()]
+        return (np.mean([values for values, _ in pairs], axis=0),
+                np.any([clipped for _, clipped in pairs], axis=0))
 
     @property
     def info(self) -> dict:

@@ -274,9 +274,7 @@ class NetworkForecaster(BaseEstimator):
     def predict(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
         """Forecasts in µg/m³ (finite, ≥ 0) for the rows selected by the mask ``rows``;
         for a quantile head the mean of its quantiles (the mean of its distribution)."""
-        if self.predicts_quantiles:
-            return self.predict_quantiles(task, rows).mean(axis=1)
-        return self.scalers_.to_target(self._scaled_outputs(task, rows))
+        return self.predict_and_clip(task, rows)[0]
 
     def predict_quantiles(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
         """A quantile head's quantiles (µg/m³) at the levels of
@@ -290,10 +288,18 @@ class NetworkForecaster(BaseEstimator):
         median) reached the clip that keeps forecasts within the training targets' range
         ± a margin (see :meth:`models.datamodule.Scalers.output_clip`): a sign of inputs it
         cannot handle."""
+        return self.predict_and_clip(task, rows)[1]
+
+    def predict_and_clip(self, task: ForecastTask, rows: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`predict` and :meth:`at_output_clip` from one forward pass."""
         scaled = self._scaled_outputs(task, rows)
-        if scaled.ndim == 2:
+        if scaled.ndim == 2:   # a quantile head: the mean of its sorted quantiles
+            values = np.sort(self.scalers_.to_target(scaled), axis=1).mean(axis=1)
             scaled = scaled[:, scaled.shape[1] // 2]
-        return self.scalers_.at_output_clip(scaled)
+        else:
+            values = self.scalers_.to_target(scaled)
+        return values, self.scalers_.at_output_clip(scaled)
 
     def _scaled_outputs(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
         if getattr(self, "model_", None) is None:
