@@ -15,6 +15,9 @@ from forecast.synthetic import generate_hourly
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BEIJING_HEADER = "No,year,month,day,hour,pm2.5,DEWP,TEMP,PRES,cbwd,Iws,Is,Ir"
+# splits of the hand-built frames (2010-01-01 onwards) and of small generated ones
+HAND_SPLITS = dict(train_end="2010-01-25", val_end="2010-02-01", test_end="2010-02-09")
+SMALL_SPLITS = dict(train_end="2010-02-28", val_end="2010-03-31", test_end="2010-04-30")
 
 
 # ---------------------------------------------------------------- generated data

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import reverse_wind
+from conftest import HAND_SPLITS, SMALL_SPLITS, reverse_wind
 
 from forecast import sources
 from forecast.config import load_config
@@ -25,8 +25,6 @@ from forecast.task import (
     upwind_weights,
 )
 
-HAND_SPLITS = dict(train_end="2010-01-25", val_end="2010-02-01", test_end="2010-02-09")
-SMALL_SPLITS = dict(train_end="2010-02-28", val_end="2010-03-31", test_end="2010-04-30")
 NEIGHBOUR_COLUMNS = REGION_FEATURES + (UPWIND_FEATURE,)
 
 # A at the origin, B 0.1° (11.1 km) due north of it, C 0.1° (8.5 km) due east of it

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import reverse_wind
+from conftest import HAND_SPLITS, SMALL_SPLITS, reverse_wind
 
 from forecast.daily import to_daily
 from forecast.errors import DataError
@@ -19,9 +19,6 @@ from forecast.task import (
     calendar_features,
     train_statistics,
 )
-
-HAND_SPLITS = dict(train_end="2010-01-25", val_end="2010-02-01", test_end="2010-02-09")
-SMALL_SPLITS = dict(train_end="2010-02-28", val_end="2010-03-31", test_end="2010-04-30")
 
 
 def build(hourly: pd.DataFrame, **kwargs):
