@@ -219,10 +219,10 @@ class SklearnBaseline(Baseline):
         (target transform, grid index), fitted on ``X_train`` in the order given."""
         if family.stops_on_held_out_days:
             fit_rows, stop_rows = held_out_days(days, self.seed)
+        targets = {t: transform_target(y_train, t) for t in dict.fromkeys(t for t, _ in candidates)}
         scores, estimator, previous = [], None, None
         for transform, index in candidates:
-            params = grid[index]
-            z_train = transform_target(y_train, transform)
+            params, z_train = grid[index], targets[transform]
             if family.path and estimator is not None and transform == previous and \
                     estimator.get_params().get("l1_ratio") == params.get("l1_ratio"):
                 estimator.set_params(**params)   # warm start from the stronger penalty

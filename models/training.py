@@ -281,7 +281,11 @@ class NetworkForecaster(BaseEstimator):
         :data:`forecast.uncertainty.LEVELS`, (rows, levels), increasing."""
         if not self.predicts_quantiles:
             raise RuntimeError(f"{self.kind}: trained with loss={self.loss!r}, no quantile head")
-        return np.sort(self.scalers_.to_target(self._scaled_outputs(task, rows)), axis=1)
+        return self._quantiles(self._scaled_outputs(task, rows))
+
+    def _quantiles(self, scaled: np.ndarray) -> np.ndarray:
+        """A quantile head's scaled outputs (rows, levels) → increasing µg/m³ quantiles."""
+        return np.sort(self.scalers_.to_target(scaled), axis=1)
 
     def at_output_clip(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
         """For each selected row, whether the network's raw output (a quantile head's
@@ -295,7 +299,7 @@ class NetworkForecaster(BaseEstimator):
         """:meth:`predict` and :meth:`at_output_clip` from one forward pass."""
         scaled = self._scaled_outputs(task, rows)
         if scaled.ndim == 2:   # a quantile head: the mean of its sorted quantiles
-            values = np.sort(self.scalers_.to_target(scaled), axis=1).mean(axis=1)
+            values = self._quantiles(scaled).mean(axis=1)
             scaled = scaled[:, scaled.shape[1] // 2]
         else:
             values = self.scalers_.to_target(scaled)
