@@ -160,9 +160,70 @@ def usable_forecasts(entry: str, model, task: ForecastTask,
     return values, facts
 
 
-def fit_models(task: ForecastTask, config: dict, stage: str = "") -> Fitted:
+def fits_per_model(name: str, config: dict) -> int:
+    """How many trainings model ``name`` takes: a network one per seed, others one."""
+    return int(config["training"]["seeds"]) if registry.kind_of(name) == "network" else 1
+
+
+def train_networks(tasks: list[ForecastTask], config: dict,
+                   stages: list[str]) -> list[dict[str, tuple]]:
+    """Every requested network of every task (one per fold) trained in one pool of
+    ``training.jobs`` processes, each seed of each network its own job, so no process
+    waits for another network's last seed (:func:`models.ensemble.fit_networks`).
+
+    Returns, per task, {name: (unfitted model, outcomes)} for :func:`fit_models`, which
+    adopts them as if it had trained them itself (same seeds, same networks).
+    """
+    from models.ensemble import fit_networks
+
+    base_seed = config["run"]["seed"]
+    names = [n for n in config["models"]["names"] if registry.kind_of(n) == "network"]
+    trained: list[dict[str, tuple]] = [{} for _ in tasks]
+    fits, owners = [], []
+    for k, task in enumerate(tasks):
+        for name in names:
+            model = registry.build(name, config, seed=base_seed)
+            members = model.unfitted_members() if hasattr(model, "seeds") else [model]
+            trained[k][name] = (model, [None] * len(members))
+            for position, member in enumerate(members):
+                fits.append((member, task))
+                owners.append((k, name, position, int(member.seed)))
+    if not fits:
+        return trained
+    seeds = int(config["training"]["seeds"])
+    progress(f"training {len(names)} network(s) × {seeds} seed(s) on {len(tasks)} fold(s): "
+             f"{len(fits)} fits in {min(len(fits), config['training']['jobs'])} processes")
+
+    def done(number: int, outcome) -> None:
+        k, name, position, seed = owners[number]
+        trained[k][name][1][position] = outcome
+        failed = isinstance(outcome, str)
+        label = f"{stages[k]}{name} seed {seed - base_seed + 1} of {seeds}"
+        DISPLAY.finished(label, 0.0 if failed else outcome.info.get("fit_seconds", 0.0),
+                         "failed" if failed else
+                         f"{outcome.info.get('epochs_run', '?')} epochs")
+
+    fit_networks(fits, int(config["training"]["jobs"]), on_done=done)
+    return trained
+
+
+def _adopt(model, outcomes: list):
+    """A model built by the registry, given the outcomes of training its members
+    elsewhere (:func:`train_networks`); ModelFailed as if it had been fitted here."""
+    if hasattr(model, "adopt"):
+        return model.adopt(outcomes)
+    if isinstance(outcomes[0], str):
+        from models.training import TrainingFailed
+
+        raise TrainingFailed(outcomes[0])
+    return outcomes[0]
+
+
+def fit_models(task: ForecastTask, config: dict, stage: str = "",
+               trained: dict[str, tuple] | None = None) -> Fitted:
     """Fit every requested model built by the registry; every entry forecasts every
-    scored row of train, val and test.
+    scored row of train, val and test. ``trained``: networks already trained
+    (:func:`train_networks`), adopted instead of fitted here.
 
     A network with several seeds is a SeedEnsemble: each member becomes an entry of kind
     ``network`` (``NAME_seedK``, K counted from 0) and the ensemble one of kind
@@ -186,11 +247,17 @@ def fit_models(task: ForecastTask, config: dict, stage: str = "") -> Fitted:
     for position, name in enumerate(config["models"]["names"], start=1):
         kind = registry.kind_of(name)
         label = f"{stage}model {position} of {len(config['models']['names'])}: {name}"
-        DISPLAY.start_fit(label)
+        pretrained = trained is not None and name in trained
+        if not pretrained:
+            DISPLAY.start_fit(label)
         model = registry.build(name, config, seed=base_seed)
         ensemble = hasattr(model, "seeds")   # a SeedEnsemble: one entry per member too
+        fits = fits_per_model(name, config)
         try:
-            if kind == "network":
+            if pretrained:
+                model, outcomes = trained[name]
+                model = _adopt(model, outcomes)
+            elif kind == "network":
                 from .progress import EpochReporter
 
                 options = {"callbacks": [EpochReporter(DISPLAY)]}
@@ -202,7 +269,8 @@ def fit_models(task: ForecastTask, config: dict, stage: str = "") -> Fitted:
                 model.fit(task)
         except ModelFailed as exc:  # a diverged network must not stop the run
             fitted.failed[name] = str(exc)
-            DISPLAY.end_fit("failed")
+            if not pretrained:
+                DISPLAY.end_fit("failed", fits=fits)
             progress(f"{name} failed: {exc}")
             continue
         if kind == "baseline":
@@ -238,8 +306,10 @@ def fit_models(task: ForecastTask, config: dict, stage: str = "") -> Fitted:
                 info=rows_of(entry, member, values, {**member.info, **facts}))
             fitted.histories[entry] = member.history
             names.append(entry)
-        DISPLAY.set_label(label)
-        DISPLAY.end_fit(f"{len(names)} of {len(model.seeds)} seed(s) usable" if ensemble else "")
+        if not pretrained:
+            DISPLAY.set_label(label)
+            DISPLAY.end_fit(f"{len(names)} of {len(model.seeds)} seed(s) usable"
+                            if ensemble else "", fits=fits)
         if not names:
             fitted.failed.setdefault(name, "every seed failed")
             continue
@@ -286,15 +356,22 @@ def fit_folds(task: ForecastTask, dataset: str, config: dict) -> list[FoldResult
     folds = rolling.rolling_folds(dataset, *ends, first_day, config["split"]["folds"])
     global DISPLAY
     DISPLAY.close()
-    DISPLAY = RunProgress(total=len(folds) * len(config["models"]["names"]))
-    results = []
+    names = config["models"]["names"]
+    DISPLAY = RunProgress(total=len(folds) * sum(fits_per_model(n, config) for n in names))
+    tasks, stages = [], []
     for k, fold in enumerate(folds, start=1):
         fold_task = task.with_splits(fold.train_end, fold.val_end, fold.test_end)
-        fold_task, dropped = drop_uninformative(fold_task)
+        tasks.append(drop_uninformative(fold_task))
+        stages.append(f"fold {k} of {len(folds)}, ")
+    trained = [None] * len(folds)
+    if config["training"]["jobs"] > 1:   # every network of every fold in one pool
+        trained = train_networks([t for t, _ in tasks], config, stages)
+    results = []
+    for k, (fold, (fold_task, dropped)) in enumerate(zip(folds, tasks, strict=True), start=1):
         progress(f"fold {k} of {len(folds)}: test {fold.test_start} .. {fold.test_end}"
                  + (" (development period)" if fold.development else "")
                  + (f"; {len(dropped)} uninformative feature(s) dropped" if dropped else ""))
-        fitted = fit_models(fold_task, config, stage=f"fold {k} of {len(folds)}, ")
+        fitted = fit_models(fold_task, config, stage=stages[k - 1], trained=trained[k - 1])
         fitted.predictions.insert(0, "fold", fold.name)
         if k < len(folds):  # earlier folds: only what the pooled scores read
             fitted.predictions = fitted.predictions[
@@ -343,19 +420,27 @@ def run_diagnostics(task: ForecastTask, config: dict, run_dir: Path, histories: 
     folder.mkdir(exist_ok=True)
     kind = options["sweep_model"]
     model = registry.build(kind, config, seed=config["run"]["seed"], seeds=1)
+    plans = {}
     if options["capacity_sweep"]:
-        progress(f"capacity sweep ({kind})")
-        sweep = diagnostics.capacity_sweep(task, model, options["sweep_hidden"],
-                                           options["sweep_layers"], options["max_epochs"],
-                                           n_jobs=config["training"]["jobs"])
-        sweep.to_csv(folder / "capacity_sweep.csv", index=False)
-        out["capacity_sweep"] = {"model": kind, "text": diagnostics.diagnose_capacity(sweep)}
+        plans["capacity_sweep"] = diagnostics.sweep_plan(
+            task, model, options["sweep_hidden"], options["sweep_layers"], options["max_epochs"])
     if options["learning_curve"]:
-        progress(f"learning curve ({kind})")
-        curve = diagnostics.learning_curve(task, model, options["learning_fractions"],
-                                          options["max_epochs"], n_jobs=config["training"]["jobs"])
-        curve.to_csv(folder / "learning_curve.csv", index=False)
-        out["learning_curve"] = {"model": kind, **diagnostics.diagnose_learning_curve(curve)}
+        plans["learning_curve"] = diagnostics.curve_plan(
+            task, model, options["learning_fractions"], options["max_epochs"])
+    if not plans:
+        return out
+    progress(" and ".join(name.replace("_", " ") for name in plans) + f" ({kind})")
+    tables = dict(zip(plans, diagnostics.run_plans(list(plans.values()),
+                                                   n_jobs=config["training"]["jobs"]),
+                      strict=True))
+    if "capacity_sweep" in tables:
+        tables["capacity_sweep"].to_csv(folder / "capacity_sweep.csv", index=False)
+        out["capacity_sweep"] = {"model": kind,
+                                 "text": diagnostics.diagnose_capacity(tables["capacity_sweep"])}
+    if "learning_curve" in tables:
+        tables["learning_curve"].to_csv(folder / "learning_curve.csv", index=False)
+        out["learning_curve"] = {"model": kind,
+                                 **diagnostics.diagnose_learning_curve(tables["learning_curve"])}
     return out
 
 

@@ -66,15 +66,22 @@ class RunProgress:
         if self.bar is not None:
             self.bar.set_postfix_str(f"epoch {epoch}, val loss {val_loss:.4f}")
 
-    def end_fit(self, outcome: str = "") -> None:
-        self.done += 1
-        seconds = time.perf_counter() - self.fit_started
+    def end_fit(self, outcome: str = "", fits: int = 1) -> None:
+        """The fit started by :meth:`start_fit` ended; it counts as ``fits`` fits (a
+        network's seeds trained one after another)."""
+        self.finished(self.label, time.perf_counter() - self.fit_started, outcome, fits)
+
+    def finished(self, label: str, seconds: float, outcome: str = "", fits: int = 1) -> None:
+        """``fits`` fits named ``label`` took ``seconds`` (e.g. reported by a pool of
+        processes as each of its fits ends)."""
+        self.done += fits
         if self.bar is not None:
-            self.bar.update(1)
+            self.bar.set_description_str(label)
+            self.bar.update(fits)
             return
         elapsed = time.perf_counter() - self.started
         left = elapsed / self.done * max(0, self.total - self.done)
-        print(f"[forecast] {self.label}: {outcome + ', ' if outcome else ''}{seconds:.1f} s "
+        print(f"[forecast] {label}: {outcome + ', ' if outcome else ''}{seconds:.1f} s "
               f"(fit {self.done} of {self.total}; {elapsed:.0f} s elapsed, about "
               f"{left:.0f} s left)", file=self.stream, flush=True)
 

@@ -89,13 +89,8 @@ def capacity_sweep(task: ForecastTask, model: NetworkForecaster, hidden_sizes, l
     Columns: hidden, layers, n_parameters, best_train_loss, best_val_loss, best_epoch,
     val_rmse (µg/m³), status. One seed (the model's).
     """
-    sizes = [(int(h), int(n)) for h in hidden_sizes for n in layer_counts]
-    fits = [(_variant(model, max_epochs, hidden=h, layers=n), task) for h, n in sizes]
-    rows = []
-    for (hidden, layers), summary in zip(sizes, _summaries(fits, n_jobs), strict=True):
-        summary.pop("target_std")
-        rows.append({"hidden": hidden, "layers": layers, **summary})
-    return pd.DataFrame(rows)
+    return run_plans([sweep_plan(task, model, hidden_sizes, layer_counts, max_epochs)],
+                     n_jobs)[0]
 
 
 def learning_curve(task: ForecastTask, model: NetworkForecaster, fractions,
@@ -108,28 +103,70 @@ def learning_curve(task: ForecastTask, model: NetworkForecaster, fractions,
     Columns: fraction, n_train (scored training rows), best_train_loss, best_val_loss,
     best_epoch, val_rmse (µg/m³), status.
     """
+    return run_plans([curve_plan(task, model, fractions, max_epochs)], n_jobs)[0]
+
+
+def run_plans(plans: list[tuple[list, object]], n_jobs: int = 1) -> list[pd.DataFrame]:
+    """The tables of several diagnostic plans (:func:`sweep_plan`, :func:`curve_plan`),
+    every fit of every plan in one pool of ``n_jobs`` processes: the sweep's last, largest
+    fit overlaps the learning curve's instead of idling the other process."""
+    fits = [fit for plan_fits, _ in plans for fit in plan_fits]
+    summaries = _summaries(fits, n_jobs)
+    tables, start = [], 0
+    for plan_fits, table in plans:
+        tables.append(table(summaries[start:start + len(plan_fits)]))
+        start += len(plan_fits)
+    return tables
+
+
+def sweep_plan(task: ForecastTask, model: NetworkForecaster, hidden_sizes, layer_counts,
+               max_epochs: int) -> tuple[list, object]:
+    """The fits of :func:`capacity_sweep` and the function that makes its table from
+    their summaries."""
+    sizes = [(int(h), int(n)) for h in hidden_sizes for n in layer_counts]
+    fits = [(_variant(model, max_epochs, hidden=h, layers=n), task) for h, n in sizes]
+
+    def table(summaries: list[dict]) -> pd.DataFrame:
+        rows = []
+        for (hidden, layers), summary in zip(sizes, summaries, strict=True):
+            summary = {k: v for k, v in summary.items() if k != "target_std"}
+            rows.append({"hidden": hidden, "layers": layers, **summary})
+        return pd.DataFrame(rows)
+
+    return fits, table
+
+
+def curve_plan(task: ForecastTask, model: NetworkForecaster, fractions,
+               max_epochs: int) -> tuple[list, object]:
+    """The fits of :func:`learning_curve` and the function that makes its table from
+    their summaries."""
     train_days = np.sort(task.rows.loc[task.mask("train", scored=False), "target_day"].unique())
     ends = [task.splits[name][1] for name in ("train", "val", "test")]
-    full_std = None
-    rows = []
     fractions = sorted(fractions, reverse=True)
     windows = []
     for fraction in fractions:
         n_days = max(1, math.ceil(float(fraction) * len(train_days)))
         start = pd.Timestamp(train_days[-n_days])
         windows.append(task.with_splits(*ends, train_start=f"{start:%Y-%m-%d}"))
-    summaries = _summaries([(_variant(model, max_epochs), w) for w in windows], n_jobs)
-    for fraction, window, summary in zip(fractions, windows, summaries, strict=True):
-        std = summary.pop("target_std")
-        if full_std is None:
-            full_std = std     # the largest window comes first
-        factor = (std / full_std) ** 2 if math.isfinite(std) and full_std else math.nan
-        rows.append({"fraction": float(fraction), "n_train": int(window.mask("train").sum()),
-                     **summary, "best_train_loss": summary["best_train_loss"] * factor,
-                     "best_val_loss": summary["best_val_loss"] * factor})
-    columns = ["fraction", "n_train", "best_train_loss", "best_val_loss", "best_epoch",
-               "val_rmse", "n_parameters", "status"]
-    return pd.DataFrame(rows).sort_values("fraction").reset_index(drop=True)[columns]
+
+    def table(summaries: list[dict]) -> pd.DataFrame:
+        full_std = None
+        rows = []
+        for fraction, window, summary in zip(fractions, windows, summaries, strict=True):
+            summary = dict(summary)
+            std = summary.pop("target_std")
+            if full_std is None:
+                full_std = std     # the largest window comes first
+            factor = (std / full_std) ** 2 if math.isfinite(std) and full_std else math.nan
+            rows.append({"fraction": float(fraction),
+                         "n_train": int(window.mask("train").sum()), **summary,
+                         "best_train_loss": summary["best_train_loss"] * factor,
+                         "best_val_loss": summary["best_val_loss"] * factor})
+        columns = ["fraction", "n_train", "best_train_loss", "best_val_loss", "best_epoch",
+                   "val_rmse", "n_parameters", "status"]
+        return pd.DataFrame(rows).sort_values("fraction").reset_index(drop=True)[columns]
+
+    return [(_variant(model, max_epochs), w) for w in windows], table
 
 
 # ------------------------------------------------------------------ verdicts

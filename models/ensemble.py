@@ -43,32 +43,40 @@ class SeedEnsemble(BaseEstimator):
     def fit(self, task: ForecastTask, callbacks=(), on_member=None) -> SeedEnsemble:
         """Fit one member per seed; ``callbacks`` go to every member's training and
         ``on_member(seed)`` is called before each (e.g. to report progress)."""
-        self.members_: dict[int, NetworkForecaster] = {}
-        self.failed_: dict[int, str] = {}
-        members = [clone(self.estimator).set_params(seed=int(seed)) for seed in self.seeds]
+        members = self.unfitted_members()
         if self.n_jobs > 1 and len(members) > 1:
-            # one process per member: each seeds itself, so the members are the same as
-            # when fitted one after another (callbacks cannot cross processes)
-            from joblib import Parallel, delayed
-
             if on_member is not None:
                 on_member(int(self.seeds[0]))
-            outcomes = Parallel(n_jobs=min(self.n_jobs, len(members)), backend="loky")(
-                delayed(_fit_member)(member, task) for member in members)
+            outcomes = fit_networks([(member, task) for member in members], self.n_jobs)
         else:
             outcomes = []
             for member in members:
                 if on_member is not None:
                     on_member(int(member.seed))
                 outcomes.append(_fit_member(member, task, callbacks))
-        for member, outcome in zip(members, outcomes, strict=True):
+        return self.adopt(outcomes)
+
+    def unfitted_members(self) -> list[NetworkForecaster]:
+        """One unfitted copy of the estimator per seed, in seed order: what :meth:`fit`
+        trains, and what a caller training several ensembles in one pool of processes
+        (:func:`fit_networks`) trains before handing the outcomes to :meth:`adopt`."""
+        return [clone(self.estimator).set_params(seed=int(seed)) for seed in self.seeds]
+
+    def adopt(self, outcomes: list[NetworkForecaster | str]) -> SeedEnsemble:
+        """The members trained from :meth:`unfitted_members` (in the same order), each a
+        fitted network or the reason its training failed."""
+        if len(outcomes) != len(self.seeds):
+            raise ValueError(f"{len(outcomes)} outcomes for {len(self.seeds)} seeds")
+        self.members_: dict[int, NetworkForecaster] = {}
+        self.failed_: dict[int, str] = {}
+        for seed, outcome in zip(self.seeds, outcomes, strict=True):
             if isinstance(outcome, str):
-                self.failed_[int(member.seed)] = outcome
+                self.failed_[int(seed)] = outcome
             else:
-                self.members_[int(member.seed)] = outcome
+                self.members_[int(seed)] = outcome
         if not self.members_:
             raise TrainingFailed(f"{self.kind}: every seed failed ("
-                              + "; ".join(self.failed_.values()) + ")")
+                                 + "; ".join(self.failed_.values()) + ")")
         return self
 
     def drop(self, seed: int, reason: str) -> None:
@@ -143,6 +151,39 @@ def _fit_member(member: NetworkForecaster, task: ForecastTask,
         return member.fit(task, callbacks=callbacks)
     except ModelFailed as exc:
         return str(exc)
+
+
+def _fit_numbered(number: int, member: NetworkForecaster,
+                  task: ForecastTask) -> tuple[int, NetworkForecaster | str]:
+    return number, _fit_member(member, task)
+
+
+def fit_networks(fits: list[tuple[NetworkForecaster, ForecastTask]], n_jobs: int,
+                 on_done=None) -> list[NetworkForecaster | str]:
+    """Train every (unfitted network, task) pair in one pool of ``n_jobs`` processes
+    (one after another when ``n_jobs`` is 1); each outcome is the fitted network or the
+    reason its training failed, in the order of ``fits``. ``on_done(k, outcome)`` is
+    called as each pair finishes, in the order they finish.
+
+    One pool for all of a run's networks keeps every process busy until the last fit:
+    pools of one network's three seeds on two processes leave one idle a third of the
+    time. Each network seeds itself, so the outcomes do not depend on ``n_jobs``
+    (callbacks cannot cross processes, so none are passed).
+    """
+    outcomes: list = [None] * len(fits)
+    if n_jobs > 1 and len(fits) > 1:
+        from joblib import Parallel, delayed
+
+        finished = Parallel(n_jobs=min(n_jobs, len(fits)), backend="loky",
+                            return_as="generator_unordered")(
+            delayed(_fit_numbered)(k, member, task) for k, (member, task) in enumerate(fits))
+    else:
+        finished = (_fit_numbered(k, member, task) for k, (member, task) in enumerate(fits))
+    for k, outcome in finished:
+        outcomes[k] = outcome
+        if on_done is not None:
+            on_done(k, outcome)
+    return outcomes
 
 
 def load_model(path: str | Path) -> NetworkForecaster | SeedEnsemble:

@@ -23,7 +23,7 @@ SMALL = {
              "synthetic_end": "2012-12-31"},
     "models": {"names": ["persistence", "climatology", "ridge", "mlp", "gru"]},
     "training": {"seeds": 2, "max_epochs": 3, "patience": 2, "hidden": 8, "layers": 1,
-                 "progress_bar": False},
+                 "progress_bar": False, "jobs": 1},
     "diagnostics": {"sweep_hidden": [4, 8], "sweep_layers": [1], "max_epochs": 2,
                     "learning_fractions": [0.5, 1.0]},
     "evaluation": {"n_boot": 50},
@@ -231,11 +231,18 @@ def test_rolling_origin_folds_are_fitted_scored_and_pooled(tmp_path):
     assert "Rolling-origin folds" in (run_dir / "report.md").read_text()
 
 
-def test_same_config_and_seed_give_the_same_numbers(run_dir, tmp_path):
-    again = run(load_config(overrides={**SMALL, "run": {"out": str(tmp_path), "name": "again"}}))
+def test_same_config_and_seed_give_the_same_numbers_in_any_number_of_processes(
+        run_dir, tmp_path, capsys):
+    # the fixture trains one network after another; here every seed of every network
+    # is its own job in one pool of two processes
+    again = run(load_config(overrides={**SMALL, "training": {**SMALL["training"], "jobs": 2},
+                                       "run": {"out": str(tmp_path), "name": "again"}}))
+    assert "4 fits in 2 processes" in capsys.readouterr().out
     first = pd.read_csv(run_dir / "predictions.csv")
     second = pd.read_csv(again / "predictions.csv")
     pd.testing.assert_frame_equal(first, second)
+    assert (RunResult.read(run_dir).entries["gru_seed1"].info["epochs_run"]
+            == RunResult.read(again).entries["gru_seed1"].info["epochs_run"])
 
 
 def test_a_diverging_network_is_marked_failed_and_the_run_goes_on(tmp_path):
