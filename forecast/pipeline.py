@@ -140,14 +140,18 @@ def forecast_rows(task: ForecastTask, rows: np.ndarray, name: str, model,
     return frame.assign(**columns, **reference), calibration.to_dict()
 
 
-def usable_forecasts(entry: str, model, task: ForecastTask,
-                     rows: np.ndarray) -> tuple[np.ndarray, dict]:
+def usable_forecasts(entry: str, model, task: ForecastTask, rows: np.ndarray,
+                     outputs: tuple[np.ndarray, np.ndarray] | None = None
+                     ) -> tuple[np.ndarray, dict]:
     """``model``'s forecasts (µg/m³) of the selected rows and facts about them;
     ModelFailed when any forecast is not finite. For a network the facts count the
-    forecasts that reached its output clip (``forecasts_at_output_clip``)."""
+    forecasts that reached its output clip (``forecasts_at_output_clip``); ``outputs``:
+    its ``predict_and_clip`` already computed (e.g. a seed ensemble's, from its members')."""
     facts = {}
-    if hasattr(model, "predict_and_clip"):   # a network: both from one forward pass
-        values, clipped = model.predict_and_clip(task, rows)
+    if outputs is None and hasattr(model, "predict_and_clip"):  # a network: one forward pass
+        outputs = model.predict_and_clip(task, rows)
+    if outputs is not None:
+        values, clipped = outputs
         facts["forecasts_at_output_clip"] = int(clipped.sum())
     else:
         values = model.predict(task, rows)
@@ -165,51 +169,89 @@ def fits_per_model(name: str, config: dict) -> int:
     return int(config["training"]["seeds"]) if registry.kind_of(name) == "network" else 1
 
 
-def train_networks(tasks: list[ForecastTask], config: dict,
-                   stages: list[str]) -> list[dict[str, tuple]]:
-    """Every requested network of every task (one per fold) trained in one pool of
-    ``training.jobs`` processes, each seed of each network its own job, so no process
-    waits for another network's last seed (:func:`models.ensemble.fit_networks`).
+@dataclass
+class Training:
+    """A run's trainings in one pool of ``training.jobs`` processes
+    (:class:`models.pool.TrainingPool`): every seed of every network of every fold, then
+    the diagnostics' fits on the main fold, whose short fits fill the processes that the
+    networks' last fits leave idle.
 
-    Returns, per task, {name: (unfitted model, outcomes)} for :func:`fit_models`, which
-    adopts them as if it had trained them itself (same seeds, same networks).
+    ``networks[k]``: fold k's {name: (unfitted model, job numbers of its members)};
+    ``plans``: the diagnostics' plans (:func:`diagnostic_plans`) and
+    ``diagnostic_jobs`` their job numbers.
     """
-    from models.ensemble import fit_networks
+
+    pool: object
+    networks: list[dict[str, tuple]]
+    plans: dict[str, tuple]
+    diagnostic_jobs: list[int]
+
+    def wait(self) -> None:
+        """Until every fit of the pool has ended."""
+        self.pool.wait(range(len(self.pool.jobs)))
+
+    def trained(self, k: int) -> dict[str, tuple]:
+        """Fold k's {name: (unfitted model, outcomes)} for :func:`fit_models`, waiting
+        for them."""
+        return {name: (model, self.pool.wait(numbers))
+                for name, (model, numbers) in self.networks[k].items()}
+
+    def diagnostic_tables(self) -> dict:
+        """The diagnostics' tables, waiting for their fits."""
+        from models import diagnostics
+
+        summaries = self.pool.wait(self.diagnostic_jobs)
+        return dict(zip(self.plans, diagnostics.plan_tables(list(self.plans.values()),
+                                                            summaries), strict=True))
+
+
+def start_training(tasks: list[ForecastTask], config: dict, stages: list[str]) -> Training:
+    """Submit every network of every task (one per fold, the main fold last), then the
+    diagnostics of the main fold, to one pool of ``training.jobs`` processes, each seed of
+    each network its own job, so no process waits for another network's last seed.
+    The networks are adopted by :func:`fit_models` as if it had trained them itself
+    (same seeds, same networks)."""
+    from models import diagnostics
+    from models.ensemble import fit_member
+    from models.pool import TrainingPool
 
     base_seed = config["run"]["seed"]
+    seeds = int(config["training"]["seeds"])
     names = [n for n in config["models"]["names"] if registry.kind_of(n) == "network"]
-    trained: list[dict[str, tuple]] = [{} for _ in tasks]
-    fits, owners = [], []
+    networks: list[dict[str, tuple]] = [{} for _ in tasks]
+    jobs, owners = [], []
     for k, task in enumerate(tasks):
         for name in names:
             model = registry.build(name, config, seed=base_seed)
             members = model.unfitted_members() if hasattr(model, "seeds") else [model]
-            trained[k][name] = (model, [None] * len(members))
-            for position, member in enumerate(members):
-                fits.append((member, task))
-                owners.append((k, name, position, int(member.seed)))
-    if not fits:
-        return trained
-    seeds = int(config["training"]["seeds"])
-    progress(f"training {len(names)} network(s) × {seeds} seed(s) on {len(tasks)} fold(s): "
-             f"{len(fits)} fits in {min(len(fits), config['training']['jobs'])} processes")
+            networks[k][name] = (model, list(range(len(jobs), len(jobs) + len(members))))
+            for member in members:
+                jobs.append((fit_member, (member, task)))
+                owners.append(f"{stages[k]}{name} seed {member.seed - base_seed + 1} of {seeds}")
+    plans = diagnostic_plans(tasks[-1], config) if names else {}
+    diagnostic_jobs = diagnostics.plan_jobs(list(plans.values()))
+    first = len(jobs)
+    n_jobs = int(config["training"]["jobs"])
+    progress(f"training {len(names)} network(s) × {seeds} seed(s) on {len(tasks)} fold(s)"
+             + (f", then the {' and the '.join(n.replace('_', ' ') for n in plans)}"
+                if plans else "")
+             + f": {first + len(diagnostic_jobs)} fits in {n_jobs} processes")
 
     def done(number: int, outcome) -> None:
-        k, name, position, seed = owners[number]
-        trained[k][name][1][position] = outcome
+        if number >= first:    # a diagnostic fit: reported with its table
+            return
         failed = isinstance(outcome, str)
-        label = f"{stages[k]}{name} seed {seed - base_seed + 1} of {seeds}"
-        DISPLAY.finished(label, 0.0 if failed else outcome.info.get("fit_seconds", 0.0),
-                         "failed" if failed else
-                         f"{outcome.info.get('epochs_run', '?')} epochs")
+        DISPLAY.finished(owners[number],
+                         0.0 if failed else outcome.info.get("fit_seconds", 0.0),
+                         "failed" if failed else f"{outcome.info.get('epochs_run', '?')} epochs")
 
-    fit_networks(fits, int(config["training"]["jobs"]), on_done=done)
-    return trained
+    pool = TrainingPool(jobs + diagnostic_jobs, n_jobs, on_done=done)
+    return Training(pool, networks, plans, list(range(first, first + len(diagnostic_jobs))))
 
 
 def _adopt(model, outcomes: list):
     """A model built by the registry, given the outcomes of training its members
-    elsewhere (:func:`train_networks`); ModelFailed as if it had been fitted here."""
+    elsewhere (:func:`start_training`); ModelFailed as if it had been fitted here."""
     if hasattr(model, "adopt"):
         return model.adopt(outcomes)
     if isinstance(outcomes[0], str):
@@ -223,7 +265,7 @@ def fit_models(task: ForecastTask, config: dict, stage: str = "",
                trained: dict[str, tuple] | None = None) -> Fitted:
     """Fit every requested model built by the registry; every entry forecasts every
     scored row of train, val and test. ``trained``: networks already trained
-    (:func:`train_networks`), adopted instead of fitted here.
+    (:meth:`Training.trained`), adopted instead of fitted here.
 
     A network with several seeds is a SeedEnsemble: each member becomes an entry of kind
     ``network`` (``NAME_seedK``, K counted from 0) and the ensemble one of kind
@@ -290,11 +332,12 @@ def fit_models(task: ForecastTask, config: dict, stage: str = "",
         for seed, reason in getattr(model, "failed_", {}).items():
             fitted.failed[f"{name}_seed{seed - base_seed}"] = reason
             progress(f"{name}_seed{seed - base_seed} failed: {reason}")
-        names = []
+        names, outputs = [], {}
         for seed, member in members.items():
             entry = f"{name}_seed{seed - base_seed}" if ensemble else name
             try:
-                values, facts = usable_forecasts(entry, member, task, scored)
+                outputs[seed] = member.predict_and_clip(task, scored)
+                values, facts = usable_forecasts(entry, member, task, scored, outputs[seed])
             except ModelFailed as exc:
                 fitted.failed[entry] = str(exc)
                 progress(f"{entry} failed: {exc}")
@@ -316,7 +359,10 @@ def fit_models(task: ForecastTask, config: dict, stage: str = "",
         fitted.models[name] = model
         if ensemble:
             entry = f"{name}_ensemble"
-            values, facts = usable_forecasts(entry, model, task, scored)
+            kept = [outputs[seed] for seed in model.members_]  # = model.predict_and_clip
+            values, facts = usable_forecasts(
+                entry, model, task, scored,
+                (np.mean([v for v, _ in kept], axis=0), np.any([c for _, c in kept], axis=0)))
             fitted.entries[entry] = ModelEntry(
                 entry, name, "ensemble", members=names,
                 info=rows_of(entry, model, values, {**model.info, **facts}))
@@ -348,9 +394,13 @@ class FoldResult:
     fitted: Fitted
 
 
-def fit_folds(task: ForecastTask, dataset: str, config: dict) -> list[FoldResult]:
+def fit_folds(task: ForecastTask, dataset: str,
+              config: dict) -> tuple[list[FoldResult], Training | None]:
     """Fit every model on every rolling-origin fold, oldest first; the last is the main
-    split. Each fold chooses every setting on its own validation year."""
+    split. Each fold chooses every setting on its own validation year. With
+    ``training.jobs`` > 1 the networks and the diagnostics train in one pool of
+    processes (:func:`start_training`), returned so that :func:`run_diagnostics` can
+    collect the diagnostics; else None."""
     ends = [task.splits[name][1] for name in ("train", "val", "test")]
     first_day = task.rows.loc[np.isfinite(task.y), "target_day"].min()
     folds = rolling.rolling_folds(dataset, *ends, first_day, config["split"]["folds"])
@@ -363,21 +413,26 @@ def fit_folds(task: ForecastTask, dataset: str, config: dict) -> list[FoldResult
         fold_task = task.with_splits(fold.train_end, fold.val_end, fold.test_end)
         tasks.append(drop_uninformative(fold_task))
         stages.append(f"fold {k} of {len(folds)}, ")
-    trained = [None] * len(folds)
-    if config["training"]["jobs"] > 1:   # every network of every fold in one pool
-        trained = train_networks([t for t, _ in tasks], config, stages)
+    training = None
+    if config["training"]["jobs"] > 1:
+        training = start_training([t for t, _ in tasks], config, stages)
+        # Every fit of the pool ends before the baselines start: beside its busy
+        # processes, the baselines' OpenMP and BLAS threads spin-wait (multi-site hgb
+        # took 35-102 s instead of 12 s, and the whole run was slower).
+        training.wait()
     results = []
     for k, (fold, (fold_task, dropped)) in enumerate(zip(folds, tasks, strict=True), start=1):
+        trained = training.trained(k - 1) if training is not None else None
         progress(f"fold {k} of {len(folds)}: test {fold.test_start} .. {fold.test_end}"
                  + (" (development period)" if fold.development else "")
                  + (f"; {len(dropped)} uninformative feature(s) dropped" if dropped else ""))
-        fitted = fit_models(fold_task, config, stage=stages[k - 1], trained=trained[k - 1])
+        fitted = fit_models(fold_task, config, stage=stages[k - 1], trained=trained)
         fitted.predictions.insert(0, "fold", fold.name)
         if k < len(folds):  # earlier folds: only what the pooled scores read
             fitted.predictions = fitted.predictions[
                 fitted.predictions["split"].isin(("val", "test"))]
         results.append(FoldResult(fold, fold_task, dropped, fitted))
-    return results
+    return results, training
 
 
 def pool_folds(folds: list[FoldResult], predictions: pd.DataFrame, config: dict,
@@ -408,18 +463,13 @@ def pool_folds(folds: list[FoldResult], predictions: pd.DataFrame, config: dict,
             "entries": list(entries), **pooled, "recommendation": recommendation}
 
 
-def run_diagnostics(task: ForecastTask, config: dict, run_dir: Path, histories: dict) -> dict:
-    """Curve diagnosis of every network, the capacity sweep and the learning curve."""
+def diagnostic_plans(task: ForecastTask, config: dict) -> dict[str, tuple]:
+    """The capacity sweep's and the learning curve's fits on ``task`` (the main fold), as
+    far as the config asks for them: {name: plan} (:mod:`models.diagnostics`)."""
     from models import diagnostics
 
-    out: dict = {"curves": {}}
-    for entry, history in histories.items():
-        out["curves"][entry] = diagnostics.diagnose(history)
     options = config["diagnostics"]
-    folder = run_dir / "diagnostics"
-    folder.mkdir(exist_ok=True)
-    kind = options["sweep_model"]
-    model = registry.build(kind, config, seed=config["run"]["seed"], seeds=1)
+    model = registry.build(options["sweep_model"], config, seed=config["run"]["seed"], seeds=1)
     plans = {}
     if options["capacity_sweep"]:
         plans["capacity_sweep"] = diagnostics.sweep_plan(
@@ -427,12 +477,32 @@ def run_diagnostics(task: ForecastTask, config: dict, run_dir: Path, histories: 
     if options["learning_curve"]:
         plans["learning_curve"] = diagnostics.curve_plan(
             task, model, options["learning_fractions"], options["max_epochs"])
-    if not plans:
-        return out
-    progress(" and ".join(name.replace("_", " ") for name in plans) + f" ({kind})")
-    tables = dict(zip(plans, diagnostics.run_plans(list(plans.values()),
-                                                   n_jobs=config["training"]["jobs"]),
-                      strict=True))
+    return plans
+
+
+def run_diagnostics(task: ForecastTask, config: dict, run_dir: Path, histories: dict,
+                    training: Training | None = None) -> dict:
+    """Curve diagnosis of every network, the capacity sweep and the learning curve
+    (trained here, or collected from ``training``'s pool)."""
+    from models import diagnostics
+
+    out: dict = {"curves": {}}
+    for entry, history in histories.items():
+        out["curves"][entry] = diagnostics.diagnose(history)
+    kind = config["diagnostics"]["sweep_model"]
+    if training is not None:
+        plans = training.plans
+        if plans:
+            progress(" and ".join(n.replace("_", " ") for n in plans) + f" ({kind}): "
+                     "collecting the fits")
+        tables = training.diagnostic_tables()
+    else:
+        plans = diagnostic_plans(task, config)
+        if plans:
+            progress(" and ".join(n.replace("_", " ") for n in plans) + f" ({kind})")
+        tables = dict(zip(plans, diagnostics.run_plans(list(plans.values())), strict=True))
+    folder = run_dir / "diagnostics"
+    folder.mkdir(exist_ok=True)
     if "capacity_sweep" in tables:
         tables["capacity_sweep"].to_csv(folder / "capacity_sweep.csv", index=False)
         out["capacity_sweep"] = {"model": kind,
@@ -516,7 +586,7 @@ def run(config: dict) -> Path:
         tmp.mkdir(parents=True)
         (tmp / OWNER_FILE).write_text(str(os.getpid()))
         (tmp / "config.toml").write_text(config_module.dumps(config))
-        folds = fit_folds(task, loaded.dataset, config)
+        folds, training = fit_folds(task, loaded.dataset, config)
         task, fitted = folds[-1].task, folds[-1].fitted
         if any(f.fitted.predictions.empty for f in folds):
             raise DataError("every model failed; nothing to evaluate")
@@ -534,7 +604,7 @@ def run(config: dict) -> Path:
         write_artifacts(tmp, fitted)
         diagnostics = {}
         if fitted.histories:
-            diagnostics = run_diagnostics(task, config, tmp, fitted.histories)
+            diagnostics = run_diagnostics(task, config, tmp, fitted.histories, training)
         failed = {**{f"{name} (fold {f.fold.name})": reason for f in folds[:-1]
                      for name, reason in f.fitted.failed.items()}, **fitted.failed}
         result = RunResult(

@@ -34,6 +34,7 @@ from sklearn.base import clone
 
 from forecast.task import ForecastTask
 
+from .pool import TrainingPool
 from .training import NetworkForecaster, TrainingFailed
 
 OVERFIT_RISE = 0.10
@@ -71,17 +72,6 @@ def _variant(model: NetworkForecaster, max_epochs: int, **params) -> NetworkFore
     return clone(model).set_params(progress_bar=False, max_epochs=int(max_epochs), **params)
 
 
-def _summaries(fits: list[tuple[NetworkForecaster, ForecastTask]], n_jobs: int) -> list[dict]:
-    """``_fit_summary`` of each (network, task); in ``n_jobs`` processes when above 1 (each
-    fit seeds itself, so the results do not depend on it)."""
-    if n_jobs > 1 and len(fits) > 1:
-        from joblib import Parallel, delayed
-
-        return Parallel(n_jobs=n_jobs, backend="loky")(
-            delayed(_fit_summary)(network, task) for network, task in fits)
-    return [_fit_summary(network, task) for network, task in fits]
-
-
 def capacity_sweep(task: ForecastTask, model: NetworkForecaster, hidden_sizes, layer_counts,
                    max_epochs: int, n_jobs: int = 1) -> pd.DataFrame:
     """Train a copy of ``model`` for every hidden × layers size, ``max_epochs`` at most.
@@ -108,10 +98,20 @@ def learning_curve(task: ForecastTask, model: NetworkForecaster, fractions,
 
 def run_plans(plans: list[tuple[list, object]], n_jobs: int = 1) -> list[pd.DataFrame]:
     """The tables of several diagnostic plans (:func:`sweep_plan`, :func:`curve_plan`),
-    every fit of every plan in one pool of ``n_jobs`` processes: the sweep's last, largest
-    fit overlaps the learning curve's instead of idling the other process."""
-    fits = [fit for plan_fits, _ in plans for fit in plan_fits]
-    summaries = _summaries(fits, n_jobs)
+    every fit of every plan in one pool of ``n_jobs`` processes (each fit seeds itself,
+    so the tables do not depend on ``n_jobs``)."""
+    jobs = plan_jobs(plans)
+    return plan_tables(plans, TrainingPool(jobs, n_jobs).wait(range(len(jobs))))
+
+
+def plan_jobs(plans: list[tuple[list, object]]) -> list[tuple[object, tuple]]:
+    """Every fit of the plans as a (function, arguments) job for a
+    :class:`~models.pool.TrainingPool`; its outcome is one fit's summary."""
+    return [(_fit_summary, fit) for plan_fits, _ in plans for fit in plan_fits]
+
+
+def plan_tables(plans: list[tuple[list, object]], summaries: list[dict]) -> list[pd.DataFrame]:
+    """The plans' tables from the outcomes of :func:`plan_jobs`, in the same order."""
     tables, start = [], 0
     for plan_fits, table in plans:
         tables.append(table(summaries[start:start + len(plan_fits)]))

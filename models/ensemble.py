@@ -19,6 +19,7 @@ from sklearn.base import BaseEstimator, clone
 from forecast.errors import ModelFailed
 from forecast.task import ForecastTask
 
+from .pool import TrainingPool
 from .training import NetworkForecaster, TrainingFailed
 
 
@@ -53,7 +54,7 @@ class SeedEnsemble(BaseEstimator):
             for member in members:
                 if on_member is not None:
                     on_member(int(member.seed))
-                outcomes.append(_fit_member(member, task, callbacks))
+                outcomes.append(fit_member(member, task, callbacks))
         return self.adopt(outcomes)
 
     def unfitted_members(self) -> list[NetworkForecaster]:
@@ -144,7 +145,7 @@ class SeedEnsemble(BaseEstimator):
         return cls.from_state(torch.load(path, map_location="cpu", weights_only=True))
 
 
-def _fit_member(member: NetworkForecaster, task: ForecastTask,
+def fit_member(member: NetworkForecaster, task: ForecastTask,
                 callbacks=()) -> NetworkForecaster | str:
     """The fitted member, or the reason its training failed."""
     try:
@@ -153,37 +154,15 @@ def _fit_member(member: NetworkForecaster, task: ForecastTask,
         return str(exc)
 
 
-def _fit_numbered(number: int, member: NetworkForecaster,
-                  task: ForecastTask) -> tuple[int, NetworkForecaster | str]:
-    return number, _fit_member(member, task)
-
-
 def fit_networks(fits: list[tuple[NetworkForecaster, ForecastTask]], n_jobs: int,
                  on_done=None) -> list[NetworkForecaster | str]:
     """Train every (unfitted network, task) pair in one pool of ``n_jobs`` processes
-    (one after another when ``n_jobs`` is 1); each outcome is the fitted network or the
-    reason its training failed, in the order of ``fits``. ``on_done(k, outcome)`` is
-    called as each pair finishes, in the order they finish.
-
-    One pool for all of a run's networks keeps every process busy until the last fit:
-    pools of one network's three seeds on two processes leave one idle a third of the
-    time. Each network seeds itself, so the outcomes do not depend on ``n_jobs``
-    (callbacks cannot cross processes, so none are passed).
-    """
-    outcomes: list = [None] * len(fits)
-    if n_jobs > 1 and len(fits) > 1:
-        from joblib import Parallel, delayed
-
-        finished = Parallel(n_jobs=min(n_jobs, len(fits)), backend="loky",
-                            return_as="generator_unordered")(
-            delayed(_fit_numbered)(k, member, task) for k, (member, task) in enumerate(fits))
-    else:
-        finished = (_fit_numbered(k, member, task) for k, (member, task) in enumerate(fits))
-    for k, outcome in finished:
-        outcomes[k] = outcome
-        if on_done is not None:
-            on_done(k, outcome)
-    return outcomes
+    (:class:`~models.pool.TrainingPool`); each outcome is the fitted network or the reason
+    its training failed, in the order of ``fits``; ``on_done(k, outcome)`` is called as
+    each one finishes. Each network seeds itself, so the outcomes do not depend on
+    ``n_jobs`` (callbacks cannot cross processes, so none are passed)."""
+    pool = TrainingPool([(fit_member, fit) for fit in fits], n_jobs, on_done)
+    return pool.wait(range(len(fits)))
 
 
 def load_model(path: str | Path) -> NetworkForecaster | SeedEnsemble:

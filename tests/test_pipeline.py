@@ -237,12 +237,16 @@ def test_same_config_and_seed_give_the_same_numbers_in_any_number_of_processes(
     # is its own job in one pool of two processes
     again = run(load_config(overrides={**SMALL, "training": {**SMALL["training"], "jobs": 2},
                                        "run": {"out": str(tmp_path), "name": "again"}}))
-    assert "4 fits in 2 processes" in capsys.readouterr().out
+    assert ("2 seed(s) on 1 fold(s), then the capacity sweep and the learning curve: "
+            "8 fits in 2 processes") in capsys.readouterr().out
     first = pd.read_csv(run_dir / "predictions.csv")
     second = pd.read_csv(again / "predictions.csv")
     pd.testing.assert_frame_equal(first, second)
     assert (RunResult.read(run_dir).entries["gru_seed1"].info["epochs_run"]
             == RunResult.read(again).entries["gru_seed1"].info["epochs_run"])
+    for table in ("capacity_sweep", "learning_curve"):   # trained in the background
+        pd.testing.assert_frame_equal(pd.read_csv(run_dir / f"diagnostics/{table}.csv"),
+                                      pd.read_csv(again / f"diagnostics/{table}.csv"))
 
 
 def test_a_diverging_network_is_marked_failed_and_the_run_goes_on(tmp_path):
