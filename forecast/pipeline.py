@@ -592,7 +592,8 @@ def run(config: dict) -> Path:
             raise DataError("every model failed; nothing to evaluate")
         progress("evaluating")
         predictions = pd.concat([f.fitted.predictions for f in folds], ignore_index=True)
-        predictions.to_csv(tmp / "predictions.csv", index=False, date_format="%Y-%m-%d")
+        written = write_predictions(predictions, tmp / "predictions.csv",
+                                    config["training"]["jobs"])
         pooled = pool_folds(folds, predictions, config, task.horizon)
         scores = evaluation.evaluate(fitted.predictions.drop(columns="fold"),
                                      baselines=BASELINE_MODELS,
@@ -623,6 +624,7 @@ def run(config: dict) -> Path:
             best_baseline=scores["best_baseline"]["val"], comparisons=scores["comparisons"],
             failed=failed, diagnostics=diagnostics, pooled=pooled, versions=versions(),
             wall_seconds=time.perf_counter() - started)
+        written()
         result.write(tmp)
         progress("writing the report")
         from .report import write_report
@@ -636,6 +638,26 @@ def run(config: dict) -> Path:
             shutil.rmtree(tmp, ignore_errors=True)
     progress(f"done in {time.perf_counter() - started:.0f} s")
     return final
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, index=False, date_format="%Y-%m-%d")
+
+
+def write_predictions(predictions: pd.DataFrame, path: Path, n_jobs: int):
+    """Write ``predictions.csv``; returns a function that waits until it is written.
+
+    With ``n_jobs`` > 1 one of the training pool's processes writes it while this one
+    scores the folds: pandas' CSV writer needs about a microsecond per value, 15 s for
+    the 12-site run's 600,000 rows and most of a minute at 200 stations."""
+    if n_jobs <= 1:
+        _write_csv(predictions, path)
+        return lambda: None
+    from joblib import Parallel, delayed
+
+    pending = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")(
+        [delayed(_write_csv)(predictions, path)])
+    return lambda: list(pending)
 
 
 def write_artifacts(run_dir: Path, fitted: Fitted) -> None:

@@ -6,7 +6,7 @@
 * ``configure_optimizers``: AdamW, SGD with momentum or RMSprop, weight decay, and a
   learning-rate schedule (ReduceLROnPlateau on ``val_loss``, cosine, or none);
 * per-epoch logging of ``train_loss``, ``val_loss``, ``grad_norm`` (L2 norm of all
-  gradients before clipping) and ``lr``;
+  gradients before clipping, the epoch's mean) and ``lr`` (used in the epoch);
 * divergence: a training loss that is not finite or above ``DIVERGED_LOSS`` (10⁶ times
   the variance of the target) stops training and is recorded in ``self.failure``.
 
@@ -47,9 +47,10 @@ class ForecastModule(L.LightningModule):
 
     # ------------------------------------------------------------------ steps
 
-    # Epoch means are accumulated here and logged once per epoch: a ``self.log`` call
-    # costs about a millisecond (Lightning moves its whole result collection each time),
-    # more than a training step of a small network.
+    # Epoch means are accumulated here and logged once per epoch. Only ``val_loss``, which
+    # EarlyStopping, ModelCheckpoint and ReduceLROnPlateau monitor, goes through
+    # ``self.log``: a call costs 1.5-2 ms (Lightning's result collection), a tenth of a
+    # small network's whole epoch. The curves' other columns go straight to the logger.
 
     def _loss(self, batch) -> torch.Tensor:
         """MSE on the scaled target, or for a quantile head the pinball loss averaged
@@ -68,10 +69,12 @@ class ForecastModule(L.LightningModule):
         self._sums = {"loss": torch.zeros((), dtype=torch.float64, device=self.device),
                       "rows": 0, "grad": 0.0, "steps": 0}
 
-    def _log_epoch_mean(self, name: str) -> None:
-        if self._sums["rows"]:
-            self.log(name, (self._sums["loss"] / self._sums["rows"]).float(), on_step=False,
-                     on_epoch=True, sync_dist=True)
+    def _epoch_mean(self) -> torch.Tensor | None:
+        """The epoch's mean loss, averaged over the processes when there are several."""
+        if not self._sums["rows"]:
+            return None
+        mean = (self._sums["loss"] / self._sums["rows"]).float()
+        return self.trainer.strategy.reduce(mean, reduce_op="mean")
 
     def on_fit_start(self) -> None:
         if self.levels is not None:
@@ -79,8 +82,7 @@ class ForecastModule(L.LightningModule):
 
     def on_train_epoch_start(self) -> None:
         self._reset()
-        self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=False,
-                 on_epoch=True, sync_dist=True)  # the learning rate used in this epoch
+        self._epoch_lr = float(self.trainer.optimizers[0].param_groups[0]["lr"])
 
     def training_step(self, batch, batch_idx):
         loss = self._loss(batch)
@@ -93,10 +95,19 @@ class ForecastModule(L.LightningModule):
         return loss
 
     def on_train_epoch_end(self) -> None:
-        self._log_epoch_mean("train_loss")
+        """The epoch's row of the curves: mean training loss, mean gradient norm and the
+        learning rate used in it (the validation loss is logged by validation)."""
+        if self.logger is None:
+            return
+        metrics = {"epoch": self.current_epoch, "lr": self._epoch_lr}
+        if (train_loss := self._epoch_mean()) is not None:
+            metrics["train_loss"] = float(train_loss)
         if self._sums["steps"]:
-            self.log("grad_norm", self._sums["grad"] / self._sums["steps"], on_step=False,
-                     on_epoch=True, sync_dist=True)
+            grad_norm = torch.tensor(self._sums["grad"] / self._sums["steps"],
+                                     dtype=torch.float32, device=self.device)
+            metrics["grad_norm"] = float(self.trainer.strategy.reduce(grad_norm,
+                                                                       reduce_op="mean"))
+        self.logger.log_metrics(metrics, step=self.global_step)
 
     def on_validation_epoch_start(self) -> None:
         self._train_sums = getattr(self, "_sums", None)
@@ -106,7 +117,9 @@ class ForecastModule(L.LightningModule):
         self._loss(batch)
 
     def on_validation_epoch_end(self) -> None:
-        self._log_epoch_mean("val_loss")
+        if self._sums["rows"]:
+            self.log("val_loss", (self._sums["loss"] / self._sums["rows"]).float(),
+                     on_step=False, on_epoch=True, sync_dist=True)
         if self._train_sums is not None:
             self._sums = self._train_sums   # validation runs inside the training epoch
 
