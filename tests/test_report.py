@@ -402,3 +402,31 @@ def test_the_uncertainty_section_reports_coverage_and_the_recommended_models_det
     assert "by season and by the observed level's tercile" in section
     for figure in ("uncertainty_fan.png", "uncertainty_pit.png", "uncertainty_reliability.png"):
         assert (ridge_run / "figures" / figure).is_file(), figure
+
+
+def test_the_verdict_on_the_networks_says_whether_anything_they_control_holds_them_back():
+    from forecast.report.details import verdict_on_the_networks
+
+    class Stub:
+        def __init__(self, diff, low, high, p):
+            self.comparison = {"against": "lasso", "rmse_diff": diff, "rmse_diff_ci": [low, high],
+                               "dm_p_value": p, "significant": p < 0.05 and (low > 0 or high < 0)}
+
+        def pooled_comparison(self, name, split):
+            assert split == "val"     # the test periods never decide it
+            return self.comparison
+
+    noise = Stub(-0.31, -1.72, 1.28, 0.69)
+    text = verdict_on_the_networks(noise, "mlp_ensemble", False, "saturated")
+    assert text.startswith("**So**: no network here beats the best baseline")
+    assert "-0.31" in text and "p = 0.690" in text and "information in the inputs" in text
+    text = verdict_on_the_networks(noise, "mlp_ensemble", False, "limited by data")
+    assert "within noise" in text and "data (the learning curve still falls)" in text
+    assert "capacity" not in text
+    text = verdict_on_the_networks(noise, "mlp_ensemble", True, "saturated")
+    assert "capacity (the largest size of the sweep validates best)" in text
+    better = verdict_on_the_networks(Stub(-2.0, -3.0, -1.0, 0.001), "gru_ensemble", False,
+                                     "saturated")
+    assert better.startswith("**So**: a network beats the best baseline by more than noise")
+    worse = verdict_on_the_networks(Stub(2.0, 1.0, 3.0, 0.001), "gru_ensemble", False, "saturated")
+    assert "worse than the best baseline" in worse

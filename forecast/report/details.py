@@ -112,9 +112,11 @@ def what_limits_the_networks(run: Run, sweep, learning_curve: dict) -> list[str]
     spread, the learning curve's last gain, and the networks against the baselines (same
     tabular inputs) and against one another (other inputs: daily or hourly sequences)."""
     out = []
+    capacity_limits = None   # whether the largest network of the sweep validates best
     if sweep is not None and sweep["best_val_loss"].notna().any():
         ok = sweep[sweep["best_val_loss"].notna()]
         best = ok.loc[ok["best_val_loss"].idxmin()]
+        capacity_limits = bool(best["n_parameters"] >= ok["n_parameters"].max())
         spread = ok["best_val_loss"].max() / ok["best_val_loss"].min() - 1
         out.append(f"**Capacity**: from {int(ok['n_parameters'].min()):,} to "
                    f"{int(ok['n_parameters'].max()):,} parameters the best validation loss "
@@ -157,7 +159,42 @@ def what_limits_the_networks(run: Run, sweep, learning_curve: dict) -> list[str]
                     f"{best_member} ({fixed(scored[best_member], 2)})")
             out.append(text + (": the models' errors differ enough to average out." if gain < 0
                                else ": the models make much the same errors."))
+    if baselines and networks:
+        out.append(verdict_on_the_networks(run, min(networks, key=networks.get),
+                                           capacity_limits, learning_curve.get("verdict")))
     return out
+
+
+def verdict_on_the_networks(run: Run, network: str, capacity_limits: bool | None,
+                             data_verdict: str | None) -> str:
+    """The best network against the pooled best baseline on validation, and whether
+    anything the networks control (size, years of history) is what holds them back."""
+    comparison = run.pooled_comparison(network, "val")
+    if comparison is None:
+        return (f"**So**: {network} could not be compared with the best baseline on the "
+                "pooled validation forecasts.")
+    low, high = comparison["rmse_diff_ci"]
+    evidence = (f"{network} is {signed(comparison['rmse_diff'], 2)} {UNIT} from "
+                f"{comparison['against']} on the pooled validation RMSE (95 % CI "
+                f"{signed(low, 2)} to {signed(high, 2)}, DM p = "
+                f"{fixed(comparison['dm_p_value'], 3)})")
+    if comparison["significant"] and comparison["rmse_diff"] < 0:
+        return f"**So**: a network beats the best baseline by more than noise: {evidence}."
+    if comparison["significant"]:
+        return f"**So**: the best network is worse than the best baseline: {evidence}."
+    held_back = [what for what, limits in (
+        ("capacity (the largest size of the sweep validates best)", capacity_limits),
+        ("data (the learning curve still falls)", data_verdict == "limited by data")) if limits]
+    if held_back:
+        return (f"**So**: the best network is within noise of the best baseline: {evidence}; "
+                f"{' and '.join(held_back)} may still hold the networks back.")
+    if capacity_limits is None or data_verdict is None:
+        return f"**So**: the best network is within noise of the best baseline: {evidence}."
+    return ("**So**: no network here beats the best baseline by more than noise, and nothing "
+            f"a network controls would change that: {evidence}; the largest size of the "
+            "sweep does not validate best and the learning curve is saturated. On these "
+            "inputs the networks reach what the baselines reach: the limit is the "
+            "information in the inputs, not the network.")
 
 
 def _fmt_cell(value, column: str) -> str:
