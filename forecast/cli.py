@@ -24,6 +24,8 @@ from .sources import parse_dataset_spec
 ALIASES = {("data", "dataset"): "--dataset", ("data", "data_dir"): "--data-dir",
            ("models", "names"): "--models", ("task", "mode"): "--mode",
            ("run", "seed"): "--seed", ("run", "out"): "--out"}
+# The element type of a list option whose default is empty (others: the default's).
+LIST_TYPES = {("task", "train_issue_hours"): int}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,8 +51,8 @@ def _option_flags() -> list[tuple[str, str, str, object]]:
     return flags
 
 
-def _list_parser(default: list):
-    kind = type(default[0]) if default else str
+def _list_parser(default: list, kind: type | None = None):
+    kind = kind or (type(default[0]) if default else str)
 
     def parse(text: str):
         try:
@@ -71,7 +73,9 @@ def _add_config_flags(parser: argparse.ArgumentParser, only: set[str] | None = N
             parser.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction,
                                 default=None, help=helptext)
         elif isinstance(default, list):
-            parser.add_argument(flag, dest=dest, type=_list_parser(default), default=None,
+            parser.add_argument(flag, dest=dest,
+                                type=_list_parser(default, LIST_TYPES.get((section, key))),
+                                default=None,
                                 metavar="A,B,...", help=helptext)
         else:
             choices = CHOICES.get((section, key))

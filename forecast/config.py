@@ -65,6 +65,7 @@ DEFAULTS: dict[str, Any] = {
         "hourly_sequence": False,   # build that hourly window even when no model reads it
         "max_fill_days": 2,         # daily gaps up to this long are filled from the past
         "target_transform": DEFAULT_TARGET_TRANSFORM,  # networks: none | log1p (baselines choose theirs on validation)
+        "train_issue_hours": [],    # networks also train on forecasts issued at these hours (0..22) of day D
     },
     "split": {
         "train_end": "",            # inclusive target days; empty: the dataset's default
@@ -217,6 +218,7 @@ def validate(config: dict) -> None:
     for key in ("horizon", "lags", "sequence_length", "hourly_hours"):
         if task[key] < 1:
             raise DataError(f"config: task.{key} must be at least 1, not {task[key]}")
+    check_issue_hours(task["train_issue_hours"])
     if config["diagnostics"]["sweep_model"] not in NETWORK_MODELS:
         raise DataError(f"config: diagnostics.sweep_model = "
                         f"{config['diagnostics']['sweep_model']!r} is not one of "
@@ -233,6 +235,17 @@ def validate(config: dict) -> None:
         raise DataError("config: training.seeds must be at least 1")
     QualityRules.from_config(config["quality"])
     check_coordinates(config["data"]["coordinates"])
+
+
+def check_issue_hours(hours: list) -> None:
+    """``task.train_issue_hours``: distinct whole hours 0..22 (23, the end of the issue
+    day, is the forecast every model makes and is scored on)."""
+    for hour in hours:
+        if isinstance(hour, bool) or not isinstance(hour, int) or not 0 <= hour <= 22:
+            raise DataError(f"config: task.train_issue_hours must hold whole hours 0..22 "
+                            f"(23, the end of the issue day, is always used), not {hour!r}")
+    if len(set(hours)) != len(hours):
+        raise DataError(f"config: task.train_issue_hours lists an hour twice: {hours}")
 
 
 def hourly_hours(config: dict) -> int:

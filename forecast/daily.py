@@ -82,7 +82,8 @@ def to_daily(hourly: pd.DataFrame, min_hours: int = DEFAULT_MIN_HOURS) -> pd.Dat
     ``dewp_mean`` (°C), ``pres_mean`` (hPa), ``wind_speed_mean``, ``wind_speed_max``
     (m/s), ``rain_total``, ``snow_total`` (source units summed over the day) and
     ``wind_frac_<sector>`` (fraction of the hours with a known direction that blew
-    from each of 8 sectors or were calm).
+    from each of 8 sectors or were calm). ``daily.attrs["min_hours"]`` records the rule,
+    so that a task can be rebuilt from the same hours at another issue hour.
     """
     if not 1 <= min_hours <= 24:
         raise DataError(f"min_hours must be between 1 and 24, not {min_hours}")
@@ -114,6 +115,7 @@ def to_daily(hourly: pd.DataFrame, min_hours: int = DEFAULT_MIN_HOURS) -> pd.Dat
             count = _by_day(sectors == code).sum(axis=1)
             with np.errstate(invalid="ignore", divide="ignore"):
                 daily[column] = np.where(known > 0, count / np.maximum(known, 1), np.nan)
+    daily.attrs["min_hours"] = int(min_hours)
     return daily
 
 

@@ -36,6 +36,16 @@ Features, all from data up to the end of day D (``mode = "observed"``):
 ``mode = "forecast"`` adds ``forecast_*`` columns: the *observed* weather aggregates of
 the target day, a stand-in for a perfect weather forecast (perfect prognosis).
 
+Other issue hours, for training the networks only (``task.train_issue_hours``, see
+:meth:`ForecastTask.with_issue_hours`): a row issued at hour h (0–22) of day D has the same
+target (the daily mean of calendar day D + horizon) and the same features, built by the
+same code from the hourly record shifted forward by 23 − h hours, so that hour h of day D
+is hour 23 of a pseudo-day D: every "day D" above then means the 24 hours up to hour h of
+day D, "the evening" hours h − 5 … h, and so on. ``issue_hours_before_end`` (23 − h; 0 for
+the end-of-day rows) tells the network the issue time. In ``forecast`` mode such a row
+gets the end-of-day row's ``forecast_*`` (the target day's weather); its
+``forecast_{pres,temp}_change`` is that forecast minus its own last 24 hours' mean.
+
 Missing inputs: short gaps are filled from the past only (daily ≤ ``max_fill_days``,
 hourly ≤ 3 h); longer gaps stay NaN, with indicator columns; models impute (fitted on
 train) so every model predicts every scored day. A day is scored when its target is valid.
@@ -49,7 +59,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from .constants import DEFAULT_TARGET_TRANSFORM
+from .constants import DEFAULT_MIN_HOURS, DEFAULT_TARGET_TRANSFORM
 from .daily import WIND_FRACTION_COLUMNS, complete_hours, nan_reduce
 from .errors import DataError
 from .schema import CALM, SECTORS_8, compass_to_degrees, sector_codes
@@ -74,6 +84,14 @@ UPWIND_FEATURE = "upwind_pm25_evening"
 UPWIND_CALM = 0.5          # m/s: a shorter day-mean wind vector is calm (no upwind side)
 EARTH_RADIUS_KM = 6371.0
 SPLITS = ("train", "val", "test")
+#: The split of the rows issued at other hours of the day whose target day lies in the
+#: training split: the networks train on them (:meth:`ForecastTask.training_rows`), no
+#: model is scored on them and ``mask("train")`` leaves them out.
+EXTRA_TRAIN = "train_extra"
+#: Hours from the issue time to the end of the issue day (0 at 23 h): the feature the
+#: rows issued at other hours add (:meth:`ForecastTask.with_issue_hours`).
+ISSUE_HOUR_FEATURE = "issue_hours_before_end"
+END_OF_DAY = 23
 
 DEFAULT_SPLITS = {
     "beijing": ("2012-12-31", "2013-12-31", "2014-12-31"),
@@ -95,6 +113,12 @@ class ForecastTask:
     values with NaN for missing (n_rows, hours, n_hourly_channels), for the networks that
     read it (``*_hourly``); None when no model needs it.
     ``omitted_features``: name → why a feature this kind of task can have was not built.
+    ``issue_hour_source``: what rebuilding the task at other issue hours needs
+    (:meth:`with_issue_hours`); None for a task that cannot be rebuilt.
+
+    After :meth:`with_issue_hours` the task also holds the rows issued at other hours
+    (``rows["issue_hour"]`` < 23, split ``train_extra`` or ``none``) and the feature
+    ``issue_hours_before_end``; ``mask(split)`` for train/val/test never selects them.
     """
 
     rows: pd.DataFrame
@@ -114,6 +138,8 @@ class ForecastTask:
     #: features this task could not build, and why (e.g. the upwind feature of a
     #: multi-station task without station coordinates)
     omitted_features: dict[str, str] = field(default_factory=dict)
+    issue_hour_source: IssueHourSource | None = field(default=None, repr=False,
+                                                      compare=False)
 
     @property
     def split(self) -> np.ndarray:
@@ -125,6 +151,12 @@ class ForecastTask:
         if scored:
             selected &= np.isfinite(self.y)
         return selected
+
+    def training_rows(self, scored: bool = True) -> np.ndarray:
+        """The rows a network trains on: ``mask("train")`` and, after
+        :meth:`with_issue_hours`, the training rows issued at other hours
+        (``train_extra``). Without those it is ``mask("train")`` itself."""
+        return self.mask("train", scored) | self.mask(EXTRA_TRAIN, scored)
 
     @property
     def station_index(self) -> np.ndarray:
@@ -138,8 +170,159 @@ class ForecastTask:
         rows = self.rows.copy()
         rows["split"] = assign_splits(rows["target_day"], train_end, val_end, test_end,
                                       train_start)
+        if "issue_hour" in rows.columns:   # rows issued at other hours train, never score
+            rows["split"] = _other_hour_splits(rows["split"].to_numpy(),
+                                               rows["issue_hour"].to_numpy())
         splits = describe_splits(rows)
         return replace(self, rows=rows, splits=splits)
+
+    def with_issue_hours(self, hours) -> ForecastTask:
+        """This task and, for training the networks, the same rows issued at each hour
+        of ``hours`` (0–22) of the issue day instead of its end.
+
+        The rows of this task stay as they are, first and in order
+        (``rows["issue_hour"]`` = 23). For hour h, the task is built again from the hourly
+        record shifted forward by 23 − h hours (:class:`IssueHourSource`, cached), and
+        each of its rows whose (station, issue day) this task has becomes a row here with
+        that row's target: ``y``, ``target_day`` and, in forecast mode, the target day's
+        weather (``forecast_*``) come from this task's row. Its split is ``train_extra``
+        where that row's is ``train`` and ``none`` otherwise, so no model is ever scored on
+        it and ``mask("train")``, ``mask("val")`` ... select what they selected before.
+        Features are taken by name, so a task with features dropped keeps them dropped.
+        Adds the feature ``issue_hours_before_end`` (23 − h; 0 for this task's rows).
+        ``hours`` empty: the task itself.
+        """
+        hours = sorted({int(h) for h in hours})
+        if not hours:
+            return self
+        if any(not 0 <= h < END_OF_DAY for h in hours):
+            raise ValueError(f"issue hours must lie in 0..{END_OF_DAY - 1}, not {hours}")
+        if ISSUE_HOUR_FEATURE in self.feature_names or "issue_hour" in self.rows.columns:
+            raise ValueError("the task already holds rows issued at other hours")
+        if self.issue_hour_source is None:
+            raise ValueError("this task cannot be rebuilt at other issue hours (it was not "
+                             "made by build_task)")
+        keys = pd.MultiIndex.from_frame(self.rows[["station", "issue_day"]].astype(
+            {"station": str}))
+        blocks = [_end_of_day_block(self)]
+        for hour in hours:
+            blocks.append(_other_hour_block(self, self.issue_hour_source, hour, keys))
+        rows = pd.concat([b["rows"] for b in blocks], ignore_index=True)
+        return replace(
+            self, rows=rows, X=np.concatenate([b["X"] for b in blocks]),
+            feature_names=[*self.feature_names, ISSUE_HOUR_FEATURE],
+            sequence=np.concatenate([b["sequence"] for b in blocks]),
+            y=rows["y"].to_numpy(dtype=float, copy=True),
+            persistence=np.concatenate([b["persistence"] for b in blocks]),
+            hourly=(np.concatenate([b["hourly"] for b in blocks])
+                    if self.hourly is not None else None))
+
+    def with_issue_hour_feature(self) -> ForecastTask:
+        """This task with the feature ``issue_hours_before_end`` (0: every row is issued at
+        the end of its day), as a network trained with :meth:`with_issue_hours` reads it."""
+        if ISSUE_HOUR_FEATURE in self.feature_names:
+            return self
+        zeros = np.zeros((len(self.X), 1), dtype=self.X.dtype)
+        return replace(self, X=np.concatenate([self.X, zeros], axis=1),
+                       feature_names=[*self.feature_names, ISSUE_HOUR_FEATURE])
+
+
+@dataclass(eq=False)
+class IssueHourSource:
+    """What building a task again at another issue hour needs: the HourlyFrame it was
+    built from (held, not copied: it must not change afterwards), the completeness rule
+    of its daily means, :func:`build_task`'s options (split ends resolved) and, in
+    forecast mode, the end-of-day task's ``forecast_*`` columns by (station, issue day).
+    Each hour's task is built once and kept (``task_at``)."""
+
+    hourly: pd.DataFrame
+    min_hours: int
+    options: dict
+    target_weather: pd.DataFrame | None = None
+    built: dict[int, ForecastTask] = field(default_factory=dict, repr=False)
+
+    def task_at(self, hour: int) -> ForecastTask:
+        """The task whose issue day D ends at hour ``hour`` of calendar day D: the hourly
+        record shifted forward by 23 − hour hours, aggregated daily with the same rule."""
+        if hour not in self.built:
+            from .daily import to_daily
+
+            shifted = self.hourly.assign(
+                time=self.hourly["time"] + pd.Timedelta(hours=END_OF_DAY - hour))
+            task = build_task(shifted, to_daily(shifted, self.min_hours), **self.options)
+            self.built[hour] = replace(task, issue_hour_source=None)
+        return self.built[hour]
+
+
+def _other_hour_splits(split: np.ndarray, issue_hour: np.ndarray) -> np.ndarray:
+    """Rows issued before the end of the day: ``train_extra`` where their target day
+    is a training day, else ``none``."""
+    other = issue_hour != END_OF_DAY
+    out = split.copy()
+    out[other] = np.where(split[other] == "train", EXTRA_TRAIN, "none")
+    return out
+
+
+def _end_of_day_block(task: ForecastTask) -> dict:
+    return {"rows": task.rows.assign(issue_hour=END_OF_DAY),
+            "X": np.concatenate([task.X, np.zeros((len(task.X), 1), dtype=task.X.dtype)],
+                                axis=1),
+            "sequence": task.sequence, "persistence": task.persistence, "hourly": task.hourly}
+
+
+def _other_hour_block(task: ForecastTask, source: IssueHourSource, hour: int,
+                      keys: pd.MultiIndex) -> dict:
+    """The rows of ``task`` issued at ``hour`` (see :meth:`ForecastTask.with_issue_hours`)."""
+    other = source.task_at(hour)
+    other_keys = pd.MultiIndex.from_frame(other.rows[["station", "issue_day"]].astype(
+        {"station": str}))
+    position = keys.get_indexer(other_keys)
+    keep = position >= 0
+    at = position[keep]
+
+    def columns(names: list[str], known: list[str], prefix: str = "") -> list[int]:
+        missing = [n for n in names if n not in known]
+        if missing:
+            raise ValueError(f"the task at issue hour {hour} lacks {prefix}{missing[0]}")
+        return [known.index(n) for n in names]
+
+    other_X = other.X[keep]
+    X = other_X[:, columns(task.feature_names, other.feature_names)]
+    if task.forecast_columns():
+        # the target day's weather is the end-of-day row's; a change is measured from
+        # this row's own last 24 hours, the latest it knows
+        weather = source.target_weather.reindex(keys[at])
+        for index, name in enumerate(task.feature_names):
+            if name in ("forecast_pres_change", "forecast_temp_change"):
+                own = name.removeprefix("forecast_").replace("_change", "_mean")
+                X[:, index] = (weather[f"forecast_{own}"].to_numpy(dtype=float)
+                               - other_X[:, other.feature_names.index(own)])
+            elif name.startswith("forecast_"):
+                X[:, index] = weather[name].to_numpy(dtype=float)
+    X = np.concatenate([X, np.full((len(X), 1), END_OF_DAY - hour, dtype=X.dtype)], axis=1)
+    base_rows = task.rows.iloc[at]
+    rows = pd.DataFrame({
+        "station": base_rows["station"].to_numpy(),
+        "station_index": base_rows["station_index"].to_numpy(),
+        "issue_day": base_rows["issue_day"].to_numpy(),
+        "target_day": base_rows["target_day"].to_numpy(),
+        "y": task.y[at],
+        "split": _other_hour_splits(base_rows["split"].to_numpy(),
+                                    np.full(len(at), hour)),
+        "issue_hour": hour,
+    })
+    rows = rows.astype({c: t for c, t in task.rows.dtypes.items() if c in rows.columns})
+    hourly = None
+    if task.hourly is not None:
+        if other.hourly is None:
+            raise ValueError(f"the task at issue hour {hour} lacks the hourly window")
+        hourly = other.hourly[keep][:, :, columns(task.hourly_names, other.hourly_names,
+                                                  "hourly:")]
+    return {"rows": rows, "X": X,
+            "sequence": other.sequence[keep][:, :, columns(task.sequence_names,
+                                                           other.sequence_names,
+                                                           "sequence:")],
+            "persistence": other.persistence[keep], "hourly": hourly}
 
 
 def transform_target(y: np.ndarray, kind: str) -> np.ndarray:
@@ -522,7 +705,8 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
                sequence_length: int = 14, hourly_hours: int = 0,
                max_fill_days: int = 2, target_transform: str = DEFAULT_TARGET_TRANSFORM,
                train_end: str = "", val_end: str = "", test_end: str = "",
-               coordinates: dict[str, tuple[float, float]] | None = None) -> ForecastTask:
+               coordinates: dict[str, tuple[float, float]] | None = None,
+               min_hours: int | None = None) -> ForecastTask:
     """Build the ForecastTask of every station from its HourlyFrame and DailyFrame.
 
     ``hourly_hours`` > 0 also builds ``task.hourly``, the last that many hours up to the
@@ -530,6 +714,9 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
     ``coordinates`` (station → (latitude, longitude), decimal degrees) enable the upwind
     feature of a task with several stations; without them it is left out (and named in
     ``omitted_features``), the regional mean and maximum are built all the same.
+    ``min_hours``: the completeness rule ``daily`` was made with, for rebuilding the task
+    at other issue hours (default: what :func:`~forecast.daily.to_daily` recorded in
+    ``daily.attrs``, else the 18-hour rule).
     """
     if mode not in ("observed", "forecast"):
         raise DataError(f"unknown mode {mode!r}; choose observed or forecast")
@@ -625,6 +812,22 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
             raise DataError(f"split {name!r} has no scored day (splits end {', '.join(ends)}); "
                             "set [split] train_end/val_end/test_end to dates inside the data")
     persistence_column = feature_names.index("pm25_last_valid")
+    target_weather = None
+    if mode == "forecast":
+        forecast = [i for i, n in enumerate(feature_names) if n.startswith("forecast_")]
+        target_weather = pd.DataFrame(
+            X[:, forecast], columns=[feature_names[i] for i in forecast],
+            index=pd.MultiIndex.from_frame(rows[["station", "issue_day"]].astype(
+                {"station": str})))
+    source = IssueHourSource(
+        hourly=hourly,
+        min_hours=int(min_hours or daily.attrs.get("min_hours", DEFAULT_MIN_HOURS)),
+        options=dict(dataset=dataset, mode=mode, horizon=horizon, lags=lags,
+                     sequence_length=sequence_length, hourly_hours=hourly_hours,
+                     max_fill_days=max_fill_days, target_transform=target_transform,
+                     train_end=ends[0], val_end=ends[1], test_end=ends[2],
+                     coordinates=coordinates),
+        target_weather=target_weather)
     return ForecastTask(
         rows=rows, X=X, feature_names=feature_names,
         sequence=sequence, sequence_names=list(SEQUENCE_FEATURES), y=y,
@@ -632,7 +835,7 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
         horizon=horizon, splits=describe_splits(rows), target_transform=target_transform,
         hourly=hourly_window if hourly_hours > 0 else None,
         hourly_names=list(HOURLY_SEQUENCE_FEATURES) if hourly_hours > 0 else [],
-        omitted_features=omitted,
+        omitted_features=omitted, issue_hour_source=source,
     )
 
 
@@ -691,8 +894,10 @@ def without_features(task: ForecastTask, names: list[str]) -> ForecastTask:
 
 
 def train_statistics(task: ForecastTask, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-feature mean and std over the training rows only (NaN ignored; std 0 → 1)."""
-    train = values[task.mask("train", scored=False)]
+    """Per-feature mean and std over the training rows only (NaN ignored; std 0 → 1):
+    ``task.training_rows``, i.e. ``mask("train")`` and the rows issued at other hours
+    that train with them (:meth:`ForecastTask.with_issue_hours`), if any."""
+    train = values[task.training_rows(scored=False)]
     axes = tuple(range(train.ndim - 1))
     mean = nan_reduce(np.nanmean, train, axis=axes)
     std = nan_reduce(np.nanstd, train, axis=axes)

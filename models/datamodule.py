@@ -1,6 +1,11 @@
 """The LightningDataModule: the scored training rows (shuffled by a seeded generator), the
 scored validation rows, and ``predict_loader(rows)`` for any rows mask, as tensors made
-by the :class:`~models.scaling.Scalers` fitted on the training rows."""
+by the :class:`~models.scaling.Scalers` fitted on the training rows.
+
+The training rows are ``task.training_rows()``: ``mask("train")`` and, when the task
+holds rows issued at other hours of the day (``ForecastTask.with_issue_hours``), their
+``train_extra`` rows; validation (early stopping) reads ``mask("val")``, the end-of-day
+rows only."""
 
 from __future__ import annotations
 
@@ -83,11 +88,12 @@ class ForecastDataModule(L.LightningDataModule):
         cost is otherwise per-step overhead, not arithmetic."""
         if not self.max_steps_per_epoch:
             return self.batch_size
-        n_train = int(self.task.mask("train").sum())
+        n_train = int(self.task.training_rows().sum())
         return max(self.batch_size, math.ceil(n_train / self.max_steps_per_epoch))
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.dataset(self.task.mask("train")), self.train_batch_size, True)
+        return self._loader(self.dataset(self.task.training_rows()), self.train_batch_size,
+                            True)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.dataset(self.task.mask("val")), EVAL_BATCH_SIZE, False)

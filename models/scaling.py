@@ -1,8 +1,9 @@
 """From a ForecastTask to tensors: scalers fitted on the training rows (plain NumPy and
 PyTorch, no Lightning, so a fitted network can be applied without it).
 
-``Scalers.fit(task)`` learns, from the **training rows only** (``task.mask("train")``,
-via :func:`forecast.task.train_statistics`):
+``Scalers.fit(task)`` learns, from the **training rows only** (``task.training_rows()``:
+``task.mask("train")`` and, for a network trained on other issue hours too, their
+``train_extra`` rows; via :func:`forecast.task.train_statistics`):
 
 * per-feature mean and std of the tabular features ``task.X`` and of the sequence
   channels ``task.sequence`` (and, for a network that reads it, of the hourly channels
@@ -88,8 +89,8 @@ class Scalers:
     @classmethod
     def fit(cls, task: ForecastTask, hourly: bool = False) -> Scalers:
         """Scalers of the training rows; with ``hourly`` also of the hourly window."""
-        train = task.mask("train", scored=False)
-        scored = task.mask("train")
+        train = task.training_rows(scored=False)
+        scored = task.training_rows()
         if not scored.any():
             raise ValueError("no scored training row to fit the scalers on")
         x_mean, x_std = train_statistics(task, task.X)

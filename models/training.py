@@ -8,6 +8,12 @@ a temporary folder); the best epoch's weights are kept. ``predict(task, rows)`` 
 :mod:`models.base`). A run whose loss becomes non-finite or explodes raises
 :class:`TrainingFailed` with ``info["status"] = "failed: <reason>"``.
 
+``train_issue_hours`` (the run config's ``task.train_issue_hours``; empty by default): also
+train on the rows issued at those hours of the issue day, whose target is the same daily
+mean (:meth:`forecast.task.ForecastTask.with_issue_hours`); validation, early stopping and
+every forecast stay on the end-of-day rows, which the network then reads with
+``issue_hours_before_end`` = 0.
+
 ``save(path)`` / ``NetworkForecaster.load(path)`` store weights, hyper-parameters and
 scalers as tensors and plain values: ``torch.load(..., weights_only=True)``, no pickle.
 Lightning is imported only to train: a fitted or loaded network forecasts with plain
@@ -32,7 +38,7 @@ from sklearn.base import BaseEstimator
 
 from forecast.config import DEFAULTS
 from forecast.errors import ModelFailed
-from forecast.task import ForecastTask
+from forecast.task import EXTRA_TRAIN, ForecastTask
 from forecast.uncertainty import LEVELS
 
 from .base import NetworkConfig
@@ -123,7 +129,8 @@ class NetworkForecaster(BaseEstimator):
                  num_nodes: int = DEFAULTS["training"]["num_nodes"],
                  progress_bar: bool = DEFAULTS["training"]["progress_bar"],
                  threads: int = DEFAULTS["training"]["threads"],
-                 loss: str = DEFAULTS["training"]["loss"], seed: int = 0) -> None:
+                 loss: str = DEFAULTS["training"]["loss"],
+                 train_issue_hours: tuple[int, ...] = (), seed: int = 0) -> None:
         self.kind = kind
         self.hidden = hidden
         self.layers = layers
@@ -146,13 +153,18 @@ class NetworkForecaster(BaseEstimator):
         self.progress_bar = progress_bar
         self.threads = threads
         self.loss = loss
+        self.train_issue_hours = train_issue_hours
         self.seed = seed
 
     @classmethod
     def from_config(cls, name: str, config: dict, seed: int = 0) -> NetworkForecaster:
-        """The network ``name`` with the run config's ``[training]`` options."""
+        """The network ``name`` with the run config's ``[training]`` options and its
+        ``task.train_issue_hours``."""
         training = {**DEFAULTS["training"], **(config or {}).get("training", {})}
-        return cls(kind=name, seed=seed, **{k: training[k] for k in TRAINING_PARAMETERS})
+        hours = (config or {}).get("task", {}).get("train_issue_hours",
+                                                   DEFAULTS["task"]["train_issue_hours"])
+        return cls(kind=name, seed=seed, train_issue_hours=tuple(int(h) for h in hours),
+                   **{k: training[k] for k in TRAINING_PARAMETERS})
 
     @property
     def history(self) -> pd.DataFrame:
@@ -163,6 +175,16 @@ class NetworkForecaster(BaseEstimator):
         return getattr(self, "info_", {"status": "not fitted"})
 
     # ------------------------------------------------------------------ fit
+
+    def training_task(self, task: ForecastTask) -> ForecastTask:
+        """``task`` with the rows issued at ``train_issue_hours`` that train the network
+        (``train_extra``); ``task`` itself when there are none to add."""
+        return task.with_issue_hours(self.train_issue_hours) if self.train_issue_hours else task
+
+    def input_task(self, task: ForecastTask) -> ForecastTask:
+        """``task`` as the network reads it: with ``issue_hours_before_end`` when it was
+        trained on other issue hours (0 for the end-of-day rows it forecasts)."""
+        return task.with_issue_hour_feature() if self.train_issue_hours else task
 
     def make_network_config(self, task: ForecastTask, scalers: Scalers) -> NetworkConfig:
         n_stations = len(task.stations)
@@ -205,6 +227,7 @@ class NetworkForecaster(BaseEstimator):
         from .module import ForecastModule
 
         start = time.perf_counter()
+        task = self.training_task(task)
         L.seed_everything(self.seed, workers=True, verbose=False)
         torch.use_deterministic_algorithms(True, warn_only=True)
         data = ForecastDataModule(task, batch_size=int(self.batch_size), seed=self.seed,
@@ -221,6 +244,10 @@ class NetworkForecaster(BaseEstimator):
                           "weight_decay", "batch_size", "optimizer", "lr_schedule",
                           "max_epochs", "patience")},
                       "batch_size_used": data.train_batch_size}
+        if self.train_issue_hours:
+            self.info_.update(train_issue_hours=sorted({int(h) for h in self.train_issue_hours}),
+                              n_train_rows=int(task.mask("train").sum()),
+                              n_extra_train_rows=int(task.mask(EXTRA_TRAIN).sum()))
 
         with tempfile.TemporaryDirectory(prefix="pm25-train-") as tmp, quiet_lightning():
             early_stopping = EarlyStopping(monitor="val_loss", patience=int(self.patience),
@@ -312,7 +339,7 @@ class NetworkForecaster(BaseEstimator):
         if rows.any() and task.station_index[rows].max() >= n_stations:
             raise ValueError(f"{self.kind}: the task has more stations than the "
                              f"{n_stations} the network was fitted on")
-        inputs = self.scalers_.inputs(task, rows)   # (x, seq, station[, hourly])
+        inputs = self.scalers_.inputs(self.input_task(task), rows)  # (x, seq, station[, hourly])
         self.model_.eval()
         with torch.no_grad():
             scaled = [self.model_(*(t[i:i + EVAL_BATCH_SIZE] for t in inputs))

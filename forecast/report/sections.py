@@ -45,6 +45,7 @@ def section_run(doc: Doc, run: Run) -> None:
             if result.dropped_features else "")
          + "".join(f"; {name} not built ({why})"
                    for name, why in data.get("omitted_features", {}).items())],
+        *_other_issue_hours(result),
         ["Evaluation", f"{max(1, len(result.folds))} rolling-origin fold(s); 95 % moving-block "
                        f"bootstrap over dates ({n_boot} resamples), blocks within a fold, all "
                        "stations of a date together; Diebold–Mariano with a Newey–West "
@@ -65,6 +66,23 @@ def section_run(doc: Doc, run: Run) -> None:
         doc.para("Units of the source: " + "; ".join(f"{k}: {v}"
                                                     for k, v in data["units"].items()) + ".",
                  "note")
+
+
+def _other_issue_hours(result) -> list[list[str]]:
+    """The row saying that the networks also trained on forecasts issued at other hours
+    (``task.train_issue_hours``), with how many rows that added; none when off."""
+    hours = result.config.get("task", {}).get("train_issue_hours", [])
+    if not hours:
+        return []
+    text = (f"the networks also train on the forecasts issued at {', '.join(map(str, sorted(hours)))} h "
+            "of day D (same target; training only, never scored, not for the baselines)")
+    seeds = [e for e in result.entries.values()
+             if e.kind == "network" and "n_extra_train_rows" in e.info]
+    if seeds:
+        info = seeds[0].info
+        text += (f": {count(info['n_extra_train_rows'])} rows beside the "
+                 f"{count(info['n_train_rows'])} end-of-day training rows of the main split")
+    return [["Other issue hours", text]]
 
 
 def section_leaderboard(doc: Doc, run: Run, recommended: str | None) -> None:
