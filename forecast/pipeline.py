@@ -13,7 +13,7 @@ import platform
 import shutil
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -80,7 +80,7 @@ def load_data(config: dict) -> tuple[sources.Loaded, pd.DataFrame]:
 
 def make_task(loaded: sources.Loaded, daily: pd.DataFrame, config: dict) -> ForecastTask:
     task_config, split = config["task"], config["split"]
-    return build_task(
+    task = build_task(
         loaded.hourly, daily, dataset=loaded.dataset, mode=task_config["mode"],
         horizon=task_config["horizon"], lags=task_config["lags"],
         sequence_length=task_config["sequence_length"],
@@ -89,6 +89,11 @@ def make_task(loaded: sources.Loaded, daily: pd.DataFrame, config: dict) -> Fore
         target_transform=task_config["target_transform"],
         train_end=split["train_end"], val_end=split["val_end"], test_end=split["test_end"],
         coordinates=loaded.coordinates)
+    if not task_config["train_issue_hours"]:
+        # nothing will rebuild it at other issue hours: the hourly record it holds for
+        # that need not travel with the task to the training processes
+        task = replace(task, issue_hour_source=None)
+    return task
 
 
 @dataclass
