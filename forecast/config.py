@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -98,7 +99,7 @@ DEFAULTS: dict[str, Any] = {
         "strategy": "auto",
         "num_nodes": 1,
         "progress_bar": False,      # Lightning's own per-epoch bars (the run has one display)
-        "jobs": 1,                  # processes training a network's seeds side by side
+        "jobs": 0,                  # processes for the run's trainings (0: one per CPU core)
         "threads": 1,               # torch CPU threads per training (0: torch's default)
         "loss": "mse",              # mse: a point forecast | pinball: a quantile head (99 levels)
     },
@@ -201,7 +202,17 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
         _check(overrides, DEFAULTS, "")
         config = _merge(config, overrides)
     validate(config)
+    if config["training"]["jobs"] == 0:
+        config["training"]["jobs"] = available_cores()
     return config
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on (``training.jobs = 0``)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:   # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def validate(config: dict) -> None:
@@ -225,8 +236,8 @@ def validate(config: dict) -> None:
                         f"{', '.join(NETWORK_MODELS)}")
     if config["split"]["folds"] < 0:
         raise DataError("config: split.folds must be 0 (as many as fit) or more")
-    if config["training"]["jobs"] < 1:
-        raise DataError("config: training.jobs must be at least 1")
+    if config["training"]["jobs"] < 0:
+        raise DataError("config: training.jobs must be 0 (one per CPU core) or more")
     for key in ("batch_size", "max_steps_per_epoch"):
         if config["training"][key] < 1:
             raise DataError(f"config: training.{key} must be at least 1, "

@@ -220,19 +220,24 @@ def start_training(tasks: list[ForecastTask], config: dict, stages: list[str]) -
     from models.ensemble import fit_member
     from models.pool import TrainingPool
 
+    from .progress import QueueProgress
+
     base_seed = config["run"]["seed"]
     seeds = int(config["training"]["seeds"])
     names = [n for n in config["models"]["names"] if registry.kind_of(n) == "network"]
     networks: list[dict[str, tuple]] = [{} for _ in tasks]
     jobs, owners = [], []
+    epochs = DISPLAY.listen()   # on a terminal: the processes report their epochs
     for k, task in enumerate(tasks):
         for name in names:
             model = registry.build(name, config, seed=base_seed)
             members = model.unfitted_members() if hasattr(model, "seeds") else [model]
             networks[k][name] = (model, list(range(len(jobs), len(jobs) + len(members))))
             for member in members:
-                jobs.append((fit_member, (member, task)))
-                owners.append(f"{stages[k]}{name} seed {member.seed - base_seed + 1} of {seeds}")
+                label = f"{stages[k]}{name} seed {member.seed - base_seed + 1} of {seeds}"
+                jobs.append((fit_member, (member, task, (),
+                                          QueueProgress(epochs, label) if epochs else None)))
+                owners.append(label)
     plans = diagnostic_plans(tasks[-1], config) if names else {}
     diagnostic_jobs = diagnostics.plan_jobs(list(plans.values()))
     first = len(jobs)

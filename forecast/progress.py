@@ -2,8 +2,8 @@
 
 On a terminal: a single tqdm bar over every fit of the run (folds × models × seeds) whose
 description says the stage, the model k of n and its seed, and whose postfix shows the
-epoch and validation loss of the network training now; tqdm adds the elapsed and
-remaining time. Lightning's per-epoch bars stay off. Elsewhere (a CI log, a pipe): one
+epoch and validation loss of the network training now (from the training processes too,
+through a queue); tqdm adds the elapsed and remaining time. Lightning's per-epoch bars stay off. Elsewhere (a CI log, a pipe): one
 plain line per stage and per fitted model, with its time and the run's elapsed and
 estimated remaining time. Everything goes to stdout; stderr is kept for errors.
 """
@@ -25,6 +25,7 @@ class RunProgress:
         self.fit_started = self.started
         self.label = ""
         self.bar = None
+        self._queue = self._manager = None
         if total and self.interactive:
             from tqdm import tqdm
 
@@ -85,15 +86,62 @@ class RunProgress:
               f"(fit {self.done} of {self.total}; {elapsed:.0f} s elapsed, about "
               f"{left:.0f} s left)", file=self.stream, flush=True)
 
+    def listen(self):
+        """On a terminal, a queue through which training processes report their epochs
+        (:class:`QueueProgress`); a thread shows each on the bar. None elsewhere: the
+        plain lines report each fit as it ends, not its epochs."""
+        if self.bar is None:
+            return None
+        if self._queue is None:
+            import multiprocessing
+            import threading
+
+            self._manager = multiprocessing.get_context("spawn").Manager()
+            self._queue = self._manager.Queue()
+            threading.Thread(target=self._show_epochs, daemon=True).start()
+        return self._queue
+
+    def _show_epochs(self) -> None:
+        try:
+            while (item := self._queue.get()) is not None:
+                label, epoch, val_loss = item
+                if self.bar is not None:
+                    self.set_label(label)
+                    self.epoch(epoch, val_loss)
+        except (EOFError, OSError):   # the manager has shut down
+            pass
+
     def close(self) -> None:
+        if self._queue is not None:
+            try:
+                self._queue.put(None)
+            except (EOFError, OSError):
+                pass
+            self._manager.shutdown()
+            self._queue = self._manager = None
         if self.bar is not None:
             self.bar.close()
             self.bar = None
 
 
+class QueueProgress:
+    """What a training process reports to the run's display: each validation epoch of the
+    fit named ``label``, through the queue of :meth:`RunProgress.listen`."""
+
+    def __init__(self, queue, label: str) -> None:
+        self.queue = queue
+        self.label = label
+
+    def epoch(self, epoch: int, val_loss: float) -> None:
+        try:
+            self.queue.put((self.label, int(epoch), float(val_loss)))
+        except (EOFError, OSError):   # the run's display has closed
+            pass
+
+
 class EpochReporter:
     """A Lightning callback (built lazily: Lightning is imported only to train) that
-    reports each validation epoch to a :class:`RunProgress`."""
+    reports each validation epoch to a :class:`RunProgress` or a :class:`QueueProgress`."""
 
     def __new__(cls, progress: RunProgress):
         from lightning.pytorch.callbacks import Callback

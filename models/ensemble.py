@@ -145,9 +145,15 @@ class SeedEnsemble(BaseEstimator):
         return cls.from_state(torch.load(path, map_location="cpu", weights_only=True))
 
 
-def fit_member(member: NetworkForecaster, task: ForecastTask,
-                callbacks=()) -> NetworkForecaster | str:
-    """The fitted member, or the reason its training failed."""
+def fit_member(member: NetworkForecaster, task: ForecastTask, callbacks=(),
+               progress=None) -> NetworkForecaster | str:
+    """The fitted member, or the reason its training failed; ``progress``: an object
+    whose ``epoch(epoch, val_loss)`` hears each validation epoch (e.g. a
+    :class:`forecast.progress.QueueProgress` from a training process)."""
+    if progress is not None:
+        from forecast.progress import EpochReporter
+
+        callbacks = [*callbacks, EpochReporter(progress)]
     try:
         return member.fit(task, callbacks=callbacks)
     except ModelFailed as exc:

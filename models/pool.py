@@ -14,6 +14,7 @@ for. The jobs seed themselves, so their outcomes do not depend on ``n_jobs``.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 
 
@@ -35,6 +36,7 @@ class TrainingPool:
         if self.n_jobs > 1 and len(jobs) > 1:
             from joblib import Parallel, delayed
 
+            _hide_loky_shutdown_race()
             self._finished = Parallel(n_jobs=min(self.n_jobs, len(jobs)), backend="loky",
                                       return_as="generator_unordered", pre_dispatch="all")(
                 delayed(_numbered)(*job) for job in numbered)
@@ -42,10 +44,40 @@ class TrainingPool:
             self._finished = (_numbered(*job) for job in numbered)
 
     def wait(self, numbers: Sequence[int]) -> list:
-        """The outcomes of the jobs ``numbers`` (positions in ``jobs``), in that order."""
+        """The outcomes of the jobs ``numbers`` (positions in ``jobs``), in that order.
+        Interrupted (Ctrl-C, SIGTERM, an error here), the pool's processes are stopped."""
         while any(k not in self.outcomes for k in numbers):
-            number, outcome = next(self._finished)
+            try:
+                number, outcome = next(self._finished)
+            except BaseException:
+                self.stop()
+                raise
             self.outcomes[number] = outcome
             if self.on_done is not None:
                 self.on_done(number, outcome)
         return [self.outcomes[k] for k in numbers]
+
+    def stop(self) -> None:
+        """Stop the jobs still queued or running (the processes are killed)."""
+        close = getattr(self._finished, "close", None)
+        if close is not None:
+            close()   # joblib aborts the queued jobs and kills the processes
+
+
+def _hide_loky_shutdown_race() -> None:
+    """While an interrupted pool shuts down, loky's executor manager thread can fail with
+    a KeyError on a job that joblib has just cancelled (a race between the two) and print
+    its traceback under the run's one-line message. The jobs are being dropped on purpose,
+    so that one error of that one thread is not shown; any other failure of the pool still
+    reaches the caller as joblib's own error."""
+    previous = threading.excepthook
+    if getattr(previous, "hides_loky_shutdown_race", False):
+        return
+
+    def hook(arguments) -> None:
+        if not (getattr(arguments.thread, "name", "") == "ExecutorManagerThread"
+                and issubclass(arguments.exc_type, KeyError)):
+            previous(arguments)
+
+    hook.hides_loky_shutdown_race = True
+    threading.excepthook = hook

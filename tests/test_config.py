@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from forecast.config import ALL_MODELS, DEFAULT_MODELS, DEFAULTS, dumps, load_config, validate
+from forecast.config import (
+    ALL_MODELS,
+    DEFAULT_MODELS,
+    DEFAULTS,
+    available_cores,
+    dumps,
+    load_config,
+    validate,
+)
 from forecast.errors import DataError
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "configs" / "example.toml"
@@ -21,7 +29,11 @@ def write(tmp_path, text: str) -> Path:
 
 def test_defaults_are_valid():
     config = load_config()
-    assert config == DEFAULTS and config is not DEFAULTS
+    assert config is not DEFAULTS and DEFAULTS["training"]["jobs"] == 0
+    # jobs = 0: one training process per CPU core this process may use
+    assert config["training"]["jobs"] == available_cores() >= 1
+    config["training"]["jobs"] = 0
+    assert config == DEFAULTS
     assert config["models"]["names"] == list(DEFAULT_MODELS)
     # every model but the opt-in hourly networks (slow to train) runs by default
     assert set(ALL_MODELS) - set(DEFAULT_MODELS) == {"gru_hourly", "lstm_hourly", "tcn_hourly"}

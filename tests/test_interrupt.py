@@ -18,29 +18,33 @@ from forecast.pipeline import OWNER_FILE, remove_stale_temporaries
 pytestmark = pytest.mark.slow
 
 
-def _start_run(tmp_path: Path) -> subprocess.Popen:
+def _start_run(tmp_path: Path, jobs: int = 1) -> subprocess.Popen:
     config = tmp_path / "long.toml"
     config.write_text(tomli_w.dumps({
         "data": {"dataset": "synthetic", "synthetic_start": "2010-01-01",
                  "synthetic_end": "2012-12-31"},
         "models": {"names": ["persistence", "mlp"]},
         "training": {"seeds": 1, "max_epochs": 100000, "patience": 100000,
-                     "progress_bar": False},
+                     "progress_bar": False, "jobs": jobs},
         "run": {"out": str(tmp_path / "reports")}}))
     return subprocess.Popen([sys.executable, "-m", "forecast", "run", "--config", str(config)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             cwd=tmp_path)
 
 
-@pytest.mark.parametrize("signal_number, status", [(signal.SIGINT, 130),
-                                                   (signal.SIGTERM, 143)])
+@pytest.mark.parametrize("signal_number, status, jobs", [(signal.SIGINT, 130, 1),
+                                                         (signal.SIGTERM, 143, 1),
+                                                         (signal.SIGINT, 130, 2)])
 def test_a_signal_during_training_ends_the_run_and_leaves_nothing(tmp_path, signal_number,
-                                                                  status):
-    process = _start_run(tmp_path)
+                                                                  status, jobs):
+    # jobs 1: the network trains in the run's own process, after the baselines; jobs 2:
+    # in a pool of processes, before them
+    process = _start_run(tmp_path, jobs)
+    started_training = "model 1 of 2: persistence" if jobs == 1 else "training 1 network"
     for line in process.stdout:  # wait until the network is training
-        if "model 1 of 2: persistence" in line:  # the next fit is the network
+        if started_training in line:
             break
-    time.sleep(3.0)
+    time.sleep(3.0 if jobs == 1 else 8.0)   # a pool's processes start first
     assert process.poll() is None, process.stderr.read()
     started = time.perf_counter()
     process.send_signal(signal_number)
@@ -49,6 +53,11 @@ def test_a_signal_during_training_ends_the_run_and_leaves_nothing(tmp_path, sign
     assert process.returncode == status, err
     assert "Traceback" not in err and "interrupted" in err
     assert list((tmp_path / "reports").iterdir()) == []
+    if jobs > 1:   # the pool's processes went with the run
+        time.sleep(2.0)
+        ps = subprocess.run(["ps", "-eo", "ppid,args"], capture_output=True, text=True).stdout
+        assert not any(line.split(None, 1)[0] == str(process.pid)
+                       for line in ps.splitlines()[1:] if line.strip()), ps
 
 
 def test_a_killed_runs_temporary_directory_is_removed_by_the_next(tmp_path):
