@@ -424,7 +424,7 @@ def fit_folds(task: ForecastTask, dataset: str,
         tasks.append(drop_uninformative(fold_task))
         stages.append(f"fold {k} of {len(folds)}, ")
     training = None
-    if config["training"]["jobs"] > 1:
+    if config["training"]["jobs"] > 1 and any(registry.kind_of(n) == "network" for n in names):
         training = start_training([t for t, _ in tasks], config, stages)
         # Every fit of the pool ends before the baselines start: beside its busy
         # processes, the baselines' OpenMP and BLAS threads spin-wait (multi-site hgb
