@@ -98,17 +98,17 @@ class RunProgress:
 
             self._manager = multiprocessing.get_context("spawn").Manager()
             self._queue = self._manager.Queue()
-            threading.Thread(target=self._show_epochs, daemon=True).start()
+            threading.Thread(target=self._show_epochs, args=(self._queue,), daemon=True).start()
         return self._queue
 
-    def _show_epochs(self) -> None:
+    def _show_epochs(self, queue) -> None:
         try:
-            while (item := self._queue.get()) is not None:
+            while (item := queue.get()) is not None:
                 label, epoch, val_loss = item
                 if self.bar is not None:
                     self.set_label(label)
                     self.epoch(epoch, val_loss)
-        except (EOFError, OSError):   # the manager has shut down
+        except (EOFError, OSError, ConnectionError):   # the manager has shut down
             pass
 
     def close(self) -> None:
