@@ -232,9 +232,12 @@ def test_rolling_origin_folds_are_fitted_scored_and_pooled(tmp_path):
 
 
 def test_same_config_and_seed_give_the_same_numbers_in_any_number_of_processes(
-        run_dir, tmp_path, capsys):
+        run_dir, tmp_path, capsys, monkeypatch):
     # the fixture trains one network after another; here every seed of every network
-    # is its own job in one pool of two processes
+    # is its own job in one pool of two processes, and one of them writes predictions.csv
+    from forecast import pipeline
+
+    monkeypatch.setattr(pipeline, "BACKGROUND_CSV_VALUES", 0)
     again = run(load_config(overrides={**SMALL, "training": {**SMALL["training"], "jobs": 2},
                                        "run": {"out": str(tmp_path), "name": "again"}}))
     assert ("2 seed(s) on 1 fold(s), then the capacity sweep and the learning curve: "
