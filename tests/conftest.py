@@ -34,6 +34,27 @@ def reverse_wind(frame: pd.DataFrame, rows: np.ndarray) -> None:
     frame["wind_dir"] = directions
 
 
+def perturb_after(hourly: pd.DataFrame, t: pd.Timestamp, *, seed: int = 3, scale: float = 1.9,
+                  spread: float = 30.0, gaps: int = 200) -> pd.DataFrame:
+    """A copy of ``hourly`` with every value of every column of every station at hours
+    strictly after ``t`` changed (scaled by ``scale`` plus up to ``spread``), old gaps
+    filled, ``gaps`` new PM2.5 gaps and the wind turned round: what a leakage test
+    perturbs after the issue time."""
+    out = hourly.copy()
+    late = (out["time"] > t).to_numpy()
+    rng = np.random.default_rng(seed)
+    for column in ("pm25", "temp", "dewp", "pres", "wind_speed", "rain", "snow"):
+        values = out[column].to_numpy(dtype=float, copy=True)
+        values[late] = np.where(np.isnan(values[late]), 400.0,
+                                values[late] * scale + rng.uniform(1, spread, late.sum()))
+        out[column] = values
+    pm = out["pm25"].to_numpy(copy=True)
+    pm[rng.choice(np.flatnonzero(late), gaps, replace=False)] = np.nan
+    out["pm25"] = pm
+    reverse_wind(out, late)
+    return out
+
+
 @pytest.fixture(scope="module")
 def one_torch_thread():
     """One torch thread for a module's small networks (faster on a small shared CPU)."""

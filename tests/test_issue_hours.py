@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import HAND_SPLITS, SMALL_SPLITS, reverse_wind
+from conftest import HAND_SPLITS, SMALL_SPLITS, perturb_after
 
 import models
 from forecast import task as T
@@ -65,19 +65,7 @@ def small_task(one_station) -> T.ForecastTask:
 def _perturb_after(hourly: pd.DataFrame, t: pd.Timestamp) -> pd.DataFrame:
     """Every value of every column of every station at hours strictly after ``t``, new
     gaps among them and old gaps filled."""
-    out = hourly.copy()
-    late = (out["time"] > t).to_numpy()
-    rng = np.random.default_rng(7)
-    for column in ("pm25", "temp", "dewp", "pres", "wind_speed", "rain", "snow"):
-        values = out[column].to_numpy(dtype=float, copy=True)
-        values[late] = np.where(np.isnan(values[late]), 400.0,
-                                values[late] * 1.8 + rng.uniform(1, 20, late.sum()))
-        out[column] = values
-    pm = out["pm25"].to_numpy(copy=True)
-    pm[rng.choice(np.flatnonzero(late), 150, replace=False)] = np.nan
-    out["pm25"] = pm
-    reverse_wind(out, late)
-    return out
+    return perturb_after(hourly, t, seed=7, scale=1.8, spread=20.0, gaps=150)
 
 
 @pytest.mark.parametrize("n_stations", [1, 3])

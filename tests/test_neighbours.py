@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import HAND_SPLITS, SMALL_SPLITS, reverse_wind
+from conftest import HAND_SPLITS, SMALL_SPLITS, perturb_after
 
 from forecast import sources
 from forecast.config import load_config
@@ -216,19 +216,7 @@ T_END = D0 + pd.Timedelta(hours=23)
 
 def _perturb_after(hourly: pd.DataFrame, t: pd.Timestamp) -> pd.DataFrame:
     """Every value of every column of every station at hours strictly after ``t``."""
-    out = hourly.copy()
-    late = (out["time"] > t).to_numpy()
-    rng = np.random.default_rng(3)
-    for column in ("pm25", "temp", "dewp", "pres", "wind_speed", "rain", "snow"):
-        values = out[column].to_numpy(dtype=float, copy=True)
-        values[late] = np.where(np.isnan(values[late]), 400.0,
-                                values[late] * 1.9 + rng.uniform(1, 30, late.sum()))
-        out[column] = values
-    pm = out["pm25"].to_numpy(copy=True)
-    pm[rng.choice(np.flatnonzero(late), 200, replace=False)] = np.nan
-    out["pm25"] = pm
-    reverse_wind(out, late)
-    return out
+    return perturb_after(hourly, t)
 
 
 @pytest.fixture(scope="module")
