@@ -265,8 +265,7 @@ def _other_hour_splits(split: np.ndarray, issue_hour: np.ndarray) -> np.ndarray:
 
 def _end_of_day_block(task: ForecastTask) -> dict:
     return {"rows": task.rows.assign(issue_hour=END_OF_DAY),
-            "X": np.concatenate([task.X, np.zeros((len(task.X), 1), dtype=task.X.dtype)],
-                                axis=1),
+            "X": task.with_issue_hour_feature().X,
             "sequence": task.sequence, "persistence": task.persistence, "hourly": task.hourly}
 
 
