@@ -45,6 +45,16 @@ class ForecastModule(L.LightningModule):
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         return self.network(*inputs)
 
+    def __setattr__(self, name: str, value) -> None:
+        # Lightning sets ``_current_fx_name`` (a str or None) twice around every hook it
+        # calls, about 40 times a step; ``nn.Module.__setattr__`` checks each value against
+        # parameters, modules and buffers, about 10 % of a small network's epoch.
+        # Lightning's own ``_ResultMetric`` skips those checks the same way.
+        if name == "_current_fx_name":
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
     # ------------------------------------------------------------------ steps
 
     # Epoch means are accumulated here and logged once per epoch. Only ``val_loss``, which
