@@ -238,8 +238,26 @@ class IssueHourSource:
     hourly: pd.DataFrame
     min_hours: int
     options: dict
-    target_weather: pd.DataFrame | None = None
+    # the end-of-day task as built (held, not copied), for ``target_weather``
+    end_of_day_rows: pd.DataFrame | None = field(default=None, repr=False)
+    end_of_day_X: np.ndarray | None = field(default=None, repr=False)
+    end_of_day_features: list[str] = field(default_factory=list, repr=False)
     built: dict[int, ForecastTask] = field(default_factory=dict, repr=False)
+
+    @functools.cached_property
+    def target_weather(self) -> pd.DataFrame | None:
+        """In forecast mode, the end-of-day task's ``forecast_*`` columns by (station,
+        issue day), every one of them as built (a fold may have dropped some); else None.
+        Made on first use, so a task never rebuilt at other hours never holds a copy."""
+        columns = [i for i, n in enumerate(self.end_of_day_features)
+                   if n.startswith("forecast_")]
+        if not columns:
+            return None
+        return pd.DataFrame(
+            self.end_of_day_X[:, columns],
+            columns=[self.end_of_day_features[i] for i in columns],
+            index=pd.MultiIndex.from_frame(self.end_of_day_rows[["station", "issue_day"]]
+                                           .astype({"station": str})))
 
     def task_at(self, hour: int) -> ForecastTask:
         """The task whose issue day D ends at hour ``hour`` of calendar day D: the hourly
@@ -811,13 +829,6 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
             raise DataError(f"split {name!r} has no scored day (splits end {', '.join(ends)}); "
                             "set [split] train_end/val_end/test_end to dates inside the data")
     persistence_column = feature_names.index("pm25_last_valid")
-    target_weather = None
-    if mode == "forecast":
-        forecast = [i for i, n in enumerate(feature_names) if n.startswith("forecast_")]
-        target_weather = pd.DataFrame(
-            X[:, forecast], columns=[feature_names[i] for i in forecast],
-            index=pd.MultiIndex.from_frame(rows[["station", "issue_day"]].astype(
-                {"station": str})))
     source = IssueHourSource(
         hourly=hourly,
         min_hours=int(min_hours or daily.attrs.get("min_hours", DEFAULT_MIN_HOURS)),
@@ -826,7 +837,7 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
                      max_fill_days=max_fill_days, target_transform=target_transform,
                      train_end=ends[0], val_end=ends[1], test_end=ends[2],
                      coordinates=coordinates),
-        target_weather=target_weather)
+        end_of_day_rows=rows, end_of_day_X=X, end_of_day_features=list(feature_names))
     return ForecastTask(
         rows=rows, X=X, feature_names=feature_names,
         sequence=sequence, sequence_names=list(SEQUENCE_FEATURES), y=y,
