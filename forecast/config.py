@@ -65,7 +65,7 @@ DEFAULTS: dict[str, Any] = {
         "hourly_hours": 72,         # hours up to the end of day D fed to the *_hourly networks
         "hourly_sequence": False,   # build that hourly window even when no model reads it
         "max_fill_days": 2,         # daily gaps up to this long are filled from the past
-        "target_transform": DEFAULT_TARGET_TRANSFORM,  # networks: none | log1p (baselines choose theirs on validation)
+        "target_transform": "auto",  # networks: auto | none | log1p (baselines choose theirs on validation)
         "train_issue_hours": [],    # networks also train on forecasts issued at these hours (0..22) of day D
     },
     "split": {
@@ -134,7 +134,7 @@ DEFAULTS: dict[str, Any] = {
 CHOICES = {
     ("data", "dataset"): ("beijing", "beijing-multisite", "synthetic", "csv"),
     ("task", "mode"): ("observed", "forecast"),
-    ("task", "target_transform"): TARGET_TRANSFORMS,
+    ("task", "target_transform"): ("auto", *TARGET_TRANSFORMS),
     ("training", "optimizer"): ("adamw", "sgd", "rmsprop"),
     ("training", "activation"): ("relu", "tanh", "gelu"),
     ("training", "lr_schedule"): ("plateau", "cosine", "none"),
@@ -204,7 +204,18 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
     validate(config)
     if config["training"]["jobs"] == 0:
         config["training"]["jobs"] = available_cores()
+    if config["task"]["target_transform"] == "auto":
+        config["task"]["target_transform"] = auto_target_transform(config["task"]["mode"])
     return config
+
+
+def auto_target_transform(mode: str) -> str:
+    """The networks' target transform for ``target_transform = "auto"``, chosen on the
+    pooled validation years of the single-site data (three folds, seeds ensembled):
+    ``log1p`` in forecast mode, where it lowered the combination's validation RMSE from
+    32.3 to 31.9 µg/m³ and every network's validation CRPS; none in observed mode, where
+    it raised every network's validation RMSE (mlp 49.9 → 50.6, tcn 50.4 → 51.7)."""
+    return "log1p" if mode == "forecast" else DEFAULT_TARGET_TRANSFORM
 
 
 def available_cores() -> int:

@@ -44,7 +44,7 @@ is hour 23 of a pseudo-day D: every "day D" above then means the 24 hours up to 
 day D, "the evening" hours h − 5 … h, and so on. ``issue_hours_before_end`` (23 − h; 0 for
 the end-of-day rows) tells the network the issue time. In ``forecast`` mode such a row
 gets the end-of-day row's ``forecast_*`` (the target day's weather); its
-``forecast_{pres,temp}_change`` is that forecast minus its own last 24 hours' mean.
+``forecast_{pres,temp,dewp}_change`` is that forecast minus its own last 24 hours' mean.
 
 Missing inputs: short gaps are filled from the past only (daily ≤ ``max_fill_days``,
 hourly ≤ 3 h); longer gaps stay NaN, with indicator columns; models impute (fitted on
@@ -66,6 +66,10 @@ from .schema import CALM, SECTORS_8, compass_to_degrees, sector_codes
 
 ROLL_WINDOWS = (3, 7, 14)
 EVENING_HOURS = tuple(range(18, 24))
+# the target day's weather against day D's: forecast_{pres,temp,dewp}_change (a new air mass)
+CHANGE_QUANTITIES = ("pres", "temp", "dewp")
+# day-D aggregates kept only as the target day's (forecast_*), in forecast mode
+FORECAST_ONLY = ("temp_range",)
 HOURLY_FILL_LIMIT = 3
 STRONG_WIND = 3.0   # m/s
 CALM_WIND = 1.0     # m/s
@@ -310,7 +314,7 @@ def _other_hour_block(task: ForecastTask, source: IssueHourSource, hour: int,
         # this row's own last 24 hours, the latest it knows
         weather = source.target_weather.reindex(keys[at])
         for index, name in enumerate(task.feature_names):
-            if name in ("forecast_pres_change", "forecast_temp_change"):
+            if name in [f"forecast_{q}_change" for q in CHANGE_QUANTITIES]:
                 own = name.removeprefix("forecast_").replace("_change", "_mean")
                 X[:, index] = (weather[f"forecast_{own}"].to_numpy(dtype=float)
                                - other_X[:, other.feature_names.index(own)])
@@ -490,6 +494,11 @@ def _station_features(hourly_grid: pd.DataFrame, daily: pd.DataFrame, lags: int,
     for column, name in (("pres_mean", "pres_change"), ("temp_mean", "temp_change")):
         if column in daily.columns:
             out[name] = out[column].diff()
+    if "temp" in hourly_grid.columns:
+        # for forecast_temp_range only (day D's own range did not validate better): a small
+        # daily range of temperature, a lid of warm air holding pollution near the ground
+        temp_days = hourly_grid["temp"].to_numpy(dtype=float).reshape(n_days, 24)
+        out["temp_range"] = nan_reduce(np.nanmax, temp_days) - nan_reduce(np.nanmin, temp_days)
 
     # a front on its way shows first in the last hours: pressure rising, air drying
     for column in ("pres", "dewp", "temp"):
@@ -548,14 +557,16 @@ def _forecast_weather(daily_features: pd.DataFrame, horizon: int) -> pd.DataFram
     columns = [c for c in DAILY_WEATHER + ("wind_u_mean", "wind_v_mean", "wind_u_am",
                                            "wind_v_am", "wind_u_pm", "wind_v_pm",
                                            "calm_hours", "north_wind_hours", "rh_mean",
-                                           "hours_since_north_wind")
+                                           "hours_since_north_wind", "temp_range",
+                                           "pres_trend_12h", "dewp_trend_12h",
+                                           "wind_u_evening", "wind_v_evening")
                if c in daily_features.columns]
     ahead = daily_features[columns].shift(-horizon)
     ahead.columns = [f"forecast_{c}" for c in columns]
-    if "pres_mean" in daily_features.columns:
-        ahead["forecast_pres_change"] = ahead["forecast_pres_mean"] - daily_features["pres_mean"]
-    if "temp_mean" in daily_features.columns:
-        ahead["forecast_temp_change"] = ahead["forecast_temp_mean"] - daily_features["temp_mean"]
+    for quantity in CHANGE_QUANTITIES:
+        if f"{quantity}_mean" in daily_features.columns:
+            ahead[f"forecast_{quantity}_change"] = (ahead[f"forecast_{quantity}_mean"]
+                                                    - daily_features[f"{quantity}_mean"])
     return ahead
 
 
@@ -782,7 +793,8 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
         calendar = calendar_features(target_days)
         day_calendar = calendar_features(issue_days)
         features["doy_sin"], features["doy_cos"] = day_calendar["doy_sin"], day_calendar["doy_cos"]
-        tabular = features.drop(columns=["pm25_filled", "pm25_valid", "doy_sin", "doy_cos"])
+        tabular = features.drop(columns=["pm25_filled", "pm25_valid", "doy_sin", "doy_cos",
+                                         *FORECAST_ONLY], errors="ignore")
         if region[station_index] is not None:
             tabular = pd.concat([tabular, region[station_index]], axis=1)
         for name, values in calendar.items():

@@ -33,10 +33,24 @@ def test_defaults_are_valid():
     # jobs = 0: one training process per CPU core this process may use
     assert config["training"]["jobs"] == available_cores() >= 1
     config["training"]["jobs"] = 0
+    # target_transform = "auto": none in observed mode (the default), log1p in forecast mode
+    assert DEFAULTS["task"]["target_transform"] == "auto"
+    assert config["task"]["target_transform"] == "none"
+    config["task"]["target_transform"] = "auto"
     assert config == DEFAULTS
     assert config["models"]["names"] == list(DEFAULT_MODELS)
     # every model but the opt-in hourly networks (slow to train) runs by default
     assert set(ALL_MODELS) - set(DEFAULT_MODELS) == {"gru_hourly", "lstm_hourly", "tcn_hourly"}
+
+
+def test_auto_target_transform_follows_the_mode():
+    assert load_config(None, {"task": {"mode": "forecast"}})["task"]["target_transform"] == "log1p"
+    assert load_config(None, {"task": {"mode": "observed"}})["task"]["target_transform"] == "none"
+    # an explicit choice stands in either mode
+    for mode in ("observed", "forecast"):
+        for choice in ("none", "log1p"):
+            config = load_config(None, {"task": {"mode": mode, "target_transform": choice}})
+            assert config["task"]["target_transform"] == choice
 
 
 def test_toml_file_overrides_defaults(tmp_path):

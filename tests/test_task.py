@@ -302,6 +302,27 @@ def test_forecast_mode_adds_the_target_days_weather(make_hourly):
         build(hourly, mode="perfect", **HAND_SPLITS)
 
 
+def test_forecast_mode_air_mass_and_temperature_range(make_hourly):
+    # day d: temperature d + h/2 °C at hour h (range 11.5 °C), dew point -2d °C, wind
+    # from the south in the small hours and from the north in the evening of odd days
+    hourly = make_hourly("2010-01-01", 40, temp=lambda d, h: d + 0.5 * h,
+                         dewp=lambda d, h: -2.0 * d, pres=lambda d, h: 1000.0 + h / 12,
+                         wind_speed=2.0,
+                         wind_dir=lambda d, h: np.where((h >= 18) & (d % 2 == 1), "N", "S"))
+    forecast = build(hourly, mode="forecast", **HAND_SPLITS)
+    observed = build(hourly, **HAND_SPLITS)
+    assert feature(forecast, "forecast_temp_range")[day(20)] == 11.5
+    assert feature(forecast, "forecast_dewp_change")[day(20)] == -2.0
+    assert feature(forecast, "forecast_dewp_trend_12h")[day(20)] == 0.0
+    assert feature(forecast, "forecast_pres_trend_12h")[day(20)] == pytest.approx(1.0)
+    # the target day (21, odd) has its northerly evening: v = -2 m/s blowing southward
+    assert feature(forecast, "forecast_wind_v_evening")[day(20)] == pytest.approx(-2.0)
+    assert feature(forecast, "wind_v_evening")[day(20)] == pytest.approx(2.0)
+    # day D's own range is not a feature in either mode (it did not validate better)
+    assert "temp_range" not in observed.feature_names + forecast.feature_names
+    assert not [n for n in observed.feature_names if n.startswith("forecast_")]
+
+
 def test_horizon_two(make_hourly):
     task = build(make_hourly("2010-01-01", 40), horizon=2, **HAND_SPLITS)
     rows = task.rows
