@@ -395,6 +395,14 @@ def test_a_feature_the_task_could_not_build_is_named_with_its_reason(ridge_run, 
     assert "not built" not in (mlp_run / "report.md").read_text()
 
 
+def test_the_uncertainty_section_names_the_networks_training_target(tmp_path, ridge_run):
+    observed = (ridge_run / "report.md").read_text()
+    assert "the networks trained with the MSE loss on PM2.5)" in observed
+    # target_transform = "auto" means log1p in forecast mode
+    _, md_path = write_report(make_run(tmp_path / "run", mode="forecast", folds=1))
+    assert "the networks trained with the MSE loss on log(1 + PM2.5))" in md_path.read_text()
+
+
 def test_the_uncertainty_section_reports_coverage_and_the_recommended_models_detail(ridge_run):
     text = (ridge_run / "report.md").read_text()
     section = text[text.index("Uncertainty and calibration"):]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..config import auto_target_transform
 from ..constants import SEASONS, UNIT
 from .document import Doc
 from .figures import figure_fan, figure_pit, figure_reliability
@@ -29,12 +30,19 @@ def section_uncertainty(doc: Doc, run: Run, figures: Path, featured: list[str],
     threshold = run.pooled(candidates[0].name)["threshold"]
     where = "pooled over the folds' test periods" if run.n_folds > 1 else "on the test period"
     loss = result.config.get("training", {}).get("loss", "mse")
+    task = result.config.get("task", {})
+    transform = task.get("target_transform", "none")
+    if transform == "auto":
+        transform = auto_target_transform(task.get("mode", "observed"))
+    target = "log(1 + PM2.5)" if transform == "log1p" else "PM2.5"
     doc.heading(2, "Uncertainty and calibration", "uncertainty")
     doc.para(
         "Every model's forecast is a predictive distribution, given by its quantiles. "
-        + ("The networks are trained with the pinball loss on 99 quantile levels (a "
-           "quantile head); the baselines give a point forecast. " if loss == "pinball" else
-           "Each model gives a point forecast (the networks trained with the MSE loss). ")
+        + (f"The networks are trained with the pinball loss on 99 quantile levels of "
+           f"{target} (a quantile head); the baselines give a point forecast. "
+           if loss == "pinball" else
+           f"Each model gives a point forecast (the networks trained with the MSE loss on "
+           f"{target}). ")
         + "A conformal recalibration fitted on each fold's validation year only then shifts "
         "every quantile level in log space (log(1 + PM2.5)), so intervals widen with the "
         "level as the errors do; the test periods never enter it. CRPS: the continuous "
