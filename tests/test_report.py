@@ -280,6 +280,22 @@ def test_verdict_says_baseline_wins_when_networks_lose(ridge_run):
     assert "2 stations" in text
 
 
+def test_a_recommended_network_the_test_periods_do_not_back_is_not_called_unearned(tmp_path):
+    run = make_run(tmp_path / "run", winner="mlp", seed=2)
+    result = RunResult.read(run)
+    assert result.recommendation["model"] == "mlp_ensemble"
+    # the pooled test comparison of the best network with the best baseline: no gain
+    for c in result.pooled["comparisons"]:
+        if c["split"] == "test" and c["model"] == "mlp_ensemble":
+            c.update(rmse_diff=0.4, rmse_diff_ci=[-1.0, 1.8], dm_p_value=0.5, significant=False)
+    result.write(run)
+    text, recommended = verdict(Run.read(run))
+    assert recommended == "mlp_ensemble"
+    assert "not significantly different" in text
+    assert "The test periods do not confirm the network's gain" in text
+    assert "did not earn their place" not in text
+
+
 def test_the_test_periods_never_change_the_recommendation(tmp_path):
     """Black box: other targets in every test period, the same recommendation."""
     first = make_run(tmp_path / "a", winner="ridge", seed=3)

@@ -10,7 +10,8 @@ What it says, in order:
 3. whether a network beats the best baseline: the best network by pooled validation
    against the best baseline on the pooled test periods (bootstrap interval of the RMSE
    difference and Diebold–Mariano); "the deep models did not earn their place" unless
-   that gain is significant;
+   that gain is significant ("the test periods do not confirm the network's gain" when
+   validation recommended a network);
 4. the test periods as a confirmation only: a plain sentence when the most accurate model
    on them is another one, never a change of recommendation;
 5. failed models and the forecast-mode caveat.
@@ -102,7 +103,7 @@ def verdict(run: Run) -> tuple[str, str | None]:
                      f"{pct(test['crps_skill'], signed=True)} against climatology) and its "
                      f"probability of exceeding {test['threshold']:g} {UNIT} has a Brier "
                      f"skill of {pct(test['brier_skill'], signed=True)}.")
-    s.extend(_networks_against_baselines(run))
+    s.extend(_networks_against_baselines(run, chosen))
     s.extend(_confirmation(run, chosen))
     if result.failed:
         listed = "; ".join(f"{name} ({short(reason)})"
@@ -113,7 +114,7 @@ def verdict(run: Run) -> tuple[str, str | None]:
     return " ".join(s), chosen
 
 
-def _networks_against_baselines(run: Run) -> list[str]:
+def _networks_against_baselines(run: Run, chosen: str | None = None) -> list[str]:
     result = run.result
     baseline = result.pooled.get("best_baseline")
     networks = [e.name for e in run.candidates() if e.is_network and run.pooled(e.name, "val")]
@@ -132,6 +133,11 @@ def _networks_against_baselines(run: Run) -> list[str]:
         return [f"{head}: a significant gain. The deep model earns its place on accuracy; "
                 f"it costs {cost(run, best)} against {cost(run, baseline)} for {baseline}."]
     how = "significantly worse" if c["significant"] else "not significantly different"
+    if chosen in result.entries and result.entries[chosen].is_network:
+        # validation chose a network over every baseline; the test periods do not back it
+        return [f"{head}: {how}. **The test periods do not confirm the network's gain** "
+                f"that validation showed: {best} costs {cost(run, best)} against "
+                f"{cost(run, baseline)} for {baseline}."]
     return [f"{head}: {how}. **The deep models did not earn their place** on these data: "
             f"{best} costs {cost(run, best)} against {cost(run, baseline)} for {baseline}."]
 
