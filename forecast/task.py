@@ -34,7 +34,11 @@ Features, all from data up to the end of day D (``mode = "observed"``):
   far upwind they lie). One station: none of these columns.
 
 ``mode = "forecast"`` adds ``forecast_*`` columns: the *observed* weather aggregates of
-the target day, a stand-in for a perfect weather forecast (perfect prognosis).
+the target day, a stand-in for a perfect weather forecast (perfect prognosis): its daily
+weather, wind vectors (day, morning, afternoon, evening), calm and northerly-wind hours,
+relative humidity, its 12-hour pressure and dew-point trends (23 h minus 11 h),
+``forecast_temp_range`` (max − min temperature, °C: small under a warm lid) and the new
+air mass, ``forecast_{pres,temp,dewp}_change`` (the target day's mean minus day D's).
 
 Other issue hours, for training the networks only (``task.train_issue_hours``, see
 :meth:`ForecastTask.with_issue_hours`): a row issued at hour h (0–22) of day D has the same
