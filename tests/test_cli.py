@@ -152,6 +152,23 @@ def test_train_fits_one_network_and_saves_it(tmp_path, cli):
     assert not list(tmp_path.glob("*.partial"))
 
 
+def test_train_with_forecasts_issued_at_other_hours(tmp_path, cli):
+    import models
+
+    path = tmp_path / "mlp.pt"
+    code, out, err = cli("train", "mlp", "--dataset", "synthetic", *SHORT,
+                         "--train-end", "2012-02-15", "--val-end", "2012-03-10",
+                         "--test-end", "2012-03-31", "--accelerator", "cpu",
+                         "--training-max-epochs", "2", "--hidden", "8",
+                         "--train-issue-hours", "11,17", "--save", str(path))
+    assert code == 0, err
+    assert "mlp: validation RMSE" in out
+    saved = models.NetworkForecaster.load(path)
+    assert tuple(saved.train_issue_hours) == (11, 17)
+    # two extra rows per training row: the same target issued at 11 h and at 17 h
+    assert saved.info["n_extra_train_rows"] == 2 * saved.info["n_train_rows"] > 0
+
+
 def test_train_refuses_a_model_that_is_not_a_network(cli_error):
     assert "'ridge' is not a network" in cli_error("train", "ridge", "--dataset", "synthetic")
     assert "unknown model 'mlpp'" in cli_error("train", "mlpp", "--dataset", "synthetic")
