@@ -292,7 +292,8 @@ def test_a_recommended_network_the_test_periods_do_not_back_is_not_called_unearn
     text, recommended = verdict(Run.read(run))
     assert recommended == "mlp_ensemble"
     assert "not significantly different" in text
-    assert "The test periods do not confirm the network's gain" in text
+    assert "Validation ranked ridge below mlp_ensemble, but **the test periods do not " \
+        "confirm a gain of the networks** over it" in text
     assert "did not earn their place" not in text
 
 

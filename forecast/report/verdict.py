@@ -10,8 +10,8 @@ What it says, in order:
 3. whether a network beats the best baseline: the best network by pooled validation
    against the best baseline on the pooled test periods (bootstrap interval of the RMSE
    difference and Diebold–Mariano); "the deep models did not earn their place" unless
-   that gain is significant ("the test periods do not confirm the network's gain" when
-   validation recommended a network);
+   that gain is significant ("the test periods do not confirm a gain of the networks"
+   when validation recommended a network);
 4. the test periods as a confirmation only: a plain sentence when the most accurate model
    on them is another one, never a change of recommendation;
 5. failed models and the forecast-mode caveat.
@@ -135,9 +135,9 @@ def _networks_against_baselines(run: Run, chosen: str | None = None) -> list[str
     how = "significantly worse" if c["significant"] else "not significantly different"
     if chosen in result.entries and result.entries[chosen].is_network:
         # validation chose a network over every baseline; the test periods do not back it
-        return [f"{head}: {how}. **The test periods do not confirm the network's gain** "
-                f"that validation showed: {best} costs {cost(run, best)} against "
-                f"{cost(run, baseline)} for {baseline}."]
+        return [f"{head}: {how}. Validation ranked {baseline} below {chosen}, but **the "
+                f"test periods do not confirm a gain of the networks** over it: {best} costs "
+                f"{cost(run, best)} against {cost(run, baseline)} for {baseline}."]
     return [f"{head}: {how}. **The deep models did not earn their place** on these data: "
             f"{best} costs {cost(run, best)} against {cost(run, baseline)} for {baseline}."]
 
