@@ -317,8 +317,9 @@ def _other_hour_block(task: ForecastTask, source: IssueHourSource, hour: int,
         # the target day's weather is the end-of-day row's; a change is measured from
         # this row's own last 24 hours, the latest it knows
         weather = source.target_weather.reindex(keys[at])
+        changes = {f"forecast_{q}_change" for q in CHANGE_QUANTITIES}
         for index, name in enumerate(task.feature_names):
-            if name in [f"forecast_{q}_change" for q in CHANGE_QUANTITIES]:
+            if name in changes:
                 own = name.removeprefix("forecast_").replace("_change", "_mean")
                 X[:, index] = (weather[f"forecast_{own}"].to_numpy(dtype=float)
                                - other_X[:, other.feature_names.index(own)])

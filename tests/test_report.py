@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from forecast import rolling, selection, uncertainty
-from forecast.config import DEFAULTS
+from forecast.config import load_config
 from forecast.errors import DataError
 from forecast.evaluation import evaluate
 from forecast.report import Run, verdict, write_report
@@ -176,7 +176,7 @@ def make_run(root: Path, *, winner: str = "mlp", synthetic: bool = True,
                                          "text": "the middle size has the lowest val loss"}
         diagnostics["learning_curve"] = {"model": "mlp", "verdict": "more data helps",
                                          "text": "val loss still falls at the full size"}
-    config = {**DEFAULTS, "task": {**DEFAULTS["task"], "mode": mode}}
+    config = load_config(None, {"task": {"mode": mode}})  # resolved, as a run stores it
     result = RunResult(
         dataset="synthetic" if synthetic else "beijing", synthetic=synthetic, mode=mode,
         horizon=1, stations=stations, seed=0, config=config,

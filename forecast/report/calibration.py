@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..config import auto_target_transform
 from ..constants import SEASONS, UNIT
 from .document import Doc
 from .figures import figure_fan, figure_pit, figure_reliability
@@ -30,10 +29,8 @@ def section_uncertainty(doc: Doc, run: Run, figures: Path, featured: list[str],
     threshold = run.pooled(candidates[0].name)["threshold"]
     where = "pooled over the folds' test periods" if run.n_folds > 1 else "on the test period"
     loss = result.config.get("training", {}).get("loss", "mse")
-    task = result.config.get("task", {})
-    transform = task.get("target_transform", "none")
-    if transform == "auto":
-        transform = auto_target_transform(task.get("mode", "observed"))
+    # a run stores its config resolved: target_transform is none or log1p, never auto
+    transform = result.config.get("task", {}).get("target_transform", "none")
     target = "log(1 + PM2.5)" if transform == "log1p" else "PM2.5"
     doc.heading(2, "Uncertainty and calibration", "uncertainty")
     doc.para(

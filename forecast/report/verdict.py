@@ -114,7 +114,7 @@ def verdict(run: Run) -> tuple[str, str | None]:
     return " ".join(s), chosen
 
 
-def _networks_against_baselines(run: Run, chosen: str | None = None) -> list[str]:
+def _networks_against_baselines(run: Run, chosen: str | None) -> list[str]:
     result = run.result
     baseline = result.pooled.get("best_baseline")
     networks = [e.name for e in run.candidates() if e.is_network and run.pooled(e.name, "val")]
