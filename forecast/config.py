@@ -73,6 +73,7 @@ DEFAULTS: dict[str, Any] = {
         "val_end": "",
         "test_end": "",
         "folds": 0,                 # rolling-origin folds, one a year back: 0 all that fit, 1 main split only
+        "refit": True,              # test rows forecast by each model refitted on train + val (forecast/refit.py)
     },
     "models": {
         "names": list(DEFAULT_MODELS),   # all but the opt-in *_hourly networks

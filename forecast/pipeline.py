@@ -27,6 +27,7 @@ from . import evaluation, quality, registry, rolling, selection, sources, uncert
 from .coordinates import require_coordinates
 from .errors import DataError, ModelFailed
 from .progress import RunProgress
+from .refit import refit
 from .registry import BASELINE_MODELS
 from .results import ModelEntry, RunResult, representative
 from .task import ForecastTask, build_task, drop_uninformative
@@ -236,7 +237,8 @@ def start_training(tasks: list[ForecastTask], config: dict, stages: list[str]) -
             for member in members:
                 label = f"{stages[k]}{name} seed {member.seed - base_seed + 1} of {seeds}"
                 jobs.append((fit_member, (member, task, (),
-                                          QueueProgress(epochs, label) if epochs else None)))
+                                          QueueProgress(epochs, label) if epochs else None,
+                                          bool(config["split"]["refit"]))))
                 owners.append(label)
     plans = diagnostic_plans(tasks[-1], config) if names else {}
     diagnostic_jobs = diagnostics.plan_jobs(list(plans.values()))
@@ -269,6 +271,15 @@ def _adopt(model, outcomes: list):
 
         raise TrainingFailed(outcomes[0])
     return outcomes[0]
+
+
+def _refit(model, task: ForecastTask):
+    """``model``, fitted on ``task``, with its final fit on training + validation rows
+    (:mod:`forecast.refit`); a seed ensemble's members each get theirs."""
+    if hasattr(model, "members_"):
+        model.members_ = {seed: refit(member, task) for seed, member in model.members_.items()}
+        return model
+    return refit(model, task)
 
 
 def fit_models(task: ForecastTask, config: dict, stage: str = "",
@@ -319,6 +330,8 @@ def fit_models(task: ForecastTask, config: dict, stage: str = "",
                 model.fit(task, **options)
             else:
                 model.fit(task)
+            if config["split"]["refit"] and not pretrained:
+                model = _refit(model, task)
         except ModelFailed as exc:  # a diverged network must not stop the run
             fitted.failed[name] = str(exc)
             if not pretrained:

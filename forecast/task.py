@@ -184,6 +184,18 @@ class ForecastTask:
         splits = describe_splits(rows)
         return replace(self, rows=rows, splits=splits)
 
+    def for_final_fit(self) -> ForecastTask:
+        """This task with its validation rows relabelled ``train``: what a model whose
+        settings the validation year has chosen (penalty, trees, epochs) is fitted on
+        again before it forecasts the test rows (:mod:`forecast.refit`). It has no
+        validation rows, so nothing fitted on it can choose anything; the test rows and
+        the row order are this task's."""
+        if "issue_hour" in self.rows.columns:
+            raise ValueError("for_final_fit: call it before with_issue_hours")
+        rows = self.rows.copy()
+        rows.loc[rows["split"] == "val", "split"] = "train"
+        return replace(self, rows=rows, splits=describe_splits(rows))
+
     def with_issue_hours(self, hours) -> ForecastTask:
         """This task and, for training the networks, the same rows issued at each hour
         of ``hours`` (0–22) of the issue day instead of its end.

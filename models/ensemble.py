@@ -146,18 +146,24 @@ class SeedEnsemble(BaseEstimator):
 
 
 def fit_member(member: NetworkForecaster, task: ForecastTask, callbacks=(),
-               progress=None) -> NetworkForecaster | str:
+               progress=None, refit: bool = False) -> NetworkForecaster | str:
     """The fitted member, or the reason its training failed; ``progress``: an object
     whose ``epoch(epoch, val_loss)`` hears each validation epoch (e.g. a
-    :class:`forecast.progress.QueueProgress` from a training process)."""
+    :class:`forecast.progress.QueueProgress` from a training process); ``refit``: with
+    its final fit on training + validation rows (a :class:`forecast.refit.Refitted`)."""
     if progress is not None:
         from forecast.progress import EpochReporter
 
         callbacks = [*callbacks, EpochReporter(progress)]
     try:
-        return member.fit(task, callbacks=callbacks)
+        fitted = member.fit(task, callbacks=callbacks)
     except ModelFailed as exc:
         return str(exc)
+    if refit:
+        from forecast.refit import refit as final_fit
+
+        return final_fit(fitted, task)
+    return fitted
 
 
 def fit_networks(fits: list[tuple[NetworkForecaster, ForecastTask]], n_jobs: int,

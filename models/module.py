@@ -33,9 +33,13 @@ PLATEAU_PATIENCE = 5     # ... after this many epochs without a better val_loss
 class ForecastModule(L.LightningModule):
     """Trains one network (``self.network``, plain PyTorch) built from ``config``."""
 
-    def __init__(self, config: NetworkConfig) -> None:
+    def __init__(self, config: NetworkConfig,
+                 learning_rates: tuple[float, ...] | None = None) -> None:
         super().__init__()
         self.config = config
+        # a refit (NetworkForecaster.refitted): the learning rate of each epoch, replayed
+        # from the fit that chose the number of epochs; no validation loss to schedule on
+        self.learning_rates = learning_rates
         self.network = build_network_module(config)
         self.failure: str | None = None
         # the quantile levels of a quantile head (pinball loss); None: MSE on the forecast
@@ -166,6 +170,13 @@ class ForecastModule(L.LightningModule):
                                             weight_decay=c.weight_decay)
         else:
             raise ValueError(f"unknown optimizer {c.optimizer!r}")
+        if self.learning_rates:
+            rates = self.learning_rates
+            for group in optimizer.param_groups:
+                group["lr"] = rates[0]
+            scheduler = torch.optim.lr_scheduler.LambdaLR(
+                optimizer, lambda epoch: rates[min(epoch, len(rates) - 1)] / rates[0])
+            return {"optimizer": optimizer, "lr_scheduler": scheduler}
         if c.lr_schedule == "none":
             return optimizer
         if c.lr_schedule == "cosine":

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 
 from forecast.config import DEFAULTS
 from forecast.errors import ModelFailed
@@ -218,7 +218,31 @@ class NetworkForecaster(BaseEstimator):
         finally:
             torch.set_num_threads(previous)
 
-    def _fit(self, task: ForecastTask, callbacks: list) -> NetworkForecaster:
+    def refitted(self, final_task: ForecastTask) -> NetworkForecaster:
+        """A copy trained on ``final_task`` (:meth:`forecast.task.ForecastTask.for_final_fit`:
+        training and validation rows together, no validation rows) for the number of
+        epochs this fit's validation loss chose (``best_epoch``), with the learning rate
+        of each of those epochs replayed from this fit's history, and the same seed. Its
+        weights are those after the last epoch: nothing is left to choose them on."""
+        if getattr(self, "model_", None) is None:
+            raise RuntimeError(f"{self.kind}: fit the network before refitting it")
+        epochs = int(self.info_["best_epoch"])
+        rates = tuple(float(r) for r in self.history_["lr"].to_numpy()[:epochs])
+        if len(rates) < epochs or not all(math.isfinite(r) for r in rates):
+            rates = (float(self.learning_rate),) * epochs
+        final = clone(self)
+        threads, previous = int(self.threads), torch.get_num_threads()
+        if threads > 0:
+            torch.set_num_threads(threads)
+        try:
+            return final._fit(final_task, [], learning_rates=rates)
+        finally:
+            torch.set_num_threads(previous)
+
+    def _fit(self, task: ForecastTask, callbacks: list,
+             learning_rates: tuple[float, ...] | None = None) -> NetworkForecaster:
+        """Early stopping on the validation rows; with ``learning_rates`` (a refit)
+        exactly that many epochs at those rates, no validation."""
         import lightning as L
         from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
         from lightning.pytorch.loggers import CSVLogger
@@ -236,7 +260,7 @@ class NetworkForecaster(BaseEstimator):
         data.setup("fit")
         self.scalers_ = data.scalers
         self.network_config_ = self.make_network_config(task, data.scalers)
-        model = ForecastModule(self.network_config_)
+        model = ForecastModule(self.network_config_, learning_rates)
         self.info_ = {"name": self.kind, "seed": self.seed, "status": "running",
                       "n_parameters": sum(p.numel() for p in model.parameters()),
                       **{k: getattr(self, k) for k in (
@@ -249,6 +273,7 @@ class NetworkForecaster(BaseEstimator):
                               n_train_rows=int(task.mask("train").sum()),
                               n_extra_train_rows=int(task.mask(EXTRA_TRAIN).sum()))
 
+        refit = learning_rates is not None
         with tempfile.TemporaryDirectory(prefix="pm25-train-") as tmp, quiet_lightning():
             early_stopping = EarlyStopping(monitor="val_loss", patience=int(self.patience),
                                            check_finite=True)
@@ -257,10 +282,13 @@ class NetworkForecaster(BaseEstimator):
             logger = CSVLogger(tmp, name="logs", version=0)
             trainer = L.Trainer(
                 accelerator=self.accelerator, devices=self.devices, strategy=self.strategy,
-                num_nodes=int(self.num_nodes), max_epochs=int(self.max_epochs),
+                num_nodes=int(self.num_nodes),
+                max_epochs=len(learning_rates) if refit else int(self.max_epochs),
                 gradient_clip_val=float(self.gradient_clip) or None,
                 deterministic="warn",  # torch.use_deterministic_algorithms(True, warn_only)
-                callbacks=[early_stopping, checkpoint, *callbacks], logger=logger,
+                callbacks=[*callbacks] if refit else [early_stopping, checkpoint, *callbacks],
+                logger=logger, enable_checkpointing=not refit,
+                limit_val_batches=0 if refit else None,
                 enable_progress_bar=bool(self.progress_bar), enable_model_summary=False,
                 num_sanity_val_steps=0, log_every_n_steps=1, default_root_dir=tmp,
             )
@@ -268,10 +296,13 @@ class NetworkForecaster(BaseEstimator):
             trainer.strategy.barrier()
             self.history_ = read_history(Path(logger.log_dir) / "metrics.csv")
             failure = model.failure or _divergence(self.history_)
-            best_score = checkpoint.best_model_score
-            if failure is None and (best_score is None or not math.isfinite(float(best_score))):
+            best_score = None if refit else checkpoint.best_model_score
+            if failure is None and not refit and (best_score is None
+                                                  or not math.isfinite(float(best_score))):
                 failure = "no finite validation loss (diverged)"
-            if failure is None:
+            if refit:
+                best_epoch = int(trainer.current_epoch)
+            elif failure is None:
                 best = torch.load(checkpoint.best_model_path, map_location="cpu",
                                   weights_only=True)
                 model.load_state_dict(best["state_dict"])
@@ -287,8 +318,11 @@ class NetworkForecaster(BaseEstimator):
             self.model_ = None
             raise TrainingFailed(f"{self.kind} (seed {self.seed}): {failure}")
         self.model_ = model.network.cpu().eval()
-        self.info_.update(status="ok", best_epoch=best_epoch,
-                         best_val_loss=float(best_score))
+        self.info_.update(status="ok", best_epoch=best_epoch)
+        if refit:
+            self.info_["refit_on_rows"] = int(task.training_rows().sum())
+        else:
+            self.info_["best_val_loss"] = float(best_score)
         return self
 
     # ------------------------------------------------------------------ predict

@@ -137,9 +137,16 @@ def section_folds(doc: Doc, run: Run, figures: Path, featured: list[str]) -> Non
     if len(folds) < 2:
         return
     doc.heading(2, "Rolling-origin folds", "folds")
+    refit = run.result.config.get("split", {}).get("refit", False)
     doc.para("Expanding window: each fold trains on everything before its validation year, "
              "chooses every setting (regularisation, early stopping, the recommendation's "
-             "inputs) on that year, and is scored on the year after. Features without "
+             "inputs) on that year, and is scored on the year after"
+             + (", by each model fitted again with those settings on the training and "
+                "validation years together (a network for the epochs its validation loss "
+                "chose); the validation forecasts, and so every choice, the combination's "
+                "weights and the calibration, are those of the fit on the training years "
+                "alone" if refit else "")
+             + ". Features without "
              "information in a fold's training years are dropped for every model of that "
              f"fold. Test RMSE in {UNIT}; best of each fold in bold.", "note")
     models = [e.name for e in run.candidates() if run.pooled(e.name)]
