@@ -23,7 +23,6 @@ import numpy as np
 from .errors import ModelFailed
 from .task import ForecastTask
 
-
 #: forecasting methods whose test rows come from the final fit, where the model has them
 ROUTED = ("predict_and_clip", "at_output_clip", "predict_quantiles")
 
