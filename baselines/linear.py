@@ -165,7 +165,9 @@ class SklearnBaseline(Baseline):
         if len(task.stations) > 1:
             encoder = OneHotEncoder(categories=[np.arange(len(task.stations))],
                                     sparse_output=False)
-            X = np.hstack([X, encoder.fit_transform(task.station_index[rows, None])])
+            stations = (encoder.fit_transform(task.station_index[rows, None]) if len(X)
+                        else np.zeros((0, len(task.stations))))
+            X = np.hstack([X, stations])
         return X
 
     def fit(self, task: ForecastTask) -> SklearnBaseline:

@@ -83,6 +83,18 @@ def test_the_final_fit_never_reads_the_test_targets(task, make):
     np.testing.assert_array_equal(plain, changed)
 
 
+@pytest.mark.parametrize("family", ["ridge", "hgb"])
+def test_a_final_fit_with_several_stations(family):
+    hourly = generate_hourly(seed=2, n_stations=2, start="2010-01-01", end="2010-06-30")
+    two = T.build_task(hourly, daily.to_daily(hourly), dataset="synthetic", **SPLIT_ENDS)
+    model = SklearnBaseline(family=family, grid=({"learning_rate": 0.1},)
+                            if family == "hgb" else None).fit(two)
+    routed = refit(model, two)
+    values = routed.predict(two, two.mask("test"))
+    assert np.isfinite(values).all() and not np.allclose(values,
+                                                         model.predict(two, two.mask("test")))
+
+
 def test_only_the_test_rows_come_from_the_final_fit(task):
     ridge = SklearnBaseline(family="ridge").fit(task)
     routed = refit(ridge, task)
