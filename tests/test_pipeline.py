@@ -228,7 +228,10 @@ def test_rolling_origin_folds_are_fitted_scored_and_pooled(tmp_path):
     recommendation = pooled["recommendation"]
     assert recommendation["model"] in {"persistence", "ridge", "mlp", "combination"}
     assert "test periods play no part" in recommendation["rule"]
-    assert "Rolling-origin folds" in (run_dir / "report.md").read_text()
+    report = (run_dir / "report.md").read_text()
+    assert "Rolling-origin folds" in report
+    assert report.count("fitted again") == 2          # the leaderboard's and the folds' notes
+    assert RunResult.read(run_dir).entries["mlp"].info["refit"]["rows"] == "train + val"
 
 
 def test_same_config_and_seed_give_the_same_numbers_in_any_number_of_processes(

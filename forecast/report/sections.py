@@ -96,7 +96,11 @@ def section_leaderboard(doc: Doc, run: Run, recommended: str | None) -> None:
              + (f" (**{baseline}**)" if baseline else "") + " on the test periods: "
              "significant when the 95 % CI of the RMSE difference excludes 0 and DM p < 0.05. "
              "Seeds: the spread of the single seeds on the latest test period; the seeds "
-             "themselves are in the appendix.", "note")
+             "themselves are in the appendix."
+             + (" Test forecasts are those of each model fitted again, with the settings "
+                "its validation year chose, on the training and validation years together; "
+                "validation forecasts those of its fit on the training years alone."
+                if result.config.get("split", {}).get("refit", False) else ""), "note")
     rows = []
     for entry in run.candidates():
         val, test = run.pooled(entry.name, "val"), run.pooled(entry.name)
