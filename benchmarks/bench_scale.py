@@ -9,6 +9,7 @@ the pipeline reports.
 
     python benchmarks/bench_scale.py                       # data → task at 12, 48, 200, 1000
     python benchmarks/bench_scale.py --run --sizes 12,48,200
+    python benchmarks/bench_scale.py --run --no-refit      # the whole run without the final fit
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def data_to_task(n_stations: int) -> dict:
     return {"rows": len(hourly), "task_rows": len(task.y), **times}
 
 
-def full_run(n_stations: int) -> dict:
+def full_run(n_stations: int, refit: bool = True) -> dict:
     sys.path.insert(0, str(ROOT))
     from forecast import pipeline
     from forecast.config import load_config
@@ -70,6 +71,7 @@ def full_run(n_stations: int) -> dict:
             # (a pool of training processes would add processes this one cannot see)
             "training": {"seeds": 1, "progress_bar": False, "jobs": 1},
             "diagnostics": {"capacity_sweep": False, "learning_curve": False},
+            "split": {"refit": refit},
             "run": {"out": out}})
         start = time.perf_counter()
         pipeline.run(config)
@@ -82,7 +84,8 @@ def full_run(n_stations: int) -> dict:
 
 
 def child(kind: str, n_stations: int) -> None:
-    result = data_to_task(n_stations) if kind == "task" else full_run(n_stations)
+    result = data_to_task(n_stations) if kind == "task" else full_run(n_stations,
+                                                                      kind != "run-no-refit")
     result["peak_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print("RESULT " + json.dumps(result), flush=True)
 
@@ -100,6 +103,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="12,48,200,1000")
     parser.add_argument("--run", action="store_true", help="also the whole pipeline")
+    parser.add_argument("--no-refit", action="store_true",
+                        help="the whole run without the final fit on train + val (--no-refit)")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -121,9 +126,10 @@ def main() -> None:
         previous = (n, total)
     if not args.run:
         return
-    print("\nwhole run (persistence, ridge, hgb, mlp, gru; one seed; all folds)")
+    print("\nwhole run (persistence, ridge, hgb, mlp, gru; one seed; all folds"
+          + ("; no final fit)" if args.no_refit else "; with the final fit)"))
     for n in [s for s in sizes if s <= 200]:
-        r = measure("run", n)
+        r = measure("run-no-refit" if args.no_refit else "run", n)
         steps = ", ".join(f"{k} {v:.0f} s" for k, v in r["steps"].items())
         print(f"{n:>5} stations: {r['total']:.0f} s, peak {r['peak_gib']:.2f} GiB ({steps})",
               flush=True)

@@ -387,3 +387,15 @@ def test_the_flag_gives_whole_hours():
     assert load_config(overrides={"task": {"train_issue_hours": list(range(23))}})
     with pytest.raises(DataError, match="0..22"):
         load_config(overrides={"task": {"train_issue_hours": [23]}})
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_the_final_fit_also_trains_on_the_other_hours_of_the_validation_days(hourly_task):
+    network = _network("mlp").fit(hourly_task)
+    final = network.refitted(hourly_task.for_final_fit())
+    end_of_day = hourly_task.mask("train") | hourly_task.mask("val")
+    extra = hourly_task.for_final_fit().with_issue_hours([5, 17]).mask(T.EXTRA_TRAIN)
+    assert final.info["refit_on_rows"] == int(end_of_day.sum() + extra.sum())
+    assert extra.sum() > network.info["n_extra_train_rows"]   # the validation days' too
+    test = hourly_task.mask("test")
+    assert np.isfinite(final.predict(hourly_task, test)).all()
