@@ -182,3 +182,17 @@ def test_the_pipeline_refits_for_the_test_rows_only_and_can_be_switched_off(task
     assert on.entries["ridge"].info["refit"]["rows"] == "train + val"
     assert on.entries["mlp_seed1"].info["refit"]["epochs"] >= 1
     assert "refit" not in off.entries["ridge"].info
+
+
+def test_the_final_fit_keeps_the_number_of_draws_its_rows_would_change(task, monkeypatch):
+    import baselines.linear as linear
+
+    n_train = int(task.mask("train").sum())
+    monkeypatch.setitem(linear.FAMILIES, "hgb", dataclasses.replace(
+        linear.FAMILIES["hgb"], draws=3, draws_rows=n_train))   # train + val: more rows
+    grid = ({"learning_rate": 0.1, "max_leaf_nodes": 7},)
+    hgb = SklearnBaseline(family="hgb", grid=grid).fit(task)
+    assert hgb.info["draws"] == 3
+    assert SklearnBaseline(family="hgb", grid=grid).fit(task.for_final_fit()).info["draws"] == 1
+    assert hgb.refitted(task.for_final_fit()).info["draws"] == 3
+
