@@ -3,7 +3,10 @@
 Networks are loaded from the run's ``models/NAME.pt`` — a single network or a seed
 ensemble, one model per file — with ``torch.load(weights_only=True)``: tensors and plain
 values only, never a pickle. Baselines are cheap and deterministic, so they are refitted
-from the run's own config on the same training period instead of being unpickled. The
+from the run's own config on the same training period instead of being unpickled. When
+the run made final fits (``split.refit``), every model forecasts as its test rows did:
+the saved networks are their final fits and each baseline is fitted again on the
+training + validation years with the settings the validation year chose. The
 recommended model is the one the run's validation-only rule chose
 (:mod:`forecast.selection`); nothing here imports matplotlib or the report.
 """
@@ -53,9 +56,12 @@ def predict_latest(run_dir: Path, data_dir: str | None = None) -> pd.DataFrame:
             print("forecast: warning: forecast mode needs the weather of the target day, which "
                   "the data does not have yet; those inputs are imputed", file=sys.stderr)
     predictions: dict[str, tuple] = {}
+    refit = bool(result.config.get("split", {}).get("refit", False))
     for name in config["models"]["names"]:
         if registry.kind_of(name) == "baseline" and name in result.entries:
             model = registry.build(name, config, seed=config["run"]["seed"]).fit(task)
+            if refit:   # as the run's test forecasts: fitted again on train + val
+                model = model.refitted(task.for_final_fit())
             predictions[name] = (model, model.predict(task, rows))
         elif registry.kind_of(name) == "network" and (run_dir / "models" / f"{name}.pt").is_file():
             from models import load_model

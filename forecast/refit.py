@@ -25,14 +25,17 @@ from .task import ForecastTask
 
 #: forecasting methods whose test rows come from the final fit, where the model has them
 ROUTED = ("predict_and_clip", "at_output_clip", "predict_quantiles")
+#: what stores a model (a network's): the final fit, which forecasts beyond the data
+DEPLOYED = ("save", "state")
 
 
 class Refitted:
     """A fitted model (``selected``: fitted on the training rows, its settings chosen on
     the validation rows) and the same model fitted on training + validation rows
     (``final``); the test rows of a task are forecast by ``final``, all others by
-    ``selected``. Anything else (``info``, ``history``, ``save``, ...) is ``selected``'s,
-    with ``info["refit"]`` saying what the final fit was."""
+    ``selected``. ``save`` and ``state`` store the final fit (what forecasts beyond the
+    data); anything else (``info``, ``history``, ...) is ``selected``'s, with
+    ``info["refit"]`` saying what the final fit was."""
 
     def __init__(self, selected, final, failure: str | None = None) -> None:
         self.selected = selected
@@ -45,6 +48,8 @@ class Refitted:
         value = getattr(self.selected, name)
         if name in ROUTED:   # only where the selected model has it (a network's)
             return lambda task, rows: self._routed(name, task, rows)
+        if name in DEPLOYED:
+            return getattr(self.deployed, name)
         return value
 
     @property
@@ -74,6 +79,12 @@ class Refitted:
 
     def predict(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
         return self._routed("predict", task, rows)
+
+    @property
+    def deployed(self):
+        """What forecasts beyond the run's data (``models/NAME.pt``, ``forecast
+        predict``): the final fit, or the selected one where the final fit failed."""
+        return self.final if self.final is not None else self.selected
 
 
 def refit(model, task: ForecastTask) -> Refitted:

@@ -196,3 +196,46 @@ def test_the_final_fit_keeps_the_number_of_draws_its_rows_would_change(task, mon
     assert SklearnBaseline(family="hgb", grid=grid).fit(task.for_final_fit()).info["draws"] == 1
     assert hgb.refitted(task.for_final_fit()).info["draws"] == 3
 
+
+
+def test_the_saved_network_and_forecast_predict_use_the_final_fits(tmp_path, capsys):
+    import json
+
+    import pandas as pd
+
+    from forecast import cli
+    from forecast.config import load_config
+    from forecast.pipeline import load_data, make_task, run
+    from forecast.results import RunResult
+
+    overrides = {
+        "data": {"dataset": "synthetic", "synthetic_start": "2010-01-01",
+                 "synthetic_end": "2012-12-31"},
+        "split": {"folds": 1},
+        "models": {"names": ["persistence", "ridge", "mlp"], "combination": False},
+        "training": {"seeds": 1, "max_epochs": 3, "patience": 2, "hidden": 8, "layers": 1,
+                     "progress_bar": False, "jobs": 1},
+        "diagnostics": {"capacity_sweep": False, "learning_curve": False},
+        "evaluation": {"n_boot": 20}, "run": {"out": str(tmp_path), "name": "r"}}
+    run_dir = run(load_config(overrides=overrides))
+    saved = models.load_model(run_dir / "models" / "mlp.pt")
+    entry = RunResult.read(run_dir).entries["mlp"]
+    assert saved.info["refit_on_rows"] == entry.info["refit"]["rows_trained"]
+    capsys.readouterr()
+    assert cli.main(["predict", str(run_dir), "--json"]) == 0
+    table = pd.DataFrame(json.loads(capsys.readouterr().out)["forecasts"]).set_index("model")
+    config = load_config(overrides={**overrides, "run": {}})
+    loaded, frame = load_data(config)
+    task = make_task(loaded, frame, config)
+    latest = (task.rows["issue_day"] == task.rows["issue_day"].max()).to_numpy()
+    ridge = SklearnBaseline(family="ridge").fit(task)
+    final = ridge.refitted(task.for_final_fit())
+    assert table.loc["ridge", "pm25_forecast"] == pytest.approx(
+        round(float(final.predict(task, latest)[0]), 1))
+    assert table.loc["mlp", "pm25_forecast"] == pytest.approx(
+        round(float(saved.predict(task, latest)[0]), 1))
+    # the saved network is the one that forecast the test rows
+    predictions = pd.read_csv(run_dir / "predictions.csv")
+    test = predictions[(predictions["model"] == "mlp") & (predictions["split"] == "test")]
+    np.testing.assert_allclose(saved.predict(task, task.mask("test")), test["y_pred"],
+                               rtol=1e-5)
