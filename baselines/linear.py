@@ -222,11 +222,10 @@ class SklearnBaseline(Baseline):
         self.draws_ = [estimator]
         draws = self.draws if self.draws is not None else (
             family.draws if len(y_train) <= family.draws_rows else 1)
-        if draws > 1:
-            for k in range(1, draws):
-                self.draws_.append(self._scores(family, grid, [(self.transform_, index)],
-                                                X_train, y_train, days, X_val[:0], y_val[:0],
-                                                seed=self.seed + k)[0][3])
+        for k in range(1, draws):
+            self.draws_.append(self._scores(family, grid, [(self.transform_, index)],
+                                            X_train, y_train, days, X_val[:0], y_val[:0],
+                                            seed=self.seed + k)[0][3])
         # coefficients a sparse fit set to zero are not in use: count the others
         n_parameters = int(np.count_nonzero(getattr(estimator, "coef_", [1.0])) + 1)
         if self.family == "hgb":
@@ -287,7 +286,7 @@ class SklearnBaseline(Baseline):
     def predict(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
         X = self._inputs(task, rows)
         with threadpool_limits(limits=int(self.n_threads), user_api="openmp"):
-            if len(getattr(self, "draws_", ())) > 1:   # no preprocessing (stops on held-out days)
+            if len(self.draws_) > 1:   # no preprocessing (a family that stops on held-out days)
                 return np.mean([np.maximum(inverse_target(draw.predict(X), self.transform_), 0.0)
                                 for draw in self.draws_], axis=0)
             z = self.model_.predict(X)

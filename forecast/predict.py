@@ -56,11 +56,10 @@ def predict_latest(run_dir: Path, data_dir: str | None = None) -> pd.DataFrame:
             print("forecast: warning: forecast mode needs the weather of the target day, which "
                   "the data does not have yet; those inputs are imputed", file=sys.stderr)
     predictions: dict[str, tuple] = {}
-    refit = bool(result.config.get("split", {}).get("refit", False))
     for name in config["models"]["names"]:
         if registry.kind_of(name) == "baseline" and name in result.entries:
             model = registry.build(name, config, seed=config["run"]["seed"]).fit(task)
-            if refit:   # as the run's test forecasts: fitted again on train + val
+            if result.made_final_fits:   # as the run's test forecasts: on train + val
                 model = model.refitted(task.for_final_fit())
             predictions[name] = (model, model.predict(task, rows))
         elif registry.kind_of(name) == "network" and (run_dir / "models" / f"{name}.pt").is_file():

@@ -65,6 +65,9 @@ class Refitted:
 
     def _routed(self, method: str, task: ForecastTask, rows: np.ndarray):
         test = rows & (task.split == "test")
+        # the selected model forecasts all of ``rows``, test rows too, so the other rows'
+        # forecasts are bit for bit those without a final fit (a subset changes the
+        # floating-point blocking of a matrix product in the last digit)
         selected = getattr(self.selected, method)(task, rows)
         if self.final is None or not test.any():
             return selected

@@ -132,6 +132,12 @@ class RunResult:
         return float(np.mean(scores)), sd, len(scores)
 
     @property
+    def made_final_fits(self) -> bool:
+        """Whether the run's test rows were forecast by final fits (``split.refit``,
+        :mod:`forecast.refit`); runs made before that option did not make them."""
+        return bool(self.config.get("split", {}).get("refit", False))
+
+    @property
     def recommendation(self) -> dict:
         return self.pooled.get("recommendation", {})
 

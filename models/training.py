@@ -72,6 +72,19 @@ def quiet_lightning():
             log.setLevel(level)
 
 
+@contextmanager
+def torch_threads(threads: int):
+    """PyTorch's intra-op threads set to ``threads`` (0: left as they are) while training:
+    small networks on a small CPU, where more threads mostly add contention."""
+    previous = torch.get_num_threads()
+    if threads > 0:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def read_history(metrics_csv: Path) -> pd.DataFrame:
     """CSVLogger's metrics.csv → one row per epoch (epoch counted from 1)."""
     if not metrics_csv.is_file():  # e.g. on a DDP rank other than 0: only rank 0 logs
@@ -208,15 +221,8 @@ class NetworkForecaster(BaseEstimator):
         """Train on ``task``; ``callbacks``: extra Lightning callbacks (e.g. progress)."""
         if self.kind not in NETWORKS:
             raise ValueError(f"unknown network {self.kind!r}; known: {', '.join(NETWORKS)}")
-        threads = int(self.threads)
-        previous = torch.get_num_threads()
-        if threads > 0:
-            # small networks on a small CPU: more threads mostly add contention
-            torch.set_num_threads(threads)
-        try:
+        with torch_threads(int(self.threads)):
             return self._fit(task, list(callbacks))
-        finally:
-            torch.set_num_threads(previous)
 
     def refitted(self, final_task: ForecastTask) -> NetworkForecaster:
         """A copy trained on ``final_task`` (:meth:`forecast.task.ForecastTask.for_final_fit`:
@@ -230,14 +236,8 @@ class NetworkForecaster(BaseEstimator):
         rates = tuple(float(r) for r in self.history_["lr"].to_numpy()[:epochs])
         if len(rates) < epochs or not all(math.isfinite(r) for r in rates):
             rates = (float(self.learning_rate),) * epochs
-        final = clone(self)
-        threads, previous = int(self.threads), torch.get_num_threads()
-        if threads > 0:
-            torch.set_num_threads(threads)
-        try:
-            return final._fit(final_task, [], learning_rates=rates)
-        finally:
-            torch.set_num_threads(previous)
+        with torch_threads(int(self.threads)):
+            return clone(self)._fit(final_task, [], learning_rates=rates)
 
     def _fit(self, task: ForecastTask, callbacks: list,
              learning_rates: tuple[float, ...] | None = None) -> NetworkForecaster:

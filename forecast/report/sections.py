@@ -100,7 +100,7 @@ def section_leaderboard(doc: Doc, run: Run, recommended: str | None) -> None:
              + (" Test forecasts are those of each model fitted again, with the settings "
                 "its validation year chose, on the training and validation years together; "
                 "validation forecasts those of its fit on the training years alone."
-                if result.config.get("split", {}).get("refit", False) else ""), "note")
+                if result.made_final_fits else ""), "note")
     rows = []
     for entry in run.candidates():
         val, test = run.pooled(entry.name, "val"), run.pooled(entry.name)
@@ -141,7 +141,6 @@ def section_folds(doc: Doc, run: Run, figures: Path, featured: list[str]) -> Non
     if len(folds) < 2:
         return
     doc.heading(2, "Rolling-origin folds", "folds")
-    refit = run.result.config.get("split", {}).get("refit", False)
     doc.para("Expanding window: each fold trains on everything before its validation year, "
              "chooses every setting (regularisation, early stopping, the recommendation's "
              "inputs) on that year, and is scored on the year after"
@@ -149,7 +148,7 @@ def section_folds(doc: Doc, run: Run, figures: Path, featured: list[str]) -> Non
                 "validation years together (a network for the epochs its validation loss "
                 "chose); the validation forecasts, and so every choice, the combination's "
                 "weights and the calibration, are those of the fit on the training years "
-                "alone" if refit else "")
+                "alone" if run.result.made_final_fits else "")
              + ". Features without "
              "information in a fold's training years are dropped for every model of that "
              f"fold. Test RMSE in {UNIT}; best of each fold in bold.", "note")
