@@ -12,8 +12,8 @@ are those of models that never saw the validation year.
 
 Measured on validation years only (single site; settings chosen on 2011 or 2012, scored
 on the next year, which is a later fold's validation year): refitting on one more year
-lowered the RMSE of ridge by 1.0 and 1.8 µg/m³, of hgb by 2.9 and 2.2, and of lasso by
-−0.2 and 0.8.
+lowered the RMSE of ridge by 1.0 and 1.8 µg/m³ and of hgb by 2.9 and 2.2; lasso's rose
+by 0.2 and fell by 0.8 (the 12-site figures are in docs/architecture.md).
 """
 
 from __future__ import annotations
