@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from baselines import Climatology, Persistence, SklearnBaseline
+from baselines.linear import HGB_GRID
 from forecast import daily, registry
 from forecast.config import BASELINE_MODELS, DEFAULTS
 from forecast.errors import DataError
@@ -198,3 +199,48 @@ def test_hgb_searches_on_a_sample_at_data_scale(task, monkeypatch):
     reference = SklearnBaseline(family="hgb", grid=grid, seed=0).fit(task)
     rows = task.mask("test")
     assert np.array_equal(whole.predict(task, rows), reference.predict(task, rows))
+
+
+@pytest.fixture(scope="module")
+def three_stations():
+    hourly = generate_hourly(seed=5, n_stations=3, start="2010-01-01", end="2012-12-31")
+    return build_task(hourly, daily.to_daily(hourly), dataset="synthetic")
+
+
+def test_hgb_splits_on_the_station_as_one_category(three_stations):
+    task = three_stations
+    model = SklearnBaseline(family="hgb", grid=HGB_GRID[:1], transforms=("none",),
+                            seed=0, draws=1).fit(task)
+    estimator = model.model_
+    assert estimator.n_features_in_ == task.X.shape[1] + 1       # not one column per station
+    assert estimator.is_categorical_.tolist() == [False] * task.X.shape[1] + [True]
+    rows = task.mask("test")
+    X = model._inputs(task, rows)
+    assert np.array_equal(X[:, -1], task.station_index[rows])
+    # ridge keeps one 0/1 column per station
+    ridge = SklearnBaseline(family="ridge").fit(task)
+    assert ridge.model_.n_features_in_ == task.X.shape[1] + len(task.stations)
+
+
+def test_hgb_with_more_stations_than_categories_reads_training_means(three_stations,
+                                                                     monkeypatch):
+    import baselines.linear as linear
+
+    task = three_stations
+    monkeypatch.setattr(linear, "MAX_CATEGORIES", 2)
+    fit = dict(family="hgb", grid=HGB_GRID[:1], transforms=("none",), seed=0, draws=1)
+    model = SklearnBaseline(**fit).fit(task)
+    train = task.mask("train")
+    for k in range(len(task.stations)):
+        mine = train & (task.station_index == k)
+        assert model.station_level_[k] == pytest.approx(task.y[mine].mean())
+    assert model.model_.is_categorical_ is None                 # a number, not a category
+    # the station column is built from training targets only: later targets do not move it
+    later = ~train
+    original = task.y.copy()
+    try:
+        task.y[later] = task.y[later] * 3 + 50
+        moved = SklearnBaseline(**fit).fit(task)
+    finally:
+        task.y[:] = original
+    np.testing.assert_array_equal(moved.station_level_, model.station_level_)
