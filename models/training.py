@@ -22,6 +22,7 @@ PyTorch (so ``forecast predict`` needs neither Lightning nor, through it, matplo
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import tempfile
@@ -83,6 +84,18 @@ def torch_threads(threads: int):
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+@contextmanager
+def released_on_return():
+    """Collect the fit's garbage once it returns: the Trainer, the LightningModule and the
+    DataModule refer to one another, so their tensors (every training row on the device)
+    wait for Python's cycle collector otherwise. At 200 stations each fit left 0.4 GiB
+    behind, and a run's peak memory depended on when the collector happened to run."""
+    try:
+        yield
+    finally:
+        gc.collect()
 
 
 def read_history(metrics_csv: Path) -> pd.DataFrame:
@@ -221,7 +234,7 @@ class NetworkForecaster(BaseEstimator):
         """Train on ``task``; ``callbacks``: extra Lightning callbacks (e.g. progress)."""
         if self.kind not in NETWORKS:
             raise ValueError(f"unknown network {self.kind!r}; known: {', '.join(NETWORKS)}")
-        with torch_threads(int(self.threads)):
+        with torch_threads(int(self.threads)), released_on_return():
             return self._fit(task, list(callbacks))
 
     def refitted(self, final_task: ForecastTask) -> NetworkForecaster:
@@ -236,7 +249,7 @@ class NetworkForecaster(BaseEstimator):
         rates = tuple(float(r) for r in self.history_["lr"].to_numpy()[:epochs])
         if len(rates) < epochs or not all(math.isfinite(r) for r in rates):
             rates = (float(self.learning_rate),) * epochs
-        with torch_threads(int(self.threads)):
+        with torch_threads(int(self.threads)), released_on_return():
             return clone(self)._fit(final_task, [], learning_rates=rates)
 
     def _fit(self, task: ForecastTask, callbacks: list,
