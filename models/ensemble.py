@@ -113,8 +113,11 @@ class SeedEnsemble(BaseEstimator):
     @property
     def info(self) -> dict:
         members = list(getattr(self, "members_", {}).values())
+        final_fits = [m.info["refit"].get("seconds", 0.0) for m in members
+                      if "refit" in m.info]
         return {"n_parameters": int(sum(m.info.get("n_parameters", 0) for m in members)),
                 "fit_seconds": float(sum(m.info.get("fit_seconds", 0.0) for m in members)),
+                **({"final_fit_seconds": float(sum(final_fits))} if final_fits else {}),
                 "seeds": [int(s) for s in getattr(self, "members_", {})],
                 "failed_seeds": {str(s): r for s, r in getattr(self, "failed_", {}).items()}}
 

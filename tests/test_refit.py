@@ -182,6 +182,18 @@ def test_the_pipeline_refits_for_the_test_rows_only_and_can_be_switched_off(task
     assert on.entries["ridge"].info["refit"]["rows"] == "train + val"
     assert on.entries["mlp_seed1"].info["refit"]["epochs"] >= 1
     assert "refit" not in off.entries["ridge"].info
+    members = [on.entries[f"mlp_seed{k}"].info["refit"]["seconds"] for k in (0, 1)]
+    assert on.entries["mlp_ensemble"].info["final_fit_seconds"] == pytest.approx(sum(members))
+    assert "final_fit_seconds" not in off.entries["mlp_ensemble"].info
+
+
+def test_the_leaderboard_counts_the_final_fit_in_the_training_time():
+    from forecast.report.sections import training_time
+
+    assert training_time({"fit_seconds": 3.0}) == "3.0 s"
+    assert training_time({"fit_seconds": 3.0, "refit": {"seconds": 1.25}}) == "3.0 s + 1.2 s"
+    assert training_time({"fit_seconds": 300.0, "final_fit_seconds": 6.0}) == "5.0 min + 6.0 s"
+    assert training_time({"fit_seconds": 3.0, "refit": {"failed": "diverged"}}) == "3.0 s"
 
 
 def test_the_final_fit_keeps_the_number_of_draws_its_rows_would_change(task, monkeypatch):

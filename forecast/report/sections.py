@@ -99,7 +99,8 @@ def section_leaderboard(doc: Doc, run: Run, recommended: str | None) -> None:
              "themselves are in the appendix."
              + (" Test forecasts are those of each model fitted again, with the settings "
                 "its validation year chose, on the training and validation years together; "
-                "validation forecasts those of its fit on the training years alone."
+                "validation forecasts those of its fit on the training years alone. "
+                "Training time: that first fit + the final fit, on the latest fold."
                 if result.made_final_fits else ""), "note")
     rows = []
     for entry in run.candidates():
@@ -123,7 +124,7 @@ def section_leaderboard(doc: Doc, run: Run, recommended: str | None) -> None:
             f"{fixed(test['rmse'])} [{ci(test['rmse_ci'])}]" if test else DASH,
             pct(test.get("skill"), 1, signed=True) if test else DASH, delta, p, significant,
             f"{fixed(spread[0])} ± {fixed(spread[1])} ({spread[2]})" if spread else DASH,
-            count(entry.info.get("n_parameters")), seconds(entry.info.get("fit_seconds"))]))
+            count(entry.info.get("n_parameters")), training_time(entry.info)]))
     rows.sort(key=lambda r: r[0])
     doc.table(["Model", "Kind", "Val RMSE", "Test RMSE [95 % CI]", "Skill", "Δ vs baseline",
                "DM p", "Significant?", "Seeds: test RMSE", "Parameters", "Training time"],
@@ -134,6 +135,14 @@ def section_leaderboard(doc: Doc, run: Run, recommended: str | None) -> None:
         doc.para("Failed model runs (not in the table):")
         doc.bullets([f"**{name}**: {reason[:400]}" for name, reason in
                      sorted(result.failed.items())])
+
+
+def training_time(info: dict) -> str:
+    """Seconds of the fit on the training years, and of the final fit when there was one
+    (a model's ``info["refit"]``, a seed ensemble's summed ``final_fit_seconds``)."""
+    final = info.get("final_fit_seconds", (info.get("refit") or {}).get("seconds"))
+    first = seconds(info.get("fit_seconds"))
+    return first if final is None else f"{first} + {seconds(final)}"
 
 
 def section_folds(doc: Doc, run: Run, figures: Path, featured: list[str]) -> None:
@@ -207,7 +216,7 @@ def section_seeds(doc: Doc, run: Run) -> None:
              "seed ensembles.", "note")
     rows = [[e.name, str(e.seed), fixed(e.score("val")), fixed(e.score("test")),
              f"[{ci(e.metrics.get('test', {}).get('rmse_ci'))}]",
-             count(e.info.get("best_epoch")), seconds(e.info.get("fit_seconds"))]
+             count(e.info.get("best_epoch")), training_time(e.info)]
             for e in members]
     doc.table(["Entry", "Seed", "Val RMSE", "Test RMSE", "95 % CI", "Best epoch",
                "Training time"], rows, align="lrrrrrr")
