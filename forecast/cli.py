@@ -208,7 +208,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     from .predict import headlines, predict_latest
 
-    table = predict_latest(Path(args.run_dir), data_dir=args.data_dir)
+    table = predict_latest(Path(args.run_dir), data_dir=args.data_dir, weather=args.weather)
     if args.json:
         print(json.dumps({"threshold": table.attrs["threshold"], "headline": headlines(table),
                           "forecasts": json.loads(table.to_json(orient="records"))}, indent=2))
@@ -249,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="tomorrow's forecast from a finished run")
     predict.add_argument("run_dir")
     predict.add_argument("--data-dir", help="folder with the latest data (default: as the run)")
+    predict.add_argument("--weather", help="forecast mode: a CSV of the target day's hourly "
+                         "weather forecast (time, station, temp, dewp, pres, wind_speed, "
+                         "wind_dir, rain, snow)")
     predict.add_argument("--json", action="store_true")
     predict.set_defaults(handler=cmd_predict)
     return parser

@@ -28,7 +28,90 @@ from .results import RunResult
 from .task import without_features
 
 
-def predict_latest(run_dir: Path, data_dir: str | None = None) -> pd.DataFrame:
+def read_weather(path: Path, hourly: pd.DataFrame) -> pd.DataFrame:
+    """The target day's hourly weather forecast from the CSV ``path``, as HourlyFrame rows
+    (``pm25`` missing) to append to ``hourly``, the run's data up to the issue day.
+
+    Columns: ``time`` (local time at the start of the hour, as in the data), ``station``
+    (needed when the data has several stations) and any of the HourlyFrame's weather
+    columns the data has (``temp``, ``dewp`` °C, ``pres`` hPa, ``wind_speed`` m/s,
+    ``wind_dir`` as a compass name or calm, ``rain``, ``snow``). Every hour must come after
+    its station's last hour in the data and fall on the day after that hour's day.
+    """
+    from .schema import WEATHER_COLUMNS
+
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError,
+            pd.errors.EmptyDataError) as exc:
+        raise DataError(f"{path}: cannot read the weather forecast ({exc})") from None
+    present = [c for c in WEATHER_COLUMNS if c in hourly.columns]
+    unknown = [c for c in frame.columns if c not in ("time", "station", *present)]
+    if unknown:
+        raise DataError(f"{path}: unknown column(s) {', '.join(map(str, unknown))}; expected "
+                        f"time, station and weather columns of the data: {', '.join(present)}")
+    if "time" not in frame.columns:
+        raise DataError(f"{path}: no 'time' column")
+    if not any(c in frame.columns for c in present):
+        raise DataError(f"{path}: no weather column; expected any of {', '.join(present)}")
+    if frame.empty:
+        raise DataError(f"{path}: no rows")
+    stations = list(hourly["station"].cat.categories)
+    if "station" not in frame.columns:
+        if len(stations) > 1:
+            raise DataError(f"{path}: the data has {len(stations)} stations; a 'station' "
+                            f"column must say which each row is for")
+        frame["station"] = stations[0]
+    frame["station"] = frame["station"].astype(str)
+    if not frame["station"].isin(stations).all():
+        name = frame.loc[~frame["station"].isin(stations), "station"].iloc[0]
+        raise DataError(f"{path}: unknown station {name!r}; the data has {', '.join(stations)}")
+    times = pd.to_datetime(frame["time"], errors="coerce", format="mixed")
+    if times.isna().any():
+        raise DataError(f"{path}: unparseable time {frame['time'][times.isna()].iloc[0]!r}")
+    frame["time"] = times
+    last = hourly.groupby("station", observed=True)["time"].max()
+    last_hour = frame["station"].map(last.rename(index=str))
+    outside = (frame["time"] <= last_hour) | (frame["time"].dt.normalize()
+                                               != last_hour.dt.normalize() + pd.Timedelta(days=1))
+    if outside.any():
+        row = frame[outside].iloc[0]
+        raise DataError(f"{path}: {row['station']} {row['time']:%Y-%m-%d %H:%M} is not on the "
+                        f"day after the data's last hour ({last[row['station']]:%Y-%m-%d %H:%M})")
+    frame["pm25"] = np.nan
+    return frame
+
+
+def latest_task(config: dict, result: RunResult, weather: Path | None = None):
+    """The task built from the configured data (and the target day's ``weather``, a CSV
+    read by :func:`read_weather`), and the mask of its rows issued on each station's
+    latest data day."""
+    from . import daily as daily_module
+    from .schema import validate_hourly
+
+    loaded, daily = load_data(config)
+    last_day = loaded.hourly.groupby("station", observed=True)["time"].max().dt.normalize()
+    if weather is not None:
+        if config["task"]["mode"] != "forecast":
+            raise DataError("--weather is for a forecast-mode run: an observed-mode model "
+                            "does not read the target day's weather")
+        forecast = read_weather(Path(weather), loaded.hourly)
+        attrs = dict(loaded.hourly.attrs)
+        loaded.hourly = validate_hourly(pd.concat([loaded.hourly.astype({"station": str}),
+                                                   forecast], ignore_index=True),
+                                        str(weather))
+        loaded.hourly.attrs.update(attrs)
+        daily = daily_module.to_daily(loaded.hourly, config["data"]["min_hours"])
+    task = without_features(make_task(loaded, daily, config), result.dropped_features)
+    issued = task.rows["issue_day"]
+    up_to_data = issued <= task.rows["station"].astype(str).map(last_day.rename(index=str))
+    latest_day = issued.where(up_to_data).groupby(task.rows["station"], observed=True
+                                                   ).transform("max")
+    return task, (issued == latest_day).to_numpy()
+
+
+def predict_latest(run_dir: Path, data_dir: str | None = None,
+                   weather: Path | None = None) -> pd.DataFrame:
     """One row per station and model: the forecast for the day after the latest data day.
 
     Columns: ``station``, ``issue_day`` (the latest day in the data), ``target_day``
@@ -45,16 +128,19 @@ def predict_latest(run_dir: Path, data_dir: str | None = None) -> pd.DataFrame:
     config = load_config(config_path)
     if data_dir:
         config["data"]["data_dir"] = str(data_dir)
-    loaded, daily = load_data(config)
-    task = without_features(make_task(loaded, daily, config), result.dropped_features)
-    latest_day = task.rows.groupby("station")["issue_day"].transform("max")
-    rows = (task.rows["issue_day"] == latest_day).to_numpy()
+    task, rows = latest_task(config, result, weather)
     if task.mode == "forecast":
-        missing = np.isnan(task.X[rows][:, [task.feature_names.index(c)
-                                            for c in task.forecast_columns()]]).any()
-        if missing:
+        columns = task.forecast_columns()
+        empty = np.isnan(task.X[rows][:, [task.feature_names.index(c) for c in columns]])
+        missing = [c for c, gap in zip(columns, empty.any(axis=0), strict=True) if gap]
+        if weather is None and missing:
             print("forecast: warning: forecast mode needs the weather of the target day, which "
-                  "the data does not have yet; those inputs are imputed", file=sys.stderr)
+                  "the data does not have yet (give it with --weather FILE); those inputs "
+                  "are imputed", file=sys.stderr)
+        elif missing:
+            print(f"forecast: warning: {weather} does not give {', '.join(missing[:6])}"
+                  + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
+                  + "; imputed", file=sys.stderr)
     predictions: dict[str, tuple] = {}
     for name in config["models"]["names"]:
         if registry.kind_of(name) == "baseline" and name in result.entries:

@@ -1,0 +1,114 @@
+"""``forecast predict --weather``: the target day's weather forecast for a forecast-mode run."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.config import load_config
+from forecast.pipeline import load_data, make_task, run
+from forecast.predict import latest_task
+from forecast.results import RunResult
+from forecast.synthetic import generate_hourly
+from forecast.task import without_features
+
+COLUMNS = ("pm25", "temp", "dewp", "pres", "wind_speed", "wind_dir", "rain")
+LAST_DAY = "2011-12-31"          # the run's data ends here; the weather file is for the next day
+
+
+def _csv_config(path, out) -> dict:
+    return {"data": {"dataset": "csv", "path": str(path), "station": "S", "time_column": "time",
+                     "columns": {c: c for c in COLUMNS}},
+            "task": {"mode": "forecast"},
+            "models": {"names": ["persistence", "ridge"], "combination": False},
+            "split": {"train_end": "2010-12-31", "val_end": "2011-06-30",
+                      "test_end": LAST_DAY, "folds": 1},
+            "diagnostics": {"capacity_sweep": False, "learning_curve": False},
+            "evaluation": {"n_boot": 20}, "run": {"out": str(out), "name": "r"}}
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A forecast-mode run on data up to LAST_DAY, the next day's weather as a forecast
+    file, and the same station's data with the next day in full."""
+    folder = tmp_path_factory.mktemp("weather")
+    hourly = generate_hourly(seed=8, start="2010-01-01", end="2012-01-01")
+    hourly = hourly.assign(time=hourly["time"].dt.strftime("%Y-%m-%d %H:%M"))[["time", *COLUMNS]]
+    next_day = hourly["time"] >= "2012-01-01"
+    hourly.to_csv(folder / "full.csv", index=False)
+    hourly[~next_day].to_csv(folder / "history.csv", index=False)
+    hourly[next_day].drop(columns="pm25").to_csv(folder / "weather.csv", index=False)
+    run_dir = run(load_config(overrides=_csv_config(folder / "history.csv", folder / "out")))
+    return folder, run_dir
+
+
+def test_the_weather_file_gives_the_features_the_full_data_would(files):
+    folder, run_dir = files
+    result = RunResult.read(run_dir)
+    config = load_config(run_dir / "config.toml")
+    task, rows = latest_task(config, result, folder / "weather.csv")
+    assert rows.sum() == 1
+    assert task.rows.loc[rows, "issue_day"].item() == pd.Timestamp(LAST_DAY)
+    # the same station with the next day observed (its PM2.5 too): issue day LAST_DAY's
+    # features are the same, because they read only the target day's weather
+    config["data"]["path"] = str(folder / "full.csv")
+    loaded, daily = load_data(config)
+    full = without_features(make_task(loaded, daily, config), result.dropped_features)
+    reference = (full.rows["issue_day"] == pd.Timestamp(LAST_DAY)).to_numpy()
+    assert full.feature_names == task.feature_names
+    np.testing.assert_array_equal(task.X[rows], full.X[reference])
+    # without the file those inputs are missing: the file is what filled them
+    config["data"]["path"] = str(folder / "history.csv")
+    bare, bare_rows = latest_task(config, result)
+    forecast = [bare.feature_names.index(c) for c in bare.forecast_columns()]
+    assert forecast and np.isnan(bare.X[bare_rows][:, forecast]).all()
+    assert np.isfinite(task.X[rows][:, forecast]).all()
+
+
+def test_predict_with_the_weather_file(files, cli):
+    folder, run_dir = files
+    code, out, err = cli("predict", run_dir, "--weather", folder / "weather.csv", "--json")
+    assert code == 0, err
+    assert "imputed" not in err
+    table = pd.DataFrame(json.loads(out)["forecasts"])
+    assert (table["target_day"] == "2012-01-01").all() and np.isfinite(table["pm25_forecast"]).all()
+    code, out, err = cli("predict", run_dir, "--json")        # without it: a warning says so
+    assert code == 0 and "--weather" in err
+    without = pd.DataFrame(json.loads(out)["forecasts"]).set_index("model")["pm25_forecast"]
+    assert without["ridge"] != table.set_index("model")["pm25_forecast"]["ridge"]
+
+
+def test_inputs_the_weather_file_cannot_give_are_named(files, cli, tmp_path):
+    folder, run_dir = files
+    partial = tmp_path / "no_rain.csv"
+    pd.read_csv(folder / "weather.csv").drop(columns="rain").to_csv(partial, index=False)
+    code, _, err = cli("predict", run_dir, "--weather", partial)
+    assert code == 0 and "does not give forecast_rain_total; imputed" in err, err
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda f: f.assign(time="2012-01-02 00:00"), "not on the day after"),
+    (lambda f: f.assign(time="2011-12-31 23:00"), "not on the day after"),
+    (lambda f: f.assign(time="tomorrow noon"), "unparseable time"),
+    (lambda f: f.rename(columns={"temp": "temperature"}), "unknown column(s) temperature"),
+    (lambda f: f.drop(columns="time"), "no 'time' column"),
+    (lambda f: f[["time"]], "no weather column"),
+    (lambda f: f.assign(station="Elsewhere"), "unknown station 'elsewhere'"),
+])
+def test_a_bad_weather_file_is_one_clear_line(files, cli_error, tmp_path, edit, message):
+    folder, run_dir = files
+    bad = tmp_path / "bad.csv"
+    edit(pd.read_csv(folder / "weather.csv")).to_csv(bad, index=False)
+    assert message in cli_error("predict", run_dir, "--weather", bad)
+
+
+def test_weather_is_refused_for_an_observed_mode_run(files, cli_error, tmp_path):
+    folder, _ = files
+    overrides = _csv_config(folder / "history.csv", tmp_path)
+    overrides["task"]["mode"] = "observed"
+    run_dir = run(load_config(overrides=overrides))
+    assert "forecast-mode run" in cli_error("predict", run_dir, "--weather",
+                                            folder / "weather.csv")
