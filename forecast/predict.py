@@ -28,15 +28,16 @@ from .results import RunResult
 from .task import without_features
 
 
-def read_weather(path: Path, hourly: pd.DataFrame) -> pd.DataFrame:
+def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series) -> pd.DataFrame:
     """The target day's hourly weather forecast from the CSV ``path``, as HourlyFrame rows
-    (``pm25`` missing) to append to ``hourly``, the run's data up to the issue day.
+    (``pm25`` missing) to append to ``hourly``, the run's data up to the issue day, whose
+    last hour per station is ``last_hour``.
 
     Columns: ``time`` (local time at the start of the hour, as in the data), ``station``
     (needed when the data has several stations) and any of the HourlyFrame's weather
     columns the data has (``temp``, ``dewp`` °C, ``pres`` hPa, ``wind_speed`` m/s,
-    ``wind_dir`` as a compass name or calm, ``rain``, ``snow``). Every hour must come after
-    its station's last hour in the data and fall on the day after that hour's day.
+    ``wind_dir`` as a compass name or calm, ``rain``, ``snow``). Every hour must fall on
+    the day after its station's last hour in the data.
     """
     from .schema import WEATHER_COLUMNS
 
@@ -62,22 +63,22 @@ def read_weather(path: Path, hourly: pd.DataFrame) -> pd.DataFrame:
             raise DataError(f"{path}: the data has {len(stations)} stations; a 'station' "
                             f"column must say which each row is for")
         frame["station"] = stations[0]
-    frame["station"] = frame["station"].astype(str)
-    if not frame["station"].isin(stations).all():
-        name = frame.loc[~frame["station"].isin(stations), "station"].iloc[0]
-        raise DataError(f"{path}: unknown station {name!r}; the data has {', '.join(stations)}")
+    names = frame["station"].astype(str)
+    if not names.isin(stations).all():
+        raise DataError(f"{path}: unknown station {names[~names.isin(stations)].iloc[0]!r}; "
+                        f"the data has {', '.join(stations)}")
+    # the data's station categories: appended to the data, the column stays categorical
+    frame["station"] = pd.Categorical(names, categories=stations)
     times = pd.to_datetime(frame["time"], errors="coerce", format="mixed")
     if times.isna().any():
         raise DataError(f"{path}: unparseable time {frame['time'][times.isna()].iloc[0]!r}")
     frame["time"] = times
-    last = hourly.groupby("station", observed=True)["time"].max()
-    last_hour = frame["station"].map(last.rename(index=str))
-    outside = (frame["time"] <= last_hour) | (frame["time"].dt.normalize()
-                                               != last_hour.dt.normalize() + pd.Timedelta(days=1))
+    station_last = frame["station"].map(last_hour).astype("datetime64[ns]")
+    outside = frame["time"].dt.normalize() != station_last.dt.normalize() + pd.Timedelta(days=1)
     if outside.any():
         row = frame[outside].iloc[0]
         raise DataError(f"{path}: {row['station']} {row['time']:%Y-%m-%d %H:%M} is not on the "
-                        f"day after the data's last hour ({last[row['station']]:%Y-%m-%d %H:%M})")
+                        f"day after the data's last hour ({last_hour[row['station']]:%Y-%m-%d %H:%M})")
     frame["pm25"] = np.nan
     return frame
 
@@ -89,16 +90,16 @@ def latest_task(config: dict, result: RunResult, weather: Path | None = None):
     from . import daily as daily_module
     from .schema import validate_hourly
 
+    if weather is not None and config["task"]["mode"] != "forecast":
+        raise DataError("--weather is for a forecast-mode run: an observed-mode model "
+                        "does not read the target day's weather")
     loaded, daily = load_data(config)
-    last_day = loaded.hourly.groupby("station", observed=True)["time"].max().dt.normalize()
+    last_hour = loaded.hourly.groupby("station", observed=True)["time"].max()
+    last_day = last_hour.dt.normalize()
     if weather is not None:
-        if config["task"]["mode"] != "forecast":
-            raise DataError("--weather is for a forecast-mode run: an observed-mode model "
-                            "does not read the target day's weather")
-        forecast = read_weather(Path(weather), loaded.hourly)
+        forecast = read_weather(Path(weather), loaded.hourly, last_hour)
         attrs = dict(loaded.hourly.attrs)
-        loaded.hourly = validate_hourly(pd.concat([loaded.hourly.astype({"station": str}),
-                                                   forecast], ignore_index=True),
+        loaded.hourly = validate_hourly(pd.concat([loaded.hourly, forecast], ignore_index=True),
                                         str(weather))
         loaded.hourly.attrs.update(attrs)
         daily = daily_module.to_daily(loaded.hourly, config["data"]["min_hours"])
