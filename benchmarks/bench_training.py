@@ -80,13 +80,13 @@ def lightning_epoch(kind: str, task: T.ForecastTask, epochs: int,
     L.seed_everything(0, verbose=False)
     data = ForecastDataModule(task, batch_size=batch_size, seed=0)
     data.setup("fit")
-    module = ForecastModule(forecaster.make_network_config(task, data.scalers))
+    module = ForecastModule(forecaster.make_network_config(task, data.scalers),
+                            gradient_clip=DEFAULTS["training"]["gradient_clip"])
     timer = EpochTimer()
     with quiet_lightning():
         trainer = L.Trainer(accelerator="cpu", devices=1, max_epochs=epochs, logger=False,
                             enable_checkpointing=False, enable_progress_bar=False,
                             enable_model_summary=False, num_sanity_val_steps=0,
-                            gradient_clip_val=DEFAULTS["training"]["gradient_clip"],
                             callbacks=[timer])
         trainer.fit(module, datamodule=data)
     return timer.times
@@ -100,7 +100,7 @@ def plain_epoch(kind: str, task: T.ForecastTask, epochs: int,
     data.setup("fit")
     module = ForecastModule(forecaster.make_network_config(task, data.scalers))
     optimizer = module.configure_optimizers()["optimizer"]
-    train_loader, val_loader = data.train_dataloader(), data.val_dataloader()
+    train_loader, val_loader = data.train_batches(), data.val_dataloader()
     times = []
     for _ in range(epochs):
         start = time.perf_counter()

@@ -46,7 +46,8 @@ class ForecastDataModule(L.LightningDataModule):
 
     The tensors move to the training device once per fit (in ``setup``), and batches are
     gathered from them whole: the same batches, in the same seeded order, as a shuffled
-    ``DataLoader`` over a ``TensorDataset``, at a fraction of the per-step cost.
+    ``DataLoader`` over a ``TensorDataset``, at a fraction of the per-step cost. The
+    training loader hands Lightning an epoch's batches as one item (:class:`EpochBatches`).
     """
 
     def __init__(self, task: ForecastTask, batch_size: int = 64, seed: int = 0,
@@ -91,9 +92,17 @@ class ForecastDataModule(L.LightningDataModule):
         n_train = int(self.task.training_rows().sum())
         return max(self.batch_size, math.ceil(n_train / self.max_steps_per_epoch))
 
-    def train_dataloader(self) -> DataLoader:
+    def train_batches(self) -> DataLoader:
+        """The training minibatches, shuffled anew each epoch by the seeded generator."""
         return self._loader(self.dataset(self.task.training_rows()), self.train_batch_size,
                             True)
+
+    def train_dataloader(self) -> EpochBatches:
+        """One item an epoch, that epoch's minibatches (see :mod:`models.module`); with
+        several processes each takes its share of every minibatch."""
+        rank, world_size = ((self.trainer.global_rank, self.trainer.world_size)
+                            if self.trainer is not None else (0, 1))
+        return EpochBatches(self.train_batches(), rank, world_size)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.dataset(self.task.mask("val")), EVAL_BATCH_SIZE, False)
@@ -102,5 +111,33 @@ class ForecastDataModule(L.LightningDataModule):
         return self._loader(self.dataset(rows, with_target=False), EVAL_BATCH_SIZE, False)
 
     def transfer_batch_to_device(self, batch, device, dataloader_idx: int):
-        """Batches are already on the device: skip Lightning's recursive transfer."""
-        return tuple(t.to(device, non_blocking=True) for t in batch)
+        """Batches are gathered from tensors already on the device (``setup``): skip
+        Lightning's recursive transfer."""
+        return batch
+
+
+class EpochBatches:
+    """An iterable of one item, a tuple of every minibatch of ``batches`` (a DataLoader of
+    tuples of tensors) for one epoch: Lightning's training loop then takes one step an
+    epoch. Process ``rank`` of ``world_size`` (DDP) keeps rows ``rank``, ``rank +
+    world_size``, … of each minibatch, wrapping round when a minibatch has fewer rows than
+    processes, so every process takes the same number of optimiser steps and together they
+    see each minibatch (as Lightning's DistributedSampler pads its shards)."""
+
+    def __init__(self, batches: DataLoader, rank: int = 0, world_size: int = 1) -> None:
+        self.batches, self.rank, self.world_size = batches, rank, world_size
+
+    def __len__(self) -> int:
+        return 1
+
+    def __iter__(self):
+        if self.world_size == 1:
+            yield tuple(self.batches)
+            return
+        shares = []
+        for batch in self.batches:
+            n = len(batch[0])
+            share = torch.arange(self.rank, max(n, self.world_size), self.world_size,
+                                 device=batch[0].device) % n
+            shares.append(tuple(t[share] for t in batch))
+        yield tuple(shares)

@@ -273,7 +273,8 @@ class NetworkForecaster(BaseEstimator):
         data.setup("fit")
         self.scalers_ = data.scalers
         self.network_config_ = self.make_network_config(task, data.scalers)
-        model = ForecastModule(self.network_config_, learning_rates)
+        model = ForecastModule(self.network_config_, learning_rates,
+                               gradient_clip=float(self.gradient_clip) or None)
         self.info_ = {"name": self.kind, "seed": self.seed, "status": "running",
                       "n_parameters": sum(p.numel() for p in model.parameters()),
                       **{k: getattr(self, k) for k in (
@@ -297,7 +298,6 @@ class NetworkForecaster(BaseEstimator):
                 accelerator=self.accelerator, devices=self.devices, strategy=self.strategy,
                 num_nodes=int(self.num_nodes),
                 max_epochs=len(learning_rates) if refit else int(self.max_epochs),
-                gradient_clip_val=float(self.gradient_clip) or None,
                 deterministic="warn",  # torch.use_deterministic_algorithms(True, warn_only)
                 callbacks=[*callbacks] if refit else [early_stopping, checkpoint, *callbacks],
                 logger=logger, enable_checkpointing=not refit,

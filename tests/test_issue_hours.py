@@ -248,7 +248,7 @@ def test_with_the_option_off_the_task_is_todays(small_task):
     assert network.train_issue_hours == () and network.training_task(small_task) is small_task
     assert network.input_task(small_task) is small_task
     data = ForecastDataModule(small_task)
-    assert len(data.train_dataloader().dataset) == small_task.mask("train").sum()
+    assert len(data.train_batches().dataset) == small_task.mask("train").sum()
 
 
 def test_a_task_not_built_here_cannot_be_rebuilt(small_task):
@@ -297,7 +297,7 @@ def test_a_network_trains_on_the_extra_rows_and_forecasts_the_end_of_day(
         np.nanstd(combined.y[combined.training_rows()]), rel=1e-4)
     assert len(network.scalers_.x_mean) == len(hourly_task.feature_names) + 1
     data = ForecastDataModule(combined, scalers=network.scalers_, hourly=kind.endswith("hourly"))
-    assert len(data.train_dataloader().dataset) == combined.training_rows().sum()
+    assert len(data.train_batches().dataset) == combined.training_rows().sum()
     assert len(data.val_dataloader().dataset) == hourly_task.mask("val").sum()
     # it forecasts the task as built (every row issued at the end of its day)
     rows = np.ones(len(hourly_task.y), dtype=bool)

@@ -266,13 +266,36 @@ def test_forecasts_at_the_output_clip_are_counted(task, fitted_mlp):
 def test_datamodule_loaders(task):
     data = ForecastDataModule(task, batch_size=16, seed=0)
     data.setup("fit")
-    assert len(data.train_dataloader().dataset) == task.mask("train").sum()
+    assert len(data.train_batches().dataset) == task.mask("train").sum()
     assert len(data.val_dataloader().dataset) == task.mask("val").sum()
-    first = [b[3] for b in data.train_dataloader()]
-    second = [b[3] for b in ForecastDataModule(task, batch_size=16, seed=0).train_dataloader()]
+    first = [b[3] for b in data.train_batches()]
+    second = [b[3] for b in ForecastDataModule(task, batch_size=16, seed=0).train_batches()]
     assert all(torch.equal(a, b) for a, b in zip(first, second, strict=True))  # seeded shuffle
+    # Lightning's loader: one item an epoch, that epoch's minibatches, reshuffled each epoch
+    loader = ForecastDataModule(task, batch_size=16, seed=0).train_dataloader()
+    assert len(loader) == 1
+    (epoch_1,), (epoch_2,) = list(loader), list(loader)
+    assert all(torch.equal(a, b[3]) for a, b in zip(first, epoch_1, strict=True))
+    assert not all(torch.equal(a[3], b[3]) for a, b in zip(epoch_1, epoch_2, strict=True))
     (batch,) = list(data.predict_loader(task.mask("test", scored=False)))
     assert len(batch) == 3 and len(batch[0]) == task.mask("test", scored=False).sum()
+
+
+def test_each_process_takes_its_share_of_every_minibatch(task):
+    from models.datamodule import EpochBatches
+
+    data = ForecastDataModule(task, batch_size=16, seed=0)
+    data.setup("fit")
+    whole = [b[3] for b in data.train_batches()]
+    shares = [next(iter(EpochBatches(ForecastDataModule(task, batch_size=16, seed=0)
+                                     .train_batches(), rank, 3))) for rank in range(3)]
+    assert {len(share) for share in shares} == {len(whole)}   # as many steps each
+    for k, batch in enumerate(whole):
+        parts = torch.cat([share[k][3] for share in shares])
+        assert sorted(parts.tolist()) == sorted(batch.tolist())   # every row, once
+    tiny = (torch.arange(2.0),)                           # fewer rows than processes
+    assert [next(iter(EpochBatches([tiny], rank, 3)))[0][0].tolist() for rank in range(3)] == [
+        [0.0], [1.0], [0.0]]
 
 
 def test_batches_grow_so_an_epoch_takes_at_most_max_steps(task):
@@ -283,7 +306,7 @@ def test_batches_grow_so_an_epoch_takes_at_most_max_steps(task):
     assert roomy.train_batch_size == 16    # few rows: the configured batch size stands
     capped = ForecastDataModule(task, batch_size=16, seed=0, max_steps_per_epoch=5)
     capped.setup("fit")
-    sizes = [len(b[3]) for b in capped.train_dataloader()]
+    sizes = [len(b[3]) for b in capped.train_batches()]
     assert len(sizes) <= 5 and sum(sizes) == n_train
     assert capped.train_batch_size == -(-n_train // 5) > 16
 
