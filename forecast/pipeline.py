@@ -43,6 +43,15 @@ def progress(message: str) -> None:
 # ---------------------------------------------------------------- stages
 
 
+def csv_spec(data: dict) -> dict:
+    """The ``[data]`` table's keys that describe a CSV of one's own
+    (:func:`forecast.sources.load_csv`), those left empty left out."""
+    return {k: data[k] for k in ("path", "station", "station_column", "time_column",
+                                 "time_columns", "time_format", "wind_dir_degrees",
+                                 "columns", "units", "coordinates")
+            if data[k] not in ("", [], {})}
+
+
 def load_data(config: dict) -> tuple[sources.Loaded, pd.DataFrame]:
     """The configured source as an HourlyFrame (stations filtered, impossible values
     set missing by the data-quality stage) and its DailyFrame.
@@ -52,10 +61,7 @@ def load_data(config: dict) -> tuple[sources.Loaded, pd.DataFrame]:
     treated as absent, with a warning on stderr.
     """
     data = config["data"]
-    csv = {k: data[k] for k in ("path", "station", "station_column", "time_column",
-                                "time_columns", "time_format", "wind_dir_degrees",
-                                "columns", "units", "coordinates")
-           if data[k] not in ("", [], {})}
+    csv = csv_spec(data)
     synthetic = {"n_stations": data["synthetic_stations"], "start": data["synthetic_start"],
                  "end": data["synthetic_end"]}
     loaded = sources.load(data["dataset"], data_dir=data["data_dir"] or None, csv=csv,

@@ -23,12 +23,13 @@ from . import registry, selection, uncertainty
 from .config import load_config
 from .constants import CHINA_PM25_CATEGORIES
 from .errors import DataError
-from .pipeline import load_data, make_task
+from .pipeline import csv_spec, load_data, make_task
 from .results import RunResult
 from .task import without_features
 
 
-def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series) -> pd.DataFrame:
+def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
+                 mapping: dict | None = None) -> pd.DataFrame:
     """The target day's hourly weather forecast from the CSV ``path``, as HourlyFrame rows
     (``pm25`` missing) to append to ``hourly``, the run's data up to the issue day, whose
     last hour per station is ``last_hour``.
@@ -36,10 +37,14 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series) -> pd.D
     Columns: ``time`` (local time at the start of the hour, as in the data), ``station``
     (needed when the data has several stations) and any of the HourlyFrame's weather
     columns the data has (``temp``, ``dewp`` °C, ``pres`` hPa, ``wind_speed`` m/s,
-    ``wind_dir`` as a compass name or calm, ``rain``, ``snow``). Every hour must fall on
-    the day after its station's last hour in the data.
+    ``wind_dir`` as a compass name or calm, ``rain``, ``snow``). For a run on a CSV of
+    one's own, ``mapping`` (its ``[data]`` table): a file with the data's own time
+    column(s) is read through the data's column mapping instead, so it can have the
+    data's format. Every hour must fall on the day after its station's last hour in the
+    data.
     """
     from .schema import WEATHER_COLUMNS
+    from .sources import mapped_frame
 
     try:
         frame = pd.read_csv(path)
@@ -47,6 +52,24 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series) -> pd.D
             pd.errors.EmptyDataError) as exc:
         raise DataError(f"{path}: cannot read the weather forecast ({exc})") from None
     present = [c for c in WEATHER_COLUMNS if c in hourly.columns]
+    canonical = set(frame.columns) <= {"time", "station", *present}
+    if mapping is not None and not canonical:
+        # the data's own format: its time column(s), station column and mapped columns
+        time_columns = list(mapping.get("time_columns") or [mapping.get("time_column")])
+        own = [*time_columns,
+               *([mapping["station_column"]] if mapping.get("station_column") else []),
+               *(mapping.get("columns") or {}).values()]
+        if all(c in frame.columns for c in time_columns):
+            unknown = [c for c in frame.columns if c not in own]
+            if unknown:
+                raise DataError(f"{path}: unknown column(s) {', '.join(map(str, unknown))}; "
+                                f"expected the data's columns ({', '.join(map(str, own))}) "
+                                f"or time, station and {', '.join(present)}")
+            if frame.empty:
+                raise DataError(f"{path}: no rows")
+            frame, _ = mapped_frame(frame, mapping, str(path), require_pm25=False)
+            # the data's pollutant columns, when the file has them, are not forecast inputs
+            frame = frame[[c for c in frame.columns if c in ("time", "station", *present)]]
     unknown = [c for c in frame.columns if c not in ("time", "station", *present)]
     if unknown:
         raise DataError(f"{path}: unknown column(s) {', '.join(map(str, unknown))}; expected "
@@ -97,7 +120,9 @@ def latest_task(config: dict, result: RunResult, weather: Path | None = None):
     last_hour = loaded.hourly.groupby("station", observed=True)["time"].max()
     last_day = last_hour.dt.normalize()
     if weather is not None:
-        forecast = read_weather(Path(weather), loaded.hourly, last_hour)
+        forecast = read_weather(Path(weather), loaded.hourly, last_hour,
+                                mapping=csv_spec(config["data"]) if loaded.dataset == "csv"
+                                else None)
         attrs = dict(loaded.hourly.attrs)
         loaded.hourly = validate_hourly(pd.concat([loaded.hourly, forecast], ignore_index=True),
                                         str(weather))

@@ -305,46 +305,8 @@ def load_csv(spec: dict) -> Loaded:
     path = Path(path_text).expanduser()
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    columns = dict(spec.get("columns") or {})
-    if "pm25" not in columns:
-        raise DataError(f"{path}: the column mapping [data.columns] must name the pm25 column")
-    unknown = [k for k in columns if k not in ("pm25", "temp", "dewp", "pres", "wind_speed",
-                                                "wind_dir", "rain", "snow", "pm10", "so2",
-                                                "no2", "co", "o3")]
-    if unknown:
-        raise DataError(f"[data.columns]: unknown canonical name(s) {', '.join(unknown)}")
     data = path.read_bytes()
-    raw = _read_csv_bytes(data, str(path))
-    wanted = list(columns.values())
-    time_columns = spec.get("time_columns")
-    time_column = spec.get("time_column")
-    if time_columns:
-        wanted += list(time_columns)
-    elif time_column:
-        wanted.append(time_column)
-    else:
-        raise DataError(f"{path}: the mapping needs time_column or time_columns")
-    station_column = spec.get("station_column")
-    if station_column:
-        wanted.append(station_column)
-    absent = [c for c in wanted if c not in raw.columns]
-    if absent:
-        raise DataError(f"{path}: mapped column(s) not in the file: {', '.join(absent)} "
-                        f"(the file has: {', '.join(map(str, raw.columns[:20]))})")
-    frame = pd.DataFrame({canonical: raw[column] for canonical, column in columns.items()})
-    if time_columns:
-        frame["time"] = _time_from_parts(raw, list(time_columns), str(path))
-    else:
-        frame["time"] = _parse_time(raw[time_column], str(path), spec.get("time_format"))
-    if station_column:
-        frame["station"] = raw[station_column].astype(str)
-    else:
-        frame["station"] = str(spec.get("station") or path.stem)
-    flags = []
-    if "wind_dir" in frame.columns:
-        frame["wind_dir"], flag = _normalise_wind_dir(
-            frame, bool(spec.get("wind_dir_degrees")), str(path))
-        flags += [flag] if flag is not None else []
+    frame, flags = mapped_frame(_read_csv_bytes(data, str(path)), spec, str(path))
     hourly = validate_hourly(frame, str(path))
     coordinates = check_coordinates(spec.get("coordinates") or {})
     unknown = sorted(set(coordinates) - set(hourly["station"]))
@@ -354,6 +316,60 @@ def load_csv(spec: dict) -> Loaded:
     return Loaded(hourly, "csv", {str(path): sha256_of(data)},
                   units=dict(spec.get("units") or {}), source_flags=flags,
                   coordinates=coordinates)
+
+
+CSV_CANONICAL = ("pm25", "temp", "dewp", "pres", "wind_speed", "wind_dir", "rain", "snow",
+                 "pm10", "so2", "no2", "co", "o3")
+
+
+def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool = True
+                 ) -> tuple[pd.DataFrame, list]:
+    """The rows of a CSV read through the ``[data]`` mapping of :func:`load_csv`: the
+    canonical columns, ``time`` and ``station``, the wind direction as compass names;
+    and the quality flags of that conversion. ``require_pm25=False`` (a weather forecast
+    file): the mapped columns the file lacks are left out, but at least one is needed."""
+    columns = dict(spec.get("columns") or {})
+    if "pm25" not in columns:
+        raise DataError(f"{source}: the column mapping [data.columns] must name the pm25 column")
+    unknown = [k for k in columns if k not in CSV_CANONICAL]
+    if unknown:
+        raise DataError(f"[data.columns]: unknown canonical name(s) {', '.join(unknown)}")
+    if not require_pm25:
+        columns = {k: v for k, v in columns.items() if k != "pm25" and v in raw.columns}
+        if not columns:
+            raise DataError(f"{source}: none of the mapped weather columns "
+                            f"({', '.join(v for k, v in spec['columns'].items() if k != 'pm25')})")
+    wanted = list(columns.values())
+    time_columns = spec.get("time_columns")
+    time_column = spec.get("time_column")
+    if time_columns:
+        wanted += list(time_columns)
+    elif time_column:
+        wanted.append(time_column)
+    else:
+        raise DataError(f"{source}: the mapping needs time_column or time_columns")
+    station_column = spec.get("station_column")
+    if station_column:
+        wanted.append(station_column)
+    absent = [c for c in wanted if c not in raw.columns]
+    if absent:
+        raise DataError(f"{source}: mapped column(s) not in the file: {', '.join(absent)} "
+                        f"(the file has: {', '.join(map(str, raw.columns[:20]))})")
+    frame = pd.DataFrame({canonical: raw[column] for canonical, column in columns.items()})
+    if time_columns:
+        frame["time"] = _time_from_parts(raw, list(time_columns), source)
+    else:
+        frame["time"] = _parse_time(raw[time_column], source, spec.get("time_format"))
+    if station_column:
+        frame["station"] = raw[station_column].astype(str)
+    else:
+        frame["station"] = str(spec.get("station") or Path(spec.get("path") or source).stem)
+    flags = []
+    if "wind_dir" in frame.columns:
+        frame["wind_dir"], flag = _normalise_wind_dir(
+            frame, bool(spec.get("wind_dir_degrees")), source)
+        flags += [flag] if flag is not None else []
+    return frame, flags
 
 
 def _normalise_wind_dir(frame: pd.DataFrame, degrees: bool, source: str):

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from forecast.config import load_config
+from forecast.errors import DataError
 from forecast.pipeline import load_data, make_task, run
 from forecast.predict import latest_task
 from forecast.results import RunResult
@@ -112,3 +113,55 @@ def test_weather_is_refused_for_an_observed_mode_run(files, cli_error, tmp_path)
     run_dir = run(load_config(overrides=overrides))
     assert "forecast-mode run" in cli_error("predict", run_dir, "--weather",
                                             folder / "weather.csv")
+
+
+def test_a_weather_file_in_the_data_s_own_format_reads_through_its_mapping(files, tmp_path):
+    """A run on one's own CSV: the forecast file may use the data's column names, time
+    columns and wind directions in degrees, as the data does."""
+    from forecast.predict import read_weather
+    from forecast.schema import compass_to_degrees
+
+    folder, run_dir = files
+    canonical = pd.read_csv(folder / "weather.csv")
+    times = pd.to_datetime(canonical["time"])
+    own = pd.DataFrame({"year": times.dt.year, "month": times.dt.month, "day": times.dt.day,
+                        "hour": times.dt.hour, "TEMP": canonical["temp"],
+                        "DEWP": canonical["dewp"], "PRES": canonical["pres"],
+                        "WSPM": canonical["wind_speed"], "RAIN": canonical["rain"],
+                        "wd": compass_to_degrees(canonical["wind_dir"]),
+                        "PM2.5": np.nan, "SO2": 3.0})
+    own.to_csv(tmp_path / "own.csv", index=False)
+    mapping = {"station": "S", "time_columns": ["year", "month", "day", "hour"],
+               "wind_dir_degrees": True,
+               "columns": {"pm25": "PM2.5", "temp": "TEMP", "dewp": "DEWP", "pres": "PRES",
+                           "wind_speed": "WSPM", "wind_dir": "wd", "rain": "RAIN",
+                           "so2": "SO2"}}
+    history = load_data(load_config(run_dir / "config.toml"))[0].hourly
+    last_hour = history.groupby("station", observed=True)["time"].max()
+    expected = read_weather(folder / "weather.csv", history, last_hour)
+    got = read_weather(tmp_path / "own.csv", history, last_hour, mapping=mapping)
+    columns = ["time", "station", "temp", "dewp", "pres", "wind_speed", "rain", "pm25"]
+    pd.testing.assert_frame_equal(got[columns].reset_index(drop=True),
+                                  expected[columns].reset_index(drop=True), check_dtype=False)
+    assert (got["wind_dir"].astype(str).to_numpy()
+            == expected["wind_dir"].astype(str).to_numpy()).all()
+    # a column neither the data's nor canonical is named
+    own.assign(cloud=1.0).to_csv(tmp_path / "extra.csv", index=False)
+    with pytest.raises(DataError, match="unknown column.s. cloud"):
+        read_weather(tmp_path / "extra.csv", history, last_hour, mapping=mapping)
+
+
+def test_predict_reads_the_data_s_own_format_for_a_csv_run(files, tmp_path):
+    folder, run_dir = files
+    result = RunResult.read(run_dir)
+    config = load_config(run_dir / "config.toml")
+    task, rows = latest_task(config, result, folder / "weather.csv")
+    renamed = {"time": "timestamp", "temp": "TEMP", "dewp": "DEWP", "rain": "RAIN"}
+    pd.read_csv(folder / "history.csv").rename(columns=renamed).to_csv(
+        tmp_path / "history.csv", index=False)
+    pd.read_csv(folder / "weather.csv").rename(columns=renamed).to_csv(
+        tmp_path / "weather.csv", index=False)
+    config["data"].update(path=str(tmp_path / "history.csv"), time_column="timestamp",
+                          columns={c: renamed.get(c, c) for c in config["data"]["columns"]})
+    own, own_rows = latest_task(config, result, tmp_path / "weather.csv")
+    np.testing.assert_array_equal(own.X[own_rows], task.X[rows])
