@@ -117,12 +117,13 @@ class ForecastDataModule(L.LightningDataModule):
 
 
 class EpochBatches:
-    """An iterable of one item, a tuple of every minibatch of ``batches`` (a DataLoader of
-    tuples of tensors) for one epoch: Lightning's training loop then takes one step an
-    epoch. Process ``rank`` of ``world_size`` (DDP) keeps rows ``rank``, ``rank +
-    world_size``, … of each minibatch, wrapping round when a minibatch has fewer rows than
-    processes, so every process takes the same number of optimiser steps and together they
-    see each minibatch (as Lightning's DistributedSampler pads its shards)."""
+    """An iterable of one item an epoch, that epoch's minibatches (an iterable over the
+    DataLoader ``batches`` of tuples of tensors, gathered one at a time as it is read):
+    Lightning's training loop then takes one step an epoch. Process ``rank`` of
+    ``world_size`` (DDP) keeps rows ``rank``, ``rank + world_size``, … of each minibatch,
+    wrapping round when a minibatch has fewer rows than processes, so every process takes
+    the same number of optimiser steps and together they see each minibatch (as
+    Lightning's DistributedSampler pads its shards)."""
 
     def __init__(self, batches: DataLoader, rank: int = 0, world_size: int = 1) -> None:
         self.batches, self.rank, self.world_size = batches, rank, world_size
@@ -131,13 +132,22 @@ class EpochBatches:
         return 1
 
     def __iter__(self):
-        if self.world_size == 1:
-            yield tuple(self.batches)
+        yield _Epoch(self)
+
+
+class _Epoch:
+    """One epoch's minibatches, read once (see :class:`EpochBatches`)."""
+
+    def __init__(self, source: EpochBatches) -> None:
+        self.source = source
+
+    def __iter__(self):
+        batches, rank, world_size = self.source.batches, self.source.rank, self.source.world_size
+        if world_size == 1:
+            yield from batches
             return
-        shares = []
-        for batch in self.batches:
+        for batch in batches:
             n = len(batch[0])
-            share = torch.arange(self.rank, max(n, self.world_size), self.world_size,
+            share = torch.arange(rank, max(n, world_size), world_size,
                                  device=batch[0].device) % n
-            shares.append(tuple(t[share] for t in batch))
-        yield tuple(shares)
+            yield tuple(t[share] for t in batch)

@@ -275,6 +275,7 @@ def test_datamodule_loaders(task):
     loader = ForecastDataModule(task, batch_size=16, seed=0).train_dataloader()
     assert len(loader) == 1
     (epoch_1,), (epoch_2,) = list(loader), list(loader)
+    epoch_1, epoch_2 = list(epoch_1), list(epoch_2)
     assert all(torch.equal(a, b[3]) for a, b in zip(first, epoch_1, strict=True))
     assert not all(torch.equal(a[3], b[3]) for a, b in zip(epoch_1, epoch_2, strict=True))
     (batch,) = list(data.predict_loader(task.mask("test", scored=False)))
@@ -287,15 +288,15 @@ def test_each_process_takes_its_share_of_every_minibatch(task):
     data = ForecastDataModule(task, batch_size=16, seed=0)
     data.setup("fit")
     whole = [b[3] for b in data.train_batches()]
-    shares = [next(iter(EpochBatches(ForecastDataModule(task, batch_size=16, seed=0)
-                                     .train_batches(), rank, 3))) for rank in range(3)]
+    shares = [list(next(iter(EpochBatches(ForecastDataModule(task, batch_size=16, seed=0)
+                                          .train_batches(), rank, 3)))) for rank in range(3)]
     assert {len(share) for share in shares} == {len(whole)}   # as many steps each
     for k, batch in enumerate(whole):
         parts = torch.cat([share[k][3] for share in shares])
         assert sorted(parts.tolist()) == sorted(batch.tolist())   # every row, once
     tiny = (torch.arange(2.0),)                           # fewer rows than processes
-    assert [next(iter(EpochBatches([tiny], rank, 3)))[0][0].tolist() for rank in range(3)] == [
-        [0.0], [1.0], [0.0]]
+    assert [list(next(iter(EpochBatches([tiny], rank, 3))))[0][0].tolist()
+            for rank in range(3)] == [[0.0], [1.0], [0.0]]
 
 
 def test_batches_grow_so_an_epoch_takes_at_most_max_steps(task):
