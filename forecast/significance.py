@@ -229,3 +229,23 @@ def pooled_mean_diff_ci(dates, values_a, values_b, folds=None, *, n_boot: int = 
     difference = np.asarray(values_a, dtype=float) - np.asarray(values_b, dtype=float)
     low, high = percentile_interval(_plan(dates, folds, n_boot, seed).mean(difference), level)
     return float(difference.mean()), float(low), float(high)
+
+
+def detectable_difference(ci_low: float, ci_high: float, *, level: float = 0.95,
+                          power: float = 0.8) -> float:
+    """The smallest true difference a two-sided test at ``1 − level`` detects with
+    probability ``power``, from the ``level`` interval of an estimated difference (normal
+    approximation: standard error = half the width / z, detectable = (z_{level} +
+    z_{power}) × standard error), in the interval's unit."""
+    z_level = stats.norm.ppf(0.5 + level / 2)
+    standard_error = (ci_high - ci_low) / 2 / z_level
+    return float((z_level + stats.norm.ppf(power)) * standard_error)
+
+
+def days_to_detect(difference: float, detectable: float, n_days: int) -> int:
+    """How many days a difference of ``difference`` needs to be detectable, when on
+    ``n_days`` days only ``detectable`` is (the standard error falls as 1/√n)."""
+    if difference == 0:
+        raise ValueError("a difference of 0 is never detectable")
+    return int(math.ceil(n_days * (detectable / abs(difference)) ** 2))
+

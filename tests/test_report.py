@@ -455,3 +455,33 @@ def test_the_verdict_on_the_networks_says_whether_anything_they_control_holds_th
     assert better.startswith("**So**: a network beats the best baseline by more than noise")
     worse = verdict_on_the_networks(Stub(2.0, 1.0, 3.0, 0.001), "gru_ensemble", False, "saturated")
     assert "worse than the best baseline" in worse
+
+
+def test_the_verdict_says_how_large_a_difference_validation_could_detect(tmp_path):
+    run = make_run(tmp_path / "run", winner="ridge", seed=1)
+    result = RunResult.read(run)
+    rec = result.recommendation
+    chosen = rec["model"]
+    other = next(n for n in rec["order"] if n != chosen)
+    rec["best_on_validation"] = other
+    rec["val_rmse"][other] = rec["val_rmse"][chosen] - 1.0
+    rec["comparisons"][chosen] = {"rmse_diff": 1.0, "rmse_diff_ci": [-0.96, 2.96],
+                                  "dm_p_value": 0.3, "n_dates": 400, "significant": False}
+    result.write(run)
+    text, recommended = verdict(Run.read(run))
+    assert recommended == chosen
+    # standard error 1.0: 2.8 µg/m³ detectable; 1.0 µg/m³ needs 2.8² × 400 days
+    assert "On these 400 validation days a difference must be about 2.8 µg/m³" in text
+    assert "would need about 3,140 days (7.8 times as many)" in text
+
+
+def test_detectable_difference_and_days_needed():
+    from forecast.significance import days_to_detect, detectable_difference
+
+    assert detectable_difference(-1.959964, 1.959964) == pytest.approx(1.959964 + 0.841621,
+                                                                     abs=1e-5)
+    # a wider interval (fewer days) needs a larger difference; power raises it too
+    assert detectable_difference(-2, 2) > detectable_difference(-1, 1)
+    assert detectable_difference(-1, 1, power=0.9) > detectable_difference(-1, 1)
+    assert days_to_detect(1.0, 2.0, 100) == 400
+    assert days_to_detect(-2.0, 1.0, 100) == 25

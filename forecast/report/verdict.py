@@ -3,7 +3,9 @@
 What it says, in order:
 
 1. the recommendation and the rule that chose it, on validation data only
-   (:mod:`forecast.selection`);
+   (:mod:`forecast.selection`); when the best model on validation is another one, how
+   large a difference the validation days could detect (80 % power at the 5 % level)
+   and how many days the observed one would need;
 2. the recommended model's test RMSE — pooled over the folds and stations when there are
    two folds or more, with the share of folds inside this tool's development period —
    and its skill against persistence;
@@ -20,6 +22,7 @@ What it says, in order:
 from __future__ import annotations
 
 from ..constants import UNIT
+from ..significance import days_to_detect, detectable_difference
 from .format import FORECAST_MODE_LABEL, ci, count, fixed, p_eq, pct, pval, seconds, short, signed
 from .run import Run
 
@@ -30,6 +33,22 @@ KIND_TEXT = {"baseline": "a baseline", "network": "a network",
 def diff_clause(c: dict) -> str:
     return (f"RMSE difference {signed(c['rmse_diff'])} {UNIT}, 95 % CI "
             f"{ci(c['rmse_diff_ci'], with_sign=True)}; DM {p_eq(c['dm_p_value'])}")
+
+
+def power_sentence(c: dict) -> str:
+    """How large a validation RMSE difference these validation days can tell from noise,
+    and how many days the one observed would need (from its bootstrap interval)."""
+    low, high = c["rmse_diff_ci"]
+    detectable = detectable_difference(low, high)
+    n_days = int(c.get("n_dates", 0))
+    text = (f"On these {count(n_days)} validation days a difference must be about "
+            f"{fixed(detectable)} {UNIT} to be detected with 80 % probability at the 5 % "
+            "level")
+    if n_days and abs(c["rmse_diff"]) >= 0.05:
+        needed = days_to_detect(c["rmse_diff"], detectable, n_days)
+        text += (f"; the {fixed(abs(c['rmse_diff']))} {UNIT} seen here would need about "
+                 f"{count(needed)} days ({fixed(needed / n_days)} times as many)")
+    return text + ": these validation data cannot tell the two models apart."
 
 
 def cost(run: Run, name: str) -> str:
@@ -76,6 +95,7 @@ def verdict(run: Run) -> tuple[str, str | None]:
                  f"({fixed(rec['val_rmse'][best_val], 2)} against "
                  f"{fixed(rec['val_rmse'][chosen], 2)} {UNIT}; {diff_clause(c)}), not a "
                  f"significant difference, and {chosen} is the simpler model.")
+        s.append(power_sentence(c))
     best_crps = rec.get("best_crps_on_validation")
     if best_crps is not None:
         if rec.get("rmse_alone_decides"):
