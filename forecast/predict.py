@@ -65,8 +65,6 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
                 raise DataError(f"{path}: unknown column(s) {', '.join(map(str, unknown))}; "
                                 f"expected the data's columns ({', '.join(map(str, own))}) "
                                 f"or time, station and {', '.join(present)}")
-            if frame.empty:
-                raise DataError(f"{path}: no rows")
             frame, _ = mapped_frame(frame, mapping, str(path), require_pm25=False)
             # the data's pollutant columns, when the file has them, are not forecast inputs
             frame = frame[[c for c in frame.columns if c in ("time", "station", *present)]]

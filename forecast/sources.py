@@ -338,7 +338,8 @@ def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool 
         columns = {k: v for k, v in columns.items() if k != "pm25" and v in raw.columns}
         if not columns:
             raise DataError(f"{source}: none of the mapped weather columns "
-                            f"({', '.join(v for k, v in spec['columns'].items() if k != 'pm25')})")
+                            f"({', '.join(v for k, v in spec['columns'].items() if k != 'pm25')}) "
+                            "is in the file")
     wanted = list(columns.values())
     time_columns = spec.get("time_columns")
     time_column = spec.get("time_column")

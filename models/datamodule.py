@@ -132,22 +132,15 @@ class EpochBatches:
         return 1
 
     def __iter__(self):
-        yield _Epoch(self)
+        yield self._minibatches()
 
-
-class _Epoch:
-    """One epoch's minibatches, read once (see :class:`EpochBatches`)."""
-
-    def __init__(self, source: EpochBatches) -> None:
-        self.source = source
-
-    def __iter__(self):
-        batches, rank, world_size = self.source.batches, self.source.rank, self.source.world_size
-        if world_size == 1:
-            yield from batches
+    def _minibatches(self):
+        """This epoch's minibatches (this process's share of each), gathered as read."""
+        if self.world_size == 1:
+            yield from self.batches
             return
-        for batch in batches:
+        for batch in self.batches:
             n = len(batch[0])
-            share = torch.arange(rank, max(n, world_size), world_size,
+            share = torch.arange(self.rank, max(n, self.world_size), self.world_size,
                                  device=batch[0].device) % n
             yield tuple(t[share] for t in batch)
