@@ -38,7 +38,12 @@ the target day, a stand-in for a perfect weather forecast (perfect prognosis): i
 weather, wind vectors (day, morning, afternoon, evening), calm and northerly-wind hours,
 relative humidity, its 12-hour pressure and dew-point trends (23 h minus 11 h),
 ``forecast_temp_range`` (max − min temperature, °C: small under a warm lid) and the new
-air mass, ``forecast_{pres,temp,dewp}_change`` (the target day's mean minus day D's).
+air mass, ``forecast_{pres,temp,dewp}_change`` (the target day's mean minus day D's);
+and the target day by quarters (night 0–5 h, morning 6–11 h, afternoon 12–17 h, evening
+18–23 h): the wind vector and the mean dew point and pressure of each, the wind speed of
+the morning and afternoon, the calm hours of 0–7 h, ``forecast_first_north_wind_hour``
+(the hour of its first ≥ 3 m/s NW/N/NE wind, 24 when none: a front clears the hours
+after it) and ``forecast_rain_hours``.
 
 Other issue hours, for training the networks only (``task.train_issue_hours``, see
 :meth:`ForecastTask.with_issue_hours`): a row issued at hour h (0–22) of day D has the same
@@ -73,7 +78,17 @@ EVENING_HOURS = tuple(range(18, 24))
 # the target day's weather against day D's: forecast_{pres,temp,dewp}_change (a new air mass)
 CHANGE_QUANTITIES = ("pres", "temp", "dewp")
 # day-D aggregates kept only as the target day's (forecast_*), in forecast mode
-FORECAST_ONLY = ("temp_range",)
+#: the hours (start, end) of each quarter of a day, for the target day's weather in detail
+QUARTERS = {"night": (0, 6), "morning": (6, 12), "afternoon": (12, 18), "evening": (18, 24)}
+NIGHT_CALM_HOURS = (0, 8)
+#: day-D columns built only to become the target day's weather (``forecast_*``): as day-D
+#: features they did not validate better (temp_range; the quarter-day detail made every
+#: model worse in observed mode)
+FORECAST_ONLY = ("temp_range", "wind_u_night", "wind_v_night", "wind_u_morning",
+                 "wind_v_morning", "wind_u_afternoon", "wind_v_afternoon",
+                 *(f"{q}_{quarter}" for q in ("dewp", "pres") for quarter in QUARTERS),
+                 "first_north_wind_hour", "rain_hours", "calm_hours_night",
+                 "wind_speed_morning", "wind_speed_afternoon")
 HOURLY_FILL_LIMIT = 3
 STRONG_WIND = 3.0   # m/s
 CALM_WIND = 1.0     # m/s
@@ -524,6 +539,13 @@ def _station_features(hourly_grid: pd.DataFrame, daily: pd.DataFrame, lags: int,
                 dtype=float).reshape(n_days, 24)
             out[f"{column}_trend_6h"] = hourly_values[:, 23] - hourly_values[:, 17]
             out[f"{column}_trend_12h"] = hourly_values[:, 23] - hourly_values[:, 11]
+            if column != "temp":
+                for quarter, (start, end) in QUARTERS.items():
+                    out[f"{column}_{quarter}"] = nan_reduce(np.nanmean,
+                                                            hourly_values[:, start:end])
+    if "rain" in hourly_grid.columns:
+        rain = hourly_grid["rain"].to_numpy(dtype=float).reshape(n_days, 24)
+        out["rain_hours"] = (rain > 0).sum(axis=1).astype(float)
     u, v = _wind_vectors(hourly_grid)
     if np.isfinite(u).any():
         u_days, v_days = u.reshape(n_days, 24), v.reshape(n_days, 24)
@@ -536,6 +558,10 @@ def _station_features(hourly_grid: pd.DataFrame, daily: pd.DataFrame, lags: int,
             out["wind_dir_cos"] = np.where(magnitude > 0, -out["wind_v_mean"] / magnitude, 0.0)
         out["wind_u_evening"] = nan_reduce(np.nanmean, u_days[:, 18:24])
         out["wind_v_evening"] = nan_reduce(np.nanmean, v_days[:, 18:24])
+        for quarter in ("night", "morning", "afternoon"):
+            start, end = QUARTERS[quarter]
+            out[f"wind_u_{quarter}"] = nan_reduce(np.nanmean, u_days[:, start:end])
+            out[f"wind_v_{quarter}"] = nan_reduce(np.nanmean, v_days[:, start:end])
         out["wind_u_last3h"] = nan_reduce(np.nanmean, u_days[:, 21:24])
         out["wind_v_last3h"] = nan_reduce(np.nanmean, v_days[:, 21:24])
         for half, hours in (("am", slice(0, 12)), ("pm", slice(12, 24))):
@@ -547,7 +573,12 @@ def _station_features(hourly_grid: pd.DataFrame, daily: pd.DataFrame, lags: int,
         if "wind_dir" in hourly_grid.columns:
             calm |= hourly_grid["wind_dir"].to_numpy() == CALM
         out["calm_hours"] = calm.reshape(n_days, 24).sum(axis=1).astype(float)
-        out["wind_speed_evening"] = nan_reduce(np.nanmean, speed.reshape(n_days, 24)[:, 18:24])
+        out["calm_hours_night"] = calm.reshape(n_days, 24)[:, slice(*NIGHT_CALM_HOURS)].sum(
+            axis=1).astype(float)
+        speed_days = speed.reshape(n_days, 24)
+        for quarter in ("morning", "afternoon", "evening"):
+            out[f"wind_speed_{quarter}"] = nan_reduce(np.nanmean,
+                                                      speed_days[:, slice(*QUARTERS[quarter])])
         windy = speed >= STRONG_WIND
         out["hours_since_wind"] = _hours_since(windy).reshape(n_days, 24)[:, 23]
         if "wind_dir" in hourly_grid.columns:
@@ -555,12 +586,17 @@ def _station_features(hourly_grid: pd.DataFrame, daily: pd.DataFrame, lags: int,
                             [SECTORS_8.index(s) for s in NORTH_SECTORS])
             since = _hours_since(windy & north)
             out["hours_since_north_wind"] = since.reshape(n_days, 24)[:, 23]
-            out["north_wind_hours"] = (windy & north).reshape(n_days, 24).sum(axis=1).astype(float)
+            strong_north = (windy & north).reshape(n_days, 24)
+            out["north_wind_hours"] = strong_north.sum(axis=1).astype(float)
+            # when the day's first strong northerly arrives (24: none): the hours after it
+            # are clean, so it says how much of a daily mean a front clears
+            out["first_north_wind_hour"] = np.where(strong_north.any(axis=1),
+                                                    strong_north.argmax(axis=1), 24).astype(float)
     if "temp" in hourly_grid.columns and "dewp" in hourly_grid.columns:
         out["rh_mean"] = nan_reduce(np.nanmean, _relative_humidity(
             hourly_grid["temp"].to_numpy(dtype=float),
             hourly_grid["dewp"].to_numpy(dtype=float)).reshape(n_days, 24))
-    return out
+    return out.copy()   # one block: built column by column, the frame is fragmented
 
 
 def _relative_humidity(temp: np.ndarray, dewp: np.ndarray) -> np.ndarray:
@@ -576,7 +612,8 @@ def _forecast_weather(daily_features: pd.DataFrame, horizon: int) -> pd.DataFram
                                            "calm_hours", "north_wind_hours", "rh_mean",
                                            "hours_since_north_wind", "temp_range",
                                            "pres_trend_12h", "dewp_trend_12h",
-                                           "wind_u_evening", "wind_v_evening")
+                                           "wind_u_evening", "wind_v_evening",
+                                           *FORECAST_ONLY[1:])
                if c in daily_features.columns]
     ahead = daily_features[columns].shift(-horizon)
     ahead.columns = [f"forecast_{c}" for c in columns]
