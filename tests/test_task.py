@@ -118,6 +118,29 @@ def test_no_information_after_the_issue_time_leaks(small_hourly, mode):
                      moved.y[target == D0 + pd.Timedelta(days=1)])
 
 
+def test_forecast_mode_reads_the_target_day_and_nothing_after_it(small_hourly):
+    # the stand-in forecast of D0 + 1 (every forecast_* column, the quarter-day detail
+    # included) must not move when everything after the end of D0 + 1 changes
+    kwargs = dict(mode="forecast", **SMALL_SPLITS)
+    target_end = T_END + pd.Timedelta(days=1)
+    base = build(small_hourly, **kwargs)
+    moved = build(_perturb_after(small_hourly, target_end), **kwargs)
+    issue = pd.DatetimeIndex(base.rows["issue_day"])
+    upto = issue <= D0
+    assert _same(base.X[upto], moved.X[upto])
+    # ... and each of them does move when the target day itself changes
+    changed = build(_perturb_after(small_hourly, T_END), **kwargs)
+    at_d0 = issue == D0
+    names = np.array(base.feature_names)
+    quarters = [n for n in names if n.startswith("forecast_") and any(
+        n.endswith(q) for q in ("_night", "_morning", "_afternoon", "_evening"))]
+    assert {"forecast_wind_u_night", "forecast_dewp_morning", "forecast_pres_afternoon",
+            "forecast_wind_speed_afternoon", "forecast_calm_hours_night"} <= set(quarters)
+    for name in quarters + ["forecast_first_north_wind_hour", "forecast_rain_hours"]:
+        column = base.feature_names.index(name)
+        assert not _same(base.X[at_d0, column], changed.X[at_d0, column]), name
+
+
 def test_a_change_before_the_issue_time_does_reach_the_features(small_hourly):
     base = build(small_hourly, **SMALL_SPLITS)
     changed = small_hourly.copy()
