@@ -346,6 +346,37 @@ def test_forecast_mode_air_mass_and_temperature_range(make_hourly):
     assert not [n for n in observed.feature_names if n.startswith("forecast_")]
 
 
+def test_forecast_mode_target_day_by_quarters(make_hourly):
+    # odd days: a 4 m/s northerly from 15 h (calm before 8 h, 2 m/s southerly otherwise)
+    # and rain at 3 and 4 h; even days: 2 m/s southerly all day, no rain. Dew point and
+    # pressure rise by the hour.
+    odd = lambda d: d % 2 == 1  # noqa: E731
+    hourly = make_hourly(
+        "2010-01-01", 40, temp=10.0, dewp=lambda d, h: -10.0 + h, pres=lambda d, h: 1000.0 + h,
+        wind_speed=lambda d, h: np.where(odd(d) & (h >= 15), 4.0,
+                                         np.where(odd(d) & (h < 8), 0.5, 2.0)),
+        wind_dir=lambda d, h: np.where(odd(d) & (h >= 15), "N", "S"),
+        rain=lambda d, h: np.where(odd(d) & ((h == 3) | (h == 4)), 1.0, 0.0))
+    task = build(hourly, mode="forecast", **HAND_SPLITS)
+    target_odd, target_even = day(20), day(21)      # issue days whose target is 21 and 22
+    f = lambda name: feature(task, name)  # noqa: E731
+    assert f("forecast_first_north_wind_hour")[target_odd] == 15.0
+    assert f("forecast_first_north_wind_hour")[target_even] == 24.0
+    assert f("forecast_rain_hours")[target_odd] == 2.0 and f("forecast_rain_hours")[target_even] == 0.0
+    assert f("forecast_calm_hours_night")[target_odd] == 8.0
+    assert f("forecast_calm_hours_night")[target_even] == 0.0
+    # the afternoon (12-17 h) of day 21: 3 h of 2 m/s southerly, then 3 h of 4 m/s northerly
+    assert f("forecast_wind_speed_afternoon")[target_odd] == pytest.approx(3.0)
+    assert f("forecast_wind_v_afternoon")[target_odd] == pytest.approx((3 * 2.0 - 3 * 4.0) / 6)
+    assert f("forecast_wind_v_morning")[target_even] == pytest.approx(2.0)
+    assert f("forecast_dewp_night")[target_odd] == pytest.approx(-10.0 + 2.5)
+    assert f("forecast_pres_evening")[target_odd] == pytest.approx(1000.0 + 20.5)
+    # none of them is a feature of day D itself
+    observed = build(hourly, **HAND_SPLITS)
+    assert not {"first_north_wind_hour", "rain_hours", "calm_hours_night", "dewp_night",
+                "wind_u_morning", "wind_speed_afternoon"} & set(observed.feature_names)
+
+
 def test_horizon_two(make_hourly):
     task = build(make_hourly("2010-01-01", 40), horizon=2, **HAND_SPLITS)
     rows = task.rows
