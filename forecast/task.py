@@ -77,7 +77,6 @@ ROLL_WINDOWS = (3, 7, 14)
 EVENING_HOURS = tuple(range(18, 24))
 # the target day's weather against day D's: forecast_{pres,temp,dewp}_change (a new air mass)
 CHANGE_QUANTITIES = ("pres", "temp", "dewp")
-# day-D aggregates kept only as the target day's (forecast_*), in forecast mode
 #: the hours (start, end) of each quarter of a day, for the target day's weather in detail
 QUARTERS = {"night": (0, 6), "morning": (6, 12), "afternoon": (12, 18), "evening": (18, 24)}
 NIGHT_CALM_HOURS = (0, 8)
@@ -545,7 +544,9 @@ def _station_features(hourly_grid: pd.DataFrame, daily: pd.DataFrame, lags: int,
                                                             hourly_values[:, start:end])
     if "rain" in hourly_grid.columns:
         rain = hourly_grid["rain"].to_numpy(dtype=float).reshape(n_days, 24)
-        out["rain_hours"] = (rain > 0).sum(axis=1).astype(float)
+        # unknown, not dry, on a day without a rain value (e.g. a forecast file without it)
+        out["rain_hours"] = np.where(np.isfinite(rain).any(axis=1),
+                                     (rain > 0).sum(axis=1), np.nan)
     u, v = _wind_vectors(hourly_grid)
     if np.isfinite(u).any():
         u_days, v_days = u.reshape(n_days, 24), v.reshape(n_days, 24)
@@ -613,7 +614,7 @@ def _forecast_weather(daily_features: pd.DataFrame, horizon: int) -> pd.DataFram
                                            "hours_since_north_wind", "temp_range",
                                            "pres_trend_12h", "dewp_trend_12h",
                                            "wind_u_evening", "wind_v_evening",
-                                           *FORECAST_ONLY[1:])
+                                           *(c for c in FORECAST_ONLY if c != "temp_range"))
                if c in daily_features.columns]
     ahead = daily_features[columns].shift(-horizon)
     ahead.columns = [f"forecast_{c}" for c in columns]

@@ -87,7 +87,8 @@ def test_inputs_the_weather_file_cannot_give_are_named(files, cli, tmp_path):
     partial = tmp_path / "no_rain.csv"
     pd.read_csv(folder / "weather.csv").drop(columns="rain").to_csv(partial, index=False)
     code, _, err = cli("predict", run_dir, "--weather", partial)
-    assert code == 0 and "does not give forecast_rain_total; imputed" in err, err
+    assert code == 0 and ("does not give forecast_rain_total, forecast_rain_hours; imputed"
+                          in err), err
 
 
 @pytest.mark.parametrize("edit, message", [

@@ -356,13 +356,15 @@ def test_forecast_mode_target_day_by_quarters(make_hourly):
         wind_speed=lambda d, h: np.where(odd(d) & (h >= 15), 4.0,
                                          np.where(odd(d) & (h < 8), 0.5, 2.0)),
         wind_dir=lambda d, h: np.where(odd(d) & (h >= 15), "N", "S"),
-        rain=lambda d, h: np.where(odd(d) & ((h == 3) | (h == 4)), 1.0, 0.0))
+        rain=lambda d, h: np.where(d == 26, np.nan,
+                                   np.where(odd(d) & ((h == 3) | (h == 4)), 1.0, 0.0)))
     task = build(hourly, mode="forecast", **HAND_SPLITS)
     target_odd, target_even = day(20), day(21)      # issue days whose target is 21 and 22
     f = lambda name: feature(task, name)  # noqa: E731
     assert f("forecast_first_north_wind_hour")[target_odd] == 15.0
     assert f("forecast_first_north_wind_hour")[target_even] == 24.0
     assert f("forecast_rain_hours")[target_odd] == 2.0 and f("forecast_rain_hours")[target_even] == 0.0
+    assert np.isnan(f("forecast_rain_hours")[day(25)])   # day 26 has no rain value: unknown
     assert f("forecast_calm_hours_night")[target_odd] == 8.0
     assert f("forecast_calm_hours_night")[target_even] == 0.0
     # the afternoon (12-17 h) of day 21: 3 h of 2 m/s southerly, then 3 h of 4 m/s northerly
