@@ -573,10 +573,14 @@ def _station_features(hourly_grid: pd.DataFrame, daily: pd.DataFrame, lags: int,
         calm = speed < CALM_WIND
         if "wind_dir" in hourly_grid.columns:
             calm |= hourly_grid["wind_dir"].to_numpy() == CALM
-        out["calm_hours"] = calm.reshape(n_days, 24).sum(axis=1).astype(float)
-        out["calm_hours_night"] = calm.reshape(n_days, 24)[:, slice(*NIGHT_CALM_HOURS)].sum(
-            axis=1).astype(float)
         speed_days = speed.reshape(n_days, 24)
+        # hour counts are unknown (NaN), not 0, on a day without a wind value (e.g. the
+        # target day of a forecast file without wind)
+        wind_known = np.isfinite(speed_days).any(axis=1)
+        calm_days = calm.reshape(n_days, 24)
+        out["calm_hours"] = np.where(wind_known, calm_days.sum(axis=1), np.nan)
+        out["calm_hours_night"] = np.where(
+            wind_known, calm_days[:, slice(*NIGHT_CALM_HOURS)].sum(axis=1), np.nan)
         for quarter in ("morning", "afternoon", "evening"):
             out[f"wind_speed_{quarter}"] = nan_reduce(np.nanmean,
                                                       speed_days[:, slice(*QUARTERS[quarter])])
@@ -588,11 +592,14 @@ def _station_features(hourly_grid: pd.DataFrame, daily: pd.DataFrame, lags: int,
             since = _hours_since(windy & north)
             out["hours_since_north_wind"] = since.reshape(n_days, 24)[:, 23]
             strong_north = (windy & north).reshape(n_days, 24)
-            out["north_wind_hours"] = strong_north.sum(axis=1).astype(float)
+            known = wind_known & hourly_grid["wind_dir"].notna().to_numpy().reshape(
+                n_days, 24).any(axis=1)
+            out["north_wind_hours"] = np.where(known, strong_north.sum(axis=1), np.nan)
             # when the day's first strong northerly arrives (24: none): the hours after it
             # are clean, so it says how much of a daily mean a front clears
-            out["first_north_wind_hour"] = np.where(strong_north.any(axis=1),
-                                                    strong_north.argmax(axis=1), 24).astype(float)
+            out["first_north_wind_hour"] = np.where(
+                known, np.where(strong_north.any(axis=1), strong_north.argmax(axis=1), 24),
+                np.nan)
     if "temp" in hourly_grid.columns and "dewp" in hourly_grid.columns:
         out["rh_mean"] = nan_reduce(np.nanmean, _relative_humidity(
             hourly_grid["temp"].to_numpy(dtype=float),

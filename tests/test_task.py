@@ -353,8 +353,8 @@ def test_forecast_mode_target_day_by_quarters(make_hourly):
     odd = lambda d: d % 2 == 1  # noqa: E731
     hourly = make_hourly(
         "2010-01-01", 40, temp=10.0, dewp=lambda d, h: -10.0 + h, pres=lambda d, h: 1000.0 + h,
-        wind_speed=lambda d, h: np.where(odd(d) & (h >= 15), 4.0,
-                                         np.where(odd(d) & (h < 8), 0.5, 2.0)),
+        wind_speed=lambda d, h: np.where(d == 27, np.nan, np.where(
+            odd(d) & (h >= 15), 4.0, np.where(odd(d) & (h < 8), 0.5, 2.0))),
         wind_dir=lambda d, h: np.where(odd(d) & (h >= 15), "N", "S"),
         rain=lambda d, h: np.where(d == 26, np.nan,
                                    np.where(odd(d) & ((h == 3) | (h == 4)), 1.0, 0.0)))
@@ -365,6 +365,10 @@ def test_forecast_mode_target_day_by_quarters(make_hourly):
     assert f("forecast_first_north_wind_hour")[target_even] == 24.0
     assert f("forecast_rain_hours")[target_odd] == 2.0 and f("forecast_rain_hours")[target_even] == 0.0
     assert np.isnan(f("forecast_rain_hours")[day(25)])   # day 26 has no rain value: unknown
+    for name in ("forecast_first_north_wind_hour", "forecast_calm_hours_night",
+                 "forecast_calm_hours", "forecast_north_wind_hours"):
+        assert np.isnan(f(name)[day(26)]), name           # day 27 has no wind speed
+        assert np.isfinite(f(name)[day(24)]), name
     assert f("forecast_calm_hours_night")[target_odd] == 8.0
     assert f("forecast_calm_hours_night")[target_even] == 0.0
     # the afternoon (12-17 h) of day 21: 3 h of 2 m/s southerly, then 3 h of 4 m/s northerly
