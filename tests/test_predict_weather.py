@@ -91,6 +91,21 @@ def test_inputs_the_weather_file_cannot_give_are_named(files, cli, tmp_path):
                           in err), err
 
 
+def test_a_weather_file_without_wind_leaves_the_wind_hour_counts_unknown(files, tmp_path):
+    # not a calm, front-free day: the counts of calm and northerly hours are imputed
+    folder, run_dir = files
+    windless = tmp_path / "no_wind.csv"
+    pd.read_csv(folder / "weather.csv").drop(columns=["wind_speed", "wind_dir"]).to_csv(
+        windless, index=False)
+    result = RunResult.read(run_dir)
+    config = load_config(run_dir / "config.toml")
+    task, rows = latest_task(config, result, windless)
+    for name in ("forecast_calm_hours", "forecast_calm_hours_night",
+                 "forecast_north_wind_hours", "forecast_first_north_wind_hour"):
+        assert np.isnan(task.X[rows, task.feature_names.index(name)]).all(), name
+    assert np.isfinite(task.X[rows, task.feature_names.index("forecast_dewp_morning")]).all()
+
+
 @pytest.mark.parametrize("edit, message", [
     (lambda f: f.assign(time="2012-01-02 00:00"), "not on the day after"),
     (lambda f: f.assign(time="2011-12-31 23:00"), "not on the day after"),
