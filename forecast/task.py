@@ -74,11 +74,13 @@ from .errors import DataError
 from .schema import CALM, SECTORS_8, compass_to_degrees, sector_codes
 
 ROLL_WINDOWS = (3, 7, 14)
-EVENING_HOURS = tuple(range(18, 24))
+#: the hours (start, end) of each quarter of a day; the evening's are day D's last hours,
+#: the others detail the target day's weather
+QUARTERS = {"night": (0, 6), "morning": (6, 12), "afternoon": (12, 18), "evening": (18, 24)}
+EVENING = slice(*QUARTERS["evening"])
+EVENING_HOURS = tuple(range(*QUARTERS["evening"]))
 # the target day's weather against day D's: forecast_{pres,temp,dewp}_change (a new air mass)
 CHANGE_QUANTITIES = ("pres", "temp", "dewp")
-#: the hours (start, end) of each quarter of a day, for the target day's weather in detail
-QUARTERS = {"night": (0, 6), "morning": (6, 12), "afternoon": (12, 18), "evening": (18, 24)}
 NIGHT_CALM_HOURS = (0, 8)
 #: day-D columns built only to become the target day's weather (``forecast_*``): as day-D
 #: features they did not validate better (temp_range; the quarter-day detail made every
@@ -507,8 +509,8 @@ def _station_features(hourly_grid: pd.DataFrame, daily: pd.DataFrame, lags: int,
     pm25_hourly = hourly_grid["pm25"].ffill(limit=HOURLY_FILL_LIMIT).to_numpy().reshape(n_days, 24)
     for hour in EVENING_HOURS:
         out[f"pm25_h{hour}"] = pm25_hourly[:, hour]
-    out["pm25_evening_mean"] = nan_reduce(np.nanmean, pm25_hourly[:, 18:24])
-    afternoon = nan_reduce(np.nanmean, pm25_hourly[:, 12:18])
+    out["pm25_evening_mean"] = nan_reduce(np.nanmean, pm25_hourly[:, EVENING])
+    afternoon = nan_reduce(np.nanmean, pm25_hourly[:, slice(*QUARTERS["afternoon"])])
     out["pm25_evening_rise"] = out["pm25_evening_mean"].to_numpy() - afternoon
     out["pm25_day_max"] = nan_reduce(np.nanmax, pm25_hourly)
     last_hour = hourly_grid["pm25"].ffill().to_numpy().reshape(n_days, 24)[:, 23]
@@ -557,9 +559,7 @@ def _station_features(hourly_grid: pd.DataFrame, daily: pd.DataFrame, lags: int,
             # direction the mean wind blows from, as a unit vector (0, 0 when no mean wind)
             out["wind_dir_sin"] = np.where(magnitude > 0, -out["wind_u_mean"] / magnitude, 0.0)
             out["wind_dir_cos"] = np.where(magnitude > 0, -out["wind_v_mean"] / magnitude, 0.0)
-        out["wind_u_evening"] = nan_reduce(np.nanmean, u_days[:, 18:24])
-        out["wind_v_evening"] = nan_reduce(np.nanmean, v_days[:, 18:24])
-        for quarter in ("night", "morning", "afternoon"):
+        for quarter in ("evening", "night", "morning", "afternoon"):   # the columns' order
             start, end = QUARTERS[quarter]
             out[f"wind_u_{quarter}"] = nan_reduce(np.nanmean, u_days[:, start:end])
             out[f"wind_v_{quarter}"] = nan_reduce(np.nanmean, v_days[:, start:end])
