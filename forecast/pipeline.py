@@ -534,8 +534,10 @@ def run_diagnostics(task: ForecastTask, config: dict, run_dir: Path, histories: 
     folder.mkdir(exist_ok=True)
     if "capacity_sweep" in tables:
         tables["capacity_sweep"].to_csv(folder / "capacity_sweep.csv", index=False)
+        limits, evidence = diagnostics.capacity_limits(tables["capacity_sweep"])
         out["capacity_sweep"] = {"model": kind,
-                                 "text": diagnostics.diagnose_capacity(tables["capacity_sweep"])}
+                                 "text": diagnostics.diagnose_capacity(tables["capacity_sweep"]),
+                                 "limits": limits, "evidence": evidence}
     if "learning_curve" in tables:
         tables["learning_curve"].to_csv(folder / "learning_curve.csv", index=False)
         out["learning_curve"] = {"model": kind,

@@ -18,10 +18,19 @@ lowest validation loss and ``E`` the last epoch:
 
 ``diagnose_learning_curve(df)`` — best validation score with growing training windows:
 **limited by data** when going from the second-largest to the largest window lowers it
-by at least ``DATA_GAIN`` (2 %), else **saturated**.
+by at least ``DATA_GAIN`` (2 %) and, where the table has the paired comparison, by more
+than noise on the validation days (95 % block-bootstrap interval clear of 0 and
+Diebold–Mariano p < 0.05), else **saturated**.
 
 ``diagnose_capacity(df)`` — one or two sentences: which size validates best and what
-happens with more capacity.
+happens with more capacity, and whether the largest size's lead over the next best is
+more than noise.
+
+The sweep and the curve train one seed each on the main fold, so one size or window can
+come out ahead by chance; every row of their tables is therefore also compared, on the
+same validation days, with the sweep's best size (``rmse_diff_vs_best`` …) or with the
+whole training period (``rmse_diff_vs_full`` …), as the report's other comparisons are
+(:func:`forecast.rolling.compare`).
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from forecast.rolling import compare
 from forecast.task import ForecastTask
 
 from .pool import TrainingPool
@@ -43,28 +53,73 @@ UNDERFIT_LOSS = 0.9
 STILL_IMPROVING = 0.02
 DATA_GAIN = 0.02
 SIMILAR = 0.02   # capacity: validation losses within 2 % count as equal
+#: the columns a paired comparison adds to the sweep's and the curve's tables
+COMPARISON_COLUMNS = ("rmse_diff", "rmse_diff_ci_low", "rmse_diff_ci_high", "dm_p_value")
 
 
 # ------------------------------------------------------------------ training sweeps
 
 
 def _fit_summary(forecaster: NetworkForecaster, task: ForecastTask) -> dict:
-    """Train one network; best losses from its history (NaN when training failed)."""
+    """Train one network; best losses from its history (NaN when training failed) and its
+    forecasts of the scored validation rows (``val_pred``, µg/m³; None when it failed)."""
     try:
         forecaster.fit(task)
     except TrainingFailed:
         return {"n_parameters": forecaster.info.get("n_parameters", 0),
                 "best_train_loss": math.nan, "best_val_loss": math.nan,
                 "best_epoch": math.nan, "val_rmse": math.nan, "target_std": math.nan,
-                "status": forecaster.info["status"]}
+                "status": forecaster.info["status"], "val_pred": None}
     history = forecaster.history
     val = task.mask("val")
-    rmse = float(np.sqrt(np.mean((forecaster.predict(task, val) - task.y[val]) ** 2)))
+    val_pred = forecaster.predict(task, val)
+    rmse = float(np.sqrt(np.mean((val_pred - task.y[val]) ** 2)))
     return {"n_parameters": forecaster.info["n_parameters"],
             "best_train_loss": float(history["train_loss"].min()),
             "best_val_loss": float(history["val_loss"].min()),
             "best_epoch": forecaster.info["best_epoch"], "val_rmse": rmse,
-            "target_std": forecaster.scalers_.y_std, "status": "ok"}
+            "target_std": forecaster.scalers_.y_std, "status": "ok", "val_pred": val_pred}
+
+
+def _paired_columns(task: ForecastTask, summaries: list[dict], reference: int | None,
+                    suffix: str) -> list[dict]:
+    """Per summary, its validation RMSE against the ``reference`` summary's on the same
+    validation days (this − reference, µg/m³; 95 % block-bootstrap interval; DM p), as
+    the columns ``rmse_diff_{suffix}`` … (NaN for the reference, a failed fit, or no
+    reference)."""
+    names = [f"{column}_{suffix}" for column in COMPARISON_COLUMNS]
+    empty = dict.fromkeys(names, math.nan)
+    if reference is None or summaries[reference]["val_pred"] is None:
+        return [empty for _ in summaries]
+    val = task.mask("val")
+    keys = pd.DataFrame({"date": task.rows.loc[val, "target_day"].to_numpy(), "fold": 0})
+    out = []
+    for k, summary in enumerate(summaries):
+        if k == reference or summary["val_pred"] is None:
+            out.append(empty)
+            continue
+        c = compare(keys, task.y[val], summary["val_pred"], summaries[reference]["val_pred"],
+                    horizon=task.horizon)
+        out.append(dict(zip(names, (c["rmse_diff"], *c["rmse_diff_ci"], c["dm_p_value"]),
+                            strict=True)))
+    return out
+
+
+def _more_than_noise(row: pd.Series, suffix: str) -> bool | None:
+    """Whether a row's paired comparison (:func:`_paired_columns`) is significant: the
+    interval clear of 0 and DM p < 0.05; None when the table has no comparison."""
+    low, high, p = (row.get(f"{c}_{suffix}", math.nan)
+                    for c in ("rmse_diff_ci_low", "rmse_diff_ci_high", "dm_p_value"))
+    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (low, high, p)):
+        return None
+    return bool((low > 0 or high < 0) and p < 0.05)
+
+
+def _best_row(summaries: list[dict]) -> int | None:
+    """The position of the lowest finite validation RMSE (None: every fit failed)."""
+    rmse = [s["val_rmse"] for s in summaries]
+    finite = [k for k, v in enumerate(rmse) if math.isfinite(v)]
+    return min(finite, key=lambda k: rmse[k]) if finite else None
 
 
 def _variant(model: NetworkForecaster, max_epochs: int, **params) -> NetworkForecaster:
@@ -127,10 +182,12 @@ def sweep_plan(task: ForecastTask, model: NetworkForecaster, hidden_sizes, layer
     fits = [(_variant(model, max_epochs, hidden=h, layers=n), task) for h, n in sizes]
 
     def table(summaries: list[dict]) -> pd.DataFrame:
+        paired = _paired_columns(task, summaries, _best_row(summaries), "vs_best")
         rows = []
-        for (hidden, layers), summary in zip(sizes, summaries, strict=True):
-            summary = {k: v for k, v in summary.items() if k != "target_std"}
-            rows.append({"hidden": hidden, "layers": layers, **summary})
+        for (hidden, layers), summary, comparison in zip(sizes, summaries, paired,
+                                                         strict=True):
+            summary = {k: v for k, v in summary.items() if k not in ("target_std", "val_pred")}
+            rows.append({"hidden": hidden, "layers": layers, **summary, **comparison})
         return pd.DataFrame(rows)
 
     return fits, table
@@ -152,8 +209,12 @@ def curve_plan(task: ForecastTask, model: NetworkForecaster, fractions,
     def table(summaries: list[dict]) -> pd.DataFrame:
         full_std = None
         rows = []
-        for fraction, window, summary in zip(fractions, windows, summaries, strict=True):
-            summary = dict(summary)
+        # the largest window comes first; every window has the same validation rows
+        paired = _paired_columns(task, summaries, 0, "vs_full")
+        for fraction, window, summary, comparison in zip(fractions, windows, summaries, paired,
+                                                         strict=True):
+            summary = {**summary, **comparison}
+            summary.pop("val_pred")
             std = summary.pop("target_std")
             if full_std is None:
                 full_std = std     # the largest window comes first
@@ -163,7 +224,8 @@ def curve_plan(task: ForecastTask, model: NetworkForecaster, fractions,
                          "best_train_loss": summary["best_train_loss"] * factor,
                          "best_val_loss": summary["best_val_loss"] * factor})
         columns = ["fraction", "n_train", "best_train_loss", "best_val_loss", "best_epoch",
-                   "val_rmse", "n_parameters", "status"]
+                   "val_rmse", "n_parameters", "status",
+                   *(f"{c}_vs_full" for c in COMPARISON_COLUMNS)]
         return pd.DataFrame(rows).sort_values("fraction").reset_index(drop=True)[columns]
 
     return [(_variant(model, max_epochs), w) for w in windows], table
@@ -222,18 +284,69 @@ def diagnose_learning_curve(df: pd.DataFrame) -> dict:
     before, full = ok.iloc[-2], ok.iloc[-1]
     gain = 1.0 - full[metric] / before[metric]
     label = "validation RMSE" if metric == "val_rmse" else "validation loss"
-    if gain >= DATA_GAIN:
+    # the second-largest window against the whole period, on the same validation days
+    significant = _more_than_noise(before, "vs_full") if metric == "val_rmse" else None
+    evidence = ""
+    if significant is not None:
+        evidence = (f" ({before['rmse_diff_vs_full']:+.2f} µg/m³ with the shorter window, "
+                    f"95 % CI {before['rmse_diff_ci_low_vs_full']:+.2f} to "
+                    f"{before['rmse_diff_ci_high_vs_full']:+.2f}, DM p = "
+                    f"{before['dm_p_value_vs_full']:.3f})")
+    if gain >= DATA_GAIN and significant is not False:
         text = (f"{label} falls from {before[metric]:.3g} with {before['fraction']:.0%} of the "
                 f"training period ({int(before['n_train'])} days) to {full[metric]:.3g} with "
-                f"{full['fraction']:.0%} ({int(full['n_train'])} days), {gain:.0%} better: "
-                "limited by data, more history would still help")
+                f"{full['fraction']:.0%} ({int(full['n_train'])} days), {gain:.0%} better"
+                f"{evidence}: limited by data, more history would still help")
         verdict = "limited by data"
+    elif gain >= DATA_GAIN:
+        text = (f"{label} falls from {before[metric]:.3g} with {before['fraction']:.0%} of the "
+                f"training period ({int(before['n_train'])} days) to {full[metric]:.3g} with "
+                f"{full['fraction']:.0%} ({int(full['n_train'])} days), {gain:.0%} better, but "
+                f"within noise on these validation days{evidence}: saturated as far as they "
+                "can tell")
+        verdict = "saturated"
     else:
         text = (f"{label} changes by {-gain:+.0%} from {before['fraction']:.0%} of the training "
-                f"period ({before[metric]:.3g}) to {full['fraction']:.0%} ({full[metric]:.3g}): "
-                "saturated, more history of the same kind is unlikely to help")
+                f"period ({before[metric]:.3g}) to {full['fraction']:.0%} ({full[metric]:.3g})"
+                f"{evidence}: saturated, more history of the same kind is unlikely to help")
         verdict = "saturated"
     return {"verdict": verdict, "text": text, "gain": float(gain)}
+
+
+def capacity_limits(df: pd.DataFrame) -> tuple[bool | None, str]:
+    """Whether the sweep says capacity may limit the network: its largest size validates
+    best (lowest validation RMSE; the loss where the table has no RMSE) and, where the
+    table has the paired comparison, the next best size is worse by more than noise.
+    Returns (verdict, a sentence with its numbers); None when no size trained."""
+    metric = ("val_rmse" if "val_rmse" in df and df["val_rmse"].notna().any()
+              else "best_val_loss")
+    ok = df[df[metric].notna()]
+    if ok.empty:
+        return None, ""
+    best = ok.loc[ok[metric].idxmin()]
+    largest = ok.loc[ok["n_parameters"].idxmax()]
+    if best.name != largest.name:
+        return False, (f"hidden={int(best['hidden'])}, layers={int(best['layers'])} validates "
+                       "best, not the largest size")
+    others = ok.drop(index=best.name)
+    if others.empty or metric != "val_rmse":
+        return True, ""
+    runner_up = others.loc[others[metric].idxmin()]
+    significant = _more_than_noise(runner_up, "vs_best")
+    if significant is None:
+        return True, ""
+    numbers = (f"the next best size (hidden={int(runner_up['hidden'])}, "
+               f"layers={int(runner_up['layers'])}, {int(runner_up['n_parameters']):,} "
+               f"parameters) is {runner_up['rmse_diff_vs_best']:+.2f} µg/m³ behind it on "
+               f"validation RMSE (95 % CI {runner_up['rmse_diff_ci_low_vs_best']:+.2f} to "
+               f"{runner_up['rmse_diff_ci_high_vs_best']:+.2f}, DM p = "
+               f"{runner_up['dm_p_value_vs_best']:.3f})")
+    within = int(sum(_more_than_noise(row, "vs_best") is False for _, row in others.iterrows()))
+    share = f"; {within} of the other {len(others)} sizes are within noise of it"
+    if significant:
+        return True, f"the largest size validates best and {numbers}{share}"
+    return False, (f"the largest size validates best, but {numbers}: within noise, one "
+                   f"seed on one validation year{share}")
 
 
 def diagnose_capacity(df: pd.DataFrame) -> str:
@@ -250,8 +363,13 @@ def diagnose_capacity(df: pd.DataFrame) -> str:
             f"{ok['best_val_loss'].min():.3g}–{ok['best_val_loss'].max():.3g}")
     if ok["best_val_loss"].max() <= ok["best_val_loss"].min() * (1 + SIMILAR):
         return text + ": capacity barely matters at these sizes."
+    limits, numbers = capacity_limits(df)
+    if best.name == largest.name and limits is False:
+        return text + f"; by validation RMSE {numbers}: no evidence that capacity limits."
     if best.name == largest.name:
-        return text + ": the largest network is best, so capacity may still be limiting."
+        return text + (f": the largest network is best ({numbers}), so capacity may still be "
+                       "limiting." if numbers else
+                       ": the largest network is best, so capacity may still be limiting.")
     if (largest["best_train_loss"] < best["best_train_loss"]
             and largest["best_val_loss"] > best["best_val_loss"] * (1 + SIMILAR)):
         return text + (f"; the largest network ({int(largest['n_parameters']):,} parameters) "

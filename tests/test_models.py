@@ -21,6 +21,7 @@ from forecast.config import DEFAULTS
 from forecast.synthetic import generate_hourly
 from models.datamodule import ForecastDataModule, Scalers
 from models.diagnostics import (
+    capacity_limits,
     capacity_sweep,
     diagnose,
     diagnose_capacity,
@@ -423,6 +424,51 @@ def test_diagnose_capacity():
     assert "largest network is best" in diagnose_capacity(sweep)
 
 
+def _with_comparison(table: pd.DataFrame, suffix: str, diff, low, high, p) -> pd.DataFrame:
+    return table.assign(**{f"rmse_diff_{suffix}": diff, f"rmse_diff_ci_low_{suffix}": low,
+                           f"rmse_diff_ci_high_{suffix}": high, f"dm_p_value_{suffix}": p})
+
+
+def test_the_largest_size_limits_only_when_it_leads_by_more_than_noise():
+    sweep = pd.DataFrame({"hidden": [8, 32, 128], "layers": [1, 1, 1],
+                          "n_parameters": [500, 2000, 9000],
+                          "best_train_loss": [0.5, 0.35, 0.2], "best_val_loss": [0.5, 0.45, 0.40],
+                          "best_epoch": [40, 20, 8], "val_rmse": [56.0, 55.3, 54.6]})
+    # one seed's lead inside the validation days' noise: no evidence for capacity
+    noisy = _with_comparison(sweep, "vs_best", [1.4, 0.7, np.nan], [-0.2, -0.9, np.nan],
+                             [3.0, 2.3, np.nan], [0.09, 0.40, np.nan])
+    limits, evidence = capacity_limits(noisy)
+    assert limits is False
+    assert "hidden=32" in evidence and "+0.70" in evidence and "p = 0.400" in evidence
+    assert "2 of the other 2 sizes are within noise" in evidence
+    text = diagnose_capacity(noisy)
+    assert "no evidence that capacity limits" in text and "may still be limiting" not in text
+    # a lead clear of the noise on the next best size
+    clear = _with_comparison(sweep, "vs_best", [3.0, 1.5, np.nan], [1.2, 0.4, np.nan],
+                             [4.8, 2.6, np.nan], [0.001, 0.01, np.nan])
+    assert capacity_limits(clear)[0] is True
+    assert "may still be limiting" in diagnose_capacity(clear)
+    # a smaller size validates best by RMSE: capacity does not limit
+    assert capacity_limits(sweep.assign(val_rmse=[56.0, 54.0, 54.6]))[0] is False
+    # a table from before the comparison: the largest validating best is all there is
+    assert capacity_limits(sweep)[0] is True
+    assert capacity_limits(sweep.assign(val_rmse=np.nan, best_val_loss=np.nan))[0] is None
+
+
+def test_a_learning_curve_gain_inside_the_noise_is_no_evidence_of_a_data_limit():
+    curve = pd.DataFrame({"fraction": [0.5, 0.75, 1.0], "n_train": [500, 750, 1000],
+                          "best_train_loss": 0.3, "best_val_loss": [0.5, 0.45, 0.40],
+                          "val_rmse": [65.0, 62.0, 58.0]})
+    noisy = _with_comparison(curve, "vs_full", [7.0, 4.0, np.nan], [3.0, -0.5, np.nan],
+                             [11.0, 8.5, np.nan], [0.001, 0.08, np.nan])
+    result = diagnose_learning_curve(noisy)
+    assert result["verdict"] == "saturated" and "within noise" in result["text"]
+    assert "+4.00" in result["text"] and "p = 0.080" in result["text"]
+    clear = _with_comparison(curve, "vs_full", [7.0, 4.0, np.nan], [3.0, 1.5, np.nan],
+                             [11.0, 6.5, np.nan], [0.001, 0.004, np.nan])
+    assert diagnose_learning_curve(clear)["verdict"] == "limited by data"
+
+
 def test_capacity_sweep_and_learning_curve_run(task):
     model = network("mlp", config(max_epochs=1))
     sweep = capacity_sweep(task, model, hidden_sizes=[4, 8], layer_counts=[1], max_epochs=1)
@@ -439,6 +485,17 @@ def test_capacity_sweep_and_learning_curve_run(task):
     assert curve["fraction"].tolist() == [0.5, 1.0]
     assert curve["n_train"].iloc[0] < curve["n_train"].iloc[1] == task.mask("train").sum()
     assert np.isfinite(curve[["best_train_loss", "best_val_loss", "val_rmse"]].to_numpy()).all()
+    # each row against the sweep's best size (the curve: the whole period), same days
+    best = sweep["val_rmse"].idxmin()
+    assert sweep["rmse_diff_vs_best"].isna().tolist() == [k == best for k in sweep.index]
+    np.testing.assert_allclose(sweep["rmse_diff_vs_best"].drop(index=best),
+                               (sweep["val_rmse"] - sweep["val_rmse"][best]).drop(index=best))
+    other = sweep.drop(index=best).iloc[0]
+    assert other["rmse_diff_ci_low_vs_best"] <= other["rmse_diff_vs_best"] \
+        <= other["rmse_diff_ci_high_vs_best"] and 0 <= other["dm_p_value_vs_best"] <= 1
+    assert np.isnan(curve["rmse_diff_vs_full"].iloc[1])
+    assert curve["rmse_diff_vs_full"].iloc[0] == pytest.approx(
+        curve["val_rmse"].iloc[0] - curve["val_rmse"].iloc[1])
 
 
 # ---------------------------------------------------------------- the quantile head

@@ -449,7 +449,7 @@ def test_the_verdict_on_the_networks_says_whether_anything_they_control_holds_th
     assert "within noise" in text and "data (the learning curve still falls)" in text
     assert "capacity" not in text
     text = verdict_on_the_networks(noise, "mlp_ensemble", True, "saturated")
-    assert "capacity (the largest size of the sweep validates best)" in text
+    assert "capacity (the largest size of the sweep validates best by more than noise)" in text
     better = verdict_on_the_networks(Stub(-2.0, -3.0, -1.0, 0.001), "gru_ensemble", False,
                                      "saturated")
     assert better.startswith("**So**: a network beats the best baseline by more than noise")

@@ -82,7 +82,8 @@ def section_capacity(doc: Doc, run: Run, figures: Path) -> None:
         doc.figure(figure_capacity(sweep, figures),
                    "Best train and validation loss against the number of parameters")
         cols = [c for c in ("hidden", "layers", "n_parameters", "best_train_loss",
-                            "best_val_loss", "best_epoch") if c in sweep]
+                            "best_val_loss", "best_epoch", "val_rmse", "rmse_diff_vs_best",
+                            "dm_p_value_vs_best") if c in sweep]
         doc.table(cols, [[_fmt_cell(row[c], c) for c in cols] for _, row in sweep.iterrows()],
                   align="r" * len(cols))
     if cap.get("text"):
@@ -93,7 +94,8 @@ def section_capacity(doc: Doc, run: Run, figures: Path) -> None:
     if curve is not None:
         doc.figure(figure_learning_curve(curve, figures),
                    "Best train and validation loss against the training-set size")
-        cols = [c for c in ("fraction", "n_train", "best_train_loss", "best_val_loss")
+        cols = [c for c in ("fraction", "n_train", "best_train_loss", "best_val_loss",
+                            "val_rmse", "rmse_diff_vs_full", "dm_p_value_vs_full")
                 if c in curve]
         doc.table(cols, [[_fmt_cell(row[c], c) for c in cols] for _, row in curve.iterrows()],
                   align="r" * len(cols))
@@ -101,29 +103,38 @@ def section_capacity(doc: Doc, run: Run, figures: Path) -> None:
         doc.para((f"**{lc['verdict']}**: " if lc.get("verdict") else "") + str(lc.get("text", "")))
     if curve is None and not lc:
         doc.para("No learning curve was run.")
-    limits = what_limits_the_networks(run, sweep, lc)
+    limits = what_limits_the_networks(run, sweep, lc, cap)
     if limits:
         doc.heading(3, "What limits the networks")
         doc.bullets(limits)
 
 
-def what_limits_the_networks(run: Run, sweep, learning_curve: dict) -> list[str]:
+def what_limits_the_networks(run: Run, sweep, learning_curve: dict,
+                             capacity: dict | None = None) -> list[str]:
     """Capacity, data and inputs, each in numbers from this run: the capacity sweep's
-    spread, the learning curve's last gain, and the networks against the baselines (same
-    tabular inputs) and against one another (other inputs: daily or hourly sequences)."""
+    spread and whether its largest size leads by more than noise (``capacity``: the run's
+    capacity diagnosis, ``limits`` and ``evidence``), the learning curve's last gain, and
+    the networks against the baselines (same tabular inputs) and against one another
+    (other inputs: daily or hourly sequences)."""
     out = []
-    capacity_limits = None   # whether the largest network of the sweep validates best
+    capacity = capacity or {}
+    capacity_limits = None   # whether the sweep's largest network leads by more than noise
     if sweep is not None and sweep["best_val_loss"].notna().any():
         ok = sweep[sweep["best_val_loss"].notna()]
         best = ok.loc[ok["best_val_loss"].idxmin()]
-        capacity_limits = bool(best["n_parameters"] >= ok["n_parameters"].max())
+        if "limits" in capacity:
+            capacity_limits = capacity["limits"]
+        else:   # a run from before the paired comparison: the largest validates best
+            capacity_limits = bool(best["n_parameters"] >= ok["n_parameters"].max())
         spread = ok["best_val_loss"].max() / ok["best_val_loss"].min() - 1
+        evidence = f" By validation RMSE {capacity['evidence']}." if capacity.get("evidence") \
+            else ""
         out.append(f"**Capacity**: from {int(ok['n_parameters'].min()):,} to "
                    f"{int(ok['n_parameters'].max()):,} parameters the best validation loss "
                    f"moves by at most {pct(spread)}; at the best size the training loss is "
                    f"{fixed(best['best_train_loss'], 3)} against {fixed(best['best_val_loss'], 3)} "
                    f"on validation ({fixed(best['best_val_loss'] / best['best_train_loss'], 1)}× "
-                   "— the gap a bigger network would widen, not close).")
+                   f"— the gap a bigger network would widen, not close).{evidence}")
     if learning_curve.get("gain") is not None:
         out.append(f"**Data**: the last step of the learning curve changes the validation "
                    f"loss by {pct(-learning_curve['gain'], signed=True)} "
@@ -183,7 +194,8 @@ def verdict_on_the_networks(run: Run, network: str, capacity_limits: bool | None
     if comparison["significant"]:
         return f"**So**: the best network is worse than the best baseline: {evidence}."
     held_back = [what for what, limits in (
-        ("capacity (the largest size of the sweep validates best)", capacity_limits),
+        ("capacity (the largest size of the sweep validates best by more than noise)",
+         capacity_limits),
         ("data (the learning curve still falls)", data_verdict == "limited by data")) if limits]
     if held_back:
         return (f"**So**: the best network is within noise of the best baseline: {evidence}; "
@@ -192,9 +204,9 @@ def verdict_on_the_networks(run: Run, network: str, capacity_limits: bool | None
         return f"**So**: the best network is within noise of the best baseline: {evidence}."
     return ("**So**: no network here beats the best baseline by more than noise, and nothing "
             f"a network controls would change that: {evidence}; the largest size of the "
-            "sweep does not validate best and the learning curve is saturated. On these "
-            "inputs the networks reach what the baselines reach: the limit is the "
-            "information in the inputs, not the network.")
+            "sweep does not validate best by more than noise and the learning curve is "
+            "saturated. On these inputs the networks reach what the baselines reach: the "
+            "limit is the information in the inputs, not the network.")
 
 
 def _fmt_cell(value, column: str) -> str:
@@ -202,6 +214,12 @@ def _fmt_cell(value, column: str) -> str:
         return count(value)
     if column == "fraction":
         return pct(value)
+    if column == "val_rmse":   # µg/m³
+        return fixed(value, 2)
+    if column.startswith("rmse_diff"):
+        return signed(value, 2)
+    if column.startswith("dm_p_value"):
+        return fixed(value, 3)
     return fixed(value, 4)
 
 
