@@ -337,8 +337,8 @@ def capacity_limits(df: pd.DataFrame) -> tuple[bool | None, str]:
         return True, ""
     numbers = (f"the next best size (hidden={int(runner_up['hidden'])}, "
                f"layers={int(runner_up['layers'])}, {int(runner_up['n_parameters']):,} "
-               f"parameters) is {runner_up['rmse_diff_vs_best']:+.2f} µg/m³ behind it on "
-               f"validation RMSE (95 % CI {runner_up['rmse_diff_ci_low_vs_best']:+.2f} to "
+               f"parameters) is {runner_up['rmse_diff_vs_best']:+.2f} µg/m³ behind it "
+               f"(95 % CI {runner_up['rmse_diff_ci_low_vs_best']:+.2f} to "
                f"{runner_up['rmse_diff_ci_high_vs_best']:+.2f}, DM p = "
                f"{runner_up['dm_p_value_vs_best']:.3f})")
     within = int(sum(_more_than_noise(row, "vs_best") is False for _, row in others.iterrows()))
