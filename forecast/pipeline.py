@@ -480,6 +480,7 @@ def pool_folds(folds: list[FoldResult], predictions: pd.DataFrame, config: dict,
                                    threshold=config["evaluation"]["exceedance_threshold"],
                                    **options)
     candidates = selection.candidates_of(entries, config["models"]["names"])
+    pooled["network_spread"] = network_spread(scored, pooled, candidates, **options)
     recommendation = selection.recommend(scored, candidates, **options)
     scope = (f"the {len(folds)} folds' validation years" if len(folds) > 1
              else "the validation period")
@@ -490,6 +491,24 @@ def pool_folds(folds: list[FoldResult], predictions: pd.DataFrame, config: dict,
     return {"folds": [{**f.fold.to_dict(), "dropped_features": f.dropped_features,
                        "failed": f.fitted.failed} for f in folds],
             "entries": list(entries), **pooled, "recommendation": recommendation}
+
+
+def network_spread(predictions: pd.DataFrame, pooled: dict, candidates: list, *,
+                   horizon: int, n_boot: int, seed: int) -> dict | None:
+    """The networks with the lowest and the highest pooled validation RMSE (each family
+    as one model, its seed ensemble) compared on the same validation rows (:func:`
+    rolling.compare`: worst − best), so that the report says whether the architecture
+    matters by more than noise; None with fewer than two networks."""
+    networks = [c.name for c in candidates if c.kind == "network"
+                and pooled["models"].get(c.name, {}).get("val")]
+    if len(networks) < 2:
+        return None
+    rmse = {n: pooled["models"][n]["val"]["rmse"] for n in networks}
+    best, worst = min(networks, key=rmse.get), max(networks, key=rmse.get)
+    keys, y_true, forecasts = rolling.aligned(predictions, "val", [worst, best])
+    return {"best": best, "worst": worst,
+            **rolling.compare(keys, y_true, forecasts[worst], forecasts[best],
+                              horizon=horizon, n_boot=n_boot, seed=seed)}
 
 
 def diagnostic_plans(task: ForecastTask, config: dict) -> dict[str, tuple]:

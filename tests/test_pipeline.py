@@ -346,3 +346,19 @@ def test_other_targets_in_the_test_year_leave_the_recommendation_unchanged(tmp_p
         replaced.pooled["models"]["ridge"]["test"]["rmse"])
     assert original.recommendation["model"] == replaced.recommendation["model"]
     assert original.recommendation["comparisons"] == replaced.recommendation["comparisons"]
+
+
+def test_the_networks_spread_is_tested_on_the_validation_rows(run_dir):
+    """The worst network against the best on the pooled validation rows, recomputed from
+    predictions.csv; the report's verdict on the architecture quotes it."""
+    result = RunResult.read(run_dir)
+    spread = result.pooled["network_spread"]
+    rmse = {n: result.pooled["models"][n]["val"]["rmse"] for n in ("mlp_ensemble", "gru_ensemble")}
+    assert spread["best"] == min(rmse, key=rmse.get) and spread["worst"] == max(rmse, key=rmse.get)
+    assert spread["rmse_diff"] == pytest.approx(rmse[spread["worst"]] - rmse[spread["best"]])
+    low, high = spread["rmse_diff_ci"]
+    assert low <= spread["rmse_diff"] <= high and 0 <= spread["dm_p_value"] <= 1
+    inputs = next(line for line in (run_dir / "report.md").read_text().splitlines()
+                  if line.startswith("- **Inputs**"))
+    assert f"{spread['worst']} {spread['rmse_diff']:+.2f} µg/m³ from {spread['best']}" in inputs
+    assert ("matters here" in inputs) == spread["significant"]

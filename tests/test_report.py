@@ -485,3 +485,34 @@ def test_detectable_difference_and_days_needed():
     assert detectable_difference(-1, 1, power=0.9) > detectable_difference(-1, 1)
     assert days_to_detect(1.0, 2.0, 100) == 400
     assert days_to_detect(-2.0, 1.0, 100) == 25
+
+
+def test_network_spread_says_whether_the_worst_network_is_worse_by_more_than_noise():
+    from forecast.pipeline import network_spread
+    from forecast.selection import Candidate
+
+    rng = np.random.default_rng(0)
+    dates = pd.date_range("2013-01-01", periods=300)
+    y = rng.gamma(2.0, 40.0, len(dates))
+    frames = []
+    forecasts = {"mlp_ensemble": y + rng.normal(0, 10, len(y)),
+                 "gru_ensemble": y + rng.normal(0, 10, len(y)),   # the same skill
+                 "tcn_ensemble": y + rng.normal(0, 30, len(y))}   # clearly worse
+    for model, y_pred in forecasts.items():
+        frames.append(pd.DataFrame({"fold": "f", "date": dates, "station": "s", "split": "val",
+                                    "model": model, "y_true": y, "y_pred": y_pred}))
+    predictions = pd.concat(frames, ignore_index=True)
+
+    def spread(models):
+        pooled = {"models": {m: {"val": {"rmse": float(np.sqrt(np.mean(
+            (forecasts[m] - y) ** 2)))}} for m in models}}
+        candidates = [Candidate("ridge", "baseline", 10),
+                      *(Candidate(m, "network", 1000) for m in models)]
+        return network_spread(predictions[predictions["model"].isin(models)], pooled,
+                              candidates, horizon=1, n_boot=200, seed=0)
+
+    clear = spread(["mlp_ensemble", "tcn_ensemble"])
+    assert clear["worst"] == "tcn_ensemble" and clear["significant"]
+    close = spread(["mlp_ensemble", "gru_ensemble"])
+    assert not close["significant"] and abs(close["rmse_diff"]) < 2
+    assert spread(["mlp_ensemble"]) is None

@@ -153,9 +153,20 @@ def what_limits_the_networks(run: Run, sweep, learning_curve: dict,
                 f"{signed(networks[n] - baselines[b], 2)} from the best baseline ({b}, "
                 f"{fixed(baselines[b], 2)}); the {len(networks)} networks ("
                 + ", ".join(networks) + f") lie within {pct(spread, 1)} of one another")
-        out.append(text + (", whatever their time structure: the inputs, not the "
-                           "architecture, bound them." if spread < 0.02 else
-                           ": the architecture (the inductive bias) matters here."))
+        # the worst against the best network on the same validation rows, where the run
+        # has it; a run from before it: the spread alone decides
+        pair = run.result.pooled.get("network_spread")
+        if pair and pair.get("best") == n and pair.get("worst") == worst:
+            low, high = pair["rmse_diff_ci"]
+            text += (f" ({worst} {signed(pair['rmse_diff'], 2)} {UNIT} from {n}, 95 % CI "
+                     f"{signed(low, 2)} to {signed(high, 2)}, DM p = "
+                     f"{fixed(pair['dm_p_value'], 3)})")
+            matters = bool(pair["significant"])
+        else:
+            matters = spread >= 0.02
+        out.append(text + (": the architecture (the inductive bias) matters here."
+                           if matters else ", whatever their time structure: within noise, "
+                           "the inputs, not the architecture, bound them."))
     combination = run.result.entries.get("combination")
     if combination is not None and "combination" in scored and combination.members:
         best_member = min((m for m in combination.members if m in scored), key=scored.get,
