@@ -310,7 +310,7 @@ def diagnose_learning_curve(df: pd.DataFrame) -> dict:
                 f"period ({before[metric]:.3g}) to {full['fraction']:.0%} ({full[metric]:.3g})"
                 f"{evidence}: saturated, more history of the same kind is unlikely to help")
         verdict = "saturated"
-    return {"verdict": verdict, "text": text, "gain": float(gain)}
+    return {"verdict": verdict, "text": text, "gain": float(gain), "metric": label}
 
 
 def capacity_limits(df: pd.DataFrame) -> tuple[bool | None, str]:

@@ -409,6 +409,7 @@ def test_diagnose_learning_curve():
                           "val_rmse": [70.0, 65.0, 62.0, 58.0]})
     result = diagnose_learning_curve(curve)
     assert result["verdict"] == "limited by data" and "62" in result["text"]
+    assert result["metric"] == "validation RMSE"   # what its gain is measured on
     curve["val_rmse"] = [70.0, 60.0, 58.0, 57.9]
     assert diagnose_learning_curve(curve)["verdict"] == "saturated"
 

@@ -136,8 +136,9 @@ def what_limits_the_networks(run: Run, sweep, learning_curve: dict,
                    f"on validation ({fixed(best['best_val_loss'] / best['best_train_loss'], 1)}× "
                    f"— the gap a bigger network would widen, not close).{evidence}")
     if learning_curve.get("gain") is not None:
-        out.append(f"**Data**: the last step of the learning curve changes the validation "
-                   f"loss by {pct(-learning_curve['gain'], signed=True)} "
+        out.append(f"**Data**: the last step of the learning curve changes the "
+                   f"{learning_curve.get('metric', 'validation loss')} by "
+                   f"{pct(-learning_curve['gain'], signed=True)} "
                    f"({learning_curve.get('verdict', '')}).")
     scored = {e.name: run.pooled(e.name, "val")["rmse"] for e in run.candidates()
               if run.pooled(e.name, "val")}
