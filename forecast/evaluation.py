@@ -26,6 +26,7 @@ from .significance import (
     diebold_mariano_hac,
     moving_block_bootstrap_indices,
     percentile_interval,
+    significant,
 )
 
 __all__ = ["CHINA_PM25_BREAKPOINTS", "LIMIT_24H", "SEASONS", "default_block_length",
@@ -456,7 +457,7 @@ def evaluate(predictions: pd.DataFrame, *, reference: str = "persistence",
                     "rmse_diff_ci": [lo, hi],
                     "dm_stat": dm_stat,
                     "dm_p_value": dm_p,
-                    "significant": bool((lo > 0 or hi < 0) and dm_p < 0.05),
+                    "significant": significant(lo, hi, dm_p),
                 })
     result["comparisons"] = comparisons
     return _py(result)

@@ -183,7 +183,7 @@ def compare(keys: pd.DataFrame, y_true: np.ndarray, pred_a: np.ndarray, pred_b: 
         stat, p_value, lag = float("nan"), float("nan"), 0
     return {"rmse_diff": difference, "rmse_diff_ci": [low, high], "dm_stat": stat,
             "dm_p_value": p_value, "dm_lag": lag, "n_dates": int(len(d)),
-            "significant": bool((low > 0 or high < 0) and p_value < 0.05)}
+            "significant": significance.significant(low, high, p_value)}
 
 
 def compare_crps(keys: pd.DataFrame, crps_a: np.ndarray, crps_b: np.ndarray, *,
@@ -198,4 +198,4 @@ def compare_crps(keys: pd.DataFrame, crps_a: np.ndarray, crps_b: np.ndarray, *,
     p_value = (significance.diebold_mariano_hac(d, horizon=horizon)[1]
                if len(d) > max(2, horizon) else float("nan"))
     return {"crps_diff": difference, "crps_diff_ci": [low, high], "crps_dm_p_value": p_value,
-            "crps_significant": bool((low > 0 or high < 0) and p_value < 0.05)}
+            "crps_significant": significance.significant(low, high, p_value)}

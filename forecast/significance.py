@@ -231,6 +231,12 @@ def pooled_mean_diff_ci(dates, values_a, values_b, folds=None, *, n_boot: int = 
     return float(difference.mean()), float(low), float(high)
 
 
+def significant(ci_low: float, ci_high: float, p_value: float) -> bool:
+    """The project's rule for a difference beyond noise: its 95 % interval excludes 0 and
+    the Diebold–Mariano p is below 0.05 (False when either is NaN)."""
+    return bool((ci_low > 0 or ci_high < 0) and p_value < 0.05)
+
+
 def detectable_difference(ci_low: float, ci_high: float, *, level: float = 0.95,
                           power: float = 0.8) -> float:
     """The smallest true difference a two-sided test at ``1 − level`` detects with

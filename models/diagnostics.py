@@ -42,6 +42,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from forecast.rolling import compare
+from forecast.significance import significant
 from forecast.task import ForecastTask
 
 from .pool import TrainingPool
@@ -112,7 +113,13 @@ def _more_than_noise(row: pd.Series, suffix: str) -> bool | None:
                     for c in ("rmse_diff_ci_low", "rmse_diff_ci_high", "dm_p_value"))
     if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (low, high, p)):
         return None
-    return bool((low > 0 or high < 0) and p < 0.05)
+    return significant(low, high, p)
+
+
+def _interval(row: pd.Series, suffix: str) -> str:
+    """"95 % CI low to high, DM p = p" of a row's paired comparison."""
+    return (f"95 % CI {row[f'rmse_diff_ci_low_{suffix}']:+.2f} to "
+            f"{row[f'rmse_diff_ci_high_{suffix}']:+.2f}, DM p = {row[f'dm_p_value_{suffix}']:.3f}")
 
 
 def _best_row(summaries: list[dict]) -> int | None:
@@ -285,25 +292,20 @@ def diagnose_learning_curve(df: pd.DataFrame) -> dict:
     gain = 1.0 - full[metric] / before[metric]
     label = "validation RMSE" if metric == "val_rmse" else "validation loss"
     # the second-largest window against the whole period, on the same validation days
-    significant = _more_than_noise(before, "vs_full") if metric == "val_rmse" else None
+    beyond_noise = _more_than_noise(before, "vs_full") if metric == "val_rmse" else None
     evidence = ""
-    if significant is not None:
+    if beyond_noise is not None:
         evidence = (f" ({before['rmse_diff_vs_full']:+.2f} µg/m³ with the shorter window, "
-                    f"95 % CI {before['rmse_diff_ci_low_vs_full']:+.2f} to "
-                    f"{before['rmse_diff_ci_high_vs_full']:+.2f}, DM p = "
-                    f"{before['dm_p_value_vs_full']:.3f})")
-    if gain >= DATA_GAIN and significant is not False:
-        text = (f"{label} falls from {before[metric]:.3g} with {before['fraction']:.0%} of the "
-                f"training period ({int(before['n_train'])} days) to {full[metric]:.3g} with "
-                f"{full['fraction']:.0%} ({int(full['n_train'])} days), {gain:.0%} better"
-                f"{evidence}: limited by data, more history would still help")
+                    f"{_interval(before, 'vs_full')})")
+    falls = (f"{label} falls from {before[metric]:.3g} with {before['fraction']:.0%} of the "
+             f"training period ({int(before['n_train'])} days) to {full[metric]:.3g} with "
+             f"{full['fraction']:.0%} ({int(full['n_train'])} days), {gain:.0%} better")
+    if gain >= DATA_GAIN and beyond_noise is not False:
+        text = f"{falls}{evidence}: limited by data, more history would still help"
         verdict = "limited by data"
     elif gain >= DATA_GAIN:
-        text = (f"{label} falls from {before[metric]:.3g} with {before['fraction']:.0%} of the "
-                f"training period ({int(before['n_train'])} days) to {full[metric]:.3g} with "
-                f"{full['fraction']:.0%} ({int(full['n_train'])} days), {gain:.0%} better, but "
-                f"within noise on these validation days{evidence}: saturated as far as they "
-                "can tell")
+        text = (f"{falls}, but within noise on these validation days{evidence}: saturated "
+                "as far as they can tell")
         verdict = "saturated"
     else:
         text = (f"{label} changes by {-gain:+.0%} from {before['fraction']:.0%} of the training "
@@ -332,18 +334,16 @@ def capacity_limits(df: pd.DataFrame) -> tuple[bool | None, str]:
     if others.empty or metric != "val_rmse":
         return True, ""
     runner_up = others.loc[others[metric].idxmin()]
-    significant = _more_than_noise(runner_up, "vs_best")
-    if significant is None:
+    beyond_noise = _more_than_noise(runner_up, "vs_best")
+    if beyond_noise is None:
         return True, ""
     numbers = (f"the next best size (hidden={int(runner_up['hidden'])}, "
                f"layers={int(runner_up['layers'])}, {int(runner_up['n_parameters']):,} "
                f"parameters) is {runner_up['rmse_diff_vs_best']:+.2f} µg/m³ behind it "
-               f"(95 % CI {runner_up['rmse_diff_ci_low_vs_best']:+.2f} to "
-               f"{runner_up['rmse_diff_ci_high_vs_best']:+.2f}, DM p = "
-               f"{runner_up['dm_p_value_vs_best']:.3f})")
+               f"({_interval(runner_up, 'vs_best')})")
     within = int(sum(_more_than_noise(row, "vs_best") is False for _, row in others.iterrows()))
     share = f"; {within} of the other {len(others)} sizes are within noise of it"
-    if significant:
+    if beyond_noise:
         return True, f"the largest size validates best and {numbers}{share}"
     return False, (f"the largest size validates best, but {numbers}: within noise, one "
                    f"seed on one validation year{share}")
