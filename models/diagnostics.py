@@ -361,15 +361,17 @@ def diagnose_capacity(df: pd.DataFrame) -> str:
             f"layers={int(best['layers'])} ({int(best['n_parameters']):,} parameters, "
             f"{best['best_val_loss']:.3g}); across the sweep it ranges "
             f"{ok['best_val_loss'].min():.3g}–{ok['best_val_loss'].max():.3g}")
+    limits, numbers = capacity_limits(df)
+    if limits and numbers:
+        # what the report's verdict reads (capacity_limits), even where the loss ranks
+        # the sizes otherwise
+        return text + f"; by validation RMSE {numbers}, so capacity may still be limiting."
     if ok["best_val_loss"].max() <= ok["best_val_loss"].min() * (1 + SIMILAR):
         return text + ": capacity barely matters at these sizes."
-    limits, numbers = capacity_limits(df)
     if best.name == largest.name and limits is False:
         return text + f"; by validation RMSE {numbers}: no evidence that capacity limits."
     if best.name == largest.name:
-        return text + (f": the largest network is best ({numbers}), so capacity may still be "
-                       "limiting." if numbers else
-                       ": the largest network is best, so capacity may still be limiting.")
+        return text + ": the largest network is best, so capacity may still be limiting."
     if (largest["best_train_loss"] < best["best_train_loss"]
             and largest["best_val_loss"] > best["best_val_loss"] * (1 + SIMILAR)):
         return text + (f"; the largest network ({int(largest['n_parameters']):,} parameters) "

@@ -449,6 +449,11 @@ def test_the_largest_size_limits_only_when_it_leads_by_more_than_noise():
                              [4.8, 2.6, np.nan], [0.001, 0.01, np.nan])
     assert capacity_limits(clear)[0] is True
     assert "may still be limiting" in diagnose_capacity(clear)
+    # the text says what the verdict says, where the loss ranks the sizes otherwise
+    for losses in ([0.40, 0.401, 0.402], [0.45, 0.40, 0.44]):
+        text = diagnose_capacity(clear.assign(best_val_loss=losses))
+        assert "may still be limiting" in text and "barely matters" not in text
+        assert "overfits" not in text and "mid-sized" not in text
     # a smaller size validates best by RMSE: capacity does not limit
     assert capacity_limits(sweep.assign(val_rmse=[56.0, 54.0, 54.6]))[0] is False
     # a table from before the comparison: the largest validating best is all there is
