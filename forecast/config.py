@@ -32,7 +32,9 @@ from .registry import (  # noqa: F401 (re-exported)
     BASELINE_MODELS,
     DEFAULT_MODELS,
     NETWORK_MODELS,
+    default_models,
     reads_hourly,
+    reads_target_hours,
 )
 
 DEFAULTS: dict[str, Any] = {
@@ -76,7 +78,7 @@ DEFAULTS: dict[str, Any] = {
         "refit": True,              # test rows forecast by each model refitted on train + val (forecast/refit.py)
     },
     "models": {
-        "names": list(DEFAULT_MODELS),   # all but the opt-in *_hourly networks
+        "names": list(DEFAULT_MODELS),   # observed mode's; forecast mode adds hgb_by_hour
         "combination": True,        # also a validation-fitted combination of the candidates
     },
     "training": {
@@ -189,6 +191,7 @@ def _merge(base: dict, update: dict) -> dict:
 def load_config(path: str | Path | None = None, overrides: dict | None = None) -> dict:
     """Defaults, then the TOML file, then ``overrides`` (from flags); validated."""
     config = copy.deepcopy(DEFAULTS)
+    names_given = bool(overrides and "names" in overrides.get("models", {}))
     if path:
         file = Path(path)
         if not file.is_file():
@@ -199,9 +202,12 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
             raise DataError(f"config file {file}: invalid TOML ({exc})") from None
         _check(loaded, DEFAULTS, "")
         config = _merge(config, loaded)
+        names_given |= "names" in loaded.get("models", {})
     if overrides:
         _check(overrides, DEFAULTS, "")
         config = _merge(config, overrides)
+    if not names_given:
+        config["models"]["names"] = list(default_models(config["task"]["mode"]))
     validate(config)
     if config["training"]["jobs"] == 0:
         config["training"]["jobs"] = available_cores()
@@ -240,6 +246,10 @@ def validate(config: dict) -> None:
         raise DataError(f"unknown model {unknown[0]!r}{hint}; known: {', '.join(ALL_MODELS)}")
     if not names:
         raise DataError("no models to run: give at least one with --models")
+    if reads_target_hours(names) and config["task"]["mode"] != "forecast":
+        needs = [n for n in names if reads_target_hours([n])]
+        raise DataError(f"model {needs[0]!r} forecasts from the target day's hourly weather: "
+                        "it runs in forecast mode only (--mode forecast)")
     task = config["task"]
     for key in ("horizon", "lags", "sequence_length", "hourly_hours"):
         if task[key] < 1:
@@ -281,6 +291,12 @@ def hourly_hours(config: dict) -> int:
     names = [*config["models"]["names"], config["diagnostics"]["sweep_model"]]
     wanted = config["task"]["hourly_sequence"] or reads_hourly(names)
     return int(config["task"]["hourly_hours"]) if wanted else 0
+
+
+def target_hours(config: dict) -> bool:
+    """Whether the task builds the target day's weather and PM2.5 hour by hour: when a
+    requested model reads them (forecast mode only, :func:`validate`)."""
+    return reads_target_hours(config["models"]["names"])
 
 
 def dumps(config: dict) -> str:

@@ -92,6 +92,7 @@ def make_task(loaded: sources.Loaded, daily: pd.DataFrame, config: dict) -> Fore
         horizon=task_config["horizon"], lags=task_config["lags"],
         sequence_length=task_config["sequence_length"],
         hourly_hours=config_module.hourly_hours(config),
+        target_hours=config_module.target_hours(config),
         max_fill_days=task_config["max_fill_days"],
         target_transform=task_config["target_transform"],
         train_end=split["train_end"], val_end=split["val_end"], test_end=split["test_end"],

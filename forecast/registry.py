@@ -55,14 +55,16 @@ class Forecaster(Protocol):
 @dataclass(frozen=True)
 class ModelSpec:
     """One row of the registry: a model's name, kind and class ("module:Class"); whether
-    it reads the hourly window ``task.hourly`` (built only when a requested model does)
-    and whether it is in the default model list."""
+    it reads the hourly window ``task.hourly`` (built only when a requested model does),
+    whether it reads the target day's weather hour by hour (``task.target_hours``: forecast
+    mode only) and whether it is in the default model list (of the modes it runs in)."""
 
     name: str
     kind: str          # baseline | network
     factory: str
     hourly: bool = False
     default: bool = True
+    target_hours: bool = False
 
     def model_class(self) -> type:
         module, _, cls = self.factory.partition(":")
@@ -77,6 +79,9 @@ REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in (
     ModelSpec("lasso", "baseline", "baselines.linear:SklearnBaseline"),
     ModelSpec("elasticnet", "baseline", "baselines.linear:SklearnBaseline"),
     ModelSpec("hgb", "baseline", "baselines.linear:SklearnBaseline"),
+    # each hour of the target day from its hourly weather; forecast mode only
+    ModelSpec("hgb_by_hour", "baseline", "baselines.linear:SklearnBaseline",
+              target_hours=True),
     ModelSpec("mlp", "network", "models.training:NetworkForecaster"),
     ModelSpec("gru", "network", "models.training:NetworkForecaster"),
     ModelSpec("lstm", "network", "models.training:NetworkForecaster"),
@@ -93,7 +98,20 @@ REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in (
 BASELINE_MODELS = tuple(n for n, s in REGISTRY.items() if s.kind == "baseline")
 NETWORK_MODELS = tuple(n for n, s in REGISTRY.items() if s.kind == "network")
 ALL_MODELS = tuple(REGISTRY)
-DEFAULT_MODELS = tuple(n for n, s in REGISTRY.items() if s.default)
+#: the default model list of observed mode (forecast mode's: :func:`default_models`)
+DEFAULT_MODELS = tuple(n for n, s in REGISTRY.items() if s.default and not s.target_hours)
+
+
+def default_models(mode: str) -> tuple[str, ...]:
+    """The models a run of ``mode`` fits unless told otherwise: in forecast mode also
+    those that read the target day's hourly weather."""
+    return tuple(n for n, s in REGISTRY.items()
+                 if s.default and (mode == "forecast" or not s.target_hours))
+
+
+def reads_target_hours(names) -> bool:
+    """Whether any of the models ``names`` reads ``task.target_hours``."""
+    return any(spec(name).target_hours for name in names)
 
 
 def kind_of(name: str) -> str:

@@ -103,6 +103,9 @@ SEQUENCE_FEATURES = ("pm25_filled", "pm25_valid", "pm25_evening_mean", "temp_mea
                      "hours_since_north_wind", "doy_sin", "doy_cos")
 HOURLY_SEQUENCE_FEATURES = ("pm25", "temp", "dewp", "pres", "wind_speed", "wind_u", "wind_v",
                             "rain")
+#: the target day's hourly weather (``task.target_hours``, forecast mode): the stand-in for
+#: an hourly weather forecast, read by the models that forecast each hour (``hgb_by_hour``)
+TARGET_HOUR_CHANNELS = HOURLY_SEQUENCE_FEATURES[1:]
 REGION_FEATURES = ("region_pm25_mean", "region_pm25_max", "region_pm25_evening_mean")
 UPWIND_FEATURE = "upwind_pm25_evening"
 UPWIND_CALM = 0.5          # m/s: a shorter day-mean wind vector is calm (no upwind side)
@@ -135,7 +138,9 @@ class ForecastTask:
     (n_rows, L, n_sequence_features); ``hourly``: optionally the last ``hourly_hours``
     hours up to the end of the issue day (hour 23 of day D included), oldest first, raw
     values with NaN for missing (n_rows, hours, n_hourly_channels), for the networks that
-    read it (``*_hourly``); None when no model needs it.
+    read it (``*_hourly``); None when no model needs it. ``target_hours`` and ``y_hours``
+    (forecast mode, built only for a model that reads them): the target day's weather
+    and PM2.5 hour by hour (the latter a training target only, like ``y``).
     ``omitted_features``: name → why a feature this kind of task can have was not built.
     ``issue_hour_source``: what rebuilding the task at other issue hours needs
     (:meth:`with_issue_hours`); None for a task that cannot be rebuilt.
@@ -159,6 +164,14 @@ class ForecastTask:
     target_transform: str = DEFAULT_TARGET_TRANSFORM
     hourly: np.ndarray | None = None
     hourly_names: list[str] = field(default_factory=list)
+    #: forecast mode, when a requested model reads it: the weather hour by hour
+    #: (n_rows, 25, channels ``target_hour_names``) of the issue day's last hour (the
+    #: issue time, 23 h of day D) and then hours 0–23 of the target day, NaN for missing;
+    #: and the target day's hourly PM2.5 (n_rows, 24), µg/m³, NaN for missing: a training
+    #: target, never an input
+    target_hours: np.ndarray | None = None
+    target_hour_names: list[str] = field(default_factory=list)
+    y_hours: np.ndarray | None = None
     #: features this task could not build, and why (e.g. the upwind feature of a
     #: multi-station task without station coordinates)
     omitted_features: dict[str, str] = field(default_factory=dict)
@@ -251,7 +264,10 @@ class ForecastTask:
             y=rows["y"].to_numpy(dtype=float, copy=True),
             persistence=np.concatenate([b["persistence"] for b in blocks]),
             hourly=(np.concatenate([b["hourly"] for b in blocks])
-                    if self.hourly is not None else None))
+                    if self.hourly is not None else None),
+            **{name: (np.concatenate([b[name] for b in blocks])
+                      if getattr(self, name) is not None else None)
+               for name in ("target_hours", "y_hours")})
 
     def with_issue_hour_feature(self) -> ForecastTask:
         """This task with the feature ``issue_hours_before_end`` (0: every row is issued at
@@ -320,7 +336,8 @@ def _other_hour_splits(split: np.ndarray, issue_hour: np.ndarray) -> np.ndarray:
 def _end_of_day_block(task: ForecastTask) -> dict:
     return {"rows": task.rows.assign(issue_hour=END_OF_DAY),
             "X": task.with_issue_hour_feature().X,
-            "sequence": task.sequence, "persistence": task.persistence, "hourly": task.hourly}
+            "sequence": task.sequence, "persistence": task.persistence, "hourly": task.hourly,
+            "target_hours": task.target_hours, "y_hours": task.y_hours}
 
 
 def _other_hour_block(task: ForecastTask, source: IssueHourSource, hour: int,
@@ -376,7 +393,10 @@ def _other_hour_block(task: ForecastTask, source: IssueHourSource, hour: int,
             "sequence": other.sequence[keep][:, :, columns(task.sequence_names,
                                                            other.sequence_names,
                                                            "sequence:")],
-            "persistence": other.persistence[keep], "hourly": hourly}
+            "persistence": other.persistence[keep], "hourly": hourly,
+            # the target day, its weather and its hours are the end-of-day row's
+            **{name: (getattr(task, name)[at] if getattr(task, name) is not None else None)
+               for name in ("target_hours", "y_hours")}}
 
 
 def transform_target(y: np.ndarray, kind: str) -> np.ndarray:
@@ -796,7 +816,7 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
                max_fill_days: int = 2, target_transform: str = DEFAULT_TARGET_TRANSFORM,
                train_end: str = "", val_end: str = "", test_end: str = "",
                coordinates: dict[str, tuple[float, float]] | None = None,
-               min_hours: int | None = None) -> ForecastTask:
+               min_hours: int | None = None, target_hours: bool = False) -> ForecastTask:
     """Build the ForecastTask of every station from its HourlyFrame and DailyFrame.
 
     ``hourly_hours`` > 0 also builds ``task.hourly``, the last that many hours up to the
@@ -804,12 +824,17 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
     ``coordinates`` (station → (latitude, longitude), decimal degrees) enable the upwind
     feature of a task with several stations; without them it is left out (and named in
     ``omitted_features``), the regional mean and maximum are built all the same.
+    ``target_hours`` (forecast mode only) also builds ``task.target_hours`` and
+    ``task.y_hours``, the target day's weather and PM2.5 hour by hour.
     ``min_hours``: the completeness rule ``daily`` was made with, for rebuilding the task
     at other issue hours (default: what :func:`~forecast.daily.to_daily` recorded in
     ``daily.attrs``, else the 18-hour rule).
     """
     if mode not in ("observed", "forecast"):
         raise DataError(f"unknown mode {mode!r}; choose observed or forecast")
+    if target_hours and mode != "forecast":
+        raise DataError("the target day's hourly weather is an input in forecast mode only "
+                        "(--mode forecast)")
     warmup = max(lags, max(ROLL_WINDOWS))
     grid = complete_hours(hourly)
     stations = sorted(daily["station"].unique().tolist())
@@ -879,6 +904,10 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
             if hourly_hours > 0:
                 hourly_window = np.empty((ends[-1], hourly_hours, len(HOURLY_SEQUENCE_FEATURES)),
                                          dtype=np.float32)
+            if target_hours:
+                target_window = np.empty((ends[-1], 25, len(TARGET_HOUR_CHANNELS)),
+                                         dtype=np.float32)
+                target_pm25 = np.empty((ends[-1], 24), dtype=np.float32)
         block = slice(ends[station_index] - n_rows[station_index], ends[station_index])
         tabular = tabular.reindex(columns=feature_names)
         row_blocks.append(rows)
@@ -890,6 +919,10 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
             station_grid = grid.iloc[grid_rows[station]].reset_index(drop=True)
             hourly_window[block] = _windows(_hourly_inputs(station_grid), hour_positions,
                                             hourly_hours)
+        if target_hours:
+            station_grid = grid.iloc[grid_rows[station]].reset_index(drop=True)
+            target_window[block], target_pm25[block] = _target_day_hours(
+                _hourly_inputs(station_grid), positions, horizon)
     rows = pd.concat(row_blocks, ignore_index=True)
     y = rows["y"].to_numpy(dtype=float, copy=True)
     if not np.isfinite(y).any():
@@ -908,6 +941,7 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
         min_hours=int(min_hours or daily.attrs.get("min_hours", DEFAULT_MIN_HOURS)),
         options=dict(dataset=dataset, mode=mode, horizon=horizon, lags=lags,
                      sequence_length=sequence_length, hourly_hours=hourly_hours,
+                     target_hours=target_hours,
                      max_fill_days=max_fill_days, target_transform=target_transform,
                      train_end=ends[0], val_end=ends[1], test_end=ends[2],
                      coordinates=coordinates),
@@ -919,8 +953,61 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
         horizon=horizon, splits=describe_splits(rows), target_transform=target_transform,
         hourly=hourly_window if hourly_hours > 0 else None,
         hourly_names=list(HOURLY_SEQUENCE_FEATURES) if hourly_hours > 0 else [],
+        target_hours=target_window if target_hours else None,
+        target_hour_names=list(TARGET_HOUR_CHANNELS) if target_hours else [],
+        y_hours=target_pm25 if target_hours else None,
         omitted_features=omitted, issue_hour_source=source,
     )
+
+
+def _target_day_hours(values: np.ndarray, issue_positions: np.ndarray, horizon: int
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """From one station's hourly channels ``values`` (:func:`_hourly_inputs`), per issue
+    day (day positions ``issue_positions`` in its grid): the weather channels of the issue
+    day's last hour and of hours 0–23 of the target day (n, 25, TARGET_HOUR_CHANNELS) and
+    the target day's PM2.5 (n, 24); NaN past the data's end."""
+    days = values.reshape(-1, 24, values.shape[1])
+    target = issue_positions + horizon
+    inside = target < len(days)
+    hours = np.full((len(issue_positions), 24, values.shape[1]), np.nan, dtype=np.float32)
+    hours[inside] = days[target[inside]]
+    issue_hour = days[issue_positions, 23:24, 1:]
+    return np.concatenate([issue_hour, hours[:, :, 1:]], axis=1), hours[:, :, 0]
+
+
+TARGET_HOUR_FEATURES = ("hour", *TARGET_HOUR_CHANNELS, "dewp_since_issue",
+                        "pres_since_issue", "wind_run", "wind_run_u", "wind_run_v",
+                        "north_wind_hours_so_far", "hours_since_north_wind_arrived")
+
+
+def target_hour_features(target_hours: np.ndarray, names: list[str]) -> np.ndarray:
+    """Per row and hour of the target day, what its weather says about that hour
+    (n_rows, 24, :data:`TARGET_HOUR_FEATURES`), from ``task.target_hours`` (channels
+    ``names``, :data:`TARGET_HOUR_CHANNELS`): the hour (0–23), that hour's weather, its
+    dew point and pressure minus those at the issue time (the end of day D), the wind
+    run since the target day began (m/s × h: speed, and the wind vector's u and v, missing
+    hours as 0), the strong northerly hours (≥ 3 m/s from NW, N or NE) so far, and the
+    hours since the day's first one (negative before it, NaN on a day without one).
+    Pollution is blown out over hours: by how far the air has moved since midnight, and
+    how long ago a front came through."""
+    n_rows = len(target_hours)
+    channel = {name: target_hours[:, 1:, k].astype(float) for k, name in enumerate(names)}
+    at_issue = {name: target_hours[:, :1, k].astype(float) for k, name in enumerate(names)}
+    missing = np.full((n_rows, 24), np.nan)
+    speed = channel.get("wind_speed", missing)
+    u, v = channel.get("wind_u", missing), channel.get("wind_v", missing)
+    # wind from N, NE or NW (within 67.5° of north); u, v point where the air moves to
+    north = (speed >= STRONG_WIND) & (-v >= np.cos(np.deg2rad(67.5)) * speed)
+    first_north = np.where(north.any(axis=1), north.argmax(axis=1), np.nan)
+    hour = np.broadcast_to(np.arange(24, dtype=float), (n_rows, 24))
+    since_issue = [channel[q] - at_issue[q] if q in channel else missing
+                   for q in ("dewp", "pres")]
+    columns = [hour, *(channel.get(name, missing) for name in TARGET_HOUR_CHANNELS),
+               *since_issue,
+               np.cumsum(np.nan_to_num(speed), axis=1), np.cumsum(np.nan_to_num(u), axis=1),
+               np.cumsum(np.nan_to_num(v), axis=1), np.cumsum(north, axis=1).astype(float),
+               hour - first_north[:, None]]
+    return np.stack(columns, axis=2)
 
 
 def _hourly_inputs(grid: pd.DataFrame) -> np.ndarray:
