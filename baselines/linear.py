@@ -215,7 +215,8 @@ class SklearnBaseline(Baseline):
                              "(task.target_hours): build the task in forecast mode with "
                              "target_hours=True")
         hours = target_hour_features(task.target_hours[rows], task.target_hour_names)
-        return np.hstack([np.repeat(X, HOURS, axis=0), hours.reshape(len(X) * HOURS, -1)])
+        return np.hstack([np.repeat(X, HOURS, axis=0),
+                          hours.reshape(len(X) * HOURS, hours.shape[2])])
 
     def _day_inputs(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
         """The rows' features, float64, with the station for several stations: one 0/1

@@ -1,0 +1,176 @@
+"""hgb_by_hour: the target day forecast hour by hour from its hourly weather (forecast
+mode), and the task arrays it reads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import HAND_SPLITS, SMALL_SPLITS
+from test_task import D0, T_END, _perturb_after, _same, build, day
+
+from baselines.linear import SklearnBaseline
+from forecast.config import load_config, target_hours
+from forecast.errors import DataError
+from forecast.registry import DEFAULT_MODELS, default_models
+from forecast.task import TARGET_HOUR_CHANNELS, TARGET_HOUR_FEATURES, target_hour_features
+
+
+def hour_feature(task, name: str) -> np.ndarray:
+    """One of :data:`TARGET_HOUR_FEATURES`, (n_rows, 24)."""
+    values = target_hour_features(task.target_hours, task.target_hour_names)
+    return values[:, :, TARGET_HOUR_FEATURES.index(name)]
+
+
+def row_of(task, issue_day: pd.Timestamp) -> int:
+    return int(np.flatnonzero((task.rows["issue_day"] == issue_day).to_numpy())[0])
+
+
+# ---------------------------------------------------------------- the task's arrays
+
+
+def test_target_hours_are_the_issue_hour_then_the_target_days_hours(make_hourly):
+    hourly = make_hourly("2010-01-01", 40, pm25=lambda d, h: 10.0 * d + h,
+                         temp=lambda d, h: 100.0 * d + h, pres=1000.0)
+    task = build(hourly, mode="forecast", target_hours=True, **HAND_SPLITS)
+    assert task.target_hours.shape == (len(task.rows), 25, len(TARGET_HOUR_CHANNELS))
+    assert task.target_hour_names == list(TARGET_HOUR_CHANNELS)
+    temp = task.target_hour_names.index("temp")
+    row = row_of(task, day(20))
+    assert task.target_hours[row, 0, temp] == 100.0 * 20 + 23          # 23 h of day D
+    np.testing.assert_array_equal(task.target_hours[row, 1:, temp], 100.0 * 21 + np.arange(24))
+    np.testing.assert_array_equal(task.y_hours[row], 10.0 * 21 + np.arange(24))
+    assert task.y[row] == pytest.approx(task.y_hours[row].mean())
+    # the last issue day has no target day in the data: its hours are missing
+    last = len(task.rows) - 1
+    assert np.isnan(task.y_hours[last]).all() and np.isnan(task.target_hours[last, 1:]).all()
+    # built only when asked for, and in forecast mode only
+    assert build(hourly, mode="forecast", **HAND_SPLITS).target_hours is None
+    with pytest.raises(DataError, match="forecast mode only"):
+        build(hourly, mode="observed", target_hours=True, **HAND_SPLITS)
+
+
+def test_hour_features_by_hand(make_hourly):
+    # odd target days: a 4 m/s northerly from 15 h (2 m/s southerly before); even ones a
+    # 2 m/s southerly all day. Dew point and pressure rise by the hour within each day.
+    odd = lambda d: d % 2 == 1  # noqa: E731
+    hourly = make_hourly(
+        "2010-01-01", 40, temp=10.0, dewp=lambda d, h: -10.0 + h + d,
+        pres=lambda d, h: 1000.0 + h,
+        wind_speed=lambda d, h: np.where(odd(d) & (h >= 15), 4.0, 2.0),
+        wind_dir=lambda d, h: np.where(odd(d) & (h >= 15), "N", "S"))
+    task = build(hourly, mode="forecast", target_hours=True, **HAND_SPLITS)
+    odd_row, even_row = row_of(task, day(20)), row_of(task, day(21))   # targets 21, 22
+    hours = np.arange(24)
+    np.testing.assert_array_equal(hour_feature(task, "hour")[odd_row], hours)
+    since = hour_feature(task, "hours_since_north_wind_arrived")
+    np.testing.assert_array_equal(since[odd_row], hours - 15.0)
+    assert np.isnan(since[even_row]).all()
+    so_far = hour_feature(task, "north_wind_hours_so_far")[odd_row]
+    np.testing.assert_array_equal(so_far, np.maximum(hours - 14, 0))
+    run = hour_feature(task, "wind_run")[odd_row]
+    np.testing.assert_allclose(run, np.where(hours < 15, 2.0 * (hours + 1), 30.0 + 4.0 * (hours - 14)))
+    # v points where the air moves to: +2 under the southerly, -4 under the northerly
+    run_v = hour_feature(task, "wind_run_v")[odd_row]
+    np.testing.assert_allclose(run_v, np.where(hours < 15, 2.0 * (hours + 1), 30.0 - 4.0 * (hours - 14)),
+                               atol=1e-4)
+    # dew point at hour h of day 21 (-10 + h + 21) minus 23 h of day 20 (-10 + 23 + 20)
+    np.testing.assert_allclose(hour_feature(task, "dewp_since_issue")[odd_row], hours - 22.0)
+    np.testing.assert_allclose(hour_feature(task, "pres_since_issue")[odd_row], hours - 23.0)
+
+
+def test_no_information_after_the_target_day_or_of_its_pm25_reaches_the_inputs(small_hourly):
+    """Forecast mode may read the target day's weather, hour by hour: nothing else after
+    the issue time (no PM2.5 of the target day, nothing after it) may reach hgb_by_hour's
+    inputs. ``y_hours`` is a target and does move."""
+    kwargs = dict(mode="forecast", target_hours=True, **SMALL_SPLITS)
+    base = build(small_hourly, **kwargs)
+    issue = pd.DatetimeIndex(base.rows["issue_day"])
+    upto = issue <= D0
+    # everything after the end of the target day of D0
+    later = build(_perturb_after(small_hourly, T_END + pd.Timedelta(days=1)), **kwargs)
+    assert _same(base.target_hours[upto], later.target_hours[upto])
+    # the target day's PM2.5 (and everything after the issue time but its weather)
+    pm25_only = small_hourly.copy()
+    late = (pm25_only["time"] > T_END).to_numpy()
+    pm25_only.loc[late, "pm25"] = pm25_only.loc[late, "pm25"] * 3.0 + 40.0
+    moved = build(pm25_only, **kwargs)
+    assert _same(base.target_hours[upto], moved.target_hours[upto])
+    model = SklearnBaseline(family="hgb_by_hour")
+    model.station_level_ = None
+    rows = np.flatnonzero(upto)
+    assert _same(model._inputs(base, rows), model._inputs(moved, rows))
+    at_d0 = issue == D0
+    assert not _same(base.y_hours[at_d0], moved.y_hours[at_d0])      # the target moved
+    # rows issued before D0 do not see D0 + 1's weather at all; D0's row does
+    weather = build(_perturb_after(small_hourly, T_END), **kwargs)
+    assert _same(base.target_hours[issue < D0], weather.target_hours[issue < D0])
+    assert not _same(base.target_hours[at_d0], weather.target_hours[at_d0])
+
+
+# ---------------------------------------------------------------- the model
+
+
+@pytest.fixture(scope="module")
+def forecast_task(_synthetic_120):
+    return build(_synthetic_120, mode="forecast", target_hours=True, **SMALL_SPLITS)
+
+
+def test_hgb_by_hour_learns_from_the_hours_and_forecasts_their_mean(forecast_task):
+    task = forecast_task
+    model = SklearnBaseline.from_config("hgb_by_hour", load_config(
+        overrides={"task": {"mode": "forecast"}}), seed=0)
+    assert model.transforms == ("none",)
+    model.fit(task)
+    assert model.info["draws"] == 5 and model.info["chosen"]["target_transform"] == "none"
+    for split in ("val", "test"):
+        rows = task.mask(split)
+        forecast = model.predict(task, rows)
+        assert forecast.shape == (rows.sum(),) and np.isfinite(forecast).all()
+        assert (forecast >= 0).all()
+    val = task.mask("val")
+    # the daily forecast is the mean of the draws' 24 hourly forecasts
+    hours = model._inputs(task, val)
+    by_hour = np.mean([draw.predict(hours) for draw in model.draws_], axis=0)
+    np.testing.assert_allclose(model.predict(task, val), by_hour.reshape(-1, 24).mean(axis=1))
+    # it is trained on the hourly PM2.5, not on the daily means
+    shuffled = task.y_hours.copy()
+    train = task.mask("train")
+    shuffled[train] = shuffled[train][:, ::-1]
+    from dataclasses import replace
+    other = SklearnBaseline(family="hgb_by_hour", transforms=("none",), draws=1).fit(
+        replace(task, y_hours=shuffled))
+    same = SklearnBaseline(family="hgb_by_hour", transforms=("none",), draws=1).fit(task)
+    assert not np.allclose(other.predict(task, val), same.predict(task, val))
+    refit = model.refitted(task.for_final_fit())
+    assert np.isfinite(refit.predict(task, task.mask("test"))).all()
+
+
+def test_hgb_by_hour_without_the_hourly_arrays_says_so(_synthetic_120):
+    task = build(_synthetic_120, mode="forecast", **SMALL_SPLITS)
+    with pytest.raises(ValueError, match="target day's hourly weather"):
+        SklearnBaseline(family="hgb_by_hour", transforms=("none",)).fit(task)
+
+
+# ---------------------------------------------------------------- configuration
+
+
+def test_forecast_mode_runs_hgb_by_hour_by_default_and_observed_mode_cannot():
+    assert "hgb_by_hour" not in DEFAULT_MODELS
+    assert "hgb_by_hour" in default_models("forecast")
+    forecast = load_config(overrides={"task": {"mode": "forecast"}})
+    assert forecast["models"]["names"] == list(default_models("forecast"))
+    assert target_hours(forecast)
+    observed = load_config()
+    assert observed["models"]["names"] == list(DEFAULT_MODELS) and not target_hours(observed)
+    chosen = load_config(overrides={"task": {"mode": "forecast"},
+                                    "models": {"names": ["ridge", "hgb"]}})
+    assert chosen["models"]["names"] == ["ridge", "hgb"] and not target_hours(chosen)
+    with pytest.raises(DataError, match="forecast mode only"):
+        load_config(overrides={"models": {"names": ["ridge", "hgb_by_hour"]}})
+
+
+def test_a_config_file_naming_the_models_keeps_them(tmp_path):
+    path = tmp_path / "run.toml"
+    path.write_text('[task]\nmode = "forecast"\n[models]\nnames = ["ridge"]\n')
+    assert load_config(path)["models"]["names"] == ["ridge"]
