@@ -122,7 +122,7 @@ def test_hgb_by_hour_learns_from_the_hours_and_forecasts_their_mean(forecast_tas
         overrides={"task": {"mode": "forecast"}}), seed=0)
     assert model.transforms == ("none",)
     model.fit(task)
-    assert model.info["draws"] == 5 and model.info["chosen"]["target_transform"] == "none"
+    assert model.info["draws"] == 3 and model.info["chosen"]["target_transform"] == "none"
     for split in ("val", "test"):
         rows = task.mask(split)
         forecast = model.predict(task, rows)

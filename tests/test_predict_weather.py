@@ -24,7 +24,7 @@ def _csv_config(path, out) -> dict:
     return {"data": {"dataset": "csv", "path": str(path), "station": "S", "time_column": "time",
                      "columns": {c: c for c in COLUMNS}},
             "task": {"mode": "forecast"},
-            "models": {"names": ["persistence", "ridge"], "combination": False},
+            "models": {"names": ["persistence", "ridge", "hgb_by_hour"], "combination": False},
             "split": {"train_end": "2010-12-31", "val_end": "2011-06-30",
                       "test_end": LAST_DAY, "folds": 1},
             "diagnostics": {"capacity_sweep": False, "learning_curve": False},
@@ -61,6 +61,8 @@ def test_the_weather_file_gives_the_features_the_full_data_would(files):
     reference = (full.rows["issue_day"] == pd.Timestamp(LAST_DAY)).to_numpy()
     assert full.feature_names == task.feature_names
     np.testing.assert_array_equal(task.X[rows], full.X[reference])
+    # ... and so is the target day's weather hour by hour, which hgb_by_hour reads
+    np.testing.assert_array_equal(task.target_hours[rows], full.target_hours[reference])
     # without the file those inputs are missing: the file is what filled them
     config["data"]["path"] = str(folder / "history.csv")
     bare, bare_rows = latest_task(config, result)
@@ -80,6 +82,10 @@ def test_predict_with_the_weather_file(files, cli):
     assert code == 0 and "--weather" in err
     without = pd.DataFrame(json.loads(out)["forecasts"]).set_index("model")["pm25_forecast"]
     assert without["ridge"] != table.set_index("model")["pm25_forecast"]["ridge"]
+    # hgb_by_hour forecasts with or without the file (missing hours go down its trees'
+    # missing-value branches), and the file's hours change its forecast
+    assert np.isfinite(without["hgb_by_hour"])
+    assert without["hgb_by_hour"] != table.set_index("model")["pm25_forecast"]["hgb_by_hour"]
 
 
 def test_inputs_the_weather_file_cannot_give_are_named(files, cli, tmp_path):
@@ -126,6 +132,7 @@ def test_weather_is_refused_for_an_observed_mode_run(files, cli_error, tmp_path)
     folder, _ = files
     overrides = _csv_config(folder / "history.csv", tmp_path)
     overrides["task"]["mode"] = "observed"
+    overrides["models"]["names"] = ["persistence", "ridge"]   # hgb_by_hour: forecast mode only
     run_dir = run(load_config(overrides=overrides))
     assert "forecast-mode run" in cli_error("predict", run_dir, "--weather",
                                             folder / "weather.csv")
