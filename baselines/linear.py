@@ -65,6 +65,7 @@ HGB_BY_HOUR_GRID = tuple(
     for leaves in (7, 15, 31)
 )
 HOURS = 24
+FORECAST_CHUNK = 5_000   # days whose hours hgb_by_hour forecasts at once (120,000 rows)
 
 EARLY_STOPPING_FRACTION = 0.15
 
@@ -208,20 +209,28 @@ class SklearnBaseline(Baseline):
         return cls(family=name, seed=seed, n_threads=int(config["training"]["jobs"]),
                    transforms=transforms)
 
-    def _inputs(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
-        """The rows' features (:meth:`_day_inputs`); for a family that forecasts by hour,
-        24 rows per row, hours 0–23 of its target day, each with that hour's
-        :func:`~forecast.task.target_hour_features` after the day's features."""
-        X = self._day_inputs(task, rows)
+    def _inputs(self, task: ForecastTask, rows: np.ndarray,
+                hours: np.ndarray | None = None) -> np.ndarray:
+        """The rows' features (:meth:`_day_inputs`). For a family that forecasts by hour,
+        one row per (row, hour of its target day) — every hour 0–23 of each row, or with
+        ``hours`` (``rows`` then positions, one per hour) the hours given — with that
+        hour's :func:`~forecast.task.target_hour_features` after the day's features."""
         if not FAMILIES[self.family].by_hour:
-            return X
-        if task.target_hours is None:
+            return self._day_inputs(task, rows)
+        self._require_target_hours(task)
+        rows = np.flatnonzero(rows) if rows.dtype == bool else np.asarray(rows)
+        if hours is None:
+            rows, hours = np.repeat(rows, HOURS), np.tile(np.arange(HOURS), len(rows))
+        # each day's features once, then one copy per hour asked for
+        unique, position = np.unique(rows, return_inverse=True)
+        by_hour = target_hour_features(task.target_hours[unique], task.target_hour_names)
+        return np.hstack([self._day_inputs(task, unique)[position], by_hour[position, hours]])
+
+    def _require_target_hours(self, task: ForecastTask) -> None:
+        if task.target_hours is None or task.y_hours is None:
             raise ValueError(f"{self.family} reads the target day's hourly weather "
                              "(task.target_hours): build the task in forecast mode with "
                              "target_hours=True")
-        hours = target_hour_features(task.target_hours[rows], task.target_hour_names)
-        return np.hstack([np.repeat(X, HOURS, axis=0),
-                          hours.reshape(len(X) * HOURS, hours.shape[2])])
 
     def _day_inputs(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
         """The rows' features, float64, with the station for several stations: one 0/1
@@ -260,28 +269,41 @@ class SklearnBaseline(Baseline):
         grid = list(self.grid if self.grid is not None else family.grid)
         train, val = task.mask("train"), task.mask("val")
         self._station_column(family, task, train)
-        X_train, X_val = self._inputs(task, train), self._inputs(task, val)
-        preprocessing = None
-        if family.preprocess:
-            preprocessing = _preprocessing().fit(X_train)
-            X_train = preprocessing.transform(X_train)
-            X_val = preprocessing.transform(X_val) if len(X_val) else X_val
         order = list(range(len(grid)))[::-1] if family.path else list(range(len(grid)))
         candidates = [(transform, index) for transform in self.transforms for index in order]
-        y_train, y_val = task.y[train], task.y[val]
-        days = task.rows.loc[train, "target_day"].to_numpy()
+        y_val = task.y[val]
         per_day = HOURS if family.by_hour else 1
+        preprocessing = None
         if family.by_hour:
-            # trained on each hour of the target day with a valid PM2.5; scored on the day
-            y_train = task.y_hours[train].astype(np.float64).ravel()
-            days = np.repeat(days, HOURS)
-            valid = np.isfinite(y_train)
-            X_train, y_train, days = X_train[valid], y_train[valid], days[valid]
-        n_train = len(y_train)
-        if family.max_rows and n_train > family.max_rows:
-            sample = np.sort(np.random.default_rng(self.seed).choice(
-                n_train, family.max_rows, replace=False))
-            X_train, y_train, days = X_train[sample], y_train[sample], days[sample]
+            # trained on each hour of the target day with a valid PM2.5 (at most
+            # ``max_rows`` of them, drawn before any is built); scored on the day
+            self._require_target_hours(task)
+            position, hour = np.nonzero(np.isfinite(task.y_hours[train]))
+            n_train = len(position)
+            if family.max_rows and n_train > family.max_rows:
+                keep = np.sort(np.random.default_rng(self.seed).choice(
+                    n_train, family.max_rows, replace=False))
+                position, hour = position[keep], hour[keep]
+            rows = np.flatnonzero(train)[position]
+            X_train = self._inputs(task, rows, hour)
+            y_train = task.y_hours[rows, hour].astype(np.float64)
+            days = task.rows["target_day"].to_numpy()[rows]
+            val_rows = np.flatnonzero(val)
+
+            def forecast_val(estimator, transform):
+                return self._forecast([estimator], transform, task, val_rows)
+        else:
+            X_train, X_val = self._inputs(task, train), self._inputs(task, val)
+            if family.preprocess:
+                preprocessing = _preprocessing().fit(X_train)
+                X_train = preprocessing.transform(X_train)
+                X_val = preprocessing.transform(X_val) if len(X_val) else X_val
+            y_train = task.y[train]
+            days = task.rows.loc[train, "target_day"].to_numpy()
+            n_train = len(y_train)
+
+            def forecast_val(estimator, transform):
+                return np.maximum(inverse_target(estimator.predict(X_val), transform), 0.0)
         searched_on, n_candidates = len(y_train), len(candidates)
         if (family.search_rows and len(y_train) > family.search_rows * per_day
                 and len(candidates) > family.finalists):
@@ -290,11 +312,12 @@ class SklearnBaseline(Baseline):
             sample = np.sort(np.random.default_rng(self.seed).choice(
                 len(y_train), family.search_rows * per_day, replace=False))
             first = self._scores(family, grid, candidates, X_train[sample], y_train[sample],
-                                 days[sample], X_val, y_val)
+                                 days[sample], forecast_val, y_val)
             ranked = sorted(range(len(first)), key=lambda k: (first[k][0], first[k][1]))
             candidates = [candidates[k] for k in sorted(ranked[:family.finalists])]
             searched_on = family.search_rows * per_day
-        scores = self._scores(family, grid, candidates, X_train, y_train, days, X_val, y_val)
+        scores = self._scores(family, grid, candidates, X_train, y_train, days, forecast_val,
+                              y_val)
         rmse, index, params, estimator = min(scores, key=lambda s: (s[0], s[1]))
         if family.path:
             estimator.set_params(warm_start=False)
@@ -308,7 +331,7 @@ class SklearnBaseline(Baseline):
             family.draws if n_train <= family.draws_rows * per_day else 1)
         for k in range(1, draws):
             self.draws_.append(self._scores(family, grid, [(self.transform_, index)],
-                                            X_train, y_train, days, X_val[:0], y_val[:0],
+                                            X_train, y_train, days, forecast_val, y_val[:0],
                                             seed=self.seed + k)[0][3])
         # coefficients a sparse fit set to zero are not in use: count the others
         n_parameters = int(np.count_nonzero(getattr(estimator, "coef_", [1.0])) + 1)
@@ -347,10 +370,11 @@ class SklearnBaseline(Baseline):
 
     def _scores(self, family: Family, grid: list[dict], candidates: list[tuple[str, int]],
                 X_train: np.ndarray, y_train: np.ndarray, days: np.ndarray,
-                X_val: np.ndarray, y_val: np.ndarray, seed: int | None = None) -> list[tuple]:
+                forecast_val, y_val: np.ndarray, seed: int | None = None) -> list[tuple]:
         """(validation RMSE, grid index, settings, fitted estimator) of each candidate
         (target transform, grid index), fitted on ``X_train`` in the order given
-        (``seed``: of the estimator and the held-out days; default ``self.seed``)."""
+        (``seed``: of the estimator and the held-out days; default ``self.seed``);
+        ``forecast_val(estimator, transform)``: its forecasts (µg/m³) of ``y_val``."""
         seed = self.seed if seed is None else seed
         if family.stops_on_held_out_days:
             fit_rows, stop_rows = held_out_days(days, seed)
@@ -375,8 +399,7 @@ class SklearnBaseline(Baseline):
                     estimator.fit(X_train, z_train)
             rmse = np.nan   # no validation rows: a refit with its setting already chosen
             if len(y_val):
-                predicted = self._daily(np.maximum(
-                    inverse_target(estimator.predict(X_val), transform), 0.0))
+                predicted = forecast_val(estimator, transform)
                 rmse = float(np.sqrt(np.mean((predicted - y_val) ** 2)))
             # a path's estimator is refitted at the next penalty: keep a copy of it
             scores.append((rmse, index, {**params, "target_transform": transform},
@@ -384,18 +407,26 @@ class SklearnBaseline(Baseline):
         return scores
 
     def predict(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
-        X = self._inputs(task, rows)
+        # draws: no preprocessing (a family that stops on held-out days)
+        estimators = self.draws_ if len(self.draws_) > 1 else [self.model_]
         with threadpool_limits(limits=int(self.n_threads), user_api="openmp"):
-            if len(self.draws_) > 1:   # no preprocessing (a family that stops on held-out days)
-                return np.mean([self._daily(np.maximum(
-                    inverse_target(draw.predict(X), self.transform_), 0.0))
-                    for draw in self.draws_], axis=0)
-            z = self.model_.predict(X)
-        return self._daily(np.maximum(inverse_target(z, self.transform_), 0.0))
+            return self._forecast(estimators, self.transform_, task, rows)
 
-    def _daily(self, predicted: np.ndarray) -> np.ndarray:
-        """Forecasts of the daily mean (µg/m³) from the estimator's: for a family that
-        forecasts by hour, the mean of each target day's 24 hours."""
-        if FAMILIES[self.family].by_hour:
-            return predicted.reshape(-1, HOURS).mean(axis=1)
-        return predicted
+    def _forecast(self, estimators: list, transform: str, task: ForecastTask,
+                  rows: np.ndarray) -> np.ndarray:
+        """Forecasts (µg/m³) of the rows: the mean of the estimators'. A family that
+        forecasts by hour takes the mean of each target day's 24 hours, built
+        :data:`FORECAST_CHUNK` days at a time (24 times as many rows as days)."""
+        if not FAMILIES[self.family].by_hour:
+            X = self._inputs(task, rows)
+            forecasts = [np.maximum(inverse_target(e.predict(X), transform), 0.0)
+                         for e in estimators]
+            return forecasts[0] if len(forecasts) == 1 else np.mean(forecasts, axis=0)
+        rows = np.flatnonzero(rows) if rows.dtype == bool else np.asarray(rows)
+        out = []
+        for start in range(0, len(rows), FORECAST_CHUNK):
+            X = self._inputs(task, rows[start:start + FORECAST_CHUNK])
+            hourly = np.mean([np.maximum(inverse_target(e.predict(X), transform), 0.0)
+                              for e in estimators], axis=0)
+            out.append(hourly.reshape(-1, HOURS).mean(axis=1))
+        return np.concatenate(out) if out else np.zeros(0)

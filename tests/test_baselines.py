@@ -16,9 +16,20 @@ from forecast.task import build_task
 
 
 @pytest.fixture(scope="module")
-def task():
-    hourly = generate_hourly(seed=3, start="2010-01-01", end="2012-12-31")
+def hourly():
+    return generate_hourly(seed=3, start="2010-01-01", end="2012-12-31")
+
+
+@pytest.fixture(scope="module")
+def task(hourly):
     return build_task(hourly, daily.to_daily(hourly), dataset="synthetic")
+
+
+@pytest.fixture(scope="module")
+def hours_task(hourly):
+    """Forecast mode with the target day's hours, for the models that read them."""
+    return build_task(hourly, daily.to_daily(hourly), dataset="synthetic", mode="forecast",
+                      target_hours=True)
 
 
 def test_persistence_is_the_most_recent_valid_daily_mean(make_hourly):
@@ -62,15 +73,22 @@ def test_climatology_is_a_smoothed_day_of_year_mean_of_training_targets(task):
 
 
 @pytest.mark.parametrize("name", BASELINE_MODELS)
-def test_every_baseline_predicts_every_scored_day_finitely(task, name):
+def test_every_baseline_predicts_every_scored_day_finitely(task, hours_task, name):
+    if registry.spec(name).target_hours:
+        task = hours_task
     model = registry.build(name, DEFAULTS).fit(task)
     rows = np.isin(task.split, ("train", "val", "test"))
     X = task.X.copy()
     task.X[rows.nonzero()[0][::7]] = np.nan  # missing inputs are the model's problem
+    if task.target_hours is not None:
+        weather = task.target_hours.copy()
+        task.target_hours[rows.nonzero()[0][::5]] = np.nan
     try:
         predicted = model.predict(task, rows)
     finally:
         task.X[:] = X
+        if task.target_hours is not None:
+            task.target_hours[:] = weather
     assert predicted.shape == (rows.sum(),)
     assert np.isfinite(predicted).all() and (predicted >= 0).all()
     assert {"n_parameters", "fit_seconds"} <= set(model.info)
@@ -118,9 +136,11 @@ def test_registry_rejects_unknown_names():
 
 
 @pytest.mark.parametrize("name", BASELINE_MODELS)
-def test_baselines_honour_the_estimator_contract(task, name):
+def test_baselines_honour_the_estimator_contract(task, hours_task, name):
     from sklearn.base import clone
 
+    if registry.spec(name).target_hours:
+        task = hours_task
     model = registry.build(name, DEFAULTS, seed=3)
     params = model.get_params()
     twin = clone(model)
