@@ -3,6 +3,8 @@ mode), and the task arrays it reads."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -174,3 +176,55 @@ def test_a_config_file_naming_the_models_keeps_them(tmp_path):
     path = tmp_path / "run.toml"
     path.write_text('[task]\nmode = "forecast"\n[models]\nnames = ["ridge"]\n')
     assert load_config(path)["models"]["names"] == ["ridge"]
+
+
+def test_asking_for_it_in_observed_mode_is_one_clear_line(cli_error):
+    line = cli_error("run", "--dataset", "synthetic", "--models", "ridge,hgb_by_hour")
+    assert "hgb_by_hour" in line and "forecast mode only" in line
+
+
+def test_a_forecast_mode_run_fits_scores_and_reports_it(tmp_path):
+    """The whole pipeline in forecast mode with hgb_by_hour among the models: scored on
+    every split of every fold, calibrated, in the predictions and in the report."""
+    from forecast.cli import main
+    from forecast.pipeline import run
+    from forecast.results import RunResult
+
+    overrides = {
+        "data": {"dataset": "synthetic", "synthetic_start": "2010-01-01",
+                 "synthetic_end": "2012-12-31"},
+        "task": {"mode": "forecast"},
+        "models": {"names": ["persistence", "ridge", "hgb_by_hour", "mlp"]},
+        "training": {"seeds": 1, "max_epochs": 3, "patience": 2, "hidden": 8, "layers": 1,
+                     "progress_bar": False, "jobs": 1},
+        "diagnostics": {"sweep_hidden": [4, 8], "sweep_layers": [1], "max_epochs": 2,
+                        "learning_fractions": [0.5, 1.0]},
+        "evaluation": {"n_boot": 30},
+        "run": {"out": str(tmp_path), "name": "fc"}}
+    run_dir = run(load_config(overrides=overrides))
+    result = RunResult.read(run_dir)
+    entry = result.entries["hgb_by_hour"]
+    assert entry.kind == "baseline" and entry.family == "hgb_by_hour"
+    for split in ("val", "test"):
+        assert np.isfinite(result.pooled["models"]["hgb_by_hour"][split]["rmse"])
+        assert np.isfinite(result.pooled["models"]["hgb_by_hour"][split]["crps"])
+    predictions = pd.read_csv(run_dir / "predictions.csv")
+    mine = predictions[predictions["model"] == "hgb_by_hour"]
+    assert len(mine) == len(predictions[predictions["model"] == "ridge"]) > 0
+    assert np.isfinite(mine["y_pred"]).all()
+    inputs = next(line for line in (run_dir / "report.md").read_text().splitlines()
+                  if line.startswith("- **Inputs**"))
+    best = min(("ridge", "hgb_by_hour"),
+               key=lambda n: result.pooled["models"][n]["val"]["rmse"])
+    assert ("hour by hour, an input no network has" in inputs) == (best == "hgb_by_hour")
+    # with hgb_by_hour the best baseline (here made so), the report says it has more inputs
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    pooled = metrics["pooled"]["models"]
+    pooled["hgb_by_hour"]["val"]["rmse"] = 0.5 * pooled["ridge"]["val"]["rmse"]
+    (run_dir / "metrics.json").write_text(json.dumps(metrics))
+    assert main(["report", str(run_dir)]) == 0
+    inputs = next(line for line in (run_dir / "report.md").read_text().splitlines()
+                  if line.startswith("- **Inputs**"))
+    assert "best baseline (hgb_by_hour" in inputs
+    assert "hour by hour, an input no network has" in inputs
+    assert "on the same tabular features" not in inputs

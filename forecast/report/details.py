@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..constants import LIMIT_24H, SEASONS, UNIT
 from ..quality import REASON_TEXT
+from ..registry import REGISTRY
 from .document import Doc
 from .figures import (
     figure_capacity,
@@ -149,10 +150,15 @@ def what_limits_the_networks(run: Run, sweep, learning_curve: dict,
         b, n = min(baselines, key=baselines.get), min(networks, key=networks.get)
         worst = max(networks, key=networks.get)
         spread = networks[worst] / networks[n] - 1
-        text = (f"**Inputs**: on the same tabular features the best network ({n}, "
-                f"{fixed(networks[n], 2)} {UNIT} validation RMSE) is "
+        family = REGISTRY.get(run.result.entries[b].family)
+        more = family is not None and family.target_hours
+        text = (f"**Inputs**: {'' if more else 'on the same tabular features '}the best "
+                f"network ({n}, {fixed(networks[n], 2)} {UNIT} validation RMSE) is "
                 f"{signed(networks[n] - baselines[b], 2)} from the best baseline ({b}, "
-                f"{fixed(baselines[b], 2)}); the {len(networks)} networks ("
+                f"{fixed(baselines[b], 2)}"
+                + (", which also reads the target day's weather hour by hour, an input no "
+                   "network has" if more else "")
+                + f"); the {len(networks)} networks ("
                 + ", ".join(networks) + f") lie within {pct(spread, 1)} of one another")
         # the worst against the best network on the same validation rows, where the run
         # has it; a run from before it: the spread alone decides
