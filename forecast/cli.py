@@ -69,6 +69,8 @@ def _add_config_flags(parser: argparse.ArgumentParser, only: set[str] | None = N
             continue
         dest = f"opt__{section}__{key}"
         helptext = f"[{section}] {key} (default: {default!r})"
+        if (section, key) == ("models", "names"):
+            helptext = helptext[:-1] + "; forecast mode adds 'hgb_by_hour')"
         if isinstance(default, bool):
             parser.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction,
                                 default=None, help=helptext)
