@@ -905,7 +905,7 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
                 hourly_window = np.empty((ends[-1], hourly_hours, len(HOURLY_SEQUENCE_FEATURES)),
                                          dtype=np.float32)
             if target_hours:
-                target_window = np.empty((ends[-1], 25, len(TARGET_HOUR_CHANNELS)),
+                target_window = np.empty((ends[-1], 1 + 24, len(TARGET_HOUR_CHANNELS)),
                                          dtype=np.float32)
                 target_pm25 = np.empty((ends[-1], 24), dtype=np.float32)
         block = slice(ends[station_index] - n_rows[station_index], ends[station_index])
@@ -914,15 +914,14 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
         X[block] = tabular.to_numpy(dtype=np.float32)[positions]
         seq_values = features.reindex(columns=list(SEQUENCE_FEATURES)).to_numpy(dtype=np.float32)
         sequence[block] = _windows(seq_values, positions, sequence_length)
+        if hourly_hours > 0 or target_hours:
+            station_hours = _hourly_inputs(grid.iloc[grid_rows[station]].reset_index(drop=True))
         if hourly_hours > 0:
             hour_positions = positions * 24 + 23     # hour 23 of the issue day, its last
-            station_grid = grid.iloc[grid_rows[station]].reset_index(drop=True)
-            hourly_window[block] = _windows(_hourly_inputs(station_grid), hour_positions,
-                                            hourly_hours)
+            hourly_window[block] = _windows(station_hours, hour_positions, hourly_hours)
         if target_hours:
-            station_grid = grid.iloc[grid_rows[station]].reset_index(drop=True)
             target_window[block], target_pm25[block] = _target_day_hours(
-                _hourly_inputs(station_grid), positions, horizon)
+                station_hours, positions, horizon)
     rows = pd.concat(row_blocks, ignore_index=True)
     y = rows["y"].to_numpy(dtype=float, copy=True)
     if not np.isfinite(y).any():
@@ -939,9 +938,9 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
     source = IssueHourSource(
         hourly=hourly,
         min_hours=int(min_hours or daily.attrs.get("min_hours", DEFAULT_MIN_HOURS)),
+        # (no target_hours: a row issued at another hour takes the end-of-day row's)
         options=dict(dataset=dataset, mode=mode, horizon=horizon, lags=lags,
                      sequence_length=sequence_length, hourly_hours=hourly_hours,
-                     target_hours=target_hours,
                      max_fill_days=max_fill_days, target_transform=target_transform,
                      train_end=ends[0], val_end=ends[1], test_end=ends[2],
                      coordinates=coordinates),

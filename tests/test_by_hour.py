@@ -228,3 +228,17 @@ def test_a_forecast_mode_run_fits_scores_and_reports_it(tmp_path):
     assert "best baseline (hgb_by_hour" in inputs
     assert "hour by hour, an input no network has" in inputs
     assert "on the same tabular features" not in inputs
+
+
+def test_rows_issued_at_other_hours_keep_their_target_days_hours(forecast_task):
+    """Rows added for training at other issue hours (networks only) carry the end-of-day
+    row's target day, so its weather and hours too: the arrays stay aligned with rows."""
+    more = forecast_task.with_issue_hours([17])
+    n = len(forecast_task.rows)
+    assert more.target_hours.shape[0] == more.y_hours.shape[0] == len(more.rows) > n
+    keys = forecast_task.rows.set_index(["issue_day"]).index
+    extra = more.rows.iloc[n:]
+    position = keys.get_indexer(extra["issue_day"])
+    assert (position >= 0).all()
+    assert _same(more.target_hours[n:], forecast_task.target_hours[position])
+    assert _same(more.y_hours[n:], forecast_task.y_hours[position])
