@@ -10,6 +10,10 @@ the pipeline reports.
     python benchmarks/bench_scale.py                       # data → task at 12, 48, 200, 1000
     python benchmarks/bench_scale.py --run --sizes 12,48,200
     python benchmarks/bench_scale.py --run --no-refit      # the whole run without the final fit
+    python benchmarks/bench_scale.py --run --mode forecast --sizes 12,48   # with hgb_by_hour
+
+In forecast mode the run also fits hgb_by_hour (the target day hour by hour), which reads
+the target day's hourly weather, so the task builds those hours too.
 """
 
 from __future__ import annotations
@@ -27,7 +31,14 @@ ROOT = Path(__file__).resolve().parent.parent
 START, END = "2013-01-01", "2016-12-31"
 
 
-def data_to_task(n_stations: int) -> dict:
+MODELS = ["persistence", "ridge", "hgb", "mlp", "gru"]
+
+
+def models_of(mode: str) -> list[str]:
+    return [*MODELS[:3], "hgb_by_hour", *MODELS[3:]] if mode == "forecast" else MODELS
+
+
+def data_to_task(n_stations: int, mode: str = "observed") -> dict:
     sys.path.insert(0, str(ROOT))
     from forecast import daily, quality
     from forecast.synthetic import generate_hourly
@@ -44,12 +55,13 @@ def data_to_task(n_stations: int) -> dict:
     frame = daily.to_daily(hourly)
     times["daily"] = time.perf_counter() - start
     start = time.perf_counter()
-    task = build_task(hourly, frame, dataset="synthetic")
+    task = build_task(hourly, frame, dataset="synthetic", mode=mode,
+                      target_hours=mode == "forecast")
     times["task"] = time.perf_counter() - start
     return {"rows": len(hourly), "task_rows": len(task.y), **times}
 
 
-def full_run(n_stations: int, refit: bool = True) -> dict:
+def full_run(n_stations: int, refit: bool = True, mode: str = "observed") -> dict:
     sys.path.insert(0, str(ROOT))
     from forecast import pipeline
     from forecast.config import load_config
@@ -66,7 +78,8 @@ def full_run(n_stations: int, refit: bool = True) -> dict:
         config = load_config(overrides={
             "data": {"dataset": "synthetic", "synthetic_stations": n_stations,
                      "synthetic_start": START, "synthetic_end": END},
-            "models": {"names": ["persistence", "ridge", "hgb", "mlp", "gru"]},
+            "task": {"mode": mode},
+            "models": {"names": models_of(mode)},
             # one process: the figures are the pipeline's own time and peak memory
             # (a pool of training processes would add processes this one cannot see)
             "training": {"seeds": 1, "progress_bar": False, "jobs": 1},
@@ -83,15 +96,15 @@ def full_run(n_stations: int, refit: bool = True) -> dict:
     return {"total": total, "steps": steps}
 
 
-def child(kind: str, n_stations: int) -> None:
-    result = data_to_task(n_stations) if kind == "task" else full_run(n_stations,
-                                                                      kind != "run-no-refit")
+def child(kind: str, n_stations: int, mode: str) -> None:
+    result = (data_to_task(n_stations, mode) if kind == "task"
+              else full_run(n_stations, kind != "run-no-refit", mode))
     result["peak_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print("RESULT " + json.dumps(result), flush=True)
 
 
-def measure(kind: str, n_stations: int) -> dict:
-    process = subprocess.run([sys.executable, __file__, "--child", kind, str(n_stations)],
+def measure(kind: str, n_stations: int, mode: str = "observed") -> dict:
+    process = subprocess.run([sys.executable, __file__, "--child", kind, str(n_stations), mode],
                              capture_output=True, text=True, cwd=ROOT)
     lines = [line for line in process.stdout.splitlines() if line.startswith("RESULT ")]
     if process.returncode or not lines:
@@ -105,18 +118,22 @@ def main() -> None:
     parser.add_argument("--run", action="store_true", help="also the whole pipeline")
     parser.add_argument("--no-refit", action="store_true",
                         help="the whole run without the final fit on train + val (--no-refit)")
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--mode", choices=("observed", "forecast"), default="observed",
+                        help="the task's mode (forecast: with the target day's weather and "
+                             "hgb_by_hour)")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child[0], int(args.child[1]))
+        child(args.child[0], int(args.child[1]), args.child[2])
         return
     sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"synthetic stations, {START} .. {END}; seconds and peak resident memory per size")
+    print(f"synthetic stations, {START} .. {END}, {args.mode} mode; seconds and peak "
+          "resident memory per size")
     print(f"{'stations':>8} {'hourly rows':>12} {'generate':>9} {'quality':>8} {'daily':>7} "
           f"{'task':>7} {'data→task':>10} {'peak GiB':>9}")
     previous = None
     for n in sizes:
-        r = measure("task", n)
+        r = measure("task", n, args.mode)
         total = r["quality"] + r["daily"] + r["task"] + r["generate"]
         growth = f"  ×{total / previous[1]:.1f} for ×{n / previous[0]:.1f} stations" \
             if previous else ""
@@ -126,10 +143,10 @@ def main() -> None:
         previous = (n, total)
     if not args.run:
         return
-    print("\nwhole run (persistence, ridge, hgb, mlp, gru; one seed; all folds"
+    print(f"\nwhole run ({', '.join(models_of(args.mode))}; one seed; all folds"
           + ("; no final fit)" if args.no_refit else "; with the final fit)"))
     for n in [s for s in sizes if s <= 200]:
-        r = measure("run-no-refit" if args.no_refit else "run", n)
+        r = measure("run-no-refit" if args.no_refit else "run", n, args.mode)
         steps = ", ".join(f"{k} {v:.0f} s" for k, v in r["steps"].items())
         print(f"{n:>5} stations: {r['total']:.0f} s, peak {r['peak_gib']:.2f} GiB ({steps})",
               flush=True)

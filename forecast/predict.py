@@ -160,7 +160,8 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
         if weather is None and missing:
             print("forecast: warning: forecast mode needs the weather of the target day, which "
                   "the data does not have yet (give it with --weather FILE); those inputs "
-                  "are imputed", file=sys.stderr)
+                  "are imputed (gradient boosting, hgb and hgb_by_hour, takes them as "
+                  "missing)", file=sys.stderr)
         elif missing:
             print(f"forecast: warning: {weather} does not give {', '.join(missing[:6])}"
                   + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
