@@ -99,7 +99,6 @@ def test_no_information_after_the_target_day_or_of_its_pm25_reaches_the_inputs(s
     moved = build(pm25_only, **kwargs)
     assert _same(base.target_hours[upto], moved.target_hours[upto])
     model = SklearnBaseline(family="hgb_by_hour")
-    model.station_level_ = None
     rows = np.flatnonzero(upto)
     assert _same(model._inputs(base, rows), model._inputs(moved, rows))
     at_d0 = issue == D0

@@ -115,7 +115,8 @@ def what_limits_the_networks(run: Run, sweep, learning_curve: dict,
     """Capacity, data and inputs, each in numbers from this run: the capacity sweep's
     spread and whether its largest size leads by more than noise (``capacity``: the run's
     capacity diagnosis, ``limits`` and ``evidence``), the learning curve's last gain, and
-    the networks against the baselines (same tabular inputs) and against one another
+    the networks against the baselines (the same tabular inputs, unless the best baseline
+    also reads the target day's hourly weather: ``hgb_by_hour``) and against one another
     (other inputs: daily or hourly sequences)."""
     out = []
     capacity = capacity or {}
