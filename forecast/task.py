@@ -104,8 +104,11 @@ SEQUENCE_FEATURES = ("pm25_filled", "pm25_valid", "pm25_evening_mean", "temp_mea
 HOURLY_SEQUENCE_FEATURES = ("pm25", "temp", "dewp", "pres", "wind_speed", "wind_u", "wind_v",
                             "rain")
 #: the target day's hourly weather (``task.target_hours``, forecast mode): the stand-in for
-#: an hourly weather forecast, read by the models that forecast each hour (``hgb_by_hour``)
-TARGET_HOUR_CHANNELS = HOURLY_SEQUENCE_FEATURES[1:]
+#: an hourly weather forecast, read by the models that forecast each hour (``hgb_by_hour``);
+#: ``strong_north_wind`` is 1 in an hour of :func:`strong_north_wind` (0 otherwise, NaN
+#: when the wind's speed or direction is missing)
+TARGET_HOUR_WEATHER = HOURLY_SEQUENCE_FEATURES[1:]
+TARGET_HOUR_CHANNELS = (*TARGET_HOUR_WEATHER, "strong_north_wind")
 REGION_FEATURES = ("region_pm25_mean", "region_pm25_max", "region_pm25_evening_mean")
 UPWIND_FEATURE = "upwind_pm25_evening"
 UPWIND_CALM = 0.5          # m/s: a shorter day-mean wind vector is calm (no upwind side)
@@ -490,6 +493,21 @@ def calendar_features(days: pd.DatetimeIndex) -> dict[str, np.ndarray]:
     }
 
 
+def strong_north_wind(grid: pd.DataFrame) -> np.ndarray:
+    """Per hour of ``grid``: 1.0 when the wind is strong (≥ STRONG_WIND m/s) and blows from
+    a sector of NORTH_SECTORS (NW, N, NE of :func:`~forecast.schema.sector_codes`: on
+    16-point data WNW, NW, NNW, N, NNE and NE), 0.0 otherwise, NaN when the hour's wind
+    speed or direction is missing. The one definition of a strong northerly, for day D's
+    features and the target day's hours alike."""
+    if "wind_dir" not in grid.columns or "wind_speed" not in grid.columns:
+        return np.full(len(grid), np.nan)
+    speed = grid["wind_speed"].to_numpy(dtype=float)
+    sectors = sector_codes(grid["wind_dir"])
+    north = np.isin(sectors, [SECTORS_8.index(s) for s in NORTH_SECTORS])
+    strong = (speed >= STRONG_WIND) & north
+    return np.where(np.isfinite(speed) & (sectors >= 0), strong.astype(float), np.nan)
+
+
 def _wind_vectors(grid: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Hourly wind vector (u east, v north, m/s): direction the wind blows *from*."""
     if "wind_dir" not in grid.columns or "wind_speed" not in grid.columns:
@@ -607,11 +625,10 @@ def _station_features(hourly_grid: pd.DataFrame, daily: pd.DataFrame, lags: int,
         windy = speed >= STRONG_WIND
         out["hours_since_wind"] = _hours_since(windy).reshape(n_days, 24)[:, 23]
         if "wind_dir" in hourly_grid.columns:
-            north = np.isin(sector_codes(hourly_grid["wind_dir"]),
-                            [SECTORS_8.index(s) for s in NORTH_SECTORS])
-            since = _hours_since(windy & north)
+            north_hours = strong_north_wind(hourly_grid) == 1.0
+            since = _hours_since(north_hours)
             out["hours_since_north_wind"] = since.reshape(n_days, 24)[:, 23]
-            strong_north = (windy & north).reshape(n_days, 24)
+            strong_north = north_hours.reshape(n_days, 24)
             known = wind_known & hourly_grid["wind_dir"].notna().to_numpy().reshape(
                 n_days, 24).any(axis=1)
             out["north_wind_hours"] = np.where(known, strong_north.sum(axis=1), np.nan)
@@ -915,13 +932,15 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
         seq_values = features.reindex(columns=list(SEQUENCE_FEATURES)).to_numpy(dtype=np.float32)
         sequence[block] = _windows(seq_values, positions, sequence_length)
         if hourly_hours > 0 or target_hours:
-            station_hours = _hourly_inputs(grid.iloc[grid_rows[station]].reset_index(drop=True))
+            station_grid = grid.iloc[grid_rows[station]].reset_index(drop=True)
+            station_hours = _hourly_inputs(station_grid)
         if hourly_hours > 0:
             hour_positions = positions * 24 + 23     # hour 23 of the issue day, its last
             hourly_window[block] = _windows(station_hours, hour_positions, hourly_hours)
         if target_hours:
             target_window[block], target_pm25[block] = _target_day_hours(
-                station_hours, positions, horizon)
+                np.column_stack([station_hours, strong_north_wind(station_grid)]),
+                positions, horizon)
     rows = pd.concat(row_blocks, ignore_index=True)
     y = rows["y"].to_numpy(dtype=float, copy=True)
     if not np.isfinite(y).any():
@@ -964,7 +983,8 @@ def _target_day_hours(values: np.ndarray, issue_positions: np.ndarray, horizon: 
     """From one station's hourly channels ``values`` (:func:`_hourly_inputs`), per issue
     day (day positions ``issue_positions`` in its grid): the weather channels of the issue
     day's last hour and of hours 0–23 of the target day (n, 25, TARGET_HOUR_CHANNELS) and
-    the target day's PM2.5 (n, 24); NaN past the data's end."""
+    the target day's PM2.5 (n, 24); NaN past the data's end. ``values`` has the channels
+    of HOURLY_SEQUENCE_FEATURES, then those of TARGET_HOUR_CHANNELS beyond them."""
     days = values.reshape(-1, 24, values.shape[1])
     target = issue_positions + horizon
     inside = target < len(days)
@@ -974,7 +994,7 @@ def _target_day_hours(values: np.ndarray, issue_positions: np.ndarray, horizon: 
     return np.concatenate([issue_hour, hours[:, :, 1:]], axis=1), hours[:, :, 0]
 
 
-TARGET_HOUR_FEATURES = ("hour", *TARGET_HOUR_CHANNELS, "dewp_since_issue",
+TARGET_HOUR_FEATURES = ("hour", *TARGET_HOUR_WEATHER, "dewp_since_issue",
                         "pres_since_issue", "wind_run", "wind_run_u", "wind_run_v",
                         "north_wind_hours_so_far", "hours_since_north_wind_arrived")
 
@@ -985,8 +1005,9 @@ def target_hour_features(target_hours: np.ndarray, names: list[str]) -> np.ndarr
     ``names``, :data:`TARGET_HOUR_CHANNELS`): the hour (0–23), that hour's weather, its
     dew point and pressure minus those at the issue time (the end of day D), the wind
     run since the target day began (m/s × h: speed, and the wind vector's u and v, missing
-    hours as 0), the strong northerly hours (≥ 3 m/s from NW, N or NE) so far, and the
-    hours since the day's first one (negative before it, NaN on a day without one).
+    hours as 0), the strong northerly hours (:func:`strong_north_wind`, missing hours as
+    not) so far, and the hours since the day's first one (negative before it, NaN on a
+    day without one).
     Pollution is blown out over hours: by how far the air has moved since midnight, and
     how long ago a front came through."""
     n_rows = len(target_hours)
@@ -995,13 +1016,12 @@ def target_hour_features(target_hours: np.ndarray, names: list[str]) -> np.ndarr
     missing = np.full((n_rows, 24), np.nan)
     speed = channel.get("wind_speed", missing)
     u, v = channel.get("wind_u", missing), channel.get("wind_v", missing)
-    # wind from N, NE or NW (within 67.5° of north); u, v point where the air moves to
-    north = (speed >= STRONG_WIND) & (-v >= np.cos(np.deg2rad(67.5)) * speed)
+    north = channel.get("strong_north_wind", missing) == 1.0
     first_north = np.where(north.any(axis=1), north.argmax(axis=1), np.nan)
     hour = np.broadcast_to(np.arange(24, dtype=float), (n_rows, 24))
     since_issue = [channel[q] - at_issue[q] if q in channel else missing
                    for q in ("dewp", "pres")]
-    columns = [hour, *(channel.get(name, missing) for name in TARGET_HOUR_CHANNELS),
+    columns = [hour, *(channel.get(name, missing) for name in TARGET_HOUR_WEATHER),
                *since_issue,
                np.cumsum(np.nan_to_num(speed), axis=1), np.cumsum(np.nan_to_num(u), axis=1),
                np.cumsum(np.nan_to_num(v), axis=1), np.cumsum(north, axis=1).astype(float),

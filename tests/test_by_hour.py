@@ -15,6 +15,7 @@ from baselines.linear import SklearnBaseline
 from forecast.config import load_config, target_hours
 from forecast.errors import DataError
 from forecast.registry import DEFAULT_MODELS, default_models
+from forecast.schema import COMPASS_16
 from forecast.task import TARGET_HOUR_CHANNELS, TARGET_HOUR_FEATURES, target_hour_features
 
 
@@ -79,6 +80,29 @@ def test_hour_features_by_hand(make_hourly):
     # dew point at hour h of day 21 (-10 + h + 21) minus 23 h of day 20 (-10 + 23 + 20)
     np.testing.assert_allclose(hour_feature(task, "dewp_since_issue")[odd_row], hours - 22.0)
     np.testing.assert_allclose(hour_feature(task, "pres_since_issue")[odd_row], hours - 23.0)
+
+
+def test_strong_northerly_hours_follow_the_sector_rule_of_the_daily_features(make_hourly):
+    # a 16-point compass, 4 m/s: hour h of every day blows from COMPASS_16[h % 16] (calm
+    # at 16 h, missing at 17 h). NORTH_SECTORS (NW, N, NE) holds WNW, NW, NNW, N, NNE and
+    # NE; ENE belongs to E although it is 67.5° from north, like WNW.
+    names = np.array(COMPASS_16 + ("calm", None), dtype=object)
+    hourly = make_hourly("2010-01-01", 40, wind_speed=4.0,
+                         wind_dir=lambda d, h: names[np.minimum(h, 17)])
+    task = build(hourly, mode="forecast", target_hours=True, **HAND_SPLITS)
+    row = row_of(task, day(20))
+    north = task.target_hours[row, 1:, task.target_hour_names.index("strong_north_wind")]
+    expected = np.isin(names[np.minimum(np.arange(24), 17)],
+                       ["WNW", "NW", "NNW", "N", "NNE", "NE"]).astype(float)
+    expected[17:] = np.nan       # 17 h: missing direction; later hours repeat it
+    np.testing.assert_array_equal(north[:17], expected[:17])
+    assert np.isnan(north[17:]).all()
+    so_far = hour_feature(task, "north_wind_hours_so_far")[row]
+    np.testing.assert_array_equal(so_far, np.cumsum(np.nan_to_num(expected)))
+    # the same hours as the daily feature of the target day
+    assert so_far[-1] == task.X[row, task.feature_names.index("forecast_north_wind_hours")]
+    np.testing.assert_array_equal(hour_feature(task, "hours_since_north_wind_arrived")[row],
+                                  np.arange(24.0))
 
 
 def test_no_information_after_the_target_day_or_of_its_pm25_reaches_the_inputs(small_hourly):
