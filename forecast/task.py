@@ -141,7 +141,8 @@ class ForecastTask:
     (n_rows, L, n_sequence_features); ``hourly``: optionally the last ``hourly_hours``
     hours up to the end of the issue day (hour 23 of day D included), oldest first, raw
     values with NaN for missing (n_rows, hours, n_hourly_channels), for the networks that
-    read it (``*_hourly``); None when no model needs it. ``target_hours`` and ``y_hours``
+    read it (``*_hourly``); in forecast mode followed by the target day's 24 hours
+    (weather only: their PM2.5 is NaN); None when no model needs it. ``target_hours`` and ``y_hours``
     (forecast mode, built only for a model that reads them): the target day's weather
     and PM2.5 hour by hour (the latter a training target only, like ``y``).
     ``omitted_features``: name → why a feature this kind of task can have was not built.
@@ -837,7 +838,9 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
     """Build the ForecastTask of every station from its HourlyFrame and DailyFrame.
 
     ``hourly_hours`` > 0 also builds ``task.hourly``, the last that many hours up to the
-    end of each issue day (0: none, which saves its memory when no model reads it).
+    end of each issue day (0: none, which saves its memory when no model reads it); in
+    forecast mode it goes on to the end of the target day, with the weather of those
+    24 × ``horizon`` hours and their PM2.5 missing.
     ``coordinates`` (station → (latitude, longitude), decimal degrees) enable the upwind
     feature of a task with several stations; without them it is left out (and named in
     ``omitted_features``), the regional mean and maximum are built all the same.
@@ -853,6 +856,7 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
         raise DataError("the target day's hourly weather is an input in forecast mode only "
                         "(--mode forecast)")
     warmup = max(lags, max(ROLL_WINDOWS))
+    hours_ahead = 24 * horizon if mode == "forecast" else 0   # of task.hourly
     grid = complete_hours(hourly)
     stations = sorted(daily["station"].unique().tolist())
     # row positions per station (one pass each); one station's rows are taken at a time
@@ -919,8 +923,8 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
             X = np.empty((ends[-1], len(feature_names)), dtype=np.float32)
             sequence = np.empty((ends[-1], sequence_length, len(SEQUENCE_FEATURES)))
             if hourly_hours > 0:
-                hourly_window = np.empty((ends[-1], hourly_hours, len(HOURLY_SEQUENCE_FEATURES)),
-                                         dtype=np.float32)
+                hourly_window = np.empty((ends[-1], hourly_hours + hours_ahead,
+                                          len(HOURLY_SEQUENCE_FEATURES)), dtype=np.float32)
             if target_hours:
                 target_window = np.empty((ends[-1], 1 + 24, len(TARGET_HOUR_CHANNELS)),
                                          dtype=np.float32)
@@ -935,8 +939,13 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
             station_grid = grid.iloc[grid_rows[station]].reset_index(drop=True)
             station_hours = _hourly_inputs(station_grid)
         if hourly_hours > 0:
-            hour_positions = positions * 24 + 23     # hour 23 of the issue day, its last
-            hourly_window[block] = _windows(station_hours, hour_positions, hourly_hours)
+            # up to hour 23 of the issue day, its last; in forecast mode on to the end of
+            # the target day, whose PM2.5 is not known at the issue time
+            ahead = np.full((hours_ahead, station_hours.shape[1]), np.nan, dtype=np.float32)
+            window = _windows(np.concatenate([station_hours, ahead]),
+                              positions * 24 + 23 + hours_ahead, hourly_hours + hours_ahead)
+            window[:, hourly_hours:, HOURLY_SEQUENCE_FEATURES.index("pm25")] = np.nan
+            hourly_window[block] = window
         if target_hours:
             target_window[block], target_pm25[block] = _target_day_hours(
                 np.column_stack([station_hours, strong_north_wind(station_grid)]),

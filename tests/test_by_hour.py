@@ -216,8 +216,8 @@ def test_a_forecast_mode_run_fits_scores_and_reports_it(tmp_path):
     overrides = {
         "data": {"dataset": "synthetic", "synthetic_start": "2010-01-01",
                  "synthetic_end": "2012-12-31"},
-        "task": {"mode": "forecast"},
-        "models": {"names": ["persistence", "ridge", "hgb_by_hour", "mlp"]},
+        "models": {"names": ["persistence", "ridge", "hgb_by_hour", "mlp", "gru_hourly"]},
+        "task": {"mode": "forecast", "hourly_hours": 24},
         "training": {"seeds": 1, "max_epochs": 3, "patience": 2, "hidden": 8, "layers": 1,
                      "progress_bar": False, "jobs": 1},
         "diagnostics": {"sweep_hidden": [4, 8], "sweep_layers": [1], "max_epochs": 2,
@@ -239,16 +239,28 @@ def test_a_forecast_mode_run_fits_scores_and_reports_it(tmp_path):
                   if line.startswith("- **Inputs**"))
     best = min(("ridge", "hgb_by_hour"),
                key=lambda n: result.pooled["models"][n]["val"]["rmse"])
-    assert ("hour by hour, an input no network has" in inputs) == (best == "hgb_by_hour")
-    # with hgb_by_hour the best baseline (here made so), the report says it has more inputs
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    pooled = metrics["pooled"]["models"]
-    pooled["hgb_by_hour"]["val"]["rmse"] = 0.5 * pooled["ridge"]["val"]["rmse"]
-    (run_dir / "metrics.json").write_text(json.dumps(metrics))
-    assert main(["report", str(run_dir)]) == 0
-    inputs = next(line for line in (run_dir / "report.md").read_text().splitlines()
-                  if line.startswith("- **Inputs**"))
+    assert ("hour by hour" in inputs) == (best == "hgb_by_hour")
+
+    def inputs_line(edit) -> str:
+        """The report's Inputs line after ``edit`` of the pooled validation scores."""
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        edit(metrics["pooled"]["models"])
+        (run_dir / "metrics.json").write_text(json.dumps(metrics))
+        assert main(["report", str(run_dir)]) == 0
+        return next(line for line in (run_dir / "report.md").read_text().splitlines()
+                    if line.startswith("- **Inputs**"))
+
+    def hgb_by_hour_best(pooled):
+        pooled["hgb_by_hour"]["val"]["rmse"] = 0.5 * pooled["ridge"]["val"]["rmse"]
+
+    # hgb_by_hour the best baseline (here made so): gru_hourly reads the hourly record,
+    # which in forecast mode runs through the target day, so it has that input too
+    inputs = inputs_line(hgb_by_hour_best)
     assert "best baseline (hgb_by_hour" in inputs
+    assert "hour by hour, as gru_hourly do" in inputs
+    assert "no network has" not in inputs and "on the same tabular features" not in inputs
+    # without a network over the hourly record it has an input no network has
+    inputs = inputs_line(lambda pooled: pooled.pop("gru_hourly"))
     assert "hour by hour, an input no network has" in inputs
     assert "on the same tabular features" not in inputs
 

@@ -85,6 +85,16 @@ def test_the_window_is_the_last_hours_up_to_the_end_of_the_issue_day(make_hourly
         100.0 * d + h for h in range(24)]
     pm25 = task.hourly[row, :, task.hourly_names.index("pm25")]
     assert pm25[-1] == 10.0 * d + 23
+    # in forecast mode the window runs on to the end of the target day: its weather, and
+    # no PM2.5 (unknown at the issue time)
+    ahead = T.build_task(frame, daily.to_daily(frame), dataset="csv", hourly_hours=30,
+                         mode="forecast", train_end="2010-01-25", val_end="2010-02-01",
+                         test_end="2010-02-09")
+    assert ahead.hourly.shape == (len(ahead.y), 30 + 24, len(T.HOURLY_SEQUENCE_FEATURES))
+    np.testing.assert_array_equal(ahead.hourly[row, :30], task.hourly[row])
+    assert ahead.hourly[row, 30:, task.hourly_names.index("temp")].tolist() == [
+        100.0 * (d + 1) + h for h in range(24)]
+    assert np.isnan(ahead.hourly[row, 30:, task.hourly_names.index("pm25")]).all()
     # no window is built unless asked for
     plain = T.build_task(frame, daily.to_daily(frame), dataset="csv",
                          train_end="2010-01-25", val_end="2010-02-01", test_end="2010-02-09")

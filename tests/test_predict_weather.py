@@ -23,8 +23,10 @@ LAST_DAY = "2011-12-31"          # the run's data ends here; the weather file is
 def _csv_config(path, out) -> dict:
     return {"data": {"dataset": "csv", "path": str(path), "station": "S", "time_column": "time",
                      "columns": {c: c for c in COLUMNS}},
-            "task": {"mode": "forecast"},
-            "models": {"names": ["persistence", "ridge", "hgb_by_hour"], "combination": False},
+            "task": {"mode": "forecast", "hourly_hours": 24},
+            "models": {"names": ["persistence", "ridge", "hgb_by_hour", "gru_hourly"],
+                       "combination": False},
+            "training": {"seeds": 1, "max_epochs": 3, "hidden": 8, "progress_bar": False},
             "split": {"train_end": "2010-12-31", "val_end": "2011-06-30",
                       "test_end": LAST_DAY, "folds": 1},
             "diagnostics": {"capacity_sweep": False, "learning_curve": False},
@@ -63,6 +65,10 @@ def test_the_weather_file_gives_the_features_the_full_data_would(files):
     np.testing.assert_array_equal(task.X[rows], full.X[reference])
     # ... and so is the target day's weather hour by hour, which hgb_by_hour reads
     np.testing.assert_array_equal(task.target_hours[rows], full.target_hours[reference])
+    # ... and the hourly record gru_hourly reads, which runs through the target day's
+    # weather (its PM2.5 missing in both)
+    np.testing.assert_array_equal(task.hourly[rows], full.hourly[reference])
+    assert np.isfinite(task.hourly[rows][0, -24:, task.hourly_names.index("temp")]).all()
     # without the file those inputs are missing: the file is what filled them
     config["data"]["path"] = str(folder / "history.csv")
     bare, bare_rows = latest_task(config, result)

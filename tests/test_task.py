@@ -102,9 +102,19 @@ def test_no_information_after_the_issue_time_leaks(small_hourly, mode):
     assert _same(base.X[at_d0][:, ~forecast_cols], moved.X[at_d0][:, ~forecast_cols])
     if mode == "forecast":
         assert not _same(base.X[at_d0][:, forecast_cols], moved.X[at_d0][:, forecast_cols])
-    # sequence inputs (daily and hourly) of every row issued up to D0
+    # sequence inputs (daily and hourly) of every row issued up to D0; in forecast mode
+    # the hourly window of D0's row runs on through D0 + 1, whose weather may move
     assert _same(base.sequence[past], moved.sequence[past])
-    assert _same(base.hourly[past], moved.hourly[past])
+    assert _same(base.hourly[before], moved.hourly[before])
+    known = base.hourly.shape[1] - (24 if mode == "forecast" else 0)
+    assert known == 72
+    assert _same(base.hourly[at_d0, :known], moved.hourly[at_d0, :known])
+    if mode == "forecast":
+        weather = [base.hourly_names.index(n) for n in base.hourly_names if n != "pm25"]
+        assert not _same(base.hourly[at_d0][:, known:, weather],
+                         moved.hourly[at_d0][:, known:, weather])
+        pm25 = base.hourly_names.index("pm25")
+        assert np.isnan(base.hourly[:, known:, pm25]).all()
     assert _same(base.persistence[past], moved.persistence[past])
     # targets known by the end of D0
     target = pd.DatetimeIndex(base.rows["target_day"])
@@ -128,6 +138,10 @@ def test_forecast_mode_reads_the_target_day_and_nothing_after_it(small_hourly):
     issue = pd.DatetimeIndex(base.rows["issue_day"])
     upto = issue <= D0
     assert _same(base.X[upto], moved.X[upto])
+    # the hourly window too, which runs to the end of the target day
+    hourly = dict(kwargs, hourly_hours=48)
+    assert _same(build(small_hourly, **hourly).hourly[upto],
+                 build(_perturb_after(small_hourly, target_end), **hourly).hourly[upto])
     # ... and each of them does move when the target day itself changes
     changed = build(_perturb_after(small_hourly, T_END), **kwargs)
     at_d0 = issue == D0

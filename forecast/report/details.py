@@ -151,14 +151,22 @@ def what_limits_the_networks(run: Run, sweep, learning_curve: dict,
         b, n = min(baselines, key=baselines.get), min(networks, key=networks.get)
         worst = max(networks, key=networks.get)
         spread = networks[worst] / networks[n] - 1
-        family = REGISTRY.get(run.result.entries[b].family)
-        more = family is not None and family.target_hours
-        text = (f"**Inputs**: {'' if more else 'on the same tabular features '}the best "
-                f"network ({n}, {fixed(networks[n], 2)} {UNIT} validation RMSE) is "
+        def spec_of(name):
+            return REGISTRY.get(run.result.entries[name].family)
+
+        more = spec_of(b) is not None and spec_of(b).target_hours
+        # networks over the hourly record (in forecast mode it runs through the target day)
+        hourly = [m for m in networks if spec_of(m) is not None and spec_of(m).hourly]
+        text = (f"**Inputs**: {'' if more or n in hourly else 'on the same tabular features '}"
+                f"the best network ({n}, "
+                + ("which also reads the hourly record, " if n in hourly else "")
+                + f"{fixed(networks[n], 2)} {UNIT} validation RMSE) is "
                 f"{signed(networks[n] - baselines[b], 2)} from the best baseline ({b}, "
                 f"{fixed(baselines[b], 2)}"
-                + (", which also reads the target day's weather hour by hour, an input no "
-                   "network has" if more else "")
+                + ((", which also reads the target day's weather hour by hour, as "
+                    + ", ".join(hourly) + " do" if hourly else
+                    ", which also reads the target day's weather hour by hour, an input no "
+                    "network has") if more else "")
                 + f"); the {len(networks)} networks ("
                 + ", ".join(networks) + f") lie within {pct(spread, 1)} of one another")
         # the worst against the best network on the same validation rows, where the run
