@@ -65,6 +65,7 @@ DEFAULTS: dict[str, Any] = {
         "lags": 7,                  # daily-mean PM2.5 lags 1..lags
         "sequence_length": 14,      # days of daily features fed to sequence networks
         "hourly_hours": 72,         # hours up to the end of day D fed to the *_hourly networks
+                                    # (forecast mode adds the target day's 24 hours of weather)
         "hourly_sequence": False,   # build that hourly window even when no model reads it
         "max_fill_days": 2,         # daily gaps up to this long are filled from the past
         "target_transform": "auto",  # networks: auto | none | log1p (baselines choose theirs on validation)

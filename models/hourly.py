@@ -1,5 +1,8 @@
 """Sequence networks over the hourly record: the last ``hourly_length`` hours up to the
-end of the issue day D (``task.hourly``), joined with the static (tabular) features.
+end of the issue day D (``task.hourly``), joined with the static (tabular) features. In
+forecast mode the window runs on to the end of the target day (its weather; its PM2.5
+missing), and "the state after hour 23 of D" below is the state after the target day's
+last hour.
 
 ``gru_hourly`` / ``lstm_hourly``:
 
@@ -16,7 +19,7 @@ end of the issue day D (``task.hourly``), joined with the static (tabular) featu
 
 The TCN stacks enough blocks (at least ``layers``) for its receptive field,
 1 + 2·(kernel − 1)·(2^blocks − 1) hours, to cover the whole window: 5 blocks (125 h) for
-72 hours with kernel 3. The hourly channels are standardised, missing hours set to 0 with
+72 hours with kernel 3 (and for the 96 of forecast mode). The hourly channels are standardised, missing hours set to 0 with
 an indicator channel, exactly as the daily sequence (:mod:`models.scaling`). The daily
 sequence ``seq`` is not read: the tabular features already hold the daily lags, rolling
 means and day D's weather, and the static branch sees them all (including the
