@@ -20,10 +20,11 @@ last hour.
 The TCN stacks enough blocks (at least ``layers``) for its receptive field,
 1 + 2·(kernel − 1)·(2^blocks − 1) hours, to cover the whole window: 5 blocks (125 h) for
 72 hours with kernel 3, and for the 96 of forecast mode. The hourly channels are
-standardised, missing hours set to 0 with an indicator channel, exactly as the daily sequence (:mod:`models.scaling`). The daily
-sequence ``seq`` is not read: the tabular features already hold the daily lags, rolling
-means and day D's weather, and the static branch sees them all (including the
-``forecast_*`` weather of the target day in forecast mode).
+standardised, missing hours set to 0 with an indicator channel, exactly as the daily
+sequence (:mod:`models.scaling`). The daily sequence ``seq`` is not read: the tabular
+features already hold the daily lags, rolling means and day D's weather, and the static
+branch sees them all (including the ``forecast_*`` weather of the target day in forecast
+mode).
 """
 
 from __future__ import annotations
