@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .config import CHOICES, DEFAULTS, FREE_TABLES, load_config
-from .errors import DataError, Interrupted
+from .errors import DataError, Interrupted, catch_signal, clear_signal
 from .sources import parse_dataset_spec
 
 # Flags named in the README; every other option gets --KEY (or --SECTION-KEY when the
@@ -264,18 +264,16 @@ def stop_on_signals():
     """While inside, SIGINT and SIGTERM raise :class:`Interrupted` at once (in the main
     thread), so every ``finally`` runs: a run's temporary directory is removed and no
     partly trained network is recorded. The previous handlers come back afterwards."""
-    def raise_interrupted(signal_number, frame):
-        raise Interrupted(signal_number)
-
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {s: signal.signal(s, raise_interrupted) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {s: signal.signal(s, catch_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+        clear_signal()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,3 +33,29 @@ class Interrupted(BaseException):  # noqa: N818 - it is a signal, not an error
     def __init__(self, signal_number: int) -> None:
         super().__init__(f"interrupted by signal {signal_number}")
         self.signal_number = signal_number
+
+
+#: the signal (SIGINT or SIGTERM) caught while the CLI runs a command, until it returns
+_caught_signal: int | None = None
+
+
+def catch_signal(signal_number: int, frame=None) -> None:
+    """The CLI's handler of SIGINT and SIGTERM: note the signal and raise
+    :class:`Interrupted` at once."""
+    global _caught_signal
+    _caught_signal = int(signal_number)
+    raise Interrupted(signal_number)
+
+
+def clear_signal() -> None:
+    global _caught_signal
+    _caught_signal = None
+
+
+def raise_if_interrupted() -> None:
+    """Raise :class:`Interrupted` if a signal was caught. The handler raises at once, but
+    an exception raised while Python runs a weakref callback or ``__del__`` (e.g. inside
+    an import) is dropped with an "Exception ignored" message and the program goes on;
+    the run's stages and every training epoch call this, so such a signal still stops it."""
+    if _caught_signal is not None:
+        raise Interrupted(_caught_signal)

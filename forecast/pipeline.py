@@ -25,7 +25,7 @@ from . import config as config_module
 from . import daily as daily_module
 from . import evaluation, quality, registry, rolling, selection, sources, uncertainty
 from .coordinates import require_coordinates
-from .errors import DataError, ModelFailed
+from .errors import DataError, ModelFailed, raise_if_interrupted
 from .progress import RunProgress
 from .refit import refit
 from .registry import BASELINE_MODELS
@@ -37,6 +37,7 @@ DISPLAY = RunProgress()
 
 def progress(message: str) -> None:
     """One progress line per stage, on stdout (stderr is kept for errors)."""
+    raise_if_interrupted()
     DISPLAY.message(message)
 
 

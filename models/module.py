@@ -30,6 +30,8 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 
+from forecast.errors import raise_if_interrupted
+
 from .base import NetworkConfig, quantile_levels
 from .networks import build_network_module
 
@@ -111,6 +113,7 @@ class ForecastModule(L.LightningModule):
 
     def training_step(self, batches, batch_idx) -> None:
         """One epoch: an optimiser step on each of its minibatches, in order."""
+        raise_if_interrupted()
         optimizer = self.optimizers()
         for batch in batches:
             loss = self._loss(batch)

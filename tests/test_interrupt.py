@@ -74,3 +74,46 @@ def test_a_killed_runs_temporary_directory_is_removed_by_the_next(tmp_path):
     finished.mkdir()
     assert remove_stale_temporaries(out) == [stale]
     assert sorted(p.name for p in out.iterdir()) == [".tmp-running", "20200101-finished"]
+
+
+def test_a_signal_whose_exception_python_drops_still_stops_the_run(monkeypatch):
+    """A signal that arrives while Python runs a weakref callback (as during an import):
+    the handler's exception is dropped ("Exception ignored in ..."), and the run's next
+    stage or training epoch raises it again."""
+    import weakref
+
+    from forecast.cli import stop_on_signals
+    from forecast.errors import Interrupted, raise_if_interrupted
+    from forecast.pipeline import progress
+
+    class Thing:
+        pass
+
+    dropped = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: dropped.append(
+        unraisable.exc_type))
+    with pytest.raises(Interrupted) as caught, stop_on_signals():
+        thing = Thing()
+        reference = weakref.ref(thing, lambda _: signal.raise_signal(signal.SIGINT))
+        del thing                       # the callback runs here; its exception is dropped
+        assert reference() is None and dropped == [Interrupted]
+        progress("the next stage")      # ... and raised again here
+    assert caught.value.signal_number == signal.SIGINT
+    raise_if_interrupted()              # the command has returned: nothing pending
+
+
+def test_a_caught_signal_stops_a_network_at_its_next_epoch(small_hourly, monkeypatch):
+    from conftest import SMALL_SPLITS
+    from test_task import build
+
+    from forecast import errors
+    from forecast.config import load_config
+    from models import NetworkForecaster
+
+    task = build(small_hourly, **SMALL_SPLITS)
+    config = load_config(overrides={"training": {"max_epochs": 3, "hidden": 8,
+                                                 "progress_bar": False}})
+    network = NetworkForecaster.from_config("mlp", config, seed=0)
+    monkeypatch.setattr(errors, "_caught_signal", int(signal.SIGTERM))
+    with pytest.raises(errors.Interrupted):
+        network.fit(task)
