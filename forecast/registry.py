@@ -98,8 +98,6 @@ REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in (
 BASELINE_MODELS = tuple(n for n, s in REGISTRY.items() if s.kind == "baseline")
 NETWORK_MODELS = tuple(n for n, s in REGISTRY.items() if s.kind == "network")
 ALL_MODELS = tuple(REGISTRY)
-#: the default model list of observed mode (forecast mode's: :func:`default_models`)
-DEFAULT_MODELS = tuple(n for n, s in REGISTRY.items() if s.default and not s.target_hours)
 
 
 def default_models(mode: str) -> tuple[str, ...]:
@@ -107,6 +105,10 @@ def default_models(mode: str) -> tuple[str, ...]:
     those that read the target day's hourly weather."""
     return tuple(n for n, s in REGISTRY.items()
                  if s.default and (mode == "forecast" or not s.target_hours))
+
+
+#: the default model list of observed mode (forecast mode's: :func:`default_models`)
+DEFAULT_MODELS = default_models("observed")
 
 
 def reads_target_hours(names) -> bool:

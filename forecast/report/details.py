@@ -116,8 +116,8 @@ def what_limits_the_networks(run: Run, sweep, learning_curve: dict,
     spread and whether its largest size leads by more than noise (``capacity``: the run's
     capacity diagnosis, ``limits`` and ``evidence``), the learning curve's last gain, and
     the networks against the baselines (the same tabular inputs, unless the best baseline
-    also reads the target day's hourly weather: ``hgb_by_hour``) and against one another
-    (other inputs: daily or hourly sequences)."""
+    also reads the target day's hourly weather, ``hgb_by_hour``, or the best network the
+    hourly record) and against one another (other inputs: daily or hourly sequences)."""
     out = []
     capacity = capacity or {}
     capacity_limits = None   # whether the sweep's largest network leads by more than noise
@@ -151,22 +151,23 @@ def what_limits_the_networks(run: Run, sweep, learning_curve: dict,
         b, n = min(baselines, key=baselines.get), min(networks, key=networks.get)
         worst = max(networks, key=networks.get)
         spread = networks[worst] / networks[n] - 1
-        def spec_of(name):
-            return REGISTRY.get(run.result.entries[name].family)
 
-        more = spec_of(b) is not None and spec_of(b).target_hours
+        def reads(name: str, what: str) -> bool:   # a ModelSpec flag of the entry's model
+            return bool(getattr(REGISTRY.get(run.result.entries[name].family), what, False))
+
         # networks over the hourly record (in forecast mode it runs through the target day)
-        hourly = [m for m in networks if spec_of(m) is not None and spec_of(m).hourly]
-        text = (f"**Inputs**: {'' if more or n in hourly else 'on the same tabular features '}"
+        hourly = [m for m in networks if reads(m, "hourly")]
+        shared = ""
+        if reads(b, "target_hours"):
+            shared = (", which also reads the target day's weather hour by hour, "
+                      + (f"as {', '.join(hourly)} do" if hourly else "an input no network has"))
+        same_inputs = not shared and n not in hourly
+        text = (f"**Inputs**: {'on the same tabular features ' if same_inputs else ''}"
                 f"the best network ({n}, "
                 + ("which also reads the hourly record, " if n in hourly else "")
                 + f"{fixed(networks[n], 2)} {UNIT} validation RMSE) is "
                 f"{signed(networks[n] - baselines[b], 2)} from the best baseline ({b}, "
-                f"{fixed(baselines[b], 2)}"
-                + ((", which also reads the target day's weather hour by hour, as "
-                    + ", ".join(hourly) + " do" if hourly else
-                    ", which also reads the target day's weather hour by hour, an input no "
-                    "network has") if more else "")
+                f"{fixed(baselines[b], 2)}{shared}"
                 + f"); the {len(networks)} networks ("
                 + ", ".join(networks) + f") lie within {pct(spread, 1)} of one another")
         # the worst against the best network on the same validation rows, where the run
