@@ -150,7 +150,9 @@ def forecast_rows(task: ForecastTask, rows: np.ndarray, name: str, model,
                         f"{uncertainty.MIN_CALIBRATION_DAYS} (set [split] val_end later)")
     calibration = uncertainty.Calibration.fit(task.y[rows][validation], raw[validation])
     frame = _prediction_rows(task, rows, name, values)
-    columns = uncertainty.forecast_columns(calibration.apply(raw), task.y[rows], threshold)
+    columns = uncertainty.in_blocks(
+        lambda raw, y: uncertainty.forecast_columns(calibration.apply(raw), y, threshold),
+        raw, task.y[rows])
     return frame.assign(**columns, **reference), calibration.to_dict()
 
 
@@ -304,8 +306,9 @@ def fit_models(task: ForecastTask, config: dict, stage: str = "",
     scored = np.isin(task.split, ("train", "val", "test")) & np.isfinite(task.y)
     frames, fitted = [], Fitted(predictions=pd.DataFrame())
     threshold = float(config["evaluation"]["exceedance_threshold"])
-    reference = uncertainty.reference_columns(uncertainty.climatology(task, scored),
-                                              task.y[scored], threshold)
+    reference = uncertainty.in_blocks(
+        lambda quantiles, y: uncertainty.reference_columns(quantiles, y, threshold),
+        uncertainty.climatology(task, scored), task.y[scored])
 
     def rows_of(entry: str, model, values: np.ndarray, info: dict) -> dict:
         frame, calibration = forecast_rows(task, scored, entry, model, values, reference,

@@ -110,11 +110,27 @@ def _log(raw: np.ndarray) -> np.ndarray:
 def raw_quantiles(model, task, rows: np.ndarray, point: np.ndarray | None = None) -> np.ndarray:
     """(n, len(LEVELS)) raw quantiles (µg/m³) of ``model`` for the selected rows: its
     quantile head's when it has one, else its point forecast (``point`` if given) at
-    every level."""
+    every level (a read-only view of the n forecasts)."""
     if getattr(model, "predicts_quantiles", False):
         return np.asarray(model.predict_quantiles(task, rows), dtype=float)
     values = model.predict(task, rows) if point is None else point
-    return np.repeat(np.asarray(values, dtype=float)[:, None], len(LEVELS), axis=1)
+    values = np.asarray(values, dtype=float)
+    return np.broadcast_to(values[:, None], (len(values), len(LEVELS)))   # a read-only view
+
+
+#: Rows whose distributions (:data:`LEVELS` quantiles each) are scored at a time: a whole
+#: task's at hundreds of stations would be several arrays of 0.2 GiB per 100 stations.
+BLOCK_ROWS = 16_384
+
+
+def in_blocks(columns_of, *arrays: np.ndarray) -> dict[str, np.ndarray]:
+    """``columns_of(*blocks)`` (a dict of per-row columns) for consecutive blocks of
+    :data:`BLOCK_ROWS` rows of ``arrays``, concatenated: row by row the same columns as
+    from the whole arrays, with temporaries the size of a block."""
+    n = len(arrays[0])
+    parts = [columns_of(*(a[start:start + BLOCK_ROWS] for a in arrays))
+             for start in range(0, max(n, 1), BLOCK_ROWS)]
+    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
 
 
 # ---------------------------------------------------------------- the distribution

@@ -37,25 +37,43 @@ OPTIONAL_STATE = ("x_low", "x_high", "seq_low", "seq_high", "hourly_mean", "hour
                   "hourly_indicate", "hourly_low", "hourly_high")
 
 
+#: Values (rows × features × ...) standardised at a time: the float64 temporaries of a
+#: block stay small, where those of a whole task's sequence (hundreds of stations) took
+#: several times its size.
+BLOCK_VALUES = 1 << 20
+
+
 def _standardise(values: np.ndarray, mean: np.ndarray, std: np.ndarray,
                  indicate: np.ndarray, low: np.ndarray | None = None,
-                 high: np.ndarray | None = None) -> np.ndarray:
+                 high: np.ndarray | None = None, rows: np.ndarray | None = None) -> np.ndarray:
     """(values − mean) / std with NaN → 0, clipped to [low, high] when given, then the
-    indicator columns of ``indicate``."""
-    missing = ~np.isfinite(values)
-    with np.errstate(invalid="ignore", over="ignore"):
-        scaled = np.where(missing, 0.0, (values - mean) / std)
-    if low is not None:
-        scaled = np.clip(scaled, low, high)
-    indicators = missing[..., indicate]
-    return np.concatenate([scaled, indicators], axis=-1).astype(np.float32)
+    indicator columns of ``indicate``, float32; of ``values[rows]`` when ``rows`` (a
+    mask or indices) is given. Computed a block of rows at a time into the result: every
+    value is the one the whole array at once gives."""
+    rows = np.ones(len(values), dtype=bool) if rows is None else np.asarray(rows)
+    index = np.flatnonzero(rows) if rows.dtype == bool else rows
+    per_row = max(1, int(np.prod(values.shape[1:])))
+    block = max(1, BLOCK_VALUES // per_row)
+    result = np.empty((len(index), *values.shape[1:-1], values.shape[-1] + int(indicate.sum())),
+                      dtype=np.float32)
+    for start in range(0, len(index), block):
+        part = values[index[start:start + block]]
+        missing = ~np.isfinite(part)
+        with np.errstate(invalid="ignore", over="ignore"):
+            scaled = np.where(missing, 0.0, (part - mean) / std)
+        if low is not None:
+            scaled = np.clip(scaled, low, high)
+        result[start:start + block] = np.concatenate([scaled, missing[..., indicate]], axis=-1)
+    return result
 
 
-def _training_range(values: np.ndarray, mean: np.ndarray,
-                    std: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per feature (last axis), the range of the standardised training values, missing
-    values counted as the 0 they are set to (a feature never seen in training: [0, 0])."""
-    scaled = _standardise(values, mean, std, np.zeros(values.shape[-1], dtype=bool))
+def _training_range(values: np.ndarray, mean: np.ndarray, std: np.ndarray,
+                    rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per feature (last axis), the range of the standardised training values (of
+    ``values[rows]`` when given), missing values counted as the 0 they are set to (a
+    feature never seen in training: [0, 0])."""
+    scaled = _standardise(values, mean, std, np.zeros(values.shape[-1], dtype=bool),
+                          rows=rows)
     axes = tuple(range(scaled.ndim - 1))
     return scaled.min(axis=axes), scaled.max(axis=axes)
 
@@ -97,15 +115,15 @@ class Scalers:
         seq_mean, seq_std = train_statistics(task, task.sequence)
         z = transform_target(task.y, task.target_transform)
         (y_mean,), (y_std,) = train_statistics(task, z[:, None])
-        x_low, x_high = _training_range(task.X[train], x_mean, x_std)
-        seq_low, seq_high = _training_range(task.sequence[train], seq_mean, seq_std)
+        x_low, x_high = _training_range(task.X, x_mean, x_std, train)
+        seq_low, seq_high = _training_range(task.sequence, seq_mean, seq_std, train)
         hourly_scalers = {}
         if hourly:
             if task.hourly is None:
                 raise ValueError("the network reads the hourly window, which this task "
                                  "lacks (build it with task.hourly_hours > 0)")
             mean, std = train_statistics(task, task.hourly)
-            low, high = _training_range(task.hourly[train], mean, std)
+            low, high = _training_range(task.hourly, mean, std, train)
             hourly_scalers = dict(hourly_mean=mean, hourly_std=std, hourly_low=low,
                                   hourly_high=high,
                                   hourly_indicate=np.isnan(task.hourly[train]).any(axis=(0, 1)))
@@ -142,10 +160,10 @@ class Scalers:
             raise ValueError(f"the task has {task.X.shape[1]} features and "
                              f"{task.sequence.shape[2]} sequence channels; the network was "
                              f"fitted on {len(self.x_mean)} and {len(self.seq_mean)}")
-        x = _standardise(task.X[rows], self.x_mean, self.x_std, self.x_indicate,
-                         self.x_low, self.x_high)
-        seq = _standardise(task.sequence[rows], self.seq_mean, self.seq_std, self.seq_indicate,
-                           self.seq_low, self.seq_high)
+        x = _standardise(task.X, self.x_mean, self.x_std, self.x_indicate,
+                         self.x_low, self.x_high, rows)
+        seq = _standardise(task.sequence, self.seq_mean, self.seq_std, self.seq_indicate,
+                           self.seq_low, self.seq_high, rows)
         station = task.station_index[rows].astype(np.int64)
         tensors = (torch.from_numpy(x), torch.from_numpy(seq), torch.from_numpy(station))
         if self.hourly_mean is None:
@@ -155,8 +173,8 @@ class Scalers:
             raise ValueError(f"the task has {have} hourly channels; the network was fitted "
                              f"on {len(self.hourly_mean)} (build the hourly window with "
                              "task.hourly_hours > 0)")
-        hourly = _standardise(task.hourly[rows], self.hourly_mean, self.hourly_std,
-                              self.hourly_indicate, self.hourly_low, self.hourly_high)
+        hourly = _standardise(task.hourly, self.hourly_mean, self.hourly_std,
+                              self.hourly_indicate, self.hourly_low, self.hourly_high, rows)
         return (*tensors, torch.from_numpy(hourly))
 
     def target(self, task: ForecastTask, rows: np.ndarray) -> torch.Tensor:

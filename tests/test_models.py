@@ -226,6 +226,26 @@ def test_scalers_standardise_and_flag_missing(task):
     assert np.allclose(scalers.to_target(target.numpy()), task.y[train], rtol=1e-4, atol=1e-3)
 
 
+def test_inputs_are_standardised_block_by_block_as_a_whole(task, monkeypatch):
+    """Blocks of rows bound the float64 temporaries; every value is the one the whole
+    array at once gives, bit for bit."""
+    import models.scaling as scaling
+
+    scalers = Scalers.fit(task)
+    rows = task.mask("train", scored=False) | task.mask("test")
+    whole = scalers.inputs(task, rows)
+    monkeypatch.setattr(scaling, "BLOCK_VALUES", 7 * task.sequence[0].size)  # 7 rows a block
+    blocks = scalers.inputs(task, rows)
+    for before, after in zip(whole, blocks, strict=True):
+        assert torch.equal(before, after)
+    # the same rows as indices
+    for before, after in zip(whole, scalers.inputs(task, np.flatnonzero(rows)), strict=True):
+        assert torch.equal(before, after)
+    again = Scalers.fit(task)
+    for field in dataclasses.fields(Scalers):
+        assert np.array_equal(getattr(scalers, field.name), getattr(again, field.name))
+
+
 def test_inputs_are_clipped_to_the_training_range(task, fitted_mlp):
     """A stray value far beyond anything training showed acts like the training extreme."""
     test = task.mask("test")
