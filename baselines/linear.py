@@ -170,6 +170,11 @@ FAMILIES = {
 
 # HistGradientBoostingRegressor's categories are bin numbers: at most max_bins (255)
 MAX_CATEGORIES = 255
+#: With more stations the linear families read the station's mean training target
+#: instead of one 0/1 column per station: those columns grow with rows × stations (at
+#: 200 stations the ridge's standardised copies peaked at 2.4 GiB above the run's
+#: other memory, at 1,000 one copy alone would be 12 GiB).
+MAX_ONE_HOT_STATIONS = 64
 
 
 def _preprocessing() -> Pipeline:
@@ -235,17 +240,17 @@ class SklearnBaseline(Baseline):
 
     def _day_inputs(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
         """The rows' features, float64, with the station for several stations: one 0/1
-        column per station for the linear families; for gradient boosting one column, the
-        station's number (split on as a category, up to :data:`MAX_CATEGORIES` stations)
-        or, with more stations, the station's mean training target (µg/m³, or its
-        transform; from the training rows of the fit only). One-hot columns made hgb's
-        histograms ×3.3 slower at 200 stations (285 columns instead of 86)."""
+        column per station for the linear families (up to :data:`MAX_ONE_HOT_STATIONS`
+        stations); for gradient boosting one column, the station's number (split on as a
+        category, up to :data:`MAX_CATEGORIES` stations); beyond those, one column, the
+        station's mean training target (µg/m³, from the training rows of the fit only).
+        One-hot columns made hgb's histograms ×3.3 slower at 200 stations (285 columns
+        instead of 86)."""
         X = task.X[rows].astype(np.float64)
-        if len(task.stations) > 1 and FAMILIES[self.family].native_stations:
-            station = task.station_index[rows]
-            column = (station.astype(np.float64) if self.station_level_ is None
-                      else self.station_level_[station])
-            X = np.hstack([X, column[:, None]])
+        if len(task.stations) > 1 and self.station_level_ is not None:
+            X = np.hstack([X, self.station_level_[task.station_index[rows], None]])
+        elif len(task.stations) > 1 and FAMILIES[self.family].native_stations:
+            X = np.hstack([X, task.station_index[rows, None].astype(np.float64)])
         elif len(task.stations) > 1:
             encoder = OneHotEncoder(categories=[np.arange(len(task.stations))],
                                     sparse_output=False)
@@ -355,13 +360,16 @@ class SklearnBaseline(Baseline):
                                       draws=len(self.draws_)).fit(final_task)
 
     def _station_column(self, family: Family, task: ForecastTask, train: np.ndarray) -> None:
-        """Set how :meth:`_inputs` gives a native-stations family the station:
-        ``station_level_`` (None: the station's number, a category) and the estimator
-        arguments that say which column is a category."""
+        """Set how :meth:`_inputs` gives the estimator the station:
+        ``station_level_`` (None: the station's number, a category, or the linear
+        families' 0/1 columns) and the estimator arguments that say which column is a
+        category."""
         self.station_level_, self.estimator_inputs_ = None, {}
-        if not family.native_stations or len(task.stations) == 1:
+        n_stations = len(task.stations)
+        if n_stations == 1 or (not family.native_stations
+                               and n_stations <= MAX_ONE_HOT_STATIONS):
             return
-        if len(task.stations) <= MAX_CATEGORIES:
+        if family.native_stations and n_stations <= MAX_CATEGORIES:
             self.estimator_inputs_ = {"categorical_features": [task.X.shape[1]]}
             return
         station, y = task.station_index[train], task.y[train]

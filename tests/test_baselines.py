@@ -242,6 +242,30 @@ def test_hgb_splits_on_the_station_as_one_category(three_stations):
     assert ridge.model_.n_features_in_ == task.X.shape[1] + len(task.stations)
 
 
+def test_linear_families_with_many_stations_read_training_means(three_stations,
+                                                               monkeypatch):
+    """Beyond MAX_ONE_HOT_STATIONS the 0/1 columns (rows × stations) give way to one
+    column, the station's mean training target."""
+    import baselines.linear as linear
+
+    task = three_stations
+    monkeypatch.setattr(linear, "MAX_ONE_HOT_STATIONS", 2)
+    ridge = SklearnBaseline(family="ridge").fit(task)
+    assert ridge.model_.n_features_in_ == task.X.shape[1] + 1
+    train = task.mask("train")
+    for k in range(len(task.stations)):
+        mine = train & (task.station_index == k)
+        assert ridge.station_level_[k] == pytest.approx(task.y[mine].mean())
+    rows = task.mask("test")
+    np.testing.assert_array_equal(ridge._inputs(task, rows)[:, -1],
+                                  ridge.station_level_[task.station_index[rows]])
+    assert np.isfinite(ridge.predict(task, rows)).all()
+    # hgb keeps its category
+    hgb = SklearnBaseline(family="hgb", grid=HGB_GRID[:1], transforms=("none",), seed=0,
+                          draws=1).fit(task)
+    assert hgb.station_level_ is None and hgb.model_.is_categorical_[-1]
+
+
 def test_hgb_with_more_stations_than_categories_reads_training_means(three_stations,
                                                                      monkeypatch):
     import baselines.linear as linear
