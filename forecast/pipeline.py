@@ -8,6 +8,7 @@ earlier run.
 
 from __future__ import annotations
 
+import gc
 import os
 import platform
 import shutil
@@ -635,6 +636,9 @@ def run(config: dict) -> Path:
         summary = daily_module.summarise(loaded.hourly, daily, loaded.quality)
         progress(f"building the {config['task']['mode']}-mode task")
         task = make_task(loaded, daily, config)
+        # the task holds all the fits need: the hourly record (GiBs at hundreds of
+        # stations) and the daily table would otherwise stay for the whole run
+        loaded.hourly = daily = None
         for name, why in task.omitted_features.items():
             progress(f"{name} not built: {why}")
         remove_stale_temporaries(tmp.parent)
@@ -681,6 +685,10 @@ def run(config: dict) -> Path:
             wall_seconds=time.perf_counter() - started)
         written()
         result.write(tmp)
+        # the report reads the run directory: the fits, the tasks and the forecasts held
+        # here are no longer needed, and would double the peak memory of a large run
+        del task, folds, fitted, predictions, training, result
+        gc.collect()
         progress("writing the report")
         from .report import write_report
 
