@@ -134,3 +134,26 @@ def test_calibration_never_reads_the_test_targets(synthetic_task):
     y[val] = y[val] * 3.0 + 50.0
     shifted = fit_models(replace(synthetic_task, y=y), config).predictions
     assert not np.allclose(before["q90"], shifted["q90"])
+
+
+def test_distributions_scored_block_by_block_equal_the_whole(monkeypatch):
+    """Blocks of rows bound the (rows × 99) temporaries; every column is the one the
+    whole arrays at once give, bit for bit (NaN targets included)."""
+    rng = np.random.default_rng(3)
+    n = 50
+    point = rng.gamma(2.0, 40.0, n)
+    y = point * rng.lognormal(0.0, 0.4, n)
+    y[::9] = np.nan
+    raw = uncertainty.raw_quantiles(None, None, None, point=point)
+    calibration = Calibration.fit(y[:30][np.isfinite(y[:30])], raw[:30][np.isfinite(y[:30])])
+    reference = np.sort(rng.gamma(2.0, 40.0, (n, len(LEVELS))), axis=1)
+
+    def columns(raw, y, reference):
+        return uncertainty.distribution_columns(calibration.apply(raw), y, reference, 75.0)
+
+    whole = columns(raw, y, reference)
+    monkeypatch.setattr(uncertainty, "BLOCK_ROWS", 7)
+    blocks = uncertainty.in_blocks(columns, raw, y, reference)
+    assert whole.keys() == blocks.keys()
+    for name, values in whole.items():
+        np.testing.assert_array_equal(values, blocks[name], err_msg=name)
