@@ -88,6 +88,7 @@ DEFAULTS: dict[str, Any] = {
         "patience": 10,
         "batch_size": 64,
         "max_steps_per_epoch": 256, # larger data: batches grow so an epoch takes at most this many steps
+        "max_batch_size": 512,      # ... up to this many rows; beyond, each epoch samples its rows (0: no cap)
         "learning_rate": 0.003,
         "weight_decay": 0.0001,
         "optimizer": "adamw",       # adamw | sgd | rmsprop
@@ -268,6 +269,9 @@ def validate(config: dict) -> None:
         if config["training"][key] < 1:
             raise DataError(f"config: training.{key} must be at least 1, "
                             f"not {config['training'][key]}")
+    if config["training"]["max_batch_size"] < 0:
+        raise DataError("config: training.max_batch_size must be 0 (no cap) or more, "
+                        f"not {config['training']['max_batch_size']}")
     if config["training"]["seeds"] < 1:
         raise DataError("config: training.seeds must be at least 1")
     QualityRules.from_config(config["quality"])

@@ -52,11 +52,13 @@ class ForecastDataModule(L.LightningDataModule):
 
     def __init__(self, task: ForecastTask, batch_size: int = 64, seed: int = 0,
                  scalers: Scalers | None = None, hourly: bool = False,
-                 max_steps_per_epoch: int | None = None) -> None:
+                 max_steps_per_epoch: int | None = None,
+                 max_batch_size: int | None = None) -> None:
         super().__init__()
         self.task = task
         self.batch_size = batch_size
         self.max_steps_per_epoch = max_steps_per_epoch
+        self.max_batch_size = max_batch_size
         self.seed = seed
         self.scalers = scalers
         self.hourly = hourly   # batches also carry the hourly window (before the target)
@@ -75,9 +77,13 @@ class ForecastDataModule(L.LightningDataModule):
             tensors += (self.scalers.target(self.task, rows),)
         return BatchTensors(*tensors).to(self.device)
 
-    def _loader(self, dataset: BatchTensors, batch_size: int, shuffle: bool) -> DataLoader:
+    def _loader(self, dataset: BatchTensors, batch_size: int, shuffle: bool,
+                rows_per_epoch: int | None = None) -> DataLoader:
         generator = torch.Generator().manual_seed(self.seed) if shuffle else None
-        order = (RandomSampler(dataset, generator=generator) if shuffle
+        # ``num_samples`` only when it samples: RandomSampler's generator would otherwise
+        # draw once more an epoch, and every later epoch's order would change
+        sample = {"num_samples": rows_per_epoch} if rows_per_epoch else {}
+        order = (RandomSampler(dataset, generator=generator, **sample) if shuffle
                  else SequentialSampler(dataset))
         return DataLoader(dataset, sampler=BatchSampler(order, batch_size, drop_last=False),
                           batch_size=None, num_workers=0, generator=generator)
@@ -90,12 +96,27 @@ class ForecastDataModule(L.LightningDataModule):
         if not self.max_steps_per_epoch:
             return self.batch_size
         n_train = int(self.task.training_rows().sum())
-        return max(self.batch_size, math.ceil(n_train / self.max_steps_per_epoch))
+        grown = math.ceil(n_train / self.max_steps_per_epoch)
+        if self.max_batch_size:
+            grown = min(grown, self.max_batch_size)
+        return max(self.batch_size, grown)
+
+    @property
+    def rows_per_epoch(self) -> int | None:
+        """How many training rows an epoch draws (without replacement, anew each epoch),
+        when batches of at most ``max_batch_size`` rows cannot cover them all in
+        ``max_steps_per_epoch`` steps; None when every epoch reads them all."""
+        if not (self.max_steps_per_epoch and self.max_batch_size):
+            return None
+        n_train = int(self.task.training_rows().sum())
+        per_epoch = self.max_steps_per_epoch * self.train_batch_size
+        return per_epoch if per_epoch < n_train else None
 
     def train_batches(self) -> DataLoader:
-        """The training minibatches, shuffled anew each epoch by the seeded generator."""
+        """The training minibatches, shuffled anew each epoch by the seeded generator
+        (a fresh sample of ``rows_per_epoch`` rows each epoch at data scale)."""
         return self._loader(self.dataset(self.task.training_rows()), self.train_batch_size,
-                            True)
+                            True, self.rows_per_epoch)
 
     def train_dataloader(self) -> EpochBatches:
         """One item an epoch, that epoch's minibatches (see :mod:`models.module`); with

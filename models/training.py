@@ -120,7 +120,8 @@ def _divergence(history: pd.DataFrame) -> str | None:
 
 #: The ``[training]`` options that are a network's constructor arguments (all but seeds).
 TRAINING_PARAMETERS = ("hidden", "layers", "dropout", "activation", "learning_rate",
-                       "weight_decay", "optimizer", "momentum", "batch_size", "max_steps_per_epoch", "max_epochs",
+                       "weight_decay", "optimizer", "momentum", "batch_size", "max_steps_per_epoch", "max_batch_size",
+                       "max_epochs",
                        "patience", "gradient_clip", "lr_schedule", "accelerator", "devices",
                        "strategy", "num_nodes", "progress_bar", "threads", "loss")
 
@@ -145,6 +146,7 @@ class NetworkForecaster(BaseEstimator):
                  momentum: float = DEFAULTS["training"]["momentum"],
                  batch_size: int = DEFAULTS["training"]["batch_size"],
                  max_steps_per_epoch: int = DEFAULTS["training"]["max_steps_per_epoch"],
+                 max_batch_size: int = DEFAULTS["training"]["max_batch_size"],
                  max_epochs: int = DEFAULTS["training"]["max_epochs"],
                  patience: int = DEFAULTS["training"]["patience"],
                  gradient_clip: float = DEFAULTS["training"]["gradient_clip"],
@@ -168,6 +170,7 @@ class NetworkForecaster(BaseEstimator):
         self.momentum = momentum
         self.batch_size = batch_size
         self.max_steps_per_epoch = max_steps_per_epoch
+        self.max_batch_size = max_batch_size
         self.max_epochs = max_epochs
         self.patience = patience
         self.gradient_clip = gradient_clip
@@ -269,7 +272,8 @@ class NetworkForecaster(BaseEstimator):
         torch.use_deterministic_algorithms(True, warn_only=True)
         data = ForecastDataModule(task, batch_size=int(self.batch_size), seed=self.seed,
                                   hourly=NETWORKS[self.kind].reads_hourly,
-                                  max_steps_per_epoch=int(self.max_steps_per_epoch))
+                                  max_steps_per_epoch=int(self.max_steps_per_epoch),
+                                  max_batch_size=int(self.max_batch_size))
         data.setup("fit")
         self.scalers_ = data.scalers
         self.network_config_ = self.make_network_config(task, data.scalers)
@@ -281,7 +285,9 @@ class NetworkForecaster(BaseEstimator):
                           "hidden", "layers", "dropout", "activation", "learning_rate",
                           "weight_decay", "batch_size", "optimizer", "lr_schedule",
                           "max_epochs", "patience")},
-                      "batch_size_used": data.train_batch_size}
+                      "batch_size_used": data.train_batch_size,
+                      "training_rows": int(task.training_rows().sum()),
+                      "rows_per_epoch": data.rows_per_epoch or int(task.training_rows().sum())}
         if self.train_issue_hours:
             self.info_.update(train_issue_hours=sorted({int(h) for h in self.train_issue_hours}),
                               n_train_rows=int(task.mask("train").sum()),

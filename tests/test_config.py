@@ -160,6 +160,8 @@ def test_model_names_and_ranges_are_validated():
     for key in ("batch_size", "max_steps_per_epoch"):
         with pytest.raises(DataError, match=f"training.{key} must be at least 1"):
             load_config(None, {"training": {key: 0}})
+    with pytest.raises(DataError, match="training.max_batch_size must be 0"):
+        load_config(None, {"training": {"max_batch_size": -1}})
     bad = copy.deepcopy(DEFAULTS)
     bad["task"]["extra"] = 1
     with pytest.raises(DataError, match="unknown option"):

@@ -333,6 +333,31 @@ def test_batches_grow_so_an_epoch_takes_at_most_max_steps(task):
     assert capped.train_batch_size == -(-n_train // 5) > 16
 
 
+def test_batches_stop_growing_at_max_batch_size_and_each_epoch_samples_its_rows(task):
+    n_train = int(task.mask("train").sum())
+    capped = ForecastDataModule(task, batch_size=4, seed=0, max_steps_per_epoch=3,
+                                max_batch_size=8)
+    capped.setup("fit")
+    assert capped.train_batch_size == 8 and capped.rows_per_epoch == 24 < n_train
+    loader = capped.train_batches()
+    epochs = [[list(batch) for batch in loader.sampler] for _ in range(2)]
+    for epoch in epochs:
+        assert [len(batch) for batch in epoch] == [8, 8, 8]
+        rows = [row for batch in epoch for row in batch]
+        assert len(set(rows)) == 24 and max(rows) < n_train     # without replacement
+    assert epochs[0] != epochs[1]                                # a fresh sample each epoch
+    # a cap the data never reach changes nothing: every epoch's order as without it
+    free = ForecastDataModule(task, batch_size=4, seed=0, max_steps_per_epoch=3)
+    roomy = ForecastDataModule(task, batch_size=4, seed=0, max_steps_per_epoch=3,
+                               max_batch_size=n_train)
+    for module in (free, roomy):
+        module.setup("fit")
+    assert roomy.rows_per_epoch is None
+    orders = [[[list(b) for b in loader.sampler] for _ in range(3)]
+              for loader in (free.train_batches(), roomy.train_batches())]
+    assert orders[0] == orders[1]
+
+
 # ------------------------------------------------------------------ divergence
 
 

@@ -362,3 +362,20 @@ def test_the_networks_spread_is_tested_on_the_validation_rows(run_dir):
                   if line.startswith("- **Inputs**"))
     assert f"{spread['worst']} {spread['rmse_diff']:+.2f} µg/m³ from {spread['best']}" in inputs
     assert ("matters here" in inputs) == spread["significant"]
+
+
+def test_epochs_that_sample_their_rows_are_trained_refitted_and_reported(tmp_path):
+    # batches grow from 8 to at most 16 rows, epochs take 4 steps: each draws 64 rows
+    overrides = {**SMALL, "models": {"names": ["persistence", "mlp"]},
+                 "training": {**SMALL["training"], "seeds": 1, "batch_size": 8, "max_steps_per_epoch": 4,
+                              "max_batch_size": 16},
+                 "split": {"folds": 1},
+                 "diagnostics": {"capacity_sweep": False, "learning_curve": False},
+                 "run": {"out": str(tmp_path), "name": "sampled"}}
+    run_dir = run(load_config(overrides=overrides))
+    info = RunResult.read(run_dir).entries["mlp"].info
+    assert info["batch_size_used"] == 16 and info["rows_per_epoch"] == 64
+    assert info["training_rows"] > 64 and info["refit"]["epochs"] >= 1
+    report = (run_dir / "report.md").read_text()
+    assert (f"Each epoch trained on a fresh random sample of 64 of its "
+            f"{info['training_rows']:,} training rows, in batches of 16") in report

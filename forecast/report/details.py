@@ -58,6 +58,7 @@ def section_curves(doc: Doc, run: Run, figures: Path) -> None:
             if frame is not None and "lr" in frame and frame["lr"].notna().any():
                 lr = (f" Learning rate {frame['lr'].iloc[0]:.3g} → "
                       f"{frame['lr'].dropna().iloc[-1]:.3g} over {len(frame)} epochs.")
+            lr += _sampled_epochs(result.entries[entry].info)
             if d:
                 best = f" (best epoch {d['best_epoch']})" if d.get("best_epoch") is not None \
                     else ""
@@ -68,6 +69,17 @@ def section_curves(doc: Doc, run: Run, figures: Path) -> None:
             else:
                 items.append(f"**{entry}** — no diagnosis recorded.{lr}")
         doc.bullets(items)
+
+
+def _sampled_epochs(info: dict) -> str:
+    """A sentence when the network's epochs trained on samples of its training rows
+    (``training.max_batch_size``), not all of them; empty otherwise."""
+    rows, per_epoch = info.get("training_rows"), info.get("rows_per_epoch")
+    if not rows or not per_epoch or per_epoch >= rows:
+        return ""
+    return (f" Each epoch trained on a fresh random sample of {per_epoch:,} of its "
+            f"{rows:,} training rows, in batches of {info['batch_size_used']:,} "
+            "(training.max_batch_size).")
 
 
 def section_capacity(doc: Doc, run: Run, figures: Path) -> None:
