@@ -120,10 +120,10 @@ def _divergence(history: pd.DataFrame) -> str | None:
 
 #: The ``[training]`` options that are a network's constructor arguments (all but seeds).
 TRAINING_PARAMETERS = ("hidden", "layers", "dropout", "activation", "learning_rate",
-                       "weight_decay", "optimizer", "momentum", "batch_size", "max_steps_per_epoch", "max_batch_size",
-                       "max_epochs",
-                       "patience", "gradient_clip", "lr_schedule", "accelerator", "devices",
-                       "strategy", "num_nodes", "progress_bar", "threads", "loss")
+                       "weight_decay", "optimizer", "momentum", "batch_size",
+                       "max_steps_per_epoch", "max_batch_size", "max_epochs", "patience",
+                       "gradient_clip", "lr_schedule", "accelerator", "devices", "strategy",
+                       "num_nodes", "progress_bar", "threads", "loss")
 
 
 class NetworkForecaster(BaseEstimator):
