@@ -89,14 +89,18 @@ class ForecastDataModule(L.LightningDataModule):
                           batch_size=None, num_workers=0, generator=generator)
 
     @property
+    def n_training_rows(self) -> int:
+        """The rows the network trains on (``task.training_rows()``)."""
+        return int(self.task.training_rows().sum())
+
+    @property
     def train_batch_size(self) -> int:
         """``batch_size``, or more when an epoch of the training rows would take more than
         ``max_steps_per_epoch`` steps: at data scale (hundreds of stations) a tiny network's
         cost is otherwise per-step overhead, not arithmetic."""
         if not self.max_steps_per_epoch:
             return self.batch_size
-        n_train = int(self.task.training_rows().sum())
-        grown = math.ceil(n_train / self.max_steps_per_epoch)
+        grown = math.ceil(self.n_training_rows / self.max_steps_per_epoch)
         if self.max_batch_size:
             grown = min(grown, self.max_batch_size)
         return max(self.batch_size, grown)
@@ -108,9 +112,8 @@ class ForecastDataModule(L.LightningDataModule):
         ``max_steps_per_epoch`` steps; None when every epoch reads them all."""
         if not (self.max_steps_per_epoch and self.max_batch_size):
             return None
-        n_train = int(self.task.training_rows().sum())
         per_epoch = self.max_steps_per_epoch * self.train_batch_size
-        return per_epoch if per_epoch < n_train else None
+        return per_epoch if per_epoch < self.n_training_rows else None
 
     def train_batches(self) -> DataLoader:
         """The training minibatches, shuffled anew each epoch by the seeded generator

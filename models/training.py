@@ -286,8 +286,8 @@ class NetworkForecaster(BaseEstimator):
                           "weight_decay", "batch_size", "optimizer", "lr_schedule",
                           "max_epochs", "patience")},
                       "batch_size_used": data.train_batch_size,
-                      "training_rows": int(task.training_rows().sum()),
-                      "rows_per_epoch": data.rows_per_epoch or int(task.training_rows().sum())}
+                      "training_rows": data.n_training_rows,
+                      "rows_per_epoch": data.rows_per_epoch or data.n_training_rows}
         if self.train_issue_hours:
             self.info_.update(train_issue_hours=sorted({int(h) for h in self.train_issue_hours}),
                               n_train_rows=int(task.mask("train").sum()),

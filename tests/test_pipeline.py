@@ -367,8 +367,8 @@ def test_the_networks_spread_is_tested_on_the_validation_rows(run_dir):
 def test_epochs_that_sample_their_rows_are_trained_refitted_and_reported(tmp_path):
     # batches grow from 8 to at most 16 rows, epochs take 4 steps: each draws 64 rows
     overrides = {**SMALL, "models": {"names": ["persistence", "mlp"]},
-                 "training": {**SMALL["training"], "seeds": 1, "batch_size": 8, "max_steps_per_epoch": 4,
-                              "max_batch_size": 16},
+                 "training": {**SMALL["training"], "seeds": 1, "batch_size": 8,
+                              "max_steps_per_epoch": 4, "max_batch_size": 16},
                  "split": {"folds": 1},
                  "diagnostics": {"capacity_sweep": False, "learning_curve": False},
                  "run": {"out": str(tmp_path), "name": "sampled"}}

@@ -54,20 +54,20 @@ def section_curves(doc: Doc, run: Run, figures: Path) -> None:
         for entry in entries:
             d = diagnoses.get(entry) or {}
             frame = curves.get(entry)
-            lr = ""
+            training = ""
             if frame is not None and "lr" in frame and frame["lr"].notna().any():
-                lr = (f" Learning rate {frame['lr'].iloc[0]:.3g} → "
-                      f"{frame['lr'].dropna().iloc[-1]:.3g} over {len(frame)} epochs.")
-            lr += _sampled_epochs(result.entries[entry].info)
+                training = (f" Learning rate {frame['lr'].iloc[0]:.3g} → "
+                            f"{frame['lr'].dropna().iloc[-1]:.3g} over {len(frame)} epochs.")
+            training += _sampled_epochs(result.entries[entry].info)
             if d:
                 best = f" (best epoch {d['best_epoch']})" if d.get("best_epoch") is not None \
                     else ""
                 text = str(d.get("text", "")).strip()
                 if text and text[-1] not in ".!?":
                     text += "."
-                items.append(f"**{entry}** — {d.get('verdict', DASH)}{best}: {text}{lr}")
+                items.append(f"**{entry}** — {d.get('verdict', DASH)}{best}: {text}{training}")
             else:
-                items.append(f"**{entry}** — no diagnosis recorded.{lr}")
+                items.append(f"**{entry}** — no diagnosis recorded.{training}")
         doc.bullets(items)
 
 
