@@ -276,20 +276,33 @@ def diebold_mariano(y_true: ArrayLike, pred_a: ArrayLike, pred_b: ArrayLike, *,
 # --------------------------------------------------------------------------- evaluate
 
 
-def _wide_split(frame: pd.DataFrame, split: str, models: list[str]
+def rows_by_model(predictions: pd.DataFrame, split: str) -> dict[str, np.ndarray]:
+    """{model: positions of its rows of ``split`` in ``predictions``, in table order}: to
+    take one model's rows without a boolean mask over the whole table, which copied
+    every column of every row for each model."""
+    rows = np.flatnonzero((predictions["split"] == split).to_numpy())
+    codes, names = pd.factorize(predictions["model"].take(rows))
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    return {str(name): rows[order[bounds[j]:bounds[j + 1]]] for j, name in enumerate(names)}
+
+
+def _wide_split(frame: pd.DataFrame, split: str, models: list[str],
+                rows_of: dict[str, np.ndarray]
                 ) -> tuple[pd.DataFrame, np.ndarray, dict[str, np.ndarray]]:
     """Align every model's rows of one split on (date, station), sorted by date then station.
 
     Returns (keys frame with date/station, y_true, {model: y_pred}). The expected rows are
     those shared by most models (ties: the first model); raises ValueError naming each
-    model whose rows are duplicated, missing or extra, or whose y_true differs.
+    model whose rows are duplicated, missing or extra, or whose y_true differs. ``rows_of``:
+    each model's rows of the split (:func:`rows_by_model`).
     """
     key_cols = ["date", "station"]
-    part = frame[frame["split"] == split]
+    columns = frame[[*key_cols, "y_true", "y_pred"]]
     per_model: dict[str, pd.DataFrame] = {}
     signatures: dict[str, bytes] = {}
     for model in models:
-        rows = part[part["model"] == model]
+        rows = columns.iloc[rows_of.get(model, [])]
         if rows.empty:
             raise ValueError(
                 f"model {model!r} has no rows in split {split!r}; every model must have "
@@ -389,9 +402,11 @@ def evaluate(predictions: pd.DataFrame, *, reference: str = "persistence",
     distribution = all(c in predictions.columns for c in uncertainty.DISTRIBUTION_COLUMNS)
     columns = list(REQUIRED_PREDICTION_COLUMNS) + (
         list(uncertainty.DISTRIBUTION_COLUMNS) if distribution else [])
-    frame = predictions.loc[:, columns].copy()
-    frame["date"] = pd.to_datetime(frame["date"])
-    frame["model"] = frame["model"].astype(str)
+    frame = predictions.loc[:, columns]    # copy-on-write: nothing is copied here
+    if not pd.api.types.is_datetime64_any_dtype(frame["date"]):
+        frame = frame.assign(date=pd.to_datetime(frame["date"]))
+    if not pd.api.types.is_string_dtype(frame["model"]):
+        frame = frame.assign(model=frame["model"].astype(str))
     splits = [s for s in EVAL_SPLITS if (frame["split"] == s).any()]
     if not splits:
         raise ValueError("predictions has no 'val' or 'test' rows to evaluate")
@@ -400,7 +415,8 @@ def evaluate(predictions: pd.DataFrame, *, reference: str = "persistence",
     result: dict = {"models": {m: {} for m in models}}
     aligned: dict[str, tuple[pd.DataFrame, np.ndarray, dict[str, np.ndarray]]] = {}
     for split in splits:
-        keys, y_true, preds = _wide_split(frame, split, models)
+        rows_of = rows_by_model(frame, split)
+        keys, y_true, preds = _wide_split(frame, split, models, rows_of)
         aligned[split] = (keys, y_true, preds)
         dates = keys["date"].to_numpy()
         plan = _resample_plan(len(y_true), dates, None, n_boot, seed)
@@ -416,8 +432,8 @@ def evaluate(predictions: pd.DataFrame, *, reference: str = "persistence",
             m["exceedance"] = exceedance_scores(y_true, y_pred, threshold)
             m["category_accuracy"] = category_accuracy(y_true, y_pred)
             if distribution:
-                m.update(uncertainty.probabilistic_metrics(
-                    frame[(frame["split"] == split) & (frame["model"] == model)], threshold))
+                m.update(uncertainty.probabilistic_metrics(frame.iloc[rows_of[model]],
+                                                           threshold))
             result["models"][model][split] = m
 
     best: str | None = None

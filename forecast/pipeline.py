@@ -424,7 +424,7 @@ class FoldResult:
     """One rolling-origin fold: its task (uninformative features dropped) and its fits."""
 
     fold: rolling.Fold
-    task: ForecastTask
+    task: ForecastTask | None     # None once the run has what it needs of it
     dropped_features: list[str]
     fitted: Fitted
 
@@ -463,6 +463,8 @@ def fit_folds(task: ForecastTask, dataset: str,
                  + (f"; {len(dropped)} uninformative feature(s) dropped" if dropped else ""))
         fitted = fit_models(fold_task, config, stage=stages[k - 1], trained=trained)
         fitted.predictions.insert(0, "fold", fold.name)
+        fitted.predictions = fitted.predictions.astype(
+            {column: "category" for column in CATEGORY_COLUMNS})
         if k < len(folds):  # earlier folds: only what the pooled scores read
             fitted.predictions = fitted.predictions[
                 fitted.predictions["split"].isin(("val", "test"))]
@@ -470,27 +472,41 @@ def fit_folds(task: ForecastTask, dataset: str,
     return results, training
 
 
+#: The prediction table's text columns, held as categories: a few distinct values over
+#: millions of rows at a national network's scale, where every score of the evaluation
+#: compared or factorised them again (predictions.csv is written the same).
+CATEGORY_COLUMNS = ("fold", "station", "split", "model")
+
+
+def concat_predictions(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The folds' prediction tables as one, their :data:`CATEGORY_COLUMNS` still
+    categories (pandas turns categories that differ between frames into text)."""
+    union = {column: sorted(set().union(*(f[column].cat.categories for f in frames)))
+             for column in CATEGORY_COLUMNS}
+    return pd.concat([f.assign(**{c: f[c].cat.set_categories(union[c]) for c in union})
+                      for f in frames], ignore_index=True)
+
+
 def pool_folds(folds: list[FoldResult], predictions: pd.DataFrame, config: dict,
-               horizon: int) -> dict:
-    """Scores pooled over folds and stations of the folds' ``predictions``, and the
-    validation-only recommendation (:mod:`forecast.selection`). An entry that failed in
-    any fold is left out."""
+               horizon: int, n_stations: int) -> dict:
+    """Scores pooled over folds and stations of the folds' ``predictions`` (every fold's
+    table, :func:`concat_predictions`), and the validation-only recommendation
+    (:mod:`forecast.selection`). An entry that failed in any fold is left out."""
     main = folds[-1].fitted
-    scored = predictions[predictions["split"].isin(("val", "test"))]
     everywhere = set.intersection(*(set(f.fitted.entries) for f in folds))
     entries = {n: e for n, e in main.entries.items() if n in everywhere}
     options = {"horizon": horizon, "n_boot": config["evaluation"]["n_boot"],
                "seed": config["run"]["seed"]}
-    pooled = rolling.pooled_scores(scored[scored["model"].isin(list(entries))], list(entries),
-                                   baselines=BASELINE_MODELS,
+    # each reads the validation and test rows of the entries it scores: an entry that
+    # failed in some fold has no rows there, and adds none to the others'
+    pooled = rolling.pooled_scores(predictions, list(entries), baselines=BASELINE_MODELS,
                                    threshold=config["evaluation"]["exceedance_threshold"],
                                    **options)
     candidates = selection.candidates_of(entries, config["models"]["names"])
-    pooled["network_spread"] = network_spread(scored, pooled, candidates, **options)
-    recommendation = selection.recommend(scored, candidates, **options)
+    pooled["network_spread"] = network_spread(predictions, pooled, candidates, **options)
+    recommendation = selection.recommend(predictions, candidates, **options)
     scope = (f"the {len(folds)} folds' validation years" if len(folds) > 1
              else "the validation period")
-    n_stations = len(folds[-1].task.stations)
     if n_stations > 1:
         scope += f" and the {n_stations} stations"
     recommendation["rule"] = selection.RULE.format(scope=scope)
@@ -649,45 +665,54 @@ def run(config: dict) -> Path:
         task, fitted = folds[-1].task, folds[-1].fitted
         if any(f.fitted.predictions.empty for f in folds):
             raise DataError("every model failed; nothing to evaluate")
-        progress("evaluating")
-        predictions = pd.concat([f.fitted.predictions for f in folds], ignore_index=True)
-        written = write_predictions(predictions, tmp / "predictions.csv",
-                                    config["training"]["jobs"])
-        pooled = pool_folds(folds, predictions, config, task.horizon)
-        scores = evaluation.evaluate(fitted.predictions.drop(columns="fold"),
-                                     baselines=BASELINE_MODELS,
-                                     n_boot=config["evaluation"]["n_boot"],
-                                     seed=config["run"]["seed"], horizon=task.horizon,
-                                     threshold=config["evaluation"]["exceedance_threshold"])
-        for name, entry in fitted.entries.items():
-            entry.metrics = scores["models"].get(name, {})
         write_artifacts(tmp, fitted)
         diagnostics = {}
         if fitted.histories:
             diagnostics = run_diagnostics(task, config, tmp, fitted.histories, training)
+        # what the result needs of the task: the evaluation reads the forecasts alone,
+        # and the tasks (at 1,000 stations 3.3 GiB) would stay through it otherwise
+        described = {
+            "mode": task.mode, "horizon": task.horizon, "stations": task.stations,
+            "splits": {name: {"start": start, "end": end,
+                              "scored_days": int(task.mask(name).sum())}
+                       for name, (start, end) in task.splits.items()},
+            "features": task.feature_names, "sequence_features": task.sequence_names}
+        omitted = dict(task.omitted_features)
+        del task, training
+        predictions = concat_predictions([f.fitted.predictions for f in folds])
+        for f in folds:    # each fold's forecasts are in ``predictions`` now
+            f.task, f.fitted.predictions, f.fitted.models = None, pd.DataFrame(), {}
+        gc.collect()
+        progress("evaluating")
+        written = write_predictions(predictions, tmp / "predictions.csv",
+                                    config["training"]["jobs"])
+        pooled = pool_folds(folds, predictions, config, described["horizon"],
+                            len(described["stations"]))
+        main_scored = ((predictions["fold"] == folds[-1].fold.name)
+                       & predictions["split"].isin(("val", "test"))).to_numpy()
+        scores = evaluation.evaluate(predictions[main_scored], baselines=BASELINE_MODELS,
+                                     n_boot=config["evaluation"]["n_boot"],
+                                     seed=config["run"]["seed"], horizon=described["horizon"],
+                                     threshold=config["evaluation"]["exceedance_threshold"])
+        for name, entry in fitted.entries.items():
+            entry.metrics = scores["models"].get(name, {})
         failed = {**{f"{name} (fold {f.fold.name})": reason for f in folds[:-1]
                      for name, reason in f.fitted.failed.items()}, **fitted.failed}
         result = RunResult(
-            dataset=loaded.dataset, synthetic=loaded.synthetic, mode=task.mode,
-            horizon=task.horizon, stations=task.stations, seed=config["run"]["seed"],
-            config=config,
+            dataset=loaded.dataset, synthetic=loaded.synthetic, **described,
+            seed=config["run"]["seed"], config=config,
             data={**summary, "files": loaded.files, "units": loaded.units,
-                  "min_hours": config["data"]["min_hours"],
-                  "omitted_features": dict(task.omitted_features)},
+                  "min_hours": config["data"]["min_hours"], "omitted_features": omitted},
             quality=loaded.quality.to_dict(),
-            splits={name: {"start": start, "end": end,
-                           "scored_days": int(task.mask(name).sum())}
-                    for name, (start, end) in task.splits.items()},
-            features=task.feature_names, sequence_features=task.sequence_names,
             dropped_features=folds[-1].dropped_features, entries=fitted.entries,
             best_baseline=scores["best_baseline"]["val"], comparisons=scores["comparisons"],
             failed=failed, diagnostics=diagnostics, pooled=pooled, versions=versions(),
             wall_seconds=time.perf_counter() - started)
         written()
         result.write(tmp)
-        # the report reads the run directory: the fits, the tasks and the forecasts held
-        # here are no longer needed, and would double the peak memory of a large run
-        del task, folds, fitted, predictions, training, result
+        # the report reads the run directory: the fits and the forecasts held here are
+        # no longer needed, and would double the peak memory of a large run
+        del folds, fitted, predictions, result
         gc.collect()
         progress("writing the report")
         from .report import write_report

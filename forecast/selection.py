@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from .results import RunResult, representative
-from .rolling import aligned, compare, compare_crps
+from .rolling import aligned_values, compare, compare_crps
+from .significance import Units
 
 RULE = ("The recommendation is the simplest model (baselines, then networks, then the "
         "combination of models; then fewest parameters) whose validation RMSE and validation CRPS, pooled over {scope}, are "
@@ -58,15 +59,18 @@ def recommend(predictions: pd.DataFrame, candidates: list[Candidate], *, horizon
     ``crps_comparisons`` (against the lowest CRPS) and ``rmse_alone_decides``. Only rows
     whose split is "val" are read: nothing the test periods hold can change the result.
     """
-    validation = predictions[predictions["split"] == "val"]
     names = [c.name for c in candidates]
-    keys, y_true, forecasts = aligned(validation, "val", names)
+    distribution = "crps" in predictions.columns
+    keys, y_true, values = aligned_values(predictions, "val", names,
+                                          ("y_pred", "crps") if distribution else ("y_pred",))
+    forecasts = values["y_pred"]
+    units = Units.of(keys["date"], keys["fold"])
     rmse = {n: float(np.sqrt(np.mean((forecasts[n] - y_true) ** 2))) for n in names}
     best = min(names, key=lambda n: (rmse[n], names.index(n)))
     order = sorted(candidates, key=lambda c: (KIND_ORDER.get(c.kind, 1), c.n_parameters,
                                               rmse[c.name]))
     comparisons = {n: compare(keys, y_true, forecasts[n], forecasts[best], horizon=horizon,
-                              n_boot=n_boot, seed=seed)
+                              n_boot=n_boot, seed=seed, units=units)
                    for n in names if n != best}
 
     def within_noise(name: str, best_name: str, found: dict, prefix: str = "") -> bool:
@@ -77,12 +81,12 @@ def recommend(predictions: pd.DataFrame, candidates: list[Candidate], *, horizon
 
     passes = {n: within_noise(n, best, comparisons) for n in names}
     outcome: dict = {}
-    if "crps" in validation.columns:
-        crps_keys, _, crps = aligned(validation, "val", names, value="crps")
+    if distribution:
+        crps = values["crps"]
         mean_crps = {n: float(np.mean(crps[n])) for n in names}
         best_crps = min(names, key=lambda n: (mean_crps[n], names.index(n)))
-        crps_comparisons = {n: compare_crps(crps_keys, crps[n], crps[best_crps],
-                                            horizon=horizon, n_boot=n_boot, seed=seed)
+        crps_comparisons = {n: compare_crps(keys, crps[n], crps[best_crps], horizon=horizon,
+                                            n_boot=n_boot, seed=seed, units=units)
                             for n in names if n != best_crps}
         both = {n: passes[n] and within_noise(n, best_crps, crps_comparisons, "crps_")
                 for n in names}
