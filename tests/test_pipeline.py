@@ -379,3 +379,27 @@ def test_epochs_that_sample_their_rows_are_trained_refitted_and_reported(tmp_pat
     report = (run_dir / "report.md").read_text()
     assert (f"Each epoch trained on a fresh random sample of 64 of its "
             f"{info['training_rows']:,} training rows, in batches of 16") in report
+
+
+def test_the_folds_tables_concatenate_as_categories_and_write_the_same_csv(tmp_path):
+    from forecast.pipeline import CATEGORY_COLUMNS, concat_predictions
+
+    def fold(name, models, stations):
+        rows = [{"fold": name, "date": pd.Timestamp("2014-01-01") + pd.Timedelta(days=d),
+                 "station": s, "split": "val" if d < 2 else "test", "model": m,
+                 "y_true": 10.0 + d, "y_pred": 0.1 * d + 1 / 3}
+                for m in models for s in stations for d in range(4)]
+        return pd.DataFrame(rows)
+
+    text = [fold("2014", ["ridge", "mlp"], ["B", "A"]), fold("2015", ["hgb", "ridge"], ["C"])]
+    tables = [t.astype({c: "category" for c in CATEGORY_COLUMNS}) for t in text]
+    joined = concat_predictions(tables)
+    for column in CATEGORY_COLUMNS:
+        assert isinstance(joined[column].dtype, pd.CategoricalDtype)
+    assert list(joined["model"].cat.categories) == ["hgb", "mlp", "ridge"]
+    expected = pd.concat(text, ignore_index=True)
+    pd.testing.assert_frame_equal(joined.astype({c: str for c in CATEGORY_COLUMNS}),
+                                  expected.astype({c: str for c in CATEGORY_COLUMNS}))
+    joined.to_csv(tmp_path / "a.csv", index=False, date_format="%Y-%m-%d")
+    expected.to_csv(tmp_path / "b.csv", index=False, date_format="%Y-%m-%d")
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()

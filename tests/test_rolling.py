@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.rolling import pooled_scores, rolling_folds
+from forecast.rolling import aligned, aligned_values, pooled_scores, rolling_folds
 
 
 def test_single_site_beijing_has_three_folds_two_in_the_development_period():
@@ -77,3 +77,48 @@ def test_pooled_scores_refuse_a_model_missing_rows():
         (predictions["model"] == "mlp") & (predictions["split"] == "test")][:3])
     with pytest.raises(ValueError, match="mlp"):
         pooled_scores(predictions, ["persistence", "ridge", "mlp"], "ridge", n_boot=10)
+
+
+def _pivot_reference(predictions, split, models, value):
+    """What aligned computed before it factorised the keys: pandas' pivot table."""
+    part = predictions[predictions["split"] == split]
+    wide = part.pivot_table(index=["fold", "date", "station"], columns="model",
+                            values=value, aggfunc="first", sort=True)
+    truth = part.groupby(["fold", "date", "station"], sort=True)["y_true"].first()
+    return (wide.index.to_frame(index=False), truth.loc[wide.index].to_numpy(dtype=float),
+            {m: wide[m].to_numpy(dtype=float) for m in models})
+
+
+@pytest.mark.parametrize("as_categories", [False, True])
+def test_aligned_matches_a_pivot_table_in_any_row_order(as_categories):
+    predictions = _predictions(stations=("B", "A", "C"))
+    predictions["crps"] = predictions["y_pred"] / 3
+    # a model that forecasts only some rows adds no key; a key's first y_true is kept
+    extra = predictions[(predictions["model"] == "mlp") & (predictions["station"] == "A")]
+    predictions = pd.concat([predictions, extra.assign(model="partial", y_true=-1.0)])
+    predictions = predictions.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    if as_categories:
+        predictions = predictions.astype({c: "category" for c in
+                                          ("fold", "station", "split", "model")})
+    models = ["ridge", "persistence", "mlp"]
+    for split in ("val", "test"):
+        keys, y_true, values = aligned_values(predictions, split, models, ("y_pred", "crps"))
+        for value in ("y_pred", "crps"):
+            expected = _pivot_reference(predictions, split, models, value)
+            pd.testing.assert_frame_equal(keys.astype(str), expected[0].astype(str))
+            np.testing.assert_array_equal(y_true, expected[1])
+            for m in models:
+                np.testing.assert_array_equal(values[value][m], expected[2][m])
+        assert list(keys["station"].unique()) == ["A", "B", "C"]   # sorted, as the pivot
+        assert aligned(predictions, split, models)[2]["mlp"].tolist() == \
+            values["y_pred"]["mlp"].tolist()
+
+
+def test_aligned_names_a_model_missing_a_value_or_absent():
+    predictions = _predictions(n_folds=1)
+    predictions.loc[predictions.index[(predictions["model"] == "ridge")
+                                      & (predictions["split"] == "val")][5], "y_pred"] = np.nan
+    with pytest.raises(ValueError, match="ridge do not forecast every val row"):
+        aligned(predictions, "val", ["mlp", "ridge"])
+    with pytest.raises(ValueError, match="lasso"):
+        aligned(predictions, "test", ["mlp", "lasso"])

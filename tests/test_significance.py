@@ -93,3 +93,22 @@ def test_pooled_draws_stay_inside_their_fold_and_keep_stations_together():
     d = S.daily_loss_differential(frame["date"], frame["y"], frame["a"], frame["b"],
                                   frame["fold"])
     assert len(d) == 60  # one value per fold-date, stations averaged
+
+
+def test_units_computed_once_give_the_scores_of_dates_and_folds():
+    rng = np.random.default_rng(4)
+    dates = np.tile(pd.date_range("2013-01-01", periods=200).to_numpy(), 3)
+    folds = np.repeat(["2013", "2014", "2015"], 200)
+    y, a, b = rng.gamma(2, 30, (3, 600))
+    units = S.Units.of(dates, folds)
+    assert S.pooled_rmse_ci(units, y, a, n_boot=200) == \
+        S.pooled_rmse_ci(dates, y, a, folds, n_boot=200)
+    assert S.pooled_rmse_diff_ci(units, y, a, b, n_boot=200, seed=5) == \
+        S.pooled_rmse_diff_ci(dates, y, a, b, folds, n_boot=200, seed=5)
+    assert S.pooled_mean_diff_ci(units, a, b, n_boot=200) == \
+        S.pooled_mean_diff_ci(dates, a, b, folds, n_boot=200)
+    np.testing.assert_array_equal(S.daily_loss_differential(units, y, a, b),
+                                  S.daily_loss_differential(dates, y, a, b, folds))
+    # one plan per (n_boot, seed), drawn once and kept
+    assert units.plan(200, 0) is units.plan(200, 0)
+    assert units.plan(200, 1) is not units.plan(200, 0)
