@@ -122,3 +122,23 @@ def test_aligned_names_a_model_missing_a_value_or_absent():
         aligned(predictions, "val", ["mlp", "ridge"])
     with pytest.raises(ValueError, match="lasso"):
         aligned(predictions, "test", ["mlp", "lasso"])
+
+
+def test_a_model_scored_in_only_some_folds_changes_no_other_models_pooled_scores():
+    # the run pools every fold's table as it is: an entry that failed in one fold (absent
+    # from its rows) is not scored, and its rows elsewhere must not move the others'
+    predictions = _predictions()
+    predictions["crps"] = (predictions["y_pred"] - predictions["y_true"]).abs()
+    for column, value in (("p_exceed", 0.3), ("pit", 0.5), ("crps_climatology", 30.0),
+                          ("p_exceed_climatology", 0.2)):
+        predictions[column] = value
+    for column in ("q05", "q10", "q25", "q50", "q75", "q90", "q95"):
+        predictions[column] = predictions["y_pred"]
+    survivor = predictions[(predictions["model"] == "mlp") & (predictions["fold"] != "2012")]
+    with_partial = pd.concat([predictions, survivor.assign(model="gru", y_pred=0.0)],
+                             ignore_index=True)
+    models = ["persistence", "ridge", "mlp"]
+    alone = pooled_scores(predictions, models, n_boot=50, baselines=("persistence", "ridge"))
+    beside = pooled_scores(with_partial, models, n_boot=50,
+                           baselines=("persistence", "ridge"))
+    assert alone == beside
