@@ -276,15 +276,23 @@ def diebold_mariano(y_true: ArrayLike, pred_a: ArrayLike, pred_b: ArrayLike, *,
 # --------------------------------------------------------------------------- evaluate
 
 
-def rows_by_model(predictions: pd.DataFrame, split: str) -> dict[str, np.ndarray]:
-    """{model: positions of its rows of ``split`` in ``predictions``, in table order}: to
-    take one model's rows without a boolean mask over the whole table, which copied
-    every column of every row for each model."""
+def split_rows(predictions: pd.DataFrame, split: str
+               ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The positions of ``split``'s rows in ``predictions``, and {model: indices into
+    those positions of its rows, in table order}."""
     rows = np.flatnonzero((predictions["split"] == split).to_numpy())
     codes, names = pd.factorize(predictions["model"].take(rows))
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
-    return {str(name): rows[order[bounds[j]:bounds[j + 1]]] for j, name in enumerate(names)}
+    return rows, {str(name): order[bounds[j]:bounds[j + 1]] for j, name in enumerate(names)}
+
+
+def rows_by_model(predictions: pd.DataFrame, split: str) -> dict[str, np.ndarray]:
+    """{model: positions of its rows of ``split`` in ``predictions``, in table order}: to
+    take one model's rows without a boolean mask over the whole table, which copied
+    every column of every row for each model."""
+    rows, of_model = split_rows(predictions, split)
+    return {model: rows[mine] for model, mine in of_model.items()}
 
 
 def _wide_split(frame: pd.DataFrame, split: str, models: list[str],

@@ -22,7 +22,7 @@ import pandas as pd
 
 from . import significance, uncertainty
 from .constants import LIMIT_24H
-from .evaluation import point_metrics, rows_by_model
+from .evaluation import point_metrics, rows_by_model, split_rows
 
 #: The columns that key a row of a prediction table pooled over folds.
 KEY_COLUMNS = ("fold", "date", "station")
@@ -111,7 +111,7 @@ def aligned_values(predictions: pd.DataFrame, split: str, models: list[str],
     row with one (a pivot table's "first"). Each key column is factorised once and the
     rows placed by integer codes: pandas' pivot table on the three columns took 30 s of
     the evaluation at 1,000 stations."""
-    rows = np.flatnonzero((predictions["split"] == split).to_numpy())
+    rows, of_model = split_rows(predictions, split)
     key, levels = np.zeros(len(rows), dtype=np.int64), []
     for column in KEY_COLUMNS:
         codes, uniques = pd.factorize(predictions[column].take(rows), sort=True)
@@ -119,21 +119,17 @@ def aligned_values(predictions: pd.DataFrame, split: str, models: list[str],
         levels.append(uniques)
     unique_keys, position = np.unique(key, return_inverse=True)
     position = position.reshape(-1)
-    model_codes, model_names = pd.factorize(predictions["model"].take(rows))
-    order = np.argsort(model_codes, kind="stable")
-    bounds = np.searchsorted(model_codes[order], np.arange(len(model_names) + 1))
+    names = list(of_model)
     wide = {}
     for value in values:
-        table = np.full((len(unique_keys), len(model_names)), np.nan)
+        table = np.full((len(unique_keys), len(names)), np.nan)
         column = predictions[value].to_numpy(dtype=float)[rows]
-        for j in range(len(model_names)):
-            mine = order[bounds[j]:bounds[j + 1]]
+        for j, mine in enumerate(of_model.values()):
             firsts = _first_rows(position[mine], column[mine])
             table[position[mine][firsts], j] = column[mine][firsts]
         wide[value] = table
     # a key stays where any model has any of the values (a pivot table drops the rest)
     kept = ~np.all([np.isnan(t).all(axis=1) for t in wide.values()], axis=0)
-    names = list(model_names)
     missing = [m for m in models if m not in names
                or any(np.isnan(t[kept, names.index(m)]).any() for t in wide.values())]
     if missing:

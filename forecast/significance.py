@@ -213,11 +213,8 @@ def stratified_block_draws(unit_fold: np.ndarray, n_boot: int, seed: int | None,
 
 
 def _plan(dates, folds, n_boot: int, seed: int | None) -> ResamplePlan:
-    if isinstance(dates, Units):
-        return dates.plan(n_boot, seed)
-    units, unit_fold = _units(dates, folds)
-    return ResamplePlan(codes=units, counts=np.bincount(units).astype(float),
-                        draws=stratified_block_draws(unit_fold, n_boot, seed))
+    units = dates if isinstance(dates, Units) else Units.of(dates, folds)
+    return units.plan(n_boot, seed)
 
 
 def pooled_rmse_ci(dates, y_true, y_pred, folds=None, *, n_boot: int = 1000,
