@@ -55,3 +55,33 @@ def test_the_test_targets_never_enter():
     moved.loc[test, "y_true"] = 0.0
     again, _, _ = combine(moved, ["a", "b", "c"])
     np.testing.assert_array_equal(values, again)
+
+
+def _headroom_module():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "headroom.py"
+    spec = importlib.util.spec_from_file_location("headroom", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_headroom_bounds_are_below_every_entry_and_the_combination():
+    """benchmarks/headroom.py: fitted on the rows it scores, the NNLS bound is at most the
+    best entry's RMSE, which is at most every entry's; on a 0.7 a + 0.3 b truth the bound
+    is the noise's level, far below any single entry."""
+    frame = _predictions()
+    frame["fold"] = "2014"
+    combined, keys, _ = combine(frame, ["a", "b", "c"])
+    frame = pd.concat([frame, keys.assign(model="combination", y_pred=combined, fold="2014")],
+                      ignore_index=True)
+    rows = _headroom_module().headroom(frame[frame["split"] != "train"], "a")
+    assert {(r["split"], r["fold"]) for r in rows} == {
+        (s, f) for s in ("val", "test") for f in ("2014", "pooled")}
+    for r in rows:
+        assert r["nnls bound"] <= r["best entry"] <= r["recommended"] + 1e-9
+        assert r["nnls bound"] < 4.0 < 10.0 < r["best entry"]
+        assert r["nnls bound"] <= r["combination"] + 1e-9
+        assert r["nnls weights"].get("c", 0.0) < 0.05
+        assert abs(r["nnls weights"]["a"] - 0.7) < 0.05
