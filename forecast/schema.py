@@ -127,11 +127,30 @@ def _station_hour_order(station: pd.Series, time: pd.Series) -> tuple[bool, np.n
     return ordered, repeated
 
 
+def _by_station(station: pd.Series, time: pd.Series, source: str) -> np.ndarray:
+    """The row order that groups the stations (stable), when each station's times already
+    rise row by row, as they do in a file sorted by time, or by station then time. A time
+    that goes back (a shuffled file, or day and month swapped in some dates) raises
+    DataError naming the first such data row: sorting would hide it."""
+    order = np.argsort(station.cat.codes.to_numpy(), kind="stable")
+    codes, times = station.cat.codes.to_numpy()[order], time.to_numpy()[order]
+    back = np.flatnonzero((codes[1:] == codes[:-1]) & (times[1:] < times[:-1]))
+    if back.size:
+        first = back[np.argmin(order[back + 1])]
+        row, before = order[first + 1], order[first]
+        raise DataError(
+            f"{source}: time goes back at data row {row + 1}: station {station.iloc[row]} "
+            f"at {time.iloc[row]:%Y-%m-%d %H:%M} after {time.iloc[before]:%Y-%m-%d %H:%M} on "
+            f"data row {before + 1}; each station's rows must be in time order")
+    return order
+
+
 def validate_hourly(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """Check and normalise a frame into the HourlyFrame schema.
 
-    Sorts unsorted rows and raises DataError for missing required columns, all-missing
-    targets or duplicated station-hours. Impossible values (negative PM2.5, missing-value
+    Groups the rows by station (stations may come one after another or interleaved, hour
+    by hour) and raises DataError for missing required columns, all-missing targets,
+    duplicated station-hours or a station whose time goes back from one row to the next. Impossible values (negative PM2.5, missing-value
     codes, ...) are left to the data-quality stage, :mod:`forecast.quality`. ``source`` names the
     input in messages. Columns already in canonical form are not copied (pandas'
     copy-on-write keeps ``frame`` unchanged).
@@ -164,7 +183,7 @@ def validate_hourly(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         raise DataError(f"{source}: every PM2.5 value is missing")
     ordered, duplicated = _station_hour_order(out["station"], out["time"])
     if not ordered:
-        out = out.sort_values(["station", "time"], kind="mergesort")
+        out = out.take(_by_station(out["station"], out["time"], source))
         _, duplicated = _station_hour_order(out["station"], out["time"])
     out = out.reset_index(drop=True)
     if duplicated.any():

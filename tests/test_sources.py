@@ -290,16 +290,33 @@ def test_offline_multisite_without_a_local_copy(isolated_sources, monkeypatch, c
 # ---------------------------------------------------------------- normalisation
 
 
-def test_unsorted_rows_are_sorted_and_negative_pm25_counted(tmp_path, cli):
+def test_rows_whose_time_goes_back_are_refused(tmp_path, cli_error):
+    """A shuffled file, or one whose day and month are swapped in some dates, is an error
+    naming the first data row where a station's time goes back: sorting would hide it."""
+    rows = hourly_rows(n=48)
+    shuffled = [rows[i] for i in np.random.default_rng(0).permutation(len(rows))]
+    line = cli_error("data", "--config", csv_config(tmp_path, write_csv(tmp_path / "s.csv",
+                                                                        shuffled)))
+    first = next(i for i in range(1, 48) if shuffled[i]["timestamp"] < shuffled[i - 1]["timestamp"])
+    assert f"time goes back at data row {first + 1}: station test site" in line
+    assert f"on data row {first}" in line
+    days = [{**row, "timestamp": f"2012-{d:02d}-01 00:00"} for d, row in
+            zip((1, 2, 3, 4), hourly_rows(n=4), strict=True)]
+    days[2]["timestamp"] = "2012-01-03 00:00"          # 2012-03-01 written day first
+    line = cli_error("data", "--config", csv_config(tmp_path, write_csv(tmp_path / "d.csv",
+                                                                        days)))
+    assert "time goes back at data row 3: station test site at 2012-01-03 00:00 after " \
+        "2012-02-01 00:00 on data row 2" in line
+
+
+def test_negative_pm25_counted(tmp_path, cli):
     rows = hourly_rows(n=48)
     rows[3]["PM25"] = -2.0
     rows[40]["PM25"] = -0.5
     rows[7]["PM25"] = np.nan
-    shuffled = [rows[i] for i in np.random.default_rng(0).permutation(len(rows))]
-    csv = write_csv(tmp_path / "site.csv", shuffled)
+    csv = write_csv(tmp_path / "site.csv", rows)
     loaded = sources.load_csv({"path": csv, "station": "X", "time_column": "timestamp",
                                "columns": {"pm25": "PM25"}})
-    assert loaded.hourly["time"].is_monotonic_increasing
     assert list(loaded.hourly["time"]) == list(pd.date_range("2012-01-01", periods=48, freq="h"))
     hourly, report = quality.check(loaded.hourly)
     assert report.count("pm25", "below_min") == 2
@@ -315,8 +332,9 @@ def test_unsorted_rows_are_sorted_and_negative_pm25_counted(tmp_path, cli):
 
 def test_hourly_frame_is_categorical_and_sorted_by_station_name():
     times = pd.date_range("2012-01-01", periods=3, freq="h")
+    # the stations interleaved hour by hour, as a file sorted by time holds them
     frame = pd.DataFrame({"station": ["s2", "s10", "s2", "s10", "s2", "s10"],
-                          "time": times[[2, 2, 1, 1, 0, 0]], "pm25": np.arange(6.0),
+                          "time": times[[0, 0, 1, 1, 2, 2]], "pm25": np.arange(6.0),
                           "wind_dir": np.array(["NW", "calm", None, "N", "SSE", "NW"],
                                                dtype=object)})
     hourly = validate_hourly(frame, "t")
@@ -324,10 +342,11 @@ def test_hourly_frame_is_categorical_and_sorted_by_station_name():
     assert list(hourly["station"].cat.categories) == ["s10", "s2"]      # as text sorts
     assert hourly["station"].tolist() == ["s10"] * 3 + ["s2"] * 3
     assert hourly["time"].tolist() == list(times) * 2
-    assert hourly["pm25"].tolist() == [5.0, 3.0, 1.0, 4.0, 2.0, 0.0]
+    assert hourly["pm25"].tolist() == [1.0, 3.0, 5.0, 0.0, 2.0, 4.0]
     assert hourly["wind_dir"].dtype == WIND_DIR_DTYPE
     assert hourly["wind_dir"].astype(object).where(hourly["wind_dir"].notna()).tolist()[:4] == \
-        ["NW", "N", "calm", "SSE"]
+        ["calm", "N", "NW", "NW"]
+    assert hourly["wind_dir"].isna().tolist() == [False] * 4 + [True, False]
     # a categorical station column with names no longer present (a selection) is tidied,
     # one whose categories are not in name order is put in it
     subset = validate_hourly(hourly[hourly["station"] == "s2"], "t")
