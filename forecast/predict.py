@@ -43,7 +43,7 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
     data's format. Every hour must fall on the day after its station's last hour in the
     data.
     """
-    from .schema import WEATHER_COLUMNS
+    from .schema import WEATHER_COLUMNS, station_time_order
     from .sources import mapped_frame
 
     try:
@@ -100,6 +100,7 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
         row = frame[outside].iloc[0]
         raise DataError(f"{path}: {row['station']} {row['time']:%Y-%m-%d %H:%M} is not on the "
                         f"day after the data's last hour ({last_hour[row['station']]:%Y-%m-%d %H:%M})")
+    station_time_order(frame["station"], frame["time"], str(path))  # each station's time rises
     frame["pm25"] = np.nan
     return frame
 

@@ -127,7 +127,7 @@ def _station_hour_order(station: pd.Series, time: pd.Series) -> tuple[bool, np.n
     return ordered, repeated
 
 
-def _by_station(station: pd.Series, time: pd.Series, source: str) -> np.ndarray:
+def station_time_order(station: pd.Series, time: pd.Series, source: str) -> np.ndarray:
     """The row order that groups the stations (stable), when each station's times already
     rise row by row, as they do in a file sorted by time, or by station then time. A time
     that goes back (a shuffled file, or day and month swapped in some dates) raises
@@ -183,7 +183,7 @@ def validate_hourly(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         raise DataError(f"{source}: every PM2.5 value is missing")
     ordered, duplicated = _station_hour_order(out["station"], out["time"])
     if not ordered:
-        out = out.take(_by_station(out["station"], out["time"], source))
+        out = out.take(station_time_order(out["station"], out["time"], source))
         _, duplicated = _station_hour_order(out["station"], out["time"])
     out = out.reset_index(drop=True)
     if duplicated.any():

@@ -126,6 +126,7 @@ def test_a_weather_file_without_wind_leaves_the_wind_hour_counts_unknown(files, 
     (lambda f: f.drop(columns="time"), "no 'time' column"),
     (lambda f: f[["time"]], "no weather column"),
     (lambda f: f.assign(station="Elsewhere"), "unknown station 'elsewhere'"),
+    (lambda f: f.iloc[::-1], "time goes back at data row 2"),
 ])
 def test_a_bad_weather_file_is_one_clear_line(files, cli_error, tmp_path, edit, message):
     folder, run_dir = files
