@@ -14,8 +14,10 @@ year. Columns:
 - ``best entry``: the best single entry of the run on those very rows (every model,
   every network seed and ensemble; a bound on choosing one model);
 - ``nnls bound``: non-negative least squares over all of those entries (persistence,
-  climatology and the combination aside) fitted on those very rows (a bound on any
-  non-negative linear combination of them).
+  climatology and the combination aside) fitted fold by fold on those very rows (a
+  bound on any non-negative linear combination of them with weights per fold, as the
+  run's combination has; the report's "Complementarity" line gives the same bound on
+  validation over the combination's members alone).
 
 When the bound is above an aim, no re-weighting or choice among the run's models can
 reach that aim honestly: what is missing is in the models' inputs, not their choice.
@@ -52,23 +54,29 @@ def headroom(predictions: pd.DataFrame, recommended: str) -> list[dict]:
         truth = truth.loc[wide.index].to_numpy(dtype=float)
         entries = [m for m in wide.columns if m not in (*EXCLUDED, "combination")]
         folds = wide.index.get_level_values("fold")
+        X = wide[entries].to_numpy(dtype=float)
+        if np.isnan(X).any():
+            raise SystemExit(f"some entry lacks a {split} forecast")
+        bound, weights = np.empty(len(truth)), {}
+        for fold in pd.unique(folds):
+            mine = folds == fold
+            w = nonnegative_weights(X[mine], truth[mine])
+            bound[mine] = np.maximum(X[mine] @ w, 0.0)
+            weights[str(fold)] = {m: round(float(v), 3)
+                                  for m, v in zip(entries, w, strict=True) if v > 0}
         for fold in [*pd.unique(folds), "pooled"]:
             mine = np.ones(len(wide), bool) if fold == "pooled" else (folds == fold)
-            y, X = truth[mine], wide.loc[mine, entries].to_numpy(dtype=float)
-            if np.isnan(X).any():
-                raise SystemExit(f"some entry lacks a {split} forecast in fold {fold}")
-            scores = {m: _rmse(y, X[:, j]) for j, m in enumerate(entries)}
+            y = truth[mine]
+            scores = {m: _rmse(y, X[mine, j]) for j, m in enumerate(entries)}
             best = min(scores, key=scores.get)
-            weights = nonnegative_weights(X, y)
             rows.append({
                 "split": split, "fold": str(fold), "n": int(mine.sum()),
                 "recommended": _rmse(y, wide.loc[mine, recommended].to_numpy(float)),
                 "combination": (_rmse(y, wide.loc[mine, "combination"].to_numpy(float))
                                 if "combination" in wide else float("nan")),
                 "best entry": scores[best], "best entry name": best,
-                "nnls bound": _rmse(y, np.maximum(X @ weights, 0.0)),
-                "nnls weights": {m: round(float(w), 3)
-                                 for m, w in zip(entries, weights, strict=True) if w > 0}})
+                "nnls bound": _rmse(y, bound[mine]),
+                "nnls weights": weights if fold == "pooled" else weights[str(fold)]})
     return rows
 
 

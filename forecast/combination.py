@@ -66,3 +66,22 @@ def combine(predictions: pd.DataFrame, members: list[str]) -> tuple[np.ndarray, 
             "cross_fitted_blocks": len(blocks), "block_weights": block_weights,
             "n_parameters": len(members)}
     return np.maximum(out, 0.0), keys, info
+
+
+def in_sample_bound(keys: pd.DataFrame, y_true: np.ndarray,
+                    forecasts: dict[str, np.ndarray]) -> dict:
+    """An optimistic bound on any combination of ``forecasts``: the RMSE (µg/m³) of
+    non-negative weights fitted, fold by fold, on the very rows they score (``keys``
+    with a ``fold`` column, as :func:`forecast.rolling.aligned` gives them). No honest
+    combination of these models can be expected to beat it; the gap between it and the
+    cross-fitted combination is what fitting weights on their own rows would flatter."""
+    members = list(forecasts)
+    X = np.column_stack([forecasts[m] for m in members])
+    bound = np.empty(len(y_true))
+    weights = {}
+    for fold, rows in keys.groupby("fold", observed=True, sort=False).indices.items():
+        w = nonnegative_weights(X[rows], y_true[rows])
+        bound[rows] = np.maximum(X[rows] @ w, 0.0)
+        weights[str(fold)] = {m: round(float(v), 4) for m, v in zip(members, w, strict=True)}
+    return {"members": members, "rmse": float(np.sqrt(np.mean((bound - y_true) ** 2))),
+            "weights": weights}

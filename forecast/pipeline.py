@@ -504,6 +504,11 @@ def pool_folds(folds: list[FoldResult], predictions: pd.DataFrame, config: dict,
                                    **options)
     candidates = selection.candidates_of(entries, config["models"]["names"])
     pooled["network_spread"] = network_spread(predictions, pooled, candidates, **options)
+    if "combination" in entries:
+        members = [m for m in entries["combination"].members if m in entries]
+        keys, y_true, forecasts = rolling.aligned(predictions, "val", members)
+        pooled["combination_bound"] = combination_module.in_sample_bound(keys, y_true,
+                                                                          forecasts)
     recommendation = selection.recommend(predictions, candidates, **options)
     scope = (f"the {len(folds)} folds' validation years" if len(folds) > 1
              else "the validation period")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from forecast.combination import combine, nonnegative_weights
+from forecast.combination import combine, in_sample_bound, nonnegative_weights
 
 
 def _predictions(seed: int = 0) -> pd.DataFrame:
@@ -83,5 +84,21 @@ def test_headroom_bounds_are_below_every_entry_and_the_combination():
         assert r["nnls bound"] <= r["best entry"] <= r["recommended"] + 1e-9
         assert r["nnls bound"] < 4.0 < 10.0 < r["best entry"]
         assert r["nnls bound"] <= r["combination"] + 1e-9
-        assert r["nnls weights"].get("c", 0.0) < 0.05
-        assert abs(r["nnls weights"]["a"] - 0.7) < 0.05
+        weights = r["nnls weights"]["2014"] if r["fold"] == "pooled" else r["nnls weights"]
+        assert weights.get("c", 0.0) < 0.05
+        assert abs(weights["a"] - 0.7) < 0.05
+
+
+def test_the_in_sample_bound_fits_each_fold_on_its_own_rows():
+    """Per fold, NNLS on the rows scored: at most every member's RMSE; a fold whose truth
+    is another mixture gets its own weights."""
+    rng = np.random.default_rng(3)
+    a, b = rng.gamma(2, 40, 400), rng.gamma(2, 40, 400)
+    fold = np.repeat(["2013", "2014"], 200)
+    truth = np.where(fold == "2013", 0.9 * a + 0.1 * b, 0.2 * a + 0.8 * b) + rng.normal(0, 1, 400)
+    keys = pd.DataFrame({"fold": pd.Categorical(fold), "date": np.arange(400)})
+    bound = in_sample_bound(keys, truth, {"a": a, "b": b})
+    assert bound["members"] == ["a", "b"]
+    assert bound["weights"]["2013"]["a"] == pytest.approx(0.9, abs=0.02)
+    assert bound["weights"]["2014"]["b"] == pytest.approx(0.8, abs=0.02)
+    assert bound["rmse"] < 1.5 < min(np.sqrt(np.mean((f - truth) ** 2)) for f in (a, b))

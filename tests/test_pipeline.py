@@ -364,6 +364,30 @@ def test_the_networks_spread_is_tested_on_the_validation_rows(run_dir):
     assert ("matters here" in inputs) == spread["significant"]
 
 
+def test_the_combination_bound_is_fitted_on_the_validation_rows_it_scores(run_dir):
+    """Weights fitted fold by fold on the validation rows they score: recomputed from
+    predictions.csv, below every member and the cross-fitted combination; quoted in the
+    report's Complementarity line."""
+    result = RunResult.read(run_dir)
+    bound = result.pooled["combination_bound"]
+    assert bound["members"] == result.entries["combination"].members
+    predictions = pd.read_csv(run_dir / "predictions.csv", dtype={"fold": str})
+    val = predictions[predictions["split"] == "val"]
+    squared = []
+    for fold, weights in bound["weights"].items():
+        mine = val[val["fold"] == fold].pivot_table(index="date", columns="model",
+                                                    values=["y_pred", "y_true"])
+        combined = sum(w * mine["y_pred"][m] for m, w in weights.items())
+        squared.append((np.maximum(combined, 0) - mine["y_true"].iloc[:, 0]) ** 2)
+    assert bound["rmse"] == pytest.approx(float(np.sqrt(pd.concat(squared).mean())), abs=1e-3)
+    val_rmse = {m: result.pooled["models"][m]["val"]["rmse"]
+                for m in [*bound["members"], "combination"]}
+    assert all(bound["rmse"] <= v + 1e-9 for v in val_rmse.values()), val_rmse
+    line = next(line for line in (run_dir / "report.md").read_text().splitlines()
+                if line.startswith("- **Complementarity**"))
+    assert f"give {bound['rmse']:.2f}" in line
+
+
 def test_epochs_that_sample_their_rows_are_trained_refitted_and_reported(tmp_path):
     # batches grow from 8 to at most 16 rows, epochs take 4 steps: each draws 64 rows
     overrides = {**SMALL, "models": {"names": ["persistence", "mlp"]},

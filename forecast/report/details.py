@@ -208,8 +208,16 @@ def what_limits_the_networks(run: Run, sweep, learning_curve: dict,
                     + f") scores {fixed(scored['combination'], 2)} on validation "
                     f"(cross-fitted), {signed(gain, 2)} against its best member, "
                     f"{best_member} ({fixed(scored[best_member], 2)})")
-            out.append(text + (": the models' errors differ enough to average out." if gain < 0
-                               else ": the models make much the same errors."))
+            text += (": the models' errors differ enough to average out." if gain < 0
+                     else ": the models make much the same errors.")
+            bound = run.result.pooled.get("combination_bound")
+            if bound:
+                text += (" Weights fitted on the very validation days they score, an "
+                         "optimistic bound that no choice or combination of these models "
+                         f"can be expected to beat, give {fixed(bound['rmse'], 2)} "
+                         f"({signed(bound['rmse'] - scored[best_member], 2)} against "
+                         f"{best_member}).")
+            out.append(text)
     if baselines and networks:
         out.append(verdict_on_the_networks(run, min(networks, key=networks.get),
                                            capacity_limits, learning_curve.get("verdict")))
