@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test lint bench clean-venv browser
+.PHONY: run test lint bench peers clean-venv browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,5 +38,24 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_training.py
 	$(BIN)/python benchmarks/bench_scale.py --sizes 12,48,200
 
+# The peer libraries (skforecast, Darts, NeuralForecast) on the same task, in their own
+# environment (they need pandas < 3): this project's runs in both modes, then theirs.
+PEERS_VENV := .venv-peers
+PEERS_OUT := reports/peers
+
+$(PEERS_VENV)/.installed: benchmarks/peers-constraints.txt
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(PEERS_VENV)/bin/pip install --quiet --disable-pip-version-check \
+	  -c benchmarks/peers-constraints.txt skforecast darts neuralforecast
+	touch $@
+
+peers: $(STAMP) $(PEERS_VENV)/.installed
+	$(BIN)/python benchmarks/peers.py daily --out $(PEERS_OUT)
+	for mode in observed forecast; do \
+	  run=$$($(BIN)/forecast run --mode $$mode --no-progress-bar | tail -1) && \
+	  $(PEERS_VENV)/bin/python benchmarks/peers.py score $(PEERS_OUT) --mode $$mode --run $$run \
+	  || exit 1; done
+
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(PEERS_VENV)
