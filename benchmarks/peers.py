@@ -20,7 +20,10 @@ does not say otherwise:
   covariates (in forecast mode with the next day's weather beside each day's), target and
   covariates scaled on the training years;
 - NeuralForecast ``LSTM`` (h = 1, 14 days in), the weather as historic exogenous
-  variables (in forecast mode the target day's as future exogenous ones).
+  variables (in forecast mode the target day's as future exogenous ones);
+- and, to tell the inputs from the learner, skforecast's gradient boosting again with
+  this project's features of the mode (``features_MODE.csv``: day D's, from the hourly
+  record too, and in forecast mode the target day's) instead of the daily weather.
 
 The networks train on 2010–2012 and stop early on the 2013 validation year (patience 5
 epochs for Darts, 5 validation checks for NeuralForecast), then forecast 2014 one day at
@@ -31,7 +34,7 @@ days are scored.
 
 Two steps, as the peers need their own environment (pandas < 3)::
 
-    # in this project's environment: the daily table
+    # in this project's environment: the daily table and the features
     python benchmarks/peers.py daily --out /tmp/peers
     # in a separate one (benchmarks/peers-constraints.txt pins it):
     python3 -m venv .venv-peers
@@ -67,17 +70,27 @@ WEATHER = ["temp_mean", "dewp_mean", "pres_mean", "wind_speed_mean", "wind_speed
 
 
 def write_daily(out: Path, dataset: str) -> None:
-    """This project's daily table of ``dataset`` (one station) as ``out/daily.csv``."""
+    """This project's daily table of ``dataset`` (one station) as ``out/daily.csv``, and
+    its task's features in each mode as ``out/features_MODE.csv`` (one row per target
+    day: the features at the end of the day before, and in forecast mode the target
+    day's weather), for the peer given this project's inputs."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from forecast.config import load_config
-    from forecast.pipeline import load_data
+    from forecast.pipeline import load_data, make_task
 
-    _, daily = load_data(load_config(overrides={"data": {"dataset": dataset}}))
+    loaded, daily = load_data(load_config(overrides={"data": {"dataset": dataset}}))
     if daily["station"].nunique() != 1:
         raise SystemExit("the peers' comparison is for one station")
     out.mkdir(parents=True, exist_ok=True)
     daily[["date", "daily_mean_pm25", *WEATHER]].to_csv(out / "daily.csv", index=False)
     print(out / "daily.csv")
+    for mode in ("observed", "forecast"):
+        config = load_config(overrides={"data": {"dataset": dataset}, "task": {"mode": mode}})
+        task = make_task(loaded, daily, config)
+        features = pd.DataFrame(task.X, columns=task.feature_names)
+        features.insert(0, "date", task.rows["target_day"].to_numpy())
+        features.to_csv(out / f"features_{mode}.csv", index=False)
+        print(out / f"features_{mode}.csv")
 
 
 def read_daily(folder: Path) -> tuple[pd.Series, pd.Series, pd.DataFrame]:
@@ -97,16 +110,19 @@ def rmse(y: np.ndarray, f: np.ndarray) -> float:
 # ------------------------------------------------------------------ skforecast
 
 
-def skforecast_hgb(y: pd.Series, weather: pd.DataFrame, mode: str, seed: int) -> pd.Series:
+def skforecast_hgb(y: pd.Series, weather: pd.DataFrame, mode: str, seed: int,
+                   exog: pd.DataFrame | None = None) -> pd.Series:
+    """``exog``: instead of the daily weather, these variables, one row per target day."""
     from skforecast.model_selection import TimeSeriesFold, backtesting_forecaster
     from skforecast.recursive import ForecasterRecursive
     from sklearn.ensemble import HistGradientBoostingRegressor
 
-    # skforecast's exogenous row t goes with the target of day t: day t − 1's weather is
-    # what an issue at the end of day t − 1 knows; forecast mode adds day t's own
-    exog = weather.shift(1).add_prefix("issue_day_")
-    if mode == "forecast":
-        exog = pd.concat([exog, weather.add_prefix("target_day_")], axis=1)
+    if exog is None:
+        # skforecast's exogenous row t goes with the target of day t: day t − 1's weather
+        # is what an issue at the end of day t − 1 knows; forecast mode adds day t's own
+        exog = weather.shift(1).add_prefix("issue_day_")
+        if mode == "forecast":
+            exog = pd.concat([exog, weather.add_prefix("target_day_")], axis=1)
     start = y.index[1]
     y, exog = y.loc[start:], exog.loc[start:]
     forecaster = ForecasterRecursive(HistGradientBoostingRegressor(random_state=seed),
@@ -178,14 +194,26 @@ def neuralforecast_lstm(y: pd.Series, weather: pd.DataFrame, mode: str,
     return forecasts.set_index("ds")["LSTM"].rename("pred")
 
 
+def project_features(folder: Path, mode: str, index: pd.DatetimeIndex) -> pd.DataFrame:
+    """This project's features of ``mode`` (``features_MODE.csv``) on the daily index."""
+    features = pd.read_csv(folder / f"features_{mode}.csv", parse_dates=["date"])
+    return features.set_index("date").reindex(index)
+
+
 PEERS = {
     "skforecast hgb": lambda y, w, mode, seed: skforecast_hgb(y, w, mode, seed),
+    # the same learner given this project's inputs instead of the daily weather: how much
+    # of the gap is in the inputs
+    "skforecast hgb (our inputs)": lambda y, w, mode, seed: skforecast_hgb(
+        y, w, mode, seed, project_features(FOLDER, mode, y.index)),
     "darts gru": lambda y, w, mode, seed: darts_model("gru", y, w, mode, seed),
     "darts tcn": lambda y, w, mode, seed: darts_model("tcn", y, w, mode, seed),
     "neuralforecast lstm": neuralforecast_lstm,
 }
 #: Deterministic for a seed: one fit is all there is to average.
-SINGLE_FIT = ("skforecast hgb",)
+SINGLE_FIT = ("skforecast hgb", "skforecast hgb (our inputs)")
+#: The folder ``score`` reads (the daily table and this project's features).
+FOLDER = Path(".")
 
 
 def ours(run_dir: Path, days: pd.DatetimeIndex, y: pd.Series) -> dict[str, float]:
@@ -212,6 +240,8 @@ def score(folder: Path, mode: str, seeds: int, peers: list[str], run_dir: Path |
     logging.disable(logging.WARNING)
     warnings.filterwarnings("ignore")
     os.environ.setdefault("PYTORCH_LIGHTNING_SUPPRESS_WARNINGS", "1")
+    global FOLDER
+    FOLDER = folder
     y, y_filled, weather = read_daily(folder)
     days = y.loc[TEST_START:TEST_END].dropna().index
     print(f"single site, {mode} mode: RMSE (µg/m³) on the {len(days)} valid target days of "
@@ -228,11 +258,11 @@ def score(folder: Path, mode: str, seeds: int, peers: list[str], run_dir: Path |
         rows.append((name, rmse(y.loc[days], ensemble.loc[days]),
                      f"{np.mean(each):.1f} ± {np.std(each):.1f} ({len(each)})"
                      if len(each) > 1 else "", time.perf_counter() - start))
-        print(f"  {name:<24}{rows[-1][1]:>7.1f}   seeds {rows[-1][2]:<16}"
+        print(f"  {name:<30}{rows[-1][1]:>7.1f}   seeds {rows[-1][2]:<16}"
               f"{rows[-1][3]:>6.0f} s", flush=True)
     if run_dir is not None:
         for name, value in sorted(ours(run_dir, days, y).items(), key=lambda kv: kv[1]):
-            print(f"  {name:<44}{value:>7.1f}")
+            print(f"  {name:<50}{value:>7.1f}")
 
 
 def main(argv: list[str] | None = None) -> None:
