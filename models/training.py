@@ -47,8 +47,6 @@ from .networks import NETWORKS, build_network_module
 from .scaling import EVAL_BATCH_SIZE, Scalers
 
 HISTORY_COLUMNS = ["epoch", "train_loss", "val_loss", "grad_norm", "lr"]
-#: Rows whose inputs a forecast standardises at a time: whole evaluation batches.
-PREDICT_BLOCK_ROWS = 16 * EVAL_BATCH_SIZE
 MAX_STATION_DIM = 8
 TCN_KERNEL = 3
 
@@ -394,18 +392,11 @@ class NetworkForecaster(BaseEstimator):
         if rows.any() and task.station_index[rows].max() >= n_stations:
             raise ValueError(f"{self.kind}: the task has more stations than the "
                              f"{n_stations} the network was fitted on")
-        input_task = self.input_task(task)
-        index = np.flatnonzero(rows) if rows.dtype == bool else np.asarray(rows)
+        inputs = self.scalers_.inputs(self.input_task(task), rows)  # (x, seq, station[, hourly])
         self.model_.eval()
-        scaled = []
         with torch.no_grad():
-            # the standardised inputs (float32, with their indicators) a block of rows at a
-            # time: all of a national network's rows at once took gigabytes; blocks are
-            # whole evaluation batches, so every batch, and every output, is as before
-            for start in range(0, len(index), PREDICT_BLOCK_ROWS):
-                inputs = self.scalers_.inputs(input_task, index[start:start + PREDICT_BLOCK_ROWS])
-                scaled += [self.model_(*(t[i:i + EVAL_BATCH_SIZE] for t in inputs))
-                           for i in range(0, len(inputs[0]), EVAL_BATCH_SIZE)]
+            scaled = [self.model_(*(t[i:i + EVAL_BATCH_SIZE] for t in inputs))
+                      for i in range(0, len(inputs[0]), EVAL_BATCH_SIZE)]
         return torch.cat(scaled).numpy() if scaled else np.zeros(0)
 
     # ------------------------------------------------------------------ save / load

@@ -105,25 +105,6 @@ def test_predictions_depend_on_the_inputs(task, fitted_mlp):
     assert len(fitted_mlp.predict(task, np.zeros(len(task.y), dtype=bool))) == 0
 
 
-@pytest.mark.parametrize("kind", ["mlp", "gru"])
-def test_forecasts_in_blocks_of_rows_are_those_of_all_rows_at_once(task, kind, monkeypatch):
-    """The inputs are standardised a block of whole evaluation batches at a time: the
-    forecasts are bit for bit those of standardising every row at once."""
-    from models import training
-    forecaster = network(kind, config(), seed=0).fit(task)
-    monkeypatch.setattr(training, "EVAL_BATCH_SIZE", 16)
-    rows = all_rows(task)
-    rows[::7] = False
-    monkeypatch.setattr(training, "PREDICT_BLOCK_ROWS", 10 ** 9)
-    at_once = forecaster.predict_and_clip(task, rows)
-    monkeypatch.setattr(training, "PREDICT_BLOCK_ROWS", 32)
-    assert rows.sum() > 3 * 32 and rows.sum() % 32
-    in_blocks = forecaster.predict_and_clip(task, rows)
-    np.testing.assert_array_equal(in_blocks[0], at_once[0])
-    np.testing.assert_array_equal(in_blocks[1], at_once[1])
-    np.testing.assert_array_equal(forecaster.predict(task, np.flatnonzero(rows)), at_once[0])
-
-
 def test_same_seed_same_predictions_other_seed_differs(task):
     rows = all_rows(task)
     first = network("gru", config(), seed=1).fit(task)
