@@ -200,20 +200,20 @@ def project_features(folder: Path, mode: str, index: pd.DatetimeIndex) -> pd.Dat
     return features.set_index("date").reindex(index)
 
 
+#: name → fit(y, weather, mode, seed, folder): its forecasts of 2014's days
 PEERS = {
-    "skforecast hgb": lambda y, w, mode, seed: skforecast_hgb(y, w, mode, seed),
+    "skforecast hgb": lambda y, w, mode, seed, folder: skforecast_hgb(y, w, mode, seed),
     # the same learner given this project's inputs instead of the daily weather: how much
     # of the gap is in the inputs
-    "skforecast hgb (our inputs)": lambda y, w, mode, seed: skforecast_hgb(
-        y, w, mode, seed, project_features(FOLDER, mode, y.index)),
-    "darts gru": lambda y, w, mode, seed: darts_model("gru", y, w, mode, seed),
-    "darts tcn": lambda y, w, mode, seed: darts_model("tcn", y, w, mode, seed),
-    "neuralforecast lstm": neuralforecast_lstm,
+    "skforecast hgb (our inputs)": lambda y, w, mode, seed, folder: skforecast_hgb(
+        y, w, mode, seed, project_features(folder, mode, y.index)),
+    "darts gru": lambda y, w, mode, seed, folder: darts_model("gru", y, w, mode, seed),
+    "darts tcn": lambda y, w, mode, seed, folder: darts_model("tcn", y, w, mode, seed),
+    "neuralforecast lstm": lambda y, w, mode, seed, folder: neuralforecast_lstm(y, w, mode,
+                                                                                seed),
 }
 #: Deterministic for a seed: one fit is all there is to average.
 SINGLE_FIT = ("skforecast hgb", "skforecast hgb (our inputs)")
-#: The folder ``score`` reads (the daily table and this project's features).
-FOLDER = Path(".")
 
 
 def ours(run_dir: Path, days: pd.DatetimeIndex, y: pd.Series) -> dict[str, float]:
@@ -240,8 +240,6 @@ def score(folder: Path, mode: str, seeds: int, peers: list[str], run_dir: Path |
     logging.disable(logging.WARNING)
     warnings.filterwarnings("ignore")
     os.environ.setdefault("PYTORCH_LIGHTNING_SUPPRESS_WARNINGS", "1")
-    global FOLDER
-    FOLDER = folder
     y, y_filled, weather = read_daily(folder)
     days = y.loc[TEST_START:TEST_END].dropna().index
     print(f"single site, {mode} mode: RMSE (µg/m³) on the {len(days)} valid target days of "
@@ -249,7 +247,7 @@ def score(folder: Path, mode: str, seeds: int, peers: list[str], run_dir: Path |
     rows = []
     for name in peers:
         start = time.perf_counter()
-        fits = [PEERS[name](y_filled, weather, mode, seed)
+        fits = [PEERS[name](y_filled, weather, mode, seed, folder)
                 for seed in range(1 if name in SINGLE_FIT else seeds)]
         ensemble = pd.concat(fits, axis=1).mean(axis=1)
         if not ensemble.index.equals(pd.date_range(TEST_START, TEST_END)):
