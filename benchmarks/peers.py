@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import time
 import warnings
@@ -239,7 +238,6 @@ def score(folder: Path, mode: str, seeds: int, peers: list[str], run_dir: Path |
           ) -> None:
     logging.disable(logging.WARNING)
     warnings.filterwarnings("ignore")
-    os.environ.setdefault("PYTORCH_LIGHTNING_SUPPRESS_WARNINGS", "1")
     y, y_filled, weather = read_daily(folder)
     days = y.loc[TEST_START:TEST_END].dropna().index
     print(f"single site, {mode} mode: RMSE (µg/m³) on the {len(days)} valid target days of "
