@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from forecast.combination import EXCLUDED, nonnegative_weights  # noqa: E402
+from forecast.combination import EXCLUDED, in_sample_forecasts  # noqa: E402
 
 
 def _rmse(y: np.ndarray, f: np.ndarray) -> float:
@@ -57,13 +57,9 @@ def headroom(predictions: pd.DataFrame, recommended: str) -> list[dict]:
         X = wide[entries].to_numpy(dtype=float)
         if np.isnan(X).any():
             raise SystemExit(f"some entry lacks a {split} forecast")
-        bound, weights = np.empty(len(truth)), {}
-        for fold in pd.unique(folds):
-            mine = folds == fold
-            w = nonnegative_weights(X[mine], truth[mine])
-            bound[mine] = np.maximum(X[mine] @ w, 0.0)
-            weights[str(fold)] = {m: round(float(v), 3)
-                                  for m, v in zip(entries, w, strict=True) if v > 0}
+        bound, weights = in_sample_forecasts(folds.to_numpy(), truth,
+                                             {m: X[:, j] for j, m in enumerate(entries)})
+        weights = {fold: {m: v for m, v in w.items() if v > 0} for fold, w in weights.items()}
         for fold in [*pd.unique(folds), "pooled"]:
             mine = np.ones(len(wide), bool) if fold == "pooled" else (folds == fold)
             y = truth[mine]

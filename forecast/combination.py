@@ -68,6 +68,23 @@ def combine(predictions: pd.DataFrame, members: list[str]) -> tuple[np.ndarray, 
     return np.maximum(out, 0.0), keys, info
 
 
+def in_sample_forecasts(folds, y_true: np.ndarray, forecasts: dict[str, np.ndarray]
+                        ) -> tuple[np.ndarray, dict[str, dict[str, float]]]:
+    """The forecasts (µg/m³, ≥ 0) of non-negative weights over ``forecasts`` fitted, fold
+    by fold (``folds``: each row's fold), on the very rows they forecast, and those
+    weights per fold: not a model, the raw material of :func:`in_sample_bound`."""
+    members = list(forecasts)
+    X = np.column_stack([forecasts[m] for m in members])
+    bound = np.empty(len(y_true))
+    weights = {}
+    for fold, rows in pd.Series(np.asarray(folds)).groupby(
+            np.asarray(folds), sort=False).indices.items():
+        w = nonnegative_weights(X[rows], y_true[rows])
+        bound[rows] = np.maximum(X[rows] @ w, 0.0)
+        weights[str(fold)] = {m: round(float(v), 4) for m, v in zip(members, w, strict=True)}
+    return bound, weights
+
+
 def in_sample_bound(keys: pd.DataFrame, y_true: np.ndarray,
                     forecasts: dict[str, np.ndarray]) -> dict:
     """An optimistic bound on any combination of ``forecasts``: the RMSE (µg/m³) of
@@ -75,13 +92,6 @@ def in_sample_bound(keys: pd.DataFrame, y_true: np.ndarray,
     with a ``fold`` column, as :func:`forecast.rolling.aligned` gives them). No honest
     combination of these models can be expected to beat it; the gap between it and the
     cross-fitted combination is what fitting weights on their own rows would flatter."""
-    members = list(forecasts)
-    X = np.column_stack([forecasts[m] for m in members])
-    bound = np.empty(len(y_true))
-    weights = {}
-    for fold, rows in keys.groupby("fold", observed=True, sort=False).indices.items():
-        w = nonnegative_weights(X[rows], y_true[rows])
-        bound[rows] = np.maximum(X[rows] @ w, 0.0)
-        weights[str(fold)] = {m: round(float(v), 4) for m, v in zip(members, w, strict=True)}
-    return {"members": members, "rmse": float(np.sqrt(np.mean((bound - y_true) ** 2))),
-            "weights": weights}
+    bound, weights = in_sample_forecasts(keys["fold"].to_numpy(), y_true, forecasts)
+    return {"members": list(forecasts),
+            "rmse": float(np.sqrt(np.mean((bound - y_true) ** 2))), "weights": weights}
