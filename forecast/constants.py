@@ -28,3 +28,8 @@ TARGET_TRANSFORMS = ("none", "log1p")
 DEFAULT_TARGET_TRANSFORM = "none"
 
 UNIT = "µg/m³"
+
+#: The text columns of a prediction table and of predictions.csv (a fold's name may look
+#: like a year): a few distinct values over millions of rows at a national network's
+#: scale, so the pipeline holds them, and the report reads them, as categories.
+PREDICTION_TEXT_COLUMNS = ("fold", "station", "split", "model")

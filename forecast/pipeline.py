@@ -25,6 +25,7 @@ from . import combination as combination_module
 from . import config as config_module
 from . import daily as daily_module
 from . import evaluation, quality, registry, rolling, selection, sources, uncertainty
+from .constants import PREDICTION_TEXT_COLUMNS
 from .coordinates import require_coordinates
 from .errors import DataError, ModelFailed, raise_if_interrupted
 from .progress import RunProgress
@@ -472,10 +473,9 @@ def fit_folds(task: ForecastTask, dataset: str,
     return results, training
 
 
-#: The prediction table's text columns, held as categories: a few distinct values over
-#: millions of rows at a national network's scale, where every score of the evaluation
-#: compared or factorised them again (predictions.csv is written the same).
-CATEGORY_COLUMNS = ("fold", "station", "split", "model")
+#: The prediction table's text columns, held as categories: every score of the
+#: evaluation compared or factorised them again (predictions.csv is written the same).
+CATEGORY_COLUMNS = PREDICTION_TEXT_COLUMNS
 
 
 def concat_predictions(frames: list[pd.DataFrame]) -> pd.DataFrame:

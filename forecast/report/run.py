@@ -7,10 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..constants import PREDICTION_TEXT_COLUMNS as TEXT_COLUMNS
 from ..results import ModelEntry, RunResult
-
-#: The columns of predictions.csv that hold text (a fold's name may look like a year).
-TEXT_COLUMNS = ("fold", "station", "split", "model")
 
 
 @dataclass
