@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from forecast import rolling  # noqa: E402
 from forecast.combination import EXCLUDED, in_sample_forecasts  # noqa: E402
 
 
@@ -47,29 +48,22 @@ def headroom(predictions: pd.DataFrame, recommended: str) -> list[dict]:
     """One row per (split, fold or "pooled") of the RMSEs described above."""
     rows = []
     for split in ("val", "test"):
-        part = predictions[predictions["split"] == split]
-        wide = part.pivot_table(index=["fold", "date", "station"], columns="model",
-                                values="y_pred", aggfunc="first", observed=True)
-        truth = part.groupby(["fold", "date", "station"], observed=True)["y_true"].first()
-        truth = truth.loc[wide.index].to_numpy(dtype=float)
-        entries = [m for m in wide.columns if m not in (*EXCLUDED, "combination")]
-        folds = wide.index.get_level_values("fold")
-        X = wide[entries].to_numpy(dtype=float)
-        if np.isnan(X).any():
-            raise SystemExit(f"some entry lacks a {split} forecast")
-        bound, weights = in_sample_forecasts(folds.to_numpy(), truth,
-                                             {m: X[:, j] for j, m in enumerate(entries)})
+        models = sorted(predictions.loc[predictions["split"] == split, "model"].unique())
+        entries = [m for m in models if m not in (*EXCLUDED, "combination")]
+        keys, truth, forecasts = rolling.aligned(predictions, split, models)
+        folds = keys["fold"].to_numpy()
+        bound, weights = in_sample_forecasts(folds, truth, {m: forecasts[m] for m in entries})
         weights = {fold: {m: v for m, v in w.items() if v > 0} for fold, w in weights.items()}
         for fold in [*pd.unique(folds), "pooled"]:
-            mine = np.ones(len(wide), bool) if fold == "pooled" else (folds == fold)
+            mine = np.ones(len(truth), bool) if fold == "pooled" else (folds == fold)
             y = truth[mine]
-            scores = {m: _rmse(y, X[mine, j]) for j, m in enumerate(entries)}
+            scores = {m: _rmse(y, forecasts[m][mine]) for m in entries}
             best = min(scores, key=scores.get)
             rows.append({
                 "split": split, "fold": str(fold), "n": int(mine.sum()),
-                "recommended": _rmse(y, wide.loc[mine, recommended].to_numpy(float)),
-                "combination": (_rmse(y, wide.loc[mine, "combination"].to_numpy(float))
-                                if "combination" in wide else float("nan")),
+                "recommended": _rmse(y, forecasts[recommended][mine]),
+                "combination": (_rmse(y, forecasts["combination"][mine])
+                                if "combination" in forecasts else float("nan")),
                 "best entry": scores[best], "best entry name": best,
                 "nnls bound": _rmse(y, bound[mine]),
                 "nnls weights": weights if fold == "pooled" else weights[str(fold)]})

@@ -77,8 +77,9 @@ def in_sample_forecasts(folds, y_true: np.ndarray, forecasts: dict[str, np.ndarr
     X = np.column_stack([forecasts[m] for m in members])
     bound = np.empty(len(y_true))
     weights = {}
-    for fold, rows in pd.Series(np.asarray(folds)).groupby(
-            np.asarray(folds), sort=False).indices.items():
+    folds = np.asarray(folds)
+    for fold in pd.unique(folds):
+        rows = np.flatnonzero(folds == fold)
         w = nonnegative_weights(X[rows], y_true[rows])
         bound[rows] = np.maximum(X[rows] @ w, 0.0)
         weights[str(fold)] = {m: round(float(v), 4) for m, v in zip(members, w, strict=True)}

@@ -152,8 +152,9 @@ def validate_hourly(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     by hour) and raises DataError for missing required columns, all-missing targets,
     duplicated station-hours or a station whose time goes back from one row to the next.
     Impossible values (negative PM2.5, missing-value codes, ...) are left to the
-    data-quality stage, :mod:`forecast.quality`. ``source`` names the input in messages. Columns already in canonical form are not copied (pandas'
-    copy-on-write keeps ``frame`` unchanged).
+    data-quality stage, :mod:`forecast.quality`. ``source`` names the input in messages.
+    Columns already in canonical form are not copied (pandas' copy-on-write keeps
+    ``frame`` unchanged).
     """
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
