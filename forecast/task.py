@@ -72,6 +72,7 @@ from .constants import DEFAULT_MIN_HOURS, DEFAULT_TARGET_TRANSFORM
 from .daily import WIND_FRACTION_COLUMNS, complete_hours, nan_reduce
 from .errors import DataError
 from .schema import CALM, SECTORS_8, compass_to_degrees, sector_codes
+from .windows import Windows
 
 ROLL_WINDOWS = (3, 7, 14)
 #: the hours (start, end) of each quarter of a day; the evening's are day D's last hours,
@@ -138,7 +139,8 @@ class ForecastTask:
     whose target is still unknown) and ``y`` (target, µg/m³, NaN = not scored).
     ``X``: tabular features (n_rows, n_features), float32 with NaN for missing.
     ``sequence``: last ``sequence_length`` days of daily features, oldest first
-    (n_rows, L, n_sequence_features); ``hourly``: optionally the last ``hourly_hours``
+    (n_rows, L, n_sequence_features), held as :class:`~forecast.windows.Windows` (each
+    day's values once; ``task.sequence[rows]`` gathers the array); ``hourly``: optionally the last ``hourly_hours``
     hours up to the end of the issue day (hour 23 of day D included), oldest first, raw
     values with NaN for missing (n_rows, hours, n_hourly_channels), for the networks that
     read it (``*_hourly``); in forecast mode followed by the target day's 24 hours
@@ -157,7 +159,7 @@ class ForecastTask:
     rows: pd.DataFrame
     X: np.ndarray
     feature_names: list[str]
-    sequence: np.ndarray
+    sequence: Windows
     sequence_names: list[str]
     y: np.ndarray
     persistence: np.ndarray
@@ -264,7 +266,7 @@ class ForecastTask:
         return replace(
             self, rows=rows, X=np.concatenate([b["X"] for b in blocks]),
             feature_names=[*self.feature_names, ISSUE_HOUR_FEATURE],
-            sequence=np.concatenate([b["sequence"] for b in blocks]),
+            sequence=Windows.concat([b["sequence"] for b in blocks]),
             y=rows["y"].to_numpy(dtype=float, copy=True),
             persistence=np.concatenate([b["persistence"] for b in blocks]),
             hourly=(np.concatenate([b["hourly"] for b in blocks])
@@ -394,9 +396,9 @@ def _other_hour_block(task: ForecastTask, source: IssueHourSource, hour: int,
         hourly = other.hourly[keep][:, :, columns(task.hourly_names, other.hourly_names,
                                                   "hourly:")]
     return {"rows": rows, "X": X,
-            "sequence": other.sequence[keep][:, :, columns(task.sequence_names,
-                                                           other.sequence_names,
-                                                           "sequence:")],
+            "sequence": other.sequence.take(keep).channels(columns(task.sequence_names,
+                                                                   other.sequence_names,
+                                                                   "sequence:")),
             "persistence": other.persistence[keep], "hourly": hourly,
             # the target day, its weather and its hours are the end-of-day row's
             **{name: (getattr(task, name)[at] if getattr(task, name) is not None else None)
@@ -921,7 +923,8 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
         if feature_names is None:
             feature_names = list(tabular.columns)
             X = np.empty((ends[-1], len(feature_names)), dtype=np.float32)
-            sequence = np.empty((ends[-1], sequence_length, len(SEQUENCE_FEATURES)))
+            sequence_tables, sequence_index = [], np.empty((ends[-1], sequence_length),
+                                                           dtype=np.int64)
             if hourly_hours > 0:
                 hourly_window = np.empty((ends[-1], hourly_hours + hours_ahead,
                                           len(HOURLY_SEQUENCE_FEATURES)), dtype=np.float32)
@@ -933,8 +936,13 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
         tabular = tabular.reindex(columns=feature_names)
         row_blocks.append(rows)
         X[block] = tabular.to_numpy(dtype=np.float32)[positions]
+        # the daily sequence: each day's values once, the windows as day numbers (a
+        # window position before the station's first day reads the all-NaN row, -1)
         seq_values = features.reindex(columns=list(SEQUENCE_FEATURES)).to_numpy(dtype=np.float32)
-        sequence[block] = _windows(seq_values, positions, sequence_length)
+        days = positions[:, None] + np.arange(1 - sequence_length, 1)[None, :]
+        first = sum(len(t) for t in sequence_tables)
+        sequence_index[block] = np.where(days >= 0, first + days, -1)
+        sequence_tables.append(seq_values.astype(float))
         if hourly_hours > 0 or target_hours:
             station_grid = grid.iloc[grid_rows[station]].reset_index(drop=True)
             station_hours = _hourly_inputs(station_grid)
@@ -963,6 +971,9 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
             raise DataError(f"split {name!r} has no scored day (splits end {', '.join(ends)}); "
                             "set [split] train_end/val_end/test_end to dates inside the data")
     persistence_column = feature_names.index("pm25_last_valid")
+    sequence_tables.append(np.full((1, len(SEQUENCE_FEATURES)), np.nan))
+    table = np.concatenate(sequence_tables)
+    sequence_index[sequence_index < 0] = len(table) - 1
     source = IssueHourSource(
         hourly=hourly,
         min_hours=int(min_hours or daily.attrs.get("min_hours", DEFAULT_MIN_HOURS)),
@@ -975,7 +986,7 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
         end_of_day_rows=rows, end_of_day_X=X, end_of_day_features=list(feature_names))
     return ForecastTask(
         rows=rows, X=X, feature_names=feature_names,
-        sequence=sequence, sequence_names=list(SEQUENCE_FEATURES), y=y,
+        sequence=Windows(table, sequence_index), sequence_names=list(SEQUENCE_FEATURES), y=y,
         persistence=X[:, persistence_column].astype(float), stations=stations, mode=mode,
         horizon=horizon, splits=describe_splits(rows), target_transform=target_transform,
         hourly=hourly_window if hourly_hours > 0 else None,
@@ -1066,7 +1077,8 @@ def drop_uninformative(task: ForecastTask) -> tuple[ForecastTask, list[str]]:
     dropped = [n for n, d in zip(task.feature_names, uninformative_columns(task.X[train]),
                                  strict=True) if d]
     dropped += [f"sequence:{n}" for n, d in zip(
-        task.sequence_names, uninformative_columns(task.sequence[train]), strict=True) if d]
+        task.sequence_names, uninformative_columns(task.sequence.values_of(train)),
+        strict=True) if d]
     if task.hourly is not None:
         dropped += [f"hourly:{n}" for n, d in zip(
             task.hourly_names, uninformative_columns(task.hourly[train]), strict=True) if d]
@@ -1081,7 +1093,7 @@ def without_features(task: ForecastTask, names: list[str]) -> ForecastTask:
     keep_seq = [f"sequence:{n}" not in names for n in task.sequence_names]
     changes = {"X": task.X[:, keep_x],
                "feature_names": [n for n, k in zip(task.feature_names, keep_x, strict=True) if k],
-               "sequence": task.sequence[:, :, keep_seq],
+               "sequence": task.sequence.channels(keep_seq),
                "sequence_names": [n for n, k in zip(task.sequence_names, keep_seq, strict=True)
                                   if k]}
     if task.hourly is not None:
@@ -1092,14 +1104,19 @@ def without_features(task: ForecastTask, names: list[str]) -> ForecastTask:
     return replace(task, **changes)
 
 
-def train_statistics(task: ForecastTask, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def train_statistics(task: ForecastTask, values: np.ndarray | Windows
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """Per-feature mean and std over the training rows only (NaN ignored; std 0 → 1):
     ``task.training_rows``, i.e. ``mask("train")`` and the rows issued at other hours
     that train with them (:meth:`ForecastTask.with_issue_hours`), if any."""
-    train = values[task.training_rows(scored=False)]
-    axes = tuple(range(train.ndim - 1))
-    mean = nan_reduce(np.nanmean, train, axis=axes)
-    std = nan_reduce(np.nanstd, train, axis=axes)
+    rows = task.training_rows(scored=False)
+    if isinstance(values, Windows):   # from the days the windows read, not their copies
+        mean, std = values.moments(rows)
+    else:
+        train = values[rows]
+        axes = tuple(range(train.ndim - 1))
+        mean = nan_reduce(np.nanmean, train, axis=axes)
+        std = nan_reduce(np.nanstd, train, axis=axes)
     mean = np.where(np.isfinite(mean), mean, 0.0)
     std = np.where(np.isfinite(std) & (std > 0), std, 1.0)
     return mean.astype(np.float32), std.astype(np.float32)

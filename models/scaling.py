@@ -28,6 +28,7 @@ import torch
 
 from forecast.constants import DEFAULT_TARGET_TRANSFORM
 from forecast.task import ForecastTask, inverse_target, train_statistics, transform_target
+from forecast.windows import WindowTensor
 
 EVAL_BATCH_SIZE = 4096
 PREDICTION_MARGIN = 3.0  # predictions are kept within training range ± 3 std (scaled space)
@@ -116,7 +117,9 @@ class Scalers:
         z = transform_target(task.y, task.target_transform)
         (y_mean,), (y_std,) = train_statistics(task, z[:, None])
         x_low, x_high = _training_range(task.X, x_mean, x_std, train)
-        seq_low, seq_high = _training_range(task.sequence, seq_mean, seq_std, train)
+        # the windows' minimum, maximum and missing values are those of the days they read
+        train_days = task.sequence.values_of(train)
+        seq_low, seq_high = _training_range(train_days, seq_mean, seq_std)
         hourly_scalers = {}
         if hourly:
             if task.hourly is None:
@@ -130,7 +133,7 @@ class Scalers:
         return cls(
             x_mean=x_mean, x_std=x_std, x_indicate=np.isnan(task.X[train]).any(axis=0),
             seq_mean=seq_mean, seq_std=seq_std,
-            seq_indicate=np.isnan(task.sequence[train]).any(axis=(0, 1)),
+            seq_indicate=np.isnan(train_days).any(axis=0),
             y_mean=float(y_mean), y_std=float(y_std),
             y_low=float(z[scored].min()), y_high=float(z[scored].max()),
             target_transform=task.target_transform,
@@ -155,17 +158,24 @@ class Scalers:
 
     def inputs(self, task: ForecastTask, rows: np.ndarray) -> tuple[torch.Tensor, ...]:
         """(x, seq, station) tensors of the selected rows, and the hourly window
-        (rows, hours, n_hourly_channels) last for a network that reads it."""
+        (rows, hours, n_hourly_channels) last for a network that reads it; ``seq`` is a
+        :class:`~forecast.windows.WindowTensor` (``seq[batch]`` gathers (batch, L,
+        n_channels))."""
         if task.X.shape[1] != len(self.x_mean) or task.sequence.shape[2] != len(self.seq_mean):
             raise ValueError(f"the task has {task.X.shape[1]} features and "
                              f"{task.sequence.shape[2]} sequence channels; the network was "
                              f"fitted on {len(self.x_mean)} and {len(self.seq_mean)}")
         x = _standardise(task.X, self.x_mean, self.x_std, self.x_indicate,
                          self.x_low, self.x_high, rows)
-        seq = _standardise(task.sequence, self.seq_mean, self.seq_std, self.seq_indicate,
-                           self.seq_low, self.seq_high, rows)
+        # the days the windows read, scaled once each; the windows gathered a batch at a time
+        windows = task.sequence.take(rows)
+        days = np.unique(windows.index)
+        table = _standardise(windows.table, self.seq_mean, self.seq_std, self.seq_indicate,
+                             self.seq_low, self.seq_high, days)
+        seq = WindowTensor(torch.from_numpy(table),
+                           torch.from_numpy(np.searchsorted(days, windows.index)))
         station = task.station_index[rows].astype(np.int64)
-        tensors = (torch.from_numpy(x), torch.from_numpy(seq), torch.from_numpy(station))
+        tensors = (torch.from_numpy(x), seq, torch.from_numpy(station))
         if self.hourly_mean is None:
             return tensors
         if task.hourly is None or task.hourly.shape[2] != len(self.hourly_mean):

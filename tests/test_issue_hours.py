@@ -240,7 +240,7 @@ def test_with_the_option_off_the_task_is_todays(small_task):
     assert list(small_task.rows.columns) == BASE_COLUMNS
     assert T.ISSUE_HOUR_FEATURE not in small_task.feature_names
     assert small_task.with_issue_hours([]) is small_task
-    X, sequence = small_task.X.copy(), small_task.sequence.copy()
+    X, sequence = small_task.X.copy(), np.array(small_task.sequence)
     small_task.with_issue_hours(HOURS)              # building the others changes nothing
     assert np.array_equal(X, small_task.X, equal_nan=True)
     assert np.array_equal(sequence, small_task.sequence, equal_nan=True)

@@ -19,6 +19,7 @@ from forecast import daily
 from forecast import task as T
 from forecast.config import DEFAULTS
 from forecast.synthetic import generate_hourly
+from forecast.windows import Windows
 from models.datamodule import ForecastDataModule, Scalers
 from models.diagnostics import (
     capacity_limits,
@@ -45,12 +46,12 @@ def _task(n_stations: int = 1) -> T.ForecastTask:
 def task() -> T.ForecastTask:
     """One synthetic station, with whole rows of missing inputs in every split."""
     base = _task()
-    X, seq = base.X.copy(), base.sequence.copy()
+    X, seq = base.X.copy(), np.array(base.sequence)
     for split in ("train", "val", "test"):
         rows = np.flatnonzero(base.mask(split))[[3, 7]]
         X[rows, :] = np.nan
         seq[rows, -3:, :] = np.nan
-    return dataclasses.replace(base, X=X, sequence=seq)
+    return dataclasses.replace(base, X=X, sequence=Windows.from_array(seq))
 
 
 @pytest.fixture(scope="module")
@@ -200,12 +201,12 @@ def test_a_seed_ensemble_fits_saves_and_loads_as_one_model(task, tmp_path):
 def test_scalers_see_only_training_rows(task):
     before = Scalers.fit(task)
     outside = ~task.mask("train", scored=False)
-    X, seq, y = task.X.copy(), task.sequence.copy(), task.y.copy()
+    X, seq, y = task.X.copy(), np.array(task.sequence), task.y.copy()
     X[outside] = X[outside] * 10 + 5
     X[np.flatnonzero(outside)[::5], 0] = np.nan  # new gaps outside training: no indicator
     seq[outside] = seq[outside] * 3 - 1
     y[outside] = y[outside] * 2 + 100
-    after = Scalers.fit(dataclasses.replace(task, X=X, sequence=seq, y=y))
+    after = Scalers.fit(dataclasses.replace(task, X=X, sequence=Windows.from_array(seq), y=y))
     for field in dataclasses.fields(Scalers):
         assert np.array_equal(getattr(before, field.name), getattr(after, field.name)), field.name
 
@@ -217,7 +218,7 @@ def test_scalers_standardise_and_flag_missing(task):
     n_features = task.X.shape[1]
     assert x.shape == (train.sum(), scalers.n_features)
     assert scalers.x_indicate.any() and scalers.n_features > n_features
-    assert torch.isfinite(x).all() and torch.isfinite(seq).all()
+    assert torch.isfinite(x).all() and torch.isfinite(seq[:]).all()
     assert seq.shape == (train.sum(), task.sequence.shape[1], scalers.n_channels)
     assert set(station.tolist()) == {0}
     target = scalers.target(task, train)
@@ -237,10 +238,10 @@ def test_inputs_are_standardised_block_by_block_as_a_whole(task, monkeypatch):
     monkeypatch.setattr(scaling, "BLOCK_VALUES", 7 * task.sequence[0].size)  # 7 rows a block
     blocks = scalers.inputs(task, rows)
     for before, after in zip(whole, blocks, strict=True):
-        assert torch.equal(before, after)
+        assert torch.equal(before[:], after[:])
     # the same rows as indices
     for before, after in zip(whole, scalers.inputs(task, np.flatnonzero(rows)), strict=True):
-        assert torch.equal(before, after)
+        assert torch.equal(before[:], after[:])
     again = Scalers.fit(task)
     for field in dataclasses.fields(Scalers):
         assert np.array_equal(getattr(scalers, field.name), getattr(again, field.name))
@@ -258,10 +259,11 @@ def test_inputs_are_clipped_to_the_training_range(task, fitted_mlp):
         forecasts.append(fitted_mlp.predict(dataclasses.replace(task, X=X), test))
     assert np.allclose(forecasts[0], forecasts[1])
     # the same for the daily sequence
-    seq = task.sequence.copy()
+    seq = np.array(task.sequence)
     seq[test, -1, 0] = 1e9
     scalers = fitted_mlp.scalers_
-    _, scaled_seq, _ = scalers.inputs(dataclasses.replace(task, sequence=seq), test)
+    _, scaled_seq, _ = scalers.inputs(dataclasses.replace(task, sequence=Windows.from_array(seq)),
+                                      test)
     assert float(scaled_seq[:, -1, 0].max()) == pytest.approx(float(scalers.seq_high[0]))
 
 

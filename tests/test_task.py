@@ -500,7 +500,7 @@ def test_train_statistics_use_the_training_rows_only(small_hourly):
     assert seq_mean.shape == (len(SEQUENCE_FEATURES),)
 
     rng = np.random.default_rng(0)
-    X, seq = task.X.copy(), task.sequence.copy()
+    X, seq = task.X.copy(), np.array(task.sequence)
     X[~train] = rng.normal(1e3, 1e3, X[~train].shape)
     seq[~train] = rng.normal(1e3, 1e3, seq[~train].shape)
     np.testing.assert_array_equal(train_statistics(task, X)[0], mean)
