@@ -40,8 +40,10 @@ bench: $(STAMP)
 
 # The peer libraries (skforecast, Darts, NeuralForecast) on the same task, in their own
 # environment (they need pandas < 3): this project's runs in both modes, then theirs.
+# `make peers PEERS_DATASET=beijing-multisite` compares on the 12 sites.
 PEERS_VENV := .venv-peers
-PEERS_OUT := reports/peers
+PEERS_DATASET ?= beijing
+PEERS_OUT := reports/peers-$(PEERS_DATASET)
 
 $(PEERS_VENV)/.installed: benchmarks/peers-constraints.txt
 	$(PYTHON) -m venv $(PEERS_VENV)
@@ -51,9 +53,10 @@ $(PEERS_VENV)/.installed: benchmarks/peers-constraints.txt
 	touch $@
 
 peers: $(STAMP) $(PEERS_VENV)/.installed
-	$(BIN)/python benchmarks/peers.py daily --out $(PEERS_OUT)
+	$(BIN)/python benchmarks/peers.py daily --out $(PEERS_OUT) --dataset $(PEERS_DATASET)
 	for mode in observed forecast; do \
-	  run=$$($(BIN)/forecast run --mode $$mode --no-progress-bar | tail -1) && \
+	  run=$$($(BIN)/forecast run --dataset $(PEERS_DATASET) --mode $$mode --no-progress-bar \
+	    | tail -1) && \
 	  $(PEERS_VENV)/bin/python benchmarks/peers.py score $(PEERS_OUT) --mode $$mode --run $$run \
 	  || exit 1; done
 
