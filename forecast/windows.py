@@ -17,6 +17,17 @@ import numpy as np
 import torch
 
 
+def _gather(table, index, key):
+    """``table[index]`` (an array or a tensor) indexed by ``key``: rows, then window
+    positions and channels, as the gathered array would be, gathering only those rows."""
+    if not isinstance(key, tuple):
+        return table[index[key]]
+    rows, *rest = key
+    index = index[rows]
+    lead = (slice(None),) * (index.ndim - 1)
+    return table[index][(*lead, *rest)]
+
+
 @dataclass(frozen=True, eq=False)
 class Windows:
     """``table`` (n_values, channels), float64, NaN for missing; ``index`` (n_rows, L),
@@ -62,12 +73,7 @@ class Windows:
         return len(self.index)
 
     def __getitem__(self, key) -> np.ndarray:
-        if not isinstance(key, tuple):
-            return self.table[self.index[key]]
-        rows, *rest = key   # rows, then window positions and channels as for the array
-        index = self.index[rows]
-        lead = (slice(None),) * (index.ndim - 1)
-        return self.table[index][(*lead, *rest)]
+        return _gather(self.table, self.index, key)
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         values = self.table[self.index]
@@ -124,12 +130,7 @@ class WindowTensor:
         return len(self.index)
 
     def __getitem__(self, key) -> torch.Tensor:
-        if not isinstance(key, tuple):
-            return self.table[self.index[key]]
-        rows, *rest = key   # rows, then window positions and channels as for the tensor
-        index = self.index[rows]
-        lead = (slice(None),) * (index.ndim - 1)
-        return self.table[index][(*lead, *rest)]
+        return _gather(self.table, self.index, key)
 
     def to(self, device) -> WindowTensor:
         return WindowTensor(self.table.to(device), self.index.to(device))
