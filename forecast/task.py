@@ -140,10 +140,10 @@ class ForecastTask:
     ``X``: tabular features (n_rows, n_features), float32 with NaN for missing.
     ``sequence``: last ``sequence_length`` days of daily features, oldest first
     (n_rows, L, n_sequence_features), held as :class:`~forecast.windows.Windows` (each
-    day's values once; ``task.sequence[rows]`` gathers the array); ``hourly``: optionally the last ``hourly_hours``
-    hours up to the end of the issue day (hour 23 of day D included), oldest first, raw
-    values with NaN for missing (n_rows, hours, n_hourly_channels), for the networks that
-    read it (``*_hourly``); in forecast mode followed by the target day's 24 hours
+    day's values once; ``task.sequence[rows]`` gathers the array); ``hourly``:
+    optionally the last ``hourly_hours`` hours up to the end of the issue day (hour 23 of
+    day D included), oldest first, raw values with NaN for missing (n_rows, hours,
+    n_hourly_channels), for the networks that read it (``*_hourly``); in forecast mode followed by the target day's 24 hours
     (weather only: their PM2.5 is NaN); None when no model needs it. ``target_hours``
     and ``y_hours`` (forecast mode, built only for a model that reads them): the target
     day's weather and PM2.5 hour by hour (the latter a training target only, like ``y``).
@@ -925,6 +925,7 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
             X = np.empty((ends[-1], len(feature_names)), dtype=np.float32)
             sequence_tables, sequence_index = [], np.empty((ends[-1], sequence_length),
                                                            dtype=np.int64)
+            table_rows = 0
             if hourly_hours > 0:
                 hourly_window = np.empty((ends[-1], hourly_hours + hours_ahead,
                                           len(HOURLY_SEQUENCE_FEATURES)), dtype=np.float32)
@@ -940,9 +941,9 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
         # window position before the station's first day reads the all-NaN row, -1)
         seq_values = features.reindex(columns=list(SEQUENCE_FEATURES)).to_numpy(dtype=np.float32)
         days = positions[:, None] + np.arange(1 - sequence_length, 1)[None, :]
-        first = sum(len(t) for t in sequence_tables)
-        sequence_index[block] = np.where(days >= 0, first + days, -1)
+        sequence_index[block] = np.where(days >= 0, table_rows + days, -1)
         sequence_tables.append(seq_values.astype(float))
+        table_rows += len(seq_values)
         if hourly_hours > 0 or target_hours:
             station_grid = grid.iloc[grid_rows[station]].reset_index(drop=True)
             station_hours = _hourly_inputs(station_grid)
