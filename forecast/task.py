@@ -143,8 +143,9 @@ class ForecastTask:
     day's values once; ``task.sequence[rows]`` gathers the array); ``hourly``:
     optionally the last ``hourly_hours`` hours up to the end of the issue day (hour 23 of
     day D included), oldest first, raw values with NaN for missing (n_rows, hours,
-    n_hourly_channels), for the networks that read it (``*_hourly``); in forecast mode followed by the target day's 24 hours
-    (weather only: their PM2.5 is NaN); None when no model needs it. ``target_hours``
+    n_hourly_channels), for the networks that read it (``*_hourly``); in forecast mode
+    followed by the target day's 24 hours (weather only: their PM2.5 is NaN); None when
+    no model needs it. ``target_hours``
     and ``y_hours`` (forecast mode, built only for a model that reads them): the target
     day's weather and PM2.5 hour by hour (the latter a training target only, like ``y``).
     ``omitted_features``: name → why a feature this kind of task can have was not built.
