@@ -1,0 +1,82 @@
+"""The memory of a network's inputs at scale, step by step, without training.
+
+Builds the observed-mode task of ``bench_scale.py``'s synthetic stations (four years,
+2013–2016, its main split) and then, as a network's fit and forecasts do, fits the
+scalers on the training rows and makes the inputs of the training rows, of the
+validation rows and of every row. For each step it prints this process's resident
+memory before, the highest sample during it (every 0.02 s, on a thread) and after, and
+the step's seconds; and the size of the task's arrays.
+
+    python benchmarks/bench_inputs.py 1000      # about 2 minutes, 7 GiB
+
+Linux only (it reads ``/proc/self/statm``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import threading
+import time
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_scale  # noqa: E402
+from bench_memory import resident_gib  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("stations", type=int)
+    args = parser.parse_args()
+    sys.path.insert(0, str(bench_scale.ROOT))
+    from forecast import daily, quality
+    from forecast.synthetic import generate_hourly
+    from forecast.task import build_task
+    from models.scaling import Scalers
+
+    samples: list[tuple[float, float]] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            samples.append((time.perf_counter(), resident_gib()))
+            time.sleep(0.02)
+
+    def step(label: str, function):
+        gc.collect()
+        before, start = resident_gib(), time.perf_counter()
+        out = function()
+        end = time.perf_counter()
+        time.sleep(0.05)
+        peak = max([before] + [s for t, s in samples if start <= t <= end + 0.05])
+        print(f"{label:<30}{before:8.2f}{peak:8.2f}{peak - before:+8.2f}"
+              f"{resident_gib():8.2f}{end - start:9.1f}", flush=True)
+        return out
+
+    threading.Thread(target=sample, daemon=True).start()
+    hourly = generate_hourly(seed=0, n_stations=args.stations, start=bench_scale.START,
+                             end=bench_scale.END)
+    hourly, _ = quality.check(hourly)
+    frame = daily.to_daily(hourly)
+    print(f"{args.stations} synthetic stations; GiB: before, peak, its rise, after; seconds")
+    task = step("build the task", partial(build_task, hourly, frame, dataset="synthetic"))
+    del hourly, frame   # as a run lets go of them once the task is built
+    scalers = step("fit the scalers", lambda: Scalers.fit(task))
+    kept = [step("inputs of the training rows",
+                 lambda: scalers.inputs(task, task.training_rows()))]
+    kept.append(step("inputs of the validation rows",
+                     lambda: scalers.inputs(task, task.mask("val"))))
+    step("inputs of every row (kept)", lambda: scalers.inputs(task, np.ones(len(task.y), bool)))
+    done.set()
+    for name in ("X", "sequence", "y"):
+        values = getattr(task, name)
+        print(f"task.{name}: {values.shape}, {values.nbytes / 2**30:.3f} GiB")
+
+
+if __name__ == "__main__":
+    main()
