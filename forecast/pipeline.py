@@ -465,7 +465,7 @@ def fit_folds(task: ForecastTask, dataset: str,
         fitted = fit_models(fold_task, config, stage=stages[k - 1], trained=trained)
         fitted.predictions.insert(0, "fold", fold.name)
         fitted.predictions = fitted.predictions.astype(
-            {column: "category" for column in CATEGORY_COLUMNS})
+            {column: "category" for column in PREDICTION_TEXT_COLUMNS})
         if k < len(folds):  # earlier folds: only what the pooled scores read
             fitted.predictions = fitted.predictions[
                 fitted.predictions["split"].isin(("val", "test"))]
@@ -473,16 +473,11 @@ def fit_folds(task: ForecastTask, dataset: str,
     return results, training
 
 
-#: The prediction table's text columns, held as categories: every score of the
-#: evaluation compared or factorised them again (predictions.csv is written the same).
-CATEGORY_COLUMNS = PREDICTION_TEXT_COLUMNS
-
-
 def concat_predictions(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """The folds' prediction tables as one, their :data:`CATEGORY_COLUMNS` still
+    """The folds' prediction tables as one, their :data:`PREDICTION_TEXT_COLUMNS` still
     categories (pandas turns categories that differ between frames into text)."""
     union = {column: sorted(set().union(*(f[column].cat.categories for f in frames)))
-             for column in CATEGORY_COLUMNS}
+             for column in PREDICTION_TEXT_COLUMNS}
     return pd.concat([f.assign(**{c: f[c].cat.set_categories(union[c]) for c in union})
                       for f in frames], ignore_index=True)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,17 @@ BEIJING_HEADER = "No,year,month,day,hour,pm2.5,DEWP,TEMP,PRES,cbwd,Iws,Is,Ir"
 # splits of the hand-built frames (2010-01-01 onwards) and of small generated ones
 HAND_SPLITS = dict(train_end="2010-01-25", val_end="2010-02-01", test_end="2010-02-09")
 SMALL_SPLITS = dict(train_end="2010-02-28", val_end="2010-03-31", test_end="2010-04-30")
+
+
+def benchmark_module(name: str):
+    """The script ``benchmarks/NAME.py`` imported as the module ``NAME`` (the benchmarks
+    are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        name, PROJECT_ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module   # a dataclass in it looks its module up there
+    spec.loader.exec_module(module)
+    return module
 
 
 # ---------------------------------------------------------------- generated data

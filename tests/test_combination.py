@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import benchmark_module
 
 from forecast.combination import combine, in_sample_bound, nonnegative_weights
 
@@ -58,16 +59,6 @@ def test_the_test_targets_never_enter():
     np.testing.assert_array_equal(values, again)
 
 
-def _headroom_module():
-    import importlib.util
-    from pathlib import Path
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / "headroom.py"
-    spec = importlib.util.spec_from_file_location("headroom", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_headroom_bounds_are_below_every_entry_and_the_combination():
     """benchmarks/headroom.py: fitted on the rows it scores, the NNLS bound is at most the
     best entry's RMSE, which is at most every entry's; on a 0.7 a + 0.3 b truth the bound
@@ -77,7 +68,7 @@ def test_headroom_bounds_are_below_every_entry_and_the_combination():
     combined, keys, _ = combine(frame, ["a", "b", "c"])
     frame = pd.concat([frame, keys.assign(model="combination", y_pred=combined, fold="2014")],
                       ignore_index=True)
-    rows = _headroom_module().headroom(frame[frame["split"] != "train"], "a")
+    rows = benchmark_module("headroom").headroom(frame[frame["split"] != "train"], "a")
     assert {(r["split"], r["fold"]) for r in rows} == {
         (s, f) for s in ("val", "test") for f in ("2014", "pooled")}
     for r in rows:

@@ -1,23 +1,13 @@
 """benchmarks/peers.py, the parts that run in this project's environment: the folder
 ``daily`` writes and how ``score`` reads it (the peers themselves need their own)."""
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-
-
-def _peers():
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / "peers.py"
-    spec = importlib.util.spec_from_file_location("peers", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module   # its dataclass looks its module up there
-    spec.loader.exec_module(module)
-    return module
+from conftest import benchmark_module
 
 
 def _folder(tmp_path: Path) -> Path:
@@ -42,7 +32,7 @@ def _folder(tmp_path: Path) -> Path:
 
 
 def test_read_panel_ends_with_the_test_period_and_scores_valid_station_days(tmp_path):
-    peers = _peers()
+    peers = benchmark_module("peers")
     panel = peers.read_panel(_folder(tmp_path))
     assert panel.stations == ["a", "b"]
     assert panel.y.index[-1] == pd.Timestamp("2014-01-05")   # nothing after the test
@@ -61,13 +51,13 @@ def test_read_panel_without_split_says_to_write_the_folder_again(tmp_path):
     folder = _folder(tmp_path)
     (folder / "split.json").unlink()
     with pytest.raises(SystemExit, match="peers.py daily"):
-        _peers().read_panel(folder)
+        benchmark_module("peers").read_panel(folder)
 
 
 def test_write_daily_split_and_features_follow_the_task(tmp_path):
     """``daily`` on the synthetic set: the split is the task's main fold and the features
     come one row per station and target day."""
-    peers = _peers()
+    peers = benchmark_module("peers")
     peers.write_daily(tmp_path, "synthetic")
     split = json.loads((tmp_path / "split.json").read_text())
     assert (split["val_start"], split["test_start"], split["test_end"]) == (

@@ -406,7 +406,8 @@ def test_epochs_that_sample_their_rows_are_trained_refitted_and_reported(tmp_pat
 
 
 def test_the_folds_tables_concatenate_as_categories_and_write_the_same_csv(tmp_path):
-    from forecast.pipeline import CATEGORY_COLUMNS, concat_predictions
+    from forecast.constants import PREDICTION_TEXT_COLUMNS
+    from forecast.pipeline import concat_predictions
 
     def fold(name, models, stations):
         rows = [{"fold": name, "date": pd.Timestamp("2014-01-01") + pd.Timedelta(days=d),
@@ -416,14 +417,14 @@ def test_the_folds_tables_concatenate_as_categories_and_write_the_same_csv(tmp_p
         return pd.DataFrame(rows)
 
     text = [fold("2014", ["ridge", "mlp"], ["B", "A"]), fold("2015", ["hgb", "ridge"], ["C"])]
-    tables = [t.astype({c: "category" for c in CATEGORY_COLUMNS}) for t in text]
+    tables = [t.astype({c: "category" for c in PREDICTION_TEXT_COLUMNS}) for t in text]
     joined = concat_predictions(tables)
-    for column in CATEGORY_COLUMNS:
+    for column in PREDICTION_TEXT_COLUMNS:
         assert isinstance(joined[column].dtype, pd.CategoricalDtype)
     assert list(joined["model"].cat.categories) == ["hgb", "mlp", "ridge"]
     expected = pd.concat(text, ignore_index=True)
-    pd.testing.assert_frame_equal(joined.astype({c: str for c in CATEGORY_COLUMNS}),
-                                  expected.astype({c: str for c in CATEGORY_COLUMNS}))
+    pd.testing.assert_frame_equal(joined.astype({c: str for c in PREDICTION_TEXT_COLUMNS}),
+                                  expected.astype({c: str for c in PREDICTION_TEXT_COLUMNS}))
     joined.to_csv(tmp_path / "a.csv", index=False, date_format="%Y-%m-%d")
     expected.to_csv(tmp_path / "b.csv", index=False, date_format="%Y-%m-%d")
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..constants import PREDICTION_TEXT_COLUMNS as TEXT_COLUMNS
+from ..constants import PREDICTION_TEXT_COLUMNS
 from ..results import ModelEntry, RunResult
 
 
@@ -28,10 +28,11 @@ class Run:
         if path.is_file():
             # text columns read as categories: a few values over millions of rows (at
             # 1,000 stations the file has 12.6 million, half of them training rows)
-            frame = pd.read_csv(path, dtype={c: "category" for c in TEXT_COLUMNS})
+            frame = pd.read_csv(path, dtype={c: "category" for c in PREDICTION_TEXT_COLUMNS})
             frame = frame[frame["split"].isin(["val", "test"])]
-            predictions = frame.assign(date=pd.to_datetime(frame["date"]),
-                                       **{c: frame[c].astype(str) for c in TEXT_COLUMNS})
+            predictions = frame.assign(
+                date=pd.to_datetime(frame["date"]),
+                **{c: frame[c].astype(str) for c in PREDICTION_TEXT_COLUMNS})
         return cls(run_dir, result, predictions)
 
     def latest_predictions(self) -> pd.DataFrame | None:
