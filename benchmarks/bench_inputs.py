@@ -7,7 +7,8 @@ validation rows and of every row. For each step it prints this process's residen
 memory before, the highest sample during it (every 0.02 s, on a thread) and after, and
 the step's seconds; and the size of the task's arrays.
 
-    python benchmarks/bench_inputs.py 1000      # about 2 minutes, 7 GiB
+    python benchmarks/bench_inputs.py 1000                   # about 2 minutes, 7 GiB
+    python benchmarks/bench_inputs.py 1000 --baseline ridge  # then ridge's fit and forecasts
 
 Linux only (it reads ``/proc/self/statm``).
 """
@@ -28,12 +29,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_scale  # noqa: E402
 from bench_memory import resident_gib  # noqa: E402
 
+CONFIG = {"training": {"jobs": 1}}
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stations", type=int)
+    parser.add_argument("--baseline", metavar="NAME",
+                        help="also fit this baseline (e.g. ridge) on the task and forecast "
+                             "every row, after the networks' steps")
     args = parser.parse_args()
     sys.path.insert(0, str(bench_scale.ROOT))
+    from baselines.linear import SklearnBaseline
     from forecast import daily, quality
     from forecast.synthetic import generate_hourly
     from forecast.task import build_task
@@ -72,6 +79,12 @@ def main() -> None:
     kept.append(step("inputs of the validation rows",
                      lambda: scalers.inputs(task, task.mask("val"))))
     step("inputs of every row (kept)", lambda: scalers.inputs(task, np.ones(len(task.y), bool)))
+    if args.baseline:
+        del kept, scalers
+        model = step(f"fit {args.baseline}",
+                     lambda: SklearnBaseline.from_config(args.baseline, CONFIG).fit(task))
+        step(f"{args.baseline}: every row's forecast",
+             lambda: model.predict(task, np.ones(len(task.y), bool)))
     done.set()
     for name in ("X", "sequence", "y"):
         values = getattr(task, name)

@@ -288,3 +288,32 @@ def test_hgb_with_more_stations_than_categories_reads_training_means(three_stati
     finally:
         task.y[:] = original
     np.testing.assert_array_equal(moved.station_level_, model.station_level_)
+
+
+@pytest.mark.parametrize("name", ["ridge", "hgb"])
+def test_forecasts_built_in_blocks_of_rows_are_those_built_at_once(three_stations, name,
+                                                                   monkeypatch):
+    """Forecasts are built FORECAST_ROWS rows of features at a time, and the linear
+    families impute and standardise those features in place: neither may change a
+    forecast nor touch the task."""
+    import baselines.linear as linear
+
+    task = three_stations
+    features = task.X.copy()
+    grid = {"grid": HGB_GRID[:1], "draws": 2} if name == "hgb" else {}
+    model = SklearnBaseline(family=name, transforms=("none",), seed=0, **grid).fit(task)
+    rows = np.ones(len(task.y), bool)
+    at_once = model.predict(task, rows)
+    monkeypatch.setattr(linear, "FORECAST_ROWS", 97)
+    # the trees' forecasts are the same bits; a linear model's matrix-vector product may
+    # give a block's last rows in another BLAS kernel, a last-bit difference
+    same = (np.testing.assert_array_equal if name == "hgb" else
+            lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-12, atol=0))
+    same(model.predict(task, rows), at_once)
+    same(model.predict(task, np.flatnonzero(rows)[::-1]), at_once[::-1])
+    np.testing.assert_array_equal(task.X, features)
+    if name == "ridge":   # the same imputation and scaling as a copying pipeline's
+        copying = linear._preprocessing().set_params(impute__copy=True, scale__copy=True)
+        X = model._inputs(task, task.mask("train"))
+        expected = copying.fit(X).transform(X)
+        np.testing.assert_array_equal(model.model_[:-1].transform(X.copy()), expected)
