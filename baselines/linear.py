@@ -361,6 +361,7 @@ class SklearnBaseline(Baseline):
                       "chosen": params, "val_rmse_at_choice": rmse,
                       "candidates": n_candidates, "searched_on_rows": searched_on,
                       "draws": len(self.draws_)}
+        self._fitted_on(task)
         return self
 
     def refitted(self, final_task: ForecastTask) -> SklearnBaseline:

@@ -20,6 +20,7 @@ class Persistence(Baseline):
     def fit(self, task: ForecastTask) -> Persistence:
         self.fallback_ = float(np.mean(task.y[task.mask("train")]))
         self.info_ = {"n_parameters": 0, "fit_seconds": 0.0}
+        self._fitted_on(task)
         return self
 
     def predict(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
@@ -59,6 +60,7 @@ class Climatology(Baseline):
             mine = train & (task.station_index == index)
             if mine.sum() >= 300:
                 self.table_[int(index)] = self._table(doy[mine], task.y[mine])
+        self._fitted_on(task)
         return self
 
     def predict(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:

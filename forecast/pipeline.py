@@ -769,14 +769,15 @@ def write_predictions(predictions: pd.DataFrame, path: Path, n_jobs: int):
 
 
 def write_artifacts(run_dir: Path, fitted: Fitted) -> None:
-    """Training curves (``curves/ENTRY.csv``) and fitted networks (``models/NAME.pt``: a
-    single network, or a seed ensemble as one file)."""
+    """Training curves (``curves/ENTRY.csv``) and the fitted models that forecast beyond
+    the data (the final fits, where the run made them): networks as ``models/NAME.pt`` (a
+    single network, or a seed ensemble as one file), baselines as ``models/NAME.skops``."""
     curves = run_dir / "curves"
     for entry, history in fitted.histories.items():
         curves.mkdir(exist_ok=True)
         history.to_csv(curves / f"{entry}.csv", index=False)
-    weights = run_dir / "models"
     for name, model in fitted.models.items():
         if hasattr(model, "save"):
-            weights.mkdir(exist_ok=True)
-            model.save(weights / f"{name}.pt")
+            path = registry.model_file(run_dir, name)
+            path.parent.mkdir(exist_ok=True)
+            model.save(path)

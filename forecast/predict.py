@@ -1,12 +1,15 @@
 """``forecast predict RUN_DIR``: tomorrow's forecast from a finished run and the latest data.
 
-Networks are loaded from the run's ``models/NAME.pt`` — a single network or a seed
-ensemble, one model per file — with ``torch.load(weights_only=True)``: tensors and plain
-values only, never a pickle. Baselines are cheap and deterministic, so they are refitted
-from the run's own config on the same training period instead of being unpickled. When
-the run made final fits (``split.refit``), every model forecasts as its test rows did:
-the saved networks are their final fits and each baseline is fitted again on the
-training + validation years with the settings the validation year chose. The
+Every model is loaded from the run's ``models`` folder, never unpickled: a network from
+``NAME.pt`` (a single network or a seed ensemble, one model per file) with
+``torch.load(weights_only=True)``, tensors and plain values only; a baseline from
+``NAME.skops`` (skops, which builds only the types it trusts: scikit-learn's, NumPy's and
+gradient boosting's trees, :data:`baselines.base.STORED_TYPES`). When the run made final
+fits (``split.refit``), those are the final fits, so every model forecasts as its test
+rows did. A run made before baselines were stored has no ``.skops`` files: its baselines
+are fitted again from the run's config on the same training period (and, with final
+fits, again on the training + validation years with the settings the validation year
+chose), which gives the same model on the same data. The
 recommended model is the one the run's validation-only rule chose
 (:mod:`forecast.selection`); nothing here imports matplotlib or the report.
 """
@@ -169,15 +172,21 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
                   + "; imputed", file=sys.stderr)
     predictions: dict[str, tuple] = {}
     for name in config["models"]["names"]:
+        path = registry.model_file(run_dir, name)
         if registry.kind_of(name) == "baseline" and name in result.entries:
-            model = registry.build(name, config, seed=config["run"]["seed"]).fit(task)
-            if result.made_final_fits:   # as the run's test forecasts: on train + val
-                model = model.refitted(task.for_final_fit())
+            if path.is_file():
+                from baselines import load_baseline
+
+                model = load_baseline(path)
+                model.check_task(task, path)
+            else:   # a run that stored no baselines (before they were stored)
+                model = registry.build(name, config, seed=config["run"]["seed"]).fit(task)
+                if result.made_final_fits:   # as the run's test forecasts: on train + val
+                    model = model.refitted(task.for_final_fit())
             predictions[name] = (model, model.predict(task, rows))
-        elif registry.kind_of(name) == "network" and (run_dir / "models" / f"{name}.pt").is_file():
+        elif registry.kind_of(name) == "network" and path.is_file():
             from models import load_model
 
-            path = run_dir / "models" / f"{name}.pt"
             model = load_model(path)
             try:
                 values = model.predict(task, rows)

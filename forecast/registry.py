@@ -120,6 +120,16 @@ def kind_of(name: str) -> str:
     return spec(name).kind
 
 
+#: the file a run stores a fitted model in, by kind: ``models/NAME.pt`` (a network's
+#: weights, ``torch.load(weights_only=True)``) or ``models/NAME.skops`` (a baseline)
+MODEL_FILE_SUFFIX = {"network": ".pt", "baseline": ".skops"}
+
+
+def model_file(run_dir, name: str):
+    """Where the run in ``run_dir`` (a Path) stores the fitted model ``name``."""
+    return run_dir / "models" / f"{name}{MODEL_FILE_SUFFIX[kind_of(name)]}"
+
+
 def reads_hourly(names) -> bool:
     """Whether any of the models ``names`` reads the hourly window ``task.hourly``."""
     return any(spec(name).hourly for name in names)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -317,3 +319,54 @@ def test_forecasts_built_in_blocks_of_rows_are_those_built_at_once(three_station
         X = model._inputs(task, task.mask("train"))
         expected = copying.fit(X).transform(X)
         np.testing.assert_array_equal(model.model_[:-1].transform(X.copy()), expected)
+
+
+class _Unexpected:
+    """A type no fitted baseline holds (skops stores it as a plain object)."""
+
+    def __init__(self) -> None:
+        self.value = 1
+
+
+@pytest.mark.parametrize("name", BASELINE_MODELS)
+def test_a_stored_baseline_forecasts_bit_for_bit_as_the_fitted_one(task, hours_task, name,
+                                                                  tmp_path):
+    from baselines import load_baseline
+
+    if registry.spec(name).target_hours:
+        task = hours_task
+    model = registry.build(name, DEFAULTS).fit(task)
+    model.save(tmp_path / f"{name}.skops")
+    loaded = load_baseline(tmp_path / f"{name}.skops")
+    assert type(loaded) is type(model) and loaded.get_params() == model.get_params()
+    rows = np.ones(len(task.y), bool)
+    np.testing.assert_array_equal(loaded.predict(task, rows), model.predict(task, rows))
+    assert loaded.info == model.info
+    loaded.check_task(task)
+
+
+def test_a_stored_baseline_refuses_what_it_does_not_hold(task, tmp_path):
+    import skops.io
+
+    from baselines import load_baseline
+
+    path = tmp_path / "ridge.skops"
+    skops.io.dump({"class": "Persistence", "params": {}, "fitted": {"x": _Unexpected()}}, path)
+    with pytest.raises(DataError, match="holds types a fitted baseline does not.*_Unexpected"):
+        load_baseline(path)
+    path.write_bytes(b"not a zip file")
+    with pytest.raises(DataError, match="not a fitted baseline"):
+        load_baseline(path)
+    skops.io.dump({"class": "Ridge", "params": {}, "fitted": {}}, path)
+    with pytest.raises(DataError, match="not a fitted baseline"):
+        load_baseline(path)
+    # fitted on other features or stations: refused with both named
+    model = SklearnBaseline(family="ridge").fit(task)
+    model.save(path)
+    loaded = load_baseline(path)
+    fewer = dataclasses.replace(task, feature_names=task.feature_names[:-1])
+    with pytest.raises(DataError, match=f"missing: {task.feature_names[-1]}"):
+        loaded.check_task(fewer, path)
+    renamed = dataclasses.replace(task, stations=["elsewhere"])
+    with pytest.raises(DataError, match="stations .* the data has elsewhere"):
+        loaded.check_task(renamed, path)

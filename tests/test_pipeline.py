@@ -180,6 +180,31 @@ def test_predict_gives_tomorrow_for_every_model(run_dir, capsys):
     assert recommended in headline and "80 % interval" in headline and "P(> 75)" in headline
 
 
+def test_predict_loads_the_stored_baselines_and_refits_only_without_them(run_dir, tmp_path,
+                                                                       capsys, monkeypatch):
+    from baselines import Climatology, Persistence, SklearnBaseline
+
+    for name in ("persistence", "climatology", "ridge"):
+        assert (run_dir / "models" / f"{name}.skops").is_file(), name
+
+    def no_fit(self, task):
+        raise AssertionError("forecast predict fitted a baseline the run stored")
+
+    with monkeypatch.context() as patch:
+        for cls in (Climatology, Persistence, SklearnBaseline):
+            patch.setattr(cls, "fit", no_fit)
+        assert cli.main(["predict", str(run_dir), "--json"]) == 0
+    stored = pd.DataFrame(json.loads(capsys.readouterr().out)["forecasts"])
+    # a run made before baselines were stored: they are fitted again, to the same forecasts
+    old = tmp_path / "old"
+    shutil.copytree(run_dir, old)
+    for path in (old / "models").glob("*.skops"):
+        path.unlink()
+    assert cli.main(["predict", str(old), "--json"]) == 0
+    refitted = pd.DataFrame(json.loads(capsys.readouterr().out)["forecasts"])
+    pd.testing.assert_frame_equal(refitted, stored)
+
+
 def test_predict_leads_with_the_headline(run_dir, capsys):
     assert cli.main(["predict", str(run_dir)]) == 0
     first = capsys.readouterr().out.splitlines()[0]
