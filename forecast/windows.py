@@ -94,8 +94,9 @@ class Windows:
         ``np.nanmean`` / ``np.nanstd`` of ``windows[rows]`` over its first two axes,
         computed from the days once each instead of the gathered array (up to the order
         of the additions)."""
-        days, counts = np.unique(self.index[rows], return_counts=True)
-        values = self.table[days]
+        counts = self._reads(rows)
+        days = np.flatnonzero(counts)
+        counts, values = counts[days], self.table[days]
         finite = np.isfinite(values)
         weights = np.where(finite, counts[:, None].astype(float), 0.0)
         filled = np.where(finite, values, 0.0)
@@ -108,7 +109,21 @@ class Windows:
     def values_of(self, rows) -> np.ndarray:
         """The table rows the windows of ``rows`` read, each once (channels last): what
         a per-channel minimum, maximum or any-missing over those windows needs."""
-        return self.table[np.unique(self.index[rows])]
+        return self.table[np.flatnonzero(self._reads(rows))]
+
+    def days_read(self) -> tuple[np.ndarray, np.ndarray]:
+        """The table rows these windows read, each once in table order, and each window
+        position's place among them (shaped as ``index``): ``np.unique(index,
+        return_inverse=True)`` without its sort."""
+        read = np.zeros(len(self.table), dtype=bool)
+        read[self.index] = True
+        place = np.cumsum(read) - 1
+        return np.flatnonzero(read), place[self.index]
+
+    def _reads(self, rows) -> np.ndarray:
+        """How many of the windows of ``rows`` read each table row (a count per row, so
+        no sort of the windows' row numbers)."""
+        return np.bincount(self.index[rows].ravel(), minlength=len(self.table))
 
 
 class WindowTensor:

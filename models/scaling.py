@@ -169,11 +169,10 @@ class Scalers:
                          self.x_low, self.x_high, rows)
         # the days the windows read, scaled once each; the windows gathered a batch at a time
         windows = task.sequence.take(rows)
-        days, position = np.unique(windows.index, return_inverse=True)
+        days, position = windows.days_read()
         table = _standardise(windows.table, self.seq_mean, self.seq_std, self.seq_indicate,
                              self.seq_low, self.seq_high, days)
-        seq = WindowTensor(torch.from_numpy(table),
-                           torch.from_numpy(position.reshape(windows.index.shape)))
+        seq = WindowTensor(torch.from_numpy(table), torch.from_numpy(position))
         station = task.station_index[rows].astype(np.int64)
         tensors = (torch.from_numpy(x), seq, torch.from_numpy(station))
         if self.hourly_mean is None:

@@ -68,6 +68,12 @@ def test_moments_and_values_are_those_of_the_gathered_windows():
         np.testing.assert_array_equal(np.isnan(values).any(axis=0),
                                       np.isnan(array[rows]).any(axis=(0, 1)))
     assert np.isnan(windows.moments(np.array([0, 1]))[0][1])   # channel 1: no value
+    # the days a subset's windows read, and each position's place among them: np.unique's
+    for rows in (np.array([1, 4]), np.array([5, 0]), np.ones(6, bool)):
+        days, place = windows.take(rows).days_read()
+        expected_days, expected_place = np.unique(windows.index[rows], return_inverse=True)
+        np.testing.assert_array_equal(days, expected_days)
+        np.testing.assert_array_equal(place, expected_place.reshape(place.shape))
 
 
 def test_window_tensor_gathers_a_batch():
