@@ -194,15 +194,19 @@ def test_predict_loads_the_stored_baselines_and_refits_only_without_them(run_dir
         for cls in (Climatology, Persistence, SklearnBaseline):
             patch.setattr(cls, "fit", no_fit)
         assert cli.main(["predict", str(run_dir), "--json"]) == 0
-    stored = pd.DataFrame(json.loads(capsys.readouterr().out)["forecasts"])
+    printed = capsys.readouterr()
+    stored = pd.DataFrame(json.loads(printed.out)["forecasts"])
+    assert "stored no fitted baselines" not in printed.err
     # a run made before baselines were stored: they are fitted again, to the same forecasts
     old = tmp_path / "old"
     shutil.copytree(run_dir, old)
     for path in (old / "models").glob("*.skops"):
         path.unlink()
     assert cli.main(["predict", str(old), "--json"]) == 0
-    refitted = pd.DataFrame(json.loads(capsys.readouterr().out)["forecasts"])
+    printed = capsys.readouterr()
+    refitted = pd.DataFrame(json.loads(printed.out)["forecasts"])
     pd.testing.assert_frame_equal(refitted, stored)
+    assert printed.err.count("stored no fitted baselines") == 1, printed.err
 
 
 def test_predict_leads_with_the_headline(run_dir, capsys):
