@@ -251,3 +251,10 @@ def test_the_saved_network_and_forecast_predict_use_the_final_fits(tmp_path, cap
     test = predictions[(predictions["model"] == "mlp") & (predictions["split"] == "test")]
     np.testing.assert_allclose(saved.predict(task, task.mask("test")), test["y_pred"],
                                rtol=1e-5)
+    # and so is the stored ridge, to the bit (predictions.csv holds every digit)
+    from baselines import load_baseline
+
+    stored = load_baseline(run_dir / "models" / "ridge.skops")
+    test = predictions[(predictions["model"] == "ridge") & (predictions["split"] == "test")]
+    np.testing.assert_array_equal(stored.predict(task, task.mask("test")), test["y_pred"])
+    assert stored.info["n_parameters"] == final.info["n_parameters"]
