@@ -89,9 +89,9 @@ def load_baseline(path: str | Path) -> Baseline:
             raise DataError(f"{path}: holds types a fitted baseline does not "
                             f"({', '.join(sorted(untrusted - STORED_TYPES))}); not loaded")
         saved = skops.io.load(path, trusted=sorted(untrusted))
+    except DataError:
+        raise
     except (OSError, zipfile.BadZipFile, KeyError, ValueError, TypeError) as exc:
-        if isinstance(exc, DataError):
-            raise
         raise DataError(f"{path}: not a fitted baseline ({exc})") from None
     if not isinstance(saved, dict) or saved.get("class") not in classes:
         raise DataError(f"{path}: not a fitted baseline")

@@ -171,7 +171,7 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
                   + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
                   + "; imputed", file=sys.stderr)
     predictions: dict[str, tuple] = {}
-    refitting: list[str] = []
+    noted_refit = False
     for name in config["models"]["names"]:
         path = registry.model_file(run_dir, name)
         if registry.kind_of(name) == "baseline" and name in result.entries:
@@ -181,11 +181,11 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
                 model = load_baseline(path)
                 model.check_task(task, path)
             else:   # a run that stored no baselines (before they were stored)
-                if not refitting:
+                if not noted_refit:
                     print(f"forecast: note: {run_dir} stored no fitted baselines (made before "
                           "they were stored); fitting them again from its config",
                           file=sys.stderr)
-                refitting.append(name)
+                    noted_refit = True
                 model = registry.build(name, config, seed=config["run"]["seed"]).fit(task)
                 if result.made_final_fits:   # as the run's test forecasts: on train + val
                     model = model.refitted(task.for_final_fit())
