@@ -964,14 +964,21 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
     y = rows["y"].to_numpy(dtype=float, copy=True)
     if not np.isfinite(y).any():
         raise DataError("no valid target day: every daily mean PM2.5 is missing or incomplete")
-    ends = [train_end, val_end, test_end]
+    given = [train_end, val_end, test_end]
     defaults = default_split_ends(dataset, rows["issue_day"])
-    ends = [given or default for given, default in zip(ends, defaults, strict=True)]
+    ends = [end or default for end, default in zip(given, defaults, strict=True)]
     rows["split"] = assign_splits(rows["target_day"], *ends)
     for name in SPLITS:
         if not (rows["split"].eq(name) & np.isfinite(y)).any():
-            raise DataError(f"split {name!r} has no scored day (splits end {', '.join(ends)}); "
-                            "set [split] train_end/val_end/test_end to dates inside the data")
+            scored = rows["target_day"][np.isfinite(y)]
+            short = ("; the default splits need more than two years of data (the last "
+                     "365 days test, the 365 before them validate, the rest trains)"
+                     if not any(given) and dataset not in DEFAULT_SPLITS else "")
+            raise DataError(
+                f"split {name!r} has no scored day: the valid target days run from "
+                f"{scored.min():%Y-%m-%d} to {scored.max():%Y-%m-%d} ({len(scored)} days) "
+                f"and the splits end {', '.join(ends)}{short}; set [split] "
+                "train_end/val_end/test_end to dates inside the data")
     persistence_column = feature_names.index("pm25_last_valid")
     sequence_tables.append(np.full((1, len(SEQUENCE_FEATURES)), np.nan))
     table = np.concatenate(sequence_tables)

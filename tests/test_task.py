@@ -485,8 +485,15 @@ def test_explicit_split_ends_override_the_defaults(five_years):
     with pytest.raises(DataError, match="train_end < val_end < test_end"):
         build(five_years.iloc[: 24 * 60], train_end="2010-02-20", val_end="2010-02-10",
               test_end="2010-02-25")
-    with pytest.raises(DataError, match="no scored day"):
+    with pytest.raises(DataError, match="no scored day: the valid target days run from "
+                       "2010-01-.. to 2010-03-01"):
         build(five_years.iloc[: 24 * 60], dataset="beijing")
+
+
+def test_too_little_history_for_the_default_splits_says_how_much_they_need(five_years):
+    with pytest.raises(DataError, match=r"split 'train' has no scored day: .*\(\d+ days\).*"
+                       "the default splits need more than two years of data"):
+        build(five_years.iloc[: 24 * 500], dataset="csv")
 
 
 def test_train_statistics_use_the_training_rows_only(small_hourly):
