@@ -14,7 +14,7 @@ from forecast import rolling, selection, uncertainty
 from forecast.config import load_config
 from forecast.errors import DataError
 from forecast.evaluation import evaluate
-from forecast.report import Run, verdict, write_report
+from forecast.report import Run, at_a_glance, verdict, write_report
 from forecast.results import ModelEntry, RunResult
 
 BASELINE_NOISE = {"ridge": 20.0, "hgb": 23.0, "linear": 21.0}
@@ -320,6 +320,45 @@ def test_a_disagreeing_test_period_is_said_plainly(tmp_path):
     text, recommended = verdict(Run.read(run))
     assert recommended == chosen
     assert "do not confirm" in text and best_other in text and "recommendation stands" in text
+
+
+def test_at_a_glance_gives_the_verdicts_figures_from_the_run(mlp_run, ridge_run):
+    run = Run.read(mlp_run)
+    rows = dict(at_a_glance(run, "mlp_ensemble"))
+    test = run.pooled("mlp_ensemble")
+    assert rows["Model to use"].startswith("**mlp_ensemble** (a network's seed ensemble)")
+    assert rows["Expected error"].startswith(
+        f"RMSE {test['rmse']:.1f} µg/m³ (95 % CI {test['rmse_ci'][0]:.1f} to "
+        f"{test['rmse_ci'][1]:.1f}) over the 2 rolling-origin test periods")
+    latest = run.result.folds[-1]["name"]
+    assert f"{test['rmse_by_fold'][latest]:.1f} on the latest ({latest})" in rows["Expected error"]
+    assert f"cover {test['coverage']['80']['coverage'] * 100:.0f} %" in rows["Intervals"]
+    assert rows["Did the networks earn their place?"].startswith("yes: ")
+    assert "| Model to use | **mlp_ensemble**" in (mlp_run / "report.md").read_text()
+
+    run = Run.read(ridge_run)
+    chosen = run.result.recommendation["model"]
+    rows = dict(at_a_glance(run, chosen))
+    assert rows["Did the networks earn their place?"].startswith("no: ")
+    assert at_a_glance(run, None) == []
+
+
+def test_at_a_glance_names_a_closer_rival_and_a_disagreeing_test_period(tmp_path):
+    run_dir = make_run(tmp_path / "run", winner="ridge", seed=1)
+    result = RunResult.read(run_dir)
+    chosen = result.recommendation["model"]
+    others = [e.name for e in Run.read(run_dir).candidates() if e.name != chosen]
+    result.pooled["models"][others[-1]]["test"]["rmse"] = 1.0
+    result.write(run_dir)
+    run = Run.read(run_dir)
+    rows = dict(at_a_glance(run, chosen))
+    assert rows["What the test periods say"].startswith(f"{others[-1]} is more accurate there")
+    assert "outside the 95 % CI" in rows["What the test periods say"]
+    best_val = run.result.recommendation["best_on_validation"]
+    if best_val != chosen:
+        assert rows["Closest rival on validation"].startswith(f"{best_val}, ")
+    else:
+        assert rows["Closest rival on validation"] == f"none: {chosen} validates best"
 
 
 def test_rebuild_from_directory_alone_is_identical(tmp_path):

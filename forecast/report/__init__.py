@@ -30,9 +30,9 @@ from .sections import (
     section_seeds,
     section_stations,
 )
-from .verdict import verdict
+from .verdict import at_a_glance, verdict
 
-__all__ = ["Run", "build", "verdict", "write_report"]
+__all__ = ["Run", "at_a_glance", "build", "verdict", "write_report"]
 
 
 def featured_models(run: Run, recommended: str | None) -> list[str]:
@@ -60,6 +60,7 @@ def build(run: Run, figures: Path) -> tuple[Doc, str]:
         doc.para("Forecast mode (perfect prognosis): the model " + FORECAST_MODE_LABEL + ".",
                  "banner")
     doc.heading(2, "Verdict", "verdict")
+    doc.table(["At a glance", ""], at_a_glance(run, recommended), align="ll", wrap=True)
     doc.para(text, "verdict")
     featured = featured_models(run, recommended)
     section_leaderboard(doc, run, recommended)

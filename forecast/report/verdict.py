@@ -17,6 +17,9 @@ What it says, in order:
 4. the test periods as a confirmation only: a plain sentence when the most accurate model
    on them is another one, never a change of recommendation;
 5. failed models and the forecast-mode caveat.
+
+:func:`at_a_glance` gives the same facts as a table of (question, answer) rows, which
+the report puts above the paragraph.
 """
 
 from __future__ import annotations
@@ -57,19 +60,21 @@ def cost(run: Run, name: str) -> str:
             f"{seconds(info.get('fit_seconds'))} of training")
 
 
-def _period(run: Run) -> str:
+def _period(run: Run, development: bool = True) -> str:
+    """The test periods scored, with (``development``) how many of them lie inside this
+    tool's development period."""
     folds = run.result.folds
     if len(folds) < 2:
         split = run.result.splits.get("test", {})
         return f"the test period ({split.get('start', '?')} to {split.get('end', '?')})"
-    development = sum(1 for f in folds if f["development"])
     stations = len(run.result.stations)
     text = (f"the {len(folds)} rolling-origin test periods ({folds[0]['test_start']} to "
             f"{folds[-1]['test_end']})")
     if stations > 1:
         text += f" and the {stations} stations"
-    if development:
-        text += (f", {development} of them inside this tool's development period, whose data "
+    n_development = sum(1 for f in folds if f["development"]) if development else 0
+    if n_development:
+        text += (f", {n_development} of them inside this tool's development period, whose data "
                  "shaped its defaults")
     return text
 
@@ -134,18 +139,26 @@ def verdict(run: Run) -> tuple[str, str | None]:
     return " ".join(s), chosen
 
 
+def _best_network(run: Run) -> tuple[str | None, str | None, dict | None]:
+    """The best network by pooled validation RMSE, the best baseline, and the network's
+    comparison with that baseline on the test periods (None where one is missing)."""
+    baseline = run.result.pooled.get("best_baseline")
+    networks = [e.name for e in run.candidates() if e.is_network and run.pooled(e.name, "val")]
+    if baseline is None or not networks:
+        return None, baseline, None
+    best = min(networks, key=lambda n: run.pooled(n, "val")["rmse"])
+    return best, baseline, run.pooled_comparison(best)
+
+
 def _networks_against_baselines(run: Run, chosen: str | None) -> list[str]:
     result = run.result
-    baseline = result.pooled.get("best_baseline")
-    networks = [e.name for e in run.candidates() if e.is_network and run.pooled(e.name, "val")]
+    best, baseline, c = _best_network(run)
     if baseline is None:
         return ["No baseline was run, so the gain over a simple reference cannot be judged."]
-    if not networks:
+    if best is None:
         return ["No network produced a forecast in every fold, so this verdict compares "
                 "baselines only."] if result.failed else [
             "No network was run, so this verdict compares baselines only."]
-    best = min(networks, key=lambda n: run.pooled(n, "val")["rmse"])
-    c = run.pooled_comparison(best)
     where = "pooled test periods" if run.n_folds > 1 else "test period"
     head = (f"The best network by validation, **{best}**, against the best baseline, "
             f"**{baseline}**, on the {where}: {diff_clause(c)}")
@@ -162,13 +175,22 @@ def _networks_against_baselines(run: Run, chosen: str | None) -> list[str]:
             f"{best} costs {cost(run, best)} against {cost(run, baseline)} for {baseline}."]
 
 
-def _confirmation(run: Run, chosen: str) -> list[str]:
-    """The test periods confirm, or say plainly that they do not; they never choose."""
+def _most_accurate_on_test(run: Run, chosen: str) -> tuple[str, dict[str, float]] | None:
+    """The candidate with the lowest pooled test RMSE and every candidate's (None when the
+    recommended model has no test score)."""
     scored = {e.name: run.pooled(e.name)["rmse"] for e in run.candidates()
               if run.pooled(e.name)}
     if chosen not in scored:
+        return None
+    return min(scored, key=scored.get), scored
+
+
+def _confirmation(run: Run, chosen: str) -> list[str]:
+    """The test periods confirm, or say plainly that they do not; they never choose."""
+    found = _most_accurate_on_test(run, chosen)
+    if found is None:
         return []
-    best = min(scored, key=scored.get)
+    best, scored = found
     where = "pooled test periods" if run.n_folds > 1 else "test period"
     if best == chosen:
         return [f"The {where} confirm it: no candidate is more accurate there."]
@@ -181,3 +203,73 @@ def _confirmation(run: Run, chosen: str) -> list[str]:
                if inside else "outside the recommended model's 95 % CI")
             + "). The recommendation stands: it was made on validation data, and the test "
             "periods are kept for this check only."]
+
+
+def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
+    """The verdict's facts as rows of (question, answer) for an analyst to scan: which
+    model, how accurate and how uncertain it is, its closest rival on validation, whether
+    the networks earned their place, and what the test periods say."""
+    result = run.result
+    if chosen is None or chosen not in result.entries:
+        return []
+    rec = result.recommendation
+    pooled_word = "pooled " if run.n_folds > 1 else ""
+    rows = [["Model to use", f"**{chosen}** ({KIND_TEXT[result.entries[chosen].kind]}), "
+             "chosen on the validation years alone"]]
+    best_val = rec.get("best_on_validation")
+    if best_val and best_val != chosen and chosen in rec.get("comparisons", {}):
+        c = rec["comparisons"][chosen]
+        detectable = detectable_difference(*c["rmse_diff_ci"])
+        rows.append(["Closest rival on validation",
+                     f"{best_val}, {fixed(abs(c['rmse_diff']))} {UNIT} lower {pooled_word}"
+                     f"RMSE (DM {p_eq(c['dm_p_value'])}): within noise, as a difference must "
+                     f"be about {fixed(detectable)} {UNIT} to be detected on these "
+                     f"{count(c.get('n_dates'))} days"])
+    elif best_val == chosen:
+        rows.append(["Closest rival on validation", f"none: {chosen} validates best"])
+    test = run.pooled(chosen)
+    if test:
+        text = (f"RMSE {fixed(test['rmse'])} {UNIT} (95 % CI {ci(test['rmse_ci'])}) over "
+                f"{_period(run, development=False)}")
+        by_fold = test.get("rmse_by_fold") or {}
+        latest = run.result.folds[-1]["name"] if run.result.folds else None
+        if len(by_fold) > 1 and latest in by_fold:
+            text += f", {fixed(by_fold[latest])} on the latest ({latest})"
+        if test.get("skill") is not None:
+            text += f"; skill {pct(test['skill'], signed=True)} against persistence"
+        if test.get("bias") is not None:
+            text += f"; mean error {signed(test['bias'])} {UNIT}"
+        rows.append(["Expected error", text])
+        cover = test.get("coverage") or {}
+        if "80" in cover and "90" in cover:
+            rows.append(["Intervals", "the calibrated 80 % and 90 % intervals cover "
+                         f"{pct(cover['80']['coverage'])} and {pct(cover['90']['coverage'])} "
+                         f"of the test days (mean widths {fixed(cover['80'].get('width'), 0)} "
+                         f"and {fixed(cover['90'].get('width'), 0)} {UNIT})"])
+        if test.get("brier_skill") is not None:
+            rows.append([f"Probability of exceeding {test['threshold']:g} {UNIT}",
+                         f"Brier skill {pct(test['brier_skill'], signed=True)} against the "
+                         "climatological frequency"])
+    where = "test periods" if run.n_folds > 1 else "test period"
+    best, baseline, c = _best_network(run)
+    if c is not None:
+        gain = c["significant"] and c["rmse_diff"] < 0
+        rows.append(["Did the networks earn their place?",
+                     ("yes" if gain else "no") + f": the best network by validation, {best}, "
+                     f"is {signed(c['rmse_diff'])} {UNIT} against {baseline} on the {where} "
+                     f"(95 % CI {ci(c['rmse_diff_ci'], with_sign=True)}, DM "
+                     f"{p_eq(c['dm_p_value'])})"])
+    found = _most_accurate_on_test(run, chosen)
+    if found is not None:
+        most, scored = found
+        inside = run.pooled(chosen)["rmse_ci"][0] <= scored[most]
+        rows.append([f"What the {where} say" if run.n_folds > 1 else "What the test period says",
+                     "it confirms it" if most == chosen and run.n_folds == 1 else
+                     "they confirm it" if most == chosen else
+                     f"{most} is more accurate there ({fixed(scored[most])} against "
+                     f"{fixed(scored[chosen])} {UNIT}, "
+                     + ("within" if inside else "outside") + " the 95 % CI); the "
+                     f"recommendation stands, as the {where} never choose"])
+    if result.failed:
+        rows.append(["Failed models", ", ".join(sorted(result.failed))])
+    return rows
