@@ -339,7 +339,7 @@ def test_at_a_glance_gives_the_verdicts_figures_from_the_run(mlp_run, ridge_run)
     run = Run.read(ridge_run)
     chosen = run.result.recommendation["model"]
     rows = dict(at_a_glance(run, chosen))
-    assert rows["Did the networks earn their place?"].startswith("no: ")
+    assert rows["Did the networks earn their place?"].startswith("not on their own: ")
     assert at_a_glance(run, None) == []
 
 
@@ -359,6 +359,20 @@ def test_at_a_glance_names_a_closer_rival_and_a_disagreeing_test_period(tmp_path
         assert rows["Closest rival on validation"].startswith(f"{best_val}, ")
     else:
         assert rows["Closest rival on validation"] == f"none: {chosen} validates best"
+
+
+def test_a_recommended_combination_says_what_weight_its_networks_carry(mlp_run):
+    from forecast.report.verdict import _networks_in_combination
+
+    run = Run.read(mlp_run)
+    assert _networks_in_combination(run, "mlp_ensemble") is None        # not a combination
+    run.result.entries["combination"] = ModelEntry(
+        name="combination", family="combination", kind="combination",
+        members=["ridge", "mlp_ensemble"],
+        info={"weights": {"ridge": 0.3, "persistence": 0.0, "mlp_ensemble": 0.9}})
+    assert _networks_in_combination(run, "combination") == "75 % (mlp_ensemble 0.90)"
+    run.result.entries["combination"].info["weights"]["mlp_ensemble"] = 0.0
+    assert _networks_in_combination(run, "combination") is None      # no weight, no claim
 
 
 def test_rebuild_from_directory_alone_is_identical(tmp_path):

@@ -150,6 +150,22 @@ def _best_network(run: Run) -> tuple[str | None, str | None, dict | None]:
     return best, baseline, run.pooled_comparison(best)
 
 
+def _networks_in_combination(run: Run, chosen: str | None) -> str | None:
+    """When the recommended model is a combination that weighs networks: their share of
+    its weights (the latest fold's), e.g. "40 % (mlp_ensemble 0.14, lstm_ensemble 0.25)"."""
+    entry = run.result.entries.get(chosen) if chosen else None
+    if entry is None or entry.kind != "combination":
+        return None
+    weights = {n: float(w) for n, w in (entry.info.get("weights") or {}).items()}
+    networks = {n: w for n, w in weights.items()
+                if w > 0 and n in run.result.entries and run.result.entries[n].is_network}
+    total = sum(w for w in weights.values() if w > 0)
+    if not networks or total <= 0:
+        return None
+    listed = ", ".join(f"{n} {w:.2f}" for n, w in networks.items())
+    return f"{pct(sum(networks.values()) / total)} ({listed})"
+
+
 def _networks_against_baselines(run: Run, chosen: str | None) -> list[str]:
     result = run.result
     best, baseline, c = _best_network(run)
@@ -171,8 +187,14 @@ def _networks_against_baselines(run: Run, chosen: str | None) -> list[str]:
         return [f"{head}: {how}. Validation ranked {baseline} below {chosen}, but **the "
                 f"test periods do not confirm a gain of the networks** over it: {best} costs "
                 f"{cost(run, best)} against {cost(run, baseline)} for {baseline}."]
-    return [f"{head}: {how}. **The deep models did not earn their place** on these data: "
-            f"{best} costs {cost(run, best)} against {cost(run, baseline)} for {baseline}."]
+    text = (f"{head}: {how}. **The deep models did not earn their place** on their own on "
+            f"these data: {best} costs {cost(run, best)} against {cost(run, baseline)} "
+            f"for {baseline}.")
+    share = _networks_in_combination(run, chosen)
+    if share:
+        text += (f" In the recommended combination they carry {share} of the weight (the "
+                 "latest fold's, fitted on its validation year).")
+    return [text]
 
 
 def _most_accurate_on_test(run: Run, chosen: str) -> tuple[str, dict[str, float]] | None:
@@ -254,11 +276,14 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
     best, baseline, c = _best_network(run)
     if c is not None:
         gain = c["significant"] and c["rmse_diff"] < 0
-        rows.append(["Did the networks earn their place?",
-                     ("yes" if gain else "no") + f": the best network by validation, {best}, "
-                     f"is {signed(c['rmse_diff'])} {UNIT} against {baseline} on the {where} "
-                     f"(95 % CI {ci(c['rmse_diff_ci'], with_sign=True)}, DM "
-                     f"{p_eq(c['dm_p_value'])})"])
+        text = (("yes" if gain else "not on their own") + f": the best network by "
+                f"validation, {best}, is {signed(c['rmse_diff'])} {UNIT} against {baseline} "
+                f"on the {where} (95 % CI {ci(c['rmse_diff_ci'], with_sign=True)}, DM "
+                f"{p_eq(c['dm_p_value'])})")
+        share = _networks_in_combination(run, chosen)
+        if share:
+            text += f"; they carry {share} of the recommended combination's weight"
+        rows.append(["Did the networks earn their place?", text])
     found = _most_accurate_on_test(run, chosen)
     if found is not None:
         most, scored = found
