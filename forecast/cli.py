@@ -117,7 +117,7 @@ def cmd_data(args: argparse.Namespace) -> int:
     loaded, frame = load_data(config)
     summary = {"dataset": loaded.dataset, "synthetic": loaded.synthetic,
                **daily.summarise(loaded.hourly, frame, loaded.quality), "files": loaded.files,
-               "quality": loaded.quality.to_dict()}
+               "conversions": loaded.notes, "quality": loaded.quality.to_dict()}
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
@@ -130,6 +130,8 @@ def cmd_data(args: argparse.Namespace) -> int:
           f"(after the quality checks; {summary['negative_pm25']:,} of them negative)")
     print(f"station-days   {summary['days']:,}")
     print(f"valid days     {summary['valid_days']:,} (≥ {config['data']['min_hours']} hourly values)")
+    for note in loaded.notes:
+        print(f"converted      {note}")
     _print_quality(loaded.quality)
     for path, digest in loaded.files.items():
         print(f"verified       {path}  sha256 {digest[:16]}…")

@@ -50,6 +50,7 @@ DEFAULTS: dict[str, Any] = {
         "time_column": "",
         "time_columns": [],
         "time_format": "",
+        "utc_offset": "",           # times with UTC offsets read on this clock, e.g. "+08:00"
         "wind_dir_degrees": False,
         "columns": {},
         "units": {},

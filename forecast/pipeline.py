@@ -50,7 +50,8 @@ def csv_spec(data: dict) -> dict:
     """The ``[data]`` table's keys that describe a CSV of one's own
     (:func:`forecast.sources.load_csv`), those left empty left out."""
     return {k: data[k] for k in ("path", "station", "station_column", "time_column",
-                                 "time_columns", "time_format", "wind_dir_degrees",
+                                 "time_columns", "time_format", "utc_offset",
+                                 "wind_dir_degrees",
                                  "columns", "units", "coordinates")
             if data[k] not in ("", [], {})}
 
@@ -83,6 +84,8 @@ def load_data(config: dict) -> tuple[sources.Loaded, pd.DataFrame]:
         loaded.hourly, quality.QualityRules.from_config(config["quality"]), loaded.source_flags)
     if config["quality"]["strict"] and (error := quality.strict_error(loaded.quality)):
         raise error
+    for line in loaded.notes:
+        print(f"forecast: note: {line}", file=sys.stderr)
     for line in quality.warnings_for(loaded.quality):
         print(f"forecast: {line}", file=sys.stderr)
     return loaded, daily_module.to_daily(loaded.hourly, data["min_hours"])
@@ -702,6 +705,7 @@ def run(config: dict) -> Path:
             dataset=loaded.dataset, synthetic=loaded.synthetic, **described,
             seed=config["run"]["seed"], config=config,
             data={**summary, "files": loaded.files, "units": loaded.units,
+                  "conversions": loaded.notes,
                   "min_hours": config["data"]["min_hours"], "omitted_features": omitted},
             quality=loaded.quality.to_dict(),
             dropped_features=folds[-1].dropped_features, entries=fitted.entries,

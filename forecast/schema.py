@@ -194,3 +194,72 @@ def validate_hourly(frame: pd.DataFrame, source: str) -> pd.DataFrame:
             f"{first['station']} at {first['time']:%Y-%m-%d %H:%M}")
     out.attrs["source"] = source
     return out
+
+
+def _step_text(step: pd.Timedelta) -> str:
+    minutes = step / pd.Timedelta(minutes=1)
+    if minutes < 60:
+        return f"{minutes:g} min"
+    hours = minutes / 60
+    return f"{hours:g} h" if hours < 48 else f"{hours / 24:g} days"
+
+
+def hourly_values(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, str | None]:
+    """A validated frame (:func:`validate_hourly`) at an hourly step, and a note of what
+    was converted (None when nothing was).
+
+    Rows more than an hour apart (the median step between a station's consecutive
+    times) raise DataError: a daily mean needs most of its 24 hourly values. Times off
+    the hour (10- or 30-minute data, or hourly values stamped at hh:30) are set to the
+    start of their hour; several rows in one station-hour become one, each column's
+    mean of the values it has (rain summed, as millimetres; snow, a 0/1 flag, its
+    maximum; the wind direction the hour's most frequent, the first compass name of a
+    tie).
+    """
+    codes = frame["station"].cat.codes.to_numpy()
+    times = frame["time"].to_numpy()
+    same_station = codes[1:] == codes[:-1]
+    steps = (times[1:] - times[:-1])[same_station]
+    if steps.size and np.median(steps) > np.timedelta64(1, "h"):
+        step = pd.Timedelta(np.median(steps))
+        raise DataError(f"{source}: the rows are {_step_text(step)} apart (the median step "
+                        "between a station's consecutive times); pm25-forecast needs hourly "
+                        "values, as a valid daily mean needs 18 of its 24 hours")
+    hour = frame["time"].dt.floor("h").to_numpy()
+    if (hour == times).all():
+        return frame, None
+    starts = np.ones(len(frame), dtype=bool)
+    starts[1:] = ~same_station | (hour[1:] != hour[:-1])
+    first = np.flatnonzero(starts)
+    median = _step_text(pd.Timedelta(np.median(steps))) if steps.size else "?"
+    out = frame.iloc[first].reset_index(drop=True)
+    out["time"] = hour[first]
+    if len(first) == len(frame):
+        return out, (f"{int((hour != times).sum()):,} times off the hour (median step "
+                     f"{median}) were set to the start of their hour")
+    group = np.cumsum(starts) - 1
+    n_groups = len(first)
+    for column in out.columns:
+        if column in ("station", "time"):
+            continue
+        if column == "wind_dir":
+            wind = wind_codes(frame["wind_dir"])
+            known = wind >= 0
+            counts = np.bincount(group[known] * len(WIND_DIRECTIONS) + wind[known],
+                                 minlength=n_groups * len(WIND_DIRECTIONS))
+            counts = counts.reshape(n_groups, len(WIND_DIRECTIONS))
+            mode = np.where(counts.any(axis=1), counts.argmax(axis=1), -1)
+            out["wind_dir"] = pd.Categorical.from_codes(mode, dtype=WIND_DIR_DTYPE)
+            continue
+        values = frame[column].to_numpy(dtype=float)
+        if column == "snow":
+            out[column] = pd.Series(values).groupby(group).max().to_numpy()
+            continue
+        present = np.isfinite(values)
+        n = np.bincount(group, weights=present, minlength=n_groups)
+        total = np.bincount(group, weights=np.where(present, values, 0.0), minlength=n_groups)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[column] = np.where(n > 0, total if column == "rain" else total / n, np.nan)
+    return out, (f"{len(frame):,} rows at a step under an hour (median {median}) were "
+                 f"averaged into {n_groups:,} hourly values (rain summed, snow the hour's "
+                 "maximum, wind direction its most frequent)")

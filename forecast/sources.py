@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import tempfile
 import urllib.error
 import urllib.request
@@ -27,7 +28,7 @@ import pandas as pd
 
 from .coordinates import MULTISITE_COORDINATES, check_coordinates
 from .errors import DataError
-from .schema import COMPASS_16, degrees_to_compass, validate_hourly
+from .schema import COMPASS_16, degrees_to_compass, hourly_values, validate_hourly
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = PROJECT_ROOT / "data" / "raw"
@@ -88,6 +89,9 @@ class Loaded:
     quality: object = None
     #: station → (latitude, longitude), decimal degrees, where known (forecast.coordinates)
     coordinates: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: what reading the source converted, one sentence each (e.g. 30-minute values
+    #: averaged into hours), said on stderr and in the run's data summary
+    notes: list[str] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- file lookup
@@ -293,7 +297,8 @@ def load_csv(spec: dict) -> Loaded:
 
     Keys: ``path``; ``station`` (a fixed name) or ``station_column``; ``time_column``
     or ``time_columns`` (year, month, day, hour); ``time_format`` (optional strftime
-    format); ``columns`` = {canonical name: CSV column} with at least ``pm25``;
+    format); ``utc_offset`` (the clock that times with UTC offsets are read on, e.g.
+    "+08:00"; needed when they carry several, as with daylight saving time); ``columns`` = {canonical name: CSV column} with at least ``pm25``;
     ``wind_dir_degrees`` = true when the wind direction column holds degrees;
     ``units`` = {canonical name: text}, recorded in the report; ``coordinates`` =
     {station: [latitude, longitude]} (decimal degrees), for the upwind feature of
@@ -307,7 +312,7 @@ def load_csv(spec: dict) -> Loaded:
         raise DataError(f"{path}: no such file")
     data = path.read_bytes()
     frame, flags = mapped_frame(_read_csv_bytes(data, str(path)), spec, str(path))
-    hourly = validate_hourly(frame, str(path))
+    hourly, converted = hourly_values(validate_hourly(frame, str(path)), str(path))
     coordinates = check_coordinates(spec.get("coordinates") or {})
     unknown = sorted(set(coordinates) - set(hourly["station"]))
     if unknown:
@@ -315,7 +320,7 @@ def load_csv(spec: dict) -> Loaded:
                         f"(its stations: {', '.join(sorted(hourly['station'].unique())[:20])})")
     return Loaded(hourly, "csv", {str(path): sha256_of(data)},
                   units=dict(spec.get("units") or {}), source_flags=flags,
-                  coordinates=coordinates)
+                  coordinates=coordinates, notes=[converted] if converted else [])
 
 
 CSV_CANONICAL = ("pm25", "temp", "dewp", "pres", "wind_speed", "wind_dir", "rain", "snow",
@@ -329,6 +334,8 @@ def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool 
     and the quality flags of that conversion. ``require_pm25=False`` (a weather forecast
     file): the mapped columns the file lacks are left out, but at least one is needed."""
     columns = dict(spec.get("columns") or {})
+    if spec.get("utc_offset"):
+        _utc_offset(spec["utc_offset"])          # a typo fails even where no time has one
     if "pm25" not in columns:
         raise DataError(f"{source}: the column mapping [data.columns] must name the pm25 column")
     unknown = [k for k in columns if k not in CSV_CANONICAL]
@@ -360,7 +367,8 @@ def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool 
     if time_columns:
         frame["time"] = _time_from_parts(raw, list(time_columns), source)
     else:
-        frame["time"] = _parse_time(raw[time_column], source, spec.get("time_format"))
+        frame["time"] = _parse_time(raw[time_column], source, spec.get("time_format"),
+                                    spec.get("utc_offset"))
     if station_column:
         frame["station"] = raw[station_column].astype(str)
     else:
@@ -439,18 +447,43 @@ def _time_from_parts(raw: pd.DataFrame, parts: list[str], source: str) -> pd.Ser
         raise DataError(f"{source}: unparseable date ({str(exc).splitlines()[0]})") from None
 
 
-def _parse_time(values: pd.Series, source: str, fmt: str | None) -> pd.Series:
+def _utc_offset(text: str) -> pd.Timedelta:
+    """'+08:00', '+0800', '-05:00' or 'Z' as a Timedelta east of UTC."""
+    match = re.fullmatch(r"\s*(?:(Z)|([+-])(\d{2}):?(\d{2}))\s*", str(text))
+    if match is None:
+        raise DataError(f"[data] utc_offset: {text!r} is not an offset such as +08:00 or -05:00")
+    if match.group(1):
+        return pd.Timedelta(0)
+    sign = 1 if match.group(2) == "+" else -1
+    return sign * pd.Timedelta(hours=int(match.group(3)), minutes=int(match.group(4)))
+
+
+def _parse_time(values: pd.Series, source: str, fmt: str | None,
+                utc_offset: str | None = None) -> pd.Series:
+    """Local times of ``values``. Times with a UTC offset keep their clock time when the
+    file has one offset; with several (daylight saving time) they need ``utc_offset``,
+    the one clock all of them are read on (also applied to a file of one offset)."""
+    mixed = False
     try:
         parsed = pd.to_datetime(values, format=fmt, errors="coerce")
     except (ValueError, TypeError):
-        parsed = pd.Series(pd.NaT, index=values.index)
+        try:            # several UTC offsets: one instant each, in UTC
+            parsed, mixed = pd.to_datetime(values, format=fmt, errors="coerce", utc=True), True
+        except (ValueError, TypeError):
+            parsed = pd.Series(pd.NaT, index=values.index)
     bad = parsed.isna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise DataError(f"{source}: unparseable date {values.iloc[row]!r} on data row {row + 1}")
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_localize(None)
-    return parsed
+    if getattr(parsed.dt, "tz", None) is None:
+        return parsed
+    if utc_offset:
+        return parsed.dt.tz_convert("UTC").dt.tz_localize(None) + _utc_offset(utc_offset)
+    if mixed:
+        raise DataError(f"{source}: the times carry several UTC offsets (daylight saving "
+                        "time?); set [data] utc_offset, e.g. \"+08:00\" for local standard "
+                        "time, to read them all on one clock")
+    return parsed.dt.tz_localize(None)
 
 
 def load(dataset: str, *, data_dir=None, csv: dict | None = None, seed: int = 0,

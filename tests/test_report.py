@@ -569,3 +569,14 @@ def test_network_spread_says_whether_the_worst_network_is_worse_by_more_than_noi
     close = spread(["mlp_ensemble", "gru_ensemble"])
     assert not close["significant"] and abs(close["rmse_diff"]) < 2
     assert spread(["mlp_ensemble"]) is None
+
+
+def test_the_report_says_what_reading_the_source_converted(tmp_path):
+    run = make_run(tmp_path / "run", winner="ridge")
+    result = RunResult.read(run)
+    result.data["conversions"] = ["96 rows at a step under an hour (median 30 min) were "
+                                  "averaged into 48 hourly values"]
+    result.write(run)
+    write_report(run)
+    assert ("Converted on reading: 96 rows at a step under an hour (median 30 min) were "
+            "averaged into 48 hourly values.") in (run / "report.md").read_text()

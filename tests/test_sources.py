@@ -469,3 +469,91 @@ def test_a_corrupt_download_is_never_cached(tmp_path, monkeypatch, capsys):
     assert code == 2 and len(err) == 1
     assert "checksum mismatch" in err[0] and sources.BEIJING_SHA256 in err[0]
     assert not (tmp_path / "cache" / sources.BEIJING_FILE).exists()
+
+
+# ---------------------------------------------------------------- time steps and clocks
+
+
+def _sub_hourly(tmp_path, minutes: int = 30, days: int = 2):
+    times = pd.date_range("2012-01-01", periods=days * 24 * 60 // minutes, freq=f"{minutes}min")
+    n = len(times)
+    wind = np.array(["NW", "N", "NW", "calm"] * (n // 4 + 1))[:n]
+    frame = pd.DataFrame({"timestamp": times.strftime("%Y-%m-%d %H:%M"),
+                          "PM25": np.arange(n, dtype=float), "T": np.linspace(-5, 5, n),
+                          "WS": 2.0, "WD": wind, "R": 0.5})
+    frame.loc[3, "PM25"] = np.nan                     # the second hour keeps one value
+    return frame
+
+
+def test_sub_hourly_values_are_averaged_into_hours(tmp_path):
+    frame = _sub_hourly(tmp_path)
+    frame.to_csv(tmp_path / "half.csv", index=False)
+    loaded = sources.load_csv(_spec(tmp_path / "half.csv", station="S", time_column="timestamp",
+                                    columns={"pm25": "PM25", "temp": "T", "wind_dir": "WD",
+                                             "rain": "R"}))
+    hourly = loaded.hourly
+    assert len(hourly) == 48 and (hourly["time"] == pd.date_range(
+        "2012-01-01", periods=48, freq="h")).all()
+    assert hourly["pm25"].iloc[0] == 0.5 and hourly["pm25"].iloc[1] == 2.0   # 2, (3 missing)
+    assert hourly["pm25"].iloc[2] == 4.5
+    np.testing.assert_allclose(hourly["temp"], frame["T"].to_numpy().reshape(-1, 2).mean(1))
+    assert (hourly["rain"] == 1.0).all()                           # millimetres add up
+    assert list(hourly["wind_dir"].iloc[:2]) == ["N", "NW"]   # ties: the first name, calm last
+    assert len(loaded.notes) == 1 and "96 rows at a step under an hour (median 30 min) " \
+        "were averaged into 48 hourly values" in loaded.notes[0]
+
+
+def test_hourly_values_stamped_off_the_hour_move_to_its_start(tmp_path):
+    times = pd.date_range("2012-01-01 00:30", periods=48, freq="h")
+    pd.DataFrame({"t": times.strftime("%Y-%m-%d %H:%M"), "PM25": np.arange(48.0)}).to_csv(
+        tmp_path / "a.csv", index=False)
+    loaded = sources.load_csv(_spec(tmp_path / "a.csv", station="S", time_column="t"))
+    assert (loaded.hourly["time"] == times - pd.Timedelta(minutes=30)).all()
+    assert (loaded.hourly["pm25"] == np.arange(48.0)).all()
+    assert "48 times off the hour" in loaded.notes[0]
+    hourly = pd.date_range("2012-01-01", periods=48, freq="h")
+    pd.DataFrame({"t": hourly.strftime("%Y-%m-%d %H:%M"), "PM25": 1.0}).to_csv(
+        tmp_path / "b.csv", index=False)
+    assert sources.load_csv(_spec(tmp_path / "b.csv", station="S", time_column="t")).notes == []
+
+
+def test_a_duplicated_time_in_sub_hourly_data_is_still_an_error(tmp_path, cli_error):
+    rows = _sub_hourly(tmp_path).to_dict("records")
+    csv = write_csv(tmp_path / "site.csv", rows[:10] + rows[9:])
+    line = cli_error("data", "--config", csv_config(tmp_path, csv))
+    assert "1 duplicated station-hour(s), first test site at 2012-01-01 04:30" in line
+
+
+@pytest.mark.parametrize("freq, text", [("D", "24 h"), ("3h", "3 h"), ("7D", "7 days")])
+def test_data_coarser_than_hourly_is_refused(tmp_path, cli_error, freq, text):
+    times = pd.date_range("2012-01-01", periods=400, freq=freq)
+    rows = [{"timestamp": f"{t:%Y-%m-%d %H:%M}", "PM25": 30.0, "T": 1.0, "WS": 2.0,
+             "WD": "NW", "R": 0.0} for t in times]
+    line = cli_error("data", "--config", csv_config(tmp_path, write_csv(tmp_path / "d.csv", rows)))
+    assert f"the rows are {text} apart" in line and "needs hourly values" in line
+
+
+def test_times_with_utc_offsets(tmp_path, cli_error):
+    utc = pd.date_range("2012-03-24", periods=72, freq="h", tz="UTC")     # DST from 03-25
+    london = utc.tz_convert("Europe/London")
+    rows = [{"timestamp": t.isoformat(), "PM25": float(i)} for i, t in enumerate(london)]
+    csv = write_csv(tmp_path / "tz.csv", rows)
+    config = write_config(tmp_path / "c.toml", {"dataset": "csv", "path": csv, "station": "S",
+                                                 "time_column": "timestamp",
+                                                 "columns": {"pm25": "PM25"}})
+    line = cli_error("data", "--config", config)
+    assert "several utc offsets" in line and "utc_offset" in line
+    spec = _spec(tmp_path / "tz.csv", station="S", time_column="timestamp",
+                 columns={"pm25": "PM25"})
+    hourly = sources.load_csv({**spec, "utc_offset": "+00:00"}).hourly
+    assert (hourly["time"] == utc.tz_localize(None)).all()          # one clock: no gap
+    hourly = sources.load_csv({**spec, "utc_offset": "-05:00"}).hourly
+    assert (hourly["time"] == utc.tz_localize(None) - pd.Timedelta(hours=5)).all()
+    with pytest.raises(DataError, match="'8' is not an offset"):
+        sources.load_csv({**spec, "utc_offset": "8"})
+    # one offset throughout: the clock time as written
+    beijing = pd.date_range("2012-03-24", periods=48, freq="h", tz="Asia/Shanghai")
+    write_csv(tmp_path / "bj.csv", [{"timestamp": t.isoformat(), "PM25": 1.0} for t in beijing])
+    hourly = sources.load_csv(_spec(tmp_path / "bj.csv", station="S",
+                                    time_column="timestamp")).hourly
+    assert (hourly["time"] == beijing.tz_localize(None)).all()

@@ -62,6 +62,8 @@ def section_run(doc: Doc, run: Run) -> None:
     if data.get("files"):
         doc.table(["File", "SHA-256"], [[k, v] for k, v in data["files"].items()],
                   align="ll", caption="Input files", wrap=True)
+    if data.get("conversions"):
+        doc.para("Converted on reading: " + "; ".join(data["conversions"]) + ".", "note")
     if data.get("units"):
         doc.para("Units of the source: " + "; ".join(f"{k}: {v}"
                                                     for k, v in data["units"].items()) + ".",
