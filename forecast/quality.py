@@ -50,6 +50,7 @@ REASON_TEXT = {
     "dewp_above_temp": "dew point above the temperature",
     "stuck": "monitor stuck on one value",
     "invalid_direction": "wind direction outside 0–360°",
+    "not_a_number": "text where a number belongs",
 }
 CHECKED_COLUMNS = ("pm25",) + NUMERIC_WEATHER + EXTRA_POLLUTANTS
 

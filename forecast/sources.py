@@ -373,12 +373,35 @@ def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool 
         frame["station"] = raw[station_column].astype(str)
     else:
         frame["station"] = str(spec.get("station") or Path(spec.get("path") or source).stem)
-    flags = []
+    flags = [flag for column in frame.columns if column in CSV_CANONICAL and column != "wind_dir"
+             if (flag := _numbers(frame, column)) is not None]
     if "wind_dir" in frame.columns:
         frame["wind_dir"], flag = _normalise_wind_dir(
             frame, bool(spec.get("wind_dir_degrees")), source)
         flags += [flag] if flag is not None else []
     return frame, flags
+
+
+def _numbers(frame: pd.DataFrame, column: str):
+    """Make a mapped column numeric in place; a quality Flag for the text in it that is
+    no number (e.g. "<5", "n/a", "---"), which becomes missing, or None."""
+    values = frame[column]
+    if pd.api.types.is_numeric_dtype(values):
+        return None
+    numeric = pd.to_numeric(values, errors="coerce")
+    text = values.astype(object).where(values.notna())
+    blank = text.map(lambda v: isinstance(v, str) and not v.strip())
+    bad = (numeric.isna() & text.notna() & ~blank).to_numpy()
+    frame[column] = numeric.astype(float)
+    if not bad.any():
+        return None
+    from .quality import Flag
+
+    first = int(np.flatnonzero(bad)[0])
+    return Flag(column=column, reason="not_a_number", count=int(bad.sum()),
+                station=str(frame["station"].iloc[first]),
+                time=f"{frame['time'].iloc[first]:%Y-%m-%d %H:%M}",
+                value=str(values.iloc[first]))
 
 
 def _normalise_wind_dir(frame: pd.DataFrame, degrees: bool, source: str):

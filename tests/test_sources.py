@@ -557,3 +557,26 @@ def test_times_with_utc_offsets(tmp_path, cli_error):
     hourly = sources.load_csv(_spec(tmp_path / "bj.csv", station="S",
                                     time_column="timestamp")).hourly
     assert (hourly["time"] == beijing.tz_localize(None)).all()
+
+
+def test_text_in_a_numeric_column_is_flagged_and_set_missing(tmp_path, cli_error):
+    rows = hourly_rows(48)
+    for i in (5, 6, 7):
+        rows[i]["PM25"] = "<5"                      # below a detection limit, as text
+    rows[9]["T"] = "---"
+    rows[10]["PM25"] = "n/a"                        # a missing-value marker: missing, no flag
+    rows[11]["PM25"] = " "
+    csv = write_csv(tmp_path / "site.csv", rows)
+    spec = {"path": csv, "station": "S", "time_column": "timestamp",
+            "columns": {"pm25": "PM25", "temp": "T"}}
+    loaded = sources.load_csv(spec)
+    flags = {f.column: f for f in loaded.source_flags}
+    assert flags["pm25"].reason == "not_a_number" and flags["pm25"].count == 3
+    assert flags["pm25"].value == "<5" and flags["pm25"].time == "2012-01-01 05:00"
+    assert flags["temp"].count == 1 and flags["temp"].value == "---"
+    assert list(loaded.hourly["pm25"].iloc[4:13].isna()) == [False] + [True] * 3 \
+        + [False] * 2 + [True] * 2 + [False]
+    assert np.isnan(loaded.hourly["temp"].iloc[9]) and loaded.hourly["pm25"].iloc[12] == 42.0
+    line = cli_error("data", "--config", csv_config(tmp_path, csv), "--strict")
+    assert "--strict: 4 flagged value(s); the first is pm25 = '<5' at test site 2012-01-01 05:00" \
+        " (text where a number belongs)" in line

@@ -372,8 +372,9 @@ def section_flags(doc: Doc, quality: dict | None, run: Run) -> None:
                  f"temperature, stuck PM2.5 monitors) flagged nothing in "
                  f"{count(quality['checked_rows'])} hourly rows.")
     else:
-        doc.para(f"{count(quality['total'])} hourly value(s) were impossible and were set "
-                 "missing before any aggregate, feature or model saw them (rows are kept):")
+        doc.para(f"{count(quality['total'])} hourly value(s) were impossible or no number and "
+                 "were set missing before any aggregate, feature or model saw them (rows are "
+                 "kept):")
         doc.table(["Column", "Reason", "Values", "First (station, time, value)"],
                   [[f["column"], REASON_TEXT.get(f["reason"], f["reason"]), count(f["count"]),
                     f"{f['station']}, {f['time']}, {f['value']}"] for f in quality["flags"]],
