@@ -389,9 +389,8 @@ def _numbers(frame: pd.DataFrame, column: str):
     if pd.api.types.is_numeric_dtype(values):
         return None
     numeric = pd.to_numeric(values, errors="coerce")
-    text = values.astype(object).where(values.notna())
-    blank = text.map(lambda v: isinstance(v, str) and not v.strip())
-    bad = (numeric.isna() & text.notna() & ~blank).to_numpy()
+    written = values.notna() & values.astype("string").str.strip().ne("")
+    bad = (numeric.isna() & written).to_numpy(dtype=bool)
     frame[column] = numeric.astype(float)
     if not bad.any():
         return None
