@@ -432,13 +432,29 @@ def _normalise_wind_dir(frame: pd.DataFrame, degrees: bool, source: str):
 # ---------------------------------------------------------------- helpers
 
 
+def _dialect(data: bytes) -> dict:
+    """read_csv's separator and decimal mark for a file whose header is separated by
+    semicolons, tabs or bars instead of commas (as spreadsheets of many locales export
+    it), with a decimal comma when a semicolon file's numbers have one; {} for commas."""
+    lines = data[:65536].decode("utf-8", errors="replace").splitlines()
+    header = lines[0] if lines else ""
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
+    sep = max(counts, key=counts.get)
+    if sep == "," or counts[sep] == 0:
+        return {}
+    decimal_comma = sep == ";" and re.search(r"(^|;)\s*-?\d+,\d+\s*(;|$)",
+                                             "\n".join(lines[1:200]), re.MULTILINE)
+    return {"sep": sep, **({"decimal": ","} if decimal_comma else {})}
+
+
 def _read_csv_bytes(data: bytes, source: str) -> pd.DataFrame:
     if not data.strip():
         raise DataError(f"{source}: the file is empty")
     if b"\x00" in data[:4096]:
         raise DataError(f"{source}: not a CSV file (binary content)")
     try:
-        frame = pd.read_csv(io.BytesIO(data), na_values=["NA", ""], low_memory=False)
+        frame = pd.read_csv(io.BytesIO(data), na_values=["NA", ""], low_memory=False,
+                            **_dialect(data))
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"{source}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
     if frame.shape[1] < 2 or frame.empty:

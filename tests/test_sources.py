@@ -580,3 +580,18 @@ def test_text_in_a_numeric_column_is_flagged_and_set_missing(tmp_path, cli_error
     line = cli_error("data", "--config", csv_config(tmp_path, csv), "--strict")
     assert "--strict: 4 flagged value(s); the first is pm25 = '<5' at test site 2012-01-01 05:00" \
         " (text where a number belongs)" in line
+
+
+@pytest.mark.parametrize("sep, decimal", [(";", ","), (";", "."), ("\t", "."), ("|", ".")])
+def test_spreadsheet_exports_with_other_separators_read_as_with_commas(tmp_path, sep, decimal):
+    frame = pd.DataFrame(hourly_rows(48)).rename(columns={"timestamp": "time of day"})
+    frame["PM25"] += 0.25
+    frame.loc[3, "T"] = -12.5
+    frame.to_csv(tmp_path / "comma.csv", index=False)
+    frame.to_csv(tmp_path / "other.csv", index=False, sep=sep, decimal=decimal)
+    spec = {"station": "S", "time_column": "time of day",
+            "columns": {"pm25": "PM25", "temp": "T", "wind_speed": "WS", "wind_dir": "WD"}}
+    comma = sources.load_csv({**spec, "path": str(tmp_path / "comma.csv")}).hourly
+    other = sources.load_csv({**spec, "path": str(tmp_path / "other.csv")}).hourly
+    pd.testing.assert_frame_equal(comma, other)
+    assert other["temp"].iloc[3] == -12.5 and other["pm25"].iloc[0] == 30.25
