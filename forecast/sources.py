@@ -453,8 +453,12 @@ def _read_csv_bytes(data: bytes, source: str) -> pd.DataFrame:
     if b"\x00" in data[:4096]:
         raise DataError(f"{source}: not a CSV file (binary content)")
     try:
-        frame = pd.read_csv(io.BytesIO(data), na_values=["NA", ""], low_memory=False,
-                            **_dialect(data))
+        try:
+            frame = pd.read_csv(io.BytesIO(data), na_values=["NA", ""], low_memory=False,
+                                **_dialect(data))
+        except UnicodeDecodeError:      # not UTF-8: a spreadsheet's Windows-1252 export
+            frame = pd.read_csv(io.BytesIO(data), na_values=["NA", ""], low_memory=False,
+                                encoding="cp1252", **_dialect(data))
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"{source}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
     if frame.shape[1] < 2 or frame.empty:

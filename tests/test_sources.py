@@ -595,3 +595,12 @@ def test_spreadsheet_exports_with_other_separators_read_as_with_commas(tmp_path,
     other = sources.load_csv({**spec, "path": str(tmp_path / "other.csv")}).hourly
     pd.testing.assert_frame_equal(comma, other)
     assert other["temp"].iloc[3] == -12.5 and other["pm25"].iloc[0] == 30.25
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "cp1252"])
+def test_spreadsheet_encodings_of_a_header_with_units(tmp_path, encoding):
+    frame = pd.DataFrame(hourly_rows(48)).rename(columns={"PM25": "PM2.5 (µg/m³)"})
+    frame.to_csv(tmp_path / "a.csv", index=False, encoding=encoding)
+    loaded = sources.load_csv({"path": str(tmp_path / "a.csv"), "station": "S",
+                               "time_column": "timestamp", "columns": {"pm25": "PM2.5 (µg/m³)"}})
+    assert (loaded.hourly["pm25"] == frame["PM2.5 (µg/m³)"]).all()
