@@ -231,7 +231,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_flags(data, only={"--dataset", "--data-dir", "--min-hours", "--stations",
                                   "--synthetic-stations", "--synthetic-start",
                                   "--synthetic-end", "--seed", "--strict", "--sentinels",
-                                  "--stuck-hours", "--stuck-floor", "--dewpoint-tolerance"})
+                                  "--stuck-hours", "--stuck-floor", "--dewpoint-tolerance",
+                                  # reading a CSV of one's own, as forecast run reads it
+                                  "--path", "--station", "--station-column", "--time-column",
+                                  "--time-columns", "--time-format", "--utc-offset",
+                                  "--time-label", "--wind-dir-degrees"})
     data.add_argument("--json", action="store_true", help="print one JSON object")
     data.set_defaults(handler=cmd_data)
 

@@ -51,6 +51,7 @@ DEFAULTS: dict[str, Any] = {
         "time_columns": [],
         "time_format": "",
         "utc_offset": "",           # times with UTC offsets read on this clock, e.g. "+08:00"
+        "time_label": "start",      # a time labels the start of its hour (0-23) or its end (1-24)
         "wind_dir_degrees": False,
         "columns": {},
         "units": {},
@@ -139,6 +140,7 @@ DEFAULTS: dict[str, Any] = {
 
 CHOICES = {
     ("data", "dataset"): ("beijing", "beijing-multisite", "synthetic", "csv"),
+    ("data", "time_label"): ("start", "end"),
     ("task", "mode"): ("observed", "forecast"),
     ("task", "target_transform"): ("auto", *TARGET_TRANSFORMS),
     ("training", "optimizer"): ("adamw", "sgd", "rmsprop"),

@@ -364,11 +364,14 @@ def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool 
         raise DataError(f"{source}: mapped column(s) not in the file: {', '.join(absent)} "
                         f"(the file has: {', '.join(map(str, raw.columns[:20]))})")
     frame = pd.DataFrame({canonical: raw[column] for canonical, column in columns.items()})
+    end = spec.get("time_label", "start") == "end"
     if time_columns:
-        frame["time"] = _time_from_parts(raw, list(time_columns), source)
+        frame["time"] = _time_from_parts(raw, list(time_columns), source, end)
     else:
         frame["time"] = _parse_time(raw[time_column], source, spec.get("time_format"),
-                                    spec.get("utc_offset"))
+                                    spec.get("utc_offset"), end)
+    if end:
+        frame["time"] -= pd.Timedelta(hours=1)      # the hour ending at 01:00 began at 00:00
     if station_column:
         frame["station"] = raw[station_column].astype(str)
     else:
@@ -472,7 +475,13 @@ def _require(raw: pd.DataFrame, columns: list[str], source: str) -> None:
         raise DataError(f"{source}: missing required column(s) {', '.join(absent)}")
 
 
-def _time_from_parts(raw: pd.DataFrame, parts: list[str], source: str) -> pd.Series:
+def _hour_24(source: str, row: int, text: str) -> DataError:
+    return DataError(f"{source}: hour 24 ({text!r}) on data row {row + 1}: times that label "
+                     "the end of their hour (01:00-24:00) need [data] time_label = \"end\"")
+
+
+def _time_from_parts(raw: pd.DataFrame, parts: list[str], source: str,
+                     end: bool = False) -> pd.Series:
     if len(parts) != 4:
         raise DataError(f"{source}: time_columns must name year, month, day and hour columns")
     values = {}
@@ -483,8 +492,14 @@ def _time_from_parts(raw: pd.DataFrame, parts: list[str], source: str) -> pd.Ser
             raise DataError(f"{source}: unparseable date: {column}={raw[column].iloc[row]!r} "
                             f"on data row {row + 1}")
         values[key] = numeric.astype(int)
+    hour_24 = (values["hour"] == 24).to_numpy()
+    if hour_24.any() and not end:
+        row = int(np.flatnonzero(hour_24)[0])
+        raise _hour_24(source, row, f"{parts[3]}={raw[parts[3]].iloc[row]}")
+    values["hour"] = values["hour"].where(~hour_24, 0)
     try:
-        return pd.to_datetime(pd.DataFrame(values), errors="raise")
+        return (pd.to_datetime(pd.DataFrame(values), errors="raise")
+                + pd.to_timedelta(hour_24.astype(int), unit="D"))
     except (ValueError, OverflowError) as exc:
         raise DataError(f"{source}: unparseable date ({str(exc).splitlines()[0]})") from None
 
@@ -501,10 +516,20 @@ def _utc_offset(text: str) -> pd.Timedelta:
 
 
 def _parse_time(values: pd.Series, source: str, fmt: str | None,
-                utc_offset: str | None = None) -> pd.Series:
+                utc_offset: str | None = None, end: bool = False) -> pd.Series:
     """Local times of ``values``. Times with a UTC offset keep their clock time when the
     file has one offset; with several (daylight saving time) they need ``utc_offset``,
-    the one clock all of them are read on (also applied to a file of one offset)."""
+    the one clock all of them are read on (also applied to a file of one offset). With
+    ``end`` (times that label the end of their hour) "24:00" is midnight that ends the
+    day written."""
+    text = values.astype("string")
+    hour_24 = text.str.contains(r"(?:^|[ T])24:00(?::00)?(?:\s|$|[-+Z])", regex=True)
+    hour_24 = hour_24.fillna(False).to_numpy(dtype=bool)
+    if hour_24.any():
+        if not end:
+            row = int(np.flatnonzero(hour_24)[0])
+            raise _hour_24(source, row, str(values.iloc[row]))
+        values = text.where(~hour_24, text.str.replace("24:00", "00:00", n=1, regex=False))
     mixed = False
     try:
         parsed = pd.to_datetime(values, format=fmt, errors="coerce")
@@ -517,6 +542,8 @@ def _parse_time(values: pd.Series, source: str, fmt: str | None,
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise DataError(f"{source}: unparseable date {values.iloc[row]!r} on data row {row + 1}")
+    if hour_24.any():
+        parsed = parsed + pd.to_timedelta(hour_24.astype(int), unit="D")
     if getattr(parsed.dt, "tz", None) is None:
         return parsed
     if utc_offset:

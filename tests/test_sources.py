@@ -604,3 +604,34 @@ def test_spreadsheet_encodings_of_a_header_with_units(tmp_path, encoding):
     loaded = sources.load_csv({"path": str(tmp_path / "a.csv"), "station": "S",
                                "time_column": "timestamp", "columns": {"pm25": "PM2.5 (µg/m³)"}})
     assert (loaded.hourly["pm25"] == frame["PM2.5 (µg/m³)"]).all()
+
+
+def test_times_that_label_the_end_of_their_hour(tmp_path, cli_error, cli):
+    starts = pd.date_range("2012-01-01", periods=72, freq="h")
+    # the hour 23:00-24:00 is written as 24:00 of its own day, not 00:00 of the next
+    day = [(t + pd.Timedelta(minutes=59)).normalize() for t in starts]
+    hour = [t.hour + 1 for t in starts]
+    written = [f"{d:%Y-%m-%d} {h:02d}:00" for d, h in zip(day, hour, strict=True)]
+    assert written[23] == "2012-01-01 24:00" and written[24] == "2012-01-02 01:00"
+    pm25 = np.arange(72.0)
+    pd.DataFrame({"timestamp": written, "PM25": pm25}).to_csv(tmp_path / "end.csv", index=False)
+    pd.DataFrame({"Y": [d.year for d in day], "M": [d.month for d in day],
+                  "D": [d.day for d in day], "H": hour, "PM25": pm25}).to_csv(
+        tmp_path / "parts.csv", index=False)
+    spec = {"station": "S", "columns": {"pm25": "PM25"}, "time_label": "end"}
+    by_text = sources.load_csv({**spec, "path": str(tmp_path / "end.csv"),
+                                "time_column": "timestamp"}).hourly
+    by_parts = sources.load_csv({**spec, "path": str(tmp_path / "parts.csv"),
+                                 "time_columns": ["Y", "M", "D", "H"]}).hourly
+    assert (by_text["time"] == starts).all() and (by_text["pm25"] == pm25).all()
+    pd.testing.assert_frame_equal(by_text, by_parts)
+    # an hour labelled by its end, 24:00, without time_label = "end"
+    config = write_config(tmp_path / "c.toml", {"dataset": "csv", "path": str(tmp_path / "end.csv"),
+                                                 "station": "S", "time_column": "timestamp",
+                                                 "columns": {"pm25": "PM25"}})
+    line = cli_error("data", "--config", config)
+    assert "hour 24 ('2012-01-01 24:00') on data row 24" in line and 'time_label = "end"' in line
+    line = cli_error("data", "--config", config, "--time-label", "middle")
+    assert "data.time_label = 'middle' is not one of start, end" in line
+    code, out, _ = cli("data", "--config", config, "--time-label", "end", "--json")
+    assert code == 0 and json.loads(out)["start"] == "2012-01-01 00:00"
