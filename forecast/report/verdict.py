@@ -260,7 +260,7 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
         if test.get("skill") is not None:
             text += f"; skill {pct(test['skill'], signed=True)} against persistence"
         if test.get("bias") is not None:
-            text += f"; mean error {signed(test['bias'])} {UNIT}"
+            text += f"; mean error (forecast − observed) {signed(test['bias'])} {UNIT}"
         rows.append(["Expected error", text])
         cover = test.get("coverage") or {}
         if "80" in cover and "90" in cover:
