@@ -235,7 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
                                   # reading a CSV of one's own, as forecast run reads it
                                   "--path", "--station", "--station-column", "--time-column",
                                   "--time-columns", "--time-format", "--utc-offset",
-                                  "--time-label", "--wind-dir-degrees"})
+                                  "--time-label", "--parameter-column", "--value-column",
+                                  "--wind-dir-degrees"})
     data.add_argument("--json", action="store_true", help="print one JSON object")
     data.set_defaults(handler=cmd_data)
 

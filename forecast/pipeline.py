@@ -51,7 +51,8 @@ def csv_spec(data: dict) -> dict:
     (:func:`forecast.sources.load_csv`), those left empty left out."""
     return {k: data[k] for k in ("path", "station", "station_column", "time_column",
                                  "time_columns", "time_format", "utc_offset",
-                                 "time_label", "wind_dir_degrees",
+                                 "time_label", "parameter_column", "value_column",
+                                 "wind_dir_degrees",
                                  "columns", "units", "coordinates")
             if data[k] not in ("", [], {})}
 

@@ -300,7 +300,9 @@ def load_csv(spec: dict) -> Loaded:
     format); ``utc_offset`` (the clock that times with UTC offsets are read on, e.g.
     "+08:00"; needed when they carry several, as with daylight saving time); ``columns`` = {canonical name: CSV column} with at least ``pm25``;
     ``wind_dir_degrees`` = true when the wind direction column holds degrees;
-    ``units`` = {canonical name: text}, recorded in the report; ``coordinates`` =
+    ``parameter_column`` and ``value_column`` for a file with one row per time, station
+    and parameter (the mapping's names are then parameter names); ``units`` =
+    {canonical name: text}, recorded in the report; ``coordinates`` =
     {station: [latitude, longitude]} (decimal degrees), for the upwind feature of
     several stations: every name must be a station of the file.
     """
@@ -341,6 +343,7 @@ def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool 
     unknown = [k for k in columns if k not in CSV_CANONICAL]
     if unknown:
         raise DataError(f"[data.columns]: unknown canonical name(s) {', '.join(unknown)}")
+    raw = _one_column_per_parameter(raw, spec, columns, source, require_pm25)
     if not require_pm25:
         columns = {k: v for k, v in columns.items() if k != "pm25" and v in raw.columns}
         if not columns:
@@ -383,6 +386,50 @@ def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool 
             frame, bool(spec.get("wind_dir_degrees")), source)
         flags += [flag] if flag is not None else []
     return frame, flags
+
+
+def _one_column_per_parameter(raw: pd.DataFrame, spec: dict, columns: dict, source: str,
+                              require_pm25: bool) -> pd.DataFrame:
+    """A file with one row per time, station and parameter (``parameter_column`` names
+    the quantity, e.g. pm25 or temperature, and ``value_column`` holds its value, as
+    OpenAQ's and many agencies' exports do) as one row per time and station with a
+    column per parameter, in the order the file first gives each time and station; the
+    mapping's names are then parameter names. Other files are returned unchanged."""
+    parameter, value = spec.get("parameter_column"), spec.get("value_column")
+    if not parameter and not value:
+        return raw
+    if not (parameter and value):
+        raise DataError("[data] parameter_column and value_column go together: one names "
+                        "the quantity of a row, the other its value")
+    keys = list(spec.get("time_columns") or [spec.get("time_column")]) + (
+        [spec["station_column"]] if spec.get("station_column") else [])
+    absent = [c for c in keys + [parameter, value] if c and c not in raw.columns]
+    if absent or not keys[0]:
+        return raw                                   # mapped_frame names what is missing
+    names = raw[parameter].astype("string").str.strip()
+    wanted = [name for canonical, name in columns.items() if require_pm25 or canonical != "pm25"]
+    rows = names.isin(wanted).fillna(False).to_numpy(dtype=bool)
+    if not rows.any():
+        raise DataError(f"{source}: none of the mapped parameters ({', '.join(wanted)}) is in "
+                        f"column {parameter!r} (it has: "
+                        f"{', '.join(map(str, names.dropna().unique()[:20]))})")
+    table = raw.loc[rows, keys].reset_index(drop=True)
+    names = names[rows].reset_index(drop=True)
+    repeated = (table.assign(_parameter=names).duplicated()).to_numpy()
+    if repeated.any():
+        first = int(np.flatnonzero(repeated)[0])
+        where = ", ".join(f"{k}={table[k].iloc[first]}" for k in keys)
+        raise DataError(f"{source}: {int(repeated.sum())} row(s) repeat a time, station and "
+                        f"parameter, first {parameter}={names.iloc[first]} at {where}")
+    group = table.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    first_rows = np.unique(group, return_index=True)[1]
+    wide = table.iloc[first_rows].reset_index(drop=True)
+    values = raw.loc[rows, value].reset_index(drop=True)
+    for name in dict.fromkeys(names):
+        of_name = (names == name).to_numpy()
+        wide[name] = pd.Series(values[of_name].to_numpy(), index=group[of_name]).reindex(
+            range(len(wide))).to_numpy()
+    return wide
 
 
 def _numbers(frame: pd.DataFrame, column: str):

@@ -635,3 +635,41 @@ def test_times_that_label_the_end_of_their_hour(tmp_path, cli_error, cli):
     assert "data.time_label = 'middle' is not one of start, end" in line
     code, out, _ = cli("data", "--config", config, "--time-label", "end", "--json")
     assert code == 0 and json.loads(out)["start"] == "2012-01-01 00:00"
+
+
+def test_a_row_per_parameter_reads_as_a_column_per_parameter(tmp_path, cli_error):
+    times = pd.date_range("2012-01-01", periods=48, freq="h")
+    wide = pd.DataFrame({"when": list(times.strftime("%Y-%m-%d %H:%M")) * 2,
+                         "site": ["B"] * 48 + ["A"] * 48, "PM25": np.arange(96.0),
+                         "T": np.linspace(-3, 3, 96), "WD": ["NW", "calm"] * 48})
+    wide.loc[5, "PM25"] = np.nan
+    wide.to_csv(tmp_path / "wide.csv", index=False)
+    # OpenAQ-like: one row per time, site and parameter, parameters interleaved, one
+    # parameter the run does not map (no2), one missing value left out altogether
+    tidy = wide.rename(columns={"PM25": "pm25", "T": "temperature", "WD": "wind"}).assign(
+        no2=1.0).melt(id_vars=["when", "site"], var_name="parameter", value_name="value")
+    tidy = tidy.dropna(subset=["value"]).sample(frac=1.0, random_state=0)
+    tidy = tidy.sort_values(["site", "when"], kind="stable", ascending=[False, True])
+    tidy.to_csv(tmp_path / "tidy.csv", index=False)
+    spec = {"time_column": "when", "station_column": "site"}
+    expected = sources.load_csv({**spec, "path": str(tmp_path / "wide.csv"),
+                                 "columns": {"pm25": "PM25", "temp": "T", "wind_dir": "WD"}})
+    loaded = sources.load_csv({**spec, "path": str(tmp_path / "tidy.csv"),
+                               "parameter_column": "parameter", "value_column": "value",
+                               "columns": {"pm25": "pm25", "temp": "temperature",
+                                           "wind_dir": "wind"}})
+    pd.testing.assert_frame_equal(loaded.hourly, expected.hourly)
+    # a repeated (time, site, parameter) and a mapped parameter the file lacks
+    tidy = pd.concat([tidy, tidy[tidy["parameter"] == "pm25"].iloc[[3]]])
+    tidy.to_csv(tmp_path / "twice.csv", index=False)
+    data = {"dataset": "csv", "path": str(tmp_path / "twice.csv"), "time_column": "when",
+            "station_column": "site", "parameter_column": "parameter", "value_column": "value",
+            "columns": {"pm25": "pm25"}}
+    line = cli_error("data", "--config", write_config(tmp_path / "a.toml", data))
+    assert "1 row(s) repeat a time, station and parameter, first parameter=" in line
+    data["columns"] = {"pm25": "PM2.5"}
+    line = cli_error("data", "--config", write_config(tmp_path / "b.toml", data))
+    assert "none of the mapped parameters (pm2.5) is in column 'parameter'" in line
+    del data["value_column"]
+    line = cli_error("data", "--config", write_config(tmp_path / "c.toml", data))
+    assert "parameter_column and value_column go together" in line
