@@ -580,3 +580,22 @@ def test_the_report_says_what_reading_the_source_converted(tmp_path):
     write_report(run)
     assert ("Converted on reading: 96 rows at a step under an hour (median 30 min) were "
             "averaged into 48 hourly values.") in (run / "report.md").read_text()
+
+
+def test_the_report_reads_the_latest_folds_test_rows_as_written(tmp_path, monkeypatch):
+    from forecast.report import run as report_run
+
+    run_dir = make_run(tmp_path / "run", winner="ridge", n_stations=2)
+    path = run_dir / "predictions.csv"
+    written = pd.read_csv(path, dtype=str)
+    written["station"] = written["station"].str.replace("Station 1", "007")   # an ID, as text
+    written.to_csv(path, index=False)
+    monkeypatch.setattr(report_run, "CHUNK_ROWS", 1000)            # several chunks
+    run = Run.read(run_dir)
+    latest = run.result.folds[-1]["name"]
+    expected = written[(written["fold"] == latest) & (written["split"] == "test")]
+    assert len(expected) and len(run.latest_test) == len(expected)
+    assert set(run.latest_test["station"]) == {"Station 0", "007"}
+    assert set(run.latest_test["fold"]) == {latest} and set(run.latest_test["split"]) == {"test"}
+    assert "crps" not in run.latest_test and "q50" in run.latest_test
+    np.testing.assert_array_equal(run.latest_test["y_pred"], expected["y_pred"].astype(float))

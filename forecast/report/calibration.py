@@ -70,9 +70,9 @@ def section_uncertainty(doc: Doc, run: Run, figures: Path, featured: list[str],
     if recommended and run.pooled(recommended).get("coverage"):
         _recommended_detail(doc, run, recommended)
     fan = None
-    latest = run.latest_predictions()
+    latest = run.latest_test
     if recommended and latest is not None and "q50" in latest:
-        mine = latest[(latest["model"] == recommended) & (latest["split"] == "test")]
+        mine = latest[latest["model"] == recommended]
         station = sorted(mine["station"].unique())[0] if not mine.empty else None
         if station is not None:
             fan = figure_fan(mine[mine["station"] == station], recommended, figures, threshold)

@@ -280,7 +280,7 @@ def section_test(doc: Doc, run: Run, figures: Path, featured: list[str]) -> None
              f"{split.get('end', '?')}), the latest fold.", "note")
     stations = result.stations
     threshold = result.config["evaluation"]["exceedance_threshold"] or LIMIT_24H
-    predictions = run.latest_predictions()
+    predictions = run.latest_test
     if predictions is not None and featured:
         series = test_series(predictions, featured)
         if series is not None:

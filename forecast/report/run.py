@@ -10,37 +10,46 @@ import pandas as pd
 from ..constants import PREDICTION_TEXT_COLUMNS
 from ..results import ModelEntry, RunResult
 
+#: The columns of predictions.csv the report draws (the latest test period's series and
+#: the recommended model's fan of quantiles); the scores come from metrics.json.
+REPORT_COLUMNS = (*PREDICTION_TEXT_COLUMNS, "date", "y_true", "y_pred",
+                  "q05", "q25", "q50", "q75", "q95")
+#: Rows of predictions.csv parsed at a time: at 1,000 stations the file has 12.6 million,
+#: of which the report keeps the latest fold's test rows, about one in six.
+CHUNK_ROWS = 1_000_000
+
 
 @dataclass
 class Run:
-    """A run directory: its :class:`RunResult`, and the validation and test forecasts of
-    every fold from ``predictions.csv`` (None when that file is missing)."""
+    """A run directory: its :class:`RunResult`, and the test forecasts of the latest fold
+    (the main split) from ``predictions.csv`` (None when that file is missing)."""
 
     path: Path
     result: RunResult
-    predictions: pd.DataFrame | None
+    latest_test: pd.DataFrame | None
 
     @classmethod
     def read(cls, run_dir: Path) -> Run:
         result = RunResult.read(run_dir)
-        predictions = None
+        latest_test = None
         path = run_dir / "predictions.csv"
         if path.is_file():
-            # text columns read as categories: a few values over millions of rows (at
-            # 1,000 stations the file has 12.6 million, half of them training rows)
-            frame = pd.read_csv(path, dtype={c: "category" for c in PREDICTION_TEXT_COLUMNS})
-            frame = frame[frame["split"].isin(["val", "test"])]
-            predictions = frame.assign(
-                date=pd.to_datetime(frame["date"]),
-                **{c: frame[c].astype(str) for c in PREDICTION_TEXT_COLUMNS})
-        return cls(run_dir, result, predictions)
-
-    def latest_predictions(self) -> pd.DataFrame | None:
-        """The forecasts of the main split (the latest fold)."""
-        if self.predictions is None or not self.result.folds:
-            return self.predictions
-        latest = self.result.folds[-1]["name"]
-        return self.predictions[self.predictions["fold"] == latest]
+            latest = result.folds[-1]["name"] if result.folds else None
+            parts = []
+            # a chunk at a time: the file holds every fold's training, validation and test
+            # rows; text columns as text (a fold or station named 2014 or 01001 stays so)
+            with pd.read_csv(path, dtype={c: str for c in PREDICTION_TEXT_COLUMNS},
+                             usecols=lambda c: c in REPORT_COLUMNS,
+                             chunksize=CHUNK_ROWS) as chunks:
+                for chunk in chunks:
+                    keep = chunk["split"] == "test"
+                    if latest is not None:
+                        keep &= chunk["fold"] == latest
+                    parts.append(chunk[keep.to_numpy()])
+            frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+                columns=list(REPORT_COLUMNS))
+            latest_test = frame.assign(date=pd.to_datetime(frame["date"]))
+        return cls(run_dir, result, latest_test)
 
     def csv(self, *parts: str) -> pd.DataFrame | None:
         """A CSV of the run directory (curves, diagnostics); None when absent or empty."""
