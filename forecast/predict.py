@@ -47,21 +47,26 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
     data.
     """
     from .schema import WEATHER_COLUMNS, station_time_order
-    from .sources import mapped_frame
+    from .sources import mapped_frame, read_table
 
     try:
-        frame = pd.read_csv(path)
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError,
-            pd.errors.EmptyDataError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise DataError(f"{path}: cannot read the weather forecast ({exc})") from None
+    frame = read_table(data, str(path), min_columns=1)   # as a CSV of one's own is read
+    if "station" in frame.columns:
+        frame["station"] = frame["station"].astype(str)
     present = [c for c in WEATHER_COLUMNS if c in hourly.columns]
     canonical = set(frame.columns) <= {"time", "station", *present}
     if mapping is not None and not canonical:
         # the data's own format: its time column(s), station column and mapped columns
+        # (or, a row per parameter, its parameter and value columns)
         time_columns = list(mapping.get("time_columns") or [mapping.get("time_column")])
+        by_parameter = [mapping[k] for k in ("parameter_column", "value_column")
+                        if mapping.get(k)]
         own = [*time_columns,
                *([mapping["station_column"]] if mapping.get("station_column") else []),
-               *(mapping.get("columns") or {}).values()]
+               *(by_parameter or (mapping.get("columns") or {}).values())]
         if all(c in frame.columns for c in time_columns):
             unknown = [c for c in frame.columns if c not in own]
             if unknown:

@@ -194,7 +194,7 @@ def parse_beijing(data: bytes, source: str) -> pd.DataFrame:
     direction changes. ``Is``/``Ir`` are cumulated hours of snow/rain: an hour with a
     positive count is a snow/rain hour (flag 1).
     """
-    raw = _read_csv_bytes(data, source)
+    raw = read_table(data, source)
     _require(raw, ["year", "month", "day", "hour", "pm2.5", "DEWP", "TEMP", "PRES", "cbwd",
                    "Iws", "Is", "Ir"], source)
     time = _time_from_parts(raw, ["year", "month", "day", "hour"], source)
@@ -238,7 +238,7 @@ def load_beijing(data_dir=None, allow_download: bool = True) -> Loaded:
 
 
 def parse_multisite(data: bytes, source: str) -> pd.DataFrame:
-    raw = _read_csv_bytes(data, source)
+    raw = read_table(data, source)
     _require(raw, ["year", "month", "day", "hour", "PM2.5", "TEMP", "PRES", "DEWP", "RAIN",
                    "wd", "WSPM", "station"], source)
     columns = {"PM2.5": "pm25", "PM10": "pm10", "SO2": "so2", "NO2": "no2", "CO": "co",
@@ -313,7 +313,7 @@ def load_csv(spec: dict) -> Loaded:
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     data = path.read_bytes()
-    frame, flags = mapped_frame(_read_csv_bytes(data, str(path)), spec, str(path))
+    frame, flags = mapped_frame(read_table(data, str(path)), spec, str(path))
     hourly, converted = hourly_values(validate_hourly(frame, str(path)), str(path))
     coordinates = check_coordinates(spec.get("coordinates") or {})
     unknown = sorted(set(coordinates) - set(hourly["station"]))
@@ -497,7 +497,10 @@ def _dialect(data: bytes) -> dict:
     return {"sep": sep, **({"decimal": ","} if decimal_comma else {})}
 
 
-def _read_csv_bytes(data: bytes, source: str) -> pd.DataFrame:
+def read_table(data: bytes, source: str, min_columns: int = 2) -> pd.DataFrame:
+    """A CSV file's bytes as a table: commas, semicolons, tabs or bars (:func:`_dialect`),
+    UTF-8 or Windows-1252; DataError, naming ``source``, for what is no table (rows
+    under a header of at least ``min_columns`` columns)."""
     if not data.strip():
         raise DataError(f"{source}: the file is empty")
     if b"\x00" in data[:4096]:
@@ -511,7 +514,7 @@ def _read_csv_bytes(data: bytes, source: str) -> pd.DataFrame:
                                 encoding="cp1252", **_dialect(data))
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"{source}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
-    if frame.shape[1] < 2 or frame.empty:
+    if frame.shape[1] < min_columns or frame.empty:
         raise DataError(f"{source}: not a CSV table with a header and rows")
     return frame
 

@@ -195,3 +195,27 @@ def test_predict_reads_the_data_s_own_format_for_a_csv_run(files, tmp_path):
                           columns={c: renamed.get(c, c) for c in config["data"]["columns"]})
     own, own_rows = latest_task(config, result, tmp_path / "weather.csv")
     np.testing.assert_array_equal(own.X[own_rows], task.X[rows])
+
+
+def test_a_weather_file_as_a_spreadsheet_or_a_row_per_parameter(files, tmp_path):
+    """The weather file is read as the data are: a semicolon file with decimal commas, and
+    for data with a row per parameter, a forecast file laid out the same way."""
+    from forecast.predict import read_weather
+
+    folder, run_dir = files
+    history = load_data(load_config(run_dir / "config.toml"))[0].hourly
+    last_hour = history.groupby("station", observed=True)["time"].max()
+    expected = read_weather(folder / "weather.csv", history, last_hour)
+    canonical = pd.read_csv(folder / "weather.csv")
+    canonical.to_csv(tmp_path / "semi.csv", index=False, sep=";", decimal=",")
+    pd.testing.assert_frame_equal(read_weather(tmp_path / "semi.csv", history, last_hour),
+                                  expected)
+    tidy = canonical.melt(id_vars=["time"], var_name="quantity", value_name="amount")
+    tidy.to_csv(tmp_path / "tidy.csv", index=False)
+    mapping = {"station": "S", "time_column": "time", "parameter_column": "quantity",
+               "value_column": "amount", "columns": {c: c for c in COLUMNS}}
+    got = read_weather(tmp_path / "tidy.csv", history, last_hour, mapping=mapping)
+    columns = ["time", "station", "temp", "dewp", "pres", "wind_speed", "rain", "pm25"]
+    pd.testing.assert_frame_equal(got[columns].reset_index(drop=True),
+                                  expected[columns].reset_index(drop=True), check_dtype=False)
+    assert list(got["wind_dir"].astype(str)) == list(expected["wind_dir"].astype(str))
