@@ -263,3 +263,44 @@ def hourly_values(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, str |
     return out, (f"{len(frame):,} rows at a step under an hour (median {median}) were "
                  f"averaged into {n_groups:,} hourly values (rain summed, snow the hour's "
                  "maximum, wind direction its most frequent)")
+
+
+#: The unit of each canonical column, and the units a CSV's ``[data.units]`` may name
+#: instead, each as (factor, offset): canonical value = value × factor + offset. Names
+#: are compared without spaces or case, with ° written "deg", ³ as 3 and µ as u.
+CANONICAL_UNITS = {"pm25": "µg/m³", "pm10": "µg/m³", "temp": "°C", "dewp": "°C",
+                   "pres": "hPa", "wind_speed": "m/s", "rain": "mm"}
+_CELSIUS = {"degc": (1.0, 0.0), "c": (1.0, 0.0), "celsius": (1.0, 0.0),
+            "degf": (5 / 9, -32 * 5 / 9), "f": (5 / 9, -32 * 5 / 9), "fahrenheit": (5 / 9, -32 * 5 / 9),
+            "k": (1.0, -273.15), "kelvin": (1.0, -273.15)}
+_MASS = {"ug/m3": (1.0, 0.0), "mg/m3": (1000.0, 0.0)}
+UNIT_CONVERSIONS = {
+    "pm25": _MASS, "pm10": _MASS, "temp": _CELSIUS, "dewp": _CELSIUS,
+    "pres": {"hpa": (1.0, 0.0), "mbar": (1.0, 0.0), "mb": (1.0, 0.0), "kpa": (10.0, 0.0),
+             "pa": (0.01, 0.0), "inhg": (33.8639, 0.0), "mmhg": (1.333224, 0.0)},
+    "wind_speed": {"m/s": (1.0, 0.0), "km/h": (1 / 3.6, 0.0), "kmh": (1 / 3.6, 0.0),
+                   "kph": (1 / 3.6, 0.0), "kn": (0.514444, 0.0), "kt": (0.514444, 0.0),
+                   "knots": (0.514444, 0.0), "mph": (0.44704, 0.0)},
+    "rain": {"mm": (1.0, 0.0), "cm": (10.0, 0.0), "in": (25.4, 0.0), "inch": (25.4, 0.0),
+             "inches": (25.4, 0.0)},
+}
+
+
+def _unit_key(text: str) -> str:
+    key = "".join(str(text).split()).lower()
+    for old, new in (("°", "deg"), ("³", "3"), ("µ", "u"), ("μ", "u"), ("/hour", "/h"),
+                     ("/hr", "/h"), ("per", "/")):
+        key = key.replace(old, new)
+    return key
+
+
+def unit_conversions(units: dict) -> dict[str, tuple[str, float, float]]:
+    """The canonical columns of a ``[data.units]`` table whose unit is a known other one:
+    column → (the unit as written, factor, offset). Canonical units, and units this table
+    does not know (a 0/1 rain flag, say), are left as they are, recorded as text."""
+    out = {}
+    for column, text in (units or {}).items():
+        factor_offset = UNIT_CONVERSIONS.get(column, {}).get(_unit_key(text))
+        if factor_offset is not None and factor_offset != (1.0, 0.0):
+            out[column] = (str(text), *factor_offset)
+    return out

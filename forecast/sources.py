@@ -28,7 +28,14 @@ import pandas as pd
 
 from .coordinates import MULTISITE_COORDINATES, check_coordinates
 from .errors import DataError
-from .schema import COMPASS_16, degrees_to_compass, hourly_values, validate_hourly
+from .schema import (
+    CANONICAL_UNITS,
+    COMPASS_16,
+    degrees_to_compass,
+    hourly_values,
+    unit_conversions,
+    validate_hourly,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = PROJECT_ROOT / "data" / "raw"
@@ -302,7 +309,9 @@ def load_csv(spec: dict) -> Loaded:
     ``wind_dir_degrees`` = true when the wind direction column holds degrees;
     ``parameter_column`` and ``value_column`` for a file with one row per time, station
     and parameter (the mapping's names are then parameter names); ``units`` =
-    {canonical name: text}, recorded in the report; ``coordinates`` =
+    {canonical name: text}, recorded in the report, and a known other unit than the
+    canonical one (°F, km/h, knots, kPa, inches, mg/m³, ...: ``schema.UNIT_CONVERSIONS``)
+    converted to it; ``coordinates`` =
     {station: [latitude, longitude]} (decimal degrees), for the upwind feature of
     several stations: every name must be a station of the file.
     """
@@ -315,6 +324,8 @@ def load_csv(spec: dict) -> Loaded:
     data = path.read_bytes()
     frame, flags = mapped_frame(read_table(data, str(path)), spec, str(path))
     hourly, converted = hourly_values(validate_hourly(frame, str(path)), str(path))
+    notes = [f"{column} converted from {unit} to {CANONICAL_UNITS[column]}"
+             for column, (unit, _, _) in unit_conversions(spec.get("units")).items()]
     coordinates = check_coordinates(spec.get("coordinates") or {})
     unknown = sorted(set(coordinates) - set(hourly["station"]))
     if unknown:
@@ -322,7 +333,7 @@ def load_csv(spec: dict) -> Loaded:
                         f"(its stations: {', '.join(sorted(hourly['station'].unique())[:20])})")
     return Loaded(hourly, "csv", {str(path): sha256_of(data)},
                   units=dict(spec.get("units") or {}), source_flags=flags,
-                  coordinates=coordinates, notes=[converted] if converted else [])
+                  coordinates=coordinates, notes=notes + ([converted] if converted else []))
 
 
 CSV_CANONICAL = ("pm25", "temp", "dewp", "pres", "wind_speed", "wind_dir", "rain", "snow",
@@ -381,6 +392,9 @@ def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool 
         frame["station"] = str(spec.get("station") or Path(spec.get("path") or source).stem)
     flags = [flag for column in frame.columns if column in CSV_CANONICAL and column != "wind_dir"
              if (flag := _numbers(frame, column)) is not None]
+    for column, (_, factor, offset) in unit_conversions(spec.get("units")).items():
+        if column in frame.columns:
+            frame[column] = frame[column] * factor + offset
     if "wind_dir" in frame.columns:
         frame["wind_dir"], flag = _normalise_wind_dir(
             frame, bool(spec.get("wind_dir_degrees")), source)

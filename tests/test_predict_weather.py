@@ -219,3 +219,20 @@ def test_a_weather_file_as_a_spreadsheet_or_a_row_per_parameter(files, tmp_path)
     pd.testing.assert_frame_equal(got[columns].reset_index(drop=True),
                                   expected[columns].reset_index(drop=True), check_dtype=False)
     assert list(got["wind_dir"].astype(str)) == list(expected["wind_dir"].astype(str))
+
+
+def test_a_weather_file_in_the_data_s_units_is_converted_as_the_data_are(files, tmp_path):
+    from forecast.predict import read_weather
+
+    folder, run_dir = files
+    history = load_data(load_config(run_dir / "config.toml"))[0].hourly
+    last_hour = history.groupby("station", observed=True)["time"].max()
+    expected = read_weather(folder / "weather.csv", history, last_hour)
+    own = pd.read_csv(folder / "weather.csv").rename(columns={"temp": "TEMP_F", "wind_speed": "WS_KMH"})
+    own = own.assign(TEMP_F=own["TEMP_F"] * 9 / 5 + 32, WS_KMH=own["WS_KMH"] * 3.6)
+    own.to_csv(tmp_path / "own.csv", index=False)
+    mapping = {"station": "S", "time_column": "time", "units": {"temp": "degF", "wind_speed": "km/h"},
+               "columns": {**{c: c for c in COLUMNS}, "temp": "TEMP_F", "wind_speed": "WS_KMH"}}
+    got = read_weather(tmp_path / "own.csv", history, last_hour, mapping=mapping)
+    np.testing.assert_allclose(got["temp"], expected["temp"], rtol=1e-9)
+    np.testing.assert_allclose(got["wind_speed"], expected["wind_speed"], rtol=1e-9)

@@ -673,3 +673,24 @@ def test_a_row_per_parameter_reads_as_a_column_per_parameter(tmp_path, cli_error
     del data["value_column"]
     line = cli_error("data", "--config", write_config(tmp_path / "c.toml", data))
     assert "parameter_column and value_column go together" in line
+
+
+def test_known_other_units_are_converted_to_the_canonical_ones(tmp_path):
+    rows = hourly_rows(48)
+    frame = pd.DataFrame(rows).assign(P=1013.25, D=-3.0)
+    frame.to_csv(tmp_path / "si.csv", index=False)
+    other = frame.assign(T=frame["T"] * 9 / 5 + 32, D=frame["D"] + 273.15, WS=frame["WS"] * 3.6,
+                         P=frame["P"] / 10, R=frame["R"] / 25.4, PM25=frame["PM25"] / 1000)
+    other.to_csv(tmp_path / "us.csv", index=False)
+    spec = {"station": "S", "time_column": "timestamp",
+            "columns": {"pm25": "PM25", "temp": "T", "dewp": "D", "wind_speed": "WS",
+                        "pres": "P", "rain": "R"}}
+    si = sources.load_csv({**spec, "path": str(tmp_path / "si.csv"),
+                           "units": {"temp": "°C", "rain": "0/1 flag"}})
+    us = sources.load_csv({**spec, "path": str(tmp_path / "us.csv"),
+                           "units": {"temp": "°F", "dewp": "K", "wind_speed": "km/h",
+                                     "pres": "kPa", "rain": "inches", "pm25": "mg/m³"}})
+    pd.testing.assert_frame_equal(us.hourly, si.hourly, rtol=1e-9)
+    assert si.notes == [] and si.units == {"temp": "°C", "rain": "0/1 flag"}
+    assert "temp converted from °F to °C" in us.notes
+    assert "wind_speed converted from km/h to m/s" in us.notes and len(us.notes) == 6
