@@ -210,16 +210,40 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     import json
 
-    from .predict import headlines, predict_latest
+    from .predict import headlines, new_day_scores, predict_latest
 
-    table = predict_latest(Path(args.run_dir), data_dir=args.data_dir, weather=args.weather)
+    table = predict_latest(Path(args.run_dir), data_dir=args.data_dir, weather=args.weather,
+                           since=args.since, path=args.path)
+    scores, scored = new_day_scores(table) if args.since else (None, None)
+    if args.out:
+        out = Path(args.out)
+        tmp = out.with_name(f".{out.name}.tmp")
+        try:
+            table.to_csv(tmp, index=False)
+            tmp.replace(out)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise DataError(f"--out {out}: cannot write ({exc.strerror})") from None
     if args.json:
-        print(json.dumps({"threshold": table.attrs["threshold"], "headline": headlines(table),
-                          "forecasts": json.loads(table.to_json(orient="records"))}, indent=2))
-    else:
-        print("\n".join(headlines(table)))
-        print()
+        payload = {"threshold": table.attrs["threshold"], "headline": headlines(table),
+                   "forecasts": json.loads(table.to_json(orient="records"))}
+        if scores is not None:
+            payload["new_days"] = {"text": scored,
+                                   "scores": json.loads(scores.to_json(orient="records"))}
+        print(json.dumps(payload, indent=2))
+        return 0
+    print("\n".join(headlines(table)))
+    print()
+    if scores is None:
         print(table.to_string(index=False))
+        return 0
+    print(scored)
+    if not scores.empty:
+        print()
+        print(scores.to_string(index=False, na_rep="—"))
+    print()
+    print(f"{len(table):,} forecasts (station, issue day, model)"
+          + (f" written to {args.out}" if args.out else "; --out FILE writes them as a CSV"))
     return 0
 
 
@@ -261,6 +285,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--weather", help="forecast mode: a CSV of the target day's hourly "
                          "weather forecast (time, station, temp, dewp, pres, wind_speed, "
                          "wind_dir, rain, snow)")
+    predict.add_argument("--since", metavar="DATE",
+                         help="forecast every issue day from DATE to the latest data day and "
+                              "score the models on the target days after the run's data")
+    predict.add_argument("--path", help="a run on a CSV of one's own: read this file (newer "
+                                        "data in the same format) instead of the run's")
+    predict.add_argument("--out", metavar="FILE", help="write the forecasts as a CSV")
     predict.add_argument("--json", action="store_true")
     predict.set_defaults(handler=cmd_predict)
     return parser

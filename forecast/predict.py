@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import registry, selection, uncertainty
+from . import registry, selection, significance, uncertainty
 from .config import load_config
 from .constants import CHINA_PM25_CATEGORIES
 from .errors import DataError
@@ -113,10 +113,11 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
     return frame
 
 
-def latest_task(config: dict, result: RunResult, weather: Path | None = None):
+def latest_task(config: dict, result: RunResult, weather: Path | None = None,
+                since: pd.Timestamp | None = None):
     """The task built from the configured data (and the target day's ``weather``, a CSV
     read by :func:`read_weather`), and the mask of its rows issued on each station's
-    latest data day."""
+    latest data day; with ``since``, of its rows issued from that day to that one."""
     from . import daily as daily_module
     from .schema import validate_hourly
 
@@ -138,14 +139,25 @@ def latest_task(config: dict, result: RunResult, weather: Path | None = None):
     task = without_features(make_task(loaded, daily, config), result.dropped_features)
     issued = task.rows["issue_day"]
     up_to_data = issued <= task.rows["station"].astype(str).map(last_day.rename(index=str))
+    if since is not None:
+        rows = (up_to_data & (issued >= since)).to_numpy()
+        if not rows.any():
+            raise DataError(f"--since {since:%Y-%m-%d}: no day of the data from then on can "
+                            f"issue a forecast (the data end {last_day.max():%Y-%m-%d})")
+        return task, rows
     latest_day = issued.where(up_to_data).groupby(task.rows["station"], observed=True
                                                    ).transform("max")
     return task, (issued == latest_day).to_numpy()
 
 
 def predict_latest(run_dir: Path, data_dir: str | None = None,
-                   weather: Path | None = None) -> pd.DataFrame:
-    """One row per station and model: the forecast for the day after the latest data day.
+                   weather: Path | None = None, since: str | None = None,
+                   path: str | None = None) -> pd.DataFrame:
+    """One row per station and model: the forecast for the day after the latest data day;
+    with ``since`` (a date), one per station, model and issue day from that day on, and
+    the observed daily mean of each target day the data hold (``observed``, µg/m³). The
+    data are the run's, or for a run on a CSV of one's own the file ``path`` (newer data
+    in the same format).
 
     Columns: ``station``, ``issue_day`` (the latest day in the data), ``target_day``
     (issue_day + horizon), ``model`` (a baseline, or a network as its seed ensemble),
@@ -161,7 +173,17 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
     config = load_config(config_path)
     if data_dir:
         config["data"]["data_dir"] = str(data_dir)
-    task, rows = latest_task(config, result, weather)
+    if path:
+        if config["data"]["dataset"] != "csv":
+            raise DataError(f"--path is for a run on a CSV of one's own; {run_dir} ran on "
+                            f"{config['data']['dataset']}")
+        config["data"]["path"] = str(path)
+    first_day = None
+    if since is not None:
+        first_day = pd.to_datetime(since, errors="coerce")
+        if pd.isna(first_day):
+            raise DataError(f"--since: unparseable date {since!r}")
+    task, rows = latest_task(config, result, weather, first_day)
     if task.mode == "forecast":
         columns = task.forecast_columns()
         empty = np.isnan(task.X[rows][:, [task.feature_names.index(c) for c in columns]])
@@ -221,6 +243,8 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
             "model": name,
             "pm25_forecast": np.round(values, 1),
         })
+        if since is not None:
+            frame["observed"] = task.y[rows]
         saved = result.entries[name].info.get("calibration") if name in result.entries else None
         if saved:
             raw = uncertainty.raw_quantiles(model, task, rows, point=values)
@@ -237,7 +261,65 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
         frames.append(frame)
     table = pd.concat(frames, ignore_index=True)
     table.attrs["threshold"] = threshold
+    table.attrs["run_data_end"] = str(result.data.get("end", ""))[:10]
     return table
+
+
+def new_day_scores(table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """Each model's scores on the target days after the run's data (days no fit, choice
+    or calibration of the run saw) whose daily mean the data hold: ``days``, ``rmse``,
+    ``mae``, ``bias`` (forecast − observed), ``skill`` against persistence on the same
+    rows, and ``cover80``, the share inside the calibrated 80 % interval; sorted by RMSE.
+    Also a sentence saying which days they are (or that there are none)."""
+    end = table.attrs.get("run_data_end", "")
+    new = table[(table["target_day"] > end) & table["observed"].notna()]
+    if new.empty:
+        return pd.DataFrame(), (f"No observed target day after the run's data (its last day "
+                                f"{end}) is in these data, so the stored models are not "
+                                "scored on new days.")
+    error = new["pm25_forecast"] - new["observed"]
+    groups = error.groupby(new["model"], sort=False)
+    scores = pd.DataFrame({"days": groups.size(), "rmse": np.sqrt((error ** 2).groupby(
+        new["model"], sort=False).mean()), "mae": error.abs().groupby(new["model"],
+                                                                      sort=False).mean(),
+        "bias": groups.mean()})
+    if "persistence" in scores.index:
+        scores["skill"] = 1 - scores["rmse"] / scores.loc["persistence", "rmse"]
+    if "q10" in new:
+        inside = (new["observed"] >= new["q10"]) & (new["observed"] <= new["q90"])
+        scores["cover80"] = inside.where(new["q10"].notna()).groupby(new["model"],
+                                                                    sort=False).mean()
+    recommended = new.loc[new["recommended"], "model"]
+    reference = recommended.iloc[0] if len(recommended) else None
+    if reference is not None and len(new["target_day"].unique()) > 2:
+        dates = pd.to_datetime(new.loc[new["model"] == reference, "target_day"]).to_numpy()
+        y = new.loc[new["model"] == reference, "observed"].to_numpy(dtype=float)
+        base = new.loc[new["model"] == reference, "pm25_forecast"].to_numpy(dtype=float)
+        versus, low, high, p_value = {}, {}, {}, {}
+        for name in scores.index:
+            mine = new.loc[new["model"] == name, "pm25_forecast"].to_numpy(dtype=float)
+            if name == reference:
+                continue
+            versus[name], low[name], high[name] = significance.pooled_rmse_diff_ci(
+                dates, y, mine, base)
+            p_value[name] = significance.diebold_mariano_hac(
+                significance.daily_loss_differential(dates, y, mine, base))[1]
+        scores[f"vs_{reference}"] = pd.Series(versus)
+        scores["ci_low"], scores["ci_high"] = pd.Series(low), pd.Series(high)
+        scores["dm_p"] = pd.Series(p_value)
+    scores = scores.sort_values("rmse").round(3)
+    scores.index.name = "model"
+    days = new["target_day"]
+    text = (f"Scored on {new['station'].nunique()} station(s)' target days {days.min()} to "
+            f"{days.max()}, after the run's data (its last day {end}): no fit, choice or "
+            "calibration of the run saw them. Same rows for every model: RMSE, MAE and bias "
+            "(forecast − observed) in µg/m³, skill against persistence, cover80 the share "
+            "inside the calibrated 80 % interval")
+    if reference is not None and f"vs_{reference}" in scores:
+        text += (f"; vs_{reference}: the RMSE difference from the recommended model with its "
+                 "95 % block-bootstrap interval (ci_low, ci_high) and the Diebold–Mariano "
+                 "p-value (dm_p)")
+    return scores.reset_index(), text + "."
 
 
 def headlines(table: pd.DataFrame) -> list[str]:
@@ -245,7 +327,8 @@ def headlines(table: pd.DataFrame) -> list[str]:
     probability of exceeding the threshold and most likely category."""
     threshold = table.attrs.get("threshold", 75.0)
     lines = []
-    for _, row in table[table["recommended"]].iterrows():
+    latest = table["issue_day"] == table.groupby("station")["issue_day"].transform("max")
+    for _, row in table[table["recommended"] & latest].iterrows():
         if "q50" not in row or pd.isna(row.get("q50")):
             lines.append(f"{row['station']} {row['target_day']}: {row['pm25_forecast']:.0f} "
                          f"µg/m³ ({row['model']}; no calibrated distribution)")

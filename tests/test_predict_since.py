@@ -1,0 +1,91 @@
+"""``forecast predict --since``: the stored models on every day of newer data, scored on
+the days after the run's data."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.config import load_config
+from forecast.pipeline import run
+from forecast.predict import new_day_scores, predict_latest
+from forecast.synthetic import generate_hourly
+
+COLUMNS = ("pm25", "temp", "dewp", "pres", "wind_speed", "wind_dir", "rain")
+
+
+@pytest.fixture(scope="module")
+def later(tmp_path_factory):
+    """An observed-mode run on a CSV to 2011-12-31, and the same station to 2012-02-29."""
+    folder = tmp_path_factory.mktemp("since")
+    hourly = generate_hourly(seed=5, start="2010-01-01", end="2012-02-29 23:00")
+    hourly = hourly.assign(time=hourly["time"].dt.strftime("%Y-%m-%d %H:%M"))[["time", *COLUMNS]]
+    hourly.to_csv(folder / "full.csv", index=False)
+    hourly[hourly["time"] < "2012-01-01"].to_csv(folder / "history.csv", index=False)
+    config = {"data": {"dataset": "csv", "path": str(folder / "history.csv"), "station": "S",
+                       "time_column": "time", "columns": {c: c for c in COLUMNS}},
+              "models": {"names": ["persistence", "ridge", "mlp"], "combination": False},
+              "training": {"seeds": 1, "max_epochs": 3, "hidden": 8, "progress_bar": False},
+              "split": {"train_end": "2010-12-31", "val_end": "2011-06-30",
+                        "test_end": "2011-12-31", "folds": 1},
+              "diagnostics": {"capacity_sweep": False, "learning_curve": False},
+              "evaluation": {"n_boot": 20}, "run": {"out": str(folder / "out"), "name": "r"}}
+    return folder, run(load_config(overrides=config))
+
+
+def test_every_day_since_is_forecast_and_the_new_days_scored(later):
+    folder, run_dir = later
+    table = predict_latest(run_dir, since="2011-12-01", path=str(folder / "full.csv"))
+    ridge = table[table["model"] == "ridge"]
+    assert ridge["issue_day"].min() == "2011-12-01" and ridge["issue_day"].max() == "2012-02-29"
+    assert set(table["model"]) == {"persistence", "ridge", "mlp"}
+    # the run's own test forecasts: the same stored model, the same inputs
+    written = pd.read_csv(run_dir / "predictions.csv")
+    test = written[(written["model"] == "ridge") & (written["split"] == "test")
+                   & (written["date"] >= "2011-12-02")].set_index("date")["y_pred"]
+    again = ridge.set_index("target_day")["pm25_forecast"].reindex(test.index)
+    np.testing.assert_allclose(again, test.round(1), atol=0.051)
+    scores, text = new_day_scores(table)
+    new = ridge[(ridge["target_day"] > "2011-12-31") & ridge["observed"].notna()]
+    assert len(new) > 50 and "target days 2012-01-01 to 2012-02-29" in text
+    row = scores.set_index("model").loc["ridge"]
+    assert row["days"] == len(new)
+    assert row["rmse"] == pytest.approx(
+        np.sqrt(np.mean((new["pm25_forecast"] - new["observed"]) ** 2)), abs=1e-3)
+    assert scores.set_index("model").loc["persistence", "skill"] == 0
+    assert 0 <= row["cover80"] <= 1
+    # against the recommended model: a paired interval and a DM test on the same days
+    recommended = table.loc[table["recommended"], "model"].iloc[0]
+    against = scores.set_index("model")[f"vs_{recommended}"]
+    assert np.isnan(against[recommended])
+    persistence = scores.set_index("model").loc["persistence"]
+    assert persistence["ci_low"] <= persistence[f"vs_{recommended}"] <= persistence["ci_high"]
+    assert 0 <= persistence["dm_p"] <= 1 and "Diebold–Mariano" in text
+
+
+def test_nothing_new_is_said_plainly(later):
+    folder, run_dir = later
+    table = predict_latest(run_dir, since="2011-12-20")
+    scores, text = new_day_scores(table)
+    assert scores.empty and "No observed target day after the run's data" in text
+    assert table["issue_day"].max() == "2011-12-31"
+
+
+def test_the_command(later, cli, cli_error, tmp_path):
+    folder, run_dir = later
+    out = tmp_path / "forecasts.csv"
+    code, stdout, _ = cli("predict", run_dir, "--since", "2012-01-01", "--path",
+                          folder / "full.csv", "--out", out)
+    assert code == 0 and "S 2012-03-01: median" in stdout
+    assert "after the run's data (its last day 2011-12-31)" in stdout
+    assert len(pd.read_csv(out)) == 3 * 60
+    code, stdout, _ = cli("predict", run_dir, "--since", "2012-01-01", "--path",
+                          folder / "full.csv", "--json")
+    assert code == 0 and json.loads(stdout)["new_days"]["scores"][0]["days"] > 50
+    assert "unparseable date 'soon'" in cli_error("predict", run_dir, "--since", "soon")
+    assert "no day of the data from then on" in cli_error("predict", run_dir,
+                                                           "--since", "2013-01-01")
+    assert "cannot write" in cli_error("predict", run_dir, "--out", tmp_path / "no" / "f.csv")
