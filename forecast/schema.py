@@ -267,7 +267,9 @@ def hourly_values(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, str |
 
 #: The unit of each canonical column, and the units a CSV's ``[data.units]`` may name
 #: instead, each as (factor, offset): canonical value = value × factor + offset. Names
-#: are compared without spaces or case, with ° written "deg", ³ as 3 and µ as u.
+#: are compared without spaces or case, with ° written "deg", ³ as 3 and µ as u. (A
+#: unit library such as pint would parse more spellings; these dozen factors do not
+#: need one.)
 CANONICAL_UNITS = {"pm25": "µg/m³", "pm10": "µg/m³", "temp": "°C", "dewp": "°C",
                    "pres": "hPa", "wind_speed": "m/s", "rain": "mm"}
 _CELSIUS = {"degc": (1.0, 0.0), "c": (1.0, 0.0), "celsius": (1.0, 0.0),
