@@ -302,9 +302,10 @@ def load_multisite(data_dir=None, allow_download: bool = True) -> Loaded:
 def load_csv(spec: dict) -> Loaded:
     """Read a user's hourly CSV through a column mapping (the ``[data]`` config table).
 
-    Keys: ``path``; ``station`` (a fixed name) or ``station_column``; ``time_column``
-    or ``time_columns`` (year, month, day, hour); ``time_format`` (optional strftime
-    format); ``utc_offset`` (the clock that times with UTC offsets are read on, e.g.
+    Keys: ``path`` (a file, a folder of ``.csv`` files or a glob pattern, read as one
+    table: :func:`csv_files`); ``station`` (a fixed name) or ``station_column``;
+    ``time_column`` or ``time_columns`` (year, month, day, hour; or date, hour);
+    ``time_format`` (optional strftime format of the time or date column); ``utc_offset`` (the clock that times with UTC offsets are read on, e.g.
     "+08:00"; needed when they carry several, as with daylight saving time); ``columns`` = {canonical name: CSV column} with at least ``pm25``;
     ``wind_dir_degrees`` = true when the wind direction column holds degrees;
     ``parameter_column`` and ``value_column`` for a file with one row per time, station
@@ -318,11 +319,23 @@ def load_csv(spec: dict) -> Loaded:
     path_text = spec.get("path")
     if not path_text:
         raise DataError("dataset csv needs a path: --dataset csv:PATH or [data] path = ...")
-    path = Path(path_text).expanduser()
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    data = path.read_bytes()
-    frame, flags = mapped_frame(read_table(data, str(path)), spec, str(path))
+    paths = csv_files(path_text)
+    path = paths[0] if len(paths) == 1 else Path(path_text).expanduser()
+    files, tables = {}, []
+    for one in paths:
+        data = one.read_bytes()
+        files[str(one)] = sha256_of(data)
+        tables.append(read_table(data, str(one)))
+    raw = tables[0]
+    if len(tables) > 1:
+        for one, table in zip(paths[1:], tables[1:], strict=True):
+            if list(table.columns) != list(raw.columns):
+                raise DataError(f"{one}: its columns ({', '.join(map(str, table.columns[:12]))}) "
+                                f"are not those of {paths[0]} "
+                                f"({', '.join(map(str, raw.columns[:12]))})")
+        raw = pd.concat(tables, ignore_index=True)
+    del tables
+    frame, flags = mapped_frame(raw, spec, str(path))
     hourly, converted = hourly_values(validate_hourly(frame, str(path)), str(path))
     notes = [f"{column} converted from {unit} to {CANONICAL_UNITS[column]}"
              for column, (unit, _, _) in unit_conversions(spec.get("units")).items()]
@@ -331,9 +344,29 @@ def load_csv(spec: dict) -> Loaded:
     if unknown:
         raise DataError(f"[data.coordinates]: {', '.join(unknown)} is not a station of {path} "
                         f"(its stations: {', '.join(sorted(hourly['station'].unique())[:20])})")
-    return Loaded(hourly, "csv", {str(path): sha256_of(data)},
+    return Loaded(hourly, "csv", files,
                   units=dict(spec.get("units") or {}), source_flags=flags,
                   coordinates=coordinates, notes=notes + ([converted] if converted else []))
+
+
+def csv_files(path_text: str) -> list[Path]:
+    """The files of ``[data] path``: a file, every ``*.csv`` of a folder, or the files a
+    glob pattern (``china_sites_*.csv``) matches, sorted by name; read one after another
+    as one table, so they must have the same columns."""
+    path = Path(path_text).expanduser()
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        paths = sorted(p for p in path.iterdir() if p.suffix.lower() == ".csv" and p.is_file())
+        if not paths:
+            raise DataError(f"{path}: a folder with no .csv file")
+        return paths
+    if any(c in path.name for c in "*?["):
+        paths = sorted(p for p in path.parent.glob(path.name) if p.is_file())
+        if not paths:
+            raise DataError(f"{path}: no file matches")
+        return paths
+    raise DataError(f"{path}: no such file")
 
 
 CSV_CANONICAL = ("pm25", "temp", "dewp", "pres", "wind_speed", "wind_dir", "rain", "snow",
@@ -380,7 +413,8 @@ def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool 
     frame = pd.DataFrame({canonical: raw[column] for canonical, column in columns.items()})
     end = spec.get("time_label", "start") == "end"
     if time_columns:
-        frame["time"] = _time_from_parts(raw, list(time_columns), source, end)
+        frame["time"] = _time_from_parts(raw, list(time_columns), source, end,
+                                         spec.get("time_format"))
     else:
         frame["time"] = _parse_time(raw[time_column], source, spec.get("time_format"),
                                     spec.get("utc_offset"), end)
@@ -545,9 +579,26 @@ def _hour_24(source: str, row: int, text: str) -> DataError:
 
 
 def _time_from_parts(raw: pd.DataFrame, parts: list[str], source: str,
-                     end: bool = False) -> pd.Series:
+                     end: bool = False, fmt: str | None = None) -> pd.Series:
+    """Times from year, month, day and hour columns, or from a date column (parsed with
+    ``fmt`` when given) and an hour column."""
+    if len(parts) == 2:
+        date, hour = raw[parts[0]], pd.to_numeric(raw[parts[1]], errors="coerce")
+        if fmt is None and pd.api.types.is_integer_dtype(date):
+            date, fmt = date.astype(str), "%Y%m%d"           # 20140513
+        days = _parse_time(date.astype("string"), source, fmt)
+        if hour.isna().any() or not hour.between(0, 24).all():
+            row = int(np.flatnonzero((hour.isna() | ~hour.between(0, 24)).to_numpy())[0])
+            raise DataError(f"{source}: unparseable hour: {parts[1]}={raw[parts[1]].iloc[row]!r} "
+                            f"on data row {row + 1}")
+        hour_24 = (hour == 24).to_numpy()
+        if hour_24.any() and not end:
+            row = int(np.flatnonzero(hour_24)[0])
+            raise _hour_24(source, row, f"{parts[1]}={raw[parts[1]].iloc[row]}")
+        return days.dt.normalize() + pd.to_timedelta(hour.to_numpy(), unit="h")
     if len(parts) != 4:
-        raise DataError(f"{source}: time_columns must name year, month, day and hour columns")
+        raise DataError(f"{source}: time_columns must name year, month, day and hour columns, "
+                        "or a date and an hour column")
     values = {}
     for key, column in zip(("year", "month", "day", "hour"), parts, strict=True):
         numeric = pd.to_numeric(raw[column], errors="coerce")

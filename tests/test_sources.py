@@ -694,3 +694,52 @@ def test_known_other_units_are_converted_to_the_canonical_ones(tmp_path):
     assert si.notes == [] and si.units == {"temp": "°C", "rain": "0/1 flag"}
     assert "temp converted from °F to °C" in us.notes
     assert "wind_speed converted from km/h to m/s" in us.notes and len(us.notes) == 6
+
+
+def test_a_folder_or_a_pattern_of_files_reads_as_one_table(tmp_path, cli_error):
+    times = pd.date_range("2012-01-01", periods=48, freq="h")
+    parts = {name: pd.DataFrame({"t": times.strftime("%Y-%m-%d %H:%M"), "site": name,
+                                 "PM25": np.arange(48.0) + k})
+             for k, name in enumerate(["B", "A", "C"])}
+    (tmp_path / "sites").mkdir()
+    for name, part in parts.items():
+        part.to_csv(tmp_path / "sites" / f"site_{name}.csv", index=False)
+    pd.concat(parts.values()).to_csv(tmp_path / "all.csv", index=False)
+    (tmp_path / "sites" / "notes.txt").write_text("not data")
+    spec = {"time_column": "t", "station_column": "site", "columns": {"pm25": "PM25"}}
+    one = sources.load_csv({**spec, "path": str(tmp_path / "all.csv")})
+    folder = sources.load_csv({**spec, "path": str(tmp_path / "sites")})
+    pattern = sources.load_csv({**spec, "path": str(tmp_path / "sites" / "site_[AB].csv")})
+    pd.testing.assert_frame_equal(folder.hourly, one.hourly)
+    assert sorted(folder.files) == [str(tmp_path / "sites" / f"site_{n}.csv") for n in "ABC"]
+    assert list(pattern.hourly["station"].unique()) == ["A", "B"]
+    parts["C"].rename(columns={"PM25": "pm2.5"}).to_csv(tmp_path / "sites" / "site_C.csv",
+                                                         index=False)
+    config = csv_config(tmp_path, str(tmp_path / "sites"), station_column="site",
+                        time_column="t", columns={"pm25": "PM25"})
+    assert "site_c.csv: its columns (t, site, pm2.5) are not those of" in cli_error(
+        "data", "--config", config)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="a folder with no .csv file"):
+        sources.load_csv({**spec, "path": str(tmp_path / "empty")})
+    with pytest.raises(DataError, match="no file matches"):
+        sources.load_csv({**spec, "path": str(tmp_path / "sites" / "x_*.csv")})
+
+
+@pytest.mark.parametrize("dates, fmt", [("%Y%m%d", None), ("%Y-%m-%d", None),
+                                        ("%d/%m/%Y", "%d/%m/%Y")])
+def test_a_date_column_and_an_hour_column(tmp_path, dates, fmt):
+    times = pd.date_range("2012-01-30", periods=72, freq="h")
+    frame = pd.DataFrame({"date": times.strftime(dates), "hour": times.hour,
+                          "PM25": np.arange(72.0)})
+    frame.to_csv(tmp_path / "a.csv", index=False)
+    spec = {"path": str(tmp_path / "a.csv"), "station": "S", "time_columns": ["date", "hour"],
+            "columns": {"pm25": "PM25"}, **({"time_format": fmt} if fmt else {})}
+    assert (sources.load_csv(spec).hourly["time"] == times).all()
+    # hours 1-24 labelling the hour each ends
+    frame.assign(hour=times.hour + 1, date=(times + pd.Timedelta(minutes=59)).normalize(
+        ).strftime(dates)).to_csv(tmp_path / "end.csv", index=False)
+    ended = sources.load_csv({**spec, "path": str(tmp_path / "end.csv"), "time_label": "end"})
+    assert (ended.hourly["time"] == times).all()
+    with pytest.raises(DataError, match="hour 24"):
+        sources.load_csv({**spec, "path": str(tmp_path / "end.csv")})
