@@ -260,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
                                   "--path", "--station", "--station-column", "--time-column",
                                   "--time-columns", "--time-format", "--utc-offset",
                                   "--time-label", "--parameter-column", "--value-column",
+                                  "--stations-in-columns",
                                   "--wind-dir-degrees"})
     data.add_argument("--json", action="store_true", help="print one JSON object")
     data.set_defaults(handler=cmd_data)

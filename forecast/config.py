@@ -54,6 +54,7 @@ DEFAULTS: dict[str, Any] = {
         "time_label": "start",      # a time labels the start of its hour (0-23) or its end (1-24)
         "parameter_column": "",     # a row per time, station and parameter: the parameter's name ...
         "value_column": "",         # ... and its value (then [data.columns] maps parameter names)
+        "stations_in_columns": False,  # a column per station (every column but time and parameter)
         "wind_dir_degrees": False,
         "columns": {},
         "units": {},

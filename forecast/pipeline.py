@@ -52,6 +52,7 @@ def csv_spec(data: dict) -> dict:
     return {k: data[k] for k in ("path", "station", "station_column", "time_column",
                                  "time_columns", "time_format", "utc_offset",
                                  "time_label", "parameter_column", "value_column",
+                                 "stations_in_columns",
                                  "wind_dir_degrees",
                                  "columns", "units", "coordinates")
             if data[k] not in ("", [], {})}

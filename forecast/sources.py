@@ -387,6 +387,7 @@ def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool 
     unknown = [k for k in columns if k not in CSV_CANONICAL]
     if unknown:
         raise DataError(f"[data.columns]: unknown canonical name(s) {', '.join(unknown)}")
+    raw, spec = _stations_as_rows(raw, spec, columns, source, require_pm25)
     raw = _one_column_per_parameter(raw, spec, columns, source, require_pm25)
     if not require_pm25:
         columns = {k: v for k, v in columns.items() if k != "pm25" and v in raw.columns}
@@ -434,6 +435,45 @@ def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool 
             frame, bool(spec.get("wind_dir_degrees")), source)
         flags += [flag] if flag is not None else []
     return frame, flags
+
+
+def _stations_as_rows(raw: pd.DataFrame, spec: dict, columns: dict, source: str,
+                      require_pm25: bool) -> tuple[pd.DataFrame, dict]:
+    """A file with a column per station (``stations_in_columns``; every column but the
+    time column(s) and ``parameter_column`` is a station, named by its header, as
+    national archives publish a day of a network) as a row per time and station (and
+    parameter), and the mapping that reads it: with ``parameter_column`` the cells are
+    that parameter's values, without it they are PM2.5. Other files are returned as
+    they are."""
+    if not spec.get("stations_in_columns"):
+        return raw, spec
+    if spec.get("station") or spec.get("station_column") or spec.get("value_column"):
+        raise DataError("[data] stations_in_columns names each station by its column and "
+                        "takes the values from the cells: leave station, station_column and "
+                        "value_column empty")
+    parameter = spec.get("parameter_column")
+    if not parameter and set(columns) - {"pm25"}:
+        raise DataError("[data] stations_in_columns without parameter_column: the cells are "
+                        "PM2.5, so [data.columns] maps pm25 alone (or name the column that "
+                        "says which quantity each row holds)")
+    keys = [k for k in [*(spec.get("time_columns") or [spec.get("time_column")]), parameter]
+            if k]
+    absent = [k for k in keys if k not in raw.columns]
+    if absent:
+        raise DataError(f"{source}: mapped column(s) not in the file: {', '.join(absent)} "
+                        f"(the file has: {', '.join(map(str, raw.columns[:20]))})")
+    stations = [c for c in raw.columns if c not in keys]
+    if not stations:
+        raise DataError(f"{source}: stations_in_columns, but no column is left for a station")
+    if parameter:                  # only the rows of mapped parameters, before the melt
+        wanted = [n for c, n in columns.items() if require_pm25 or c != "pm25"]
+        raw = raw[raw[parameter].astype("string").str.strip().isin(wanted).fillna(False)
+                  .to_numpy(dtype=bool)]
+    value = "value" if parameter else columns["pm25"]
+    long = raw.melt(id_vars=keys, value_vars=stations, var_name="station", value_name=value)
+    long["station"] = long["station"].astype(str)
+    return long, {**spec, "station_column": "station",
+                  **({"value_column": "value"} if parameter else {})}
 
 
 def _one_column_per_parameter(raw: pd.DataFrame, spec: dict, columns: dict, source: str,

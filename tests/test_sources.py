@@ -743,3 +743,46 @@ def test_a_date_column_and_an_hour_column(tmp_path, dates, fmt):
     assert (ended.hourly["time"] == times).all()
     with pytest.raises(DataError, match="hour 24"):
         sources.load_csv({**spec, "path": str(tmp_path / "end.csv")})
+
+
+def test_a_column_per_station_as_national_archives_publish(tmp_path, cli_error):
+    """date,hour,type,1001A,1002A,... with a row per hour and quantity (AQI, PM2.5, PM10,
+    ...), one file per day; and a file of PM2.5 alone with a column per station."""
+    times = pd.date_range("2014-05-13", periods=72, freq="h")
+    rng = np.random.default_rng(3)
+    stations = ["1001A", "1002A", "1003A"]
+    pm25 = pd.DataFrame(rng.gamma(2, 30, (72, 3)).round(), columns=stations)
+    pm25.iloc[5, 1] = np.nan
+    long = pd.DataFrame({"t": np.repeat(times.strftime("%Y-%m-%d %H:%M"), 3),
+                         "site": stations * 72, "PM25": pm25.to_numpy().ravel()})
+    long.to_csv(tmp_path / "long.csv", index=False)
+    days = []
+    for day, hours in pd.Series(range(72)).groupby(times.date):
+        rows = []
+        for h in hours:
+            for kind in ("AQI", "PM2.5", "PM2.5_24h", "PM10"):
+                values = pm25.iloc[h] * (1.0 if kind == "PM2.5" else 1.7)
+                rows.append({"date": f"{times[h]:%Y%m%d}", "hour": times[h].hour, "type": kind,
+                             **values.to_dict()})
+        days.append(pd.DataFrame(rows))
+        days[-1].to_csv(tmp_path / f"china_sites_{day:%Y%m%d}.csv", index=False)
+    expected = sources.load_csv({"path": str(tmp_path / "long.csv"), "time_column": "t",
+                                 "station_column": "site", "columns": {"pm25": "PM25"}})
+    archive = sources.load_csv({"path": str(tmp_path / "china_sites_*.csv"),
+                                "time_columns": ["date", "hour"], "stations_in_columns": True,
+                                "parameter_column": "type", "columns": {"pm25": "PM2.5"}})
+    pd.testing.assert_frame_equal(archive.hourly, expected.hourly)
+    assert len(archive.files) == 3
+    # PM2.5 alone, a column per station: the cells are PM2.5
+    pd.concat(days).query("type == 'PM2.5'").drop(columns="type").to_csv(
+        tmp_path / "pm25_only.csv", index=False)
+    alone = sources.load_csv({"path": str(tmp_path / "pm25_only.csv"),
+                              "time_columns": ["date", "hour"], "stations_in_columns": True,
+                              "columns": {"pm25": "PM2.5"}})
+    pd.testing.assert_frame_equal(alone.hourly, expected.hourly)
+    config = csv_config(tmp_path, str(tmp_path / "pm25_only.csv"), station="",
+                        time_columns=["date", "hour"], stations_in_columns=True,
+                        columns={"pm25": "PM2.5", "temp": "T"})
+    config_text = (tmp_path / "config.toml").read_text().replace('time_column = "timestamp"\n', "")
+    (tmp_path / "config.toml").write_text(config_text)
+    assert "maps pm25 alone" in cli_error("data", "--config", config)
