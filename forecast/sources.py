@@ -494,9 +494,11 @@ def _one_column_per_parameter(raw: pd.DataFrame, spec: dict, columns: dict, sour
     absent = [c for c in keys + [parameter, value] if c and c not in raw.columns]
     if absent or not keys[0]:
         return raw                                   # mapped_frame names what is missing
-    names = raw[parameter].astype("string").str.strip()
+    codes, distinct = pd.factorize(raw[parameter])      # a few names over many rows
+    stripped = np.array([str(name).strip() for name in distinct] + [None], dtype=object)
+    names = pd.Series(stripped[codes], index=raw.index)
     wanted = [name for canonical, name in columns.items() if require_pm25 or canonical != "pm25"]
-    rows = names.isin(wanted).fillna(False).to_numpy(dtype=bool)
+    rows = names.isin(wanted).to_numpy(dtype=bool)
     if not rows.any():
         raise DataError(f"{source}: none of the mapped parameters ({', '.join(wanted)}) is in "
                         f"column {parameter!r} (it has: "
@@ -513,7 +515,7 @@ def _one_column_per_parameter(raw: pd.DataFrame, spec: dict, columns: dict, sour
     first_rows = np.unique(group, return_index=True)[1]
     wide = table.iloc[first_rows].reset_index(drop=True)
     values = raw.loc[rows, value].reset_index(drop=True)
-    for name in dict.fromkeys(names):
+    for name in pd.unique(names):
         of_name = (names == name).to_numpy()
         wide[name] = pd.Series(values[of_name].to_numpy(), index=group[of_name]).reindex(
             range(len(wide))).to_numpy()
@@ -676,14 +678,28 @@ def _parse_time(values: pd.Series, source: str, fmt: str | None,
     file has one offset; with several (daylight saving time) they need ``utc_offset``,
     the one clock all of them are read on (also applied to a file of one offset). With
     ``end`` (times that label the end of their hour) "24:00" is midnight that ends the
-    day written."""
+    day written. Each distinct text is parsed once: a time repeats once per station."""
+    codes, distinct = pd.factorize(values)
+    if (codes < 0).any():
+        row = int(np.flatnonzero(codes < 0)[0])
+        raise DataError(f"{source}: unparseable date {values.iloc[row]!r} on data row {row + 1}")
+    # codes number the texts in order of appearance: each one's first row, in that order
+    first_row = pd.Series(codes).drop_duplicates().index.to_numpy()
+    parsed = _parse_distinct(pd.Series(distinct), source, fmt, utc_offset, end, first_row)
+    return pd.Series(parsed.to_numpy()[codes], index=values.index)
+
+
+def _parse_distinct(values: pd.Series, source: str, fmt: str | None, utc_offset: str | None,
+                    end: bool, first_row: np.ndarray) -> pd.Series:
+    """:func:`_parse_time` of distinct texts; ``first_row`` is the data row where each
+    first occurs, for the messages."""
     text = values.astype("string")
     hour_24 = text.str.contains(r"(?:^|[ T])24:00(?::00)?(?:\s|$|[-+Z])", regex=True)
     hour_24 = hour_24.fillna(False).to_numpy(dtype=bool)
     if hour_24.any():
         if not end:
-            row = int(np.flatnonzero(hour_24)[0])
-            raise _hour_24(source, row, str(values.iloc[row]))
+            first = int(np.flatnonzero(hour_24)[0])
+            raise _hour_24(source, int(first_row[first]), str(values.iloc[first]))
         values = text.where(~hour_24, text.str.replace("24:00", "00:00", n=1, regex=False))
     mixed = False
     try:
@@ -695,8 +711,9 @@ def _parse_time(values: pd.Series, source: str, fmt: str | None,
             parsed = pd.Series(pd.NaT, index=values.index)
     bad = parsed.isna()
     if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"{source}: unparseable date {values.iloc[row]!r} on data row {row + 1}")
+        first = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(f"{source}: unparseable date {values.iloc[first]!r} on data row "
+                        f"{int(first_row[first]) + 1}")
     if hour_24.any():
         parsed = parsed + pd.to_timedelta(hour_24.astype(int), unit="D")
     if getattr(parsed.dt, "tz", None) is None:
