@@ -327,6 +327,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"forecast: interrupted ({signal.Signals(number).name}); nothing was written",
               file=sys.stderr)
         return 128 + int(number)
+    except BrokenPipeError:
+        # the reader went away (forecast predict RUN | head): no error, and no second
+        # one when Python flushes stdout at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except OSError as exc:
         if os.environ.get("FORECAST_DEBUG"):
             raise

@@ -172,3 +172,18 @@ def test_train_with_forecasts_issued_at_other_hours(tmp_path, cli):
 def test_train_refuses_a_model_that_is_not_a_network(cli_error):
     assert "'ridge' is not a network" in cli_error("train", "ridge", "--dataset", "synthetic")
     assert "unknown model 'mlpp'" in cli_error("train", "mlpp", "--dataset", "synthetic")
+
+
+def test_a_reader_that_stops_early_is_no_error():
+    """forecast ... | head: the closed pipe ends the command without an error line."""
+    script = ("import sys\n"
+              "import forecast.cli as cli\n"
+              "def long_output(args):\n"
+              "    for _ in range(1000):\n"
+              "        print('x' * 1000)\n"
+              "cli.cmd_data = long_output\n"
+              "sys.exit(cli.main(['data']))\n")
+    result = subprocess.run(["bash", "-c", f'{sys.executable} -c "$0" | head -c 3', script],
+                            capture_output=True, text=True, timeout=120)
+    assert result.stdout == "xxx"
+    assert result.stderr == ""
