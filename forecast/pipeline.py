@@ -58,13 +58,15 @@ def csv_spec(data: dict) -> dict:
             if data[k] not in ("", [], {})}
 
 
-def load_data(config: dict) -> tuple[sources.Loaded, pd.DataFrame]:
+def load_data(config: dict, notes_to_stderr: bool = True
+              ) -> tuple[sources.Loaded, pd.DataFrame]:
     """The configured source as an HourlyFrame (stations filtered, impossible values
     set missing by the data-quality stage) and its DailyFrame.
 
     ``loaded.quality`` is the quality report; with ``quality.strict`` any flagged value
     is a DataError naming the first one. A weather column with no valid value left is
-    treated as absent, with a warning on stderr.
+    treated as absent, with a warning on stderr; what reading converted
+    (``loaded.notes``) is said there too, unless the caller prints it itself.
     """
     data = config["data"]
     csv = csv_spec(data)
@@ -86,7 +88,7 @@ def load_data(config: dict) -> tuple[sources.Loaded, pd.DataFrame]:
         loaded.hourly, quality.QualityRules.from_config(config["quality"]), loaded.source_flags)
     if config["quality"]["strict"] and (error := quality.strict_error(loaded.quality)):
         raise error
-    for line in loaded.notes:
+    for line in loaded.notes if notes_to_stderr else ():
         print(f"forecast: note: {line}", file=sys.stderr)
     for line in quality.warnings_for(loaded.quality):
         print(f"forecast: {line}", file=sys.stderr)
