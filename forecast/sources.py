@@ -379,7 +379,9 @@ def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool 
     canonical columns, ``time`` and ``station``, the wind direction as compass names;
     and the quality flags of that conversion. ``require_pm25=False`` (a weather forecast
     file): the mapped columns the file lacks are left out, but at least one is needed."""
-    columns = dict(spec.get("columns") or {})
+    # a header is text: a mapping written as a TOML number (pm25 = 25, an agency's
+    # parameter code 88101) names the column or parameter "25" or "88101"
+    columns = {canonical: str(name) for canonical, name in (spec.get("columns") or {}).items()}
     if spec.get("utc_offset"):
         _utc_offset(spec["utc_offset"])          # a typo fails even where no time has one
     if "pm25" not in columns:

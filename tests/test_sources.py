@@ -786,3 +786,21 @@ def test_a_column_per_station_as_national_archives_publish(tmp_path, cli_error):
     config_text = (tmp_path / "config.toml").read_text().replace('time_column = "timestamp"\n', "")
     (tmp_path / "config.toml").write_text(config_text)
     assert "maps pm25 alone" in cli_error("data", "--config", config)
+
+
+def test_parameter_codes_and_a_mapping_written_as_numbers(tmp_path, cli_error):
+    """EPA-style parameter codes (88101 = PM2.5) and a TOML mapping written as numbers."""
+    times = pd.date_range("2012-01-01", periods=48, freq="h")
+    tidy = pd.DataFrame({"t": np.tile(times.strftime("%Y-%m-%d %H:%M"), 2),
+                         "code": np.repeat([88101, 62101], 48),
+                         "value": np.r_[np.arange(48.0), np.linspace(-2, 2, 48)]})
+    tidy.to_csv(tmp_path / "aqs.csv", index=False)
+    loaded = sources.load_csv({"path": str(tmp_path / "aqs.csv"), "station": "S",
+                               "time_column": "t", "parameter_column": "code",
+                               "value_column": "value",
+                               "columns": {"pm25": 88101, "temp": "62101"}})
+    assert (loaded.hourly["pm25"] == np.arange(48.0)).all()
+    np.testing.assert_allclose(loaded.hourly["temp"], np.linspace(-2, 2, 48))
+    csv = write_csv(tmp_path / "site.csv", hourly_rows())
+    line = cli_error("data", "--config", csv_config(tmp_path, csv, columns={"pm25": 25}))
+    assert "mapped column(s) not in the file: 25" in line
