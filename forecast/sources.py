@@ -493,9 +493,12 @@ def _one_column_per_parameter(raw: pd.DataFrame, spec: dict, columns: dict, sour
                         "the quantity of a row, the other its value")
     keys = list(spec.get("time_columns") or [spec.get("time_column")]) + (
         [spec["station_column"]] if spec.get("station_column") else [])
-    absent = [c for c in keys + [parameter, value] if c and c not in raw.columns]
-    if absent or not keys[0]:
-        return raw                                   # mapped_frame names what is missing
+    absent = [c for c in (parameter, value) if c not in raw.columns]
+    if absent:
+        raise DataError(f"{source}: mapped column(s) not in the file: {', '.join(absent)} "
+                        f"(the file has: {', '.join(map(str, raw.columns[:20]))})")
+    if not keys[0] or any(k not in raw.columns for k in keys):
+        return raw                        # mapped_frame names the time or station missing
     codes, distinct = pd.factorize(raw[parameter])      # a few names over many rows
     stripped = np.array([str(name).strip() for name in distinct] + [None], dtype=object)
     names = pd.Series(stripped[codes], index=raw.index)

@@ -673,6 +673,9 @@ def test_a_row_per_parameter_reads_as_a_column_per_parameter(tmp_path, cli_error
     del data["value_column"]
     line = cli_error("data", "--config", write_config(tmp_path / "c.toml", data))
     assert "parameter_column and value_column go together" in line
+    data["value_column"] = "amount"
+    line = cli_error("data", "--config", write_config(tmp_path / "d.toml", data))
+    assert "mapped column(s) not in the file: amount" in line
 
 
 def test_known_other_units_are_converted_to_the_canonical_ones(tmp_path):
