@@ -154,8 +154,22 @@ def _print_quality(report) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .pipeline import run
+    from .report import Run, at_a_glance
+    from .results import RunResult
 
     run_dir = run(_config(args))
+    # the verdict at a glance after the progress, on stdout as it is; the run directory
+    # stays the last line, for scripts (run=$(forecast run ... | tail -1))
+    result = RunResult.read(run_dir)
+    if result.synthetic:
+        print("SYNTHETIC data: simulated, not real measurements")
+    if result.mode == "forecast":
+        print("Forecast mode: the target day's observed weather stands in for a weather "
+              "forecast (an upper bound on what a real forecast gives)")
+    for question, answer in at_a_glance(Run(run_dir, result, None),
+                                        result.recommendation.get("model")):
+        print(f"{question}: {answer.replace('**', '')}")
+    print(f"Report: {run_dir / 'report.html'}")
     print(run_dir)
     return 0
 

@@ -158,6 +158,11 @@ def test_beijing_as_a_csv_with_missing_value_codes_runs_to_the_end(
     code, out, err = cli("run", "--config", config)
     assert code == 0, err
     result = RunResult.read(tmp_path / "reports" / out.strip().splitlines()[-1].split("/")[-1])
+    # the verdict at a glance, then the run directory as the last line
+    model = result.recommendation["model"]
+    run_dir = out.strip().splitlines()[-1]
+    assert f"\nModel to use: {model} (" in out and "\nExpected error: RMSE " in out
+    assert out.strip().splitlines()[-2] == f"Report: {run_dir}/report.html"
     assert result.quality["counts"] == {"dewp": {"sentinel": 4}, "pres": {"sentinel": 3}}
     assert result.failed == {}
     assert result.entries["tcn"].score("test") < result.entries["persistence"].score("test")
