@@ -92,7 +92,15 @@ def load_data(config: dict, notes_to_stderr: bool = True
         print(f"forecast: note: {line}", file=sys.stderr)
     for line in quality.warnings_for(loaded.quality):
         print(f"forecast: {line}", file=sys.stderr)
-    return loaded, daily_module.to_daily(loaded.hourly, data["min_hours"])
+    daily = daily_module.to_daily(loaded.hourly, data["min_hours"])
+    valid_days = daily.groupby("station", observed=True)["valid"].sum()
+    empty = [str(station) for station in valid_days.index[valid_days.to_numpy() == 0]]
+    if empty:
+        print(f"forecast: warning: {len(empty)} station(s) without a single valid daily mean "
+              f"(≥ {data['min_hours']} hourly PM2.5 values): {', '.join(empty[:10])}"
+              + (", …" if len(empty) > 10 else "") + "; they give no training or scored day",
+              file=sys.stderr)
+    return loaded, daily
 
 
 def make_task(loaded: sources.Loaded, daily: pd.DataFrame, config: dict) -> ForecastTask:

@@ -807,3 +807,17 @@ def test_parameter_codes_and_a_mapping_written_as_numbers(tmp_path, cli_error):
     csv = write_csv(tmp_path / "site.csv", hourly_rows())
     line = cli_error("data", "--config", csv_config(tmp_path, csv, columns={"pm25": 25}))
     assert "mapped column(s) not in the file: 25" in line
+
+
+def test_a_station_without_a_valid_day_is_named(tmp_path, cli):
+    times = pd.date_range("2012-01-01", periods=72, freq="h")
+    frame = pd.DataFrame({"timestamp": np.tile(times.strftime("%Y-%m-%d %H:%M"), 2),
+                          "site": np.repeat(["Live", "Dead"], 72),
+                          "PM25": np.r_[np.arange(72.0), [np.nan] * 60, np.arange(12.0)]})
+    csv = write_csv(tmp_path / "two.csv", frame.to_dict("records"))
+    config = csv_config(tmp_path, csv, station="", station_column="site",
+                        columns={"pm25": "PM25"})
+    code, _, err = cli("data", "--config", config)
+    assert code == 0
+    assert ("warning: 1 station(s) without a single valid daily mean (≥ 18 hourly PM2.5 "
+            "values): Dead; they give no training or scored day") in err

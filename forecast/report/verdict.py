@@ -242,8 +242,10 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
     if best_val and best_val != chosen and chosen in rec.get("comparisons", {}):
         c = rec["comparisons"][chosen]
         detectable = detectable_difference(*c["rmse_diff_ci"])
+        gap = abs(c["rmse_diff"])
         rows.append(["Closest rival on validation",
-                     f"{best_val}, {fixed(abs(c['rmse_diff']))} {UNIT} lower {pooled_word}"
+                     f"{best_val}, {fixed(gap, 1 if gap >= 0.05 else 2)} {UNIT} lower "
+                     f"{pooled_word}"
                      f"RMSE (DM {p_eq(c['dm_p_value'])}): within noise, as a difference must "
                      f"be about {fixed(detectable)} {UNIT} to be detected on these "
                      f"{count(c.get('n_dates'))} days"])
@@ -288,13 +290,15 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
     if found is not None:
         most, scored = found
         inside = run.pooled(chosen)["rmse_ci"][0] <= scored[most]
-        rows.append([f"What the {where} say" if run.n_folds > 1 else "What the test period says",
-                     "it confirms it" if most == chosen and run.n_folds == 1 else
-                     "they confirm it" if most == chosen else
-                     f"{most} is more accurate there ({fixed(scored[most])} against "
-                     f"{fixed(scored[chosen])} {UNIT}, "
+        digits = 1 if fixed(scored[most]) != fixed(scored[chosen]) else 2
+        several = run.n_folds > 1
+        rows.append([f"What the {where} say" if several else "What the test period says",
+                     ("they confirm it" if several else "it confirms it") if most == chosen
+                     else f"{most} is more accurate there ({fixed(scored[most], digits)} "
+                     f"against {fixed(scored[chosen], digits)} {UNIT}, "
                      + ("within" if inside else "outside") + " the 95 % CI); the "
-                     f"recommendation stands, as the {where} never choose"])
+                     "recommendation stands, as the "
+                     + (f"{where} never choose" if several else f"{where} never chooses")])
     if result.failed:
         rows.append(["Failed models", ", ".join(sorted(result.failed))])
     return rows
