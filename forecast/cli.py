@@ -168,7 +168,7 @@ def cmd_run(args: argparse.Namespace) -> int:
               "forecast (an upper bound on what a real forecast gives)")
     for question, answer in at_a_glance(Run(run_dir, result, None),
                                         result.recommendation.get("model")):
-        print(f"{question}: {answer.replace('**', '')}")
+        print(question + (" " if question.endswith("?") else ": ") + answer.replace("**", ""))
     print(f"Report: {run_dir / 'report.html'}")
     print(run_dir)
     return 0
