@@ -127,6 +127,15 @@ def _station_hour_order(station: pd.Series, time: pd.Series) -> tuple[bool, np.n
     return ordered, repeated
 
 
+def _clock_hint(time: pd.Timestamp) -> str:
+    """For a repeated or backward time in the small hours of a month in which clocks go
+    back (March, April, October, November), the likely cause and its remedy."""
+    if time.hour > 3 or time.month not in (3, 4, 10, 11):
+        return ""
+    return (" (a local clock that repeats an hour when daylight saving time ends does "
+            "this: export the times with their UTC offset and set [data] utc_offset)")
+
+
 def station_time_order(station: pd.Series, time: pd.Series, source: str) -> np.ndarray:
     """The row order that groups the stations (stable), when each station's times already
     rise row by row, as they do in a file sorted by time, or by station then time. A time
@@ -141,7 +150,8 @@ def station_time_order(station: pd.Series, time: pd.Series, source: str) -> np.n
         raise DataError(
             f"{source}: time goes back at data row {row + 1}: station {station.iloc[row]} "
             f"at {time.iloc[row]:%Y-%m-%d %H:%M} after {time.iloc[before]:%Y-%m-%d %H:%M} on "
-            f"data row {before + 1}; each station's rows must be in time order")
+            f"data row {before + 1}; each station's rows must be in time order"
+            f"{_clock_hint(time.iloc[row])}")
     return order
 
 
@@ -191,7 +201,7 @@ def validate_hourly(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         first = out.loc[duplicated].iloc[0]
         raise DataError(
             f"{source}: {int(duplicated.sum())} duplicated station-hour(s), first "
-            f"{first['station']} at {first['time']:%Y-%m-%d %H:%M}")
+            f"{first['station']} at {first['time']:%Y-%m-%d %H:%M}{_clock_hint(first['time'])}")
     out.attrs["source"] = source
     return out
 

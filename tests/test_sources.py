@@ -821,3 +821,18 @@ def test_a_station_without_a_valid_day_is_named(tmp_path, cli):
     assert code == 0
     assert ("warning: 1 station(s) without a single valid daily mean (≥ 18 hourly PM2.5 "
             "values): Dead; they give no training or scored day") in err
+
+
+def test_a_clock_that_repeats_an_hour_is_named_as_the_likely_cause(tmp_path, cli_error):
+    """Local times of a DST zone written without their offset repeat 01:00 in autumn."""
+    local = pd.date_range("2012-10-27", periods=72, freq="h", tz="UTC").tz_convert(
+        "Europe/London")
+    rows = [{"timestamp": f"{t:%Y-%m-%d %H:%M}", "PM25": 1.0, "T": 1.0, "WS": 1.0, "WD": "N",
+             "R": 0.0} for t in local]
+    line = cli_error("data", "--config", csv_config(tmp_path, write_csv(tmp_path / "l.csv", rows)))
+    assert "1 duplicated station-hour(s), first test site at 2012-10-28 01:00" in line
+    assert "daylight saving time ends" in line and "utc_offset" in line
+    rows = hourly_rows(48, start="2012-06-01")
+    rows[30]["timestamp"] = rows[29]["timestamp"]
+    line = cli_error("data", "--config", csv_config(tmp_path, write_csv(tmp_path / "d.csv", rows)))
+    assert "duplicated" in line and "daylight" not in line
