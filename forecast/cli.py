@@ -206,11 +206,21 @@ def cmd_train(args: argparse.Namespace) -> int:
           f"{info['world_size']} process(es); {info['fit_seconds']:.0f} s")
     if args.save:
         path = Path(args.save)
-        partial = path.with_name(path.name + ".partial")
-        forecaster.save(partial)
-        partial.replace(path)   # never a half-written file under the asked name
+        _write_whole(path, forecaster.save)
         print(f"saved {path}")
     return 0
+
+
+def _write_whole(path: Path, write) -> None:
+    """``write(partial)``, then the partial file renamed to ``path``: never a half-written
+    file under the asked name; one line for a path that cannot be written."""
+    partial = path.with_name(path.name + ".partial")
+    try:
+        write(partial)
+        partial.replace(path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise DataError(f"{path}: cannot write ({exc.strerror})") from None
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -230,14 +240,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
                            since=args.since, path=args.path)
     scores, scored = new_day_scores(table) if args.since else (None, None)
     if args.out:
-        out = Path(args.out)
-        tmp = out.with_name(f".{out.name}.tmp")
-        try:
-            table.to_csv(tmp, index=False)
-            tmp.replace(out)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise DataError(f"--out {out}: cannot write ({exc.strerror})") from None
+        _write_whole(Path(args.out), lambda partial: table.to_csv(partial, index=False))
     if args.json:
         payload = {"threshold": table.attrs["threshold"], "headline": headlines(table),
                    "forecasts": json.loads(table.to_json(orient="records"))}

@@ -230,9 +230,9 @@ def hourly_values(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, str |
     times = frame["time"].to_numpy()
     same_station = codes[1:] == codes[:-1]
     steps = (times[1:] - times[:-1])[same_station]
-    if steps.size and np.median(steps) > np.timedelta64(1, "h"):
-        step = pd.Timedelta(np.median(steps))
-        raise DataError(f"{source}: the rows are {_step_text(step)} apart (the median step "
+    median = pd.Timedelta(np.median(steps)) if steps.size else None
+    if median is not None and median > pd.Timedelta(hours=1):
+        raise DataError(f"{source}: the rows are {_step_text(median)} apart (the median step "
                         "between a station's consecutive times); pm25-forecast needs hourly "
                         "values, as a valid daily mean needs 18 of its 24 hours")
     hour = frame["time"].dt.floor("h").to_numpy()
@@ -241,7 +241,7 @@ def hourly_values(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, str |
     starts = np.ones(len(frame), dtype=bool)
     starts[1:] = ~same_station | (hour[1:] != hour[:-1])
     first = np.flatnonzero(starts)
-    median = _step_text(pd.Timedelta(np.median(steps))) if steps.size else "?"
+    median = _step_text(median) if median is not None else "?"
     out = frame.iloc[first].reset_index(drop=True)
     out["time"] = hour[first]
     if len(first) == len(frame):

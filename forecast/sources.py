@@ -439,6 +439,11 @@ def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool 
     return frame, flags
 
 
+def _mapped_names(columns: dict, require_pm25: bool) -> list[str]:
+    """The parameter names the mapping reads (a weather forecast file's: all but pm25's)."""
+    return [name for canonical, name in columns.items() if require_pm25 or canonical != "pm25"]
+
+
 def _stations_as_rows(raw: pd.DataFrame, spec: dict, columns: dict, source: str,
                       require_pm25: bool) -> tuple[pd.DataFrame, dict]:
     """A file with a column per station (``stations_in_columns``; every column but the
@@ -468,9 +473,8 @@ def _stations_as_rows(raw: pd.DataFrame, spec: dict, columns: dict, source: str,
     if not stations:
         raise DataError(f"{source}: stations_in_columns, but no column is left for a station")
     if parameter:                  # only the rows of mapped parameters, before the melt
-        wanted = [n for c, n in columns.items() if require_pm25 or c != "pm25"]
-        raw = raw[raw[parameter].astype("string").str.strip().isin(wanted).fillna(False)
-                  .to_numpy(dtype=bool)]
+        raw = raw[raw[parameter].astype("string").str.strip()
+                  .isin(_mapped_names(columns, require_pm25)).fillna(False).to_numpy(dtype=bool)]
     value = "value" if parameter else columns["pm25"]
     long = raw.melt(id_vars=keys, value_vars=stations, var_name="station", value_name=value)
     long["station"] = long["station"].astype(str)
@@ -502,7 +506,7 @@ def _one_column_per_parameter(raw: pd.DataFrame, spec: dict, columns: dict, sour
     codes, distinct = pd.factorize(raw[parameter])      # a few names over many rows
     stripped = np.array([str(name).strip() for name in distinct] + [None], dtype=object)
     names = pd.Series(stripped[codes], index=raw.index)
-    wanted = [name for canonical, name in columns.items() if require_pm25 or canonical != "pm25"]
+    wanted = _mapped_names(columns, require_pm25)
     rows = names.isin(wanted).to_numpy(dtype=bool)
     if not rows.any():
         raise DataError(f"{source}: none of the mapped parameters ({', '.join(wanted)}) is in "
@@ -600,13 +604,12 @@ def read_table(data: bytes, source: str, min_columns: int = 2) -> pd.DataFrame:
         raise DataError(f"{source}: the file is empty")
     if b"\x00" in data[:4096]:
         raise DataError(f"{source}: not a CSV file (binary content)")
+    options = dict(na_values=["NA", ""], low_memory=False, **_dialect(data))
     try:
         try:
-            frame = pd.read_csv(io.BytesIO(data), na_values=["NA", ""], low_memory=False,
-                                **_dialect(data))
+            frame = pd.read_csv(io.BytesIO(data), **options)
         except UnicodeDecodeError:      # not UTF-8: a spreadsheet's Windows-1252 export
-            frame = pd.read_csv(io.BytesIO(data), na_values=["NA", ""], low_memory=False,
-                                encoding="cp1252", **_dialect(data))
+            frame = pd.read_csv(io.BytesIO(data), encoding="cp1252", **options)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"{source}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
     if frame.shape[1] < min_columns or frame.empty:
@@ -625,6 +628,16 @@ def _hour_24(source: str, row: int, text: str) -> DataError:
                      "the end of their hour (01:00-24:00) need [data] time_label = \"end\"")
 
 
+def _hours_24(hour: pd.Series, column: pd.Series, source: str, end: bool) -> np.ndarray:
+    """Which rows of an hour column are hour 24, which only times labelling the end of
+    their hour (``end``) may have: DataError naming the first, otherwise."""
+    hour_24 = (hour == 24).to_numpy()
+    if hour_24.any() and not end:
+        row = int(np.flatnonzero(hour_24)[0])
+        raise _hour_24(source, row, f"{column.name}={column.iloc[row]}")
+    return hour_24
+
+
 def _time_from_parts(raw: pd.DataFrame, parts: list[str], source: str,
                      end: bool = False, fmt: str | None = None) -> pd.Series:
     """Times from year, month, day and hour columns, or from a date column (parsed with
@@ -638,10 +651,7 @@ def _time_from_parts(raw: pd.DataFrame, parts: list[str], source: str,
             row = int(np.flatnonzero((hour.isna() | ~hour.between(0, 24)).to_numpy())[0])
             raise DataError(f"{source}: unparseable hour: {parts[1]}={raw[parts[1]].iloc[row]!r} "
                             f"on data row {row + 1}")
-        hour_24 = (hour == 24).to_numpy()
-        if hour_24.any() and not end:
-            row = int(np.flatnonzero(hour_24)[0])
-            raise _hour_24(source, row, f"{parts[1]}={raw[parts[1]].iloc[row]}")
+        _hours_24(hour, raw[parts[1]], source, end)
         return days.dt.normalize() + pd.to_timedelta(hour.to_numpy(), unit="h")
     if len(parts) != 4:
         raise DataError(f"{source}: time_columns must name year, month, day and hour columns, "
@@ -654,10 +664,7 @@ def _time_from_parts(raw: pd.DataFrame, parts: list[str], source: str,
             raise DataError(f"{source}: unparseable date: {column}={raw[column].iloc[row]!r} "
                             f"on data row {row + 1}")
         values[key] = numeric.astype(int)
-    hour_24 = (values["hour"] == 24).to_numpy()
-    if hour_24.any() and not end:
-        row = int(np.flatnonzero(hour_24)[0])
-        raise _hour_24(source, row, f"{parts[3]}={raw[parts[3]].iloc[row]}")
+    hour_24 = _hours_24(values["hour"], raw[parts[3]], source, end)
     values["hour"] = values["hour"].where(~hour_24, 0)
     try:
         return (pd.to_datetime(pd.DataFrame(values), errors="raise")
