@@ -305,16 +305,19 @@ def load_csv(spec: dict) -> Loaded:
     Keys: ``path`` (a file, a folder of ``.csv`` files or a glob pattern, read as one
     table: :func:`csv_files`); ``station`` (a fixed name) or ``station_column``;
     ``time_column`` or ``time_columns`` (year, month, day, hour; or date, hour);
-    ``time_format`` (optional strftime format of the time or date column); ``utc_offset`` (the clock that times with UTC offsets are read on, e.g.
-    "+08:00"; needed when they carry several, as with daylight saving time); ``columns`` = {canonical name: CSV column} with at least ``pm25``;
-    ``wind_dir_degrees`` = true when the wind direction column holds degrees;
-    ``parameter_column`` and ``value_column`` for a file with one row per time, station
-    and parameter (the mapping's names are then parameter names); ``units`` =
+    ``time_format`` (optional strftime format of the time or date column);
+    ``utc_offset`` (the clock that times with UTC offsets are read on, e.g. "+08:00";
+    needed when they carry several, as with daylight saving time); ``time_label``
+    ("end" for hours labelled by their end, 01:00-24:00); ``columns`` = {canonical
+    name: CSV column} with at least ``pm25``; ``wind_dir_degrees`` = true when the wind
+    direction column holds degrees; ``parameter_column`` and ``value_column`` for a file
+    with one row per time, station and parameter (the mapping's names are then parameter
+    names); ``stations_in_columns`` for a file with a column per station; ``units`` =
     {canonical name: text}, recorded in the report, and a known other unit than the
     canonical one (°F, km/h, knots, kPa, inches, mg/m³, ...: ``schema.UNIT_CONVERSIONS``)
-    converted to it; ``coordinates`` =
-    {station: [latitude, longitude]} (decimal degrees), for the upwind feature of
-    several stations: every name must be a station of the file.
+    converted to it; ``coordinates`` = {station: [latitude, longitude]} (decimal
+    degrees), for the upwind feature of several stations: every name must be a station
+    of the file. Steps: docs/architecture.md, "Reading a CSV of one's own".
     """
     path_text = spec.get("path")
     if not path_text:
