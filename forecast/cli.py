@@ -275,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
                                   "--stuck-hours", "--stuck-floor", "--dewpoint-tolerance",
                                   # reading a CSV of one's own, as forecast run reads it
                                   "--path", "--station", "--station-column", "--time-column",
-                                  "--time-columns", "--time-format", "--utc-offset",
+                                  "--time-columns", "--time-format", "--utc-offset", "--time-zone",
                                   "--time-label", "--parameter-column", "--value-column",
                                   "--stations-in-columns",
                                   "--wind-dir-degrees"})

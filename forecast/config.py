@@ -51,6 +51,7 @@ DEFAULTS: dict[str, Any] = {
         "time_columns": [],
         "time_format": "",
         "utc_offset": "",           # times with UTC offsets read on this clock, e.g. "+08:00"
+        "time_zone": "",            # or an IANA zone: its wall clock (DST) read on its standard time
         "time_label": "start",      # a time labels the start of its hour (0-23) or its end (1-24)
         "parameter_column": "",     # a row per time, station and parameter: the parameter's name ...
         "value_column": "",         # ... and its value (then [data.columns] maps parameter names)

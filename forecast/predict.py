@@ -43,11 +43,15 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
     ``wind_dir`` as a compass name or calm, ``rain``, ``snow``). For a run on a CSV of
     one's own, ``mapping`` (its ``[data]`` table): a file with the data's own time
     column(s) is read through the data's column mapping instead, so it can have the
-    data's format. Every hour must fall on the day after its station's last hour in the
-    data.
+    data's format; times are read on the mapping's clock (``utc_offset`` or
+    ``time_zone``) either way. Every hour must fall on the day after its station's last
+    hour in the data (with ``time_zone``, also after that hour on the same day: the
+    wall clock's midnight in summer).
     """
+    from zoneinfo import ZoneInfo
+
     from .schema import WEATHER_COLUMNS, station_time_order
-    from .sources import mapped_frame, read_table
+    from .sources import _clock, _parse_time, mapped_frame, read_table
 
     try:
         data = path.read_bytes()
@@ -98,12 +102,24 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
                         f"the data has {', '.join(stations)}")
     # the data's station categories: appended to the data, the column stays categorical
     frame["station"] = pd.Categorical(names, categories=stations)
-    times = pd.to_datetime(frame["time"], errors="coerce", format="mixed")
-    if times.isna().any():
-        raise DataError(f"{path}: unparseable time {frame['time'][times.isna()].iloc[0]!r}")
-    frame["time"] = times
+    clock = _clock(mapping or {})
+    if pd.api.types.is_datetime64_dtype(frame["time"]):
+        pass                                    # read through the data's mapping already
+    elif clock is not None:                     # on the clock the data's times are read on
+        frame["time"] = _parse_time(frame["time"], str(path), None, clock,
+                                    station=frame["station"].astype(str))
+    else:
+        times = pd.to_datetime(frame["time"], errors="coerce", format="mixed")
+        if times.isna().any():
+            raise DataError(f"{path}: unparseable time {frame['time'][times.isna()].iloc[0]!r}")
+        frame["time"] = times
     station_last = frame["station"].map(last_hour).astype("datetime64[ns]")
     outside = frame["time"].dt.normalize() != station_last.dt.normalize() + pd.Timedelta(days=1)
+    if isinstance(clock, ZoneInfo):
+        # in summer the wall clock's midnight that begins the target day is the issue
+        # day's last hour on standard time, after the data's last (wall-clock 23:00) hour
+        outside &= ~((frame["time"] > station_last)
+                     & (frame["time"].dt.normalize() == station_last.dt.normalize()))
     if outside.any():
         row = frame[outside].iloc[0]
         raise DataError(f"{path}: {row['station']} {row['time']:%Y-%m-%d %H:%M} is not on the "

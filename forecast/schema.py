@@ -133,7 +133,7 @@ def _clock_hint(time: pd.Timestamp) -> str:
     if time.hour > 3 or time.month not in (3, 4, 10, 11):
         return ""
     return (" (a local clock that repeats an hour when daylight saving time ends does "
-            "this: export the times with their UTC offset and set [data] utc_offset)")
+            "this: set [data] time_zone to the clock's zone, e.g. \"Europe/Paris\")")
 
 
 def station_time_order(station: pd.Series, time: pd.Series, source: str) -> np.ndarray:

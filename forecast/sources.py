@@ -22,6 +22,7 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
@@ -385,8 +386,7 @@ def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool 
     # a header is text: a mapping written as a TOML number (pm25 = 25, an agency's
     # parameter code 88101) names the column or parameter "25" or "88101"
     columns = {canonical: str(name) for canonical, name in (spec.get("columns") or {}).items()}
-    if spec.get("utc_offset"):
-        _utc_offset(spec["utc_offset"])          # a typo fails even where no time has one
+    clock = _clock(spec)                         # a typo fails even where no time has one
     if "pm25" not in columns:
         raise DataError(f"{source}: the column mapping [data.columns] must name the pm25 column")
     unknown = [k for k in columns if k not in CSV_CANONICAL]
@@ -417,19 +417,21 @@ def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool 
         raise DataError(f"{source}: mapped column(s) not in the file: {', '.join(absent)} "
                         f"(the file has: {', '.join(map(str, raw.columns[:20]))})")
     frame = pd.DataFrame({canonical: raw[column] for canonical, column in columns.items()})
-    end = spec.get("time_label", "start") == "end"
-    if time_columns:
-        frame["time"] = _time_from_parts(raw, list(time_columns), source, end,
-                                         spec.get("time_format"))
-    else:
-        frame["time"] = _parse_time(raw[time_column], source, spec.get("time_format"),
-                                    spec.get("utc_offset"), end)
-    if end:
-        frame["time"] -= pd.Timedelta(hours=1)      # the hour ending at 01:00 began at 00:00
     if station_column:
         frame["station"] = raw[station_column].astype(str)
     else:
         frame["station"] = str(spec.get("station") or Path(spec.get("path") or source).stem)
+    end = spec.get("time_label", "start") == "end"
+    if time_columns:
+        frame["time"] = _time_from_parts(raw, list(time_columns), source, end,
+                                         spec.get("time_format"))
+        if isinstance(clock, ZoneInfo):
+            frame["time"] = _wall_clock(frame["time"], frame["station"], clock, source)
+    else:
+        frame["time"] = _parse_time(raw[time_column], source, spec.get("time_format"),
+                                    clock, end, frame["station"])
+    if end:
+        frame["time"] -= pd.Timedelta(hours=1)      # the hour ending at 01:00 began at 00:00
     flags = [flag for column in frame.columns if column in CSV_CANONICAL and column != "wind_dir"
              if (flag := _numbers(frame, column)) is not None]
     for column, (_, factor, offset) in unit_conversions(spec.get("units")).items():
@@ -687,27 +689,90 @@ def _utc_offset(text: str) -> pd.Timedelta:
     return sign * pd.Timedelta(hours=int(match.group(3)), minutes=int(match.group(4)))
 
 
+def _clock(spec: dict) -> pd.Timedelta | ZoneInfo | None:
+    """The clock a CSV's times are read on: ``utc_offset`` (a fixed offset east of UTC,
+    for times written with their offsets), ``time_zone`` (an IANA zone such as
+    "Europe/Paris": naive local times on its wall clock, daylight saving time included,
+    and times with offsets alike are read on its standard time), or neither (times as
+    written)."""
+    offset, zone = spec.get("utc_offset"), spec.get("time_zone")
+    if offset and zone:
+        raise DataError("[data] utc_offset and time_zone both set: give one (time_zone reads "
+                        "times on its standard time, utc_offset on that offset)")
+    if offset:
+        return _utc_offset(offset)
+    if not zone:
+        return None
+    try:
+        return ZoneInfo(str(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise DataError(f"[data] time_zone: {zone!r} is not an IANA time zone such as "
+                        "\"Europe/Paris\" or \"America/New_York\"") from None
+
+
+def standard_offset(zone: ZoneInfo, year: int) -> pd.Timedelta:
+    """The zone's standard time east of UTC in ``year``: the smaller of its offsets in
+    mid-January and mid-July (daylight saving time adds to it, in either hemisphere)."""
+    return pd.Timedelta(min(pd.Timestamp(year, month, 15, tz=zone).utcoffset()
+                            for month in (1, 7)))
+
+
+def _on_standard_time(instants: pd.Series, zone: ZoneInfo) -> pd.Series:
+    """Time-zone-aware ``instants`` as naive times on ``zone``'s standard time."""
+    utc = instants.dt.tz_convert("UTC").dt.tz_localize(None)
+    return utc + standard_offset(zone, int(utc.dt.year.min()))
+
+
+def _wall_clock(times: pd.Series, station: pd.Series, zone: ZoneInfo, source: str) -> pd.Series:
+    """Naive local times of ``zone``'s wall clock (daylight saving time included) on its
+    standard time, a clock whose every day has 24 hours. The hour a clock repeats when
+    daylight saving time ends is taken, station by station, as daylight time where it
+    first occurs and as standard time where it occurs again (a file that gives it once
+    has it as daylight time); an hour the clock skips is an error."""
+    repeat = pd.DataFrame({"station": station.to_numpy(), "time": times.to_numpy()}).duplicated()
+    localized = times.dt.tz_localize(zone, ambiguous=~repeat.to_numpy(), nonexistent="NaT")
+    skipped = localized.isna() & times.notna()
+    if skipped.any():
+        row = int(np.flatnonzero(skipped.to_numpy())[0])
+        raise DataError(f"{source}: {times.iloc[row]:%Y-%m-%d %H:%M} on data row {row + 1} "
+                        f"does not exist in {zone.key} (the clock skips that hour when "
+                        "daylight saving time begins); if the file's times are on standard "
+                        "time all year, set [data] utc_offset to that offset instead of "
+                        "time_zone")
+    return _on_standard_time(localized, zone)
+
+
 def _parse_time(values: pd.Series, source: str, fmt: str | None,
-                utc_offset: str | None = None, end: bool = False) -> pd.Series:
+                clock: pd.Timedelta | ZoneInfo | None = None, end: bool = False,
+                station: pd.Series | None = None) -> pd.Series:
     """Local times of ``values``. Times with a UTC offset keep their clock time when the
-    file has one offset; with several (daylight saving time) they need ``utc_offset``,
-    the one clock all of them are read on (also applied to a file of one offset). With
-    ``end`` (times that label the end of their hour) "24:00" is midnight that ends the
-    day written. Each distinct text is parsed once: a time repeats once per station."""
+    file has one offset; with several (daylight saving time) they need a ``clock``
+    (:func:`_clock`), which is also applied to a file of one offset. Naive times with a
+    time zone for ``clock`` are read on its wall clock (:func:`_wall_clock`; ``station``
+    tells the stations' repeated hours apart). With ``end`` (times that label the end of
+    their hour) "24:00" is midnight that ends the day written. Each distinct text is
+    parsed once: a time repeats once per station."""
     codes, distinct = pd.factorize(values)
     if (codes < 0).any():
         row = int(np.flatnonzero(codes < 0)[0])
         raise DataError(f"{source}: unparseable date {values.iloc[row]!r} on data row {row + 1}")
     # codes number the texts in order of appearance: each one's first row, in that order
     first_row = pd.Series(codes).drop_duplicates().index.to_numpy()
-    parsed = _parse_distinct(pd.Series(distinct), source, fmt, utc_offset, end, first_row)
-    return pd.Series(parsed.to_numpy()[codes], index=values.index)
+    parsed, aware = _parse_distinct(pd.Series(distinct), source, fmt, clock, end, first_row)
+    times = pd.Series(parsed.to_numpy()[codes], index=values.index)
+    if isinstance(clock, ZoneInfo) and not aware:
+        if station is None:
+            station = pd.Series("", index=values.index)
+        times = _wall_clock(times, station, clock, source)
+    return times
 
 
-def _parse_distinct(values: pd.Series, source: str, fmt: str | None, utc_offset: str | None,
-                    end: bool, first_row: np.ndarray) -> pd.Series:
-    """:func:`_parse_time` of distinct texts; ``first_row`` is the data row where each
-    first occurs, for the messages."""
+def _parse_distinct(values: pd.Series, source: str, fmt: str | None,
+                    clock: pd.Timedelta | ZoneInfo | None, end: bool, first_row: np.ndarray
+                    ) -> tuple[pd.Series, bool]:
+    """:func:`_parse_time` of distinct texts, and whether they carried UTC offsets (then
+    they are on ``clock`` already); ``first_row`` is the data row where each first
+    occurs, for the messages."""
     text = values.astype("string")
     hour_24 = text.str.contains(r"(?:^|[ T])24:00(?::00)?(?:\s|$|[-+Z])", regex=True)
     hour_24 = hour_24.fillna(False).to_numpy(dtype=bool)
@@ -732,14 +797,16 @@ def _parse_distinct(values: pd.Series, source: str, fmt: str | None, utc_offset:
     if hour_24.any():
         parsed = parsed + pd.to_timedelta(hour_24.astype(int), unit="D")
     if getattr(parsed.dt, "tz", None) is None:
-        return parsed
-    if utc_offset:
-        return parsed.dt.tz_convert("UTC").dt.tz_localize(None) + _utc_offset(utc_offset)
+        return parsed, False
+    if isinstance(clock, ZoneInfo):
+        return _on_standard_time(parsed, clock), True
+    if clock is not None:
+        return parsed.dt.tz_convert("UTC").dt.tz_localize(None) + clock, True
     if mixed:
         raise DataError(f"{source}: the times carry several UTC offsets (daylight saving "
-                        "time?); set [data] utc_offset, e.g. \"+08:00\" for local standard "
-                        "time, to read them all on one clock")
-    return parsed.dt.tz_localize(None)
+                        "time?); set [data] time_zone, e.g. \"Europe/Paris\", or utc_offset, "
+                        "e.g. \"+08:00\" for local standard time, to read them all on one clock")
+    return parsed.dt.tz_localize(None), True
 
 
 def load(dataset: str, *, data_dir=None, csv: dict | None = None, seed: int = 0,

@@ -236,3 +236,24 @@ def test_a_weather_file_in_the_data_s_units_is_converted_as_the_data_are(files, 
     got = read_weather(tmp_path / "own.csv", history, last_hour, mapping=mapping)
     np.testing.assert_allclose(got["temp"], expected["temp"], rtol=1e-9)
     np.testing.assert_allclose(got["wind_speed"], expected["wind_speed"], rtol=1e-9)
+
+
+def test_a_weather_file_on_a_wall_clock_with_daylight_saving_time(tmp_path):
+    """Data read with [data] time_zone are on its standard time; a weather file written on
+    the same wall clock is read the same way. In summer the target day's wall-clock
+    midnight is the issue day's last standard hour, after the data's last hour."""
+    from forecast.predict import read_weather
+
+    hourly = generate_hourly(seed=1, start="2012-06-01", end="2012-06-11")
+    hourly = hourly[hourly["time"] < "2012-06-10 23:00"].reset_index(drop=True)
+    last_hour = hourly.groupby("station", observed=True)["time"].max()
+    wall = pd.date_range("2012-06-11 00:00", "2012-06-12 00:00", freq="h")
+    pd.DataFrame({"time": wall.strftime("%Y-%m-%d %H:%M"), "temp": np.arange(25.0)}).to_csv(
+        tmp_path / "w.csv", index=False)
+    got = read_weather(tmp_path / "w.csv", hourly, last_hour, mapping={"time_zone": "Europe/Paris"})
+    expected = pd.date_range("2012-06-10 23:00", "2012-06-11 23:00", freq="h")
+    assert (got["time"].to_numpy() == expected.to_numpy()).all()
+    assert (got["temp"].to_numpy() == np.arange(25.0)).all()
+    # without the zone the same file is a day and an hour of wall-clock times: refused
+    with pytest.raises(DataError, match="not on the day after"):
+        read_weather(tmp_path / "w.csv", hourly, last_hour)

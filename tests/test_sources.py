@@ -831,8 +831,97 @@ def test_a_clock_that_repeats_an_hour_is_named_as_the_likely_cause(tmp_path, cli
              "R": 0.0} for t in local]
     line = cli_error("data", "--config", csv_config(tmp_path, write_csv(tmp_path / "l.csv", rows)))
     assert "1 duplicated station-hour(s), first test site at 2012-10-28 01:00" in line
-    assert "daylight saving time ends" in line and "utc_offset" in line
+    assert "daylight saving time ends" in line and "time_zone" in line
     rows = hourly_rows(48, start="2012-06-01")
     rows[30]["timestamp"] = rows[29]["timestamp"]
     line = cli_error("data", "--config", csv_config(tmp_path, write_csv(tmp_path / "d.csv", rows)))
     assert "duplicated" in line and "daylight" not in line
+
+
+# ---------------------------------------------------------------- a local clock with DST
+
+
+def _wall_clock_rows(utc: pd.DatetimeIndex, zone: str, stations=("S",)) -> list[dict]:
+    """Rows written on ``zone``'s wall clock without offsets, hour by hour and station
+    by station within each hour; PM2.5 the hour's number since the first."""
+    local = utc.tz_convert(zone)
+    return [{"timestamp": f"{t:%Y-%m-%d %H:%M}", "site": station, "PM25": float(i)}
+            for i, t in enumerate(local) for station in stations]
+
+
+def test_a_wall_clock_with_daylight_saving_time_is_read_on_standard_time(tmp_path):
+    """Autumn: 01:00 comes twice; each station's first is daylight time, its second
+    standard time. Every hour lands once on the zone's standard clock (GMT here)."""
+    utc = pd.date_range("2012-10-27", periods=72, freq="h", tz="UTC")
+    csv = write_csv(tmp_path / "l.csv", _wall_clock_rows(utc, "Europe/London", ("A", "B")))
+    spec = _spec(csv, station_column="site", time_column="timestamp", time_zone="Europe/London")
+    hourly = sources.load_csv(spec).hourly
+    for station in ("A", "B"):
+        one = hourly[hourly["station"] == station]
+        assert (one["time"].to_numpy() == utc.tz_localize(None).to_numpy()).all()
+        assert (one["pm25"].to_numpy() == np.arange(72.0)).all()
+    # summer: the wall clock is an hour ahead of standard time (CET for Paris)
+    utc = pd.date_range("2012-06-01", periods=48, freq="h", tz="UTC")
+    csv = write_csv(tmp_path / "p.csv", _wall_clock_rows(utc, "Europe/Paris"))
+    hourly = sources.load_csv({**spec, "path": csv, "time_zone": "Europe/Paris"}).hourly
+    assert (hourly["time"].to_numpy() == (utc.tz_localize(None) + pd.Timedelta(hours=1))).all()
+    # spring: the skipped hour is simply absent, and the standard clock has no gap
+    utc = pd.date_range("2012-03-24", periods=72, freq="h", tz="UTC")
+    csv = write_csv(tmp_path / "s.csv", _wall_clock_rows(utc, "America/New_York"))
+    hourly = sources.load_csv({**spec, "path": csv, "time_zone": "America/New_York"}).hourly
+    assert (hourly["time"].diff().dropna() == pd.Timedelta(hours=1)).all()
+    # southern hemisphere: standard time is the (smaller) July offset, +10 for Sydney
+    assert sources.standard_offset(sources.ZoneInfo("Australia/Sydney"), 2012) == pd.Timedelta(
+        hours=10)
+
+
+def test_a_repeated_hour_given_once_is_daylight_time(tmp_path):
+    utc = pd.date_range("2012-10-27", periods=72, freq="h", tz="UTC")
+    rows = _wall_clock_rows(utc, "Europe/London")
+    repeated = [i for i, row in enumerate(rows) if row["timestamp"] == "2012-10-28 01:00"]
+    del rows[repeated[1]]
+    hourly = sources.load_csv(_spec(write_csv(tmp_path / "l.csv", rows), station="S",
+                                    time_column="timestamp", time_zone="Europe/London")).hourly
+    assert len(hourly) == 71
+    assert not (hourly["time"] == utc[repeated[1]].tz_localize(None)).any()
+
+
+def test_time_zone_with_date_and_hour_columns_and_end_labels(tmp_path):
+    utc = pd.date_range("2012-10-27", periods=72, freq="h", tz="UTC")
+    ends = (utc + pd.Timedelta(hours=1)).tz_convert("Europe/London")
+    rows = [{"date": f"{t:%Y-%m-%d}", "hour": t.hour, "PM25": float(i)}
+            for i, t in enumerate(ends)]
+    spec = _spec(str(tmp_path / "e.csv"), station="S", time_columns=["date", "hour"],
+                 time_zone="Europe/London", time_label="end")
+    rows = [{**row, "hour": 24 if row["hour"] == 0 else row["hour"],
+             "date": (f"{pd.Timestamp(row['date']) - pd.Timedelta(days=1):%Y-%m-%d}"
+                      if row["hour"] == 0 else row["date"])} for row in rows]
+    write_csv(tmp_path / "e.csv", rows)
+    hourly = sources.load_csv(spec).hourly            # 01:00-24:00, 01:00 twice on 10-28
+    assert (hourly["time"].to_numpy() == utc.tz_localize(None).to_numpy()).all()
+
+
+def test_times_with_offsets_and_a_time_zone_are_read_on_its_standard_time(tmp_path):
+    utc = pd.date_range("2012-03-24", periods=72, freq="h", tz="UTC")
+    rows = [{"timestamp": t.isoformat(), "PM25": 1.0} for t in utc.tz_convert("Europe/Paris")]
+    hourly = sources.load_csv(_spec(write_csv(tmp_path / "o.csv", rows), station="S",
+                                    time_column="timestamp", time_zone="Europe/Paris")).hourly
+    assert (hourly["time"].to_numpy() == (utc.tz_localize(None) + pd.Timedelta(hours=1))).all()
+
+
+@pytest.mark.parametrize("extra, expected", [
+    ({"time_zone": "Europe/Pariss"}, "'europe/pariss' is not an iana time zone"),
+    ({"time_zone": "Europe/Paris", "utc_offset": "+01:00"}, "utc_offset and time_zone both set"),
+])
+def test_a_bad_time_zone_is_one_line(tmp_path, cli_error, extra, expected):
+    csv = write_csv(tmp_path / "d.csv", hourly_rows(48))
+    assert expected in cli_error("data", "--config", csv_config(tmp_path, csv, **extra))
+
+
+def test_an_hour_the_clock_skips_is_an_error_naming_it(tmp_path, cli_error):
+    rows = hourly_rows(48, start="2012-03-25")             # 01:00 does not exist in London
+    csv = write_csv(tmp_path / "d.csv", rows)
+    line = cli_error("data", "--config", csv_config(tmp_path, csv),
+                     "--time-zone", "Europe/London")
+    assert "2012-03-25 01:00 on data row 2 does not exist in europe/london" in line
+    assert "utc_offset" in line
