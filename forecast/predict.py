@@ -32,7 +32,7 @@ from .task import without_features
 
 
 def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
-                 mapping: dict | None = None) -> pd.DataFrame:
+                 mapping: dict | None = None, rain_is_flag: bool = False) -> pd.DataFrame:
     """The target day's hourly weather forecast from the CSV ``path``, as HourlyFrame rows
     (``pm25`` missing) to append to ``hourly``, the run's data up to the issue day, whose
     last hour per station is ``last_hour``.
@@ -46,7 +46,9 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
     data's format; times are read on the mapping's clock (``utc_offset`` or
     ``time_zone``) either way. Every hour must fall on the day after its station's last
     hour in the data (with ``time_zone``, also after that hour on the same day: the
-    wall clock's midnight in summer).
+    wall clock's midnight in summer). A file at a coarser step (3- or 6-hourly, as many
+    weather forecasts are) is interpolated to hours (:func:`weather_hours`; its note in
+    the frame's ``attrs["note"]``); ``rain_is_flag`` when the data's rain is a 0/1 flag.
     """
     from zoneinfo import ZoneInfo
 
@@ -62,6 +64,7 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
         frame["station"] = frame["station"].astype(str)
     present = [c for c in WEATHER_COLUMNS if c in hourly.columns]
     canonical = set(frame.columns) <= {"time", "station", *present}
+    own_format = False
     if mapping is not None and not canonical:
         # the data's own format: its time column(s), station column and mapped columns
         # (or, a row per parameter, its parameter and value columns)
@@ -78,6 +81,7 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
                                 f"expected the data's columns ({', '.join(map(str, own))}) "
                                 f"or time, station and {', '.join(present)}")
             frame, _ = mapped_frame(frame, mapping, str(path), require_pm25=False)
+            own_format = True
             # the data's pollutant columns, when the file has them, are not forecast inputs
             frame = frame[[c for c in frame.columns if c in ("time", "station", *present)]]
     unknown = [c for c in frame.columns if c not in ("time", "station", *present)]
@@ -124,9 +128,100 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
         row = frame[outside].iloc[0]
         raise DataError(f"{path}: {row['station']} {row['time']:%Y-%m-%d %H:%M} is not on the "
                         f"day after the data's last hour ({last_hour[row['station']]:%Y-%m-%d %H:%M})")
-    station_time_order(frame["station"], frame["time"], str(path))  # each station's time rises
+    order = station_time_order(frame["station"], frame["time"], str(path))  # times rise
+    frame = frame.iloc[order].reset_index(drop=True)
     frame["pm25"] = np.nan
+    frame, note = weather_hours(frame, str(path), rain_is_flag=rain_is_flag,
+                                label_end=own_format and mapping.get("time_label") == "end")
+    frame.attrs["note"] = note
     return frame
+
+
+#: Weather columns interpolated in time; the others: wind_dir from the nearest time,
+#: rain and snow over the step a row covers.
+_INSTANTANEOUS = ("temp", "dewp", "pres", "wind_speed")
+
+
+def weather_hours(frame: pd.DataFrame, source: str, rain_is_flag: bool = False,
+                  label_end: bool = False) -> tuple[pd.DataFrame, str | None]:
+    """A weather forecast file's rows (grouped by station, each station's times rising)
+    at an hourly step, and a note of what was done (None when nothing was).
+
+    Many weather forecasts come every 3 or 6 hours. Temperature, dew point, pressure and
+    wind speed are interpolated linearly in time between a station's rows and held over
+    the step of its first or last row; the wind direction is the nearest row's; rain (mm) is spread
+    evenly over the hours of the step its row covers, the step that starts at the row's
+    time (``label_end``: that ends with it), and a 0/1 rain or snow flag
+    (``rain_is_flag``; snow always) holds over it. A step is the median between a
+    station's consecutive rows and must be a whole number of hours; the hours fill the
+    target day as far as the rows reach. Rows under an hour apart are averaged into
+    hours as the data's are (:func:`forecast.schema.hourly_values`)."""
+    from .schema import WIND_DIR_DTYPE, _step_text, hourly_values, wind_codes
+
+    codes = frame["station"].cat.codes.to_numpy()
+    times = frame["time"].to_numpy()
+    steps = (times[1:] - times[:-1])[codes[1:] == codes[:-1]]
+    if not steps.size:
+        return frame, None
+    if (steps == np.timedelta64(0)).any():
+        row = int(np.flatnonzero((codes[1:] == codes[:-1]) & (times[1:] == times[:-1]))[0]) + 1
+        raise DataError(f"{source}: {frame['station'].iloc[row]} "
+                        f"{frame['time'].iloc[row]:%Y-%m-%d %H:%M} is given twice")
+    step = pd.Timedelta(np.median(steps))
+    on_the_hour = (frame["time"].dt.floor("h") == frame["time"]).all()
+    if step < pd.Timedelta(hours=1) or (step == pd.Timedelta(hours=1) and not on_the_hour):
+        return hourly_values(frame, source)
+    if step == pd.Timedelta(hours=1):
+        return frame, None
+    if step % pd.Timedelta(hours=1) or not on_the_hour:
+        raise DataError(f"{source}: the rows are {_step_text(step)} apart (the median step "
+                        "between a station's consecutive times); a weather forecast at a "
+                        "coarser step than hourly needs whole hours, on the hour")
+    hours = int(step / pd.Timedelta(hours=1))
+    parts = []
+    for _, rows in frame.groupby("station", observed=True, sort=False):
+        at = pd.DatetimeIndex(rows["time"])
+        reach = step - pd.Timedelta(hours=1)        # the hours a row covers besides its own
+        if label_end:
+            grid = pd.date_range(max(at[0] - reach, at[0].normalize()), at[-1], freq="h")
+        else:
+            grid = pd.date_range(at[0], min(at[-1] + reach, at[-1].normalize()
+                                            + pd.Timedelta(hours=23)), freq="h")
+        out = pd.DataFrame({"station": rows["station"].iloc[0], "time": grid})
+        out["station"] = out["station"].astype(frame["station"].dtype)
+        for column in frame.columns:
+            if column in ("station", "time"):
+                continue
+            values = pd.Series(rows[column].to_numpy(), index=at)
+            if column in _INSTANTANEOUS:
+                filled = values.astype(float).reindex(grid).interpolate(
+                    method="time", limit_area="inside")
+                filled[grid > at[-1]] = values.iloc[-1]
+                filled[grid < at[0]] = values.iloc[0]
+                out[column] = filled.to_numpy()
+            elif column == "wind_dir":
+                nearest = at.get_indexer(grid, method="nearest")
+                out[column] = pd.Categorical.from_codes(
+                    wind_codes(rows["wind_dir"])[nearest], dtype=WIND_DIR_DTYPE)
+            elif column in ("rain", "snow"):
+                row = at.get_indexer(grid, method="backfill" if label_end else "pad")
+                apart = (at[row] - grid) if label_end else (grid - at[row])
+                amount = values.astype(float).to_numpy()[row]
+                if column == "rain" and not rain_is_flag:
+                    amount = amount / hours
+                out[column] = np.where(apart < step, amount, np.nan)
+            else:                                   # pm25: missing, a forecast file has none
+                out[column] = values.reindex(grid).to_numpy()
+        parts.append(out)
+    how = ["temperature, dew point, pressure and wind speed linearly in time",
+           "the wind direction from the nearest row"]
+    if "rain" in frame.columns:
+        how.append("rain, a 0/1 flag, held over its step" if rain_is_flag
+                   else "rain spread evenly over the hours of its step")
+    if "snow" in frame.columns:
+        how.append("snow held over its step")
+    return (pd.concat(parts, ignore_index=True),
+            f"{source}: rows {_step_text(step)} apart interpolated to hours ({'; '.join(how)})")
 
 
 def latest_task(config: dict, result: RunResult, weather: Path | None = None,
@@ -146,7 +241,10 @@ def latest_task(config: dict, result: RunResult, weather: Path | None = None,
     if weather is not None:
         forecast = read_weather(Path(weather), loaded.hourly, last_hour,
                                 mapping=csv_spec(config["data"]) if loaded.dataset == "csv"
-                                else None)
+                                else None,
+                                rain_is_flag=str(loaded.units.get("rain", "")).startswith("0/1"))
+        if forecast.attrs.get("note"):
+            print(f"forecast: {forecast.attrs['note']}", file=sys.stderr)
         attrs = dict(loaded.hourly.attrs)
         loaded.hourly = validate_hourly(pd.concat([loaded.hourly, forecast], ignore_index=True),
                                         str(weather))

@@ -257,3 +257,63 @@ def test_a_weather_file_on_a_wall_clock_with_daylight_saving_time(tmp_path):
     # without the zone the same file is a day and an hour of wall-clock times: refused
     with pytest.raises(DataError, match="not on the day after"):
         read_weather(tmp_path / "w.csv", hourly, last_hour)
+
+
+def _three_hourly(label_end: bool = False) -> pd.DataFrame:
+    """A station's weather every 3 hours: temperature rising 3 °C a row, rain 6 mm in the
+    second row, the wind turning from N to E."""
+    times = pd.date_range("2012-01-01 03:00" if label_end else "2012-01-01", periods=8,
+                          freq="3h")
+    if label_end:
+        times = times - pd.Timedelta(hours=1)  # as mapped_frame reads 03:00-24:00 labels
+    return pd.DataFrame({"station": pd.Categorical(["S"] * 8), "time": times,
+                         "temp": np.arange(8) * 3.0, "wind_speed": 2.0,
+                         "wind_dir": ["N", "E"] * 4, "rain": [0.0, 6.0] + [0.0] * 6,
+                         "pm25": np.nan})
+
+
+def test_a_weather_forecast_every_three_hours_is_interpolated_to_hours():
+    from forecast.predict import weather_hours
+
+    hours, note = weather_hours(_three_hourly(), "w.csv")
+    assert "rows 3 h apart interpolated to hours" in note
+    assert (hours["time"] == pd.date_range("2012-01-01", periods=24, freq="h")).all()
+    np.testing.assert_allclose(hours["temp"], np.r_[np.arange(22.0), 21.0, 21.0])
+    assert list(hours["wind_dir"].astype(str)[:6]) == ["N", "N", "E", "E", "E", "N"]
+    np.testing.assert_allclose(hours["rain"], np.r_[0, 0, 0, 2, 2, 2, [0] * 18])
+    assert hours["pm25"].isna().all() and hours["wind_speed"].eq(2.0).all()
+    flags, _ = weather_hours(_three_hourly().assign(rain=[0.0, 1.0] + [0.0] * 6), "w.csv",
+                             rain_is_flag=True)
+    np.testing.assert_allclose(flags["rain"], np.r_[0, 0, 0, 1, 1, 1, [0] * 18])
+    # hours labelled by their end: a row's rain fell in the 3 hours up to it
+    ends, _ = weather_hours(_three_hourly(label_end=True), "w.csv", label_end=True)
+    assert (ends["time"] == pd.date_range("2012-01-01", periods=24, freq="h")).all()
+    np.testing.assert_allclose(ends["rain"], np.r_[0, 0, 0, 2, 2, 2, [0] * 18])
+    # hourly rows are returned as they are; steps that are not whole hours are refused
+    hourly = _three_hourly().iloc[:2].assign(time=pd.date_range("2012-01-01", periods=2,
+                                                                 freq="h"))
+    assert weather_hours(hourly, "w.csv") == (hourly, None)
+    with pytest.raises(DataError, match="1.5 h apart"):
+        weather_hours(_three_hourly().assign(time=pd.date_range("2012-01-01", periods=8,
+                                                                 freq="90min")), "w.csv")
+    with pytest.raises(DataError, match="S 2012-01-01 03:00 is given twice"):
+        weather_hours(_three_hourly().assign(time=_three_hourly()["time"].where(
+            np.arange(8) != 2, pd.Timestamp("2012-01-01 03:00"))), "w.csv")
+
+
+def test_predict_with_a_three_hourly_weather_forecast(files, cli, tmp_path):
+    """A 3-hourly file gives every input the hourly one does, close to its values."""
+    folder, run_dir = files
+    hourly_file = pd.read_csv(folder / "weather.csv")
+    hourly_file.iloc[::3].to_csv(tmp_path / "every3.csv", index=False)
+    result = RunResult.read(run_dir)
+    config = load_config(run_dir / "config.toml")
+    task, rows = latest_task(config, result, folder / "weather.csv")
+    coarse, coarse_rows = latest_task(config, result, tmp_path / "every3.csv")
+    forecast = [task.feature_names.index(c) for c in task.forecast_columns()]
+    assert np.isfinite(coarse.X[coarse_rows][:, forecast]).all()
+    temp = task.feature_names.index("forecast_temp_mean")
+    assert abs(coarse.X[coarse_rows, temp] - task.X[rows, temp]).item() < 1.0
+    code, _, err = cli("predict", run_dir, "--weather", tmp_path / "every3.csv")
+    assert code == 0 and "rows 3 h apart interpolated to hours" in err
+    assert "imputed" not in err
