@@ -343,6 +343,14 @@ def load_csv(spec: dict) -> Loaded:
     hourly, converted = hourly_values(validate_hourly(frame, str(path)), str(path))
     notes = [f"{column} converted from {unit} to {CANONICAL_UNITS[column]}"
              for column, (unit, _, _) in unit_conversions(spec.get("units")).items()]
+    clock = _clock(spec)
+    if isinstance(clock, ZoneInfo):
+        offset = standard_offset(clock, int(hourly["time"].dt.year.min()))
+        hours, minutes = divmod(abs(int(offset.total_seconds())) // 60, 60)
+        sign = "-" if offset < pd.Timedelta(0) else "+"
+        notes.append(f"times read on {clock.key} standard time, UTC{sign}{hours:02d}:"
+                     f"{minutes:02d}, all year (in summer a day runs from 01:00 to 01:00 on "
+                     "the wall clock)")
     coordinates = check_coordinates(spec.get("coordinates") or {})
     unknown = sorted(set(coordinates) - set(hourly["station"]))
     if unknown:

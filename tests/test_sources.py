@@ -863,8 +863,10 @@ def test_a_wall_clock_with_daylight_saving_time_is_read_on_standard_time(tmp_pat
     # summer: the wall clock is an hour ahead of standard time (CET for Paris)
     utc = pd.date_range("2012-06-01", periods=48, freq="h", tz="UTC")
     csv = write_csv(tmp_path / "p.csv", _wall_clock_rows(utc, "Europe/Paris"))
-    hourly = sources.load_csv({**spec, "path": csv, "time_zone": "Europe/Paris"}).hourly
-    assert (hourly["time"].to_numpy() == (utc.tz_localize(None) + pd.Timedelta(hours=1))).all()
+    loaded = sources.load_csv({**spec, "path": csv, "time_zone": "Europe/Paris"})
+    assert (loaded.hourly["time"].to_numpy()
+            == (utc.tz_localize(None) + pd.Timedelta(hours=1))).all()
+    assert "times read on Europe/Paris standard time, UTC+01:00" in loaded.notes[0]
     # spring: the skipped hour is simply absent, and the standard clock has no gap
     utc = pd.date_range("2012-03-24", periods=72, freq="h", tz="UTC")
     csv = write_csv(tmp_path / "s.csv", _wall_clock_rows(utc, "America/New_York"))
