@@ -16,7 +16,13 @@ from typing import Any
 
 import tomli_w
 
-from .constants import DEFAULT_MIN_HOURS, DEFAULT_TARGET_TRANSFORM, LIMIT_24H, TARGET_TRANSFORMS
+from .constants import (
+    DEFAULT_MIN_HOURS,
+    DEFAULT_TARGET_TRANSFORM,
+    LIMIT_24H,
+    TARGET_TRANSFORMS,
+    WEATHER_STEPS,
+)
 from .coordinates import check_coordinates
 from .errors import DataError
 from .quality import (
@@ -74,6 +80,7 @@ DEFAULTS: dict[str, Any] = {
                                     # (forecast mode adds the target day's 24 hours of weather)
         "hourly_sequence": False,   # build that hourly window even when no model reads it
         "max_fill_days": 2,         # daily gaps up to this long are filled from the past
+        "weather_step": 1,          # forecast mode: hours between the weather forecast's values
         "target_transform": "auto",  # networks: auto | none | log1p (baselines choose theirs on validation)
         "train_issue_hours": [],    # networks also train on forecasts issued at these hours (0..22) of day D
     },
@@ -264,6 +271,13 @@ def validate(config: dict) -> None:
         if task[key] < 1:
             raise DataError(f"config: task.{key} must be at least 1, not {task[key]}")
     check_issue_hours(task["train_issue_hours"])
+    if task["weather_step"] not in WEATHER_STEPS:
+        raise DataError(f"config: task.weather_step must be one of "
+                        f"{', '.join(map(str, WEATHER_STEPS))} hours (a whole number of "
+                        f"steps a day), not {task['weather_step']}")
+    if task["weather_step"] != 1 and task["mode"] != "forecast":
+        raise DataError("config: task.weather_step is the step of the target day's weather "
+                        "forecast, an input in forecast mode only (--mode forecast)")
     if config["diagnostics"]["sweep_model"] not in NETWORK_MODELS:
         raise DataError(f"config: diagnostics.sweep_model = "
                         f"{config['diagnostics']['sweep_model']!r} is not one of "

@@ -33,3 +33,7 @@ UNIT = "µg/m³"
 #: like a year): a few distinct values over millions of rows at a national network's
 #: scale, so the pipeline holds them, and the report reads them, as categories.
 PREDICTION_TEXT_COLUMNS = ("fold", "station", "split", "model")
+
+#: Steps (hours) the target day's weather forecast may come at (``task.weather_step``):
+#: the divisors of a day.
+WEATHER_STEPS = (1, 2, 3, 4, 6, 8, 12)

@@ -68,7 +68,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from .constants import DEFAULT_MIN_HOURS, DEFAULT_TARGET_TRANSFORM
+from .constants import DEFAULT_MIN_HOURS, DEFAULT_TARGET_TRANSFORM, WEATHER_STEPS
 from .daily import WIND_FRACTION_COLUMNS, complete_hours, nan_reduce
 from .errors import DataError
 from .schema import CALM, SECTORS_8, compass_to_degrees, sector_codes
@@ -654,8 +654,12 @@ def _relative_humidity(temp: np.ndarray, dewp: np.ndarray) -> np.ndarray:
     return 100.0 * magnus(dewp) / magnus(temp)
 
 
-def _forecast_weather(daily_features: pd.DataFrame, horizon: int) -> pd.DataFrame:
-    """The target day's observed weather: the stand-in for a weather forecast."""
+def _forecast_weather(daily_features: pd.DataFrame, horizon: int,
+                      issue_day: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The target day's observed weather: the stand-in for a weather forecast; its
+    changes from day D's, whose features are ``issue_day`` (default: ``daily_features``,
+    when those are the day's own rather than a forecast's)."""
+    issue_day = daily_features if issue_day is None else issue_day
     columns = [c for c in DAILY_WEATHER + ("wind_u_mean", "wind_v_mean", "wind_u_am",
                                            "wind_v_am", "wind_u_pm", "wind_v_pm",
                                            "calm_hours", "north_wind_hours", "rh_mean",
@@ -669,7 +673,7 @@ def _forecast_weather(daily_features: pd.DataFrame, horizon: int) -> pd.DataFram
     for quantity in CHANGE_QUANTITIES:
         if f"{quantity}_mean" in daily_features.columns:
             ahead[f"forecast_{quantity}_change"] = (ahead[f"forecast_{quantity}_mean"]
-                                                    - daily_features[f"{quantity}_mean"])
+                                                    - issue_day[f"{quantity}_mean"])
     return ahead
 
 
@@ -831,13 +835,57 @@ def _windows(values: np.ndarray, positions: np.ndarray, length: int) -> np.ndarr
     return padded[index]
 
 
+def coarse_weather(grid: pd.DataFrame, step: int, rain_is_flag: bool = False) -> pd.DataFrame:
+    """A complete hourly grid (:func:`~forecast.daily.complete_hours`) with its weather as
+    a forecast every ``step`` hours would give it, made hourly as ``forecast predict
+    --weather`` makes such a file hourly (:func:`forecast.predict.weather_hours`), day by
+    day: temperature, dew point, pressure and wind speed kept at hours 0, step, ... and
+    interpolated linearly between them (the last held to the day's end); the wind
+    direction of the nearest kept hour (the later on a tie); rain (mm) the step's mean
+    hourly amount in each of its hours, a 0/1 rain flag (``rain_is_flag``) and snow the
+    step's maximum. PM2.5 is left as it is."""
+    if step not in WEATHER_STEPS:
+        raise DataError(f"weather_step must be one of {', '.join(map(str, WEATHER_STEPS))} "
+                        f"hours (a whole number of steps a day), not {step}")
+    out = grid.copy()
+    if step == 1:
+        return out
+    n_days = len(grid) // 24
+    hour = np.arange(24)
+    kept = hour // step                                  # the kept hour at or before
+    last = 24 // step - 1
+    after = np.minimum(kept + 1, last)
+    weight = np.where(kept < last, (hour % step) / step, 0.0)
+    nearest = np.where((hour % step) * 2 >= step, after, kept)
+    nearest = np.where(kept < last, nearest, kept)
+    for column in ("temp", "dewp", "pres", "wind_speed"):
+        if column in grid.columns:
+            at = grid[column].to_numpy(dtype=float).reshape(n_days, 24)[:, ::step]
+            with np.errstate(invalid="ignore"):
+                values = np.where(weight == 0.0, at[:, kept],
+                                  at[:, kept] * (1.0 - weight) + at[:, after] * weight)
+            out[column] = values.reshape(-1)
+    if "wind_dir" in grid.columns:
+        codes = grid["wind_dir"].cat.codes.to_numpy().reshape(n_days, 24)[:, ::step]
+        out["wind_dir"] = pd.Categorical.from_codes(codes[:, nearest].reshape(-1),
+                                                    dtype=grid["wind_dir"].dtype)
+    for column in ("rain", "snow"):
+        if column in grid.columns:
+            blocks = grid[column].to_numpy(dtype=float).reshape(n_days, 24 // step, step)
+            reduce = np.nanmax if column == "snow" or rain_is_flag else np.nanmean
+            per_step = nan_reduce(reduce, blocks, axis=2)
+            out[column] = np.repeat(per_step, step, axis=1).reshape(-1)
+    return out
+
+
 def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv",
                mode: str = "observed", horizon: int = 1, lags: int = 7,
                sequence_length: int = 14, hourly_hours: int = 0,
                max_fill_days: int = 2, target_transform: str = DEFAULT_TARGET_TRANSFORM,
                train_end: str = "", val_end: str = "", test_end: str = "",
                coordinates: dict[str, tuple[float, float]] | None = None,
-               min_hours: int | None = None, target_hours: bool = False) -> ForecastTask:
+               min_hours: int | None = None, target_hours: bool = False,
+               weather_step: int = 1, rain_is_flag: bool = False) -> ForecastTask:
     """Build the ForecastTask of every station from its HourlyFrame and DailyFrame.
 
     ``hourly_hours`` > 0 also builds ``task.hourly``, the last that many hours up to the
@@ -852,22 +900,39 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
     ``min_hours``: the completeness rule ``daily`` was made with, for rebuilding the task
     at other issue hours (default: what :func:`~forecast.daily.to_daily` recorded in
     ``daily.attrs``, else the 18-hour rule).
+    ``weather_step`` (forecast mode; hours, :data:`WEATHER_STEPS`): the target day's
+    weather, every input built from it, is that of a forecast every that many hours
+    (:func:`coarse_weather`; ``rain_is_flag`` when the rain column is a 0/1 flag), so
+    that models are fitted and chosen for the weather forecast they will be given; day
+    D's own record stays hourly.
     """
     if mode not in ("observed", "forecast"):
         raise DataError(f"unknown mode {mode!r}; choose observed or forecast")
     if target_hours and mode != "forecast":
         raise DataError("the target day's hourly weather is an input in forecast mode only "
                         "(--mode forecast)")
+    if weather_step != 1 and mode != "forecast":
+        raise DataError("weather_step is the step of the target day's weather forecast, an "
+                        "input in forecast mode only (--mode forecast)")
     warmup = max(lags, max(ROLL_WINDOWS))
     hours_ahead = 24 * horizon if mode == "forecast" else 0   # of task.hourly
     grid = complete_hours(hourly)
+    coarse_grid = coarse_daily = None
+    if weather_step != 1:
+        from .daily import to_daily
+
+        coarse_grid = coarse_weather(grid, weather_step, rain_is_flag)
+        coarse_daily = to_daily(coarse_grid, int(min_hours or daily.attrs.get(
+            "min_hours", DEFAULT_MIN_HOURS)))
+        coarse_rows = {str(k): v for k, v in coarse_daily.groupby(
+            "station", sort=True, observed=True).indices.items()}
     stations = sorted(daily["station"].unique().tolist())
     # row positions per station (one pass each); one station's rows are taken at a time
     daily_rows = {str(k): v for k, v in
                   daily.groupby("station", sort=True, observed=True).indices.items()}
     grid_rows = _station_blocks(grid)
     # first pass: each station's own features; the neighbour features need them all
-    station_dailies, station_features = [], []
+    station_dailies, station_features, coarse_features = [], [], []
     for station in stations:
         station_daily = daily.iloc[daily_rows[station]].reset_index(drop=True)
         n_days = len(station_daily)
@@ -878,6 +943,14 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
         station_grid = grid.iloc[grid_rows[station]].reset_index(drop=True)
         station_features.append(_station_features(station_grid, station_daily, lags,
                                                   max_fill_days))
+        if coarse_grid is not None:
+            coarse_station_daily = coarse_daily.iloc[coarse_rows[station]].reset_index(drop=True)
+            if not coarse_station_daily["date"].equals(station_daily["date"]):
+                raise DataError(f"station {station}: the daily frame's days are not those "
+                                "of its hourly record")
+            coarse_features.append(_station_features(
+                coarse_grid.iloc[grid_rows[station]].reset_index(drop=True),
+                coarse_station_daily, lags, max_fill_days))
     region, omitted = [None] * len(stations), {}
     if len(stations) >= 2:
         inputs = [f.reindex(columns=[c for c in ("pm25_evening_mean", "wind_u_mean",
@@ -911,7 +984,10 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
         for name, values in calendar.items():
             tabular[name] = values
         if mode == "forecast":
-            tabular = pd.concat([tabular, _forecast_weather(features, horizon)], axis=1)
+            ahead = features if coarse_grid is None else coarse_features[station_index]
+            tabular = pd.concat([tabular, _forecast_weather(ahead, horizon, features)], axis=1)
+            if coarse_grid is not None:
+                coarse_features[station_index] = None
         target = station_daily["daily_mean_pm25"].shift(-horizon).to_numpy(dtype=float)
         positions = np.arange(warmup - 1, n_days)
         rows = pd.DataFrame({
@@ -948,18 +1024,31 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
         if hourly_hours > 0 or target_hours:
             station_grid = grid.iloc[grid_rows[station]].reset_index(drop=True)
             station_hours = _hourly_inputs(station_grid)
+            # the target day's hours as the weather forecast gives them
+            ahead_grid = (station_grid if coarse_grid is None else
+                          coarse_grid.iloc[grid_rows[station]].reset_index(drop=True))
+            ahead_hours = (station_hours if coarse_grid is None else
+                           _hourly_inputs(ahead_grid))
         if hourly_hours > 0:
             # up to hour 23 of the issue day, its last; in forecast mode on to the end of
             # the target day, whose PM2.5 is not known at the issue time
             ahead = np.full((hours_ahead, station_hours.shape[1]), np.nan, dtype=np.float32)
-            window = _windows(np.concatenate([station_hours, ahead]),
-                              positions * 24 + 23 + hours_ahead, hourly_hours + hours_ahead)
+            ends_at = positions * 24 + 23 + hours_ahead
+            window = _windows(np.concatenate([station_hours, ahead]), ends_at,
+                              hourly_hours + hours_ahead)
+            if hours_ahead and coarse_grid is not None:
+                window[:, hourly_hours:] = _windows(np.concatenate([ahead_hours, ahead]),
+                                                    ends_at, hours_ahead)
             window[:, hourly_hours:, HOURLY_SEQUENCE_FEATURES.index("pm25")] = np.nan
             hourly_window[block] = window
         if target_hours:
             target_window[block], target_pm25[block] = _target_day_hours(
                 np.column_stack([station_hours, strong_north_wind(station_grid)]),
                 positions, horizon)
+            if coarse_grid is not None:     # the issue time's weather stays as observed
+                target_window[block, 1:] = _target_day_hours(
+                    np.column_stack([ahead_hours, strong_north_wind(ahead_grid)]),
+                    positions, horizon)[0][:, 1:]
     rows = pd.concat(row_blocks, ignore_index=True)
     y = rows["y"].to_numpy(dtype=float, copy=True)
     if not np.isfinite(y).any():
@@ -991,7 +1080,8 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
                      sequence_length=sequence_length, hourly_hours=hourly_hours,
                      max_fill_days=max_fill_days, target_transform=target_transform,
                      train_end=ends[0], val_end=ends[1], test_end=ends[2],
-                     coordinates=coordinates),
+                     coordinates=coordinates, weather_step=weather_step,
+                     rain_is_flag=rain_is_flag),
         end_of_day_rows=rows, end_of_day_X=X, end_of_day_features=list(feature_names))
     return ForecastTask(
         rows=rows, X=X, feature_names=feature_names,

@@ -317,3 +317,18 @@ def test_predict_with_a_three_hourly_weather_forecast(files, cli, tmp_path):
     code, _, err = cli("predict", run_dir, "--weather", tmp_path / "every3.csv")
     assert code == 0 and "rows 3 h apart interpolated to hours" in err
     assert "imputed" not in err
+
+
+def test_a_run_for_a_three_hourly_forecast_reads_either_file_alike(files, tmp_path):
+    """With task.weather_step = 3 the target day's inputs are built from its 00, 03, ...
+    21 h weather, so an hourly file and its every third hour give the same inputs."""
+    folder, run_dir = files
+    pd.read_csv(folder / "weather.csv").iloc[::3].to_csv(tmp_path / "every3.csv", index=False)
+    result = RunResult.read(run_dir)
+    config = load_config(run_dir / "config.toml")
+    config["task"]["weather_step"] = 3
+    hourly, rows = latest_task(config, result, folder / "weather.csv")
+    coarse, coarse_rows = latest_task(config, result, tmp_path / "every3.csv")
+    np.testing.assert_allclose(coarse.X[coarse_rows], hourly.X[rows], rtol=1e-6, atol=1e-5)
+    np.testing.assert_allclose(coarse.target_hours[coarse_rows], hourly.target_hours[rows],
+                               rtol=1e-6, atol=1e-5)

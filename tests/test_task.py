@@ -81,9 +81,11 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.array_equal(a, b, equal_nan=True))
 
 
-@pytest.mark.parametrize("mode", ["observed", "forecast"])
-def test_no_information_after_the_issue_time_leaks(small_hourly, mode):
-    kwargs = dict(mode=mode, hourly_hours=72, **SMALL_SPLITS)
+@pytest.mark.parametrize("mode, weather_step", [("observed", 1), ("forecast", 1),
+                                                ("forecast", 3)])
+def test_no_information_after_the_issue_time_leaks(small_hourly, mode, weather_step):
+    kwargs = dict(mode=mode, hourly_hours=72, weather_step=weather_step,
+                  target_hours=mode == "forecast", **SMALL_SPLITS)
     base = build(small_hourly, **kwargs)
     moved = build(_perturb_after(small_hourly, T_END), **kwargs)
     assert base.feature_names == moved.feature_names
@@ -116,6 +118,11 @@ def test_no_information_after_the_issue_time_leaks(small_hourly, mode):
         pm25 = base.hourly_names.index("pm25")
         assert np.isnan(base.hourly[:, known:, pm25]).all()
     assert _same(base.persistence[past], moved.persistence[past])
+    if mode == "forecast":
+        # the target day's hours (hgb_by_hour): the issue time's own row stays put
+        assert _same(base.target_hours[before], moved.target_hours[before])
+        assert _same(base.target_hours[at_d0, :1], moved.target_hours[at_d0, :1])
+        assert not _same(base.target_hours[at_d0, 1:], moved.target_hours[at_d0, 1:])
     # targets known by the end of D0
     target = pd.DatetimeIndex(base.rows["target_day"])
     assert _same(base.y[target <= D0], moved.y[target <= D0])
@@ -128,10 +135,11 @@ def test_no_information_after_the_issue_time_leaks(small_hourly, mode):
                      moved.y[target == D0 + pd.Timedelta(days=1)])
 
 
-def test_forecast_mode_reads_the_target_day_and_nothing_after_it(small_hourly):
+@pytest.mark.parametrize("weather_step", [1, 3, 6])
+def test_forecast_mode_reads_the_target_day_and_nothing_after_it(small_hourly, weather_step):
     # the stand-in forecast of D0 + 1 (every forecast_* column, the quarter-day detail
     # included) must not move when everything after the end of D0 + 1 changes
-    kwargs = dict(mode="forecast", **SMALL_SPLITS)
+    kwargs = dict(mode="forecast", weather_step=weather_step, **SMALL_SPLITS)
     target_end = T_END + pd.Timedelta(days=1)
     base = build(small_hourly, **kwargs)
     moved = build(_perturb_after(small_hourly, target_end), **kwargs)
@@ -142,6 +150,9 @@ def test_forecast_mode_reads_the_target_day_and_nothing_after_it(small_hourly):
     hourly = dict(kwargs, hourly_hours=48)
     assert _same(build(small_hourly, **hourly).hourly[upto],
                  build(_perturb_after(small_hourly, target_end), **hourly).hourly[upto])
+    by_hour = dict(kwargs, target_hours=True)
+    assert _same(build(small_hourly, **by_hour).target_hours[upto],
+                 build(_perturb_after(small_hourly, target_end), **by_hour).target_hours[upto])
     # ... and each of them does move when the target day itself changes
     changed = build(_perturb_after(small_hourly, T_END), **kwargs)
     at_d0 = issue == D0
@@ -593,3 +604,63 @@ def test_features_without_information_in_training_are_dropped(small_hourly):
         values = task.X[train, index]
         values = values[np.isfinite(values)]
         assert (name in dropped) == (len(values) == 0 or values.min() == values.max()), name
+
+
+# ---------------------------------------------------------------- a coarser weather forecast
+
+
+def test_weather_step_changes_only_the_target_day_s_weather(small_hourly):
+    """weather_step = 3: the forecast_* columns are those of the target day's weather at
+    00, 03, ..., 21 h made hourly; every other input, the targets and the issue time's
+    weather are those of the hourly run."""
+    kwargs = dict(mode="forecast", hourly_hours=48, target_hours=True, **SMALL_SPLITS)
+    hourly, coarse = build(small_hourly, **kwargs), build(small_hourly, weather_step=3, **kwargs)
+    forecast = np.array([n.startswith("forecast_") for n in hourly.feature_names])
+    assert hourly.feature_names == coarse.feature_names
+    assert _same(hourly.X[:, ~forecast], coarse.X[:, ~forecast])
+    assert not _same(hourly.X[:, forecast], coarse.X[:, forecast])
+    assert _same(hourly.y, coarse.y) and _same(hourly.y_hours, coarse.y_hours)
+    assert _same(hourly.target_hours[:, 0], coarse.target_hours[:, 0])
+    assert _same(hourly.hourly[:, :48], coarse.hourly[:, :48])
+    # the kept hours are the target day's own, the others between them
+    temp = coarse.target_hour_names.index("temp")
+    kept = slice(1, 25, 3)                       # channel row 0 is the issue time
+    assert _same(hourly.target_hours[:, kept, temp], coarse.target_hours[:, kept, temp])
+    # the target day's PM2.5 in the hourly window stays missing
+    assert np.isnan(coarse.hourly[:, 48:, coarse.hourly_names.index("pm25")]).all()
+
+
+@pytest.mark.parametrize("step", [3, 6])
+def test_weather_step_makes_hours_as_forecast_predict_does(small_hourly, step):
+    """The training data's target day at ``step`` hours (coarse_weather) is what
+    forecast predict makes of a weather file at that step (weather_hours): the same
+    hours, so a run is fitted and chosen for the forecast it will be given."""
+    from forecast.daily import complete_hours
+    from forecast.predict import weather_hours
+    from forecast.task import coarse_weather
+
+    grid = complete_hours(validate_hourly(small_hourly, "test"))
+    one_day = grid[(grid["station"] == grid["station"].iloc[0])
+                   & (grid["time"].dt.normalize() == pd.Timestamp("2010-02-03"))]
+    one_day = one_day.reset_index(drop=True)
+    made = coarse_weather(one_day, step)
+    rows = one_day[one_day["time"].dt.hour % step == 0].reset_index(drop=True)
+    rows = rows.assign(rain=rows["rain"] * 0 + one_day["rain"].to_numpy().reshape(
+        -1, step).mean(axis=1) * step)            # a file's rain: the step's total
+    from_file, note = weather_hours(rows, "w.csv")
+    assert note is not None
+    for column in ("temp", "dewp", "pres", "wind_speed", "rain"):
+        np.testing.assert_allclose(made[column], from_file[column], rtol=1e-12, atol=1e-12)
+    assert list(made["wind_dir"].astype(str)) == list(from_file["wind_dir"].astype(str))
+    assert _same(made["pm25"].to_numpy(), one_day["pm25"].to_numpy())
+
+
+def test_weather_step_is_for_forecast_mode_and_divides_a_day(small_hourly, cli_error):
+    with pytest.raises(DataError, match="forecast mode only"):
+        build(small_hourly, mode="observed", weather_step=3, **SMALL_SPLITS)
+    with pytest.raises(DataError, match="weather_step must be one of"):
+        build(small_hourly, mode="forecast", weather_step=5, **SMALL_SPLITS)
+    assert "task.weather_step must be one of 1, 2, 3, 4, 6, 8, 12" in cli_error(
+        "run", "--dataset", "synthetic", "--mode", "forecast", "--weather-step", "5")
+    assert "forecast mode only" in cli_error("run", "--dataset", "synthetic",
+                                             "--weather-step", "3")
