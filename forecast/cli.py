@@ -164,8 +164,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if result.synthetic:
         print("SYNTHETIC data: simulated, not real measurements")
     if result.mode == "forecast":
+        step = int(result.config.get("task", {}).get("weather_step", 1))
         print("Forecast mode: the target day's observed weather stands in for a weather "
-              "forecast (an upper bound on what a real forecast gives)")
+              + (f"forecast every {step} hours " if step != 1 else "forecast ")
+              + "(an upper bound on what a real forecast gives)")
     for question, answer in at_a_glance(Run(run_dir, result, None),
                                         result.recommendation.get("model")):
         print(question + (" " if question.endswith("?") else ": ") + answer.replace("**", ""))

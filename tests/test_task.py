@@ -664,3 +664,12 @@ def test_weather_step_is_for_forecast_mode_and_divides_a_day(small_hourly, cli_e
         "run", "--dataset", "synthetic", "--mode", "forecast", "--weather-step", "5")
     assert "forecast mode only" in cli_error("run", "--dataset", "synthetic",
                                              "--weather-step", "3")
+
+
+def test_the_report_names_the_weather_forecast_s_step():
+    from forecast.report.format import FORECAST_MODE_LABEL, forecast_mode_label
+
+    assert forecast_mode_label({"task": {"weather_step": 1}}) == FORECAST_MODE_LABEL
+    assert forecast_mode_label({}) == FORECAST_MODE_LABEL          # a run made before it
+    assert "at 6-hourly steps (task.weather_step = 6" in forecast_mode_label(
+        {"task": {"weather_step": 6}})

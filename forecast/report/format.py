@@ -10,6 +10,17 @@ FORECAST_MODE_LABEL = ("uses observed next-day weather as a perfect forecast —
                        "on what a real weather forecast gives")
 
 
+def forecast_mode_label(config: dict) -> str:
+    """:data:`FORECAST_MODE_LABEL`, with the step of the weather forecast the run was made
+    for (``task.weather_step``) when it is not hourly."""
+    step = int(config.get("task", {}).get("weather_step", 1))
+    if step == 1:
+        return FORECAST_MODE_LABEL
+    return (f"uses observed next-day weather as a perfect forecast at {step}-hourly steps "
+            f"(task.weather_step = {step}: its values at 00, {step:02d}, … h, made hourly) — "
+            "an upper bound on what a real weather forecast gives")
+
+
 def num(value) -> float | None:
     """A finite float, or None for missing / NaN / non-numbers."""
     if value is None or isinstance(value, bool):

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..constants import UNIT
 from .document import Doc
 from .figures import figure_folds, figure_stations
-from .format import DASH, FORECAST_MODE_LABEL, ci, count, fixed, pct, pval, seconds, signed
+from .format import DASH, ci, count, fixed, forecast_mode_label, pct, pval, seconds, signed
 from .run import Run
 
 
@@ -19,7 +19,7 @@ def section_run(doc: Doc, run: Run) -> None:
     if result.synthetic:
         doc.para("SYNTHETIC DATA: every number below describes a simulated data set, not real "
                  "air quality.", "banner")
-    mode_text = (f"forecast — perfect prognosis: {FORECAST_MODE_LABEL}"
+    mode_text = (f"forecast — perfect prognosis: {forecast_mode_label(result.config)}"
                  if result.mode == "forecast"
                  else "observed — inputs use information up to the issue day only")
     seeds = sorted({s[2] for f in result.network_families()

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from ..constants import UNIT
 from ..significance import days_to_detect, detectable_difference
-from .format import FORECAST_MODE_LABEL, ci, count, fixed, p_eq, pct, pval, seconds, short, signed
+from .format import ci, count, fixed, forecast_mode_label, p_eq, pct, pval, seconds, short, signed
 from .run import Run
 
 KIND_TEXT = {"baseline": "a baseline", "network": "a network",
@@ -135,7 +135,7 @@ def verdict(run: Run) -> tuple[str, str | None]:
                            for name, reason in sorted(result.failed.items()))
         s.append(f"{len(result.failed)} model run(s) failed: {listed}.")
     if result.mode == "forecast":
-        s.append("Scores are in forecast mode, which " + FORECAST_MODE_LABEL + ".")
+        s.append("Scores are in forecast mode, which " + forecast_mode_label(result.config) + ".")
     return " ".join(s), chosen
 
 
