@@ -149,10 +149,10 @@ def weather_hours(frame: pd.DataFrame, source: str, rain_is_flag: bool = False,
 
     Many weather forecasts come every 3 or 6 hours. Temperature, dew point, pressure and
     wind speed are interpolated linearly in time between a station's rows and held over
-    the step of its first or last row; the wind direction is the nearest row's; rain (mm) is spread
-    evenly over the hours of the step its row covers, the step that starts at the row's
-    time (``label_end``: that ends with it), and a 0/1 rain or snow flag
-    (``rain_is_flag``; snow always) holds over it. A step is the median between a
+    the step of its first or last row; the wind direction is the nearest row's (the
+    later on a tie); rain (mm) is spread evenly over the hours of the step its row
+    covers, the step that starts at the row's time (``label_end``: that ends with it),
+    and a 0/1 rain or snow flag (``rain_is_flag``; snow always) holds over it. A step is the median between a
     station's consecutive rows and must be a whole number of hours; the hours fill the
     target day as far as the rows reach. Rows under an hour apart are averaged into
     hours as the data's are (:func:`forecast.schema.hourly_values`)."""
