@@ -69,6 +69,46 @@ def coarse(hourly: pd.DataFrame, step: int, interpolate: bool, rain_is_flag: boo
     return out
 
 
+def with_target_day_of(task, loaded, hourly: pd.DataFrame, config: dict, dropped: list[str]):
+    """``task`` with the target day's weather inputs (the ``forecast_*`` columns and
+    ``target_hours``) those of the data with the hourly record ``hourly`` instead; day
+    D's inputs and the targets stay ``task``'s."""
+    original = loaded.hourly
+    loaded.hourly = hourly
+    try:
+        other = without_features(
+            make_task(loaded, daily_module.to_daily(hourly, config["data"]["min_hours"]),
+                      config), dropped)
+    finally:
+        loaded.hourly = original
+    assert (other.rows["issue_day"].to_numpy() == task.rows["issue_day"].to_numpy()).all()
+    columns = [task.feature_names.index(c) for c in task.forecast_columns()]
+    X = task.X.copy()
+    X[:, columns] = other.X[:, columns]
+    return replace(task, X=X, target_hours=other.target_hours)
+
+
+def rmse_table(run_dir: Path, tasks: dict, rows: np.ndarray) -> pd.DataFrame:
+    """Test RMSE (µg/m³) of every stored model (rows) on each task (columns)."""
+    y = next(iter(tasks.values())).y[rows]
+    scores: dict = {}
+    for label, one in tasks.items():
+        for name, values in predictions(run_dir, one, rows).items():
+            scores.setdefault(name, {})[label] = float(np.sqrt(np.mean((values - y) ** 2)))
+    return pd.DataFrame(scores).T.round(2)
+
+
+def load_run(run_dir: Path):
+    """The forecast-mode run's config, result, loaded data and task (its main split)."""
+    config = load_config(run_dir / "config.toml")
+    if config["task"]["mode"] != "forecast":
+        sys.exit(f"{run_dir}: not a forecast-mode run")
+    result = RunResult.read(run_dir)
+    loaded, daily = load_data(config, notes_to_stderr=False)
+    task = without_features(make_task(loaded, daily, config), result.dropped_features)
+    return config, result, loaded, task
+
+
 def predictions(run_dir: Path, task, rows) -> dict[str, np.ndarray]:
     from baselines import load_baseline
     from models import load_model
@@ -88,34 +128,15 @@ def main() -> None:
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--step", type=int, default=3, help="hours between the rows kept")
     args = parser.parse_args()
-    config = load_config(args.run_dir / "config.toml")
-    if config["task"]["mode"] != "forecast":
-        sys.exit(f"{args.run_dir}: not a forecast-mode run")
-    result = RunResult.read(args.run_dir)
-    loaded, daily = load_data(config, notes_to_stderr=False)
-    task = without_features(make_task(loaded, daily, config), result.dropped_features)
+    config, result, loaded, task = load_run(args.run_dir)
     rows = task.mask("test")
-    forecast_columns = [task.feature_names.index(c) for c in task.forecast_columns()]
     rain_is_flag = str(loaded.units.get("rain", "")).startswith("0/1")
     tasks = {"hourly": task}
     for label, interpolate in (("interpolated", True), ("hours missing", False)):
-        hourly = coarse(loaded.hourly, args.step, interpolate, rain_is_flag)
-        loaded.hourly, original = hourly, loaded.hourly
-        other = without_features(
-            make_task(loaded, daily_module.to_daily(hourly, config["data"]["min_hours"]),
-                      config), result.dropped_features)
-        loaded.hourly = original
-        assert (other.rows["issue_day"].to_numpy() == task.rows["issue_day"].to_numpy()).all()
-        X = task.X.copy()
-        X[:, forecast_columns] = other.X[:, forecast_columns]
-        tasks[f"{args.step}-hourly, {label}"] = replace(task, X=X,
-                                                        target_hours=other.target_hours)
-    y = task.y[rows]
-    scores = {}
-    for label, one in tasks.items():
-        for name, values in predictions(args.run_dir, one, rows).items():
-            scores.setdefault(name, {})[label] = float(np.sqrt(np.mean((values - y) ** 2)))
-    table = pd.DataFrame(scores).T.round(2)
+        tasks[f"{args.step}-hourly, {label}"] = with_target_day_of(
+            task, loaded, coarse(loaded.hourly, args.step, interpolate, rain_is_flag),
+            config, result.dropped_features)
+    table = rmse_table(args.run_dir, tasks, rows)
     first, last = task.rows.loc[rows, "target_day"].agg(["min", "max"])
     print(f"{args.run_dir}: test RMSE (µg/m³) on {int(rows.sum())} target days "
           f"({first:%Y-%m-%d} .. {last:%Y-%m-%d}), the target day's weather each way")
