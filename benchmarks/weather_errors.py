@@ -7,9 +7,10 @@ period) on the main split's test rows with the target day's weather perturbed by
 errors of a chosen size, day D's record and the targets unchanged, so an analyst can
 see how much of the bound survives and which model holds up best.
 
-The errors are an assumption, not a measured weather model. Day-ahead forecast errors
-are mostly synoptic: one error per day for the whole region (every station alike) and
-every hour of it, drawn for each day independently:
+The errors are an assumption, not a measured weather model: those a run with
+``task.weather_error`` is fitted for (:func:`forecast.task.forecast_errors`). Day-ahead
+forecast errors are mostly synoptic: one error per day for the whole region (every
+station alike) and every hour of it, drawn for each day independently:
 
 - temperature + N(0, 1.5 °C), dew point + N(0, 2 °C), pressure + N(0, 1 hPa);
 - wind speed × exp(N(0, 0.3)); the wind direction turned by N(0, 30°) (to the nearest
@@ -29,7 +30,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -37,33 +37,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from coarse_weather import load_run, rmse_table, with_target_day_of  # noqa: E402
 
-from forecast.schema import COMPASS_16, WIND_DIR_DTYPE, compass_to_degrees  # noqa: E402
-
-#: The standard deviation of each day's error at ``--scale`` 1 (see the module's text).
-TYPICAL = {"temp": 1.5, "dewp": 2.0, "pres": 1.0, "log_wind_speed": 0.3, "wind_dir": 30.0}
+from forecast.daily import complete_hours  # noqa: E402
+from forecast.task import forecast_errors  # noqa: E402
 
 
-def perturbed(hourly: pd.DataFrame, scale: float, seed: int = 0) -> pd.DataFrame:
-    """``hourly`` with its weather given day-level errors of ``scale`` × :data:`TYPICAL`,
-    the same for every station on a day."""
-    out = hourly.copy()
-    day = hourly["time"].dt.normalize()
-    days, index = np.unique(day.to_numpy(), return_inverse=True)
-    rng = np.random.default_rng(seed)
-    error = {name: rng.normal(0.0, sigma * scale, len(days))[index]
-             for name, sigma in TYPICAL.items()}
-    for column in ("temp", "dewp", "pres"):
-        if column in out.columns:
-            out[column] = out[column] + error[column]
-    if "wind_speed" in out.columns:
-        out["wind_speed"] = out["wind_speed"] * np.exp(error["log_wind_speed"])
-    if "wind_dir" in out.columns:
-        degrees = compass_to_degrees(out["wind_dir"]) + error["wind_dir"]
-        point = np.round(degrees / 22.5) % 16
-        names = np.where(np.isfinite(point), np.array(COMPASS_16, dtype=object)[
-            np.nan_to_num(point).astype(int)], out["wind_dir"].astype(object).to_numpy())
-        out["wind_dir"] = pd.Categorical(names, dtype=WIND_DIR_DTYPE)
-    return out
+def perturbed(hourly: pd.DataFrame, scale: float, seed: int) -> pd.DataFrame:
+    """``hourly`` (every hour of every day) with :func:`forecast.task.forecast_errors`."""
+    return forecast_errors(complete_hours(hourly), scale, seed)
 
 
 def main() -> None:

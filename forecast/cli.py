@@ -155,6 +155,7 @@ def _print_quality(report) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from .pipeline import run
     from .report import Run, at_a_glance
+    from .report.format import forecast_mode_label
     from .results import RunResult
 
     run_dir = run(_config(args))
@@ -164,10 +165,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if result.synthetic:
         print("SYNTHETIC data: simulated, not real measurements")
     if result.mode == "forecast":
-        step = int(result.config.get("task", {}).get("weather_step", 1))
-        print("Forecast mode: the target day's observed weather stands in for a weather "
-              + (f"forecast every {step} hours " if step != 1 else "forecast ")
-              + "(an upper bound on what a real forecast gives)")
+        print(f"Forecast mode: the model {forecast_mode_label(result.config)}")
     for question, answer in at_a_glance(Run(run_dir, result, None),
                                         result.recommendation.get("model")):
         print(question + (" " if question.endswith("?") else ": ") + answer.replace("**", ""))

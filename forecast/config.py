@@ -81,6 +81,7 @@ DEFAULTS: dict[str, Any] = {
         "hourly_sequence": False,   # build that hourly window even when no model reads it
         "max_fill_days": 2,         # daily gaps up to this long are filled from the past
         "weather_step": 1,          # forecast mode: hours between the weather forecast's values
+        "weather_error": 0.0,       # forecast mode: its day-level errors, × typical day-ahead ones
         "target_transform": "auto",  # networks: auto | none | log1p (baselines choose theirs on validation)
         "train_issue_hours": [],    # networks also train on forecasts issued at these hours (0..22) of day D
     },
@@ -275,9 +276,13 @@ def validate(config: dict) -> None:
         raise DataError(f"config: task.weather_step must be one of "
                         f"{', '.join(map(str, WEATHER_STEPS))} hours (a whole number of "
                         f"steps a day), not {task['weather_step']}")
-    if task["weather_step"] != 1 and task["mode"] != "forecast":
-        raise DataError("config: task.weather_step is the step of the target day's weather "
-                        "forecast, an input in forecast mode only (--mode forecast)")
+    for key in ("weather_step", "weather_error"):
+        if task[key] != DEFAULTS["task"][key] and task["mode"] != "forecast":
+            raise DataError(f"config: task.{key} describes the target day's weather "
+                            "forecast, an input in forecast mode only (--mode forecast)")
+    if not 0.0 <= task["weather_error"] <= 10.0:
+        raise DataError("config: task.weather_error must be between 0 (a perfect forecast) "
+                        f"and 10 times the typical day-ahead errors, not {task['weather_error']}")
     if config["diagnostics"]["sweep_model"] not in NETWORK_MODELS:
         raise DataError(f"config: diagnostics.sweep_model = "
                         f"{config['diagnostics']['sweep_model']!r} is not one of "

@@ -115,7 +115,10 @@ def make_task(loaded: sources.Loaded, daily: pd.DataFrame, config: dict) -> Fore
         target_transform=task_config["target_transform"],
         train_end=split["train_end"], val_end=split["val_end"], test_end=split["test_end"],
         coordinates=loaded.coordinates, weather_step=task_config["weather_step"],
-        rain_is_flag=str(loaded.units.get("rain", "")).startswith("0/1"))
+        rain_is_flag=str(loaded.units.get("rain", "")).startswith("0/1"),
+        weather_error=float(task_config["weather_error"]),
+        weather_error_seed=config["run"]["seed"],
+        forecast_from=loaded.hourly.attrs.get("forecast_from"))
     if not task_config["train_issue_hours"]:
         # nothing will rebuild it at other issue hours: the hourly record it holds for
         # that need not travel with the task to the training processes

@@ -248,7 +248,8 @@ def latest_task(config: dict, result: RunResult, weather: Path | None = None,
         attrs = dict(loaded.hourly.attrs)
         loaded.hourly = validate_hourly(pd.concat([loaded.hourly, forecast], ignore_index=True),
                                         str(weather))
-        loaded.hourly.attrs.update(attrs)
+        # a real forecast: not given the errors a weather_error run simulates
+        loaded.hourly.attrs.update(attrs, forecast_from=forecast["time"].min())
         daily = daily_module.to_daily(loaded.hourly, config["data"]["min_hours"])
     task = without_features(make_task(loaded, daily, config), result.dropped_features)
     issued = task.rows["issue_day"]

@@ -71,7 +71,7 @@ import pandas as pd
 from .constants import DEFAULT_MIN_HOURS, DEFAULT_TARGET_TRANSFORM, WEATHER_STEPS
 from .daily import WIND_FRACTION_COLUMNS, complete_hours, nan_reduce
 from .errors import DataError
-from .schema import CALM, SECTORS_8, compass_to_degrees, sector_codes
+from .schema import CALM, COMPASS_16, SECTORS_8, compass_to_degrees, sector_codes
 from .windows import Windows
 
 ROLL_WINDOWS = (3, 7, 14)
@@ -878,6 +878,52 @@ def coarse_weather(grid: pd.DataFrame, step: int, rain_is_flag: bool = False) ->
     return out
 
 
+#: The standard deviation of each day's weather forecast error at ``weather_error`` = 1,
+#: meant as a typical day-ahead forecast (an assumption, not a measured weather model):
+#: °C, °C, hPa, the logarithm of the wind speed's factor, degrees.
+TYPICAL_FORECAST_ERRORS = {"temp": 1.5, "dewp": 2.0, "pres": 1.0, "log_wind_speed": 0.3,
+                           "wind_dir": 30.0}
+
+
+def forecast_errors(grid: pd.DataFrame, scale: float, seed: int = 0,
+                    forecast_from: pd.Timestamp | None = None) -> pd.DataFrame:
+    """An hourly grid whose weather has a day-ahead forecast's errors: for each day one
+    error per quantity, the same for every station and hour (forecast errors are mostly
+    synoptic), drawn from N(0, ``scale`` × :data:`TYPICAL_FORECAST_ERRORS`):
+    added to temperature, dew point and pressure, the wind speed multiplied by the
+    exponential of its error, the wind direction turned by its error to the nearest of
+    the 16 compass points (calm stays calm). Rain is left as it is. The hours from
+    ``forecast_from`` on, a real forecast's (``forecast predict --weather``), are left as
+    they are; the draws depend on ``seed`` and the day alone. ``grid['wind_dir']`` has
+    the categories of :data:`~forecast.schema.WIND_DIRECTIONS` (16 points, then calm)."""
+    out = grid.copy()
+    day = grid["time"].dt.normalize()
+    days, index = np.unique(day.to_numpy(), return_inverse=True)
+    # each day's errors from a generator seeded by the day itself: the same day gets the
+    # same errors in a run, its folds and forecast predict, whatever the data's span
+    day_numbers = (days - np.datetime64("1970-01-01", "D")) // np.timedelta64(1, "D")
+    standard = np.array([np.random.default_rng([seed, int(d) + 10**6]).standard_normal(
+        len(TYPICAL_FORECAST_ERRORS)) for d in day_numbers]).reshape(
+            len(days), len(TYPICAL_FORECAST_ERRORS))
+    draws = {name: standard[index, k] * sigma * scale
+             for k, (name, sigma) in enumerate(TYPICAL_FORECAST_ERRORS.items())}
+    observed = (np.ones(len(grid), dtype=bool) if forecast_from is None
+                else (grid["time"] < forecast_from).to_numpy())
+    for column in ("temp", "dewp", "pres"):
+        if column in out.columns:
+            out[column] = np.where(observed, grid[column] + draws[column], grid[column])
+    if "wind_speed" in out.columns:
+        factor = np.where(observed, np.exp(draws["log_wind_speed"]), 1.0)
+        out["wind_speed"] = grid["wind_speed"].to_numpy(dtype=float) * factor
+    if "wind_dir" in out.columns:
+        codes = grid["wind_dir"].cat.codes.to_numpy()
+        compass = (codes >= 0) & (codes < len(COMPASS_16)) & observed
+        turned = np.round(codes + draws["wind_dir"] / 22.5).astype(int) % len(COMPASS_16)
+        codes = np.where(compass, turned, codes)
+        out["wind_dir"] = pd.Categorical.from_codes(codes, dtype=grid["wind_dir"].dtype)
+    return out
+
+
 def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv",
                mode: str = "observed", horizon: int = 1, lags: int = 7,
                sequence_length: int = 14, hourly_hours: int = 0,
@@ -885,7 +931,9 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
                train_end: str = "", val_end: str = "", test_end: str = "",
                coordinates: dict[str, tuple[float, float]] | None = None,
                min_hours: int | None = None, target_hours: bool = False,
-               weather_step: int = 1, rain_is_flag: bool = False) -> ForecastTask:
+               weather_step: int = 1, rain_is_flag: bool = False,
+               weather_error: float = 0.0, weather_error_seed: int = 0,
+               forecast_from: pd.Timestamp | None = None) -> ForecastTask:
     """Build the ForecastTask of every station from its HourlyFrame and DailyFrame.
 
     ``hourly_hours`` > 0 also builds ``task.hourly``, the last that many hours up to the
@@ -905,26 +953,37 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
     (:func:`coarse_weather`; ``rain_is_flag`` when the rain column is a 0/1 flag), so
     that models are fitted and chosen for the weather forecast they will be given; day
     D's own record stays hourly.
+    ``weather_error`` (forecast mode; a scale of :data:`TYPICAL_FORECAST_ERRORS`, 0 for a
+    perfect forecast): the target day's weather, every input built from it, has the
+    day-level errors of :func:`forecast_errors` (seeded by ``weather_error_seed``), but
+    not from ``forecast_from`` on, the first hour of a real weather forecast appended to
+    the data; day D's record, the targets and the issue time's weather stay observed.
     """
     if mode not in ("observed", "forecast"):
         raise DataError(f"unknown mode {mode!r}; choose observed or forecast")
     if target_hours and mode != "forecast":
         raise DataError("the target day's hourly weather is an input in forecast mode only "
                         "(--mode forecast)")
-    if weather_step != 1 and mode != "forecast":
-        raise DataError("weather_step is the step of the target day's weather forecast, an "
-                        "input in forecast mode only (--mode forecast)")
+    if (weather_step != 1 or weather_error) and mode != "forecast":
+        raise DataError("weather_step and weather_error describe the target day's weather "
+                        "forecast, an input in forecast mode only (--mode forecast)")
+    if not 0.0 <= weather_error <= 10.0:
+        raise DataError(f"weather_error must be between 0 (a perfect forecast) and 10 times "
+                        f"the typical day-ahead errors, not {weather_error}")
     warmup = max(lags, max(ROLL_WINDOWS))
     hours_ahead = 24 * horizon if mode == "forecast" else 0   # of task.hourly
     grid = complete_hours(hourly)
-    coarse_grid = coarse_daily = None
-    if weather_step != 1:
+    forecast_grid = forecast_daily = None
+    if weather_step != 1 or weather_error:
         from .daily import to_daily
 
-        coarse_grid = coarse_weather(grid, weather_step, rain_is_flag)
-        coarse_daily = to_daily(coarse_grid, int(min_hours or daily.attrs.get(
+        forecast_grid = coarse_weather(grid, weather_step, rain_is_flag)
+        if weather_error:
+            forecast_grid = forecast_errors(forecast_grid, weather_error, weather_error_seed,
+                                            forecast_from)
+        forecast_daily = to_daily(forecast_grid, int(min_hours or daily.attrs.get(
             "min_hours", DEFAULT_MIN_HOURS)))
-        coarse_rows = {str(k): v for k, v in coarse_daily.groupby(
+        forecast_rows = {str(k): v for k, v in forecast_daily.groupby(
             "station", sort=True, observed=True).indices.items()}
     stations = sorted(daily["station"].unique().tolist())
     # row positions per station (one pass each); one station's rows are taken at a time
@@ -932,7 +991,7 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
                   daily.groupby("station", sort=True, observed=True).indices.items()}
     grid_rows = _station_blocks(grid)
     # first pass: each station's own features; the neighbour features need them all
-    station_dailies, station_features, coarse_features = [], [], []
+    station_dailies, station_features, forecast_features = [], [], []
     for station in stations:
         station_daily = daily.iloc[daily_rows[station]].reset_index(drop=True)
         n_days = len(station_daily)
@@ -943,14 +1002,14 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
         station_grid = grid.iloc[grid_rows[station]].reset_index(drop=True)
         station_features.append(_station_features(station_grid, station_daily, lags,
                                                   max_fill_days))
-        if coarse_grid is not None:
-            coarse_station_daily = coarse_daily.iloc[coarse_rows[station]].reset_index(drop=True)
-            if not coarse_station_daily["date"].equals(station_daily["date"]):
+        if forecast_grid is not None:
+            forecast_station_daily = forecast_daily.iloc[forecast_rows[station]].reset_index(drop=True)
+            if not forecast_station_daily["date"].equals(station_daily["date"]):
                 raise DataError(f"station {station}: the daily frame's days are not those "
                                 "of its hourly record")
-            coarse_features.append(_station_features(
-                coarse_grid.iloc[grid_rows[station]].reset_index(drop=True),
-                coarse_station_daily, lags, max_fill_days))
+            forecast_features.append(_station_features(
+                forecast_grid.iloc[grid_rows[station]].reset_index(drop=True),
+                forecast_station_daily, lags, max_fill_days))
     region, omitted = [None] * len(stations), {}
     if len(stations) >= 2:
         inputs = [f.reindex(columns=[c for c in ("pm25_evening_mean", "wind_u_mean",
@@ -984,10 +1043,10 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
         for name, values in calendar.items():
             tabular[name] = values
         if mode == "forecast":
-            ahead = features if coarse_grid is None else coarse_features[station_index]
+            ahead = features if forecast_grid is None else forecast_features[station_index]
             tabular = pd.concat([tabular, _forecast_weather(ahead, horizon, features)], axis=1)
-            if coarse_grid is not None:
-                coarse_features[station_index] = None
+            if forecast_grid is not None:
+                forecast_features[station_index] = None
         target = station_daily["daily_mean_pm25"].shift(-horizon).to_numpy(dtype=float)
         positions = np.arange(warmup - 1, n_days)
         rows = pd.DataFrame({
@@ -1025,9 +1084,9 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
             station_grid = grid.iloc[grid_rows[station]].reset_index(drop=True)
             station_hours = _hourly_inputs(station_grid)
             # the target day's hours as the weather forecast gives them
-            ahead_grid = (station_grid if coarse_grid is None else
-                          coarse_grid.iloc[grid_rows[station]].reset_index(drop=True))
-            ahead_hours = (station_hours if coarse_grid is None else
+            ahead_grid = (station_grid if forecast_grid is None else
+                          forecast_grid.iloc[grid_rows[station]].reset_index(drop=True))
+            ahead_hours = (station_hours if forecast_grid is None else
                            _hourly_inputs(ahead_grid))
         if hourly_hours > 0:
             # up to hour 23 of the issue day, its last; in forecast mode on to the end of
@@ -1036,7 +1095,7 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
             ends_at = positions * 24 + 23 + hours_ahead
             window = _windows(np.concatenate([station_hours, ahead]), ends_at,
                               hourly_hours + hours_ahead)
-            if hours_ahead and coarse_grid is not None:
+            if hours_ahead and forecast_grid is not None:
                 window[:, hourly_hours:] = _windows(np.concatenate([ahead_hours, ahead]),
                                                     ends_at, hours_ahead)
             window[:, hourly_hours:, HOURLY_SEQUENCE_FEATURES.index("pm25")] = np.nan
@@ -1045,7 +1104,7 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
             target_window[block], target_pm25[block] = _target_day_hours(
                 np.column_stack([station_hours, strong_north_wind(station_grid)]),
                 positions, horizon)
-            if coarse_grid is not None:     # the issue time's weather stays as observed
+            if forecast_grid is not None:     # the issue time's weather stays as observed
                 target_window[block, 1:] = _target_day_hours(
                     np.column_stack([ahead_hours, strong_north_wind(ahead_grid)]),
                     positions, horizon)[0][:, 1:]
@@ -1081,7 +1140,8 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
                      max_fill_days=max_fill_days, target_transform=target_transform,
                      train_end=ends[0], val_end=ends[1], test_end=ends[2],
                      coordinates=coordinates, weather_step=weather_step,
-                     rain_is_flag=rain_is_flag),
+                     rain_is_flag=rain_is_flag, weather_error=weather_error,
+                     weather_error_seed=weather_error_seed),
         end_of_day_rows=rows, end_of_day_X=X, end_of_day_features=list(feature_names))
     return ForecastTask(
         rows=rows, X=X, feature_names=feature_names,

@@ -332,3 +332,21 @@ def test_a_run_for_a_three_hourly_forecast_reads_either_file_alike(files, tmp_pa
     np.testing.assert_allclose(coarse.X[coarse_rows], hourly.X[rows], rtol=1e-6, atol=1e-5)
     np.testing.assert_allclose(coarse.target_hours[coarse_rows], hourly.target_hours[rows],
                                rtol=1e-6, atol=1e-5)
+
+
+def test_a_run_for_an_erring_forecast_leaves_the_real_forecast_as_it_is(files):
+    """task.weather_error gives the observed weather of the training, validation and test
+    target days a forecast's errors; the weather file is a real forecast and is read as
+    it is."""
+    folder, run_dir = files
+    result = RunResult.read(run_dir)
+    config = load_config(run_dir / "config.toml")
+    perfect, rows = latest_task(config, result, folder / "weather.csv")
+    config["task"]["weather_error"] = 1.0
+    erring, erring_rows = latest_task(config, result, folder / "weather.csv")
+    forecast = [perfect.feature_names.index(c) for c in perfect.forecast_columns()]
+    np.testing.assert_array_equal(erring.X[erring_rows][:, forecast],
+                                  perfect.X[rows][:, forecast])
+    np.testing.assert_array_equal(erring.target_hours[erring_rows], perfect.target_hours[rows])
+    earlier = perfect.mask("test")
+    assert not np.array_equal(erring.X[earlier][:, forecast], perfect.X[earlier][:, forecast])

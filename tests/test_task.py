@@ -81,11 +81,13 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.array_equal(a, b, equal_nan=True))
 
 
-@pytest.mark.parametrize("mode, weather_step", [("observed", 1), ("forecast", 1),
-                                                ("forecast", 3)])
-def test_no_information_after_the_issue_time_leaks(small_hourly, mode, weather_step):
+@pytest.mark.parametrize("mode, weather_step, weather_error", [
+    ("observed", 1, 0.0), ("forecast", 1, 0.0), ("forecast", 3, 0.0), ("forecast", 3, 1.0)])
+def test_no_information_after_the_issue_time_leaks(small_hourly, mode, weather_step,
+                                                   weather_error):
     kwargs = dict(mode=mode, hourly_hours=72, weather_step=weather_step,
-                  target_hours=mode == "forecast", **SMALL_SPLITS)
+                  weather_error=weather_error, target_hours=mode == "forecast",
+                  **SMALL_SPLITS)
     base = build(small_hourly, **kwargs)
     moved = build(_perturb_after(small_hourly, T_END), **kwargs)
     assert base.feature_names == moved.feature_names
@@ -135,11 +137,14 @@ def test_no_information_after_the_issue_time_leaks(small_hourly, mode, weather_s
                      moved.y[target == D0 + pd.Timedelta(days=1)])
 
 
-@pytest.mark.parametrize("weather_step", [1, 3, 6])
-def test_forecast_mode_reads_the_target_day_and_nothing_after_it(small_hourly, weather_step):
+@pytest.mark.parametrize("weather_step, weather_error", [(1, 0.0), (3, 0.0), (6, 0.0),
+                                                         (1, 2.0)])
+def test_forecast_mode_reads_the_target_day_and_nothing_after_it(small_hourly, weather_step,
+                                                                 weather_error):
     # the stand-in forecast of D0 + 1 (every forecast_* column, the quarter-day detail
     # included) must not move when everything after the end of D0 + 1 changes
-    kwargs = dict(mode="forecast", weather_step=weather_step, **SMALL_SPLITS)
+    kwargs = dict(mode="forecast", weather_step=weather_step, weather_error=weather_error,
+                  **SMALL_SPLITS)
     target_end = T_END + pd.Timedelta(days=1)
     base = build(small_hourly, **kwargs)
     moved = build(_perturb_after(small_hourly, target_end), **kwargs)
@@ -163,7 +168,8 @@ def test_forecast_mode_reads_the_target_day_and_nothing_after_it(small_hourly, w
             "forecast_wind_speed_afternoon", "forecast_calm_hours_night"} <= set(quarters)
     for name in quarters + ["forecast_first_north_wind_hour", "forecast_rain_hours"]:
         column = base.feature_names.index(name)
-        assert not _same(base.X[at_d0, column], changed.X[at_d0, column]), name
+        # (with errors an hour count may land on the same value either way)
+        assert weather_error or not _same(base.X[at_d0, column], changed.X[at_d0, column]), name
 
 
 def test_a_change_before_the_issue_time_does_reach_the_features(small_hourly):
@@ -655,6 +661,53 @@ def test_weather_step_makes_hours_as_forecast_predict_does(small_hourly, step):
     assert _same(made["pm25"].to_numpy(), one_day["pm25"].to_numpy())
 
 
+def test_forecast_errors_are_one_per_day_and_quantity(small_hourly):
+    """forecast_errors: each day's temperature moves by one amount at every station and
+    hour, the same whatever the data's span; calm and missing values stay; the hours of
+    a real forecast (forecast_from on) do not move."""
+    from forecast.daily import complete_hours
+    from forecast.task import forecast_errors
+
+    grid = complete_hours(validate_hourly(small_hourly, "test"))
+    moved = forecast_errors(grid, 1.0, seed=0)
+    shift = (moved["temp"] - grid["temp"]).groupby(grid["time"].dt.normalize())
+    assert (shift.std().fillna(0) < 1e-9).all() and shift.mean().abs().gt(0).mean() > 0.9
+    assert 0.8 < shift.mean().std() < 2.4                  # about 1.5 °C
+    ratio = moved["wind_speed"] / grid["wind_speed"]
+    assert ratio.groupby(grid["time"].dt.normalize()).std().fillna(0).max() < 1e-9
+    calm = (grid["wind_dir"] == "calm").to_numpy()
+    assert calm.any() and (moved["wind_dir"].to_numpy()[calm] == "calm").all()
+    turned = (moved["wind_dir"] != grid["wind_dir"]).to_numpy() & ~calm
+    assert 0.2 < turned.mean() < 0.9
+    assert np.isnan(moved["temp"].to_numpy()[np.isnan(grid["temp"].to_numpy())]).all()
+    # the same day gets the same error from a shorter grid; another seed, others
+    later = grid[grid["time"] >= "2010-03-01"].reset_index(drop=True)
+    np.testing.assert_array_equal(forecast_errors(later, 1.0, seed=0)["temp"],
+                                  moved.loc[grid["time"] >= "2010-03-01", "temp"])
+    assert not np.allclose(forecast_errors(grid, 1.0, seed=1)["temp"], moved["temp"],
+                           equal_nan=True)
+    # a real forecast's hours are left alone; no error at scale 0
+    start = pd.Timestamp("2010-03-01")
+    kept = forecast_errors(grid, 1.0, seed=0, forecast_from=start)
+    after = (grid["time"] >= start).to_numpy()
+    assert _same(kept["temp"].to_numpy()[after], grid["temp"].to_numpy()[after])
+    assert _same(kept["temp"].to_numpy()[~after], moved["temp"].to_numpy()[~after])
+    assert _same(forecast_errors(grid, 0.0)["temp"].to_numpy(), grid["temp"].to_numpy())
+
+
+def test_weather_error_moves_only_the_target_day_s_weather(small_hourly):
+    kwargs = dict(mode="forecast", target_hours=True, **SMALL_SPLITS)
+    perfect, erring = build(small_hourly, **kwargs), build(small_hourly, weather_error=1.0,
+                                                           **kwargs)
+    forecast = np.array([n.startswith("forecast_") for n in perfect.feature_names])
+    assert _same(perfect.X[:, ~forecast], erring.X[:, ~forecast])
+    assert _same(perfect.y, erring.y) and _same(perfect.y_hours, erring.y_hours)
+    temp = perfect.feature_names.index("forecast_temp_mean")
+    assert 0.8 < np.nanstd(erring.X[:, temp] - perfect.X[:, temp]) < 2.4
+    with pytest.raises(DataError, match="between 0"):
+        build(small_hourly, weather_error=-1.0, **kwargs)
+
+
 def test_weather_step_is_for_forecast_mode_and_divides_a_day(small_hourly, cli_error):
     with pytest.raises(DataError, match="forecast mode only"):
         build(small_hourly, mode="observed", weather_step=3, **SMALL_SPLITS)
@@ -664,6 +717,8 @@ def test_weather_step_is_for_forecast_mode_and_divides_a_day(small_hourly, cli_e
         "run", "--dataset", "synthetic", "--mode", "forecast", "--weather-step", "5")
     assert "forecast mode only" in cli_error("run", "--dataset", "synthetic",
                                              "--weather-step", "3")
+    assert "task.weather_error describes" in cli_error("run", "--dataset", "synthetic",
+                                                       "--weather-error", "1")
 
 
 def test_the_report_names_the_weather_forecast_s_step():

@@ -11,14 +11,22 @@ FORECAST_MODE_LABEL = ("uses observed next-day weather as a perfect forecast —
 
 
 def forecast_mode_label(config: dict) -> str:
-    """:data:`FORECAST_MODE_LABEL`, with the step of the weather forecast the run was made
-    for (``task.weather_step``) when it is not hourly."""
-    step = int(config.get("task", {}).get("weather_step", 1))
-    if step == 1:
+    """:data:`FORECAST_MODE_LABEL`, or what the run took for the weather forecast when
+    it was not perfect and hourly (``task.weather_step``, ``task.weather_error``)."""
+    task = config.get("task", {})
+    step, error = int(task.get("weather_step", 1)), float(task.get("weather_error", 0.0))
+    if step == 1 and not error:
         return FORECAST_MODE_LABEL
-    return (f"uses observed next-day weather as a perfect forecast at {step}-hourly steps "
-            f"(task.weather_step = {step}: its values at 00, {step:02d}, … h, made hourly) — "
-            "an upper bound on what a real weather forecast gives")
+    made = []
+    if step != 1:
+        made.append(f"at {step}-hourly steps (task.weather_step = {step}: its values at 00, "
+                    f"{step:02d}, … h, made hourly)")
+    if error:
+        made.append(f"with day-level errors {error:g} times a typical day-ahead "
+                    f"forecast's (task.weather_error = {error:g}; an assumed size)")
+    return ("uses observed next-day weather as its weather forecast, " + " and ".join(made)
+            + (" — an upper bound on what a real weather forecast gives" if not error
+               else " — what a forecast with errors of that size would give"))
 
 
 def num(value) -> float | None:
