@@ -8,7 +8,8 @@ errors of a chosen size, day D's record and the targets unchanged, so an analyst
 see how much of the bound survives and which model holds up best.
 
 The errors are an assumption, not a measured weather model: those a run with
-``task.weather_error`` is fitted for (:func:`forecast.task.forecast_errors`). Day-ahead
+``task.weather_error`` is fitted for (:func:`forecast.task.forecast_errors`, with the
+default ``[task.weather_error_sizes]``). Day-ahead
 forecast errors are mostly synoptic: one error per day for the whole region (every
 station alike) and every hour of it, drawn for each day independently:
 

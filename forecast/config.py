@@ -21,6 +21,7 @@ from .constants import (
     DEFAULT_TARGET_TRANSFORM,
     LIMIT_24H,
     TARGET_TRANSFORMS,
+    TYPICAL_FORECAST_ERRORS,
     WEATHER_STEPS,
 )
 from .coordinates import check_coordinates
@@ -82,6 +83,7 @@ DEFAULTS: dict[str, Any] = {
         "max_fill_days": 2,         # daily gaps up to this long are filled from the past
         "weather_step": 1,          # forecast mode: hours between the weather forecast's values
         "weather_error": 0.0,       # forecast mode: its day-level errors, × typical day-ahead ones
+        "weather_error_sizes": dict(TYPICAL_FORECAST_ERRORS),  # those at weather_error = 1
         "target_transform": "auto",  # networks: auto | none | log1p (baselines choose theirs on validation)
         "train_issue_hours": [],    # networks also train on forecasts issued at these hours (0..22) of day D
     },
@@ -280,6 +282,10 @@ def validate(config: dict) -> None:
         if task[key] != DEFAULTS["task"][key] and task["mode"] != "forecast":
             raise DataError(f"config: task.{key} describes the target day's weather "
                             "forecast, an input in forecast mode only (--mode forecast)")
+    negative = {k: v for k, v in task["weather_error_sizes"].items() if v < 0}
+    if negative:
+        raise DataError(f"config: task.weather_error_sizes.{next(iter(negative))} must be 0 "
+                        f"or more, not {next(iter(negative.values()))}")
     if not 0.0 <= task["weather_error"] <= 10.0:
         raise DataError("config: task.weather_error must be between 0 (a perfect forecast) "
                         f"and 10 times the typical day-ahead errors, not {task['weather_error']}")

@@ -37,3 +37,11 @@ PREDICTION_TEXT_COLUMNS = ("fold", "station", "split", "model")
 #: Steps (hours) the target day's weather forecast may come at (``task.weather_step``):
 #: the divisors of a day.
 WEATHER_STEPS = (1, 2, 3, 4, 6, 8, 12)
+
+#: The standard deviation of each day's weather forecast error at ``task.weather_error``
+#: = 1, meant as a typical day-ahead forecast (an assumption, not a measured weather
+#: model), the defaults of ``[task.weather_error_sizes]``: temperature and dew point °C,
+#: pressure hPa, wind speed as the logarithm of the factor it is multiplied by, wind
+#: direction degrees.
+TYPICAL_FORECAST_ERRORS = {"temp": 1.5, "dewp": 2.0, "pres": 1.0, "wind_speed": 0.3,
+                           "wind_dir": 30.0}

@@ -118,6 +118,7 @@ def make_task(loaded: sources.Loaded, daily: pd.DataFrame, config: dict) -> Fore
         rain_is_flag=str(loaded.units.get("rain", "")).startswith("0/1"),
         weather_error=float(task_config["weather_error"]),
         weather_error_seed=config["run"]["seed"],
+        weather_error_sizes=task_config["weather_error_sizes"],
         forecast_from=loaded.hourly.attrs.get("forecast_from"))
     if not task_config["train_issue_hours"]:
         # nothing will rebuild it at other issue hours: the hourly record it holds for

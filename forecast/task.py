@@ -68,7 +68,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from .constants import DEFAULT_MIN_HOURS, DEFAULT_TARGET_TRANSFORM, WEATHER_STEPS
+from .constants import (
+    DEFAULT_MIN_HOURS,
+    DEFAULT_TARGET_TRANSFORM,
+    TYPICAL_FORECAST_ERRORS,
+    WEATHER_STEPS,
+)
 from .daily import WIND_FRACTION_COLUMNS, complete_hours, nan_reduce
 from .errors import DataError
 from .schema import CALM, COMPASS_16, SECTORS_8, compass_to_degrees, sector_codes
@@ -878,18 +883,13 @@ def coarse_weather(grid: pd.DataFrame, step: int, rain_is_flag: bool = False) ->
     return out
 
 
-#: The standard deviation of each day's weather forecast error at ``weather_error`` = 1,
-#: meant as a typical day-ahead forecast (an assumption, not a measured weather model):
-#: °C, °C, hPa, the logarithm of the wind speed's factor, degrees.
-TYPICAL_FORECAST_ERRORS = {"temp": 1.5, "dewp": 2.0, "pres": 1.0, "log_wind_speed": 0.3,
-                           "wind_dir": 30.0}
-
-
 def forecast_errors(grid: pd.DataFrame, scale: float, seed: int = 0,
-                    forecast_from: pd.Timestamp | None = None) -> pd.DataFrame:
+                    forecast_from: pd.Timestamp | None = None,
+                    sizes: dict[str, float] | None = None) -> pd.DataFrame:
     """An hourly grid whose weather has a day-ahead forecast's errors: for each day one
     error per quantity, the same for every station and hour (forecast errors are mostly
-    synoptic), drawn from N(0, ``scale`` × :data:`TYPICAL_FORECAST_ERRORS`):
+    synoptic), drawn from N(0, ``scale`` × its size in ``sizes``, default
+    :data:`~forecast.constants.TYPICAL_FORECAST_ERRORS`):
     added to temperature, dew point and pressure, the wind speed multiplied by the
     exponential of its error, the wind direction turned by its error to the nearest of
     the 16 compass points (calm stays calm). Rain is left as it is. The hours from
@@ -905,15 +905,16 @@ def forecast_errors(grid: pd.DataFrame, scale: float, seed: int = 0,
     standard = np.array([np.random.default_rng([seed, int(d) + 10**6]).standard_normal(
         len(TYPICAL_FORECAST_ERRORS)) for d in day_numbers]).reshape(
             len(days), len(TYPICAL_FORECAST_ERRORS))
-    draws = {name: standard[index, k] * sigma * scale
-             for k, (name, sigma) in enumerate(TYPICAL_FORECAST_ERRORS.items())}
+    sizes = {**TYPICAL_FORECAST_ERRORS, **(sizes or {})}
+    draws = {name: standard[index, k] * sizes[name] * scale
+             for k, name in enumerate(TYPICAL_FORECAST_ERRORS)}
     observed = (np.ones(len(grid), dtype=bool) if forecast_from is None
                 else (grid["time"] < forecast_from).to_numpy())
     for column in ("temp", "dewp", "pres"):
         if column in out.columns:
             out[column] = np.where(observed, grid[column] + draws[column], grid[column])
     if "wind_speed" in out.columns:
-        factor = np.where(observed, np.exp(draws["log_wind_speed"]), 1.0)
+        factor = np.where(observed, np.exp(draws["wind_speed"]), 1.0)
         out["wind_speed"] = grid["wind_speed"].to_numpy(dtype=float) * factor
     if "wind_dir" in out.columns:
         codes = grid["wind_dir"].cat.codes.to_numpy()
@@ -933,6 +934,7 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
                min_hours: int | None = None, target_hours: bool = False,
                weather_step: int = 1, rain_is_flag: bool = False,
                weather_error: float = 0.0, weather_error_seed: int = 0,
+               weather_error_sizes: dict[str, float] | None = None,
                forecast_from: pd.Timestamp | None = None) -> ForecastTask:
     """Build the ForecastTask of every station from its HourlyFrame and DailyFrame.
 
@@ -953,9 +955,10 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
     (:func:`coarse_weather`; ``rain_is_flag`` when the rain column is a 0/1 flag), so
     that models are fitted and chosen for the weather forecast they will be given; day
     D's own record stays hourly.
-    ``weather_error`` (forecast mode; a scale of :data:`TYPICAL_FORECAST_ERRORS`, 0 for a
-    perfect forecast): the target day's weather, every input built from it, has the
-    day-level errors of :func:`forecast_errors` (seeded by ``weather_error_seed``), but
+    ``weather_error`` (forecast mode; a scale of ``weather_error_sizes``, default
+    :data:`~forecast.constants.TYPICAL_FORECAST_ERRORS`; 0 for a perfect forecast): the
+    target day's weather, every input built from it, has the day-level errors of
+    :func:`forecast_errors` (seeded by ``weather_error_seed``), but
     not from ``forecast_from`` on, the first hour of a real weather forecast appended to
     the data; day D's record, the targets and the issue time's weather stay observed.
     """
@@ -980,7 +983,7 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
         forecast_grid = coarse_weather(grid, weather_step, rain_is_flag)
         if weather_error:
             forecast_grid = forecast_errors(forecast_grid, weather_error, weather_error_seed,
-                                            forecast_from)
+                                            forecast_from, weather_error_sizes)
         forecast_daily = to_daily(forecast_grid, int(min_hours or daily.attrs.get(
             "min_hours", DEFAULT_MIN_HOURS)))
         forecast_rows = {str(k): v for k, v in forecast_daily.groupby(
@@ -1141,7 +1144,8 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
                      train_end=ends[0], val_end=ends[1], test_end=ends[2],
                      coordinates=coordinates, weather_step=weather_step,
                      rain_is_flag=rain_is_flag, weather_error=weather_error,
-                     weather_error_seed=weather_error_seed),
+                     weather_error_seed=weather_error_seed,
+                     weather_error_sizes=weather_error_sizes),
         end_of_day_rows=rows, end_of_day_X=X, end_of_day_features=list(feature_names))
     return ForecastTask(
         rows=rows, X=X, feature_names=feature_names,

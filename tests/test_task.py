@@ -693,6 +693,22 @@ def test_forecast_errors_are_one_per_day_and_quantity(small_hourly):
     assert _same(kept["temp"].to_numpy()[after], grid["temp"].to_numpy()[after])
     assert _same(kept["temp"].to_numpy()[~after], moved["temp"].to_numpy()[~after])
     assert _same(forecast_errors(grid, 0.0)["temp"].to_numpy(), grid["temp"].to_numpy())
+    # sizes of one's own: no temperature error, twice the pressure's
+    own = forecast_errors(grid, 1.0, seed=0, sizes={"temp": 0.0, "pres": 2.0})
+    assert _same(own["temp"].to_numpy(), grid["temp"].to_numpy())
+    np.testing.assert_allclose(own["pres"] - grid["pres"], 2 * (moved["pres"] - grid["pres"]))
+    assert _same(own["dewp"].to_numpy(), moved["dewp"].to_numpy())
+
+
+def test_weather_error_sizes_are_checked(cli_error, tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text('[task]\nmode = "forecast"\nweather_error = 1.0\n'
+                      "[task.weather_error_sizes]\ntemp = -1.0\n")
+    assert "task.weather_error_sizes.temp must be 0 or more" in cli_error(
+        "run", "--dataset", "synthetic", "--config", config)
+    config.write_text('[task]\nmode = "forecast"\n[task.weather_error_sizes]\ntmp = 1.0\n')
+    assert "did you mean 'temp'" in cli_error("run", "--dataset", "synthetic",
+                                              "--config", config)
 
 
 def test_weather_error_moves_only_the_target_day_s_weather(small_hourly):
@@ -728,3 +744,7 @@ def test_the_report_names_the_weather_forecast_s_step():
     assert forecast_mode_label({}) == FORECAST_MODE_LABEL          # a run made before it
     assert "at 6-hourly steps (task.weather_step = 6" in forecast_mode_label(
         {"task": {"weather_step": 6}})
+    erring = forecast_mode_label({"task": {"weather_error": 0.5,
+                                           "weather_error_sizes": {"temp": 2.0}}})
+    assert "standard deviation 0.5 × (temperature 2 °C, dew point 2 °C" in erring
+    assert "upper bound" not in erring

@@ -22,8 +22,15 @@ def forecast_mode_label(config: dict) -> str:
         made.append(f"at {step}-hourly steps (task.weather_step = {step}: its values at 00, "
                     f"{step:02d}, … h, made hourly)")
     if error:
-        made.append(f"with day-level errors {error:g} times a typical day-ahead "
-                    f"forecast's (task.weather_error = {error:g}; an assumed size)")
+        from ..constants import TYPICAL_FORECAST_ERRORS
+
+        sizes = {**TYPICAL_FORECAST_ERRORS, **task.get("weather_error_sizes", {})}
+        made.append(
+            f"with day-level errors of standard deviation {error:g} × (temperature "
+            f"{sizes['temp']:g} °C, dew point {sizes['dewp']:g} °C, pressure "
+            f"{sizes['pres']:g} hPa, wind speed × exp({sizes['wind_speed']:g}), wind "
+            f"direction {sizes['wind_dir']:g}°) (task.weather_error, weather_error_sizes: "
+            "assumed sizes)")
     return ("uses observed next-day weather as its weather forecast, " + " and ".join(made)
             + (" — an upper bound on what a real weather forecast gives" if not error
                else " — what a forecast with errors of that size would give"))
