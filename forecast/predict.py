@@ -156,7 +156,7 @@ def weather_hours(frame: pd.DataFrame, source: str, rain_is_flag: bool = False,
     station's consecutive rows and must be a whole number of hours; the hours fill the
     target day as far as the rows reach. Rows under an hour apart are averaged into
     hours as the data's are (:func:`forecast.schema.hourly_values`)."""
-    from .schema import WIND_DIR_DTYPE, _step_text, hourly_values, wind_codes
+    from .schema import COMPASS_16, WIND_DIR_DTYPE, _step_text, hourly_values, wind_codes
 
     codes = frame["station"].cat.codes.to_numpy()
     times = frame["time"].to_numpy()
@@ -167,6 +167,13 @@ def weather_hours(frame: pd.DataFrame, source: str, rain_is_flag: bool = False,
         row = int(np.flatnonzero((codes[1:] == codes[:-1]) & (times[1:] == times[:-1]))[0]) + 1
         raise DataError(f"{source}: {frame['station'].iloc[row]} "
                         f"{frame['time'].iloc[row]:%Y-%m-%d %H:%M} is given twice")
+    if "wind_dir" in frame.columns:
+        known = wind_codes(frame["wind_dir"])
+        bad = frame["wind_dir"].notna().to_numpy() & (known < 0)
+        if bad.any():           # checked here: the hours made from it would hide it
+            raise DataError(f"{source}: unknown wind direction "
+                            f"{frame['wind_dir'][bad].iloc[0]!r} (expected one of "
+                            f"{', '.join(COMPASS_16)} or calm)")
     step = pd.Timedelta(np.median(steps))
     on_the_hour = (frame["time"].dt.floor("h") == frame["time"]).all()
     if step < pd.Timedelta(hours=1) or (step == pd.Timedelta(hours=1) and not on_the_hour):

@@ -296,6 +296,8 @@ def test_a_weather_forecast_every_three_hours_is_interpolated_to_hours():
     with pytest.raises(DataError, match="1.5 h apart"):
         weather_hours(_three_hourly().assign(time=pd.date_range("2012-01-01", periods=8,
                                                                  freq="90min")), "w.csv")
+    with pytest.raises(DataError, match="unknown wind direction 'NWW'"):
+        weather_hours(_three_hourly().assign(wind_dir=["N", "NWW"] * 4), "w.csv")
     with pytest.raises(DataError, match="S 2012-01-01 03:00 is given twice"):
         weather_hours(_three_hourly().assign(time=_three_hourly()["time"].where(
             np.arange(8) != 2, pd.Timestamp("2012-01-01 03:00"))), "w.csv")
