@@ -527,6 +527,12 @@ def _one_column_per_parameter(raw: pd.DataFrame, spec: dict, columns: dict, sour
                         f"{', '.join(map(str, names.dropna().unique()[:20]))})")
     table = raw.loc[rows, keys].reset_index(drop=True)
     names = names[rows].reset_index(drop=True)
+    if spec.get("time_zone"):
+        # a wall clock gives the hour it repeats in autumn twice: each time, station and
+        # parameter's first and second rows are two hours (the first summer time)
+        occurrence = table.assign(_parameter=names).groupby(
+            [*keys, "_parameter"], sort=False, dropna=False).cumcount()
+        table["_occurrence"], keys = occurrence.to_numpy(), [*keys, "_occurrence"]
     repeated = (table.assign(_parameter=names).duplicated()).to_numpy()
     if repeated.any():
         first = int(np.flatnonzero(repeated)[0])
@@ -541,7 +547,7 @@ def _one_column_per_parameter(raw: pd.DataFrame, spec: dict, columns: dict, sour
         of_name = (names == name).to_numpy()
         wide[name] = pd.Series(values[of_name].to_numpy(), index=group[of_name]).reindex(
             range(len(wide))).to_numpy()
-    return wide
+    return wide.drop(columns="_occurrence", errors="ignore")
 
 
 def _numbers(frame: pd.DataFrame, column: str):

@@ -927,3 +927,31 @@ def test_an_hour_the_clock_skips_is_an_error_naming_it(tmp_path, cli_error):
                      "--time-zone", "Europe/London")
     assert "2012-03-25 01:00 on data row 2 does not exist in europe/london" in line
     assert "utc_offset" in line
+
+
+def test_a_wall_clock_in_a_row_per_parameter_or_a_column_per_station(tmp_path):
+    """The repeated autumn hour of a tidy file (a row per time, station and parameter)
+    gives each parameter twice: the first row is summer time, the second winter time; in
+    a file with a column per station each station gives it twice."""
+    utc = pd.date_range("2012-10-27", periods=72, freq="h", tz="UTC")
+    stamps = [f"{t:%Y-%m-%d %H:%M}" for t in utc.tz_convert("Europe/London")]
+    rows = [{"time": stamp, "site": "S", "parameter": name, "value": value + i}
+            for i, stamp in enumerate(stamps) for name, value in (("pm25", 0.0),
+                                                                   ("temperature", 10.0))]
+    tidy = sources.load_csv({"path": write_csv(tmp_path / "tidy.csv", rows),
+                             "station_column": "site", "time_column": "time",
+                             "parameter_column": "parameter", "value_column": "value",
+                             "columns": {"pm25": "pm25", "temp": "temperature"},
+                             "time_zone": "Europe/London"}).hourly
+    assert (tidy["time"].to_numpy() == utc.tz_localize(None).to_numpy()).all()
+    np.testing.assert_array_equal(tidy["pm25"], np.arange(72.0))
+    np.testing.assert_array_equal(tidy["temp"], np.arange(72.0) + 10)
+    wide = [{"time": stamp, "A": float(i), "B": 100.0 + i} for i, stamp in enumerate(stamps)]
+    hourly = sources.load_csv({"path": write_csv(tmp_path / "wide.csv", wide),
+                               "time_column": "time", "stations_in_columns": True,
+                               "columns": {"pm25": "pm25"},
+                               "time_zone": "Europe/London"}).hourly
+    for station, offset in (("A", 0.0), ("B", 100.0)):
+        one = hourly[hourly["station"] == station]
+        assert (one["time"].to_numpy() == utc.tz_localize(None).to_numpy()).all()
+        np.testing.assert_array_equal(one["pm25"], np.arange(72.0) + offset)
