@@ -21,7 +21,7 @@ from pathlib import Path
 from .calibration import section_uncertainty
 from .details import section_capacity, section_curves, section_quality, section_test
 from .document import Doc, render_html, render_markdown
-from .format import forecast_mode_label
+from .format import FORECAST_MODE_LABEL, forecast_mode_label
 from .run import Run
 from .sections import (
     section_folds,
@@ -57,8 +57,12 @@ def build(run: Run, figures: Path) -> tuple[Doc, str]:
     if result.synthetic:
         doc.para("SYNTHETIC DATA — simulated, not real measurements.", "banner")
     if result.mode == "forecast":
+        perfect = forecast_mode_label(result.config) == FORECAST_MODE_LABEL
         doc.para("Forecast mode (perfect prognosis): the model "
-                 + forecast_mode_label(result.config) + ".",
+                 + forecast_mode_label(result.config) + "."
+                 + (" To fit and choose the models for the forecast you will give them, "
+                    "set task.weather_step (a forecast every 3 or 6 hours) and "
+                    "task.weather_error (its errors' size)." if perfect else ""),
                  "banner")
     doc.heading(2, "Verdict", "verdict")
     doc.table(["At a glance", ""], at_a_glance(run, recommended), align="ll", wrap=True)
