@@ -130,7 +130,7 @@ def main() -> None:
     args = parser.parse_args()
     config, result, loaded, task = load_run(args.run_dir)
     rows = task.mask("test")
-    rain_is_flag = str(loaded.units.get("rain", "")).startswith("0/1")
+    rain_is_flag = loaded.rain_is_flag
     tasks = {"hourly": task}
     for label, interpolate in (("interpolated", True), ("hours missing", False)):
         tasks[f"{args.step}-hourly, {label}"] = with_target_day_of(

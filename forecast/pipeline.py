@@ -115,7 +115,7 @@ def make_task(loaded: sources.Loaded, daily: pd.DataFrame, config: dict) -> Fore
         target_transform=task_config["target_transform"],
         train_end=split["train_end"], val_end=split["val_end"], test_end=split["test_end"],
         coordinates=loaded.coordinates, weather_step=task_config["weather_step"],
-        rain_is_flag=str(loaded.units.get("rain", "")).startswith("0/1"),
+        rain_is_flag=loaded.rain_is_flag,
         weather_error=float(task_config["weather_error"]),
         weather_error_seed=config["run"]["seed"],
         weather_error_sizes=task_config["weather_error_sizes"],

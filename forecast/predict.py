@@ -107,8 +107,8 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
     # the data's station categories: appended to the data, the column stays categorical
     frame["station"] = pd.Categorical(names, categories=stations)
     clock = _clock(mapping or {})
-    if pd.api.types.is_datetime64_dtype(frame["time"]):
-        pass                                    # read through the data's mapping already
+    if own_format:
+        pass                                    # mapped_frame read the times already
     elif clock is not None:                     # on the clock the data's times are read on
         frame["time"] = _parse_time(frame["time"], str(path), None, clock,
                                     station=frame["station"].astype(str))
@@ -249,7 +249,7 @@ def latest_task(config: dict, result: RunResult, weather: Path | None = None,
         forecast = read_weather(Path(weather), loaded.hourly, last_hour,
                                 mapping=csv_spec(config["data"]) if loaded.dataset == "csv"
                                 else None,
-                                rain_is_flag=str(loaded.units.get("rain", "")).startswith("0/1"))
+                                rain_is_flag=loaded.rain_is_flag)
         if forecast.attrs.get("note"):
             print(f"forecast: {forecast.attrs['note']}", file=sys.stderr)
         attrs = dict(loaded.hourly.attrs)

@@ -101,6 +101,12 @@ class Loaded:
     #: averaged into hours), said on stderr and in the run's data summary
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def rain_is_flag(self) -> bool:
+        """Whether ``rain`` is a 0/1 "hour with rain" flag (the single-site set's unit
+        says so), not an amount."""
+        return str(self.units.get("rain", "")).startswith("0/1")
+
 
 # ---------------------------------------------------------------- file lookup
 

@@ -980,7 +980,8 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
     if weather_step != 1 or weather_error:
         from .daily import to_daily
 
-        forecast_grid = coarse_weather(grid, weather_step, rain_is_flag)
+        forecast_grid = (coarse_weather(grid, weather_step, rain_is_flag)
+                         if weather_step != 1 else grid)       # forecast_errors copies it
         if weather_error:
             forecast_grid = forecast_errors(forecast_grid, weather_error, weather_error_seed,
                                             forecast_from, weather_error_sizes)
