@@ -15,10 +15,14 @@ in this order, and the first rule it breaks is its reason:
     a dew point above the temperature of the same hour by more than a tolerance
     (1 °C): air cannot be more than saturated; the dew point is flagged;
 ``stuck``
-    a PM2.5 monitor repeating the same value for at least ``stuck_hours`` consecutive
-    hours (12). Repeats at or below ``stuck_floor`` (5 µg/m³) are exempt: in clean air a
-    monitor reports its detection floor hour after hour (the Beijing multi-site data hold
-    such runs of 3 µg/m³ of up to 41 hours), which is a reading, not a fault.
+    a PM2.5 value that the monitor has repeated for at least ``stuck_hours`` consecutive
+    hours up to and including its hour (12): a run of 24 equal hours is flagged from its
+    12th hour on. The rule looks back only, as a forecast issued during such a run sees
+    it: counting the hours after it would let the data after an issue time change day
+    D's features (a run of equal values at 16–23 h that goes on into the next day).
+    Repeats at or below ``stuck_floor`` (5 µg/m³) are exempt: in clean air a monitor
+    reports its detection floor hour after hour (the Beijing multi-site data hold such
+    runs of 3 µg/m³ of up to 41 hours), which is a reading, not a fault.
 
 A flagged value becomes missing; rows are never dropped. A weather column left with no
 value at all is removed (treated as absent, as if the source had not provided it) and
@@ -173,16 +177,17 @@ class QualityReport:
 
 
 def _stuck(frame: pd.DataFrame, hours: int, floor: float) -> np.ndarray:
-    """Rows inside a run of ≥ ``hours`` consecutive hours with one PM2.5 value > floor."""
+    """Rows whose PM2.5 value (> floor) is the ``hours``-th or a later hour of a run of
+    consecutive hours with that one value: the run up to the row, never after it."""
     values = frame["pm25"].to_numpy(dtype=float)
     station, _ = pd.factorize(frame["station"])     # codes: no string per row compared
     time = frame["time"].to_numpy()
     same = np.zeros(len(frame), dtype=bool)
     same[1:] = ((values[1:] == values[:-1]) & (station[1:] == station[:-1])
                 & (time[1:] - time[:-1] == np.timedelta64(1, "h")))
-    run_id = np.cumsum(~same)
-    run_length = np.bincount(run_id)[run_id]
-    return (run_length >= hours) & np.isfinite(values) & (values > floor)
+    starts = np.flatnonzero(~same)
+    hours_so_far = np.arange(len(frame)) - starts[np.cumsum(~same) - 1] + 1
+    return (hours_so_far >= hours) & np.isfinite(values) & (values > floor)
 
 
 def check(hourly: pd.DataFrame, rules: QualityRules | None = None,

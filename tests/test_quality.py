@@ -43,7 +43,7 @@ def test_each_reason_is_counted_and_the_value_set_missing(make_hourly):
     frame.loc[[13], "wind_speed"] = 80.0
     frame.loc[[14], "dewp"] = 25.0          # temperature is 10 °C: supersaturated
     frame.loc[[15], "pm25"] = -3.0
-    frame.loc[40:63, "pm25"] = 87.0         # 24 hours of one value: a stuck monitor
+    frame.loc[40:63, "pm25"] = 87.0         # 24 hours of one value: stuck from the 12th
     cleaned, report = quality.check(frame)
     counts = report.counts()
     assert counts["rain"] == {"sentinel": 3}
@@ -51,14 +51,15 @@ def test_each_reason_is_counted_and_the_value_set_missing(make_hourly):
     assert counts["pres"] == {"below_min": 1}
     assert counts["wind_speed"] == {"above_max": 1}
     assert counts["dewp"] == {"dewp_above_temp": 1}
-    assert counts["pm25"] == {"below_min": 1, "stuck": 24}
-    assert report.total == 3 + 2 + 1 + 1 + 1 + 1 + 24
+    assert counts["pm25"] == {"below_min": 1, "stuck": 13}
+    assert report.total == 3 + 2 + 1 + 1 + 1 + 1 + 13
     assert len(cleaned) == len(frame)  # rows are never dropped
     assert cleaned.loc[[5, 6, 7], "rain"].isna().all()
     assert cleaned.loc[[10, 30], "temp"].isna().all()
     assert np.isnan(cleaned.loc[12, "pres"]) and np.isnan(cleaned.loc[13, "wind_speed"])
     assert np.isnan(cleaned.loc[14, "dewp"]) and np.isnan(cleaned.loc[15, "pm25"])
-    assert cleaned.loc[40:63, "pm25"].isna().all()
+    assert cleaned.loc[51:63, "pm25"].isna().all()
+    assert (cleaned.loc[40:50, "pm25"] == 87.0).all()   # not yet stuck at their time
     assert cleaned.loc[64, "pm25"] == frame.loc[64, "pm25"]
     untouched = ~cleaned.isna().any(axis=1)
     pd.testing.assert_frame_equal(cleaned[untouched], frame[untouched])
@@ -68,18 +69,48 @@ def test_each_reason_is_counted_and_the_value_set_missing(make_hourly):
 
 def test_stuck_rule_respects_length_floor_gaps_and_stations(make_hourly):
     frame = _frame(make_hourly, n_days=4)
-    frame.loc[0:11, "pm25"] = 55.0          # exactly 12 hours: stuck at the default
+    frame.loc[0:11, "pm25"] = 55.0          # exactly 12 hours: its 12th hour is stuck
     frame.loc[20:30, "pm25"] = 60.0         # 11 hours: not stuck
     frame.loc[40:80, "pm25"] = 3.0          # 41 hours at the detection floor: exempt
-    _, report = quality.check(frame)
-    assert report.count("pm25", "stuck") == 12
+    cleaned, report = quality.check(frame)
+    assert report.count("pm25", "stuck") == 1 and np.isnan(cleaned.loc[11, "pm25"])
     # the same value either side of a gap in time is not one run
     gapped = frame.drop(index=range(5, 7)).reset_index(drop=True)
     _, report = quality.check(gapped)
     assert report.count("pm25", "stuck") == 0
     rules = quality.QualityRules(stuck_hours=6, stuck_floor=0.0)
     _, report = quality.check(frame, rules)
-    assert report.count("pm25", "stuck") == 12 + 11 + 41
+    assert report.count("pm25", "stuck") == 7 + 6 + 36
+
+
+def test_the_stuck_rule_never_reads_the_hours_after_the_issue_time(small_hourly):
+    """Eight equal PM2.5 hours at 16–23 h of day D: whether the run goes on into D + 1
+    (and so passes 12 hours) must change neither day D's cleaned hours nor any feature
+    of the forecast issued at the end of day D, as a forecast issued then sees neither."""
+    from forecast.daily import to_daily
+    from forecast.schema import validate_hourly
+    from forecast.task import build_task
+    from tests.conftest import SMALL_SPLITS
+
+    day_d = pd.Timestamp("2010-03-10")
+    evening = (small_hourly["time"] >= day_d + pd.Timedelta(hours=16)) & (
+        small_hourly["time"] <= day_d + pd.Timedelta(hours=23))
+    next_morning = (small_hourly["time"] > day_d + pd.Timedelta(hours=23)) & (
+        small_hourly["time"] <= day_d + pd.Timedelta(hours=30))
+    ends = small_hourly.assign(pm25=small_hourly["pm25"].mask(evening, 87.0))
+    goes_on = ends.assign(pm25=ends["pm25"].mask(next_morning, 87.0))
+    tasks, cleaned = [], []
+    for frame in (ends, goes_on):
+        hourly, report = quality.check(validate_hourly(frame, "test"))
+        cleaned.append(hourly)
+        tasks.append(build_task(hourly, to_daily(hourly), dataset="csv", **SMALL_SPLITS))
+    assert cleaned[0]["pm25"].notna()[evening.to_numpy()].all()
+    assert cleaned[1]["pm25"].isna().sum() > cleaned[0]["pm25"].isna().sum()  # it is stuck
+    upto = (small_hourly["time"] <= day_d + pd.Timedelta(hours=23)).to_numpy()
+    pd.testing.assert_frame_equal(cleaned[0][upto], cleaned[1][upto])
+    issue = pd.DatetimeIndex(tasks[0].rows["issue_day"])
+    assert np.array_equal(tasks[0].X[issue <= day_d], tasks[1].X[issue <= day_d],
+                          equal_nan=True)
 
 
 def test_a_column_of_nothing_but_codes_is_dropped_with_a_warning(make_hourly):
@@ -130,7 +161,7 @@ def test_the_report_round_trips_through_json(make_hourly):
 def _station_csv(tmp_path, name: str, *, codes: bool, blank: bool = False,
                  days: int = 60, degrees: bool = False) -> str:
     """A station export of synthetic data; with ``codes`` it carries impossible values,
-    with ``blank`` the same values are empty cells instead."""
+    with ``blank`` the values the checks flag are empty cells instead."""
     hourly = generate_hourly(seed=3, start="2012-01-01",
                              end=f"{pd.Timestamp('2012-01-01') + pd.Timedelta(days=days - 1):%Y-%m-%d}")
     table = pd.DataFrame({
@@ -146,7 +177,9 @@ def _station_csv(tmp_path, name: str, *, codes: bool, blank: bool = False,
     if codes or blank:
         for (column, row), value in marks.items():
             table.loc[row, column] = np.nan if blank else value
-        table.loc[400:423, "PM25"] = np.nan if blank else 123.0
+        table.loc[400:423, "PM25"] = 123.0
+        if blank:                # the hours the stuck rule flags: from the run's 12th on
+            table.loc[411:423, "PM25"] = np.nan
         if degrees:
             table.loc[500, "WD"] = np.nan if blank else 999.0
     path = tmp_path / f"{name}.csv"
@@ -172,17 +205,17 @@ def test_forecast_data_prints_and_carries_the_counts(tmp_path, cli):
     assert code == 0, err
     counts = json.loads(out)["quality"]["counts"]
     assert counts == {"rain": {"sentinel": 2}, "temp": {"sentinel": 2},
-                      "pres": {"below_min": 1}, "pm25": {"stuck": 24}}
+                      "pres": {"below_min": 1}, "pm25": {"stuck": 13}}
     code, out, err = cli("data", "--config", config)
     assert code == 0, err
-    assert "29 value(s) flagged" in out and "missing-value code" in out
+    assert "18 value(s) flagged" in out and "missing-value code" in out
     assert "999990 at Export 2012-01-05 04:00" in out
 
 
 def test_strict_refuses_flagged_data_with_one_line_naming_the_first(tmp_path, cli_error, cli):
     config = _csv_config(tmp_path, _station_csv(tmp_path, "export", codes=True))
     line = cli_error("data", "--config", config, "--strict")
-    assert "--strict: 29 flagged value(s)" in line
+    assert "--strict: 18 flagged value(s)" in line
     assert "rain = 999990 at export 2012-01-05 04:00" in line
     clean = _csv_config(tmp_path, _station_csv(tmp_path, "clean", codes=False), name="clean")
     code, _, err = cli("data", "--config", clean, "--strict")
@@ -234,7 +267,7 @@ def test_impossible_values_do_the_same_as_blanks_through_the_whole_run(tmp_path)
         runs[name] = run(config)
     metrics = json.loads((runs["codes"] / "metrics.json").read_text())
     assert metrics["quality"]["counts"] == {"rain": {"sentinel": 2}, "temp": {"sentinel": 2},
-                                            "pres": {"below_min": 1}, "pm25": {"stuck": 24}}
+                                            "pres": {"below_min": 1}, "pm25": {"stuck": 13}}
     assert json.loads((runs["blank"] / "metrics.json").read_text())["quality"]["total"] == 0
     assert metrics["failed"] == {}
     predictions = {name: pd.read_csv(path / "predictions.csv") for name, path in runs.items()}
