@@ -529,7 +529,13 @@ def pool_folds(folds: list[FoldResult], predictions: pd.DataFrame, config: dict,
              else "the validation period")
     if n_stations > 1:
         scope += f" and the {n_stations} stations"
-    recommendation["rule"] = selection.RULE.format(scope=scope)
+    recommendation["rule"] = selection.RULE.format(
+        scope=scope, test_clause=selection.TEST_CLAUSE["rolling" if len(folds) > 1
+                                                       else "single"])
+    if len(folds) > 1 and recommendation["model"] is not None:
+        recommendation.update(selection.rule_on_test(
+            predictions, candidates, [f.fold.name for f in folds], recommendation["model"],
+            threshold=config["evaluation"]["exceedance_threshold"], **options))
     return {"folds": [{**f.fold.to_dict(), "dropped_features": f.dropped_features,
                        "failed": f.fitted.failed} for f in folds],
             "entries": list(entries), **pooled, "recommendation": recommendation}

@@ -10,7 +10,11 @@ distribution) is not significantly worse than the lowest CRPS either. "Significa
 worse" needs both the paired block-bootstrap 95 % interval of the difference above 0
 and a Diebold–Mariano p below 0.05, in the spirit of the one-standard-error rule: a
 simpler model within the noise of the best wins. When no candidate passes both, the
-RMSE alone decides. The test periods never enter it; they only confirm, in the report.
+RMSE alone decides. Only validation rows enter it. With rolling-origin folds an earlier
+fold's test period is a later fold's validation year, so the rule has seen every test
+period but the latest; :func:`rule_fold_by_fold` runs it as it would have run at each
+fold's time, from the validation years before that fold's test period alone, and the
+report scores those choices on the test periods they never saw.
 
 The pipeline applies the rule when it writes a run (it needs the validation forecasts)
 and stores the outcome in ``metrics.json``; :func:`recommended` reads it back for the
@@ -25,15 +29,25 @@ import numpy as np
 import pandas as pd
 
 from .results import RunResult, representative
-from .rolling import aligned_values, compare, compare_crps
+from .rolling import aligned_values, compare, compare_crps, pooled_scores
 from .significance import Units
 
 RULE = ("The recommendation is the simplest model (baselines, then networks, then the "
         "combination of models; then fewest parameters) whose validation RMSE and validation CRPS, pooled over {scope}, are "
         "each not significantly worse than the lowest: the paired block-bootstrap 95 % "
         "interval of the difference includes 0 or the Diebold–Mariano p-value is at least "
-        "0.05 (when no model passes on both, the RMSE alone decides). The test periods "
-        "play no part in it.")
+        "0.05 (when no model passes on both, the RMSE alone decides). {test_clause}")
+
+#: How the rule's text ends: one test period plays no part; with rolling-origin folds an
+#: earlier test period is a later fold's validation year.
+TEST_CLAUSE = {
+    "single": "The test period plays no part in it.",
+    "rolling": ("Only validation rows enter it. As the folds roll forward, each earlier "
+                "fold's test period is a later fold's validation year, so of the test "
+                "periods only the latest is unseen by it; the expected error is that of the "
+                "rule applied fold by fold, each test period forecast by the model chosen "
+                "on the validation years before it."),
+}
 
 
 #: Simplest first: a baseline, then a network, then a combination of models.
@@ -99,6 +113,58 @@ def recommend(predictions: pd.DataFrame, candidates: list[Candidate], *, horizon
     return {"model": chosen, "best_on_validation": best, "val_rmse": rmse,
             "order": [c.name for c in order], "comparisons": comparisons,
             "folds": int(keys["fold"].nunique()), **outcome}
+
+
+def rule_fold_by_fold(predictions: pd.DataFrame, candidates: list[Candidate],
+                      folds: list[str], latest: str, **options) -> list[dict]:
+    """The rule as it would have run at each fold's time: for fold k (oldest first), on the
+    validation rows of folds 1..k alone, which all precede fold k's test period.
+
+    Returns [{"fold", "model", "validation_folds"}], one per fold; the latest fold's choice
+    is ``latest``, the run's recommendation, made on the same rows. ``options`` as for
+    :func:`recommend`.
+    """
+    out = []
+    for k, fold in enumerate(folds):
+        seen = folds[:k + 1]
+        if k == len(folds) - 1:
+            chosen = latest
+        else:
+            rows = predictions["fold"].isin(seen).to_numpy() & (
+                predictions["split"] == "val").to_numpy()
+            chosen = recommend(predictions[rows], candidates, **options)["model"]
+        out.append({"fold": fold, "model": chosen, "validation_folds": seen})
+    return out
+
+
+def rule_test_rows(predictions: pd.DataFrame, by_fold: list[dict], *,
+                   name: str = "rule", persistence: str = "persistence") -> pd.DataFrame:
+    """The test rows of the model the rule chose in each fold (:func:`rule_fold_by_fold`),
+    as one model called ``name``, with ``persistence``'s test rows beside them for the
+    skill: every test period forecast by a choice that never saw it."""
+    test = predictions["split"] == "test"
+    parts = [predictions[test & (predictions["fold"] == f["fold"])
+                         & (predictions["model"] == f["model"])] for f in by_fold]
+    chosen = pd.concat(parts, ignore_index=True)
+    chosen = chosen.assign(model=name)
+    reference = predictions[test & (predictions["model"] == persistence)]
+    frame = pd.concat([chosen, reference.assign(model=reference["model"].astype(str))],
+                      ignore_index=True)
+    return frame.assign(fold=frame["fold"].astype(str), station=frame["station"].astype(str),
+                        split=frame["split"].astype(str), model=frame["model"].astype(str))
+
+
+def rule_on_test(predictions: pd.DataFrame, candidates: list[Candidate], folds: list[str],
+                 latest: str, *, threshold: float, **options) -> dict:
+    """The rule applied fold by fold (:func:`rule_fold_by_fold`) and its test rows scored
+    pooled over the folds and stations (:func:`~forecast.rolling.pooled_scores`, skill
+    against persistence where it ran): {"by_fold": [...], "test": metrics}."""
+    by_fold = rule_fold_by_fold(predictions, candidates, folds, latest, **options)
+    rows = rule_test_rows(predictions, by_fold)
+    persistence = "persistence" if (rows["model"] == "persistence").any() else None
+    scored = pooled_scores(rows, ["rule", *([persistence] if persistence else [])],
+                           persistence=persistence, threshold=threshold, **options)
+    return {"by_fold": by_fold, "test": scored["models"]["rule"].get("test", {})}
 
 
 def candidates_of(result_entries: dict, names_in_order: list[str]) -> list[Candidate]:

@@ -256,7 +256,18 @@ def test_rolling_origin_folds_are_fitted_scored_and_pooled(tmp_path):
     assert pooled["best_baseline"] == "ridge"
     recommendation = pooled["recommendation"]
     assert recommendation["model"] in {"persistence", "ridge", "mlp", "combination"}
-    assert "test periods play no part" in recommendation["rule"]
+    assert "only the latest is unseen by it" in recommendation["rule"]
+    # the rule as at each fold's time: fold 2012's choice from its own validation year
+    by_fold = recommendation["by_fold"]
+    assert [f["fold"] for f in by_fold] == ["2012", "2013"]
+    assert by_fold[0]["validation_folds"] == ["2012"]
+    assert by_fold[1]["model"] == recommendation["model"]
+    chosen = pd.concat([predictions[(predictions["fold"] == int(f["fold"]))
+                                    & (predictions["split"] == "test")
+                                    & (predictions["model"] == f["model"])] for f in by_fold])
+    assert recommendation["test"]["n"] == len(chosen)
+    assert recommendation["test"]["rmse"] == pytest.approx(
+        np.sqrt(np.mean((chosen["y_pred"] - chosen["y_true"]) ** 2)))
     report = (run_dir / "report.md").read_text()
     assert "Rolling-origin folds" in report
     assert report.count("fitted again") == 2          # the leaderboard's and the folds' notes

@@ -24,7 +24,8 @@ def test_multisite_beijing_has_two_folds_aligned_with_its_split():
     assert [(f.name, f.train_end, f.val_end, f.test_end) for f in folds] == [
         ("2015-03..2016-02", "2014-02-28", "2015-02-28", "2016-02-29"),
         ("2016-03..2017-02", "2015-02-28", "2016-02-29", "2017-02-28")]
-    assert not any(f.development for f in folds)
+    # the earlier fold tests the main fold's validation year, which shaped the defaults
+    assert [f.development for f in folds] == [True, False]
 
 
 def test_other_data_get_as_many_whole_years_as_fit_and_max_folds_keeps_the_latest():
@@ -142,3 +143,43 @@ def test_a_model_scored_in_only_some_folds_changes_no_other_models_pooled_scores
     beside = pooled_scores(with_partial, models, n_boot=50,
                            baselines=("persistence", "ridge"))
     assert alone == beside
+
+
+def _candidates():
+    from forecast.selection import Candidate
+    return [Candidate("persistence", "baseline", 0), Candidate("ridge", "baseline", 10),
+            Candidate("mlp", "network", 1000)]
+
+
+def test_the_rule_fold_by_fold_reads_only_the_validation_years_before_each_test_period():
+    """An earlier fold's choice reads its own and earlier validation years only: making
+    mlp far worse on every later row (its own test period, later folds' validation and
+    test) leaves it, while the latest choice, which reads those validation years, moves."""
+    from forecast.selection import recommend, rule_fold_by_fold, rule_on_test
+
+    predictions = _predictions()
+    folds = ["2012", "2013", "2014"]
+    latest = recommend(predictions, _candidates(), n_boot=100)["model"]
+    by_fold = rule_fold_by_fold(predictions, _candidates(), folds, latest, n_boot=100)
+    assert [f["model"] for f in by_fold] == ["mlp", "mlp", "mlp"]
+    assert by_fold[0]["validation_folds"] == ["2012"] and by_fold[2]["model"] == latest
+
+    later = ((predictions["fold"] != "2012") | (predictions["split"] == "test")) & (
+        predictions["model"] == "mlp")
+    worse = predictions.copy()
+    worse.loc[later, "y_pred"] += 200.0
+    latest_worse = recommend(worse, _candidates(), n_boot=100)["model"]
+    assert latest_worse != "mlp"                              # the perturbation can move it
+    moved = rule_fold_by_fold(worse, _candidates(), folds, latest_worse, n_boot=100)
+    assert moved[0]["model"] == "mlp" and moved[2]["model"] == latest_worse
+
+    # scored: each fold's test rows of the model chosen for that fold, and nothing else
+    scored = rule_on_test(worse, _candidates(), folds, latest_worse, threshold=75.0,
+                          n_boot=100)
+    rows = pd.concat([worse[(worse["fold"] == f["fold"]) & (worse["split"] == "test")
+                            & (worse["model"] == f["model"])] for f in scored["by_fold"]])
+    assert scored["test"]["n"] == len(rows) == 3 * 2 * 120
+    assert scored["test"]["rmse"] == pytest.approx(
+        float(np.sqrt(np.mean((rows["y_pred"] - rows["y_true"]) ** 2))))
+    assert set(scored["test"]["rmse_by_fold"]) == set(folds)
+    assert scored["test"]["skill"] is not None

@@ -6,9 +6,13 @@ What it says, in order:
    (:mod:`forecast.selection`); when the best model on validation is another one, how
    large a difference the validation days could detect (80 % power at the 5 % level)
    and how many days the observed one would need;
-2. the recommended model's test RMSE — pooled over the folds and stations when there are
-   two folds or more, with the share of folds inside this tool's development period —
-   and its skill against persistence;
+2. the error to expect: with two folds or more, the test RMSE of the rule applied fold
+   by fold (each test period forecast by the model chosen from the validation years
+   before it, as an earlier test period is a later fold's validation year), pooled over
+   the folds and stations, with the share of folds inside this tool's development
+   period, and the recommended model's own on the latest test period, which no choice
+   saw; with one fold the recommended model's test RMSE; and the skill against
+   persistence;
 3. whether a network beats the best baseline: the best network by pooled validation
    against the best baseline on the pooled test periods (bootstrap interval of the RMSE
    difference and Diebold–Mariano); "the deep models did not earn their place" unless
@@ -113,21 +117,7 @@ def verdict(run: Run) -> tuple[str, str | None]:
                      f"{fixed(rec['val_crps'][chosen], 2)} {UNIT}; difference "
                      f"{signed(c['crps_diff'], 2)}, 95 % CI {ci(c['crps_diff_ci'], 2, True)}, "
                      f"DM p {pval(c['crps_dm_p_value'])}), not a significant difference.")
-    test = run.pooled(chosen)
-    if test:
-        text = (f"Over {_period(run)}, {chosen} scores a test RMSE of {fixed(test['rmse'])} "
-                f"{UNIT} (95 % CI {ci(test['rmse_ci'])})")
-        if test.get("skill") is not None:
-            text += f", a skill of {pct(test['skill'], signed=True)} against persistence"
-        s.append(text + ".")
-        if test.get("coverage"):
-            cover = test["coverage"]
-            s.append(f"Its calibrated 80 % and 90 % intervals cover "
-                     f"{pct(cover['80']['coverage'])} and {pct(cover['90']['coverage'])} of "
-                     f"those days; its CRPS is {fixed(test['crps'], 2)} {UNIT} (skill "
-                     f"{pct(test['crps_skill'], signed=True)} against climatology) and its "
-                     f"probability of exceeding {test['threshold']:g} {UNIT} has a Brier "
-                     f"skill of {pct(test['brier_skill'], signed=True)}.")
+    s.extend(_expected_error(run, chosen))
     s.extend(_networks_against_baselines(run, chosen))
     s.extend(_confirmation(run, chosen))
     if result.failed:
@@ -137,6 +127,66 @@ def verdict(run: Run) -> tuple[str, str | None]:
     if result.mode == "forecast":
         s.append("Scores are in forecast mode, which " + forecast_mode_label(result.config) + ".")
     return " ".join(s), chosen
+
+
+def rule_choices(run: Run) -> str:
+    """The rule's choice in each fold, e.g. "2012: hgb, 2013: combination, 2014: hgb"."""
+    return ", ".join(f"{f['fold']}: {f['model']}"
+                     for f in run.result.recommendation.get("by_fold", []))
+
+
+def expected_test(run: Run, chosen: str) -> tuple[dict, bool]:
+    """The test metrics to expect of the recommendation, and whether they are those of
+    the rule applied fold by fold (each test period forecast by the model chosen from
+    the validation years before it) rather than the recommended model's own."""
+    rule = run.result.recommendation.get("test") or {}
+    return (rule, True) if rule else (run.pooled(chosen), False)
+
+
+def _expected_error(run: Run, chosen: str) -> list[str]:
+    """The recommendation's test error: with rolling-origin folds that of the rule applied
+    fold by fold, as an earlier test period is a later fold's validation year, and the
+    recommended model's own on the latest test period, which no choice saw."""
+    test, by_rule = expected_test(run, chosen)
+    if not test:
+        return []
+    s = []
+    if by_rule:
+        choices = {f["model"] for f in run.result.recommendation["by_fold"]}
+        latest = run.result.folds[-1]["name"]
+        by_fold = test.get("rmse_by_fold") or {}
+        how = (f"it chose {chosen} every time" if choices == {chosen}
+               else f"its choices: {rule_choices(run)}")
+        text = (f"Applied fold by fold, each test period forecast by the model it chose from "
+                f"the validation years before that period alone ({how}), the rule scores a "
+                f"test RMSE of {fixed(test['rmse'])} {UNIT} (95 % CI {ci(test['rmse_ci'])}) "
+                f"over {_period(run)}")
+        if test.get("skill") is not None:
+            text += f", a skill of {pct(test['skill'], signed=True)} against persistence"
+        if latest in by_fold:
+            text += (f"; {chosen} scores {fixed(by_fold[latest])} on the latest test period "
+                     f"({latest}), which no choice saw")
+        s.append(text + ".")
+        own = run.pooled(chosen)
+        if choices != {chosen} and own:
+            s.append(f"{chosen}'s own pooled test RMSE, {fixed(own['rmse'])} {UNIT}, is not "
+                     "that of a choice made before its test periods.")
+    else:
+        text = (f"Over {_period(run)}, {chosen} scores a test RMSE of {fixed(test['rmse'])} "
+                f"{UNIT} (95 % CI {ci(test['rmse_ci'])})")
+        if test.get("skill") is not None:
+            text += f", a skill of {pct(test['skill'], signed=True)} against persistence"
+        s.append(text + ".")
+    if test.get("coverage"):
+        cover = test["coverage"]
+        whose = "The rule's" if by_rule else "Its"
+        s.append(f"{whose} calibrated 80 % and 90 % intervals cover "
+                 f"{pct(cover['80']['coverage'])} and {pct(cover['90']['coverage'])} of "
+                 f"those days; its CRPS is {fixed(test['crps'], 2)} {UNIT} (skill "
+                 f"{pct(test['crps_skill'], signed=True)} against climatology) and its "
+                 f"probability of exceeding {test['threshold']:g} {UNIT} has a Brier "
+                 f"skill of {pct(test['brier_skill'], signed=True)}.")
+    return s
 
 
 def _best_network(run: Run) -> tuple[str | None, str | None, dict | None]:
@@ -208,7 +258,8 @@ def _most_accurate_on_test(run: Run, chosen: str) -> tuple[str, dict[str, float]
 
 
 def _confirmation(run: Run, chosen: str) -> list[str]:
-    """The test periods confirm, or say plainly that they do not; they never choose."""
+    """The test periods confirm, or say plainly that they do not; they never choose as
+    test periods."""
     found = _most_accurate_on_test(run, chosen)
     if found is None:
         return []
@@ -223,8 +274,7 @@ def _confirmation(run: Run, chosen: str) -> list[str]:
             f"({fixed(scored[best], digits)} against {fixed(scored[chosen], digits)} {UNIT}, "
             + ("inside the recommended model's 95 % CI, so the two are not clearly different"
                if inside else "outside the recommended model's 95 % CI")
-            + "). The recommendation stands: it was made on validation data, and the test "
-            "periods are kept for this check only."]
+            + "). The recommendation stands: it was made on validation data alone."]
 
 
 def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
@@ -251,14 +301,19 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
                      f"{count(c.get('n_dates'))} days"])
     elif best_val == chosen:
         rows.append(["Closest rival on validation", f"none: {chosen} validates best"])
-    test = run.pooled(chosen)
+    test, by_rule = expected_test(run, chosen)
     if test:
         text = (f"RMSE {fixed(test['rmse'])} {UNIT} (95 % CI {ci(test['rmse_ci'])}) over "
                 f"{_period(run, development=False)}")
+        if by_rule:
+            choices = {f["model"] for f in rec["by_fold"]}
+            text += (", each forecast by the model the rule chose from the validation years "
+                     "before it" + (f" ({chosen} every time)" if choices == {chosen}
+                                    else f" ({rule_choices(run)})"))
         by_fold = test.get("rmse_by_fold") or {}
         latest = run.result.folds[-1]["name"] if run.result.folds else None
         if len(by_fold) > 1 and latest in by_fold:
-            text += f", {fixed(by_fold[latest])} on the latest ({latest})"
+            text += f"; {fixed(by_fold[latest])} on the latest ({latest})"
         if test.get("skill") is not None:
             text += f"; skill {pct(test['skill'], signed=True)} against persistence"
         if test.get("bias") is not None:
@@ -297,8 +352,7 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
                      else f"{most} is more accurate there ({fixed(scored[most], digits)} "
                      f"against {fixed(scored[chosen], digits)} {UNIT}, "
                      + ("within" if inside else "outside") + " the 95 % CI); the "
-                     "recommendation stands, as the "
-                     + (f"{where} never choose" if several else f"{where} never chooses")])
+                     "recommendation stands, as validation data alone choose"])
     if result.failed:
         rows.append(["Failed models", ", ".join(sorted(result.failed))])
     return rows
