@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import copy
 import difflib
+import math
 import os
 import tomllib
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import tomli_w
 
 from .constants import (
@@ -26,6 +28,7 @@ from .constants import (
 )
 from .coordinates import check_coordinates
 from .errors import DataError
+from .schema import UNIT_CONVERSIONS, _unit_key
 from .quality import (
     DEFAULT_BOUNDS,
     DEFAULT_DEWPOINT_TOLERANCE,
@@ -162,6 +165,41 @@ CHOICES = {
     ("training", "lr_schedule"): ("plateau", "cosine", "none"),
     ("training", "loss"): ("mse", "pinball"),
 }
+#: Numeric options outside whose range a run cannot mean anything: (test, what it needs).
+RANGES = {
+    ("data", "synthetic_stations"): (lambda v: v >= 1, "at least 1"),
+    ("task", "max_fill_days"): (lambda v: v >= 0, "0 or more"),
+    ("training", "max_epochs"): (lambda v: v >= 1, "at least 1"),
+    ("training", "patience"): (lambda v: v >= 0, "0 or more"),
+    ("training", "learning_rate"): (lambda v: v > 0, "above 0"),
+    ("training", "weight_decay"): (lambda v: v >= 0, "0 or more"),
+    ("training", "momentum"): (lambda v: 0 <= v < 1, "from 0 to below 1"),
+    ("training", "hidden"): (lambda v: v >= 1, "at least 1"),
+    ("training", "layers"): (lambda v: v >= 1, "at least 1"),
+    ("training", "dropout"): (lambda v: 0 <= v < 1, "from 0 to below 1"),
+    ("training", "gradient_clip"): (lambda v: v >= 0, "0 (none) or more"),
+    ("training", "devices"): (lambda v: v >= 1, "at least 1"),
+    ("training", "num_nodes"): (lambda v: v >= 1, "at least 1"),
+    ("training", "threads"): (lambda v: v >= 0, "0 (torch's default) or more"),
+    ("diagnostics", "max_epochs"): (lambda v: v >= 1, "at least 1"),
+    ("quality", "stuck_floor"): (lambda v: v >= 0, "0 or more"),
+    ("evaluation", "n_boot"): (lambda v: v >= 10, "at least 10"),
+    ("evaluation", "exceedance_threshold"): (lambda v: v > 0, "above 0 µg/m³"),
+    ("run", "seed"): (lambda v: 0 <= v < 2 ** 32, "from 0 to 2**32 - 1"),
+}
+#: Lists whose every element must be of one kind and pass a test: (kind, test, what).
+LIST_RANGES = {
+    ("models", "names"): (str, lambda v: True, "model names"),
+    ("data", "stations"): (str, lambda v: True, "station names"),
+    ("data", "time_columns"): (str, lambda v: True, "column names"),
+    ("quality", "sentinels"): ((int, float), math.isfinite, "finite numbers"),
+    ("diagnostics", "sweep_hidden"): (int, lambda v: v >= 1, "whole numbers of at least 1"),
+    ("diagnostics", "sweep_layers"): (int, lambda v: v >= 1, "whole numbers of at least 1"),
+    ("diagnostics", "learning_fractions"): ((int, float), lambda v: 0 < v <= 1,
+                                            "shares above 0 and at most 1"),
+}
+#: Lightning's accelerators, by the names its Trainer takes.
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu", "hpu")
 FREE_TABLES = {("data", "columns"), ("data", "units"), ("data", "coordinates"),
                ("quality", "bounds")}
 
@@ -192,6 +230,18 @@ def _check(values: dict, defaults: dict, where: str) -> None:
             ok = isinstance(value, str)
         if not ok:
             raise DataError(f"config: {path} must be {type(default).__name__}, not {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise DataError(f"config: {path} must be a finite number, not {value!r}")
+        rule = RANGES.get(tuple(path.split(".")))
+        if rule and not rule[0](value):
+            raise DataError(f"config: {path} must be {rule[1]}, not {value!r}")
+        listed = LIST_RANGES.get(tuple(path.split(".")))
+        if listed:
+            kind, test, what = listed
+            bad = [v for v in value if isinstance(v, bool) or not isinstance(v, kind)
+                   or (not isinstance(v, str) and not test(v))]
+            if bad:
+                raise DataError(f"config: {path} must hold {what}, not {bad[0]!r}")
         choices = CHOICES.get(tuple(path.split(".")))
         if choices and value not in choices:
             raise DataError(f"config: {path} = {value!r} is not one of {', '.join(choices)}")
@@ -265,6 +315,9 @@ def validate(config: dict) -> None:
         raise DataError(f"unknown model {unknown[0]!r}{hint}; known: {', '.join(ALL_MODELS)}")
     if not names:
         raise DataError("no models to run: give at least one with --models")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise DataError(f"config: models.names lists {twice[0]!r} twice")
     if reads_target_hours(names) and config["task"]["mode"] != "forecast":
         needs = [n for n in names if reads_target_hours([n])]
         raise DataError(f"model {needs[0]!r} forecasts from the target day's hourly weather: "
@@ -308,6 +361,48 @@ def validate(config: dict) -> None:
         raise DataError("config: training.seeds must be at least 1")
     QualityRules.from_config(config["quality"])
     check_coordinates(config["data"]["coordinates"])
+    _check_data(config["data"])
+    _check_run_name(config["run"]["name"])
+    if config["training"]["accelerator"] not in ACCELERATORS:
+        raise DataError(f"config: training.accelerator = "
+                        f"{config['training']['accelerator']!r} is not one of "
+                        f"{', '.join(ACCELERATORS)}")
+
+
+def _check_data(data: dict) -> None:
+    """The ``[data]`` options that only make sense together, and the synthetic period."""
+    if data["station"] and data["station_column"]:
+        raise DataError("config: data.station names the one station of a file without a "
+                        "station column; data.station_column names that column: set one")
+    for column, unit in data["units"].items():
+        if not isinstance(unit, str):
+            raise DataError(f"config: data.units.{column} must be a unit's name, not {unit!r}")
+        known = UNIT_CONVERSIONS.get(column)
+        flag = column in ("rain", "snow") and unit.strip().startswith("0/1")
+        if known is not None and not flag and _unit_key(unit) not in known:
+            raise DataError(f"config: data.units.{column} = {unit!r} is not a unit this tool "
+                            f"converts; known: {', '.join(sorted(known))}")
+    if data["dataset"] == "synthetic":
+        days = []
+        for key in ("synthetic_start", "synthetic_end"):
+            try:
+                day = pd.Timestamp(data[key])
+            except (ValueError, TypeError, OverflowError):
+                day = pd.NaT
+            if pd.isna(day) or not 1900 <= day.year <= 2200:
+                raise DataError(f"config: data.{key} must be a date (YYYY-MM-DD), "
+                                f"not {data[key]!r}")
+            days.append(day)
+        if days[1] <= days[0]:
+            raise DataError("config: data.synthetic_end must come after data.synthetic_start "
+                            f"({days[0]:%Y-%m-%d} to {days[1]:%Y-%m-%d})")
+
+
+def _check_run_name(name: str) -> None:
+    """A run directory's name: one folder inside ``run.out``."""
+    if name and (name in (".", "..") or any(c in name for c in "/\\\0")):
+        raise DataError(f"config: run.name must be one folder's name (no '/', '\\' or "
+                        f"'..'), not {name!r}")
 
 
 def check_issue_hours(hours: list) -> None:

@@ -193,3 +193,53 @@ def test_the_hourly_window_is_built_only_when_asked_for():
                                                          "hourly_hours": 48}})) == 48
     with pytest.raises(DataError, match="task.hourly_hours must be at least 1"):
         load_config(overrides={"task": {"hourly_hours": 0}})
+
+
+@pytest.mark.parametrize("overrides, needle", [
+    ({"training": {"dropout": 1.5}}, "training.dropout must be from 0 to below 1, not 1.5"),
+    ({"training": {"learning_rate": -1.0}}, "training.learning_rate must be above 0"),
+    ({"training": {"learning_rate": float("nan")}}, "training.learning_rate must be a finite"),
+    ({"training": {"weight_decay": -1.0}}, "training.weight_decay must be 0 or more"),
+    ({"training": {"max_epochs": 0}}, "training.max_epochs must be at least 1"),
+    ({"training": {"hidden": 0}}, "training.hidden must be at least 1"),
+    ({"training": {"devices": 0}}, "training.devices must be at least 1"),
+    ({"training": {"num_nodes": 0}}, "training.num_nodes must be at least 1"),
+    ({"training": {"threads": -1}}, "training.threads must be 0"),
+    ({"training": {"gradient_clip": -1.0}}, "training.gradient_clip must be 0"),
+    ({"training": {"accelerator": "tpuu"}}, "training.accelerator = 'tpuu' is not one of"),
+    ({"task": {"max_fill_days": -1}}, "task.max_fill_days must be 0 or more"),
+    ({"quality": {"stuck_floor": -1.0}}, "quality.stuck_floor must be 0 or more"),
+    ({"quality": {"sentinels": ["NA"]}}, "quality.sentinels must hold finite numbers, not 'NA'"),
+    ({"evaluation": {"n_boot": 0}}, "evaluation.n_boot must be at least 10"),
+    ({"evaluation": {"exceedance_threshold": float("inf")}}, "must be a finite number"),
+    ({"evaluation": {"exceedance_threshold": -5.0}}, "exceedance_threshold must be above 0"),
+    ({"run": {"seed": -1}}, "run.seed must be from 0"),
+    ({"run": {"name": "x/y"}}, "run.name must be one folder's name"),
+    ({"run": {"name": ".."}}, "run.name must be one folder's name"),
+    ({"run": {"name": "a\0b"}}, "run.name must be one folder's name"),
+    ({"models": {"names": ["ridge", "ridge"]}}, "models.names lists 'ridge' twice"),
+    ({"models": {"names": [1, 2]}}, "models.names must hold model names, not 1"),
+    ({"diagnostics": {"learning_fractions": [0.0, 2.0]}},
+     "diagnostics.learning_fractions must hold shares above 0 and at most 1, not 0.0"),
+    ({"diagnostics": {"sweep_hidden": [0]}}, "diagnostics.sweep_hidden must hold whole"),
+    ({"data": {"dataset": "synthetic", "synthetic_stations": 0}},
+     "data.synthetic_stations must be at least 1"),
+    ({"data": {"dataset": "synthetic", "synthetic_start": "2012-02-30"}},
+     "data.synthetic_start must be a date"),
+    ({"data": {"dataset": "synthetic", "synthetic_start": "2013-01-01",
+               "synthetic_end": "2012-01-01"}}, "synthetic_end must come after"),
+    ({"data": {"dataset": "csv", "station": "A", "station_column": "site"}},
+     "data.station names the one station of a file without a station column"),
+    ({"data": {"units": {"temp": "furlongs"}}},
+     "data.units.temp = 'furlongs' is not a unit this tool converts"),
+    ({"data": {"units": {"temp": 5}}}, "data.units.temp must be a unit's name, not 5"),
+])
+def test_values_no_run_can_mean_anything_are_one_line_errors(overrides, needle):
+    with pytest.raises(DataError) as info:
+        load_config(overrides=overrides)
+    assert needle in str(info.value) and "\n" not in str(info.value)
+
+
+def test_units_the_tool_leaves_as_text_still_pass():
+    load_config(overrides={"data": {"units": {"rain": "0/1 flag: hour with rain",
+                                              "temp": "°F", "pres": "kPa", "pm25": "µg/m³"}}})

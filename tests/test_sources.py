@@ -48,6 +48,8 @@ def csv_config(tmp_path, csv_path: str, **extra) -> str:
             "columns": {"pm25": "PM25", "temp": "T", "wind_speed": "WS", "wind_dir": "WD",
                         "rain": "R"}}
     data.update(extra)
+    if data.get("station_column"):          # a file with a station column names its own
+        data.pop("station")
     return write_config(tmp_path / "config.toml", data)
 
 

@@ -169,8 +169,9 @@ def _expected_error(run: Run, chosen: str) -> list[str]:
         s.append(text + ".")
         own = run.pooled(chosen)
         if choices != {chosen} and own:
-            s.append(f"{chosen}'s own pooled test RMSE, {fixed(own['rmse'])} {UNIT}, is not "
-                     "that of a choice made before its test periods.")
+            s.append(f"{chosen}'s own pooled test RMSE, {fixed(own['rmse'])} {UNIT}, is no "
+                     "estimate of the error to expect: its choice read the earlier test "
+                     "periods as later folds' validation years.")
     else:
         text = (f"Over {_period(run)}, {chosen} scores a test RMSE of {fixed(test['rmse'])} "
                 f"{UNIT} (95 % CI {ci(test['rmse_ci'])})")
