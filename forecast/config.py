@@ -28,7 +28,6 @@ from .constants import (
 )
 from .coordinates import check_coordinates
 from .errors import DataError
-from .schema import UNIT_CONVERSIONS, _unit_key
 from .quality import (
     DEFAULT_BOUNDS,
     DEFAULT_DEWPOINT_TOLERANCE,
@@ -46,6 +45,7 @@ from .registry import (  # noqa: F401 (re-exported)
     reads_hourly,
     reads_target_hours,
 )
+from .schema import UNIT_CONVERSIONS, unit_key
 
 DEFAULTS: dict[str, Any] = {
     "data": {
@@ -379,7 +379,7 @@ def _check_data(data: dict) -> None:
             raise DataError(f"config: data.units.{column} must be a unit's name, not {unit!r}")
         known = UNIT_CONVERSIONS.get(column)
         flag = column in ("rain", "snow") and unit.strip().startswith("0/1")
-        if known is not None and not flag and _unit_key(unit) not in known:
+        if known is not None and not flag and unit_key(unit) not in known:
             raise DataError(f"config: data.units.{column} = {unit!r} is not a unit this tool "
                             f"converts; known: {', '.join(sorted(known))}")
     if data["dataset"] == "synthetic":

@@ -298,7 +298,7 @@ UNIT_CONVERSIONS = {
 }
 
 
-def _unit_key(text: str) -> str:
+def unit_key(text: str) -> str:
     key = "".join(str(text).split()).lower()
     for old, new in (("°", "deg"), ("³", "3"), ("µ", "u"), ("μ", "u"), ("/hour", "/h"),
                      ("/hr", "/h"), ("per", "/")):
@@ -312,7 +312,7 @@ def unit_conversions(units: dict) -> dict[str, tuple[str, float, float]]:
     does not know (a 0/1 rain flag, say), are left as they are, recorded as text."""
     out = {}
     for column, text in (units or {}).items():
-        factor_offset = UNIT_CONVERSIONS.get(column, {}).get(_unit_key(text))
+        factor_offset = UNIT_CONVERSIONS.get(column, {}).get(unit_key(text))
         if factor_offset is not None and factor_offset != (1.0, 0.0):
             out[column] = (str(text), *factor_offset)
     return out
