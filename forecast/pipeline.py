@@ -13,6 +13,7 @@ import os
 import platform
 import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -629,17 +630,50 @@ def versions() -> dict:
 
 
 def new_run_dir(out: Path, config: dict) -> tuple[Path, Path]:
-    """A fresh final path (never an existing run) and the temporary path to write into."""
+    """A final path that is not an existing run yet, and a temporary path of this process
+    to write into (:func:`make_temporary` creates it; two runs never share one)."""
     name = config["run"]["name"] or (
         f"{datetime.now():%Y%m%d-%H%M%S}-{config['data']['dataset']}-{config['task']['mode']}")
+    return _free_name(out, name), out / f".tmp-{name}-{os.getpid()}"
+
+
+def _free_name(out: Path, name: str) -> Path:
     final, k = out / name, 1
     while final.exists():
         k += 1
         final = out / f"{name}-{k}"
-    return final, out / f".tmp-{final.name}"
+    return final
+
+
+def make_temporary(tmp: Path) -> Path:
+    """Create the run's temporary directory (its name unique to this process and call)
+    with the owner's pid inside; returns it."""
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    made = Path(tempfile.mkdtemp(prefix=tmp.name + "-", dir=tmp.parent))
+    (made / OWNER_FILE).write_text(str(os.getpid()))
+    return made
+
+
+def publish(tmp: Path, final: Path) -> Path:
+    """Rename the finished temporary directory to ``final``, or to the next free name
+    (``final``-2, -3, …) when another run took that name while this one ran; a finished
+    run is never replaced."""
+    name, k = final.name, 1
+    while True:
+        if not final.exists():
+            try:
+                tmp.rename(final)
+                return final
+            except OSError:
+                if not final.exists():
+                    raise
+        k += 1
+        final = final.parent / f"{name}-{k}"
 
 
 OWNER_FILE = ".owner-pid"
+#: A temporary directory without an owner file younger than this is left alone.
+FRESH_SECONDS = 60
 
 
 def remove_stale_temporaries(out: Path) -> list[Path]:
@@ -653,6 +687,8 @@ def remove_stale_temporaries(out: Path) -> list[Path]:
             pid = None
         if pid is not None and pid != os.getpid() and _alive(pid):
             continue
+        if pid is None and time.time() - tmp.stat().st_mtime < FRESH_SECONDS:
+            continue          # just made by a run that has yet to write its owner file
         shutil.rmtree(tmp, ignore_errors=True)
         removed.append(tmp)
     return removed
@@ -684,8 +720,7 @@ def run(config: dict) -> Path:
         for name, why in task.omitted_features.items():
             progress(f"{name} not built: {why}")
         remove_stale_temporaries(tmp.parent)
-        tmp.mkdir(parents=True)
-        (tmp / OWNER_FILE).write_text(str(os.getpid()))
+        tmp = make_temporary(tmp)
         (tmp / "config.toml").write_text(config_module.dumps(config))
         folds, training = fit_folds(task, loaded.dataset, config)
         task, fitted = folds[-1].task, folds[-1].fitted
@@ -746,7 +781,7 @@ def run(config: dict) -> Path:
 
         write_report(tmp)
         (tmp / OWNER_FILE).unlink()
-        tmp.rename(final)
+        final = publish(tmp, final)
     finally:
         DISPLAY.close()
         if tmp.exists():

@@ -117,3 +117,36 @@ def test_a_caught_signal_stops_a_network_at_its_next_epoch(small_hourly, monkeyp
     monkeypatch.setattr(errors, "_caught_signal", int(signal.SIGTERM))
     with pytest.raises(errors.Interrupted):
         network.fit(task)
+
+
+def test_two_runs_of_one_name_at_once_keep_apart_and_neither_is_lost(tmp_path):
+    """Two runs started together under one --name (or one second's timestamp): each
+    writes its own temporary directory, a failing one removes only its own, and the
+    second to finish takes the next free name instead of the first's."""
+    from forecast.pipeline import make_temporary, new_run_dir, publish
+
+    out = tmp_path / "reports"
+    config = {"run": {"name": "same"}, "data": {"dataset": "csv"}, "task": {"mode": "observed"}}
+    (final_a, base_a), (final_b, base_b) = new_run_dir(out, config), new_run_dir(out, config)
+    assert final_a == final_b == out / "same"
+    tmp_a, tmp_b = make_temporary(base_a), make_temporary(base_b)
+    assert tmp_a != tmp_b and tmp_a.is_dir() and tmp_b.is_dir()
+    (tmp_a / "metrics.json").write_text("a")
+    (tmp_b / "metrics.json").write_text("b")
+    for tmp in (tmp_a, tmp_b):          # as if two other processes, both alive, owned them
+        (tmp / OWNER_FILE).write_text(str(os.getppid()))
+    assert remove_stale_temporaries(out) == []
+    assert publish(tmp_a, final_a) == out / "same"
+    assert publish(tmp_b, final_b) == out / "same-2"
+    assert (out / "same" / "metrics.json").read_text() == "a"
+    assert (out / "same-2" / "metrics.json").read_text() == "b"
+
+
+def test_a_temporary_directory_not_yet_owned_is_left_alone(tmp_path):
+    out = tmp_path / "reports"
+    fresh = out / ".tmp-just-made"
+    fresh.mkdir(parents=True)          # its run has yet to write the owner file
+    assert remove_stale_temporaries(out) == [] and fresh.is_dir()
+    old = time.time() - 3600
+    os.utime(fresh, (old, old))
+    assert remove_stale_temporaries(out) == [fresh]
