@@ -173,10 +173,23 @@ def validate_hourly(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         raise DataError(f"{source}: no rows of data")
     keep = [c for c in CANONICAL_COLUMNS if c in frame.columns]
     out = frame[keep]
+    blank = out["station"].isna().to_numpy().copy()
+    if out["station"].dtype == object or pd.api.types.is_string_dtype(out["station"]):
+        blank |= (out["station"].astype(str).str.strip() == "").to_numpy()
+    if blank.any():
+        row = int(np.flatnonzero(blank)[0])
+        raise DataError(f"{source}: {int(blank.sum())} row(s) without a station, the first on "
+                        f"data row {row + 1}")
     out["station"] = station_category(out["station"])
     if not pd.api.types.is_datetime64_any_dtype(out["time"]):
         raise DataError(f"{source}: column 'time' is not a datetime")
-    out["time"] = out["time"].astype("datetime64[ns]")
+    try:
+        out["time"] = out["time"].astype("datetime64[ns]")
+    except (pd.errors.OutOfBoundsDatetime, OverflowError):
+        outside = ((out["time"] < pd.Timestamp.min) | (out["time"] > pd.Timestamp.max))
+        row = int(np.flatnonzero(outside.to_numpy())[0]) if outside.any() else 0
+        raise DataError(f"{source}: time {out['time'].iloc[row]} on data row {row + 1} lies "
+                        "outside the years 1678–2261 this tool can read") from None
     if out["time"].isna().any():
         raise DataError(f"{source}: {int(out['time'].isna().sum())} row(s) without a time")
     for column in ("pm25",) + NUMERIC_WEATHER + EXTRA_POLLUTANTS:

@@ -674,7 +674,7 @@ def _time_from_parts(raw: pd.DataFrame, parts: list[str], source: str,
         days = _parse_time(date.astype("string"), source, fmt)
         if hour.isna().any() or not hour.between(0, 24).all():
             row = int(np.flatnonzero((hour.isna() | ~hour.between(0, 24)).to_numpy())[0])
-            raise DataError(f"{source}: unparseable hour: {parts[1]}={raw[parts[1]].iloc[row]!r} "
+            raise DataError(f"{source}: unparseable hour: {parts[1]}={_shown(raw[parts[1]].iloc[row])} "
                             f"on data row {row + 1}")
         _hours_24(hour, raw[parts[1]], source, end)
         return days.dt.normalize() + pd.to_timedelta(hour.to_numpy(), unit="h")
@@ -686,8 +686,14 @@ def _time_from_parts(raw: pd.DataFrame, parts: list[str], source: str,
         numeric = pd.to_numeric(raw[column], errors="coerce")
         if numeric.isna().any():
             row = int(np.flatnonzero(numeric.isna().to_numpy())[0])
-            raise DataError(f"{source}: unparseable date: {column}={raw[column].iloc[row]!r} "
+            raise DataError(f"{source}: unparseable date: {column}={_shown(raw[column].iloc[row])} "
                             f"on data row {row + 1}")
+        low, high = TIME_PART_RANGES[key]
+        bad = (numeric != numeric.round()) | ~numeric.between(low, high)
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(f"{source}: unparseable date: {column}={_shown(raw[column].iloc[row])} "
+                            f"on data row {row + 1} (a whole number from {low} to {high})")
         values[key] = numeric.astype(int)
     hour_24 = _hours_24(values["hour"], raw[parts[3]], source, end)
     values["hour"] = values["hour"].where(~hour_24, 0)
@@ -696,6 +702,19 @@ def _time_from_parts(raw: pd.DataFrame, parts: list[str], source: str,
                 + pd.to_timedelta(hour_24.astype(int), unit="D"))
     except (ValueError, OverflowError) as exc:
         raise DataError(f"{source}: unparseable date ({str(exc).splitlines()[0]})") from None
+
+
+def _shown(value) -> str:
+    """A cell as a message shows it: text quoted, a number as written (25, not
+    np.int64(25))."""
+    if isinstance(value, str):
+        return repr(value)
+    number = float(value) if isinstance(value, (int, float, np.number)) else None
+    return f"{number:g}" if number is not None else str(value)
+
+
+#: The values a year, month, day or hour column may hold (hour 24: the end of a day).
+TIME_PART_RANGES = {"year": (1678, 2261), "month": (1, 12), "day": (1, 31), "hour": (0, 24)}
 
 
 def _utc_offset(text: str) -> pd.Timedelta:
@@ -775,7 +794,7 @@ def _parse_time(values: pd.Series, source: str, fmt: str | None,
     codes, distinct = pd.factorize(values)
     if (codes < 0).any():
         row = int(np.flatnonzero(codes < 0)[0])
-        raise DataError(f"{source}: unparseable date {values.iloc[row]!r} on data row {row + 1}")
+        raise DataError(f"{source}: unparseable date {_shown(values.iloc[row])} on data row {row + 1}")
     # codes number the texts in order of appearance: each one's first row, in that order
     first_row = pd.Series(codes).drop_duplicates().index.to_numpy()
     parsed, aware = _parse_distinct(pd.Series(distinct), source, fmt, clock, end, first_row)

@@ -115,6 +115,36 @@ def test_unparseable_date_in_year_month_day_hour_columns(tmp_path, cli_error):
     assert "unparseable date" in line and "jan" in line
 
 
+@pytest.mark.parametrize("column, value, shown", [
+    ("h", 25, "h=25 on data row 4"), ("h", 3.5, "h=3.5 on data row 4"),
+    ("m", 13, "m=13 on data row 4"), ("y", 99999, "y=99999 on data row 4")])
+def test_a_time_part_out_of_range_names_its_row(tmp_path, cli_error, column, value, shown):
+    """An hour of 25 read as "time goes back", 3.5 was cut to 3, a year past 2261 ended in
+    a traceback."""
+    rows = [{"y": 2012, "m": 1, "d": 1, "h": h, "PM25": 10.0} for h in range(24)]
+    rows[3][column] = value
+    csv = write_csv(tmp_path / "site.csv", rows)
+    config = write_config(tmp_path / "c.toml", {
+        "dataset": "csv", "path": csv, "time_columns": ["y", "m", "d", "h"],
+        "columns": {"pm25": "PM25"}})
+    line = cli_error("data", "--config", config)
+    assert f"unparseable date: {shown} (a whole number from" in line
+
+
+def test_a_time_past_what_pandas_holds_and_a_row_without_a_station(tmp_path, cli_error):
+    rows = hourly_rows()
+    rows[-1]["timestamp"] = "2300-01-01 00:00"
+    config = csv_config(tmp_path, write_csv(tmp_path / "site.csv", rows))
+    line = cli_error("data", "--config", config)
+    assert "time 2300-01-01 00:00:00 on data row 48 lies outside the years 1678–2261" in line
+    rows = [dict(r, site="A" if k % 2 else "B") for k, r in enumerate(hourly_rows())]
+    rows[5]["site"] = None
+    config = csv_config(tmp_path, write_csv(tmp_path / "sites.csv", rows),
+                        station_column="site")
+    line = cli_error("data", "--config", config)
+    assert "1 row(s) without a station, the first on data row 6" in line
+
+
 def test_duplicated_station_hour(tmp_path, cli_error):
     rows = hourly_rows()
     rows[10]["timestamp"] = rows[9]["timestamp"]
