@@ -27,12 +27,14 @@ from .config import load_config
 from .constants import CHINA_PM25_CATEGORIES
 from .errors import DataError
 from .pipeline import csv_spec, load_data, make_task
+from .quality import QualityRules, impossible_values
 from .results import RunResult
 from .task import without_features
 
 
 def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
-                 mapping: dict | None = None, rain_is_flag: bool = False) -> pd.DataFrame:
+                 mapping: dict | None = None, rain_is_flag: bool = False,
+                 rules: QualityRules | None = None) -> pd.DataFrame:
     """The target day's hourly weather forecast from the CSV ``path``, as HourlyFrame rows
     (``pm25`` missing) to append to ``hourly``, the run's data up to the issue day, whose
     last hour per station is ``last_hour``.
@@ -49,6 +51,9 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
     wall clock's midnight in summer). A file at a coarser step (3- or 6-hourly, as many
     weather forecasts are) is interpolated to hours (:func:`weather_hours`; its note in
     the frame's ``attrs["note"]``); ``rain_is_flag`` when the data's rain is a 0/1 flag.
+    Values the data's quality rules (``rules``, :func:`forecast.quality.impossible_values`)
+    call impossible — a missing-value code, a temperature of 10⁹ °C — are set missing
+    before the hours are made, as the data's are, and ``attrs["flagged"]`` says so.
     """
     from zoneinfo import ZoneInfo
 
@@ -131,9 +136,15 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
     order = station_time_order(frame["station"], frame["time"], str(path))  # times rise
     frame = frame.iloc[order].reset_index(drop=True)
     frame["pm25"] = np.nan
+    frame, report = impossible_values(frame, rules or QualityRules())
     frame, note = weather_hours(frame, str(path), rain_is_flag=rain_is_flag,
                                 label_end=own_format and mapping.get("time_label") == "end")
     frame.attrs["note"] = note
+    first = report.first()
+    frame.attrs["flagged"] = None if first is None else (
+        f"warning: {report.total} value(s) of the weather forecast are impossible by the "
+        f"[quality] rules and set missing (those inputs are imputed); the first: "
+        f"{first.describe()}")
     return frame
 
 
@@ -249,9 +260,11 @@ def latest_task(config: dict, result: RunResult, weather: Path | None = None,
         forecast = read_weather(Path(weather), loaded.hourly, last_hour,
                                 mapping=csv_spec(config["data"]) if loaded.dataset == "csv"
                                 else None,
-                                rain_is_flag=loaded.rain_is_flag)
-        if forecast.attrs.get("note"):
-            print(f"forecast: {forecast.attrs['note']}", file=sys.stderr)
+                                rain_is_flag=loaded.rain_is_flag,
+                                rules=QualityRules.from_config(config["quality"]))
+        for said in ("note", "flagged"):
+            if forecast.attrs.get(said):
+                print(f"forecast: {forecast.attrs[said]}", file=sys.stderr)
         attrs = dict(loaded.hourly.attrs)
         loaded.hourly = validate_hourly(pd.concat([loaded.hourly, forecast], ignore_index=True),
                                         str(weather))

@@ -200,41 +200,52 @@ def check(hourly: pd.DataFrame, rules: QualityRules | None = None,
     Raises DataError when no PM2.5 value is left.
     """
     rules = rules or QualityRules()
-    out = hourly.copy(deep=False)     # a column is copied only when one of its values is set
-    report = QualityReport(flags=list(source_flags or []), checked_rows=len(out))
-    sentinels = np.asarray(rules.sentinels, dtype=float)
-
-    def flag(column: str, reason: str, mask: np.ndarray) -> None:
-        if not mask.any():
-            return
-        report.flags.append(Flag.of(out, column, reason, mask, out[column].to_numpy()))
-        out[column] = out[column].mask(mask)
-
-    present = [c for c in CHECKED_COLUMNS if c in out.columns]
-    for column in present:
-        values = out[column].to_numpy(dtype=float)
-        if len(sentinels):
-            flag(column, "sentinel", np.isin(values, sentinels))
-        if column in rules.bounds:
-            low, high = rules.bounds[column]
-            values = out[column].to_numpy(dtype=float)
-            with np.errstate(invalid="ignore"):
-                flag(column, "below_min", values < low)
-                flag(column, "above_max", values > high)
-    if "dewp" in out.columns and "temp" in out.columns:
-        with np.errstate(invalid="ignore"):
-            supersaturated = (out["dewp"].to_numpy(dtype=float)
-                              > out["temp"].to_numpy(dtype=float) + rules.dewpoint_tolerance)
-        flag("dewp", "dewp_above_temp", supersaturated)
-    flag("pm25", "stuck", _stuck(out, rules.stuck_hours, rules.stuck_floor))
+    out, report = impossible_values(hourly, rules, source_flags)
+    _flag(out, report, "pm25", "stuck", _stuck(out, rules.stuck_hours, rules.stuck_floor))
     if out["pm25"].isna().all():
         raise DataError(f"{hourly.attrs.get('source', 'the data')}: every PM2.5 value is "
                         "missing or flagged as impossible (see forecast data)")
-    for column in present:
+    for column in [c for c in CHECKED_COLUMNS if c in out.columns]:
         if column != "pm25" and out[column].isna().all() and hourly[column].notna().any():
             report.dropped_columns.append(column)
     out = out.drop(columns=report.dropped_columns)
     out.attrs.update(hourly.attrs)
+    return out, report
+
+
+def _flag(out: pd.DataFrame, report: QualityReport, column: str, reason: str,
+          mask: np.ndarray) -> None:
+    """Record ``column``'s values under ``mask`` for ``reason`` and set them missing."""
+    if not mask.any():
+        return
+    report.flags.append(Flag.of(out, column, reason, mask, out[column].to_numpy()))
+    out[column] = out[column].mask(mask)
+
+
+def impossible_values(hourly: pd.DataFrame, rules: QualityRules,
+                      source_flags: list[Flag] | None = None
+                      ) -> tuple[pd.DataFrame, QualityReport]:
+    """The checks of single values, which need no other hour: missing-value codes,
+    physical bounds and a dew point above the temperature, flagged and set missing (a
+    weather forecast's hours get these, :func:`forecast.predict.read_weather`)."""
+    out = hourly.copy(deep=False)     # a column is copied only when one of its values is set
+    report = QualityReport(flags=list(source_flags or []), checked_rows=len(out))
+    sentinels = np.asarray(rules.sentinels, dtype=float)
+    for column in [c for c in CHECKED_COLUMNS if c in out.columns]:
+        values = out[column].to_numpy(dtype=float)
+        if len(sentinels):
+            _flag(out, report, column, "sentinel", np.isin(values, sentinels))
+        if column in rules.bounds:
+            low, high = rules.bounds[column]
+            values = out[column].to_numpy(dtype=float)
+            with np.errstate(invalid="ignore"):
+                _flag(out, report, column, "below_min", values < low)
+                _flag(out, report, column, "above_max", values > high)
+    if "dewp" in out.columns and "temp" in out.columns:
+        with np.errstate(invalid="ignore"):
+            supersaturated = (out["dewp"].to_numpy(dtype=float)
+                              > out["temp"].to_numpy(dtype=float) + rules.dewpoint_tolerance)
+        _flag(out, report, "dewp", "dewp_above_temp", supersaturated)
     return out, report
 
 

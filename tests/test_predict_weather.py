@@ -103,6 +103,28 @@ def test_inputs_the_weather_file_cannot_give_are_named(files, cli, tmp_path):
                           in err), err
 
 
+def test_impossible_weather_values_are_set_missing_as_the_data_s_are(files, cli, tmp_path):
+    """A forecast file with a temperature of 10⁹ °C and a −9999 pressure code: those
+    values are set missing (and said so), never forecast from as numbers."""
+    folder, run_dir = files
+    weather = pd.read_csv(folder / "weather.csv")
+    broken = tmp_path / "broken.csv"
+    weather.assign(temp=1e9, pres=-9999.0).to_csv(broken, index=False)
+    missing = tmp_path / "missing.csv"
+    weather.drop(columns=["temp", "pres"]).to_csv(missing, index=False)
+    forecasts, said = {}, {}
+    for name, path in (("broken", broken), ("missing", missing)):
+        code, out, said[name] = cli("predict", run_dir, "--weather", path, "--json")
+        assert code == 0, said[name]
+        forecasts[name] = pd.DataFrame(json.loads(out)["forecasts"]).set_index("model")
+    assert ("48 value(s) of the weather forecast are impossible by the [quality] rules and "
+            "set missing") in said["broken"]
+    assert "the first: temp = 1000000000 at S 2012-01-01 00:00" in said["broken"]
+    assert "the weather forecast are impossible" not in said["missing"]
+    pd.testing.assert_series_equal(forecasts["broken"]["pm25_forecast"],
+                                   forecasts["missing"]["pm25_forecast"])
+
+
 def test_a_weather_file_without_wind_leaves_the_wind_hour_counts_unknown(files, tmp_path):
     # not a calm, front-free day: the counts of calm and northerly hours are imputed
     folder, run_dir = files
