@@ -214,13 +214,17 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _write_whole(path: Path, write) -> None:
     """``write(partial)``, then the partial file renamed to ``path``: never a half-written
     file under the asked name; one line for a path that cannot be written."""
+    if not path.parent.is_dir():
+        raise DataError(f"{path}: cannot write (no folder {path.parent})")
+    if path.is_dir():
+        raise DataError(f"{path}: cannot write (a folder)")
     partial = path.with_name(path.name + ".partial")
     try:
         write(partial)
         partial.replace(path)
     except OSError as exc:
         partial.unlink(missing_ok=True)
-        raise DataError(f"{path}: cannot write ({exc.strerror})") from None
+        raise DataError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -236,6 +240,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     from .predict import headlines, new_day_scores, predict_latest
 
+    run_dir = Path(args.run_dir)
+    if args.out and Path(args.out).exists() and Path(args.out).resolve().is_relative_to(
+            run_dir.resolve()):
+        raise DataError(f"{args.out}: a file of the run {run_dir}; --out must not overwrite "
+                        "it (write the forecasts elsewhere)")
     table = predict_latest(Path(args.run_dir), data_dir=args.data_dir, weather=args.weather,
                            since=args.since, path=args.path)
     scores, scored = new_day_scores(table) if args.since else (None, None)

@@ -88,4 +88,9 @@ def test_the_command(later, cli, cli_error, tmp_path):
     assert "unparseable date 'soon'" in cli_error("predict", run_dir, "--since", "soon")
     assert "no day of the data from then on" in cli_error("predict", run_dir,
                                                            "--since", "2013-01-01")
-    assert "cannot write" in cli_error("predict", run_dir, "--out", tmp_path / "no" / "f.csv")
+    assert "cannot write (no folder" in cli_error("predict", run_dir, "--out",
+                                                  tmp_path / "no" / "f.csv")
+    metrics = (run_dir / "metrics.json").read_bytes()
+    assert "--out must not overwrite it" in cli_error("predict", run_dir, "--out",
+                                                      run_dir / "metrics.json")
+    assert (run_dir / "metrics.json").read_bytes() == metrics
