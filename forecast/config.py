@@ -363,6 +363,7 @@ def validate(config: dict) -> None:
     check_coordinates(config["data"]["coordinates"])
     _check_data(config["data"])
     _check_run_name(config["run"]["name"])
+    _check_strategy(config["training"]["strategy"])
     if config["training"]["accelerator"] not in ACCELERATORS:
         raise DataError(f"config: training.accelerator = "
                         f"{config['training']['accelerator']!r} is not one of "
@@ -396,6 +397,21 @@ def _check_data(data: dict) -> None:
         if days[1] <= days[0]:
             raise DataError("config: data.synthetic_end must come after data.synthetic_start "
                             f"({days[0]:%Y-%m-%d} to {days[1]:%Y-%m-%d})")
+
+
+def _check_strategy(strategy: str) -> None:
+    """``training.strategy``: "auto" or a name in Lightning's strategy registry (read only
+    when another name is given: importing Lightning takes a second)."""
+    if strategy == "auto":
+        return
+    from lightning.pytorch.strategies import StrategyRegistry
+
+    known = ["auto", *StrategyRegistry.available_strategies()]
+    if strategy not in known:
+        near = difflib.get_close_matches(strategy, known, n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise DataError(f"config: training.strategy = {strategy!r} is not a Lightning "
+                        f"strategy{hint}; e.g. auto, ddp, ddp_spawn, fsdp")
 
 
 def _check_run_name(name: str) -> None:

@@ -207,6 +207,7 @@ def test_the_hourly_window_is_built_only_when_asked_for():
     ({"training": {"threads": -1}}, "training.threads must be 0"),
     ({"training": {"gradient_clip": -1.0}}, "training.gradient_clip must be 0"),
     ({"training": {"accelerator": "tpuu"}}, "training.accelerator = 'tpuu' is not one of"),
+    ({"training": {"strategy": "dpp"}}, "training.strategy = 'dpp' is not a Lightning strategy"),
     ({"task": {"max_fill_days": -1}}, "task.max_fill_days must be 0 or more"),
     ({"quality": {"stuck_floor": -1.0}}, "quality.stuck_floor must be 0 or more"),
     ({"quality": {"sentinels": ["NA"]}}, "quality.sentinels must hold finite numbers, not 'NA'"),
