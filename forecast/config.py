@@ -263,10 +263,13 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
     names_given = bool(overrides and "names" in overrides.get("models", {}))
     if path:
         file = Path(path)
+        if file.is_dir():
+            raise DataError(f"config file {file} is a folder, not a TOML file")
         if not file.is_file():
             raise DataError(f"config file {file} not found")
         try:
-            loaded = tomllib.loads(file.read_text())
+            # utf-8-sig: a byte-order mark, as some editors on Windows write, is no statement
+            loaded = tomllib.loads(file.read_text(encoding="utf-8-sig"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise DataError(f"config file {file}: invalid TOML ({exc})") from None
         _check(loaded, DEFAULTS, "")

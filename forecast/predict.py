@@ -307,6 +307,9 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
     result = RunResult.read(run_dir)
     config = load_config(config_path)
     if data_dir:
+        if config["data"]["dataset"] == "csv":
+            raise DataError(f"--data-dir is where the UCI files are; {run_dir} ran on a CSV of "
+                            "one's own (give newer data with --path)")
         config["data"]["data_dir"] = str(data_dir)
     if path:
         if config["data"]["dataset"] != "csv":

@@ -447,7 +447,7 @@ def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool 
     if end:
         frame["time"] -= pd.Timedelta(hours=1)      # the hour ending at 01:00 began at 00:00
     flags = [flag for column in frame.columns if column in CSV_CANONICAL and column != "wind_dir"
-             if (flag := _numbers(frame, column)) is not None]
+             if (flag := _numbers(frame, column, source)) is not None]
     for column, (_, factor, offset) in unit_conversions(spec.get("units")).items():
         if column in frame.columns:
             frame[column] = frame[column] * factor + offset
@@ -556,7 +556,7 @@ def _one_column_per_parameter(raw: pd.DataFrame, spec: dict, columns: dict, sour
     return wide.drop(columns="_occurrence", errors="ignore")
 
 
-def _numbers(frame: pd.DataFrame, column: str):
+def _numbers(frame: pd.DataFrame, column: str, source: str = "the data"):
     """Make a mapped column numeric in place; a quality Flag for the text in it that is
     no number (e.g. "<5", "n/a", "---"), which becomes missing, or None."""
     values = frame[column]
@@ -568,6 +568,11 @@ def _numbers(frame: pd.DataFrame, column: str):
     frame[column] = numeric.astype(float)
     if not bad.any():
         return None
+    text = values[bad].astype(str).str.strip()
+    if text.str.fullmatch(r"-?\d+,\d+").mean() > 0.5 and bad.sum() > 0.5 * written.sum():
+        raise DataError(f"{source}: column {column!r} writes its numbers with a decimal comma "
+                        f"({text.iloc[0]!r}): save the file with decimal points, or with "
+                        "its columns separated by semicolons")
     from .quality import Flag
 
     first = int(np.flatnonzero(bad)[0])
@@ -609,15 +614,18 @@ def _normalise_wind_dir(frame: pd.DataFrame, degrees: bool, source: str):
 def _dialect(data: bytes) -> dict:
     """read_csv's separator and decimal mark for a file whose header is separated by
     semicolons, tabs or bars instead of commas (as spreadsheets of many locales export
-    it), with a decimal comma when a semicolon file's numbers have one; {} for commas."""
+    it), with a decimal comma when any of a semicolon file's numbers has one; {} for
+    commas."""
     lines = data[:65536].decode("utf-8", errors="replace").splitlines()
     header = lines[0] if lines else ""
     counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
     sep = max(counts, key=counts.get)
     if sep == "," or counts[sep] == 0:
         return {}
-    decimal_comma = sep == ";" and re.search(r"(^|;)\s*-?\d+,\d+\s*(;|$)",
-                                             "\n".join(lines[1:200]), re.MULTILINE)
+    # the whole file: a column may hold whole numbers for its first thousands of rows
+    body = data.decode("utf-8", errors="replace").split("\n", 1)[-1] if sep == ";" else ""
+    decimal_comma = sep == ";" and re.search(r"(^|;)\s*-?\d+,\d+\s*(;|$)", body,
+                                             re.MULTILINE)
     return {"sep": sep, **({"decimal": ","} if decimal_comma else {})}
 
 

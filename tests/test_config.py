@@ -244,3 +244,11 @@ def test_values_no_run_can_mean_anything_are_one_line_errors(overrides, needle):
 def test_units_the_tool_leaves_as_text_still_pass():
     load_config(overrides={"data": {"units": {"rain": "0/1 flag: hour with rain",
                                               "temp": "°F", "pres": "kPa", "pm25": "µg/m³"}}})
+
+
+def test_a_config_with_a_byte_order_mark_reads_and_a_folder_is_named(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf[task]\nlags = 5\n")
+    assert load_config(path)["task"]["lags"] == 5
+    with pytest.raises(DataError, match="is a folder, not a TOML file"):
+        load_config(tmp_path)

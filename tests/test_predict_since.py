@@ -90,6 +90,8 @@ def test_the_command(later, cli, cli_error, tmp_path):
                                                            "--since", "2013-01-01")
     assert "cannot write (no folder" in cli_error("predict", run_dir, "--out",
                                                   tmp_path / "no" / "f.csv")
+    assert "ran on a csv of one's own (give newer data with --path)" in cli_error(
+        "predict", run_dir, "--data-dir", tmp_path)
     metrics = (run_dir / "metrics.json").read_bytes()
     assert "--out must not overwrite it" in cli_error("predict", run_dir, "--out",
                                                       run_dir / "metrics.json")

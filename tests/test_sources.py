@@ -145,6 +145,28 @@ def test_a_time_past_what_pandas_holds_and_a_row_without_a_station(tmp_path, cli
     assert "1 row(s) without a station, the first on data row 6" in line
 
 
+def test_decimal_commas_late_in_a_semicolon_file_or_quoted_in_a_comma_file(tmp_path, cli,
+                                                                          cli_error):
+    """A semicolon file whose numbers are whole for its first 300 rows read every later
+    '127,9' as text; a comma file with quoted '73,4' lost every value as missing."""
+    rows = hourly_rows(n=400)
+    table = pd.DataFrame(rows)
+    table["PM25"] = [f"{v:.0f}" if k < 300 else f"{v:.1f}".replace(".", ",")
+                     for k, v in enumerate(table["PM25"] + 0.3)]
+    table["T"] = table["T"].round(0).astype(int)
+    path = tmp_path / "late.csv"
+    table.to_csv(path, sep=";", index=False)
+    code, out, err = cli("data", "--config", csv_config(tmp_path, str(path)), "--json")
+    assert code == 0, err
+    assert json.loads(out)["quality"]["total"] == 0
+    quoted = pd.DataFrame(hourly_rows()).assign(
+        PM25=lambda t: [f"{v:.1f}".replace(".", ",") for v in t["PM25"] + 0.3])
+    path = tmp_path / "quoted.csv"
+    quoted.to_csv(path, index=False)
+    line = cli_error("data", "--config", csv_config(tmp_path, str(path)))
+    assert "quoted.csv: column 'pm25' writes its numbers with a decimal comma ('30,3')" in line
+
+
 def test_duplicated_station_hour(tmp_path, cli_error):
     rows = hourly_rows()
     rows[10]["timestamp"] = rows[9]["timestamp"]
