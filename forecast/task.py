@@ -1000,7 +1000,7 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
         station_daily = daily.iloc[daily_rows[station]].reset_index(drop=True)
         n_days = len(station_daily)
         if n_days < warmup + horizon + 1:
-            raise DataError(f"station {station}: {n_days} days of data is too little history "
+            raise DataError(f"station {station}: {n_days} day(s) of data is too little history "
                             f"for {warmup} days of lags and a horizon of {horizon}")
         station_dailies.append(station_daily)
         station_grid = grid.iloc[grid_rows[station]].reset_index(drop=True)
@@ -1126,6 +1126,11 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
             short = ("; the default splits need more than two years of data (the last "
                      "365 days test, the 365 before them validate, the rest trains)"
                      if not any(given) and dataset not in DEFAULT_SPLITS else "")
+            last_issue = rows["issue_day"].max()
+            if not any(given) and last_issue - scored.max() > pd.Timedelta(days=365):
+                short = (f"; the data's last day, {last_issue:%Y-%m-%d}, lies more than a "
+                         "year after its last valid daily mean (a row with a wrong date?), "
+                         "and the default splits end at it")
             raise DataError(
                 f"split {name!r} has no scored day: the valid target days run from "
                 f"{scored.min():%Y-%m-%d} to {scored.max():%Y-%m-%d} ({len(scored)} days) "

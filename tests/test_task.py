@@ -513,6 +513,15 @@ def test_too_little_history_for_the_default_splits_says_how_much_they_need(five_
         build(five_years.iloc[: 24 * 500], dataset="csv")
 
 
+def test_a_row_dated_decades_ahead_is_named_as_what_moved_the_default_splits(five_years):
+    """One stray row dated 2099 moves the default splits' ends to 2097–2099."""
+    stray = five_years.iloc[: 24 * 800].copy()
+    stray.loc[stray.index[-1], "time"] = pd.Timestamp("2099-06-01 00:00")
+    with pytest.raises(DataError, match=r"the data's last day, 2099-06-01, lies more than a "
+                       r"year after its last valid daily mean \(a row with a wrong date\?\)"):
+        build(stray, dataset="csv")
+
+
 def test_train_statistics_use_the_training_rows_only(small_hourly):
     task = build(small_hourly, **SMALL_SPLITS)
     train = task.mask("train", scored=False)
