@@ -118,7 +118,14 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
         frame["time"] = _parse_time(frame["time"], str(path), None, clock,
                                     station=frame["station"].astype(str))
     else:
-        times = pd.to_datetime(frame["time"], errors="coerce", format="mixed")
+        try:
+            times = pd.to_datetime(frame["time"], errors="coerce", format="mixed")
+        except (ValueError, TypeError):      # offsets that differ from row to row
+            times = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
+        if getattr(times.dt, "tz", None) is not None or times.dtype == object:
+            raise DataError(f"{path}: times with a UTC offset ({frame['time'].iloc[0]!r}); the "
+                            "data's are local times without one: write the forecast's times "
+                            "so, or set [data] utc_offset for both")
         if times.isna().any():
             raise DataError(f"{path}: unparseable time {frame['time'][times.isna()].iloc[0]!r}")
         frame["time"] = times
