@@ -150,7 +150,7 @@ def test_a_weather_file_without_wind_leaves_the_wind_hour_counts_unknown(files, 
     (lambda f: f.assign(station="Elsewhere"), "unknown station 'elsewhere'"),
     (lambda f: f.iloc[::-1], "time goes back at data row 2"),
     (lambda f: f.assign(time=f["time"].str.replace(" ", "T") + "+05:00"),
-     "times with a UTC offset ('2012-01-01T00:00+05:00')"),
+     "times with a utc offset ('2012-01-01t00:00+05:00')"),
 ])
 def test_a_bad_weather_file_is_one_clear_line(files, cli_error, tmp_path, edit, message):
     folder, run_dir = files
