@@ -1000,7 +1000,8 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
         station_daily = daily.iloc[daily_rows[station]].reset_index(drop=True)
         n_days = len(station_daily)
         if n_days < warmup + horizon + 1:
-            raise DataError(f"station {station}: {n_days} day(s) of data is too little history "
+            days = f"{n_days} day" + ("s" if n_days != 1 else "")
+            raise DataError(f"station {station}: {days} of data is too little history "
                             f"for {warmup} days of lags and a horizon of {horizon}")
         station_dailies.append(station_daily)
         station_grid = grid.iloc[grid_rows[station]].reset_index(drop=True)
