@@ -258,3 +258,39 @@ def test_the_saved_network_and_forecast_predict_use_the_final_fits(tmp_path, cap
     test = predictions[(predictions["model"] == "ridge") & (predictions["split"] == "test")]
     np.testing.assert_array_equal(stored.predict(task, task.mask("test")), test["y_pred"])
     assert stored.info["n_parameters"] == final.info["n_parameters"]
+
+
+@pytest.mark.slow
+def test_nothing_but_the_test_forecasts_reads_the_test_rows():
+    """The test rows' targets and inputs both changed: every training and validation
+    forecast and quantile, every calibration, every chosen setting and the combination's
+    weights stay as they were; only the test forecasts move. A scaler, imputer or
+    calibration fitted on all rows would fail it (the target-only tests would not)."""
+    from forecast.config import load_config
+    from forecast.pipeline import fit_models
+
+    hourly = generate_hourly(seed=3, start="2010-01-01", end="2011-06-30", n_stations=2)
+    task, _ = T.drop_uninformative(T.build_task(
+        hourly, daily.to_daily(hourly), dataset="synthetic", mode="forecast",
+        train_end="2010-10-31", val_end="2011-02-28", test_end="2011-06-30"))
+    config = load_config(overrides={
+        "models": {"names": ["persistence", "climatology", "ridge", "lasso", "mlp"]},
+        "training": {"seeds": 1, "max_epochs": 4, "patience": 2, "hidden": 8, "jobs": 1,
+                     "progress_bar": False}})
+    test = task.split == "test"
+    rng = np.random.default_rng(0)
+    y, X = task.y.copy(), task.X.copy()
+    y[test] = y[test] * 2.5 + 40.0
+    X[test] = X[test] * rng.uniform(0.5, 2.0, X[test].shape) + 3.0
+    base = fit_models(task, config)
+    moved = fit_models(dataclasses.replace(task, y=y, X=X), config)
+    assert "combination" in base.entries
+    before, after = base.predictions, moved.predictions
+    kept = (before["split"] != "test").to_numpy()
+    for column in ("y_pred", "q05", "q50", "q95", "p_exceed"):
+        np.testing.assert_array_equal(before.loc[kept, column].to_numpy(),
+                                      after.loc[kept, column].to_numpy())
+    for name, entry in base.entries.items():
+        for key in ("calibration", "chosen", "weights"):
+            assert entry.info.get(key) == moved.entries[name].info.get(key), (name, key)
+    assert not np.allclose(before.loc[~kept, "y_pred"], after.loc[~kept, "y_pred"])
