@@ -114,7 +114,8 @@ def cmd_data(args: argparse.Namespace) -> int:
     from .pipeline import load_data
 
     config = _config(args)
-    loaded, frame = load_data(config, notes_to_stderr=False)     # in the summary below
+    loaded, frame = load_data(config, notes_to_stderr=False,     # in the summary below
+                              summary_only=True)
     summary = {"dataset": loaded.dataset, "synthetic": loaded.synthetic,
                **daily.summarise(loaded.hourly, frame, loaded.quality), "files": loaded.files,
                "conversions": loaded.notes, "quality": loaded.quality.to_dict()}

@@ -59,7 +59,7 @@ def csv_spec(data: dict) -> dict:
             if data[k] not in ("", [], {})}
 
 
-def load_data(config: dict, notes_to_stderr: bool = True
+def load_data(config: dict, notes_to_stderr: bool = True, summary_only: bool = False
               ) -> tuple[sources.Loaded, pd.DataFrame]:
     """The configured source as an HourlyFrame (stations filtered, impossible values
     set missing by the data-quality stage) and its DailyFrame.
@@ -67,7 +67,9 @@ def load_data(config: dict, notes_to_stderr: bool = True
     ``loaded.quality`` is the quality report; with ``quality.strict`` any flagged value
     is a DataError naming the first one. A weather column with no valid value left is
     treated as absent, with a warning on stderr; what reading converted
-    (``loaded.notes``) is said there too, unless the caller prints it itself.
+    (``loaded.notes``) is said there too, unless the caller prints it itself. Data
+    without a single valid daily mean is a DataError, unless ``summary_only`` (``forecast
+    data``, which counts them).
     """
     data = config["data"]
     csv = csv_spec(data)
@@ -96,7 +98,12 @@ def load_data(config: dict, notes_to_stderr: bool = True
     daily = daily_module.to_daily(loaded.hourly, data["min_hours"])
     valid_days = daily.groupby("station", observed=True)["valid"].sum()
     empty = [str(station) for station in valid_days.index[valid_days.to_numpy() == 0]]
-    if empty and len(empty) < len(valid_days):    # none at all: the task's error says so
+    if empty and len(empty) == len(valid_days) and not summary_only:
+        most = int(daily["pm25_hours"].max()) if len(daily) else 0
+        raise DataError(f"no valid daily mean: a day needs at least {data['min_hours']} hourly "
+                        f"PM2.5 values ([data] min_hours) and the data's days have at most "
+                        f"{most}")
+    if empty:
         print(f"forecast: warning: {len(empty)} station(s) without a single valid daily mean "
               f"(≥ {data['min_hours']} hourly PM2.5 values): {', '.join(empty[:10])}"
               + (", …" if len(empty) > 10 else "") + "; they give no training or scored day",

@@ -877,6 +877,18 @@ def test_a_station_without_a_valid_day_is_named(tmp_path, cli):
             "values): Dead; they give no training or scored day") in err
 
 
+def test_data_without_a_valid_day_says_how_many_hours_a_day_needs(tmp_path, cli, cli_error):
+    """Every other hour missing: 12 values a day, under the 75 % rule's 18."""
+    rows = [dict(r, PM25=r["PM25"] if k % 2 else None)
+            for k, r in enumerate(hourly_rows(n=24 * 40))]
+    config = csv_config(tmp_path, write_csv(tmp_path / "half.csv", rows))
+    line = cli_error("run", "--config", config, "--models", "persistence")
+    assert ("no valid daily mean: a day needs at least 18 hourly pm2.5 values ([data] "
+            "min_hours) and the data's days have at most 12") in line
+    code, out, err = cli("data", "--config", config)          # the summary still shows it
+    assert code == 0 and "valid days     0" in out, err
+
+
 def test_a_clock_that_repeats_an_hour_is_named_as_the_likely_cause(tmp_path, cli_error):
     """Local times of a DST zone written without their offset repeat 01:00 in autumn."""
     local = pd.date_range("2012-10-27", periods=72, freq="h", tz="UTC").tz_convert(
