@@ -427,6 +427,7 @@ def test_sections_and_content(mlp_run, ridge_run):
     assert "val loss still falls at the full size" in md
     assert "POD" in md and "CSI" in md and "Category accuracy" in md
     assert "wind_frac_N" in md                           # a fold's dropped features
+    assert "| The rule's choice |" in md and "| none | mlp_ensemble |" in md
     assert "below the physical minimum" in md            # the quality flags
     assert "output clip" in md
     ridge_md = (ridge_run / "report.md").read_text()

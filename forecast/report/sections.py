@@ -164,6 +164,8 @@ def section_folds(doc: Doc, run: Run, figures: Path, featured: list[str]) -> Non
              "information in a fold's training years are dropped for every model of that "
              f"fold. Test RMSE in {UNIT}; best of each fold in bold.", "note")
     models = [e.name for e in run.candidates() if run.pooled(e.name)]
+    # the model the validation-only rule chose from the validation years up to each fold's
+    choices = {f["fold"]: f["model"] for f in run.result.recommendation.get("by_fold", [])}
     rows = []
     for fold in folds:
         scores = {m: run.pooled(m)["rmse_by_fold"].get(fold["name"]) for m in models}
@@ -172,10 +174,18 @@ def section_folds(doc: Doc, run: Run, figures: Path, featured: list[str]) -> Non
                      f"… {fold['train_end']}", f"… {fold['val_end']}",
                      f"{fold['test_start']} … {fold['test_end']}",
                      ", ".join(fold["dropped_features"]) or "none"]
+                    + ([choices.get(fold["name"], "—")] if choices else [])
                     + [(f"**{fixed(scores[m])}**" if m == best else fixed(scores[m]))
                        for m in models])
-    doc.table(["Fold", "Train", "Validation", "Test", "Dropped features"] + models, rows,
-              align="lllll" + "r" * len(models), wrap=False)
+    chosen_column = ["The rule's choice"] if choices else []
+    doc.table(["Fold", "Train", "Validation", "Test", "Dropped features", *chosen_column]
+              + models, rows, align="lllll" + "l" * len(chosen_column) + "r" * len(models),
+              wrap=False)
+    if choices:
+        doc.para("The rule's choice: the model the recommendation rule picks from the "
+                 "validation years up to that fold's alone, which all precede its test "
+                 "period; the report's expected error pools these choices' test "
+                 "forecasts.", "note")
     if any(f["development"] for f in folds):
         doc.para("Folds marked *development* test years of the Beijing data that this tool's "
                  "defaults were developed on: they are not fully out-of-sample.", "note")
