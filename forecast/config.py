@@ -168,7 +168,19 @@ CHOICES = {
 #: Numeric options outside whose range a run cannot mean anything: (test, what it needs).
 RANGES = {
     ("data", "synthetic_stations"): (lambda v: v >= 1, "at least 1"),
+    ("task", "horizon"): (lambda v: v >= 1, "at least 1"),
+    ("task", "lags"): (lambda v: v >= 1, "at least 1"),
+    ("task", "sequence_length"): (lambda v: v >= 1, "at least 1"),
+    ("task", "hourly_hours"): (lambda v: v >= 1, "at least 1"),
     ("task", "max_fill_days"): (lambda v: v >= 0, "0 or more"),
+    ("task", "weather_error"): (lambda v: 0 <= v <= 10, "between 0 (a perfect forecast) and "
+                                "10 times the typical day-ahead errors"),
+    ("split", "folds"): (lambda v: v >= 0, "0 (as many as fit) or more"),
+    ("training", "seeds"): (lambda v: v >= 1, "at least 1"),
+    ("training", "batch_size"): (lambda v: v >= 1, "at least 1"),
+    ("training", "max_steps_per_epoch"): (lambda v: v >= 1, "at least 1"),
+    ("training", "max_batch_size"): (lambda v: v >= 0, "0 (no cap) or more"),
+    ("training", "jobs"): (lambda v: v >= 0, "0 (one per CPU core) or more"),
     ("training", "max_epochs"): (lambda v: v >= 1, "at least 1"),
     ("training", "patience"): (lambda v: v >= 0, "0 or more"),
     ("training", "learning_rate"): (lambda v: v > 0, "above 0"),
@@ -182,7 +194,9 @@ RANGES = {
     ("training", "num_nodes"): (lambda v: v >= 1, "at least 1"),
     ("training", "threads"): (lambda v: v >= 0, "0 (torch's default) or more"),
     ("diagnostics", "max_epochs"): (lambda v: v >= 1, "at least 1"),
+    ("quality", "stuck_hours"): (lambda v: v >= 2, "at least 2"),
     ("quality", "stuck_floor"): (lambda v: v >= 0, "0 or more"),
+    ("quality", "dewpoint_tolerance"): (lambda v: v >= 0, "0 or more"),
     ("evaluation", "n_boot"): (lambda v: v >= 10, "at least 10"),
     ("evaluation", "exceedance_threshold"): (lambda v: v > 0, "above 0 µg/m³"),
     ("run", "seed"): (lambda v: 0 <= v < 2 ** 32, "from 0 to 2**32 - 1"),
@@ -232,17 +246,18 @@ def _check(values: dict, defaults: dict, where: str) -> None:
             raise DataError(f"config: {path} must be {type(default).__name__}, not {value!r}")
         if isinstance(value, float) and not math.isfinite(value):
             raise DataError(f"config: {path} must be a finite number, not {value!r}")
-        rule = RANGES.get(tuple(path.split(".")))
+        key = tuple(path.split("."))
+        rule = RANGES.get(key)
         if rule and not rule[0](value):
             raise DataError(f"config: {path} must be {rule[1]}, not {value!r}")
-        listed = LIST_RANGES.get(tuple(path.split(".")))
+        listed = LIST_RANGES.get(key)
         if listed:
             kind, test, what = listed
-            bad = [v for v in value if isinstance(v, bool) or not isinstance(v, kind)
-                   or (not isinstance(v, str) and not test(v))]
+            bad = [v for v in value
+                   if isinstance(v, bool) or not isinstance(v, kind) or not test(v)]
             if bad:
                 raise DataError(f"config: {path} must hold {what}, not {bad[0]!r}")
-        choices = CHOICES.get(tuple(path.split(".")))
+        choices = CHOICES.get(key)
         if choices and value not in choices:
             raise DataError(f"config: {path} = {value!r} is not one of {', '.join(choices)}")
 
@@ -326,9 +341,6 @@ def validate(config: dict) -> None:
         raise DataError(f"model {needs[0]!r} forecasts from the target day's hourly weather: "
                         "it runs in forecast mode only (--mode forecast)")
     task = config["task"]
-    for key in ("horizon", "lags", "sequence_length", "hourly_hours"):
-        if task[key] < 1:
-            raise DataError(f"config: task.{key} must be at least 1, not {task[key]}")
     check_issue_hours(task["train_issue_hours"])
     if task["weather_step"] not in WEATHER_STEPS:
         raise DataError(f"config: task.weather_step must be one of "
@@ -342,26 +354,10 @@ def validate(config: dict) -> None:
     if negative:
         raise DataError(f"config: task.weather_error_sizes.{next(iter(negative))} must be 0 "
                         f"or more, not {next(iter(negative.values()))}")
-    if not 0.0 <= task["weather_error"] <= 10.0:
-        raise DataError("config: task.weather_error must be between 0 (a perfect forecast) "
-                        f"and 10 times the typical day-ahead errors, not {task['weather_error']}")
     if config["diagnostics"]["sweep_model"] not in NETWORK_MODELS:
         raise DataError(f"config: diagnostics.sweep_model = "
                         f"{config['diagnostics']['sweep_model']!r} is not one of "
                         f"{', '.join(NETWORK_MODELS)}")
-    if config["split"]["folds"] < 0:
-        raise DataError("config: split.folds must be 0 (as many as fit) or more")
-    if config["training"]["jobs"] < 0:
-        raise DataError("config: training.jobs must be 0 (one per CPU core) or more")
-    for key in ("batch_size", "max_steps_per_epoch"):
-        if config["training"][key] < 1:
-            raise DataError(f"config: training.{key} must be at least 1, "
-                            f"not {config['training'][key]}")
-    if config["training"]["max_batch_size"] < 0:
-        raise DataError("config: training.max_batch_size must be 0 (no cap) or more, "
-                        f"not {config['training']['max_batch_size']}")
-    if config["training"]["seeds"] < 1:
-        raise DataError("config: training.seeds must be at least 1")
     QualityRules.from_config(config["quality"])
     check_coordinates(config["data"]["coordinates"])
     _check_data(config["data"])

@@ -87,7 +87,8 @@ class QualityRules:
 
     @classmethod
     def from_config(cls, table: dict) -> QualityRules:
-        """Rules from the ``[quality]`` config table; a bad entry is a DataError."""
+        """Rules from the ``[quality]`` config table (its scalars' ranges checked by
+        :data:`forecast.config.RANGES`); a bad bounds entry is a DataError."""
         bounds = {}
         for column, pair in table["bounds"].items():
             if column not in CHECKED_COLUMNS:
@@ -99,10 +100,6 @@ class QualityRules:
                 raise DataError(f"config: quality.bounds.{column} must be [low, high] with "
                                 f"low < high, not {pair!r}")
             bounds[column] = (float(pair[0]), float(pair[1]))
-        if table["stuck_hours"] < 2:
-            raise DataError("config: quality.stuck_hours must be at least 2")
-        if table["dewpoint_tolerance"] < 0:
-            raise DataError("config: quality.dewpoint_tolerance must not be negative")
         return cls(sentinels=tuple(float(v) for v in table["sentinels"]), bounds=bounds,
                    dewpoint_tolerance=float(table["dewpoint_tolerance"]),
                    stuck_hours=int(table["stuck_hours"]),
