@@ -637,19 +637,12 @@ def versions() -> dict:
 
 
 def new_run_dir(out: Path, config: dict) -> tuple[Path, Path]:
-    """A final path that is not an existing run yet, and a temporary path of this process
-    to write into (:func:`make_temporary` creates it; two runs never share one)."""
+    """The run directory's wanted path (:func:`publish` takes the next free name when
+    that one is a run already), and a temporary path of this process to write into
+    (:func:`make_temporary` creates it; two runs never share one)."""
     name = config["run"]["name"] or (
         f"{datetime.now():%Y%m%d-%H%M%S}-{config['data']['dataset']}-{config['task']['mode']}")
-    return _free_name(out, name), out / f".tmp-{name}-{os.getpid()}"
-
-
-def _free_name(out: Path, name: str) -> Path:
-    final, k = out / name, 1
-    while final.exists():
-        k += 1
-        final = out / f"{name}-{k}"
-    return final
+    return out / name, out / f".tmp-{name}-{os.getpid()}"
 
 
 def make_temporary(tmp: Path) -> Path:
@@ -661,11 +654,11 @@ def make_temporary(tmp: Path) -> Path:
     return made
 
 
-def publish(tmp: Path, final: Path) -> Path:
-    """Rename the finished temporary directory to ``final``, or to the next free name
-    (``final``-2, -3, …) when another run took that name while this one ran; a finished
-    run is never replaced."""
-    name, k = final.name, 1
+def publish(tmp: Path, wanted: Path) -> Path:
+    """Rename the finished temporary directory to ``wanted``, or to the next free name
+    (``wanted``-2, -3, …) when that one is a run, made before this one or while it ran; a
+    finished run is never replaced. Returns the run directory."""
+    final, k = wanted, 1
     while True:
         if not final.exists():
             try:
@@ -675,7 +668,7 @@ def publish(tmp: Path, final: Path) -> Path:
                 if not final.exists():
                     raise
         k += 1
-        final = final.parent / f"{name}-{k}"
+        final = wanted.with_name(f"{wanted.name}-{k}")
 
 
 OWNER_FILE = ".owner-pid"
