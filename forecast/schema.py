@@ -155,6 +155,10 @@ def station_time_order(station: pd.Series, time: pd.Series, source: str) -> np.n
     return order
 
 
+#: The whole years pandas' nanosecond times hold (1677-09-21 to 2262-04-11).
+READABLE_YEARS = (pd.Timestamp.min.year + 1, pd.Timestamp.max.year - 1)
+
+
 def validate_hourly(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """Check and normalise a frame into the HourlyFrame schema.
 
@@ -189,7 +193,8 @@ def validate_hourly(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         outside = ((out["time"] < pd.Timestamp.min) | (out["time"] > pd.Timestamp.max))
         row = int(np.flatnonzero(outside.to_numpy())[0]) if outside.any() else 0
         raise DataError(f"{source}: time {out['time'].iloc[row]} on data row {row + 1} lies "
-                        "outside the years 1678–2261 this tool can read") from None
+                        f"outside the years {READABLE_YEARS[0]}–{READABLE_YEARS[1]} this tool "
+                        "can read") from None
     if out["time"].isna().any():
         raise DataError(f"{source}: {int(out['time'].isna().sum())} row(s) without a time")
     for column in ("pm25",) + NUMERIC_WEATHER + EXTRA_POLLUTANTS:

@@ -143,15 +143,13 @@ def rule_test_rows(predictions: pd.DataFrame, by_fold: list[dict], *,
     as one model called ``name``, with ``persistence``'s test rows beside them for the
     skill: every test period forecast by a choice that never saw it."""
     test = predictions["split"] == "test"
-    parts = [predictions[test & (predictions["fold"] == f["fold"])
-                         & (predictions["model"] == f["model"])] for f in by_fold]
-    chosen = pd.concat(parts, ignore_index=True)
-    chosen = chosen.assign(model=name)
+    chosen = [predictions[test & (predictions["fold"] == f["fold"])
+                          & (predictions["model"] == f["model"])] for f in by_fold]
     reference = predictions[test & (predictions["model"] == persistence)]
-    frame = pd.concat([chosen, reference.assign(model=reference["model"].astype(str))],
+    frame = pd.concat([*(part.assign(model=name) for part in chosen), reference],
                       ignore_index=True)
-    return frame.assign(fold=frame["fold"].astype(str), station=frame["station"].astype(str),
-                        split=frame["split"].astype(str), model=frame["model"].astype(str))
+    # the parts' categories differ: the key columns as text, alike in every part
+    return frame.assign(**{c: frame[c].astype(str) for c in ("fold", "station", "split", "model")})
 
 
 def rule_on_test(predictions: pd.DataFrame, candidates: list[Candidate], folds: list[str],

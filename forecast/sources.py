@@ -32,6 +32,7 @@ from .errors import DataError
 from .schema import (
     CANONICAL_UNITS,
     COMPASS_16,
+    READABLE_YEARS,
     degrees_to_compass,
     hourly_values,
     unit_conversions,
@@ -722,7 +723,7 @@ def _shown(value) -> str:
 
 
 #: The values a year, month, day or hour column may hold (hour 24: the end of a day).
-TIME_PART_RANGES = {"year": (1678, 2261), "month": (1, 12), "day": (1, 31), "hour": (0, 24)}
+TIME_PART_RANGES = {"year": READABLE_YEARS, "month": (1, 12), "day": (1, 31), "hour": (0, 24)}
 
 
 def _utc_offset(text: str) -> pd.Timedelta:

@@ -129,10 +129,13 @@ def verdict(run: Run) -> tuple[str, str | None]:
     return " ".join(s), chosen
 
 
-def rule_choices(run: Run) -> str:
-    """The rule's choice in each fold, e.g. "2012: hgb, 2013: combination, 2014: hgb"."""
-    return ", ".join(f"{f['fold']}: {f['model']}"
-                     for f in run.result.recommendation.get("by_fold", []))
+def rule_choices(run: Run, chosen: str) -> tuple[str, bool]:
+    """The rule's choice in each fold, e.g. "2012: hgb, 2013: combination, 2014: hgb", or
+    "chosen every time"; and whether it chose ``chosen`` in every fold."""
+    by_fold = run.result.recommendation.get("by_fold", [])
+    every_time = {f["model"] for f in by_fold} == {chosen}
+    return (f"{chosen} every time" if every_time
+            else ", ".join(f"{f['fold']}: {f['model']}" for f in by_fold)), every_time
 
 
 def expected_test(run: Run, chosen: str) -> tuple[dict, bool]:
@@ -152,11 +155,10 @@ def _expected_error(run: Run, chosen: str) -> list[str]:
         return []
     s = []
     if by_rule:
-        choices = {f["model"] for f in run.result.recommendation["by_fold"]}
+        choices, every_time = rule_choices(run, chosen)
         latest = run.result.folds[-1]["name"]
         by_fold = test.get("rmse_by_fold") or {}
-        how = (f"it chose {chosen} every time" if choices == {chosen}
-               else f"its choices: {rule_choices(run)}")
+        how = f"it chose {choices}" if every_time else f"its choices: {choices}"
         text = (f"Applied fold by fold, each test period forecast by the model it chose from "
                 f"the validation years before that period alone ({how}), the rule scores a "
                 f"test RMSE of {fixed(test['rmse'])} {UNIT} (95 % CI {ci(test['rmse_ci'])}) "
@@ -168,7 +170,7 @@ def _expected_error(run: Run, chosen: str) -> list[str]:
                      f"({latest}), which no choice saw")
         s.append(text + ".")
         own = run.pooled(chosen)
-        if choices != {chosen} and own:
+        if not every_time and own:
             s.append(f"{chosen}'s own pooled test RMSE, {fixed(own['rmse'])} {UNIT}, is no "
                      "estimate of the error to expect: its choice read the earlier test "
                      "periods as later folds' validation years.")
@@ -307,10 +309,8 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
         text = (f"RMSE {fixed(test['rmse'])} {UNIT} (95 % CI {ci(test['rmse_ci'])}) over "
                 f"{_period(run, development=False)}")
         if by_rule:
-            choices = {f["model"] for f in rec["by_fold"]}
             text += (", each forecast by the model the rule chose from the validation years "
-                     "before it" + (f" ({chosen} every time)" if choices == {chosen}
-                                    else f" ({rule_choices(run)})"))
+                     f"before it ({rule_choices(run, chosen)[0]})")
         by_fold = test.get("rmse_by_fold") or {}
         latest = run.result.folds[-1]["name"] if run.result.folds else None
         if len(by_fold) > 1 and latest in by_fold:
