@@ -241,16 +241,15 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     from .predict import headlines, new_day_scores, predict_latest
 
-    run_dir = Path(args.run_dir)
-    if args.out and Path(args.out).exists() and Path(args.out).resolve().is_relative_to(
-            run_dir.resolve()):
-        raise DataError(f"{args.out}: a file of the run {run_dir}; --out must not overwrite "
-                        "it (write the forecasts elsewhere)")
-    table = predict_latest(Path(args.run_dir), data_dir=args.data_dir, weather=args.weather,
+    run_dir, out = Path(args.run_dir), Path(args.out) if args.out else None
+    if out is not None and out.exists() and out.resolve().is_relative_to(run_dir.resolve()):
+        raise DataError(f"{out}: a file of the run {run_dir}; --out must not overwrite it "
+                        "(write the forecasts elsewhere)")
+    table = predict_latest(run_dir, data_dir=args.data_dir, weather=args.weather,
                            since=args.since, path=args.path)
     scores, scored = new_day_scores(table) if args.since else (None, None)
-    if args.out:
-        _write_whole(Path(args.out), lambda partial: table.to_csv(partial, index=False))
+    if out is not None:
+        _write_whole(out, lambda partial: table.to_csv(partial, index=False))
     if args.json:
         payload = {"threshold": table.attrs["threshold"], "headline": headlines(table),
                    "forecasts": json.loads(table.to_json(orient="records"))}

@@ -57,9 +57,9 @@ def build(run: Run, figures: Path) -> tuple[Doc, str]:
     if result.synthetic:
         doc.para("SYNTHETIC DATA — simulated, not real measurements.", "banner")
     if result.mode == "forecast":
-        perfect = forecast_mode_label(result.config) == FORECAST_MODE_LABEL
-        doc.para("Forecast mode (perfect prognosis): the model "
-                 + forecast_mode_label(result.config) + "."
+        label = forecast_mode_label(result.config)
+        perfect = label == FORECAST_MODE_LABEL
+        doc.para("Forecast mode (perfect prognosis): the model " + label + "."
                  + (" To fit and choose the models for the forecast you will give them, "
                     "set task.weather_step (a forecast every 3 or 6 hours) and "
                     "task.weather_error (its errors' size)." if perfect else ""),
