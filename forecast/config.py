@@ -165,39 +165,38 @@ CHOICES = {
     ("training", "lr_schedule"): ("plateau", "cosine", "none"),
     ("training", "loss"): ("mse", "pinball"),
 }
+
+
+def _at_least(low, what: str | None = None) -> tuple:
+    """A range rule: ``low`` or more (``what`` says so in the message's words)."""
+    return lambda v: v >= low, what or ("0 or more" if low == 0 else f"at least {low}")
+
+
 #: Numeric options outside whose range a run cannot mean anything: (test, what it needs).
 RANGES = {
-    ("data", "synthetic_stations"): (lambda v: v >= 1, "at least 1"),
-    ("task", "horizon"): (lambda v: v >= 1, "at least 1"),
-    ("task", "lags"): (lambda v: v >= 1, "at least 1"),
-    ("task", "sequence_length"): (lambda v: v >= 1, "at least 1"),
-    ("task", "hourly_hours"): (lambda v: v >= 1, "at least 1"),
-    ("task", "max_fill_days"): (lambda v: v >= 0, "0 or more"),
+    **{("task", key): _at_least(1) for key in ("horizon", "lags", "sequence_length",
+                                                "hourly_hours")},
+    **{("training", key): _at_least(1) for key in ("seeds", "batch_size",
+                                                    "max_steps_per_epoch", "max_epochs",
+                                                    "hidden", "layers", "devices",
+                                                    "num_nodes")},
+    **{(section, key): _at_least(0) for section, key in (
+        ("task", "max_fill_days"), ("training", "patience"), ("training", "weight_decay"),
+        ("quality", "stuck_floor"), ("quality", "dewpoint_tolerance"))},
+    ("data", "synthetic_stations"): _at_least(1),
+    ("diagnostics", "max_epochs"): _at_least(1),
+    ("quality", "stuck_hours"): _at_least(2),
+    ("evaluation", "n_boot"): _at_least(10),
+    ("split", "folds"): _at_least(0, "0 (as many as fit) or more"),
+    ("training", "max_batch_size"): _at_least(0, "0 (no cap) or more"),
+    ("training", "jobs"): _at_least(0, "0 (one per CPU core) or more"),
+    ("training", "gradient_clip"): _at_least(0, "0 (none) or more"),
+    ("training", "threads"): _at_least(0, "0 (torch's default) or more"),
     ("task", "weather_error"): (lambda v: 0 <= v <= 10, "between 0 (a perfect forecast) and "
                                 "10 times the typical day-ahead errors"),
-    ("split", "folds"): (lambda v: v >= 0, "0 (as many as fit) or more"),
-    ("training", "seeds"): (lambda v: v >= 1, "at least 1"),
-    ("training", "batch_size"): (lambda v: v >= 1, "at least 1"),
-    ("training", "max_steps_per_epoch"): (lambda v: v >= 1, "at least 1"),
-    ("training", "max_batch_size"): (lambda v: v >= 0, "0 (no cap) or more"),
-    ("training", "jobs"): (lambda v: v >= 0, "0 (one per CPU core) or more"),
-    ("training", "max_epochs"): (lambda v: v >= 1, "at least 1"),
-    ("training", "patience"): (lambda v: v >= 0, "0 or more"),
     ("training", "learning_rate"): (lambda v: v > 0, "above 0"),
-    ("training", "weight_decay"): (lambda v: v >= 0, "0 or more"),
     ("training", "momentum"): (lambda v: 0 <= v < 1, "from 0 to below 1"),
-    ("training", "hidden"): (lambda v: v >= 1, "at least 1"),
-    ("training", "layers"): (lambda v: v >= 1, "at least 1"),
     ("training", "dropout"): (lambda v: 0 <= v < 1, "from 0 to below 1"),
-    ("training", "gradient_clip"): (lambda v: v >= 0, "0 (none) or more"),
-    ("training", "devices"): (lambda v: v >= 1, "at least 1"),
-    ("training", "num_nodes"): (lambda v: v >= 1, "at least 1"),
-    ("training", "threads"): (lambda v: v >= 0, "0 (torch's default) or more"),
-    ("diagnostics", "max_epochs"): (lambda v: v >= 1, "at least 1"),
-    ("quality", "stuck_hours"): (lambda v: v >= 2, "at least 2"),
-    ("quality", "stuck_floor"): (lambda v: v >= 0, "0 or more"),
-    ("quality", "dewpoint_tolerance"): (lambda v: v >= 0, "0 or more"),
-    ("evaluation", "n_boot"): (lambda v: v >= 10, "at least 10"),
     ("evaluation", "exceedance_threshold"): (lambda v: v > 0, "above 0 µg/m³"),
     ("run", "seed"): (lambda v: 0 <= v < 2 ** 32, "from 0 to 2**32 - 1"),
 }
