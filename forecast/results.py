@@ -9,7 +9,10 @@ The pipeline writes ``metrics.json`` only through :meth:`RunResult.write`; the r
 refuses a file with a missing, unknown or mistyped field in one clear line.
 
 Metrics per split are the dicts of :func:`forecast.evaluation.evaluate` (RMSE, MAE, bias
-and intervals in µg/m³).
+and intervals in µg/m³). The entries' metrics and the top-level ``best_baseline`` and
+``comparisons`` are the main fold's (the latest test period) alone; ``pooled`` holds the
+same over every fold and station, and the recommendation, the verdict and the report's
+comparisons read ``pooled`` (its ``best_baseline`` may be another model).
 """
 
 from __future__ import annotations
