@@ -61,7 +61,8 @@ def combine(predictions: pd.DataFrame, members: list[str]) -> tuple[np.ndarray, 
         w = nonnegative_weights(X[fitted_on], y[fitted_on])
         out[held_out] = X[held_out] @ w
         block_weights.append([round(float(v), 4) for v in w])
-    info = {"members": members, "weights": {m: round(float(w), 4)
+    # the weights unrounded: forecast predict forecasts with them
+    info = {"members": members, "weights": {m: float(w)
                                             for m, w in zip(members, weights, strict=True)},
             "cross_fitted_blocks": len(blocks), "block_weights": block_weights,
             "n_parameters": len(members)}

@@ -180,6 +180,19 @@ def test_predict_gives_tomorrow_for_every_model(run_dir, capsys):
     assert recommended in headline and "80 % interval" in headline and "P(> 75)" in headline
 
 
+def test_the_stored_combination_weights_give_its_test_forecasts(run_dir):
+    """forecast predict rebuilds the combination from metrics.json's weights: they must be
+    those that forecast its test rows, not a rounding of them."""
+    combination = RunResult.read(run_dir).entries["combination"]
+    predictions = pd.read_csv(run_dir / "predictions.csv")
+    main = predictions[(predictions["fold"] == predictions["fold"].max())
+                       & (predictions["split"] == "test")]
+    wide = main.pivot_table(index="date", columns="model", values="y_pred")
+    weights = combination.info["weights"]
+    rebuilt = np.maximum(sum(w * wide[m] for m, w in weights.items()), 0.0)
+    np.testing.assert_allclose(rebuilt, wide["combination"], rtol=1e-9, atol=1e-9)
+
+
 def test_predict_loads_the_stored_baselines_and_refits_only_without_them(run_dir, tmp_path,
                                                                        capsys, monkeypatch):
     from baselines import Climatology, Persistence, SklearnBaseline
