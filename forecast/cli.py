@@ -192,6 +192,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if registry.kind_of(args.network) != "network":
         raise DataError(f"{args.network!r} is not a network; forecast train fits one of "
                         f"{', '.join(registry.NETWORK_MODELS)}")
+    from models.training import check_hardware
+
+    check_hardware(config["training"])
     loaded, frame = load_data(config)
     task, _ = drop_uninformative(make_task(loaded, frame, config))
     forecaster = models.NetworkForecaster.from_config(args.network, config,

@@ -38,7 +38,7 @@ import torch
 from sklearn.base import BaseEstimator, clone
 
 from forecast.config import DEFAULTS
-from forecast.errors import ModelFailed
+from forecast.errors import DataError, ModelFailed
 from forecast.task import EXTRA_TRAIN, ForecastTask
 from forecast.uncertainty import LEVELS
 
@@ -71,6 +71,30 @@ def quiet_lightning():
     finally:
         for log, level in zip(loggers, levels, strict=True):
             log.setLevel(level)
+
+
+def check_hardware(training: dict) -> None:
+    """The config's ``training`` accelerator, devices, strategy and nodes as Lightning's
+    Trainer takes them: DataError in one line when this machine cannot give them (no GPU
+    for "gpu", fewer GPUs than ``devices``), before any data are read or any directory
+    made. "auto" and "cpu" need no check (Lightning's CPU is always there)."""
+    accelerator = training["accelerator"]
+    if accelerator in ("auto", "cpu"):
+        return
+    import lightning as L
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    try:
+        with quiet_lightning():
+            L.Trainer(accelerator=accelerator, devices=training["devices"],
+                      strategy=training["strategy"], num_nodes=int(training["num_nodes"]),
+                      logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                      enable_model_summary=False)
+    except (MisconfigurationException, ValueError, RuntimeError, ImportError) as exc:
+        said = " ".join(str(exc).split()) or type(exc).__name__
+        raise DataError(f"config: training.accelerator = {accelerator!r} with devices = "
+                        f"{training['devices']}: this machine cannot run it ({said}); "
+                        "'auto' trains on what there is") from None
 
 
 @contextmanager

@@ -8,7 +8,9 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 import tomli_w
+import torch
 
 from forecast.cli import _config, build_parser
 
@@ -187,3 +189,13 @@ def test_a_reader_that_stops_early_is_no_error():
                             capture_output=True, text=True, timeout=120)
     assert result.stdout == "xxx"
     assert result.stderr == ""
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU to train on")
+def test_a_gpu_asked_for_where_there_is_none_is_one_line(tmp_path, cli_error):
+    out = tmp_path / "reports"
+    line = cli_error("run", "--dataset", "synthetic", "--accelerator", "gpu", "--out", out)
+    assert "training.accelerator = 'gpu'" in line and "cannot run it" in line
+    assert not out.exists()
+    line = cli_error("train", "gru", "--dataset", "synthetic", "--accelerator", "cuda")
+    assert "training.accelerator = 'cuda'" in line and "'auto' trains on what there is" in line
