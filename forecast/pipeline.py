@@ -111,7 +111,9 @@ def load_data(config: dict, notes_to_stderr: bool = True, summary_only: bool = F
     return loaded, daily
 
 
-def make_task(loaded: sources.Loaded, daily: pd.DataFrame, config: dict) -> ForecastTask:
+def make_task(loaded: sources.Loaded, daily: pd.DataFrame, config: dict,
+              require_splits: bool = True) -> ForecastTask:
+    """The ForecastTask of the config; ``require_splits``: see :func:`build_task`."""
     task_config, split = config["task"], config["split"]
     task = build_task(
         loaded.hourly, daily, dataset=loaded.dataset, mode=task_config["mode"],
@@ -127,7 +129,7 @@ def make_task(loaded: sources.Loaded, daily: pd.DataFrame, config: dict) -> Fore
         weather_error=float(task_config["weather_error"]),
         weather_error_seed=config["run"]["seed"],
         weather_error_sizes=task_config["weather_error_sizes"],
-        forecast_from=loaded.hourly.attrs.get("forecast_from"))
+        forecast_from=loaded.hourly.attrs.get("forecast_from"), require_splits=require_splits)
     if not task_config["train_issue_hours"]:
         # nothing will rebuild it at other issue hours: the hourly record it holds for
         # that need not travel with the task to the training processes
@@ -707,6 +709,10 @@ def _alive(pid: int) -> bool:
 def run(config: dict) -> Path:
     """Run the whole pipeline for a validated config; return the run directory."""
     started = time.perf_counter()
+    if any(registry.kind_of(name) == "network" for name in config["models"]["names"]):
+        from models.training import check_hardware
+
+        check_hardware(config["training"])
     final, tmp = new_run_dir(Path(config["run"]["out"]), config)
     try:
         progress(f"loading {config['data']['dataset']}")

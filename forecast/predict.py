@@ -249,11 +249,43 @@ def weather_hours(frame: pd.DataFrame, source: str, rain_is_flag: bool = False,
             f"{source}: rows {_step_text(step)} apart interpolated to hours ({'; '.join(how)})")
 
 
+def incomplete_issue_days(daily: pd.DataFrame, last_hour: pd.Series, min_hours: int
+                          ) -> list[str]:
+    """A warning per station whose latest data day, the issue day of its latest forecast,
+    is cut short (``last_hour``, the station's last hour, before 23 h) or has no valid
+    daily mean PM2.5 (fewer than ``min_hours`` hours): the models were trained on issue
+    days that end at 23 h, and such a day's features read older data."""
+    warnings = []
+    for station, end in last_hour.items():
+        day = end.normalize()
+        days = daily[daily["station"].astype(str) == str(station)]
+        issue = days.loc[days["date"] == day, "pm25_hours"]
+        hours = int(issue.iloc[0]) if len(issue) else 0
+        if end.hour == 23 and hours >= min_hours:
+            continue
+        said = []
+        if end.hour < 23:
+            said.append(f"the data end at {end:%H:%M}, before the day is over")
+        if hours < min_hours:
+            valid = days.loc[days["valid"] & (days["date"] < day), "date"]
+            before = (day - valid.max()).days if len(valid) else 0
+            latest = (f"{valid.max():%Y-%m-%d}'s, {before} day{'s' * (before != 1)} earlier"
+                      if len(valid) else "none")
+            said.append(f"it has PM2.5 for {hours} of 24 hours, fewer than the {min_hours} a "
+                        f"daily mean needs (the latest valid daily mean: {latest})")
+        warnings.append(f"station {station}, issue day {day:%Y-%m-%d}: {'; '.join(said)}, so "
+                        "its forecasts read older data than a complete day would give")
+    return warnings
+
+
 def latest_task(config: dict, result: RunResult, weather: Path | None = None,
-                since: pd.Timestamp | None = None):
+                since: pd.Timestamp | None = None, require_splits: bool = False):
     """The task built from the configured data (and the target day's ``weather``, a CSV
     read by :func:`read_weather`), and the mask of its rows issued on each station's
-    latest data day; with ``since``, of its rows issued from that day to that one."""
+    latest data day; with ``since``, of its rows issued from that day to that one.
+    The stored models need only the lags' history, not the run's splits
+    (``require_splits``: as a run would, for baselines fitted again). Warns on stderr
+    when a station's latest day is incomplete (:func:`incomplete_issue_days`)."""
     from . import daily as daily_module
     from .schema import validate_hourly
 
@@ -278,7 +310,10 @@ def latest_task(config: dict, result: RunResult, weather: Path | None = None,
         # a real forecast: not given the errors a weather_error run simulates
         loaded.hourly.attrs.update(attrs, forecast_from=forecast["time"].min())
         daily = daily_module.to_daily(loaded.hourly, config["data"]["min_hours"])
-    task = without_features(make_task(loaded, daily, config), result.dropped_features)
+    task = without_features(make_task(loaded, daily, config, require_splits),
+                            result.dropped_features)
+    for warning in incomplete_issue_days(daily, last_hour, int(config["data"]["min_hours"])):
+        print(f"forecast: warning: {warning}", file=sys.stderr)
     issued = task.rows["issue_day"]
     up_to_data = issued <= task.rows["station"].astype(str).map(last_day.rename(index=str))
     if since is not None:
@@ -328,7 +363,11 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
         first_day = pd.to_datetime(since, errors="coerce")
         if pd.isna(first_day):
             raise DataError(f"--since: unparseable date {since!r}")
-    task, rows = latest_task(config, result, weather, first_day)
+    # a run made before baselines were stored fits them again, on the run's splits
+    refitted = [name for name in config["models"]["names"]
+                if registry.kind_of(name) == "baseline" and name in result.entries
+                and not registry.model_file(run_dir, name).is_file()]
+    task, rows = latest_task(config, result, weather, first_day, require_splits=bool(refitted))
     if task.mode == "forecast":
         columns = task.forecast_columns()
         empty = np.isnan(task.X[rows][:, [task.feature_names.index(c) for c in columns]])

@@ -935,7 +935,8 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
                weather_step: int = 1, rain_is_flag: bool = False,
                weather_error: float = 0.0, weather_error_seed: int = 0,
                weather_error_sizes: dict[str, float] | None = None,
-               forecast_from: pd.Timestamp | None = None) -> ForecastTask:
+               forecast_from: pd.Timestamp | None = None,
+               require_splits: bool = True) -> ForecastTask:
     """Build the ForecastTask of every station from its HourlyFrame and DailyFrame.
 
     ``hourly_hours`` > 0 also builds ``task.hourly``, the last that many hours up to the
@@ -961,6 +962,9 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
     :func:`forecast_errors` (seeded by ``weather_error_seed``), but
     not from ``forecast_from`` on, the first hour of a real weather forecast appended to
     the data; day D's record, the targets and the issue time's weather stay observed.
+    ``require_splits`` (default): every split must hold a valid target day (DataError
+    otherwise); False for a task that stored models only forecast from
+    (``forecast predict`` on newer data), which need the lags' history and no split.
     """
     if mode not in ("observed", "forecast"):
         raise DataError(f"unknown mode {mode!r}; choose observed or forecast")
@@ -1002,7 +1006,8 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
         if n_days < warmup + horizon + 1:
             days = f"{n_days} day" + ("s" if n_days != 1 else "")
             raise DataError(f"station {station}: {days} of data is too little history "
-                            f"for {warmup} days of lags and a horizon of {horizon}")
+                            f"for the {warmup} days its lags and rolling means read and a "
+                            f"horizon of {horizon}")
         station_dailies.append(station_daily)
         station_grid = grid.iloc[grid_rows[station]].reset_index(drop=True)
         station_features.append(_station_features(station_grid, station_daily, lags,
@@ -1115,13 +1120,13 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
                     positions, horizon)[0][:, 1:]
     rows = pd.concat(row_blocks, ignore_index=True)
     y = rows["y"].to_numpy(dtype=float, copy=True)
-    if not np.isfinite(y).any():
+    if require_splits and not np.isfinite(y).any():
         raise DataError("no valid target day: every daily mean PM2.5 is missing or incomplete")
     given = [train_end, val_end, test_end]
     defaults = default_split_ends(dataset, rows["issue_day"])
     ends = [end or default for end, default in zip(given, defaults, strict=True)]
     rows["split"] = assign_splits(rows["target_day"], *ends)
-    for name in SPLITS:
+    for name in SPLITS if require_splits else ():
         if not (rows["split"].eq(name) & np.isfinite(y)).any():
             scored = rows["target_day"][np.isfinite(y)]
             short = ("; the default splits need more than two years of data (the last "

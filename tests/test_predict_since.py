@@ -96,3 +96,43 @@ def test_the_command(later, cli, cli_error, tmp_path):
     assert "--out must not overwrite it" in cli_error("predict", run_dir, "--out",
                                                       run_dir / "metrics.json")
     assert (run_dir / "metrics.json").read_bytes() == metrics
+
+
+def test_newer_data_need_the_lags_history_not_the_runs_splits(later, tmp_path):
+    """Three months of newer data forecast as the whole record does: the stored models
+    read the lags' history, and no training split need be in the file."""
+    folder, run_dir = later
+    full = pd.read_csv(folder / "full.csv")
+    full[full["time"] >= "2011-12-01"].to_csv(tmp_path / "recent.csv", index=False)
+    recent = predict_latest(run_dir, since="2012-01-01", path=str(tmp_path / "recent.csv"))
+    whole = predict_latest(run_dir, since="2012-01-01", path=str(folder / "full.csv"))
+    assert len(recent) == len(whole) == 3 * 60
+    columns = ["model", "target_day", "pm25_forecast", "q05", "q95", "p_exceed"]
+    pd.testing.assert_frame_equal(recent[columns].reset_index(drop=True),
+                                  whole[columns].reset_index(drop=True), atol=0.051)
+
+
+def test_an_incomplete_issue_day_is_said(later, cli, tmp_path):
+    folder, run_dir = later
+    full = pd.read_csv(folder / "full.csv")
+    noon = full[full["time"] <= "2012-02-29 12:00"]
+    noon.to_csv(tmp_path / "noon.csv", index=False)
+    hours = noon.loc[noon["time"] >= "2012-02-29", "pm25"].notna().sum()
+    assert 10 <= hours <= 13
+    code, stdout, err = cli("predict", run_dir, "--path", tmp_path / "noon.csv")
+    assert code == 0 and "S 2012-03-01" in stdout
+    assert ("forecast: warning: station S, issue day 2012-02-29: the data end at 12:00, "
+            f"before the day is over; it has PM2.5 for {hours} of 24 hours, fewer than the "
+            "18 a daily mean needs (the latest valid daily mean: 2012-02-28's, 1 day "
+            "earlier), so its forecasts read older data than a complete day would give"
+            ) in err
+    # a complete day says nothing
+    code, _, err = cli("predict", run_dir, "--path", folder / "full.csv")
+    assert code == 0 and "warning" not in err
+    # weather to the end of the day, PM2.5 missing for the last week: said too
+    gap = full.assign(pm25=full["pm25"].where(full["time"] < "2012-02-23"))
+    gap.to_csv(tmp_path / "gap.csv", index=False)
+    code, _, err = cli("predict", run_dir, "--path", tmp_path / "gap.csv")
+    assert code == 0 and "the data end at" not in err
+    assert ("it has PM2.5 for 0 of 24 hours, fewer than the 18 a daily mean needs (the "
+            "latest valid daily mean: 2012-02-22's, 7 days earlier)") in err
