@@ -171,6 +171,15 @@ FAMILIES = {
                           by_hour=True, max_rows=36_000),
 }
 
+#: With fewer rows to fit than this, gradient boosting uses one OpenMP thread whatever
+#: ``training.jobs`` allows. On the single site (1,082 training days, hgb's fit on this
+#: project's 2-core machine) two threads took 5.7 s against 5.8 s for one when nothing
+#: else ran, and 18.8 s against 7.2 s beside one other busy process: their threads
+#: spin-wait for each other. On the 12 sites (8,592 station-days) two paid when nothing
+#: else ran (6.5 s against 9.5 s; beside a busy process 23.6 against 10.0). The forecasts
+#: are the same bit for bit with any number of threads.
+THREADED_ROWS = 4_000
+
 # HistGradientBoostingRegressor's categories are bin numbers: at most max_bins (255)
 MAX_CATEGORIES = 255
 #: With more stations the linear families read the station's mean training target
@@ -273,8 +282,12 @@ class SklearnBaseline(Baseline):
     def fit(self, task: ForecastTask) -> SklearnBaseline:
         # Few OpenMP threads (default 1): HistGradientBoosting's threads spin-wait, and
         # beside another busy process (a network training, a second test) a fit went from
-        # 8 s to 220 s.
-        with threadpool_limits(limits=int(self.n_threads), user_api="openmp"):
+        # 8 s to 220 s; with few rows one thread (THREADED_ROWS).
+        rows = int(np.count_nonzero((task.split == "train") & np.isfinite(task.y)))
+        if self.family in FAMILIES and FAMILIES[self.family].by_hour:
+            rows *= 24
+        self.threads_ = int(self.n_threads) if rows >= THREADED_ROWS else 1
+        with threadpool_limits(limits=self.threads_, user_api="openmp"):
             return self._fit(task)
 
     def _fit(self, task: ForecastTask) -> SklearnBaseline:
@@ -432,7 +445,8 @@ class SklearnBaseline(Baseline):
     def predict(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
         # draws: no preprocessing (a family that stops on held-out days)
         estimators = self.draws_ if len(self.draws_) > 1 else [self.model_]
-        with threadpool_limits(limits=int(self.n_threads), user_api="openmp"):
+        threads = getattr(self, "threads_", int(self.n_threads))   # (runs stored before it)
+        with threadpool_limits(limits=threads, user_api="openmp"):
             return self._forecast(estimators, self.transform_, task, rows)
 
     def _forecast(self, estimators: list, transform: str, task: ForecastTask,

@@ -370,3 +370,23 @@ def test_a_stored_baseline_refuses_what_it_does_not_hold(task, tmp_path):
     renamed = dataclasses.replace(task, stations=["elsewhere"])
     with pytest.raises(DataError, match="stations .* the data has elsewhere"):
         loaded.check_task(renamed, path)
+
+
+def test_gradient_boosting_takes_threads_only_for_many_rows(task, hours_task, monkeypatch):
+    """One OpenMP thread for a single station's days (threads there only spin-wait beside
+    a busy process); ``training.jobs`` threads from THREADED_ROWS fitted rows on, hours
+    of ``hgb_by_hour`` counted; the forecasts the same with any number."""
+    import baselines.linear as linear
+
+    grid = (HGB_GRID[0],)
+    rows = np.isfinite(task.y)
+    one = SklearnBaseline("hgb", grid=grid, transforms=("none",), n_threads=2).fit(task)
+    assert one.threads_ == 1
+    monkeypatch.setattr(linear, "THREADED_ROWS", 100)
+    two = SklearnBaseline("hgb", grid=grid, transforms=("none",), n_threads=2).fit(task)
+    assert two.threads_ == 2
+    np.testing.assert_array_equal(one.predict(task, rows), two.predict(task, rows))
+    days = int(np.count_nonzero((hours_task.split == "train") & np.isfinite(hours_task.y)))
+    monkeypatch.setattr(linear, "THREADED_ROWS", 24 * days)
+    by_hour = SklearnBaseline("hgb_by_hour", grid=(linear.HGB_BY_HOUR_GRID[0],), n_threads=2)
+    assert by_hour.fit(hours_task).threads_ == 2
