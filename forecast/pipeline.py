@@ -289,7 +289,9 @@ def start_training(tasks: list[ForecastTask], config: dict, stages: list[str]) -
     progress(f"training {len(names)} network(s) × {seeds} seed(s) on {len(tasks)} fold(s)"
              + (f", then the {' and the '.join(n.replace('_', ' ') for n in plans)}"
                 if plans else "")
-             + f": {first + len(diagnostic_jobs)} fits in {n_jobs} processes")
+             + f": {first} fits of the networks"
+             + (f" and {len(diagnostic_jobs)} of the diagnostics" if diagnostic_jobs else "")
+             + f" in {n_jobs} processes")
 
     def done(number: int, outcome) -> None:
         if number >= first:    # a diagnostic fit: reported with its table

@@ -376,7 +376,8 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
             print("forecast: warning: forecast mode needs the weather of the target day, which "
                   "the data does not have yet (give it with --weather FILE); those inputs "
                   "are imputed (gradient boosting, hgb and hgb_by_hour, takes them as "
-                  "missing)", file=sys.stderr)
+                  "missing), so no forecast here has the accuracy of the run's, and the "
+                  "linear models' and networks' can be far off", file=sys.stderr)
         elif missing:
             print(f"forecast: warning: {weather} does not give {', '.join(missing[:6])}"
                   + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
@@ -445,6 +446,8 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
         frames.append(frame)
     table = pd.concat(frames, ignore_index=True)
     table.attrs["threshold"] = threshold
+    if task.mode == "forecast" and weather is None and missing:
+        table.attrs["caveat"] = "without the target day's weather (give --weather FILE)"
     table.attrs["run_data_end"] = str(result.data.get("end", ""))[:10]
     return table
 
@@ -521,5 +524,6 @@ def headlines(table: pd.DataFrame) -> list[str]:
             f"{row['station']} {row['target_day']}: median {row['q50']:.0f} µg/m³, 80 % "
             f"interval {row['q10']:.0f}–{row['q90']:.0f}, P(> {threshold:g}) = "
             f"{row['p_exceed']:.0%}, most likely {row['category']} ({row['p_category']:.0%}) "
-            f"— {row['model']}")
+            f"— {row['model']}" + (f", {table.attrs['caveat']}" if "caveat" in table.attrs
+                                    else ""))
     return lines

@@ -83,8 +83,8 @@ class RunProgress:
         elapsed = time.perf_counter() - self.started
         left = elapsed / self.done * max(0, self.total - self.done)
         print(f"[forecast] {label}: {outcome + ', ' if outcome else ''}{seconds:.1f} s "
-              f"(fit {self.done} of {self.total}; {elapsed:.0f} s elapsed, about "
-              f"{left:.0f} s left)", file=self.stream, flush=True)
+              f"(model fit {self.done} of {self.total}; {elapsed:.0f} s elapsed, about "
+              f"{left:.0f} s of model fits left)", file=self.stream, flush=True)
 
     def listen(self):
         """On a terminal, a queue through which training processes report their epochs

@@ -297,7 +297,7 @@ def test_same_config_and_seed_give_the_same_numbers_in_any_number_of_processes(
     again = run(load_config(overrides={**SMALL, "training": {**SMALL["training"], "jobs": 2},
                                        "run": {"out": str(tmp_path), "name": "again"}}))
     assert ("2 seed(s) on 1 fold(s), then the capacity sweep and the learning curve: "
-            "8 fits in 2 processes") in capsys.readouterr().out
+            "4 fits of the networks and 4 of the diagnostics in 2 processes") in capsys.readouterr().out
     # written in two parts, by the pool's two processes, and joined: the same bytes
     assert (run_dir / "predictions.csv").read_bytes() == (again / "predictions.csv").read_bytes()
     assert not list(again.glob("predictions.csv.part*"))

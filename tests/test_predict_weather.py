@@ -82,10 +82,14 @@ def test_predict_with_the_weather_file(files, cli):
     code, out, err = cli("predict", run_dir, "--weather", folder / "weather.csv", "--json")
     assert code == 0, err
     assert "imputed" not in err
+    assert "without the target day's weather" not in json.loads(out)["headline"][0]
     table = pd.DataFrame(json.loads(out)["forecasts"])
     assert (table["target_day"] == "2012-01-01").all() and np.isfinite(table["pm25_forecast"]).all()
     code, out, err = cli("predict", run_dir, "--json")        # without it: a warning says so
-    assert code == 0 and "--weather" in err
+    assert code == 0 and "--weather" in err and "can be far off" in err
+    # the headline says what it lacks
+    assert json.loads(out)["headline"][0].endswith(
+        ", without the target day's weather (give --weather FILE)")
     without = pd.DataFrame(json.loads(out)["forecasts"]).set_index("model")["pm25_forecast"]
     assert without["ridge"] != table.set_index("model")["pm25_forecast"]["ridge"]
     # hgb_by_hour forecasts with or without the file (missing hours go down its trees'

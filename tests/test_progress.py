@@ -23,8 +23,8 @@ def test_off_a_terminal_each_fit_is_one_plain_line():
     display.finished("fold 1 of 1, mlp seed 1 of 1", 2.5, "7 epochs")
     lines = stream.getvalue().splitlines()
     assert lines[0].startswith("[forecast] fold 1 of 1, model 1 of 2: ridge: ")
-    assert "(fit 1 of 2;" in lines[0]
-    assert lines[1].startswith("[forecast] fold 1 of 1, mlp seed 1 of 1: 7 epochs, 2.5 s (fit 2 of 2;")
+    assert "(model fit 1 of 2;" in lines[0]
+    assert lines[1].startswith("[forecast] fold 1 of 1, mlp seed 1 of 1: 7 epochs, 2.5 s (model fit 2 of 2;")
 
 
 def test_epochs_reported_by_a_training_process_reach_the_bar():
