@@ -765,8 +765,8 @@ def run(config: dict) -> Path:
                                      threshold=config["evaluation"]["exceedance_threshold"])
         for name, entry in fitted.entries.items():
             entry.metrics = scores["models"].get(name, {})
-        failed = {**{f"{name} (fold {f.fold.name})": reason for f in folds[:-1]
-                     for name, reason in f.fitted.failed.items()}, **fitted.failed}
+        failed = {(f"{name} (fold {f.fold.name})" if len(folds) > 1 else name): reason
+                  for f in folds for name, reason in f.fitted.failed.items()}
         result = RunResult(
             dataset=loaded.dataset, synthetic=loaded.synthetic, **described,
             seed=config["run"]["seed"], config=config,

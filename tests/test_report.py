@@ -304,7 +304,7 @@ def test_a_recommended_network_the_test_periods_do_not_back_is_not_called_unearn
     text, recommended = verdict(Run.read(run))
     assert recommended == "mlp_ensemble"
     assert "not significantly different" in text
-    assert "Validation ranked ridge below mlp_ensemble, but **the test periods do not " \
+    assert "Validation chose mlp_ensemble over ridge, but **the pooled test periods do not " \
         "confirm a gain of the networks** over it" in text
     assert "did not earn their place" not in text
 
@@ -370,12 +370,17 @@ def test_at_a_glance_names_a_closer_rival_and_a_disagreeing_test_period(tmp_path
     run = Run.read(run_dir)
     rows = dict(at_a_glance(run, chosen))
     assert rows["What the test periods say"].startswith(f"{others[-1]} is more accurate there")
-    assert "outside the 95 % CI" in rows["What the test periods say"]
+    # the paired comparison with the recommended model (here the best baseline), not
+    # whether a score falls inside the recommended model's own interval
+    paired = run.pooled_comparison(others[-1])
+    said = "significant" if paired["significant"] else "not significant"
+    assert f"µg/m³, DM p" in rows["What the test periods say"]
+    assert f", {said});" in rows["What the test periods say"]
     best_val = run.result.recommendation["best_on_validation"]
     if best_val != chosen:
         assert rows["Closest rival on validation"].startswith(f"{best_val}, ")
     else:
-        assert rows["Closest rival on validation"] == f"none: {chosen} validates best"
+        assert rows["Closest rival on validation"].startswith(f"none: {chosen} validates best")
 
 
 def test_a_recommended_combination_says_what_weight_its_networks_carry(mlp_run):
@@ -617,3 +622,71 @@ def test_the_report_reads_the_latest_folds_test_rows_as_written(tmp_path, monkey
     assert set(run.latest_test["fold"]) == {latest} and set(run.latest_test["split"]) == {"test"}
     assert "crps" not in run.latest_test and "q50" in run.latest_test
     np.testing.assert_array_equal(run.latest_test["y_pred"], expected["y_pred"].astype(float))
+
+
+def _passed_over(run_dir: Path, best_rmse: str, best_crps: str, chosen: str) -> RunResult:
+    """The run's recommendation rewritten so that ``chosen`` was picked although a simpler
+    model has the lowest validation RMSE (``best_rmse``) or CRPS (``best_crps``)."""
+    result = RunResult.read(run_dir)
+    rec = result.pooled["recommendation"]
+    assert {best_rmse, best_crps, chosen} <= set(rec["order"])
+    rec.update(model=chosen, best_on_validation=best_rmse, best_crps_on_validation=best_crps,
+               rmse_alone_decides=False)
+    worse = {"rmse_diff": 2.0, "rmse_diff_ci": [1.0, 3.0], "dm_p_value": 0.001,
+             "significant": True, "n_dates": 300}
+    level = {"rmse_diff": 0.2, "rmse_diff_ci": [-0.5, 0.9], "dm_p_value": 0.6,
+             "significant": False, "n_dates": 300}
+    rec["comparisons"] = {n: dict(level) for n in rec["order"] if n != best_rmse}
+    rec["crps_comparisons"] = {n: {"crps_diff": 0.1, "crps_diff_ci": [-0.2, 0.4],
+                                   "crps_dm_p_value": 0.5, "crps_significant": False}
+                               for n in rec["order"] if n != best_crps}
+    if best_rmse != best_crps:
+        if rec["order"].index(best_rmse) < rec["order"].index(chosen):
+            rec["crps_comparisons"][best_rmse] = {"crps_diff": 1.5, "crps_diff_ci": [0.8, 2.2],
+                                                  "crps_dm_p_value": 0.002,
+                                                  "crps_significant": True}
+        if rec["order"].index(best_crps) < rec["order"].index(chosen):
+            rec["comparisons"][best_crps] = dict(worse)
+    result.write(run_dir)
+    return result
+
+
+def test_a_simpler_model_passed_over_is_said_why(tmp_path):
+    """The lowest RMSE belongs to a simpler model that failed on the CRPS: the verdict must
+    not call the recommended network 'the simpler model'; and the other way round."""
+    run_dir = make_run(tmp_path / "run", winner="mlp", seed=2)
+    _passed_over(run_dir, "ridge", "mlp_ensemble", "mlp_ensemble")
+    text, chosen = verdict(Run.read(run_dir))
+    assert chosen == "mlp_ensemble"
+    assert "mlp_ensemble is the simpler model" not in text
+    assert ("; ridge is the simpler model, but its validation CRPS is significantly worse "
+            "than mlp_ensemble's, the lowest (CRPS difference +1.50 µg/m³") in text
+    rows = dict(at_a_glance(Run.read(run_dir), chosen))
+    assert rows["Closest rival on validation"].endswith(
+        "; passed over for its significantly worse CRPS")
+
+    run_dir = make_run(tmp_path / "again", winner="mlp", seed=2)
+    _passed_over(run_dir, "mlp_ensemble", "ridge", "mlp_ensemble")
+    text, chosen = verdict(Run.read(run_dir))
+    assert ("The lowest pooled validation CRPS is ridge's" in text
+            and "; ridge is the simpler model, but its validation RMSE is significantly worse "
+            "than mlp_ensemble's (RMSE difference +2.0 µg/m³" in text)
+    rows = dict(at_a_glance(Run.read(run_dir), chosen))
+    assert rows["Closest rival on validation"].startswith(
+        "none: mlp_ensemble validates best on RMSE; ridge has a 0.10 µg/m³ lower CRPS")
+    assert rows["Closest rival on validation"].endswith(", but a significantly worse RMSE")
+
+
+def test_one_fold_one_seed_and_a_failed_final_fit_read_right(tmp_path):
+    run_dir = make_run(tmp_path / "run", winner="ridge", seeds=1, folds=1, seed=1)
+    result = RunResult.read(run_dir)
+    result.entries["ridge"].info["refit"] = {"failed": "singular matrix",
+                                             "test_forecast_by": "the fit on train"}
+    result.write(run_dir)
+    write_report(run_dir)
+    report = (run_dir / "report.md").read_text()
+    assert "The test periods do" not in report and "the test periods:" not in report
+    assert "the seeds themselves are in the appendix" not in report
+    assert "± 0.0 (1)" not in report
+    assert ("The final fit failed, so the test forecasts are those of the fit on the "
+            "training years alone, for: **ridge** (singular matrix).") in report

@@ -95,10 +95,12 @@ def section_leaderboard(doc: Doc, run: Run, recommended: str | None) -> None:
     doc.para(f"One row per model, a network as its seed ensemble; sorted by validation RMSE "
              f"({UNIT}), {pooled}. Skill = 1 − RMSE / RMSE of persistence on the same days. "
              f"Δ and DM p compare each model with the best baseline by validation"
-             + (f" (**{baseline}**)" if baseline else "") + " on the test periods: "
-             "significant when the 95 % CI of the RMSE difference excludes 0 and DM p < 0.05. "
-             "Seeds: the spread of the single seeds on the latest test period; the seeds "
-             "themselves are in the appendix."
+             + (f" (**{baseline}**)" if baseline else "")
+             + (" on the test periods: " if run.n_folds > 1 else " on the test period: ")
+             + "significant when the 95 % CI of the RMSE difference excludes 0 and DM p < 0.05."
+             + (" Seeds: the mean ± sd of the single seeds' RMSE on the latest test period "
+                "(their count in brackets); the seeds themselves are in the appendix."
+                if result.of_kind("ensemble") else "")
              + (" Test forecasts are those of each model fitted again, with the settings "
                 "its validation year chose, on the training and validation years together; "
                 "validation forecasts those of its fit on the training years alone. "
@@ -125,7 +127,8 @@ def section_leaderboard(doc: Doc, run: Run, recommended: str | None) -> None:
             label, entry.kind, fixed(val["rmse"]),
             f"{fixed(test['rmse'])} [{ci(test['rmse_ci'])}]" if test else DASH,
             pct(test.get("skill"), 1, signed=True) if test else DASH, delta, p, significant,
-            f"{fixed(spread[0])} ± {fixed(spread[1])} ({spread[2]})" if spread else DASH,
+            f"{fixed(spread[0])} ± {fixed(spread[1])} ({spread[2]})"
+            if spread and spread[2] > 1 else DASH,
             count(entry.info.get("n_parameters")), training_time(entry.info)]))
     rows.sort(key=lambda r: r[0])
     doc.table(["Model", "Kind", "Val RMSE", "Test RMSE [95 % CI]", "Skill", "Δ vs baseline",
@@ -133,6 +136,13 @@ def section_leaderboard(doc: Doc, run: Run, recommended: str | None) -> None:
               [r[1] for r in rows], align="llrrrrrlrrr")
     if recommended:
         doc.para(f"In bold: the recommended model, **{recommended}**.", "note")
+    final_failed = {e.name: (e.info.get("refit") or {}).get("failed")
+                    for e in run.candidates() if (e.info.get("refit") or {}).get("failed")}
+    if final_failed:
+        doc.para("The final fit failed, so the test forecasts are those of the fit on the "
+                 "training years alone, for: " + "; ".join(
+                     f"**{name}** ({reason[:300]})" for name, reason in final_failed.items())
+                 + ".", "note")
     if result.failed:
         doc.para("Failed model runs (not in the table):")
         doc.bullets([f"**{name}**: {reason[:400]}" for name, reason in

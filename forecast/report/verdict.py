@@ -30,8 +30,11 @@ from __future__ import annotations
 
 from ..constants import UNIT
 from ..significance import days_to_detect, detectable_difference
-from .format import ci, count, fixed, forecast_mode_label, p_eq, pct, pval, seconds, short, signed
+from .format import ci, count, fixed, forecast_mode_label, p_eq, pct, pval, short, signed
 from .run import Run
+
+#: Baselines that are references, not fitted models: a gain over them alone says little.
+REFERENCES = ("persistence", "climatology")
 
 KIND_TEXT = {"baseline": "a baseline", "network": "a network",
              "ensemble": "a network's seed ensemble", "combination": "a combination"}
@@ -40,6 +43,22 @@ KIND_TEXT = {"baseline": "a baseline", "network": "a network",
 def diff_clause(c: dict) -> str:
     return (f"RMSE difference {signed(c['rmse_diff'])} {UNIT}, 95 % CI "
             f"{ci(c['rmse_diff_ci'], with_sign=True)}; DM {p_eq(c['dm_p_value'])}")
+
+
+def days(run: Run) -> str:
+    """What the scores are averaged over: days, or station-days with several stations."""
+    return "station-days" if len(run.result.stations) > 1 else "days"
+
+
+def crps_clause(c: dict) -> str:
+    return (f"CRPS difference {signed(c['crps_diff'], 2)} {UNIT}, 95 % CI "
+            f"{ci(c['crps_diff_ci'], 2, True)}; DM p {pval(c['crps_dm_p_value'])}")
+
+
+def simpler(rec: dict, name: str, than: str) -> bool:
+    """Whether the rule's order (simplest first) puts ``name`` before ``than``."""
+    order = rec.get("order") or []
+    return name in order and than in order and order.index(name) < order.index(than)
 
 
 def power_sentence(c: dict) -> str:
@@ -59,9 +78,13 @@ def power_sentence(c: dict) -> str:
 
 
 def cost(run: Run, name: str) -> str:
+    """Parameters and training time, as the leaderboard gives them (the latest fold's
+    first fit + its final fit)."""
+    from .sections import training_time
+
     info = run.result.entries[name].info
     return (f"{count(info.get('n_parameters'))} parameters and "
-            f"{seconds(info.get('fit_seconds'))} of training")
+            f"{training_time(info)} of training")
 
 
 def _period(run: Run, development: bool = True) -> str:
@@ -72,14 +95,13 @@ def _period(run: Run, development: bool = True) -> str:
         split = run.result.splits.get("test", {})
         return f"the test period ({split.get('start', '?')} to {split.get('end', '?')})"
     stations = len(run.result.stations)
+    n_development = sum(1 for f in folds if f["development"]) if development else 0
+    inside = (f"; {n_development} of them inside this tool's development period, whose data "
+              "shaped its defaults" if n_development else "")
     text = (f"the {len(folds)} rolling-origin test periods ({folds[0]['test_start']} to "
-            f"{folds[-1]['test_end']})")
+            f"{folds[-1]['test_end']}{inside})")
     if stations > 1:
         text += f" and the {stations} stations"
-    n_development = sum(1 for f in folds if f["development"]) if development else 0
-    if n_development:
-        text += (f", {n_development} of them inside this tool's development period, whose data "
-                 "shaped its defaults")
     return text
 
 
@@ -98,32 +120,46 @@ def verdict(run: Run) -> tuple[str, str | None]:
     pooled_word = "pooled " if run.n_folds > 1 else ""
     s.append(f"**Recommendation: {chosen}** ({KIND_TEXT[entry.kind]}). {rec['rule']}")
     best_val = rec["best_on_validation"]
+    best_crps = rec.get("best_crps_on_validation")
     if best_val != chosen:
         c = rec["comparisons"][chosen]
-        s.append(f"The lowest {pooled_word}validation RMSE is {best_val}'s "
-                 f"({fixed(rec['val_rmse'][best_val], 2)} against "
-                 f"{fixed(rec['val_rmse'][chosen], 2)} {UNIT}; {diff_clause(c)}), not a "
-                 f"significant difference, and {chosen} is the simpler model.")
+        text = (f"The lowest {pooled_word}validation RMSE is {best_val}'s "
+                f"({fixed(rec['val_rmse'][best_val], 2)} against "
+                f"{fixed(rec['val_rmse'][chosen], 2)} {UNIT}; {diff_clause(c)}), not a "
+                "significant difference")
+        passed_over = (rec.get("crps_comparisons") or {}).get(best_val)
+        if simpler(rec, best_val, chosen) and passed_over:
+            text += (f"; {best_val} is the simpler model, but its validation CRPS is "
+                     f"significantly worse than {best_crps}'s, the lowest "
+                     f"({crps_clause(passed_over)}), so it does not pass.")
+        else:
+            text += f", and {chosen} is the simpler model."
+        s.append(text)
         s.append(power_sentence(c))
-    best_crps = rec.get("best_crps_on_validation")
     if best_crps is not None:
         if rec.get("rmse_alone_decides"):
             s.append("No candidate was within the noise of the best on both RMSE and CRPS, so "
                      "the RMSE alone decided.")
         elif best_crps != chosen:
             c = rec["crps_comparisons"][chosen]
-            s.append(f"The lowest {pooled_word}validation CRPS is {best_crps}'s "
-                     f"({fixed(rec['val_crps'][best_crps], 2)} against "
-                     f"{fixed(rec['val_crps'][chosen], 2)} {UNIT}; difference "
-                     f"{signed(c['crps_diff'], 2)}, 95 % CI {ci(c['crps_diff_ci'], 2, True)}, "
-                     f"DM p {pval(c['crps_dm_p_value'])}), not a significant difference.")
+            text = (f"The lowest {pooled_word}validation CRPS is {best_crps}'s "
+                    f"({fixed(rec['val_crps'][best_crps], 2)} against "
+                    f"{fixed(rec['val_crps'][chosen], 2)} {UNIT}; {crps_clause(c)}), not a "
+                    "significant difference")
+            passed_over = rec["comparisons"].get(best_crps)
+            if simpler(rec, best_crps, chosen) and passed_over:
+                text += (f"; {best_crps} is the simpler model, but its validation RMSE is "
+                         f"significantly worse than {best_val}'s ({diff_clause(passed_over)}), "
+                         "so it does not pass")
+            s.append(text + ".")
     s.extend(_expected_error(run, chosen))
     s.extend(_networks_against_baselines(run, chosen))
     s.extend(_confirmation(run, chosen))
     if result.failed:
-        listed = "; ".join(f"{name} ({short(reason)})"
+        listed = "; ".join(f"{name}: {short(reason)}"
                            for name, reason in sorted(result.failed.items()))
-        s.append(f"{len(result.failed)} model run(s) failed: {listed}.")
+        n = len(result.failed)
+        s.append(f"{n} model run{'s' * (n != 1)} failed ({listed}).")
     if result.mode == "forecast":
         s.append("Scores are in forecast mode, which " + forecast_mode_label(result.config) + ".")
     return " ".join(s), chosen
@@ -185,7 +221,7 @@ def _expected_error(run: Run, chosen: str) -> list[str]:
         whose = "The rule's" if by_rule else "Its"
         s.append(f"{whose} calibrated 80 % and 90 % intervals cover "
                  f"{pct(cover['80']['coverage'])} and {pct(cover['90']['coverage'])} of "
-                 f"those days; its CRPS is {fixed(test['crps'], 2)} {UNIT} (skill "
+                 f"those {days(run)}; its CRPS is {fixed(test['crps'], 2)} {UNIT} (skill "
                  f"{pct(test['crps_skill'], signed=True)} against climatology) and its "
                  f"probability of exceeding {test['threshold']:g} {UNIT} has a Brier "
                  f"skill of {pct(test['brier_skill'], signed=True)}.")
@@ -232,14 +268,18 @@ def _networks_against_baselines(run: Run, chosen: str | None) -> list[str]:
     head = (f"The best network by validation, **{best}**, against the best baseline, "
             f"**{baseline}**, on the {where}: {diff_clause(c)}")
     if c["significant"] and c["rmse_diff"] < 0:
-        return [f"{head}: a significant gain. The deep model earns its place on accuracy; "
-                f"it costs {cost(run, best)} against {cost(run, baseline)} for {baseline}."]
+        reference = (f" ({baseline} is a reference, not a fitted baseline: run ridge or hgb "
+                     "beside it to judge the gain)" if baseline in REFERENCES else "")
+        return [f"{head}: a significant gain. The deep model earns its place on "
+                f"accuracy{reference}; it costs {cost(run, best)} against "
+                f"{cost(run, baseline)} for {baseline}."]
     how = "significantly worse" if c["significant"] else "not significantly different"
     if chosen in result.entries and result.entries[chosen].is_network:
         # validation chose a network over every baseline; the test periods do not back it
-        return [f"{head}: {how}. Validation ranked {baseline} below {chosen}, but **the "
-                f"test periods do not confirm a gain of the networks** over it: {best} costs "
-                f"{cost(run, best)} against {cost(run, baseline)} for {baseline}."]
+        return [f"{head}: {how}. Validation chose {chosen} over {baseline}, but **the "
+                f"{where} do{'' if run.n_folds > 1 else 'es'} not confirm a gain of the "
+                f"networks** over it: {best} costs {cost(run, best)} against "
+                f"{cost(run, baseline)} for {baseline}."]
     text = (f"{head}: {how}. **The deep models did not earn their place** on their own on "
             f"these data: {best} costs {cost(run, best)} against {cost(run, baseline)} "
             f"for {baseline}.")
@@ -269,15 +309,32 @@ def _confirmation(run: Run, chosen: str) -> list[str]:
     best, scored = found
     where = "pooled test periods" if run.n_folds > 1 else "test period"
     if best == chosen:
-        return [f"The {where} confirm it: no candidate is more accurate there."]
-    interval = run.pooled(chosen)["rmse_ci"]
-    inside = interval[0] <= scored[best] <= interval[1]
+        if len(scored) == 1:
+            return []
+        verb = "confirm" if run.n_folds > 1 else "confirms"
+        return [f"The {where} {verb} it: no candidate is more accurate there."]
     digits = 1 if fixed(scored[best]) != fixed(scored[chosen]) else 2
-    return [f"The {where} do not confirm the ranking: **{best}** is more accurate there "
-            f"({fixed(scored[best], digits)} against {fixed(scored[chosen], digits)} {UNIT}, "
-            + ("inside the recommended model's 95 % CI, so the two are not clearly different"
-               if inside else "outside the recommended model's 95 % CI")
+    paired = _paired_on_test(run, chosen, best)
+    verb = "do" if run.n_folds > 1 else "does"
+    return [f"The {where} {verb} not confirm the ranking: **{best}** is more accurate there "
+            f"({fixed(scored[best], digits)} against {fixed(scored[chosen], digits)} {UNIT}"
+            + (f"; {diff_clause(paired)}: " + ("a significant difference" if
+                                               paired["significant"] else "not significant")
+               if paired else "")
             + "). The recommendation stands: it was made on validation data alone."]
+
+
+def _paired_on_test(run: Run, chosen: str, other: str) -> dict | None:
+    """``other`` against ``chosen`` on the test periods, paired, when the run has that
+    comparison: when one of them is the best baseline, every model's reference (the sign
+    as ``other`` − ``chosen``)."""
+    baseline = run.result.pooled.get("best_baseline")
+    if chosen == baseline:
+        return run.pooled_comparison(other)
+    if other == baseline and (c := run.pooled_comparison(chosen)) is not None:
+        return {**c, "rmse_diff": -c["rmse_diff"],
+                "rmse_diff_ci": [-c["rmse_diff_ci"][1], -c["rmse_diff_ci"][0]]}
+    return None
 
 
 def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
@@ -296,14 +353,25 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
         c = rec["comparisons"][chosen]
         detectable = detectable_difference(*c["rmse_diff_ci"])
         gap = abs(c["rmse_diff"])
-        rows.append(["Closest rival on validation",
-                     f"{best_val}, {fixed(gap, 1 if gap >= 0.05 else 2)} {UNIT} lower "
-                     f"{pooled_word}"
-                     f"RMSE (DM {p_eq(c['dm_p_value'])}): within noise, as a difference must "
-                     f"be about {fixed(detectable)} {UNIT} to be detected on these "
-                     f"{count(c.get('n_dates'))} days"])
+        text = (f"{best_val}, {fixed(gap, 1 if gap >= 0.05 else 2)} {UNIT} lower "
+                f"{pooled_word}"
+                f"RMSE (DM {p_eq(c['dm_p_value'])}): within noise, as a difference must "
+                f"be about {fixed(detectable)} {UNIT} to be detected on these "
+                f"{count(c.get('n_dates'))} days")
+        if simpler(rec, best_val, chosen) and best_val in (rec.get("crps_comparisons") or {}):
+            text += "; passed over for its significantly worse CRPS"
+        rows.append(["Closest rival on validation", text])
     elif best_val == chosen:
-        rows.append(["Closest rival on validation", f"none: {chosen} validates best"])
+        text = (f"none: {chosen} validates best" if len(rec.get("order") or []) != 1
+                else f"none: {chosen} is the only candidate")
+        best_crps = rec.get("best_crps_on_validation")
+        if best_crps not in (None, chosen) and not rec.get("rmse_alone_decides"):
+            c = rec["crps_comparisons"][chosen]
+            text += (f" on RMSE; {best_crps} has a {fixed(abs(c['crps_diff']), 2)} {UNIT} "
+                     f"lower CRPS (DM p {pval(c['crps_dm_p_value'])}), within noise")
+            if best_crps in rec.get("comparisons", {}) and simpler(rec, best_crps, chosen):
+                text += ", but a significantly worse RMSE"
+        rows.append(["Closest rival on validation", text])
     test, by_rule = expected_test(run, chosen)
     if test:
         text = (f"RMSE {fixed(test['rmse'])} {UNIT} (95 % CI {ci(test['rmse_ci'])}) over "
@@ -324,7 +392,7 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
         if "80" in cover and "90" in cover:
             rows.append(["Intervals", "the calibrated 80 % and 90 % intervals cover "
                          f"{pct(cover['80']['coverage'])} and {pct(cover['90']['coverage'])} "
-                         f"of the test days (mean widths {fixed(cover['80'].get('width'), 0)} "
+                         f"of the test {days(run)} (mean widths {fixed(cover['80'].get('width'), 0)} "
                          f"and {fixed(cover['90'].get('width'), 0)} {UNIT})"])
         if test.get("brier_skill") is not None:
             rows.append([f"Probability of exceeding {test['threshold']:g} {UNIT}",
@@ -345,15 +413,17 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
     found = _most_accurate_on_test(run, chosen)
     if found is not None:
         most, scored = found
-        inside = run.pooled(chosen)["rmse_ci"][0] <= scored[most]
         digits = 1 if fixed(scored[most]) != fixed(scored[chosen]) else 2
         several = run.n_folds > 1
+        paired = _paired_on_test(run, chosen, most) if most != chosen else None
         rows.append([f"What the {where} say" if several else "What the test period says",
                      ("they confirm it" if several else "it confirms it") if most == chosen
                      else f"{most} is more accurate there ({fixed(scored[most], digits)} "
-                     f"against {fixed(scored[chosen], digits)} {UNIT}, "
-                     + ("within" if inside else "outside") + " the 95 % CI); the "
-                     "recommendation stands, as validation data alone choose"])
+                     f"against {fixed(scored[chosen], digits)} {UNIT}"
+                     + (f", DM {p_eq(paired['dm_p_value'])}, "
+                        + ("significant" if paired["significant"] else "not significant")
+                        if paired else "")
+                     + "); the recommendation stands, as validation data alone choose"])
     if result.failed:
         rows.append(["Failed models", ", ".join(sorted(result.failed))])
     return rows
