@@ -374,7 +374,7 @@ def test_at_a_glance_names_a_closer_rival_and_a_disagreeing_test_period(tmp_path
     # whether a score falls inside the recommended model's own interval
     paired = run.pooled_comparison(others[-1])
     said = "significant" if paired["significant"] else "not significant"
-    assert f"µg/m³, DM p" in rows["What the test periods say"]
+    assert "µg/m³, DM p" in rows["What the test periods say"]
     assert f", {said});" in rows["What the test periods say"]
     best_val = run.result.recommendation["best_on_validation"]
     if best_val != chosen:
