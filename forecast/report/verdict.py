@@ -411,7 +411,7 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
             text += f"; they carry {share} of the recommended combination's weight"
         rows.append(["Did the networks earn their place?", text])
     found = _most_accurate_on_test(run, chosen)
-    if found is not None:
+    if found is not None and len(found[1]) > 1:    # (with one candidate nothing to say)
         most, scored = found
         digits = 1 if fixed(scored[most]) != fixed(scored[chosen]) else 2
         several = run.n_folds > 1
