@@ -45,7 +45,7 @@ from .registry import (  # noqa: F401 (re-exported)
     reads_hourly,
     reads_target_hours,
 )
-from .schema import UNIT_CONVERSIONS, unit_key
+from .schema import CSV_CANONICAL, UNIT_CONVERSIONS, unit_key
 
 DEFAULTS: dict[str, Any] = {
     "data": {
@@ -374,6 +374,11 @@ def _check_data(data: dict) -> None:
         raise DataError("config: data.station names the one station of a file without a "
                         "station column; data.station_column names that column: set one")
     for column, unit in data["units"].items():
+        if column not in CSV_CANONICAL:
+            near = difflib.get_close_matches(column, CSV_CANONICAL, n=1, cutoff=0.5)
+            raise DataError(f"config: data.units.{column}: not a canonical column"
+                            + (f" (did you mean {near[0]!r}?)" if near else "")
+                            + f"; the units table is keyed by {', '.join(CSV_CANONICAL)}")
         if not isinstance(unit, str):
             raise DataError(f"config: data.units.{column} must be a unit's name, not {unit!r}")
         known = UNIT_CONVERSIONS.get(column)

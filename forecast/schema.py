@@ -298,6 +298,9 @@ def hourly_values(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, str |
 #: are compared without spaces or case, with ° written "deg", ³ as 3 and µ as u. (A
 #: unit library such as pint would parse more spellings; these dozen factors do not
 #: need one.)
+#: The canonical columns a CSV of one's own can map (``[data.columns]``, ``[data.units]``).
+CSV_CANONICAL = ("pm25", "temp", "dewp", "pres", "wind_speed", "wind_dir", "rain", "snow",
+                 "pm10", "so2", "no2", "co", "o3")
 CANONICAL_UNITS = {"pm25": "µg/m³", "pm10": "µg/m³", "temp": "°C", "dewp": "°C",
                    "pres": "hPa", "wind_speed": "m/s", "rain": "mm"}
 _CELSIUS = {"degc": (1.0, 0.0), "c": (1.0, 0.0), "celsius": (1.0, 0.0),

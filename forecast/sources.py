@@ -31,6 +31,7 @@ from .coordinates import MULTISITE_COORDINATES, check_coordinates
 from .errors import DataError
 from .schema import (
     CANONICAL_UNITS,
+    CSV_CANONICAL,
     COMPASS_16,
     READABLE_YEARS,
     degrees_to_compass,
@@ -388,8 +389,6 @@ def csv_files(path_text: str) -> list[Path]:
     raise DataError(f"{path}: no such file")
 
 
-CSV_CANONICAL = ("pm25", "temp", "dewp", "pres", "wind_speed", "wind_dir", "rain", "snow",
-                 "pm10", "so2", "no2", "co", "o3")
 
 
 def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool = True

@@ -234,6 +234,8 @@ def test_the_hourly_window_is_built_only_when_asked_for():
     ({"data": {"units": {"temp": "furlongs"}}},
      "data.units.temp = 'furlongs' is not a unit this tool converts"),
     ({"data": {"units": {"temp": 5}}}, "data.units.temp must be a unit's name, not 5"),
+    ({"data": {"units": {"temperature": "°F"}}},
+     "data.units.temperature: not a canonical column (did you mean 'temp'?)"),
 ])
 def test_values_no_run_can_mean_anything_are_one_line_errors(overrides, needle):
     with pytest.raises(DataError) as info:
