@@ -70,16 +70,21 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
     present = [c for c in WEATHER_COLUMNS if c in hourly.columns]
     canonical = set(frame.columns) <= {"time", "station", *present}
     own_format = False
-    if mapping is not None and not canonical:
+    if mapping is not None:
         # the data's own format: its time column(s), station column and mapped columns
-        # (or, a row per parameter, its parameter and value columns)
+        # (or, a row per parameter, its parameter and value columns); a file that fits
+        # it is read so even when its names are also the canonical ones, where the two
+        # readings differ (data whose columns are named temp, time, ... with [data.units],
+        # a time_format or wind in degrees: the file is then in the data's units and format)
         time_columns = list(mapping.get("time_columns") or [mapping.get("time_column")])
         by_parameter = [mapping[k] for k in ("parameter_column", "value_column")
                         if mapping.get(k)]
         own = [*time_columns,
                *([mapping["station_column"]] if mapping.get("station_column") else []),
                *(by_parameter or (mapping.get("columns") or {}).values())]
-        if all(c in frame.columns for c in time_columns):
+        fits_own = set(map(str, frame.columns)) <= set(map(str, own)) and any(
+            mapping.get(k) for k in ("units", "time_format", "wind_dir_degrees"))
+        if all(c in frame.columns for c in time_columns) and (fits_own or not canonical):
             unknown = [c for c in frame.columns if c not in own]
             if unknown:
                 raise DataError(f"{path}: unknown column(s) {', '.join(map(str, unknown))}; "

@@ -380,3 +380,27 @@ def test_a_run_for_an_erring_forecast_leaves_the_real_forecast_as_it_is(files):
     np.testing.assert_array_equal(erring.target_hours[erring_rows], perfect.target_hours[rows])
     earlier = perfect.mask("test")
     assert not np.array_equal(erring.X[earlier][:, forecast], perfect.X[earlier][:, forecast])
+
+
+def test_a_weather_file_named_as_the_canonical_columns_is_read_in_the_data_s_format(
+        files, tmp_path):
+    """Data whose columns happen to be named temp, wind_speed, time ... with °F, km/h and
+    a day-first time format: a weather file written as the data are is read through the
+    mapping (converted, its times day-first), not as canonical °C and ISO times."""
+    from forecast.predict import read_weather
+
+    folder, run_dir = files
+    history = load_data(load_config(run_dir / "config.toml"))[0].hourly
+    last_hour = history.groupby("station", observed=True)["time"].max()
+    expected = read_weather(folder / "weather.csv", history, last_hour)
+    own = pd.read_csv(folder / "weather.csv")
+    own = own.assign(temp=own["temp"] * 9 / 5 + 32, wind_speed=own["wind_speed"] * 3.6,
+                     time=pd.to_datetime(own["time"]).dt.strftime("%d/%m/%Y %H:%M"))
+    own.to_csv(tmp_path / "own.csv", index=False)
+    mapping = {"station": "S", "time_column": "time", "time_format": "%d/%m/%Y %H:%M",
+               "units": {"temp": "degF", "wind_speed": "km/h"},
+               "columns": {c: c for c in COLUMNS}}
+    got = read_weather(tmp_path / "own.csv", history, last_hour, mapping=mapping)
+    pd.testing.assert_series_equal(got["time"], expected["time"])
+    np.testing.assert_allclose(got["temp"], expected["temp"], rtol=1e-9)
+    np.testing.assert_allclose(got["wind_speed"], expected["wind_speed"], rtol=1e-9)
