@@ -195,8 +195,9 @@ def weather_hours(frame: pd.DataFrame, source: str, rain_is_flag: bool = False,
         bad = frame["wind_dir"].notna().to_numpy() & (known < 0)
         if bad.any():           # checked here: the hours made from it would hide it
             raise DataError(f"{source}: unknown wind direction "
-                            f"{frame['wind_dir'][bad].iloc[0]!r} (expected one of "
-                            f"{', '.join(COMPASS_16)} or calm)")
+                            f"{str(frame['wind_dir'][bad].iloc[0])!r} (expected one of "
+                            f"{', '.join(COMPASS_16)} or calm; degrees need "
+                            "[data] wind_dir_degrees = true)")
     step = pd.Timedelta(np.median(steps))
     on_the_hour = (frame["time"].dt.floor("h") == frame["time"]).all()
     if step < pd.Timedelta(hours=1) or (step == pd.Timedelta(hours=1) and not on_the_hour):

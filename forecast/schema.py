@@ -205,8 +205,9 @@ def validate_hourly(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         bad = out["wind_dir"].notna().to_numpy() & (codes < 0)
         if bad.any():
             raise DataError(
-                f"{source}: unknown wind direction {out.loc[bad, 'wind_dir'].iloc[0]!r} "
-                f"(expected one of {', '.join(COMPASS_16)} or calm)")
+                f"{source}: unknown wind direction {str(out.loc[bad, 'wind_dir'].iloc[0])!r} "
+                f"(expected one of {', '.join(COMPASS_16)} or calm; degrees need [data] "
+                "wind_dir_degrees = true)")
         out["wind_dir"] = pd.Categorical.from_codes(codes, dtype=WIND_DIR_DTYPE)
     if out["pm25"].isna().all():
         raise DataError(f"{source}: every PM2.5 value is missing")
