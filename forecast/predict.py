@@ -327,6 +327,14 @@ def latest_task(config: dict, result: RunResult, weather: Path | None = None,
         if not rows.any():
             raise DataError(f"--since {since:%Y-%m-%d}: no day of the data from then on can "
                             f"issue a forecast (the data end {last_day.max():%Y-%m-%d})")
+        first = issued.groupby(task.rows["station"], observed=True).min()
+        late = first[first > since]
+        if len(late):
+            print(f"forecast: warning: --since {since:%Y-%m-%d}: the first forecasts are "
+                  f"issued on {late.min():%Y-%m-%d}"
+                  + (f" ({', '.join(map(str, late.index))})" if len(first) > 1 else "")
+                  + ": the days before it are the history the lags and rolling means read",
+                  file=sys.stderr)
         return task, rows
     latest_day = issued.where(up_to_data).groupby(task.rows["station"], observed=True
                                                    ).transform("max")

@@ -98,13 +98,19 @@ def test_the_command(later, cli, cli_error, tmp_path):
     assert (run_dir / "metrics.json").read_bytes() == metrics
 
 
-def test_newer_data_need_the_lags_history_not_the_runs_splits(later, tmp_path):
+def test_newer_data_need_the_lags_history_not_the_runs_splits(later, tmp_path, capsys):
     """Three months of newer data forecast as the whole record does: the stored models
     read the lags' history, and no training split need be in the file."""
     folder, run_dir = later
     full = pd.read_csv(folder / "full.csv")
     full[full["time"] >= "2011-12-01"].to_csv(tmp_path / "recent.csv", index=False)
     recent = predict_latest(run_dir, since="2012-01-01", path=str(tmp_path / "recent.csv"))
+    # a file that starts on the --since day: its first two weeks are history only
+    full[full["time"] >= "2012-01-01"].to_csv(tmp_path / "short.csv", index=False)
+    short = predict_latest(run_dir, since="2012-01-01", path=str(tmp_path / "short.csv"))
+    assert short["issue_day"].min() == "2012-01-14"
+    assert ("forecast: warning: --since 2012-01-01: the first forecasts are issued on "
+            "2012-01-14: the days before it are the history") in capsys.readouterr().err
     whole = predict_latest(run_dir, since="2012-01-01", path=str(folder / "full.csv"))
     assert len(recent) == len(whole) == 3 * 60
     columns = ["model", "target_day", "pm25_forecast", "q05", "q95", "p_exceed"]
