@@ -396,6 +396,16 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
             print(f"forecast: warning: {weather} does not give {', '.join(missing[:6])}"
                   + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
                   + "; imputed", file=sys.stderr)
+        # the rows with none of the target day's weather (a station the file leaves out)
+        bare = empty.all(axis=1)
+        keys = task.rows.loc[rows, ["station", "issue_day"]]
+        without_weather = set(zip(keys["station"].astype(str)[bare],
+                                  keys["issue_day"].dt.strftime("%Y-%m-%d")[bare]))
+        left_out = sorted({station for station, _ in without_weather})
+        if weather is not None and left_out:
+            print(f"forecast: warning: {weather} has no hours for {', '.join(left_out)}: "
+                  "their forecasts are made without the target day's weather",
+                  file=sys.stderr)
     predictions: dict[str, tuple] = {}
     noted_refit = False
     for name in config["models"]["names"]:
@@ -460,8 +470,8 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
         frames.append(frame)
     table = pd.concat(frames, ignore_index=True)
     table.attrs["threshold"] = threshold
-    if task.mode == "forecast" and weather is None and missing:
-        table.attrs["caveat"] = "without the target day's weather (give --weather FILE)"
+    if task.mode == "forecast" and without_weather:
+        table.attrs["without_weather"] = without_weather   # {(station, issue day)}
     table.attrs["run_data_end"] = str(result.data.get("end", ""))[:10]
     return table
 
@@ -538,6 +548,8 @@ def headlines(table: pd.DataFrame) -> list[str]:
             f"{row['station']} {row['target_day']}: median {row['q50']:.0f} µg/m³, 80 % "
             f"interval {row['q10']:.0f}–{row['q90']:.0f}, P(> {threshold:g}) = "
             f"{row['p_exceed']:.0%}, most likely {row['category']} ({row['p_category']:.0%}) "
-            f"— {row['model']}" + (f", {table.attrs['caveat']}" if "caveat" in table.attrs
-                                    else ""))
+            f"— {row['model']}"
+            + (", without the target day's weather (give --weather FILE)"
+               if (row["station"], row["issue_day"]) in table.attrs.get("without_weather", ())
+               else ""))
     return lines

@@ -406,3 +406,18 @@ def test_a_weather_file_named_as_the_canonical_columns_is_read_in_the_data_s_for
     pd.testing.assert_series_equal(got["time"], expected["time"])
     np.testing.assert_allclose(got["temp"], expected["temp"], rtol=1e-9)
     np.testing.assert_allclose(got["wind_speed"], expected["wind_speed"], rtol=1e-9)
+
+
+def test_the_headline_of_a_station_without_the_target_day_s_weather_says_so():
+    from forecast.predict import headlines
+
+    table = pd.DataFrame({"station": ["A", "B"], "issue_day": ["2012-01-01"] * 2,
+                          "target_day": ["2012-01-02"] * 2, "model": ["hgb_by_hour"] * 2,
+                          "pm25_forecast": [40.0, 50.0], "q10": [20.0, 25.0], "q50": [38.0, 48.0],
+                          "q90": [70.0, 90.0], "p_exceed": [0.1, 0.2],
+                          "category": ["good"] * 2, "p_category": [0.5, 0.6],
+                          "recommended": [True, True]})
+    table.attrs.update(threshold=75.0, without_weather={("B", "2012-01-01")})
+    a, b = headlines(table)
+    assert a.endswith("— hgb_by_hour")
+    assert b.endswith("— hgb_by_hour, without the target day's weather (give --weather FILE)")
