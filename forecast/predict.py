@@ -400,7 +400,7 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
         bare = empty.all(axis=1)
         keys = task.rows.loc[rows, ["station", "issue_day"]]
         without_weather = set(zip(keys["station"].astype(str)[bare],
-                                  keys["issue_day"].dt.strftime("%Y-%m-%d")[bare]))
+                                  keys["issue_day"].dt.strftime("%Y-%m-%d")[bare], strict=True))
         left_out = sorted({station for station, _ in without_weather})
         if weather is not None and left_out:
             print(f"forecast: warning: {weather} has no hours for {', '.join(left_out)}: "
