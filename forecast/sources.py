@@ -31,8 +31,8 @@ from .coordinates import MULTISITE_COORDINATES, check_coordinates
 from .errors import DataError
 from .schema import (
     CANONICAL_UNITS,
-    CSV_CANONICAL,
     COMPASS_16,
+    CSV_CANONICAL,
     READABLE_YEARS,
     degrees_to_compass,
     hourly_values,
