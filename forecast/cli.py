@@ -128,7 +128,12 @@ def cmd_data(args: argparse.Namespace) -> int:
     print(f"period         {summary['start']} .. {summary['end']}")
     print(f"hourly rows    {summary['hourly_rows']:,}")
     print(f"missing PM2.5  {summary['missing_pm25']:,} hours "
-          f"(after the quality checks; {summary['negative_pm25']:,} of them negative)")
+          f"(after the quality checks; {summary['negative_pm25']:,} of them negative)"
+          + (f", and {summary['hours_without_row']:,} hours without a row"
+             if summary["hours_without_row"] else ""))
+    if len(summary["stations"]) > 1:
+        for station, (first, last) in summary["station_periods"].items():
+            print(f"  {station}  {first} .. {last}")
     print(f"station-days   {summary['days']:,}")
     print(f"valid days     {summary['valid_days']:,} (≥ {config['data']['min_hours']} hourly values)")
     for note in loaded.notes:

@@ -743,7 +743,8 @@ def run(config: dict) -> Path:
         described = {
             "mode": task.mode, "horizon": task.horizon, "stations": task.stations,
             "splits": {name: {"start": start, "end": end,
-                              "scored_days": int(task.mask(name).sum())}
+                              "scored_days": int(task.mask(name).sum()),
+                              "station_days": int((task.split == name).sum())}
                        for name, (start, end) in task.splits.items()},
             "features": task.feature_names, "sequence_features": task.sequence_names}
         omitted = dict(task.omitted_features)

@@ -117,6 +117,10 @@ def test_days_missing_entirely_and_stations_kept_apart(make_hourly):
     assert summary["days"] == 6 and summary["valid_days"] == 4
     assert summary["hourly_rows"] == 48 + 48
     assert summary["start"] == "2013-07-01 00:00" and summary["end"] == "2013-07-04 23:00"
+    # B's two days without rows are missing hours too; A's days before its first are not
+    assert summary["hours_without_row"] == 48 and summary["missing_pm25"] == 0
+    assert summary["station_periods"] == {"A": ["2013-07-02 00:00", "2013-07-03 23:00"],
+                                          "B": ["2013-07-01 00:00", "2013-07-04 23:00"]}
 
 
 def test_synthetic_daily_matches_a_plain_pandas_computation(small_hourly):

@@ -481,3 +481,12 @@ def test_the_folds_tables_concatenate_as_categories_and_write_the_same_csv(tmp_p
     joined.to_csv(tmp_path / "a.csv", index=False, date_format="%Y-%m-%d")
     expected.to_csv(tmp_path / "b.csv", index=False, date_format="%Y-%m-%d")
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+
+def test_the_scored_share_counts_the_station_days_the_split_holds(run_dir):
+    result = RunResult.read(run_dir)
+    report = (run_dir / "report.md").read_text()
+    for name, split in result.splits.items():
+        assert 0 < split["scored_days"] <= split["station_days"]
+        assert (f"| Scored days, {name} | {split['scored_days']:,} of "
+                f"{split['station_days']:,} station-days") in report

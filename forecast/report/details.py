@@ -331,13 +331,19 @@ def section_quality(doc: Doc, run: Run) -> None:
     doc.heading(2, "Data quality", "data-quality")
     rows_n, missing = num(data.get("hourly_rows")), num(data.get("missing_pm25"))
     days, valid = num(data.get("days")), num(data.get("valid_days"))
+    absent = num(data.get("hours_without_row"))
     rows = [
         ["Hourly rows", count(rows_n)],
         ["Missing hourly PM2.5", f"{count(missing)}"
-         + (f" ({pct(missing / rows_n, 1)})" if rows_n and missing is not None else "")],
+         + (f" ({pct(missing / rows_n, 1)} of the rows)" if rows_n and missing is not None
+            else "")],
         ["Negative PM2.5 values (set to missing)", count(data.get("negative_pm25"))],
         ["Values flagged by the quality checks (set to missing)",
          count(data.get("flagged_values"))],
+        *([["Hours without a row (within each station's days)",
+            f"{count(absent)}; with the missing values "
+            f"{pct((absent + missing) / (days * 24), 1)} of the station-hours lack PM2.5"]]
+          if absent and days and missing is not None else []),
         ["Station-days", count(days)],
         ["Valid station-days", f"{count(valid)}"
          + (f" ({pct(valid / days, 1)})" if days and valid is not None else "")],
@@ -351,8 +357,11 @@ def section_quality(doc: Doc, run: Run) -> None:
             span = (pd.Timestamp(s["end"]) - pd.Timestamp(s["start"])).days + 1
         except (KeyError, TypeError, ValueError):
             span = None
-        share = f" of {span * n_stations:,} station-days ({pct(scored / (span * n_stations), 1)})" \
-            if span and scored is not None else ""
+        # the station-days the split holds (each station from its own first day on);
+        # runs made before that was recorded: the split's span times the stations
+        of = num(s.get("station_days")) or (span * n_stations if span else None)
+        share = f" of {count(of)} station-days ({pct(scored / of, 1)})" \
+            if of and scored is not None else ""
         rows.append([f"Scored days, {name}", f"{count(scored)}{share}"])
     doc.table(["Quantity", "Value"], rows, align="ll", wrap=True)
     section_flags(doc, result.quality, run)
