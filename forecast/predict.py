@@ -24,6 +24,7 @@ import pandas as pd
 
 from . import registry, selection, significance, uncertainty
 from .config import load_config
+from .coordinates import check_coordinates
 from .constants import CHINA_PM25_CATEGORIES
 from .errors import DataError
 from .pipeline import csv_spec, load_data, make_task
@@ -298,7 +299,21 @@ def latest_task(config: dict, result: RunResult, weather: Path | None = None,
     if weather is not None and config["task"]["mode"] != "forecast":
         raise DataError("--weather is for a forecast-mode run: an observed-mode model "
                         "does not read the target day's weather")
-    loaded, daily = load_data(config)
+    # the stations first: with [data.coordinates] a file with other stations would be
+    # refused as a config error, which forecast predict cannot change
+    given = config["data"].get("coordinates") or {}
+    loaded, daily = load_data({**config, "data": {**config["data"], "coordinates": {}}})
+    stations = sorted(map(str, loaded.hourly["station"].unique()))
+    if stations != sorted(map(str, result.stations)):
+        lacking = sorted(set(map(str, result.stations)) - set(stations))
+        other = sorted(set(stations) - set(map(str, result.stations)))
+        raise DataError("the run's models forecast its stations, "
+                        f"{', '.join(map(str, result.stations))}; the data "
+                        + "; ".join(([f"lack {', '.join(lacking)}"] if lacking else [])
+                                    + ([f"also hold {', '.join(other)}"] if other else []))
+                        + " (give newer data of the same stations)")
+    if given:
+        loaded.coordinates = check_coordinates(given)
     last_hour = loaded.hourly.groupby("station", observed=True)["time"].max()
     last_day = last_hour.dt.normalize()
     if weather is not None:

@@ -142,3 +142,30 @@ def test_an_incomplete_issue_day_is_said(later, cli, tmp_path):
     assert code == 0 and "the data end at" not in err
     assert ("it has PM2.5 for 0 of 24 hours, fewer than the 18 a daily mean needs (the "
             "latest valid daily mean: 2012-02-22's, 7 days earlier)") in err
+
+
+def test_newer_data_of_other_stations_are_refused_plainly(tmp_path, cli_error):
+    """With [data.coordinates] a file that lacks a station was refused as a config error
+    ('[data.coordinates]: C is not a station of ...'), which predict cannot change."""
+    hourly = generate_hourly(seed=2, n_stations=3, start="2010-01-01", end="2011-12-31")
+    hourly = hourly.assign(time=hourly["time"].dt.strftime("%Y-%m-%d %H:%M"),
+                           station=hourly["station"].astype(str))[["time", "station", *COLUMNS]]
+    hourly.to_csv(tmp_path / "three.csv", index=False)
+    hourly[hourly["station"] != "synthetic-3"].to_csv(tmp_path / "two.csv", index=False)
+    config = {"data": {"dataset": "csv", "path": str(tmp_path / "three.csv"),
+                       "station_column": "station", "time_column": "time",
+                       "columns": {c: c for c in COLUMNS},
+                       "coordinates": {"synthetic-1": [39.9, 116.4], "synthetic-2": [40.0, 116.3],
+                                       "synthetic-3": [39.8, 116.5]}},
+              "models": {"names": ["persistence", "ridge"], "combination": False},
+              "split": {"train_end": "2010-12-31", "val_end": "2011-06-30",
+                        "test_end": "2011-12-31", "folds": 1},
+              "evaluation": {"n_boot": 20}, "run": {"out": str(tmp_path / "out"), "name": "r"}}
+    run_dir = run(load_config(overrides=config))
+    assert "upwind_pm25_evening" in json.loads((run_dir / "metrics.json").read_text())["features"]
+    line = cli_error("predict", run_dir, "--path", tmp_path / "two.csv")
+    assert ("the run's models forecast its stations, synthetic-1, synthetic-2, synthetic-3; "
+            "the data lack synthetic-3 (give newer data of the same stations)") in line
+    # the same stations: the coordinates still give the upwind feature
+    table = predict_latest(run_dir, path=str(tmp_path / "three.csv"))
+    assert set(table["station"]) == {"synthetic-1", "synthetic-2", "synthetic-3"}
