@@ -24,8 +24,8 @@ import pandas as pd
 
 from . import registry, selection, significance, uncertainty
 from .config import load_config
-from .coordinates import check_coordinates
 from .constants import CHINA_PM25_CATEGORIES
+from .coordinates import check_coordinates
 from .errors import DataError
 from .pipeline import csv_spec, load_data, make_task
 from .quality import QualityRules, impossible_values
