@@ -406,6 +406,11 @@ def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool 
     unknown = [k for k in columns if k not in CSV_CANONICAL]
     if unknown:
         raise DataError(f"[data.columns]: unknown canonical name(s) {', '.join(unknown)}")
+    named = pd.Series(list(columns.values()), index=list(columns))
+    if named.duplicated().any():
+        twice = named[named == named[named.duplicated()].iloc[0]]
+        raise DataError(f"[data.columns]: {' and '.join(twice.index)} are both mapped to the "
+                        f"column {twice.iloc[0]!r}; each canonical name needs its own column")
     raw, spec = _stations_as_rows(raw, spec, columns, source, require_pm25)
     raw = _one_column_per_parameter(raw, spec, columns, source, require_pm25)
     if not require_pm25:

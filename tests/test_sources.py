@@ -64,6 +64,13 @@ def test_csv_mapping_to_a_column_not_in_the_file(tmp_path, cli_error):
     assert "temperature" in line and "not in the file" in line and "site.csv" in line
 
 
+def test_csv_mapping_two_names_to_one_column(tmp_path, cli_error):
+    csv = write_csv(tmp_path / "site.csv", hourly_rows())
+    config = csv_config(tmp_path, csv, columns={"pm25": "PM25", "temp": "T", "dewp": "T"})
+    line = cli_error("data", "--config", config)
+    assert "[data.columns]: temp and dewp are both mapped to the column 't'" in line
+
+
 @pytest.mark.parametrize("key, value", [("time_column", "when"), ("station_column", "site_id"),
                                         ("time_columns", ["yr", "mo", "dy", "hr"])])
 def test_csv_mapping_naming_an_absent_time_or_station_column(tmp_path, cli_error, key, value):
