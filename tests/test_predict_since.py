@@ -163,6 +163,8 @@ def test_newer_data_of_other_stations_are_refused_plainly(tmp_path, cli_error):
               "evaluation": {"n_boot": 20}, "run": {"out": str(tmp_path / "out"), "name": "r"}}
     run_dir = run(load_config(overrides=config))
     assert "upwind_pm25_evening" in json.loads((run_dir / "metrics.json").read_text())["features"]
+    assert ("from the other stations: region_pm25_mean, region_pm25_max, "
+            "region_pm25_evening_mean, upwind_pm25_evening") in (run_dir / "report.md").read_text()
     line = cli_error("predict", run_dir, "--path", tmp_path / "two.csv")
     assert ("the run's models forecast its stations, synthetic-1, synthetic-2, synthetic-3; "
             "the data lack synthetic-3 (give newer data of the same stations)") in line

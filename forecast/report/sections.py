@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..constants import UNIT
+from ..task import REGION_FEATURES, UPWIND_FEATURE
 from .document import Doc
 from .figures import figure_folds, figure_stations
 from .format import DASH, ci, count, fixed, forecast_mode_label, pct, pval, seconds, signed
@@ -28,6 +29,7 @@ def section_run(doc: Doc, run: Run) -> None:
     if seeds:
         seed_text += f"; networks trained with {', '.join(map(str, seeds))} seed(s) each"
     n_boot = result.config["evaluation"]["n_boot"]
+    neighbours = [f for f in (*REGION_FEATURES, UPWIND_FEATURE) if f in result.features]
     rows = [
         ["Data set", result.dataset + (" (**SYNTHETIC**)" if result.synthetic else "")],
         ["Period (hourly data)", f"{data['start']} to {data['end']}"],
@@ -43,6 +45,7 @@ def section_run(doc: Doc, run: Run) -> None:
             if result.sequence_features else "")
          + (f"; {len(result.dropped_features)} dropped as uninformative in training"
             if result.dropped_features else "")
+         + (f"; from the other stations: {', '.join(neighbours)}" if neighbours else "")
          + "".join(f"; {name} not built ({why})"
                    for name, why in data.get("omitted_features", {}).items())],
         *_other_issue_hours(result),
