@@ -131,9 +131,12 @@ def cmd_data(args: argparse.Namespace) -> int:
           f"(after the quality checks; {summary['negative_pm25']:,} of them negative)"
           + (f", and {summary['hours_without_row']:,} hours without a row"
              if summary["hours_without_row"] else ""))
-    if len(summary["stations"]) > 1:
-        for station, (first, last) in summary["station_periods"].items():
+    periods = summary["station_periods"]
+    if len(periods) > 1 and len({tuple(p) for p in periods.values()}) > 1:
+        for station, (first, last) in list(periods.items())[:20]:   # (all in --json)
             print(f"  {station}  {first} .. {last}")
+        if len(periods) > 20:
+            print(f"  … and {len(periods) - 20} more stations (--json lists them all)")
     print(f"station-days   {summary['days']:,}")
     print(f"valid days     {summary['valid_days']:,} (≥ {config['data']['min_hours']} hourly values)")
     for note in loaded.notes:

@@ -123,9 +123,8 @@ def summarise(hourly: pd.DataFrame, daily: pd.DataFrame, quality=None) -> dict:
     """Counts for ``forecast data``: stations, period, rows, missing and valid days.
 
     ``missing_pm25`` counts the rows whose PM2.5 is missing after the data-quality stage
-    (flagged values included); ``hours_without_row`` the hours of each station's days,
-    from its first day to its last, that have no row at all (a gap in the file), so that
-    ``missing_pm25 + hours_without_row`` of the ``days × 24`` station-hours lack PM2.5;
+    (flagged values included); ``hours_without_row`` the hours between each station's
+    first and last hour that have no row at all (gaps in the file), which lack PM2.5 too;
     ``station_periods`` each station's first and last hour. With its ``quality`` report,
     ``negative_pm25`` is how many of them were negative and ``flagged_values`` how many
     values of any column it flagged.
@@ -133,16 +132,17 @@ def summarise(hourly: pd.DataFrame, daily: pd.DataFrame, quality=None) -> dict:
     flagged = quality.total if quality is not None else 0
     negative = quality.count("pm25", "below_min") if quality is not None else 0
     times = hourly.groupby("station", observed=True)["time"]
-    periods = {str(station): [f"{first:%Y-%m-%d %H:%M}", f"{last:%Y-%m-%d %H:%M}"]
-               for station, first, last in zip(times.min().index, times.min(), times.max(),
-                                               strict=True)}
+    first, last = times.min(), times.max()
+    periods = {str(station): [f"{a:%Y-%m-%d %H:%M}", f"{b:%Y-%m-%d %H:%M}"]
+               for station, a, b in zip(first.index, first, last, strict=True)}
+    spanned = int(((last - first) // pd.Timedelta(hours=1) + 1).sum())
     return {
         "stations": sorted(hourly["station"].unique().tolist()),
         "start": f"{hourly['time'].min():%Y-%m-%d %H:%M}",
         "end": f"{hourly['time'].max():%Y-%m-%d %H:%M}",
         "hourly_rows": int(len(hourly)),
         "missing_pm25": int(hourly["pm25"].isna().sum()),
-        "hours_without_row": int(len(daily) * 24 - len(hourly)),
+        "hours_without_row": spanned - int(len(hourly)),
         "station_periods": periods,
         "negative_pm25": int(negative),
         "flagged_values": int(flagged),

@@ -70,7 +70,7 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
         frame["station"] = frame["station"].astype(str)
     present = [c for c in WEATHER_COLUMNS if c in hourly.columns]
     canonical = set(frame.columns) <= {"time", "station", *present}
-    own_format = False
+    own_format, own_format_note = False, None
     if mapping is not None:
         # the data's own format: its time column(s), station column and mapped columns
         # (or, a row per parameter, its parameter and value columns); a file that fits
@@ -83,8 +83,9 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
         own = [*time_columns,
                *([mapping["station_column"]] if mapping.get("station_column") else []),
                *(by_parameter or (mapping.get("columns") or {}).values())]
-        fits_own = set(map(str, frame.columns)) <= set(map(str, own)) and any(
+        fits_own = set(map(str, frame.columns)) <= set(map(str, own)) and (any(
             mapping.get(k) for k in ("units", "time_format", "wind_dir_degrees"))
+            or mapping.get("time_label") == "end")
         if all(c in frame.columns for c in time_columns) and (fits_own or not canonical):
             unknown = [c for c in frame.columns if c not in own]
             if unknown:
@@ -93,6 +94,11 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
                                 f"or time, station and {', '.join(present)}")
             frame, _ = mapped_frame(frame, mapping, str(path), require_pm25=False)
             own_format = True
+            if canonical:      # names that fit both: say which reading was taken
+                said = ", ".join(f"{k} {v}" for k, v in (mapping.get("units") or {}).items())
+                own_format_note = (f"{path}: the data's own column names, so read as the "
+                                   "data are ([data] units, time format and wind in degrees"
+                                   + (f": {said}" if said else "") + ")")
             # the data's pollutant columns, when the file has them, are not forecast inputs
             frame = frame[[c for c in frame.columns if c in ("time", "station", *present)]]
     unknown = [c for c in frame.columns if c not in ("time", "station", *present)]
@@ -152,7 +158,7 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
     frame, report = impossible_values(frame, rules or QualityRules())
     frame, note = weather_hours(frame, str(path), rain_is_flag=rain_is_flag,
                                 label_end=own_format and mapping.get("time_label") == "end")
-    frame.attrs["note"] = note
+    frame.attrs["note"] = "; ".join(n for n in (own_format_note, note) if n) or None
     first = report.first()
     frame.attrs["flagged"] = None if first is None else (
         f"warning: {report.total} value(s) of the weather forecast are impossible by the "
@@ -197,8 +203,8 @@ def weather_hours(frame: pd.DataFrame, source: str, rain_is_flag: bool = False,
         if bad.any():           # checked here: the hours made from it would hide it
             raise DataError(f"{source}: unknown wind direction "
                             f"{str(frame['wind_dir'][bad].iloc[0])!r} (expected one of "
-                            f"{', '.join(COMPASS_16)} or calm; degrees need "
-                            "[data] wind_dir_degrees = true)")
+                            f"{', '.join(COMPASS_16)} or calm; degrees are read only from a "
+                            "file in the data's own format with [data] wind_dir_degrees)")
     step = pd.Timedelta(np.median(steps))
     on_the_hour = (frame["time"].dt.floor("h") == frame["time"]).all()
     if step < pd.Timedelta(hours=1) or (step == pd.Timedelta(hours=1) and not on_the_hour):
@@ -263,9 +269,10 @@ def incomplete_issue_days(daily: pd.DataFrame, last_hour: pd.Series, min_hours: 
     daily mean PM2.5 (fewer than ``min_hours`` hours): the models were trained on issue
     days that end at 23 h, and such a day's features read older data."""
     warnings = []
+    by_station = {str(k): v for k, v in daily.groupby("station", observed=True).indices.items()}
     for station, end in last_hour.items():
         day = end.normalize()
-        days = daily[daily["station"].astype(str) == str(station)]
+        days = daily.iloc[by_station.get(str(station), [])]
         issue = days.loc[days["date"] == day, "pm25_hours"]
         hours = int(issue.iloc[0]) if len(issue) else 0
         if end.hour == 23 and hours >= min_hours:
@@ -312,7 +319,7 @@ def latest_task(config: dict, result: RunResult, weather: Path | None = None,
                         + "; ".join(([f"lack {', '.join(lacking)}"] if lacking else [])
                                     + ([f"also hold {', '.join(other)}"] if other else []))
                         + " (give newer data of the same stations)")
-    if given:
+    if given and loaded.dataset == "csv":      # the built-in sets' come from their card
         loaded.coordinates = check_coordinates(given)
     last_hour = loaded.hourly.groupby("station", observed=True)["time"].max()
     last_day = last_hour.dt.normalize()
@@ -345,11 +352,11 @@ def latest_task(config: dict, result: RunResult, weather: Path | None = None,
         first = issued.groupby(task.rows["station"], observed=True).min()
         late = first[first > since]
         if len(late):
+            on = (f"{late.iloc[0]:%Y-%m-%d}" if len(first) == 1 else ", ".join(
+                f"{station} {day:%Y-%m-%d}" for station, day in late.items()))
             print(f"forecast: warning: --since {since:%Y-%m-%d}: the first forecasts are "
-                  f"issued on {late.min():%Y-%m-%d}"
-                  + (f" ({', '.join(map(str, late.index))})" if len(first) > 1 else "")
-                  + ": the days before it are the history the lags and rolling means read",
-                  file=sys.stderr)
+                  f"issued on {on}: the days before are the history the lags and rolling "
+                  "means read", file=sys.stderr)
         return task, rows
     latest_day = issued.where(up_to_data).groupby(task.rows["station"], observed=True
                                                    ).transform("max")
@@ -487,6 +494,7 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
     table.attrs["threshold"] = threshold
     if task.mode == "forecast" and without_weather:
         table.attrs["without_weather"] = without_weather   # {(station, issue day)}
+        table.attrs["weather_given"] = weather is not None
     table.attrs["run_data_end"] = str(result.data.get("end", ""))[:10]
     return table
 
@@ -554,17 +562,18 @@ def headlines(table: pd.DataFrame) -> list[str]:
     threshold = table.attrs.get("threshold", 75.0)
     lines = []
     latest = table["issue_day"] == table.groupby("station")["issue_day"].transform("max")
+    caveat = ", without the target day's weather" + (
+        "" if table.attrs.get("weather_given") else " (give --weather FILE)")
     for _, row in table[table["recommended"] & latest].iterrows():
+        lacking = (row["station"], row["issue_day"]) in table.attrs.get("without_weather", ())
         if "q50" not in row or pd.isna(row.get("q50")):
             lines.append(f"{row['station']} {row['target_day']}: {row['pm25_forecast']:.0f} "
-                         f"µg/m³ ({row['model']}; no calibrated distribution)")
+                         f"µg/m³ ({row['model']}; no calibrated distribution)"
+                         + (caveat if lacking else ""))
             continue
         lines.append(
             f"{row['station']} {row['target_day']}: median {row['q50']:.0f} µg/m³, 80 % "
             f"interval {row['q10']:.0f}–{row['q90']:.0f}, P(> {threshold:g}) = "
             f"{row['p_exceed']:.0%}, most likely {row['category']} ({row['p_category']:.0%}) "
-            f"— {row['model']}"
-            + (", without the target day's weather (give --weather FILE)"
-               if (row["station"], row["issue_day"]) in table.attrs.get("without_weather", ())
-               else ""))
+            f"— {row['model']}" + (caveat if lacking else ""))
     return lines

@@ -206,7 +206,7 @@ def validate_hourly(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         if bad.any():
             raise DataError(
                 f"{source}: unknown wind direction {str(out.loc[bad, 'wind_dir'].iloc[0])!r} "
-                f"(expected one of {', '.join(COMPASS_16)} or calm; degrees need [data] "
+                f"(expected one of {', '.join(COMPASS_16)} or calm; for degrees set [data] "
                 "wind_dir_degrees = true)")
         out["wind_dir"] = pd.Categorical.from_codes(codes, dtype=WIND_DIR_DTYPE)
     if out["pm25"].isna().all():

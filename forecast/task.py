@@ -1003,11 +1003,16 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
     for station in stations:
         station_daily = daily.iloc[daily_rows[station]].reset_index(drop=True)
         n_days = len(station_daily)
-        if n_days < warmup + horizon + 1:
+        # a forecast reads the warmup days up to its issue day; a task to fit and score
+        # needs target days after them too
+        needed = warmup + horizon + 1 if require_splits else warmup
+        if n_days < needed:
             days = f"{n_days} day" + ("s" if n_days != 1 else "")
-            raise DataError(f"station {station}: {days} of data is too little history "
-                            f"for the {warmup} days its lags and rolling means read and a "
-                            f"horizon of {horizon}")
+            raise DataError(f"station {station}: {days} of data is too little history: at "
+                            f"least {needed} are needed (a forecast reads the {warmup} days "
+                            "up to its issue day, through its lags and rolling means"
+                            + (f", and its target lies {horizon} day(s) later)"
+                               if require_splits else ")"))
         station_dailies.append(station_daily)
         station_grid = grid.iloc[grid_rows[station]].reset_index(drop=True)
         station_features.append(_station_features(station_grid, station_daily, lags,

@@ -93,7 +93,7 @@ def check_hardware(training: dict) -> None:
     except (MisconfigurationException, ValueError, RuntimeError, ImportError) as exc:
         said = " ".join(str(exc).split()) or type(exc).__name__
         raise DataError(f"config: training.accelerator = {accelerator!r} with devices = "
-                        f"{training['devices']}: this machine cannot run it ({said}); "
+                        f"{training['devices']}: Lightning cannot train so here ({said}); "
                         "'auto' trains on what there is") from None
 
 

@@ -195,7 +195,7 @@ def test_a_reader_that_stops_early_is_no_error():
 def test_a_gpu_asked_for_where_there_is_none_is_one_line(tmp_path, cli_error):
     out = tmp_path / "reports"
     line = cli_error("run", "--dataset", "synthetic", "--accelerator", "gpu", "--out", out)
-    assert "training.accelerator = 'gpu'" in line and "cannot run it" in line
+    assert "training.accelerator = 'gpu'" in line and "cannot train so here" in line
     assert not out.exists()
     line = cli_error("train", "gru", "--dataset", "synthetic", "--accelerator", "cuda")
     assert "training.accelerator = 'cuda'" in line and "'auto' trains on what there is" in line

@@ -119,6 +119,9 @@ def test_days_missing_entirely_and_stations_kept_apart(make_hourly):
     assert summary["start"] == "2013-07-01 00:00" and summary["end"] == "2013-07-04 23:00"
     # B's two days without rows are missing hours too; A's days before its first are not
     assert summary["hours_without_row"] == 48 and summary["missing_pm25"] == 0
+    # a station that starts and ends mid-day has no gap
+    late = validate_hourly(make_hourly("2013-07-01", 3, station="C").iloc[13:-6], "t")
+    assert summarise(late, to_daily(late))["hours_without_row"] == 0
     assert summary["station_periods"] == {"A": ["2013-07-02 00:00", "2013-07-03 23:00"],
                                           "B": ["2013-07-01 00:00", "2013-07-04 23:00"]}
 

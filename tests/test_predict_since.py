@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from forecast.config import load_config
+from forecast.errors import DataError
 from forecast.pipeline import run
 from forecast.predict import new_day_scores, predict_latest
 from forecast.synthetic import generate_hourly
@@ -110,7 +111,18 @@ def test_newer_data_need_the_lags_history_not_the_runs_splits(later, tmp_path, c
     short = predict_latest(run_dir, since="2012-01-01", path=str(tmp_path / "short.csv"))
     assert short["issue_day"].min() == "2012-01-14"
     assert ("forecast: warning: --since 2012-01-01: the first forecasts are issued on "
-            "2012-01-14: the days before it are the history") in capsys.readouterr().err
+            "2012-01-14: the days before are the history") in capsys.readouterr().err
+    # the lags' 14 days, the issue day included, are enough for the latest forecast
+    full[full["time"] >= "2012-02-16"].to_csv(tmp_path / "fortnight.csv", index=False)
+    latest = predict_latest(run_dir, path=str(tmp_path / "fortnight.csv"))
+    assert set(latest["issue_day"]) == {"2012-02-29"}
+    np.testing.assert_allclose(
+        latest.set_index("model")["pm25_forecast"],
+        predict_latest(run_dir, path=str(folder / "full.csv")).set_index("model")[
+            "pm25_forecast"], atol=0.051)
+    full[full["time"] >= "2012-02-17"].to_csv(tmp_path / "short13.csv", index=False)
+    with pytest.raises(DataError, match="13 days of data is too little history: at least 14"):
+        predict_latest(run_dir, path=str(tmp_path / "short13.csv"))
     whole = predict_latest(run_dir, since="2012-01-01", path=str(folder / "full.csv"))
     assert len(recent) == len(whole) == 3 * 60
     columns = ["model", "target_day", "pm25_forecast", "q05", "q95", "p_exceed"]

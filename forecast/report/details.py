@@ -340,10 +340,11 @@ def section_quality(doc: Doc, run: Run) -> None:
         ["Negative PM2.5 values (set to missing)", count(data.get("negative_pm25"))],
         ["Values flagged by the quality checks (set to missing)",
          count(data.get("flagged_values"))],
-        *([["Hours without a row (within each station's days)",
+        *([["Hours without a row (gaps between a station's first and last hour)",
             f"{count(absent)}; with the missing values "
-            f"{pct((absent + missing) / (days * 24), 1)} of the station-hours lack PM2.5"]]
-          if absent and days and missing is not None else []),
+            f"{pct((absent + missing) / (absent + rows_n), 1)} of those station-hours lack "
+            "PM2.5"]]
+          if absent and rows_n and missing is not None else []),
         ["Station-days", count(days)],
         ["Valid station-days", f"{count(valid)}"
          + (f" ({pct(valid / days, 1)})" if days and valid is not None else "")],
