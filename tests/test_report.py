@@ -690,3 +690,16 @@ def test_one_fold_one_seed_and_a_failed_final_fit_read_right(tmp_path):
     assert "± 0.0 (1)" not in report
     assert ("The final fit failed, so the test forecasts are those of the fit on the "
             "training years alone, for: **ridge** (singular matrix).") in report
+
+
+def test_an_ensemble_left_with_one_seed_has_no_spread_note(tmp_path):
+    run_dir = make_run(tmp_path / "run", winner="ridge", seed=1)
+    write_report(run_dir)
+    assert "their count in brackets" in (run_dir / "report.md").read_text()
+    result = RunResult.read(run_dir)
+    for name in [n for n, e in result.entries.items() if e.kind == "network" and e.seed]:
+        del result.entries[name]             # every network keeps its first seed only
+    result.write(run_dir)
+    write_report(run_dir)
+    report = (run_dir / "report.md").read_text()
+    assert "their count in brackets" not in report and "± 0.0 (1)" not in report

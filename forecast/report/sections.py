@@ -103,7 +103,8 @@ def section_leaderboard(doc: Doc, run: Run, recommended: str | None) -> None:
              + "significant when the 95 % CI of the RMSE difference excludes 0 and DM p < 0.05."
              + (" Seeds: the mean ± sd of the single seeds' RMSE on the latest test period "
                 "(their count in brackets); the seeds themselves are in the appendix."
-                if result.of_kind("ensemble") else "")
+                if any((spread := result.seed_spread(family)) and spread[2] > 1
+                       for family in result.network_families()) else "")
              + (" Test forecasts are those of each model fitted again, with the settings "
                 "its validation year chose, on the training and validation years together; "
                 "validation forecasts those of its fit on the training years alone. "
