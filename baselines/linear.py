@@ -283,7 +283,7 @@ class SklearnBaseline(Baseline):
         # Few OpenMP threads (default 1): HistGradientBoosting's threads spin-wait, and
         # beside another busy process (a network training, a second test) a fit went from
         # 8 s to 220 s; with few rows one thread (THREADED_ROWS).
-        rows = int(np.count_nonzero((task.split == "train") & np.isfinite(task.y)))
+        rows = int(task.mask("train").sum())
         if self.family in FAMILIES and FAMILIES[self.family].by_hour:
             rows *= 24
         self.threads_ = int(self.n_threads) if rows >= THREADED_ROWS else 1

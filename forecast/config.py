@@ -217,13 +217,17 @@ FREE_TABLES = {("data", "columns"), ("data", "units"), ("data", "coordinates"),
                ("quality", "bounds")}
 
 
+def did_you_mean(word: str, choices, cutoff: float = 0.6) -> str:
+    """`` (did you mean 'x'?)`` for the nearest of ``choices`` to ``word``, or ``""``."""
+    near = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)
+    return f" (did you mean {near[0]!r}?)" if near else ""
+
+
 def _check(values: dict, defaults: dict, where: str) -> None:
     for key, value in values.items():
         path = f"{where}.{key}" if where else key
         if key not in defaults:
-            near = difflib.get_close_matches(key, list(defaults), n=1)
-            hint = f" (did you mean {near[0]!r}?)" if near else ""
-            raise DataError(f"config: unknown option {path!r}{hint}")
+            raise DataError(f"config: unknown option {path!r}{did_you_mean(key, defaults)}")
         default = defaults[key]
         if isinstance(default, dict):
             if not isinstance(value, dict):
@@ -327,9 +331,8 @@ def validate(config: dict) -> None:
     names = config["models"]["names"]
     unknown = [n for n in names if n not in ALL_MODELS]
     if unknown:
-        near = difflib.get_close_matches(unknown[0], ALL_MODELS, n=1)
-        hint = f" (did you mean {near[0]!r}?)" if near else ""
-        raise DataError(f"unknown model {unknown[0]!r}{hint}; known: {', '.join(ALL_MODELS)}")
+        raise DataError(f"unknown model {unknown[0]!r}{did_you_mean(unknown[0], ALL_MODELS)}; "
+                        f"known: {', '.join(ALL_MODELS)}")
     if not names:
         raise DataError("no models to run: give at least one with --models")
     twice = sorted({n for n in names if names.count(n) > 1})
@@ -375,9 +378,8 @@ def _check_data(data: dict) -> None:
                         "station column; data.station_column names that column: set one")
     for column, unit in data["units"].items():
         if column not in CSV_CANONICAL:
-            near = difflib.get_close_matches(column, CSV_CANONICAL, n=1, cutoff=0.5)
             raise DataError(f"config: data.units.{column}: not a canonical column"
-                            + (f" (did you mean {near[0]!r}?)" if near else "")
+                            + did_you_mean(column, CSV_CANONICAL, cutoff=0.5)
                             + f"; the units table is keyed by {', '.join(CSV_CANONICAL)}")
         if not isinstance(unit, str):
             raise DataError(f"config: data.units.{column} must be a unit's name, not {unit!r}")
@@ -411,10 +413,9 @@ def _check_strategy(strategy: str) -> None:
 
     known = ["auto", *StrategyRegistry.available_strategies()]
     if strategy not in known:
-        near = difflib.get_close_matches(strategy, known, n=1)
-        hint = f" (did you mean {near[0]!r}?)" if near else ""
         raise DataError(f"config: training.strategy = {strategy!r} is not a Lightning "
-                        f"strategy{hint}; e.g. auto, ddp, ddp_spawn, fsdp")
+                        f"strategy{did_you_mean(strategy, known)}; e.g. auto, ddp, "
+                        "ddp_spawn, fsdp")
 
 
 def _check_run_name(name: str) -> None:

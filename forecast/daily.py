@@ -138,8 +138,8 @@ def summarise(hourly: pd.DataFrame, daily: pd.DataFrame, quality=None) -> dict:
     spanned = int(((last - first) // pd.Timedelta(hours=1) + 1).sum())
     return {
         "stations": sorted(hourly["station"].unique().tolist()),
-        "start": f"{hourly['time'].min():%Y-%m-%d %H:%M}",
-        "end": f"{hourly['time'].max():%Y-%m-%d %H:%M}",
+        "start": f"{first.min():%Y-%m-%d %H:%M}",
+        "end": f"{last.max():%Y-%m-%d %H:%M}",
         "hourly_rows": int(len(hourly)),
         "missing_pm25": int(hourly["pm25"].isna().sum()),
         "hours_without_row": spanned - int(len(hourly)),

@@ -744,7 +744,7 @@ def run(config: dict) -> Path:
             "mode": task.mode, "horizon": task.horizon, "stations": task.stations,
             "splits": {name: {"start": start, "end": end,
                               "scored_days": int(task.mask(name).sum()),
-                              "station_days": int((task.split == name).sum())}
+                              "station_days": int(task.mask(name, scored=False).sum())}
                        for name, (start, end) in task.splits.items()},
             "features": task.feature_names, "sequence_features": task.sequence_names}
         omitted = dict(task.omitted_features)

@@ -311,11 +311,12 @@ def latest_task(config: dict, result: RunResult, weather: Path | None = None,
     given = config["data"].get("coordinates") or {}
     loaded, daily = load_data({**config, "data": {**config["data"], "coordinates": {}}})
     stations = sorted(map(str, loaded.hourly["station"].unique()))
-    if stations != sorted(map(str, result.stations)):
-        lacking = sorted(set(map(str, result.stations)) - set(stations))
-        other = sorted(set(stations) - set(map(str, result.stations)))
+    run_stations = sorted(map(str, result.stations))
+    if stations != run_stations:
+        lacking = sorted(set(run_stations) - set(stations))
+        other = sorted(set(stations) - set(run_stations))
         raise DataError("the run's models forecast its stations, "
-                        f"{', '.join(map(str, result.stations))}; the data "
+                        f"{', '.join(run_stations)}; the data "
                         + "; ".join(([f"lack {', '.join(lacking)}"] if lacking else [])
                                     + ([f"also hold {', '.join(other)}"] if other else []))
                         + " (give newer data of the same stations)")
@@ -433,7 +434,7 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
     for name in config["models"]["names"]:
         path = registry.model_file(run_dir, name)
         if registry.kind_of(name) == "baseline" and name in result.entries:
-            if path.is_file():
+            if name not in refitted:
                 from baselines import load_baseline
 
                 model = load_baseline(path)

@@ -95,6 +95,9 @@ def section_leaderboard(doc: Doc, run: Run, recommended: str | None) -> None:
     baseline = result.pooled.get("best_baseline")
     pooled = "pooled over the folds and stations" if run.n_folds > 1 else "on the main split"
     doc.heading(2, "Leaderboard", "leaderboard")
+    # each network family's seed spread, shown where it has more than one usable seed
+    spreads = {family: spread for family in result.network_families()
+               if (spread := result.seed_spread(family)) and spread[2] > 1}
     doc.para(f"One row per model, a network as its seed ensemble; sorted by validation RMSE "
              f"({UNIT}), {pooled}. Skill = 1 − RMSE / RMSE of persistence on the same days. "
              f"Δ and DM p compare each model with the best baseline by validation"
@@ -103,8 +106,7 @@ def section_leaderboard(doc: Doc, run: Run, recommended: str | None) -> None:
              + "significant when the 95 % CI of the RMSE difference excludes 0 and DM p < 0.05."
              + (" Seeds: the mean ± sd of the single seeds' RMSE on the latest test period "
                 "(their count in brackets); the seeds themselves are in the appendix."
-                if any((spread := result.seed_spread(family)) and spread[2] > 1
-                       for family in result.network_families()) else "")
+                if spreads else "")
              + (" Test forecasts are those of each model fitted again, with the settings "
                 "its validation year chose, on the training and validation years together; "
                 "validation forecasts those of its fit on the training years alone. "
@@ -125,14 +127,13 @@ def section_leaderboard(doc: Doc, run: Run, recommended: str | None) -> None:
             p = pval(c["dm_p_value"])
             significant = ("yes, better" if c["rmse_diff"] < 0 else "yes, worse") \
                 if c["significant"] else "no"
-        spread = result.seed_spread(entry.family) if entry.is_network else None
+        spread = spreads.get(entry.family) if entry.is_network else None
         label = f"**{entry.name}**" if entry.name == recommended else entry.name
         rows.append((val["rmse"], [
             label, entry.kind, fixed(val["rmse"]),
             f"{fixed(test['rmse'])} [{ci(test['rmse_ci'])}]" if test else DASH,
             pct(test.get("skill"), 1, signed=True) if test else DASH, delta, p, significant,
-            f"{fixed(spread[0])} ± {fixed(spread[1])} ({spread[2]})"
-            if spread and spread[2] > 1 else DASH,
+            f"{fixed(spread[0])} ± {fixed(spread[1])} ({spread[2]})" if spread else DASH,
             count(entry.info.get("n_parameters")), training_time(entry.info)]))
     rows.sort(key=lambda r: r[0])
     doc.table(["Model", "Kind", "Val RMSE", "Test RMSE [95 % CI]", "Skill", "Δ vs baseline",
