@@ -537,6 +537,9 @@ def pool_folds(folds: list[FoldResult], predictions: pd.DataFrame, config: dict,
         pooled["combination_bound"] = combination_module.in_sample_bound(keys, y_true,
                                                                           forecasts)
     recommendation = selection.recommend(predictions, candidates, **options)
+    if recommendation["model"] is not None:
+        pooled["test_rival"] = selection.test_rival(predictions, pooled, candidates,
+                                                    recommendation["model"], **options)
     scope = (f"the {len(folds)} folds' validation years" if len(folds) > 1
              else "the validation period")
     if n_stations > 1:

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .results import RunResult, representative
-from .rolling import aligned_values, compare, compare_crps, pooled_scores
+from .rolling import aligned, aligned_values, compare, compare_crps, pooled_scores
 from .significance import Units
 
 RULE = ("The recommendation is the simplest model (baselines, then networks, then the "
@@ -163,6 +163,27 @@ def rule_on_test(predictions: pd.DataFrame, candidates: list[Candidate], folds: 
     scored = pooled_scores(rows, ["rule", *([persistence] if persistence else [])],
                            persistence=persistence, threshold=threshold, **options)
     return {"by_fold": by_fold, "test": scored["models"]["rule"].get("test", {})}
+
+
+def test_rival(predictions: pd.DataFrame, pooled: dict, candidates: list[Candidate],
+               chosen: str, *, horizon: int = 1, n_boot: int = 1000, seed: int = 0
+               ) -> dict | None:
+    """The candidate with the lowest pooled test RMSE (``pooled``: :func:`~forecast.
+    rolling.pooled_scores`) against the recommended model ``chosen`` on the same test rows,
+    paired (:func:`~forecast.rolling.compare`, the sign as rival − chosen), with its name
+    under ``model``; None when ``chosen`` is itself the most accurate there or has no test
+    score. It only lets the report say whether the test periods contradict the choice by
+    more than noise: nothing is chosen from it."""
+    scored = {c.name: pooled["models"][c.name]["test"]["rmse"] for c in candidates
+              if pooled["models"].get(c.name, {}).get("test")}
+    if chosen not in scored:
+        return None
+    rival = min(scored, key=scored.get)
+    if rival == chosen or scored[rival] == scored[chosen]:
+        return None
+    keys, y_true, forecasts = aligned(predictions, "test", [rival, chosen])
+    return {"model": rival, **compare(keys, y_true, forecasts[rival], forecasts[chosen],
+                                      horizon=horizon, n_boot=n_boot, seed=seed)}
 
 
 def candidates_of(result_entries: dict, names_in_order: list[str]) -> list[Candidate]:

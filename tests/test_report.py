@@ -148,6 +148,9 @@ def make_run(root: Path, *, winner: str = "mlp", synthetic: bool = True,
     recommendation["rule"] = selection.RULE.format(
         scope="the test's folds",
         test_clause=selection.TEST_CLAUSE["rolling" if folds > 1 else "single"])
+    pooled["test_rival"] = selection.test_rival(
+        scored, pooled, selection.candidates_of(entries, requested), recommendation["model"],
+        n_boot=100)
     if folds > 1:
         recommendation.update(selection.rule_on_test(
             scored, selection.candidates_of(entries, requested),
@@ -335,6 +338,40 @@ def test_a_disagreeing_test_period_is_said_plainly(tmp_path):
     text, recommended = verdict(Run.read(run))
     assert recommended == chosen
     assert "do not confirm" in text and best_other in text and "recommendation stands" in text
+
+
+def test_a_disagreeing_test_period_gets_its_paired_test_when_neither_is_the_baseline(
+        tmp_path):
+    run = make_run(tmp_path / "run", winner="mlp", seed=1)
+    result = RunResult.read(run)
+    chosen, baseline = result.recommendation["model"], result.pooled["best_baseline"]
+    other = next(e.name for e in Run.read(run).candidates()
+                 if e.name not in (chosen, baseline))
+    result.pooled["models"][other]["test"]["rmse"] = 1.0
+    result.pooled["test_rival"] = {
+        "model": other, "rmse_diff": -3.2, "rmse_diff_ci": [-5.0, -1.1], "dm_p_value": 0.004,
+        "significant": True, "n_dates": 700}
+    result.write(run)
+    text, _ = verdict(Run.read(run))
+    assert (f"**{other}** is more accurate there (1.0 against" in text
+            and "difference -3.2" in text and "a significant difference" in text), text
+    rows = dict(at_a_glance(Run.read(run), chosen))
+    assert "DM p = 0.004, significant" in rows["What the test periods say"]
+
+
+def test_the_test_rival_is_the_most_accurate_candidate_on_test_paired_with_the_choice(
+        tmp_path):
+    result = RunResult.read(make_run(tmp_path / "run", winner="ridge", seed=3))
+    chosen = result.recommendation["model"]
+    test_rmse = {n: result.pooled["models"][n]["test"]["rmse"]
+                 for n in result.recommendation["order"]}
+    rival = result.pooled["test_rival"]
+    assert rival["model"] == min(test_rmse, key=test_rmse.get) != chosen
+    assert rival["rmse_diff"] == pytest.approx(test_rmse[rival["model"]] - test_rmse[chosen])
+    assert rival["n_dates"] > 0 and rival["dm_p_value"] <= 1
+    # none when the recommended model is the most accurate there
+    result = RunResult.read(make_run(tmp_path / "other", winner="mlp", seed=0))
+    assert result.pooled["test_rival"] is None
 
 
 def test_at_a_glance_gives_the_verdicts_figures_from_the_run(mlp_run, ridge_run):

@@ -326,15 +326,17 @@ def _confirmation(run: Run, chosen: str) -> list[str]:
 
 def _paired_on_test(run: Run, chosen: str, other: str) -> dict | None:
     """``other`` against ``chosen`` on the test periods, paired, when the run has that
-    comparison: when one of them is the best baseline, every model's reference (the sign
-    as ``other`` − ``chosen``)."""
+    comparison (the sign as ``other`` − ``chosen``): when one of them is the best
+    baseline, every model's reference, or when ``other`` is the most accurate candidate
+    there (``pooled.test_rival``, in runs since it was stored)."""
     baseline = run.result.pooled.get("best_baseline")
     if chosen == baseline:
         return run.pooled_comparison(other)
     if other == baseline and (c := run.pooled_comparison(chosen)) is not None:
         return {**c, "rmse_diff": -c["rmse_diff"],
                 "rmse_diff_ci": [-c["rmse_diff_ci"][1], -c["rmse_diff_ci"][0]]}
-    return None
+    rival = run.result.pooled.get("test_rival")
+    return rival if rival and rival.get("model") == other else None
 
 
 def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
