@@ -391,6 +391,23 @@ def csv_files(path_text: str) -> list[Path]:
 
 
 
+def label_step(time: pd.Series, station: pd.Series) -> pd.Timedelta:
+    """How long before its end-of-interval label (``time_label = "end"``) an interval
+    began: the median step between a station's consecutive distinct times, an hour at
+    most. The hour ending at 01:00 began at 00:00; the 10 minutes ending at 00:10 began
+    at 00:00 and are averaged into hour 0 of their own day, not moved an hour back into
+    the day before (where they would be a day-D value measured on day D+1). Steps longer
+    than an hour keep the hour (a coarser forecast file's rows cover the hours before
+    them; coarser data are refused later)."""
+    codes = pd.factorize(station)[0]
+    ns = time.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    order = np.lexsort((ns, codes))
+    steps = np.diff(ns[order])[(np.diff(codes[order]) == 0)]
+    steps = steps[steps > 0]
+    hour = pd.Timedelta(hours=1)
+    return min(hour, pd.Timedelta(int(np.median(steps)), "ns")) if steps.size else hour
+
+
 def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool = True
                  ) -> tuple[pd.DataFrame, list]:
     """The rows of a CSV read through the ``[data]`` mapping of :func:`load_csv`: the
@@ -450,7 +467,7 @@ def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool 
         frame["time"] = _parse_time(raw[time_column], source, spec.get("time_format"),
                                     clock, end, frame["station"])
     if end:
-        frame["time"] -= pd.Timedelta(hours=1)      # the hour ending at 01:00 began at 00:00
+        frame["time"] -= label_step(frame["time"], frame["station"])
     flags = [flag for column in frame.columns if column in CSV_CANONICAL and column != "wind_dir"
              if (flag := _numbers(frame, column, source)) is not None]
     for column, (_, factor, offset) in unit_conversions(spec.get("units")).items():

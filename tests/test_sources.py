@@ -564,6 +564,38 @@ def test_sub_hourly_values_are_averaged_into_hours(tmp_path):
         "were averaged into 48 hourly values" in loaded.notes[0]
 
 
+def test_sub_hourly_values_labelled_by_their_end_stay_in_their_own_hour_and_day(tmp_path):
+    """10-minute values labelled by their end (00:10 closes 00:00-00:10): each lands in the
+    hour it was measured in. Moved back a whole hour, the first 50 minutes of day D+1
+    became day D's hour 23, a leak into every day-D feature: perturbing what was measured
+    on D+1 must leave issue day D's features alone."""
+    from forecast.daily import to_daily
+    from forecast.task import build_task
+
+    rng = np.random.default_rng(0)
+    ends = pd.date_range("2015-01-01 00:10", "2015-03-01 00:00", freq="10min")
+    pm25 = rng.gamma(2.0, 30.0, len(ends)).round(1)
+    frame = pd.DataFrame({"time": ends.strftime("%Y-%m-%d %H:%M"), "PM25": pm25})
+    spec = _spec(tmp_path / "a.csv", station="S", time_column="time", time_label="end")
+    frame.to_csv(tmp_path / "a.csv", index=False)
+    loaded = sources.load_csv(spec)
+    day = pd.Timestamp("2015-02-10")
+    hour_23 = loaded.hourly.set_index("time")["pm25"][day + pd.Timedelta(hours=23)]
+    measured = (ends > day + pd.Timedelta(hours=23)) & (ends <= day + pd.Timedelta(days=1))
+    assert hour_23 == pytest.approx(pm25[measured].mean())
+    assert loaded.hourly["time"].iloc[0] == pd.Timestamp("2015-01-01")
+    later = ends > day + pd.Timedelta(days=1, minutes=10)     # measured on D+1 and after
+    frame.loc[later, "PM25"] = frame.loc[later, "PM25"] * 3 + 100
+    frame.to_csv(tmp_path / "b.csv", index=False)
+    moved = sources.load_csv({**spec, "path": str(tmp_path / "b.csv")})
+    splits = dict(dataset="csv", train_end="2015-02-01", val_end="2015-02-15",
+                  test_end="2015-02-27")
+    before, after = (build_task(h.hourly, to_daily(h.hourly), **splits) for h in (loaded, moved))
+    row = (before.rows["issue_day"] == day).to_numpy()
+    np.testing.assert_array_equal(before.X[row], after.X[row])
+    assert not np.array_equal(before.X[np.roll(row, 1)], after.X[np.roll(row, 1)])
+
+
 def test_hourly_values_stamped_off_the_hour_move_to_its_start(tmp_path):
     times = pd.date_range("2012-01-01 00:30", periods=48, freq="h")
     pd.DataFrame({"t": times.strftime("%Y-%m-%d %H:%M"), "PM25": np.arange(48.0)}).to_csv(
