@@ -8,6 +8,7 @@ nearest known name, so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import copy
+import datetime
 import difflib
 import math
 import os
@@ -172,10 +173,17 @@ def _at_least(low, what: str | None = None) -> tuple:
     return lambda v: v >= low, what or ("0 or more" if low == 0 else f"at least {low}")
 
 
+#: Most daily lags a task takes (ten years).
+MAX_LAGS = 3650
+#: Longest run name: the temporary directory adds about 30 characters to it, and a file
+#: system's names stop at 255 bytes.
+MAX_NAME = 200
+
 #: Numeric options outside whose range a run cannot mean anything: (test, what it needs).
 RANGES = {
-    **{("task", key): _at_least(1) for key in ("horizon", "lags", "sequence_length",
+    **{("task", key): _at_least(1) for key in ("horizon", "sequence_length",
                                                 "hourly_hours")},
+    ("task", "lags"): (lambda v: 1 <= v <= MAX_LAGS, f"from 1 to {MAX_LAGS} (days)"),
     **{("training", key): _at_least(1) for key in ("seeds", "batch_size",
                                                     "max_steps_per_epoch", "max_epochs",
                                                     "hidden", "layers", "devices",
@@ -184,6 +192,7 @@ RANGES = {
         ("task", "max_fill_days"), ("training", "patience"), ("training", "weight_decay"),
         ("quality", "stuck_floor"), ("quality", "dewpoint_tolerance"))},
     ("data", "synthetic_stations"): _at_least(1),
+    ("data", "min_hours"): (lambda v: 1 <= v <= 24, "from 1 to 24 (hours of a day)"),
     ("diagnostics", "max_epochs"): _at_least(1),
     ("quality", "stuck_hours"): _at_least(2),
     ("evaluation", "n_boot"): _at_least(10),
@@ -235,6 +244,8 @@ def _check(values: dict, defaults: dict, where: str) -> None:
             if tuple(path.split(".")) not in FREE_TABLES:
                 _check(value, default, path)
             continue
+        if isinstance(value, datetime.date) and isinstance(default, str):
+            value = values[key] = value.isoformat()     # an unquoted TOML date
         if isinstance(default, bool):
             ok = isinstance(value, bool)
         elif isinstance(default, int):
@@ -364,6 +375,7 @@ def validate(config: dict) -> None:
     check_coordinates(config["data"]["coordinates"])
     _check_data(config["data"])
     _check_run_name(config["run"]["name"])
+    _check_split(config["split"])
     _check_strategy(config["training"]["strategy"])
     if config["training"]["accelerator"] not in ACCELERATORS:
         raise DataError(f"config: training.accelerator = "
@@ -419,10 +431,35 @@ def _check_strategy(strategy: str) -> None:
 
 
 def _check_run_name(name: str) -> None:
-    """A run directory's name: one folder inside ``run.out``."""
-    if name and (name in (".", "..") or any(c in name for c in "/\\\0")):
-        raise DataError(f"config: run.name must be one folder's name (no '/', '\\' or "
-                        f"'..'), not {name!r}")
+    """A run directory's name: one visible folder inside ``run.out`` (a name starting
+    with "." is hidden, and ``.tmp-*`` are the temporary directories of runs, which a
+    later run removes once their owner has gone)."""
+    if name and (name.startswith(".") or any(c in name for c in "/\\\0")):
+        raise DataError(f"config: run.name must be one folder's name (no '/' or '\\', not "
+                        f"starting with '.'), not {name!r}")
+    if len(name.encode()) > MAX_NAME:
+        raise DataError(f"config: run.name is {len(name.encode())} bytes long; at most "
+                        f"{MAX_NAME}")
+
+
+def _check_split(split: dict) -> None:
+    """``split.*_end``: empty (the dataset's default) or a day written YYYY-MM-DD, in the
+    order train_end < val_end < test_end where several are given."""
+    days = {}
+    for key in ("train_end", "val_end", "test_end"):
+        text = split[key]
+        if not text:
+            continue
+        try:
+            days[key] = datetime.datetime.strptime(text, "%Y-%m-%d")
+        except ValueError:
+            raise DataError(f"config: split.{key} must be a day written YYYY-MM-DD, not "
+                            f"{text!r}") from None
+    given = list(days)
+    for earlier, later in zip(given, given[1:], strict=False):
+        if days[earlier] >= days[later]:
+            raise DataError(f"config: split.{earlier} ({split[earlier]}) must come before "
+                            f"split.{later} ({split[later]})")
 
 
 def check_issue_hours(hours: list) -> None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import gc
 import os
 import platform
+import secrets
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -652,12 +652,37 @@ def new_run_dir(out: Path, config: dict) -> tuple[Path, Path]:
     return out / name, out / f".tmp-{name}-{os.getpid()}"
 
 
+def check_out(out: Path) -> None:
+    """``run.out`` can hold a run: a folder, or one that can be made inside the nearest
+    folder above it that exists (checked before the data are read, so that a run is not
+    lost at its end; :func:`make_temporary` still says why when the system refuses)."""
+    above = out
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if not above.is_dir():
+        raise DataError(f"run.out {out}: {above} is a file, not a folder")
+    if not os.access(above, os.W_OK | os.X_OK):
+        raise DataError(f"run.out {out}: {above} is not writable")
+
+
 def make_temporary(tmp: Path) -> Path:
     """Create the run's temporary directory (its name unique to this process and call)
-    with the owner's pid inside; returns it."""
-    tmp.parent.mkdir(parents=True, exist_ok=True)
-    made = Path(tempfile.mkdtemp(prefix=tmp.name + "-", dir=tmp.parent))
-    (made / OWNER_FILE).write_text(str(os.getpid()))
+    with the owner's pid inside; returns it. Its mode is what the umask leaves of 0777,
+    as for any folder the user makes (``tempfile.mkdtemp``'s is the owner's alone, and
+    the run directory keeps it: others on a shared machine could not read the report)."""
+    try:
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            made = tmp.parent / f"{tmp.name}-{secrets.token_hex(4)}"
+            try:
+                made.mkdir(mode=0o777)
+                break
+            except FileExistsError:
+                continue
+        (made / OWNER_FILE).write_text(str(os.getpid()))
+    except OSError as exc:
+        raise DataError(f"run.out {tmp.parent}: cannot write a run there "
+                        f"({exc.strerror or exc})") from None
     return made
 
 
@@ -719,6 +744,7 @@ def run(config: dict) -> Path:
 
         check_hardware(config["training"])
     final, tmp = new_run_dir(Path(config["run"]["out"]), config)
+    check_out(tmp.parent)
     try:
         progress(f"loading {config['data']['dataset']}")
         loaded, daily = load_data(config)

@@ -152,9 +152,15 @@ def test_model_names_and_ranges_are_validated():
         load_config(None, {"models": {"names": ["ridge", "lstn"]}})
     with pytest.raises(DataError, match="no models"):
         load_config(None, {"models": {"names": []}})
-    for key in ("horizon", "lags", "sequence_length"):
+    for key in ("horizon", "sequence_length"):
         with pytest.raises(DataError, match=f"task.{key} must be at least 1"):
             load_config(None, {"task": {key: 0}})
+    for lags in (0, 10 ** 20):
+        with pytest.raises(DataError, match=f"task.lags must be from 1 to 3650 .days., not {lags}"):
+            load_config(None, {"task": {"lags": lags}})
+    for hours in (0, 25):
+        with pytest.raises(DataError, match="config: data.min_hours must be from 1 to 24"):
+            load_config(None, {"data": {"min_hours": hours}})
     with pytest.raises(DataError, match="seeds must be at least 1"):
         load_config(None, {"training": {"seeds": 0}})
     for key in ("batch_size", "max_steps_per_epoch"):
@@ -254,3 +260,25 @@ def test_a_config_with_a_byte_order_mark_reads_and_a_folder_is_named(tmp_path):
     assert load_config(path)["task"]["lags"] == 5
     with pytest.raises(DataError, match="is a folder, not a TOML file"):
         load_config(tmp_path)
+
+
+def test_split_ends_are_days_written_yyyy_mm_dd_in_order(tmp_path):
+    """Checked with the config, before any data are read, naming the key."""
+    for text in ("garbage", "2012-13-45", "2012/12/31", "31-12-2012"):
+        with pytest.raises(DataError, match=f"config: split.train_end must be a day written "
+                                            f"YYYY-MM-DD, not '{text}'"):
+            load_config(None, {"split": {"train_end": text}})
+    with pytest.raises(DataError, match=r"split.val_end \(2013-01-01\) must come before "
+                                        r"split.test_end \(2012-12-31\)"):
+        load_config(None, {"split": {"val_end": "2013-01-01", "test_end": "2012-12-31"}})
+    # an unquoted TOML date is a date too
+    config = load_config(write(tmp_path, "[split]\ntrain_end = 2012-12-31\n"))
+    assert config["split"]["train_end"] == "2012-12-31"
+
+
+@pytest.mark.parametrize("name", [".tmp-foo", ".hidden", "a" * 201])
+def test_a_run_name_is_refused_when_hidden_or_too_long(name):
+    """``.tmp-*`` are runs' temporary directories, removed by a later run once their
+    owner has gone: a run named so would be lost."""
+    with pytest.raises(DataError, match="config: run.name"):
+        load_config(None, {"run": {"name": name}})

@@ -150,3 +150,37 @@ def test_a_temporary_directory_not_yet_owned_is_left_alone(tmp_path):
     old = time.time() - 3600
     os.utime(fresh, (old, old))
     assert remove_stale_temporaries(out) == [fresh]
+
+
+def test_a_run_directory_is_as_readable_as_the_umask_allows(tmp_path):
+    """Not mkdtemp's owner-only 0700: others on a shared machine read the report."""
+    from forecast.pipeline import make_temporary
+
+    previous = os.umask(0o022)
+    try:
+        made = make_temporary(tmp_path / "reports" / ".tmp-x-1")
+    finally:
+        os.umask(previous)
+    assert made.stat().st_mode & 0o777 == 0o755
+    assert made.name.startswith(".tmp-x-1-") and (made / OWNER_FILE).read_text() == str(os.getpid())
+
+
+def test_an_out_folder_that_cannot_hold_a_run_is_refused_before_the_data_are_read(
+        tmp_path, cli_error, monkeypatch):
+    from forecast import pipeline
+
+    read = []
+    monkeypatch.setattr(pipeline, "load_data", lambda *a, **k: read.append(1))
+    a_file = tmp_path / "a.csv"
+    a_file.write_text("x\n")
+    line = cli_error("run", "--dataset", "synthetic", "--out", str(a_file / "runs"),
+                     progress=True)
+    assert f"run.out {a_file / 'runs'}: {a_file} is a file, not a folder".lower() in line
+    line = cli_error("run", "--dataset", "synthetic", "--out", str(a_file), progress=True)
+    assert "is a file, not a folder" in line and not read
+    # where the system refuses anyway: the reason, not the temporary directory's name
+    monkeypatch.setattr(pipeline.Path, "mkdir", lambda *a, **k: (_ for _ in ()).throw(
+        PermissionError(13, "Permission denied")))
+    with pytest.raises(pipeline.DataError, match=r"run.out .*: cannot write a run there "
+                                                 r"\(Permission denied\)"):
+        pipeline.make_temporary(tmp_path / "reports" / ".tmp-x-1")
