@@ -397,10 +397,22 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
         config["data"]["path"] = str(path)
     first_day = None
     if since is not None:
-        first_day = pd.to_datetime(since, errors="coerce")
+        first_day = pd.to_datetime(since, errors="coerce", format="%Y-%m-%d")
         if pd.isna(first_day):
-            raise DataError(f"--since: unparseable date {since!r}")
-    # a run made before baselines were stored fits them again, on the run's splits
+            raise DataError(f"--since must be a day written YYYY-MM-DD, not {since!r}")
+    # a run made before baselines were stored fits them again, on the run's splits; in a
+    # run that stored some, a missing model file was deleted
+    stored = any((run_dir / "models").glob("*.skops"))
+    missing = [registry.model_file(run_dir, name) for name in config["models"]["names"]
+               if not registry.model_file(run_dir, name).is_file()
+               and (name in result.entries if registry.kind_of(name) == "baseline"
+                    else registry.kind_of(name) == "network"
+                    and result.representative(name) is not None)
+               and (stored or registry.kind_of(name) == "network")]
+    if missing:
+        raise DataError(f"{run_dir}: the fitted model file {missing[0]} is missing"
+                        + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+                        + "; run forecast run again to store the models")
     refitted = [name for name in config["models"]["names"]
                 if registry.kind_of(name) == "baseline" and name in result.entries
                 and not registry.model_file(run_dir, name).is_file()]

@@ -9,6 +9,7 @@ to luck. The ensemble is a model in its own right: ``fit``, ``predict``, ``save`
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, clone
 
-from forecast.errors import ModelFailed
+from forecast.errors import DataError, ModelFailed
 from forecast.task import ForecastTask
 
 from .pool import TrainingPool
@@ -181,8 +182,14 @@ def fit_networks(fits: list[tuple[NetworkForecaster, ForecastTask]], n_jobs: int
 
 
 def load_model(path: str | Path) -> NetworkForecaster | SeedEnsemble:
-    """A network or a seed ensemble saved with ``save`` (``torch.load(weights_only=True)``)."""
-    saved = torch.load(path, map_location="cpu", weights_only=True)
-    if saved.get("format") == "seed_ensemble":
-        return SeedEnsemble.from_state(saved)
-    return NetworkForecaster.from_state(saved)
+    """A network or a seed ensemble saved with ``save`` (``torch.load(weights_only=True)``);
+    a file that is not one (truncated, overwritten) is a DataError naming it."""
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        if saved.get("format") == "seed_ensemble":
+            return SeedEnsemble.from_state(saved)
+        return NetworkForecaster.from_state(saved)
+    except (OSError, RuntimeError, EOFError, KeyError, ValueError, TypeError, AttributeError,
+            pickle.UnpicklingError) as exc:
+        raise DataError(f"{path}: not a fitted network ({type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'})") from None

@@ -86,7 +86,9 @@ def test_the_command(later, cli, cli_error, tmp_path):
     code, stdout, _ = cli("predict", run_dir, "--since", "2012-01-01", "--path",
                           folder / "full.csv", "--json")
     assert code == 0 and json.loads(stdout)["new_days"]["scores"][0]["days"] > 50
-    assert "unparseable date 'soon'" in cli_error("predict", run_dir, "--since", "soon")
+    for since in ("soon", "01/12/2011", "13/12/2011", "2011-12-1x"):
+        assert f"--since must be a day written yyyy-mm-dd, not '{since}'" in cli_error(
+            "predict", run_dir, "--since", since)
     assert "no day of the data from then on" in cli_error("predict", run_dir,
                                                            "--since", "2013-01-01")
     assert "cannot write (no folder" in cli_error("predict", run_dir, "--out",
@@ -183,3 +185,29 @@ def test_newer_data_of_other_stations_are_refused_plainly(tmp_path, cli_error):
     # the same stations: the coordinates still give the upwind feature
     table = predict_latest(run_dir, path=str(tmp_path / "three.csv"))
     assert set(table["station"]) == {"synthetic-1", "synthetic-2", "synthetic-3"}
+
+
+def test_a_damaged_or_missing_model_file_is_one_line_naming_it(later, cli_error, tmp_path):
+    """Half a run is not a run: a network file truncated or overwritten, or a model file
+    deleted, stops predict with the file's name; nothing is forecast without it."""
+    import shutil
+
+    import torch
+
+    _, run_dir = later
+    damaged = tmp_path / "r"
+    shutil.copytree(run_dir, damaged)
+    network = damaged / "models" / "mlp.pt"
+    whole = network.read_bytes()
+    for write in (lambda: network.write_bytes(whole[:2000]),
+                  lambda: network.write_text("hello\n"),
+                  lambda: torch.save({"a": 1}, network)):
+        write()
+        line = cli_error("predict", damaged)
+        assert f"{network}: not a fitted network".lower() in line, line
+    network.unlink()
+    line = cli_error("predict", damaged)
+    assert f"the fitted model file {network} is missing".lower() in line
+    network.write_bytes(whole)
+    (damaged / "models" / "ridge.skops").unlink()
+    assert "ridge.skops is missing" in cli_error("predict", damaged)
