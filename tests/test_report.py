@@ -740,3 +740,48 @@ def test_an_ensemble_left_with_one_seed_has_no_spread_note(tmp_path):
     write_report(run_dir)
     report = (run_dir / "report.md").read_text()
     assert "their count in brackets" not in report and "± 0.0 (1)" not in report
+
+
+@pytest.mark.parametrize("damage, says", [
+    (lambda p: p.write_text("a,b\n1,2\n"), "not a run's forecasts (no fold, station, split"),
+    (lambda p: p.write_bytes(b"\xff\xfe\x00f\x00o\x00l\x00d\n"), "not a run's forecasts"),
+    (lambda p: p.write_bytes(b""), "empty; rerun forecast run"),
+    (lambda p: p.write_bytes(p.read_bytes()[:5000]), "its last line is cut short"),
+])
+def test_a_damaged_predictions_file_is_one_line_naming_it(tmp_path, damage, says, cli_error):
+    run_dir = make_run(tmp_path / "run", winner="ridge")
+    write_report(run_dir)
+    before = {p.name: p.read_bytes() for p in (run_dir / "figures").glob("*.png")}
+    report = (run_dir / "report.md").read_bytes()
+    damage(run_dir / "predictions.csv")
+    line = cli_error("report", str(run_dir))
+    assert f"{run_dir / 'predictions.csv'}: {says}".lower() in line, line
+    # the previous report is left whole
+    assert (run_dir / "report.md").read_bytes() == report
+    assert {p.name: p.read_bytes() for p in (run_dir / "figures").glob("*.png")} == before
+
+
+def test_a_report_that_fails_halfway_leaves_the_previous_one_whole(tmp_path, monkeypatch):
+    """As an interrupt would: the figures of the old report were deleted before the new
+    text was written, which then linked figures that were gone."""
+    import forecast.report as report
+
+    run_dir = make_run(tmp_path / "run", winner="ridge")
+    write_report(run_dir)
+    before = {p.name: p.read_bytes() for p in (run_dir / "figures").glob("*.png")}
+    texts = [(run_dir / n).read_bytes() for n in ("report.md", "report.html")]
+    assert before
+
+    def halfway(run, figures):
+        (figures / "fold_scores.png").write_bytes(b"new")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "build", halfway)
+    with pytest.raises(KeyboardInterrupt):
+        write_report(run_dir)
+    assert {p.name: p.read_bytes() for p in (run_dir / "figures").glob("*.png")} == before
+    assert [(run_dir / n).read_bytes() for n in ("report.md", "report.html")] == texts
+    assert not list(run_dir.glob(".report-*"))
+    monkeypatch.undo()
+    write_report(run_dir)       # and a whole report replaces it, with no figure left over
+    assert {p.name for p in (run_dir / "figures").glob("*.png")} == set(before)

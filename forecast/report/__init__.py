@@ -16,6 +16,9 @@ stations, seeds), ``details`` (curves, capacity, the latest test period, data qu
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from .calibration import section_uncertainty
@@ -86,16 +89,25 @@ def write_report(run_dir) -> tuple[Path, Path]:
     """Write ``figures/*.png``, ``report.md`` and ``report.html`` into ``run_dir``.
 
     Reads only the run directory; returns ``(html_path, md_path)``. Calling it again
-    rewrites the same files with the same content.
-    """
+    rewrites the same files with the same content. Everything is written into a
+    temporary folder of the run first and moved into place when complete, so a failure
+    or an interrupt leaves the previous report as it was (not the old text with its
+    figures deleted)."""
     run_dir = Path(run_dir)
     run = Run.read(run_dir)
-    figures = run_dir / "figures"
-    figures.mkdir(exist_ok=True)
-    for stale in figures.glob("*.png"):
-        stale.unlink()
-    doc, title = build(run, figures)
-    md_path, html_path = run_dir / "report.md", run_dir / "report.html"
-    md_path.write_text(render_markdown(doc), encoding="utf-8")
-    html_path.write_text(render_html(doc, figures, title), encoding="utf-8")
-    return html_path, md_path
+    staging = Path(tempfile.mkdtemp(prefix=".report-", dir=run_dir))
+    try:
+        figures = staging / "figures"
+        figures.mkdir()
+        doc, title = build(run, figures)
+        (staging / "report.md").write_text(render_markdown(doc), encoding="utf-8")
+        (staging / "report.html").write_text(render_html(doc, figures, title),
+                                             encoding="utf-8")
+        if (run_dir / "figures").exists():
+            (run_dir / "figures").rename(staging / "previous_figures")
+        figures.rename(run_dir / "figures")
+        for name in ("report.md", "report.html"):
+            os.replace(staging / name, run_dir / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return run_dir / "report.html", run_dir / "report.md"

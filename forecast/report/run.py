@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..constants import PREDICTION_TEXT_COLUMNS
+from ..errors import DataError
 from ..results import ModelEntry, RunResult
 
 #: The columns of predictions.csv the report draws (the latest test period's series and
@@ -34,21 +35,8 @@ class Run:
         latest_test = None
         path = run_dir / "predictions.csv"
         if path.is_file():
-            latest = result.folds[-1]["name"] if result.folds else None
-            parts = []
-            # a chunk at a time: the file holds every fold's training, validation and test
-            # rows; text columns as text (a fold or station named 2014 or 01001 stays so)
-            with pd.read_csv(path, dtype={c: str for c in PREDICTION_TEXT_COLUMNS},
-                             usecols=lambda c: c in REPORT_COLUMNS,
-                             chunksize=CHUNK_ROWS) as chunks:
-                for chunk in chunks:
-                    keep = chunk["split"] == "test"
-                    if latest is not None:
-                        keep &= chunk["fold"] == latest
-                    parts.append(chunk[keep.to_numpy()])
-            frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-                columns=list(REPORT_COLUMNS))
-            latest_test = frame.assign(date=pd.to_datetime(frame["date"]))
+            latest_test = _latest_test(path, result.folds[-1]["name"] if result.folds
+                                       else None)
         return cls(run_dir, result, latest_test)
 
     def csv(self, *parts: str) -> pd.DataFrame | None:
@@ -88,3 +76,39 @@ class Run:
     @property
     def n_folds(self) -> int:
         return len(self.result.folds)
+
+
+def _latest_test(path: Path, latest: str | None) -> pd.DataFrame:
+    """The test rows of the fold ``latest`` in ``predictions.csv``; a file that is not the
+    run's forecasts (damaged, cut short, replaced) is a DataError naming it."""
+    with path.open("rb") as file:
+        file.seek(0, 2)
+        if file.tell() == 0:
+            raise DataError(f"{path}: empty; rerun forecast run")
+        file.seek(-1, 2)
+        if file.read(1) != b"\n":
+            raise DataError(f"{path}: its last line is cut short (the file is incomplete); "
+                            "rerun forecast run")
+    parts = []
+    try:
+        # a chunk at a time: the file holds every fold's training, validation and test
+        # rows; text columns as text (a fold or station named 2014 or 01001 stays so)
+        with pd.read_csv(path, dtype={c: str for c in PREDICTION_TEXT_COLUMNS},
+                         usecols=lambda c: c in REPORT_COLUMNS,
+                         chunksize=CHUNK_ROWS) as chunks:
+            for chunk in chunks:
+                missing = [c for c in REPORT_COLUMNS if c not in chunk.columns
+                           and c not in ("q05", "q25", "q50", "q75", "q95")]
+                if missing:
+                    raise DataError(f"{path}: not a run's forecasts (no {', '.join(missing)} "
+                                    "column); rerun forecast run")
+                keep = chunk["split"] == "test"
+                if latest is not None:
+                    keep &= chunk["fold"] == latest
+                parts.append(chunk[keep.to_numpy()])
+        frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+            columns=list(REPORT_COLUMNS))
+        return frame.assign(date=pd.to_datetime(frame["date"]))
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise DataError(f"{path}: not a run's forecasts ({str(exc).splitlines()[0]}); "
+                        "rerun forecast run") from None
