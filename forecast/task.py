@@ -540,8 +540,11 @@ def _station_features(hourly_grid: pd.DataFrame, daily: pd.DataFrame, lags: int,
     filled = mean.ffill(limit=max_fill_days) if max_fill_days > 0 else mean
     out["pm25_filled"] = filled
     out["pm25_valid"] = daily["valid"].astype(float)
-    for k in range(1, lags + 1):
-        out[f"pm25_lag{k}"] = filled.shift(k - 1)
+    # one block for all lags: a column at a time, 14 or more fragment the frame (pandas
+    # warns on every later insert)
+    out = pd.concat([out, pd.DataFrame({f"pm25_lag{k}": filled.shift(k - 1)
+                                        for k in range(1, lags + 1)}, index=daily.index)],
+                    axis=1)
     out["pm25_lag1_missing"] = 1.0 - out["pm25_valid"]
     out["pm25_missing_days_7"] = (1.0 - out["pm25_valid"]).rolling(7, min_periods=1).sum()
     out["pm25_last_valid"] = mean.ffill()
@@ -1055,8 +1058,7 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
                                          *FORECAST_ONLY], errors="ignore")
         if region[station_index] is not None:
             tabular = pd.concat([tabular, region[station_index]], axis=1)
-        for name, values in calendar.items():
-            tabular[name] = values
+        tabular = pd.concat([tabular, pd.DataFrame(calendar, index=tabular.index)], axis=1)
         if mode == "forecast":
             ahead = features if forecast_grid is None else forecast_features[station_index]
             tabular = pd.concat([tabular, _forecast_weather(ahead, horizon, features)], axis=1)

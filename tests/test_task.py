@@ -757,3 +757,20 @@ def test_the_report_names_the_weather_forecast_s_step():
                                            "weather_error_sizes": {"temp": 2.0}}})
     assert "standard deviation 0.5 × (temperature 2 °C, dew point 2 °C" in erring
     assert "upper bound" not in erring
+
+
+@pytest.mark.parametrize("mode", ["observed", "forecast"])
+def test_many_lags_build_without_pandas_fragmentation_warnings(mode):
+    """The lags and the calendar join the frame in one block each: built a column at a
+    time, 14 or more lags made pandas warn on every later column (12 lines for 14 lags,
+    96 for 60)."""
+    import warnings
+
+    hourly = generate_hourly(seed=3, start="2010-01-01", end="2010-06-30 23:00")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.PerformanceWarning)
+        task = build(hourly, lags=60, mode=mode, train_end="2010-04-30",
+                     val_end="2010-05-31", test_end="2010-06-29")
+    assert "pm25_lag60" in task.feature_names
+    lags = [task.feature_names.index(f"pm25_lag{k}") for k in range(1, 61)]
+    assert lags == list(range(lags[0], lags[0] + 60))       # in order, side by side
