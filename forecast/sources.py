@@ -391,21 +391,30 @@ def csv_files(path_text: str) -> list[Path]:
 
 
 
-def label_step(time: pd.Series, station: pd.Series) -> pd.Timedelta:
-    """How long before its end-of-interval label (``time_label = "end"``) an interval
-    began: the median step between a station's consecutive distinct times, an hour at
-    most. The hour ending at 01:00 began at 00:00; the 10 minutes ending at 00:10 began
-    at 00:00 and are averaged into hour 0 of their own day, not moved an hour back into
-    the day before (where they would be a day-D value measured on day D+1). Steps longer
-    than an hour keep the hour (a coarser forecast file's rows cover the hours before
-    them; coarser data are refused later)."""
+def label_starts(time: pd.Series, station: pd.Series) -> pd.Series:
+    """``time`` labelling the end of its interval (``time_label = "end"``) as a time
+    inside that interval, so that the hour a value counts in is the hour of the returned
+    time, and the rows stay in their order.
+
+    A station whose times are all on the hour and at least an hour apart (hourly data, or
+    a coarser forecast file whose rows cover the hours before them) moves back an hour:
+    the hour ending at 01:00 began at 00:00. Any other station (10-minute values, values
+    off the hour, a stretch of finer data) moves back a nanosecond: 00:10 closes
+    00:00-00:10 and counts in hour 0, 01:00 in hour 0 too, and 00:00 of day D+1 in hour 23
+    of day D, whatever the steps or gaps around them. One step for the whole file (its
+    median) moved finer values an hour back wherever the steps were mixed or gappy, and
+    values measured on day D+1 into day D."""
     codes = pd.factorize(station)[0]
     ns = time.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    hour = pd.Timedelta(hours=1).value
     order = np.lexsort((ns, codes))
-    steps = np.diff(ns[order])[(np.diff(codes[order]) == 0)]
-    steps = steps[steps > 0]
-    hour = pd.Timedelta(hours=1)
-    return min(hour, pd.Timedelta(int(np.median(steps)), "ns")) if steps.size else hour
+    steps = np.diff(ns[order])
+    same = np.diff(codes[order]) == 0
+    finer = np.zeros(codes.max() + 1 if codes.size else 0, dtype=bool)
+    finer[codes[order][1:][same & (steps > 0) & (steps < hour)]] = True
+    finer[codes[(ns % hour != 0) & ~time.isna().to_numpy()]] = True
+    shift = np.where(finer[codes], 1, hour)
+    return time - pd.to_timedelta(shift, unit="ns")
 
 
 def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool = True
@@ -467,7 +476,7 @@ def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool 
         frame["time"] = _parse_time(raw[time_column], source, spec.get("time_format"),
                                     clock, end, frame["station"])
     if end:
-        frame["time"] -= label_step(frame["time"], frame["station"])
+        frame["time"] = label_starts(frame["time"], frame["station"])
     flags = [flag for column in frame.columns if column in CSV_CANONICAL and column != "wind_dir"
              if (flag := _numbers(frame, column, source)) is not None]
     for column, (_, factor, offset) in unit_conversions(spec.get("units")).items():

@@ -596,6 +596,40 @@ def test_sub_hourly_values_labelled_by_their_end_stay_in_their_own_hour_and_day(
     assert not np.array_equal(before.X[np.roll(row, 1)], after.X[np.roll(row, 1)])
 
 
+@pytest.mark.parametrize("case", ["hourly and 10-minute stations", "hourly then 10-minute",
+                                  "10-minute, every other missing"])
+def test_end_labels_are_read_per_station_whatever_the_steps_around_them(tmp_path, case):
+    """Mixed or gappy steps: one median step for the whole file moved 10-minute values an
+    hour back wherever it came out at an hour (or 20 minutes), and values measured on
+    day D+1 into day D. Each value here is 10 µg/m³ but those measured on D+1, 1010."""
+    def rows(site, start, end, step, keep=None):
+        starts = pd.date_range(start, end, freq=step, inclusive="left")
+        frame = pd.DataFrame({"site": site, "start": starts, "pm25": np.where(
+            starts >= pd.Timestamp("2015-02-21"), 1010.0, 10.0)})
+        frame["time"] = (starts + pd.Timedelta(step)).strftime("%Y-%m-%d %H:%M")
+        return frame if keep is None else frame[keep(frame)]
+
+    station = "B"
+    if case == "hourly and 10-minute stations":
+        frame = pd.concat([rows("A", "2015-01-01", "2015-03-01", "1h"),
+                           rows("B", "2015-02-19", "2015-02-22", "10min")])
+    elif case == "hourly then 10-minute":
+        station = "A"
+        frame = pd.concat([rows("A", "2015-01-01", "2015-02-19", "1h"),
+                           rows("A", "2015-02-19", "2015-02-23", "10min")])
+    else:
+        frame = rows("B", "2015-02-19", "2015-02-23", "10min",
+                     keep=lambda f: f["start"].dt.minute % 20 == 0)
+    frame.drop(columns="start").to_csv(tmp_path / "a.csv", index=False)
+    hourly = sources.load_csv(_spec(tmp_path / "a.csv", station_column="site",
+                                    time_column="time", time_label="end",
+                                    columns={"pm25": "pm25"})).hourly
+    mine = hourly[hourly["station"] == station].set_index("time")["pm25"]
+    day = mine[pd.Timestamp("2015-02-20"):pd.Timestamp("2015-02-20 23:00")]
+    assert len(day) == 24 and (day == 10.0).all()
+    assert mine[pd.Timestamp("2015-02-21")] == 1010.0
+
+
 def test_hourly_values_stamped_off_the_hour_move_to_its_start(tmp_path):
     times = pd.date_range("2012-01-01 00:30", periods=48, freq="h")
     pd.DataFrame({"t": times.strftime("%Y-%m-%d %H:%M"), "PM25": np.arange(48.0)}).to_csv(
