@@ -250,10 +250,16 @@ def hourly_values(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, str |
     same_station = codes[1:] == codes[:-1]
     steps = (times[1:] - times[:-1])[same_station]
     median = pd.Timedelta(np.median(steps)) if steps.size else None
-    if median is not None and median > pd.Timedelta(hours=1):
-        raise DataError(f"{source}: the rows are {_step_text(median)} apart (the median step "
-                        "between a station's consecutive times); pm25-forecast needs hourly "
-                        "values, as a valid daily mean needs 18 of its 24 hours")
+    # each station's own: a daily station beside hourly ones is as coarse as alone
+    by_station = pd.Series(steps).groupby(codes[1:][same_station]).median()
+    if len(by_station) and by_station.max() > np.timedelta64(1, "h"):
+        coarse = int(by_station.idxmax())
+        several = frame["station"].cat.categories.size > 1
+        raise DataError(f"{source}: the rows "
+                        + (f"of {frame['station'].cat.categories[coarse]} " if several else "")
+                        + f"are {_step_text(pd.Timedelta(by_station.max()))} apart (the median "
+                        "step between a station's consecutive times); pm25-forecast needs "
+                        "hourly values, as a valid daily mean needs 18 of its 24 hours")
     hour = frame["time"].dt.floor("h").to_numpy()
     if (hour == times).all():
         return frame, None

@@ -660,6 +660,21 @@ def test_data_coarser_than_hourly_is_refused(tmp_path, cli_error, freq, text):
     assert f"the rows are {text} apart" in line and "needs hourly values" in line
 
 
+def test_a_coarse_station_beside_hourly_ones_is_refused_by_name(tmp_path):
+    """One median over every station's steps let a daily station through beside hourly
+    ones (its days then all invalid, without a word)."""
+    hourly = pd.DataFrame({"site": "A", "time": pd.date_range("2015-01-01", periods=24 * 60,
+                                                              freq="h")})
+    daily = pd.DataFrame({"site": "B", "time": pd.date_range("2015-01-01", periods=60,
+                                                             freq="D")})
+    frame = pd.concat([hourly, daily]).assign(pm25=10.0)
+    frame["time"] = frame["time"].dt.strftime("%Y-%m-%d %H:%M")
+    frame.to_csv(tmp_path / "a.csv", index=False)
+    with pytest.raises(DataError, match="the rows of B are 24 h apart"):
+        sources.load_csv(_spec(tmp_path / "a.csv", station_column="site", time_column="time",
+                               columns={"pm25": "pm25"}))
+
+
 def test_times_with_utc_offsets(tmp_path, cli_error):
     utc = pd.date_range("2012-03-24", periods=72, freq="h", tz="UTC")     # DST from 03-25
     london = utc.tz_convert("Europe/London")
