@@ -56,7 +56,6 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
     call impossible — a missing-value code, a temperature of 10⁹ °C — are set missing
     before the hours are made, as the data's are, and ``attrs["flagged"]`` says so.
     """
-    from zoneinfo import ZoneInfo
 
     from .schema import WEATHER_COLUMNS, station_time_order
     from .sources import _clock, _parse_time, mapped_frame, read_table
@@ -143,9 +142,10 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
         frame["time"] = times
     station_last = frame["station"].map(last_hour).astype("datetime64[ns]")
     outside = frame["time"].dt.normalize() != station_last.dt.normalize() + pd.Timedelta(days=1)
-    if isinstance(clock, ZoneInfo):
+    if clock is not None:
         # in summer the wall clock's midnight that begins the target day is the issue
-        # day's last hour on standard time, after the data's last (wall-clock 23:00) hour
+        # day's last hour on standard time (a time zone's, or a utc_offset that reads the
+        # offsets of summer time), after the data's last (wall-clock 23:00) hour
         outside &= ~((frame["time"] > station_last)
                      & (frame["time"].dt.normalize() == station_last.dt.normalize()))
     if outside.any():

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from forecast import sources
 from forecast.config import load_config
 from forecast.errors import DataError
 from forecast.pipeline import load_data, make_task, run
@@ -287,6 +288,28 @@ def test_a_weather_file_on_a_wall_clock_with_daylight_saving_time(tmp_path):
     # without the zone the same file is a day and an hour of wall-clock times: refused
     with pytest.raises(DataError, match="not on the day after"):
         read_weather(tmp_path / "w.csv", hourly, last_hour)
+
+
+def test_a_weather_file_with_summer_offsets_read_on_a_fixed_utc_offset(tmp_path):
+    """[data] utc_offset reads times with DST offsets on one clock, as the README says
+    for them: in summer the target day's wall-clock midnight (00:00-04:00) is the issue
+    day's hour 23 on the -05:00 clock. Only [data] time_zone was allowed it: the whole
+    file was refused."""
+    from forecast.predict import read_weather
+
+    wall = pd.date_range("2015-07-01", "2015-07-02 23:00", freq="h")
+    frame = pd.DataFrame({"time": wall.strftime("%Y-%m-%dT%H:%M-04:00"), "pm25": 10.0,
+                          "temp": np.arange(48.0)})
+    frame[wall < "2015-07-02"].to_csv(tmp_path / "data.csv", index=False)
+    frame[wall >= "2015-07-02"].drop(columns="pm25").to_csv(tmp_path / "w.csv", index=False)
+    spec = {"path": str(tmp_path / "data.csv"), "station": "S", "time_column": "time",
+            "columns": {"pm25": "pm25", "temp": "temp"}, "utc_offset": "-05:00"}
+    hourly = sources.load_csv(spec).hourly
+    last_hour = hourly.groupby("station", observed=True)["time"].max()
+    assert last_hour.iloc[0] == pd.Timestamp("2015-07-01 22:00")
+    got = read_weather(tmp_path / "w.csv", hourly, last_hour, mapping=spec)
+    assert (got["time"] == pd.date_range("2015-07-01 23:00", periods=24, freq="h")).all()
+    assert (got["temp"].to_numpy() == np.arange(24.0, 48.0)).all()
 
 
 def _three_hourly(label_end: bool = False) -> pd.DataFrame:
