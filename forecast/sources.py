@@ -12,6 +12,8 @@ copy is never used.
 
 from __future__ import annotations
 
+import codecs
+import csv
 import hashlib
 import io
 import os
@@ -459,8 +461,7 @@ def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool 
         wanted.append(station_column)
     absent = [c for c in wanted if c not in raw.columns]
     if absent:
-        raise DataError(f"{source}: mapped column(s) not in the file: {', '.join(absent)} "
-                        f"(the file has: {', '.join(map(str, raw.columns[:20]))})")
+        raise _absent(source, absent, raw)
     frame = pd.DataFrame({canonical: raw[column] for canonical, column in columns.items()})
     if station_column:
         frame["station"] = raw[station_column].astype(str)
@@ -517,8 +518,7 @@ def _stations_as_rows(raw: pd.DataFrame, spec: dict, columns: dict, source: str,
             if k]
     absent = [k for k in keys if k not in raw.columns]
     if absent:
-        raise DataError(f"{source}: mapped column(s) not in the file: {', '.join(absent)} "
-                        f"(the file has: {', '.join(map(str, raw.columns[:20]))})")
+        raise _absent(source, absent, raw)
     stations = [c for c in raw.columns if c not in keys]
     if not stations:
         raise DataError(f"{source}: stations_in_columns, but no column is left for a station")
@@ -549,8 +549,7 @@ def _one_column_per_parameter(raw: pd.DataFrame, spec: dict, columns: dict, sour
         [spec["station_column"]] if spec.get("station_column") else [])
     absent = [c for c in (parameter, value) if c not in raw.columns]
     if absent:
-        raise DataError(f"{source}: mapped column(s) not in the file: {', '.join(absent)} "
-                        f"(the file has: {', '.join(map(str, raw.columns[:20]))})")
+        raise _absent(source, absent, raw)
     if not keys[0] or any(k not in raw.columns for k in keys):
         return raw                        # mapped_frame names the time or station missing
     codes, distinct = pd.factorize(raw[parameter])      # a few names over many rows
@@ -664,21 +663,53 @@ def read_table(data: bytes, source: str, min_columns: int = 2) -> pd.DataFrame:
     """A CSV file's bytes as a table: commas, semicolons, tabs or bars (:func:`_dialect`),
     UTF-8 or Windows-1252; DataError, naming ``source``, for what is no table (rows
     under a header of at least ``min_columns`` columns)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # a spreadsheet's "Unicode text" export
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{source}: not a readable UTF-16 file ({exc})") from None
     if not data.strip():
         raise DataError(f"{source}: the file is empty")
     if b"\x00" in data[:4096]:
         raise DataError(f"{source}: not a CSV file (binary content)")
     options = dict(na_values=["NA", ""], low_memory=False, **_dialect(data))
+    encoding = "utf-8"
     try:
         try:
             frame = pd.read_csv(io.BytesIO(data), **options)
         except UnicodeDecodeError:      # not UTF-8: a spreadsheet's Windows-1252 export
-            frame = pd.read_csv(io.BytesIO(data), encoding="cp1252", **options)
+            encoding = "cp1252"
+            frame = pd.read_csv(io.BytesIO(data), encoding=encoding, **options)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{source}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
-    if frame.shape[1] < min_columns or frame.empty:
+        raise DataError(f"{source}: not a readable CSV file ({str(exc).splitlines()[0]}"
+                        + ("; a file that is neither UTF-8 nor Windows-1252 needs saving as "
+                           "UTF-8" if isinstance(exc, UnicodeDecodeError) else "")
+                        + ")") from None
+    if frame.shape[1] < min_columns:
         raise DataError(f"{source}: not a CSV table with a header and rows")
+    if frame.empty:
+        raise DataError(f"{source}: a header and no rows")
+    first = data.split(b"\n", 1)[0].decode(encoding, errors="replace").lstrip("\ufeff")
+    header = next(csv.reader([first.rstrip("\r")], delimiter=options.get("sep", ",")), [])
+    named = [h.strip() for h in header if h.strip()]
+    twice = sorted({h for h in named if named.count(h) > 1})
+    if twice:
+        raise DataError(f"{source}: the header names {twice[0]!r} more than once; give each "
+                        "column its own name")
     return frame
+
+
+def _absent(source: str, absent: list, raw: pd.DataFrame) -> DataError:
+    """The mapped columns a file lacks, with what it has; a hint on the encoding when
+    names that are not plain ASCII do not match (a non-UTF-8 file is read as
+    Windows-1252, and GBK or Shift-JIS headers then come out as other letters)."""
+    has = list(map(str, raw.columns))
+    hint = ("; a file that is not UTF-8 is read as Windows-1252: save it as UTF-8"
+            if any(not str(a).isascii() for a in absent)
+            and any(not h.isascii() for h in has) else "")
+    return DataError(f"{source}: mapped column(s) not in the file: {', '.join(map(str, absent))} "
+                     f"(the file has: {', '.join(has[:20])}){hint}")
 
 
 def _require(raw: pd.DataFrame, columns: list[str], source: str) -> None:

@@ -185,7 +185,9 @@ def test_duplicated_station_hour(tmp_path, cli_error):
 @pytest.mark.parametrize("content, expected", [
     (b"", "empty"),
     (b"   \n\n", "empty"),
-    (b"timestamp,PM25\n", "header and rows"),
+    (b"timestamp,PM25\n", "a header and no rows"),
+    (b"timestamp,PM25,PM25\n2012-01-01 00:00,1,2\n", "header names 'pm25' more than once"),
+    ("timestamp,PM25\n2012-01-01 00:00,1\n".encode("utf-16"), "mapped column(s) not in"),
     (bytes(range(256)) * 20, "not a csv"),
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200), "not a csv"),
 ])
@@ -1109,3 +1111,19 @@ def test_a_wall_clock_in_a_row_per_parameter_or_a_column_per_station(tmp_path):
         one = hourly[hourly["station"] == station]
         assert (one["time"].to_numpy() == utc.tz_localize(None).to_numpy()).all()
         np.testing.assert_array_equal(one["pm25"], np.arange(72.0) + offset)
+
+
+def test_a_utf16_file_is_read_and_a_gbk_header_gets_an_encoding_hint(tmp_path):
+    """A spreadsheet's "Unicode text" export (UTF-16) reads as UTF-8 would; a GBK file
+    cannot be told from Windows-1252, so a Chinese header that does not match says why."""
+    text = "时间,PM2.5\n2012-01-01 00:00,1\n2012-01-01 01:00,2\n"
+    (tmp_path / "u16.csv").write_bytes(text.encode("utf-16"))
+    (tmp_path / "u8.csv").write_bytes(text.encode("utf-8"))
+    spec = {"station": "S", "time_column": "时间", "columns": {"pm25": "PM2.5"}}
+    read = [sources.load_csv({**spec, "path": str(tmp_path / f)}).hourly
+            for f in ("u16.csv", "u8.csv")]
+    pd.testing.assert_frame_equal(*read)
+    (tmp_path / "gbk.csv").write_bytes(text.encode("gbk"))
+    with pytest.raises(DataError, match="mapped column.* not in the file: 时间 .*a file that "
+                                        "is not UTF-8 is read as Windows-1252: save it as UTF-8"):
+        sources.load_csv({**spec, "path": str(tmp_path / "gbk.csv")})
