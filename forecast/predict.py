@@ -381,9 +381,9 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
     index category) and ``p_category``, and ``recommended`` (the run's recommendation).
     """
     config_path = run_dir / "config.toml"
+    result = RunResult.read(run_dir)        # first: it names a folder that is not there
     if not config_path.is_file():
         raise DataError(f"{run_dir} is not a run directory (no config.toml)")
-    result = RunResult.read(run_dir)
     config = load_config(config_path)
     if data_dir:
         if config["data"]["dataset"] == "csv":

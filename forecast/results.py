@@ -183,6 +183,9 @@ class RunResult:
     @classmethod
     def read(cls, run_dir: Path) -> RunResult:
         path = Path(run_dir) / METRICS_FILE
+        if not Path(run_dir).is_dir():
+            raise DataError(f"{run_dir}: no such folder (give a run directory that forecast "
+                            "run wrote)")
         if not path.is_file():
             raise DataError(f"{run_dir} is not a run directory (no {METRICS_FILE})")
         return cls.from_json(path.read_text(), str(path))

@@ -210,7 +210,7 @@ def validate_hourly(frame: pd.DataFrame, source: str) -> pd.DataFrame:
                 "wind_dir_degrees = true)")
         out["wind_dir"] = pd.Categorical.from_codes(codes, dtype=WIND_DIR_DTYPE)
     if out["pm25"].isna().all():
-        raise DataError(f"{source}: every PM2.5 value is missing")
+        raise DataError(f"{source}: every PM2.5 value is missing or not a number")
     ordered, duplicated = _station_hour_order(out["station"], out["time"])
     if not ordered:
         out = out.take(station_time_order(out["station"], out["time"], source))

@@ -339,6 +339,10 @@ def load_csv(spec: dict) -> Loaded:
     for one in paths:
         data = one.read_bytes()
         files[str(one)] = sha256_of(data)
+        same = [f for f, digest in files.items() if digest == files[str(one)] and f != str(one)]
+        if same:
+            raise DataError(f"{one} holds the same bytes as {same[0]}: a folder's files are "
+                            "read as one table, each once")
         tables.append(read_table(data, str(one)))
     raw = tables[0]
     if len(tables) > 1:
@@ -794,8 +798,12 @@ def _utc_offset(text: str) -> pd.Timedelta:
         raise DataError(f"[data] utc_offset: {text!r} is not an offset such as +08:00 or -05:00")
     if match.group(1):
         return pd.Timedelta(0)
+    hours, minutes = int(match.group(3)), int(match.group(4))
+    if hours > 14 or minutes > 59 or (hours == 14 and minutes):
+        raise DataError(f"[data] utc_offset: {text!r} is not an offset such as +08:00 or "
+                        "-05:00 (clocks lie from -12:00 to +14:00)")
     sign = 1 if match.group(2) == "+" else -1
-    return sign * pd.Timedelta(hours=int(match.group(3)), minutes=int(match.group(4)))
+    return sign * pd.Timedelta(hours=hours, minutes=minutes)
 
 
 def _clock(spec: dict) -> pd.Timedelta | ZoneInfo | None:
@@ -902,7 +910,8 @@ def _parse_distinct(values: pd.Series, source: str, fmt: str | None,
     if bad.any():
         first = int(np.flatnonzero(bad.to_numpy())[0])
         raise DataError(f"{source}: unparseable date {values.iloc[first]!r} on data row "
-                        f"{int(first_row[first]) + 1}")
+                        f"{int(first_row[first]) + 1}"
+                        + (f" (read with time_format {fmt!r})" if fmt else ""))
     if hour_24.any():
         parsed = parsed + pd.to_timedelta(hour_24.astype(int), unit="D")
     if getattr(parsed.dt, "tz", None) is None:

@@ -514,9 +514,13 @@ def test_every_network_failed(tmp_path):
     assert "gru_seed0" in md and "every seed failed" in md
 
 
-def test_not_a_run_directory(tmp_path):
+def test_not_a_run_directory(tmp_path, cli_error):
     with pytest.raises(DataError, match="not a run directory"):
         write_report(tmp_path)
+    for command in ("report", "predict"):
+        assert f"{tmp_path / 'nope'}: no such folder".lower() in cli_error(
+            command, str(tmp_path / "nope"))
+        assert "is not a run directory" in cli_error(command, str(tmp_path))
 
 
 def test_a_feature_the_task_could_not_build_is_named_with_its_reason(ridge_run, mlp_run):

@@ -866,6 +866,12 @@ def test_a_folder_or_a_pattern_of_files_reads_as_one_table(tmp_path, cli_error):
                         time_column="t", columns={"pm25": "PM25"})
     assert "site_c.csv: its columns (t, site, pm2.5) are not those of" in cli_error(
         "data", "--config", config)
+    # a copy of a file beside it: named, not "time goes back at data row 49"
+    parts["A"].to_csv(tmp_path / "sites" / "site_C.csv", index=False)
+    (tmp_path / "sites" / "site_A copy.csv").write_bytes(
+        (tmp_path / "sites" / "site_A.csv").read_bytes())
+    with pytest.raises(DataError, match="site_A.csv holds the same bytes as .*site_A copy.csv"):
+        sources.load_csv({**spec, "path": str(tmp_path / "sites")})
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="a folder with no .csv file"):
         sources.load_csv({**spec, "path": str(tmp_path / "empty")})
@@ -1127,3 +1133,17 @@ def test_a_utf16_file_is_read_and_a_gbk_header_gets_an_encoding_hint(tmp_path):
     with pytest.raises(DataError, match="mapped column.* not in the file: 时间 .*a file that "
                                         "is not UTF-8 is read as Windows-1252: save it as UTF-8"):
         sources.load_csv({**spec, "path": str(tmp_path / "gbk.csv")})
+
+
+def test_an_offset_off_the_clock_and_a_time_format_that_does_not_fit_are_named(tmp_path):
+    for offset in ("+25:00", "-14:30", "+08:75"):
+        with pytest.raises(DataError, match=f"utc_offset: '\\{offset}' is not an offset"):
+            sources._utc_offset(offset)
+    assert sources._utc_offset("+14:00") == pd.Timedelta(hours=14)
+    times = pd.date_range("2012-01-01", periods=30, freq="h")
+    pd.DataFrame({"t": times.strftime("%Y-%m-%d %H:%M"), "PM25": 1.0}).to_csv(
+        tmp_path / "a.csv", index=False)
+    with pytest.raises(DataError, match=r"unparseable date '2012-01-01 00:00' on data row 1 "
+                                        r"\(read with time_format '%d/%m/%Y %H:%M'\)"):
+        sources.load_csv(_spec(tmp_path / "a.csv", station="S", time_column="t",
+                               time_format="%d/%m/%Y %H:%M"))
