@@ -746,11 +746,23 @@ def _time_from_parts(raw: pd.DataFrame, parts: list[str], source: str,
         if fmt is None and pd.api.types.is_integer_dtype(date):
             date, fmt = date.astype(str), "%Y%m%d"           # 20140513
         days = _parse_time(date.astype("string"), source, fmt)
+        seconds = None
+        if hour.isna().any() and not pd.api.types.is_numeric_dtype(raw[parts[1]]):
+            # a time-of-day column, 13:00 or 00:10 or 00:10:00 (finer data split so)
+            clock = raw[parts[1]].astype("string").str.strip().str.extract(
+                r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+            if clock[0].notna().all():
+                seconds = (clock[0].astype(int) * 3600 + clock[1].astype(int) * 60
+                           + clock[2].fillna("0").astype(int))
+                hour = seconds / 3600
+                hour = hour.where(clock[1].astype(int) < 60)
         if hour.isna().any() or not hour.between(0, 24).all():
             row = int(np.flatnonzero((hour.isna() | ~hour.between(0, 24)).to_numpy())[0])
             raise DataError(f"{source}: unparseable hour: {parts[1]}={_shown(raw[parts[1]].iloc[row])} "
                             f"on data row {row + 1}")
         _hours_24(hour, raw[parts[1]], source, end)
+        if seconds is not None:
+            return days.dt.normalize() + pd.to_timedelta(seconds.to_numpy(), unit="s")
         return days.dt.normalize() + pd.to_timedelta(hour.to_numpy(), unit="h")
     if len(parts) != 4:
         raise DataError(f"{source}: time_columns must name year, month, day and hour columns, "

@@ -1147,3 +1147,33 @@ def test_an_offset_off_the_clock_and_a_time_format_that_does_not_fit_are_named(t
                                         r"\(read with time_format '%d/%m/%Y %H:%M'\)"):
         sources.load_csv(_spec(tmp_path / "a.csv", station="S", time_column="t",
                                time_format="%d/%m/%Y %H:%M"))
+
+
+@pytest.mark.parametrize("label", ["start", "end"])
+def test_a_date_column_and_a_time_of_day_column(tmp_path, label):
+    """10-minute data split into a date and an HH:MM column read as the same times in
+    one column do (the time column was refused as an unparseable hour)."""
+    starts = pd.date_range("2015-01-01", periods=6 * 72, freq="10min")
+    times = starts + (pd.Timedelta(minutes=10) if label == "end" else pd.Timedelta(0))
+    pm25 = np.arange(len(times), dtype=float)
+    one = pd.DataFrame({"t": times.strftime("%Y-%m-%d %H:%M"), "PM25": pm25})
+    one.to_csv(tmp_path / "one.csv", index=False)
+    clock = times.strftime("%H:%M")
+    dates = times.strftime("%Y-%m-%d")
+    if label == "end":     # the day's last interval closes at 24:00 of the day it is in
+        midnight = clock == "00:00"
+        clock = np.where(midnight, "24:00", clock)
+        dates = np.where(midnight, (times - pd.Timedelta(days=1)).strftime("%Y-%m-%d"), dates)
+    pd.DataFrame({"date": dates, "time": clock, "PM25": pm25}).to_csv(tmp_path / "two.csv",
+                                                                     index=False)
+    spec = {"station": "S", "columns": {"pm25": "PM25"}, "time_label": label}
+    expected = sources.load_csv({**spec, "path": str(tmp_path / "one.csv"),
+                                 "time_column": "t"}).hourly
+    got = sources.load_csv({**spec, "path": str(tmp_path / "two.csv"),
+                            "time_columns": ["date", "time"]}).hourly
+    pd.testing.assert_frame_equal(got, expected)
+    assert len(got) == 72 and got["pm25"].iloc[0] == pm25[:6].mean()
+    (tmp_path / "bad.csv").write_text("date,time,PM25\n2015-01-01,00:75,1\n2015-01-01,01:00,2\n")
+    with pytest.raises(DataError, match="unparseable hour: time='00:75' on data row 1"):
+        sources.load_csv({**spec, "path": str(tmp_path / "bad.csv"),
+                          "time_columns": ["date", "time"]})
