@@ -271,7 +271,7 @@ def hourly_values(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, str |
     out["time"] = hour[first]
     if len(first) == len(frame):
         return out, (f"{int((hour != times).sum()):,} times off the hour (median step "
-                     f"{median}) were set to the start of their hour")
+                     f"{median}) were counted in the hour their period ends in")
     group = np.cumsum(starts) - 1
     n_groups = len(first)
     for column in out.columns:

@@ -405,14 +405,17 @@ def label_starts(time: pd.Series, station: pd.Series) -> pd.Series:
     A station whose times are all on the hour and at least an hour apart (hourly data, or
     a coarser forecast file whose rows cover the hours before them) moves back an hour:
     the hour ending at 01:00 began at 00:00. Any other station (10-minute values, values
-    off the hour, a stretch of finer data) moves back a nanosecond: 00:10 closes
+    off the hour, a stretch of finer data) moves back the smallest time step pandas holds (a microsecond): 00:10 closes
     00:00-00:10 and counts in hour 0, 01:00 in hour 0 too, and 00:00 of day D+1 in hour 23
     of day D, whatever the steps or gaps around them. One step for the whole file (its
     median) moved finer values an hour back wherever the steps were mixed or gappy, and
     values measured on day D+1 into day D."""
+    if time.dtype.kind != "M" or getattr(time.dtype, "tz", None) is not None:
+        return time - pd.Timedelta(hours=1)                   # not naive times: refused later
+    unit = np.datetime_data(time.dtype)[0]          # pandas' resolution: s, ms, us or ns
+    ns = time.to_numpy().astype(np.int64)     # (in that unit)
     codes = pd.factorize(station)[0]
-    ns = time.to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    hour = pd.Timedelta(hours=1).value
+    hour = int(np.timedelta64(1, "h") / np.timedelta64(1, unit))
     order = np.lexsort((ns, codes))
     steps = np.diff(ns[order])
     same = np.diff(codes[order]) == 0
@@ -420,7 +423,39 @@ def label_starts(time: pd.Series, station: pd.Series) -> pd.Series:
     finer[codes[order][1:][same & (steps > 0) & (steps < hour)]] = True
     finer[codes[(ns % hour != 0) & ~time.isna().to_numpy()]] = True
     shift = np.where(finer[codes], 1, hour)
-    return time - pd.to_timedelta(shift, unit="ns")
+    return time - pd.to_timedelta(shift, unit=unit)
+
+
+def straddling_starts(time: pd.Series, station: pd.Series) -> pd.Series:
+    """``time`` labelling the start of its period (``time_label = "start"``) as a time in
+    the hour that holds the period's end, for a station with times off the hour: an
+    hourly value stamped 23:30 measures 23:30-00:30 and counts in hour 0 of the next day,
+    not in hour 23 of its own, where half an hour of day D+1 would feed day D's features.
+    The period is the station's shortest step between distinct times (an hour at most):
+    10-minute values at 23:50 stay in hour 23, whatever the gaps. Stations whose periods
+    all lie within their hour (on the hour, or aligned finer steps) are left as they are."""
+    if time.dtype.kind != "M" or getattr(time.dtype, "tz", None) is not None:
+        return time                   # not naive times: refused later
+    unit = np.datetime_data(time.dtype)[0]          # pandas' resolution: s, ms, us or ns
+    ns = time.to_numpy().astype(np.int64)     # (in that unit)
+    codes = pd.factorize(station)[0]
+    hour = int(np.timedelta64(1, "h") / np.timedelta64(1, unit))
+    off = (ns % hour != 0) & ~time.isna().to_numpy()
+    if not off.any():
+        return time
+    order = np.lexsort((ns, codes))
+    steps = np.diff(ns[order])
+    keep = (np.diff(codes[order]) == 0) & (steps > 0)
+    shortest = pd.Series(steps[keep]).groupby(codes[order][1:][keep]).min()
+    period = np.full(codes.max() + 1, hour, dtype=np.int64)
+    period[shortest.index.to_numpy()] = np.minimum(shortest.to_numpy(), hour)
+    # a period that runs past the end of its hour (aligned finer periods never do)
+    straddles = np.zeros(codes.max() + 1, dtype=bool)
+    straddles[codes[off & (ns % hour + period[codes] > hour)]] = True
+    if not straddles.any():
+        return time
+    shift = np.where(straddles[codes], period[codes] - 1, 0)
+    return time + pd.to_timedelta(shift, unit=unit)
 
 
 def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool = True
@@ -482,6 +517,8 @@ def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool 
                                     clock, end, frame["station"])
     if end:
         frame["time"] = label_starts(frame["time"], frame["station"])
+    else:
+        frame["time"] = straddling_starts(frame["time"], frame["station"])
     flags = [flag for column in frame.columns if column in CSV_CANONICAL and column != "wind_dir"
              if (flag := _numbers(frame, column, source)) is not None]
     for column, (_, factor, offset) in unit_conversions(spec.get("units")).items():

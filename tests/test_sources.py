@@ -632,14 +632,29 @@ def test_end_labels_are_read_per_station_whatever_the_steps_around_them(tmp_path
     assert mine[pd.Timestamp("2015-02-21")] == 1010.0
 
 
-def test_hourly_values_stamped_off_the_hour_move_to_its_start(tmp_path):
+def test_hourly_values_stamped_off_the_hour_count_in_the_hour_their_period_ends_in(
+        tmp_path):
+    """00:30 labels 00:30-01:30 (a time is the start of its period): hour 1. Counted in
+    hour 0, as before, the value stamped 23:30 put half an hour of day D+1 into day D;
+    labelled by their end (23:30-00:30 for 00:30), hour 0."""
     times = pd.date_range("2012-01-01 00:30", periods=48, freq="h")
     pd.DataFrame({"t": times.strftime("%Y-%m-%d %H:%M"), "PM25": np.arange(48.0)}).to_csv(
         tmp_path / "a.csv", index=False)
     loaded = sources.load_csv(_spec(tmp_path / "a.csv", station="S", time_column="t"))
-    assert (loaded.hourly["time"] == times - pd.Timedelta(minutes=30)).all()
+    assert (loaded.hourly["time"] == times + pd.Timedelta(minutes=30)).all()
     assert (loaded.hourly["pm25"] == np.arange(48.0)).all()
-    assert "48 times off the hour" in loaded.notes[0]
+    assert "48 times off the hour (median step 1 h) were counted in the hour their period " \
+        "ends in" in loaded.notes[0]
+    ended = sources.load_csv(_spec(tmp_path / "a.csv", station="S", time_column="t",
+                                   time_label="end"))
+    assert (ended.hourly["time"] == times - pd.Timedelta(minutes=30)).all()
+    # 10-minute values (gappy, so some steps are 20 minutes) stay in the hour they start in
+    tens = pd.date_range("2012-01-01 00:00", periods=6 * 48, freq="10min")
+    tens = tens[(np.arange(len(tens)) % 5) != 3]
+    pd.DataFrame({"t": tens.strftime("%Y-%m-%d %H:%M"), "PM25": tens.hour.to_numpy(float)}
+                 ).to_csv(tmp_path / "c.csv", index=False)
+    hourly = sources.load_csv(_spec(tmp_path / "c.csv", station="S", time_column="t")).hourly
+    assert (hourly["pm25"] == hourly["time"].dt.hour).all() and len(hourly) == 48
     hourly = pd.date_range("2012-01-01", periods=48, freq="h")
     pd.DataFrame({"t": hourly.strftime("%Y-%m-%d %H:%M"), "PM25": 1.0}).to_csv(
         tmp_path / "b.csv", index=False)
