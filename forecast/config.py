@@ -63,7 +63,7 @@ DEFAULTS: dict[str, Any] = {
         "time_format": "",
         "utc_offset": "",           # times with UTC offsets read on this clock, e.g. "+08:00"
         "time_zone": "",            # or an IANA zone: its wall clock (DST) read on its standard time
-        "time_label": "start",      # a time labels the start of its hour (0-23) or its end (1-24)
+        "time_label": "start",      # a time labels the start of its period, its end (hours 1-24) or its middle
         "parameter_column": "",     # a row per time, station and parameter: the parameter's name ...
         "value_column": "",         # ... and its value (then [data.columns] maps parameter names)
         "stations_in_columns": False,  # a column per station (every column but time and parameter)
@@ -158,7 +158,7 @@ DEFAULTS: dict[str, Any] = {
 
 CHOICES = {
     ("data", "dataset"): ("beijing", "beijing-multisite", "synthetic", "csv"),
-    ("data", "time_label"): ("start", "end"),
+    ("data", "time_label"): ("start", "end", "middle"),
     ("task", "mode"): ("observed", "forecast"),
     ("task", "target_transform"): ("auto", *TARGET_TRANSFORMS),
     ("training", "optimizer"): ("adamw", "sgd", "rmsprop"),

@@ -271,7 +271,8 @@ def hourly_values(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, str |
     out["time"] = hour[first]
     if len(first) == len(frame):
         return out, (f"{int((hour != times).sum()):,} times off the hour (median step "
-                     f"{median}) were counted in the hour their period ends in")
+                     f"{median}) were put in the hour each one measures, as [data] "
+                     "time_label reads them (a period's start, end or middle)")
     group = np.cumsum(starts) - 1
     n_groups = len(first)
     for column in out.columns:

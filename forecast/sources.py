@@ -431,8 +431,10 @@ def straddling_starts(time: pd.Series, station: pd.Series) -> pd.Series:
     the hour that holds the period's end, for a station with times off the hour: an
     hourly value stamped 23:30 measures 23:30-00:30 and counts in hour 0 of the next day,
     not in hour 23 of its own, where half an hour of day D+1 would feed day D's features.
-    The period is the station's shortest step between distinct times (an hour at most):
-    10-minute values at 23:50 stay in hour 23, whatever the gaps. Stations whose periods
+    (Times that mark the middle of their hour take ``time_label = "middle"``: they count
+    in the hour they fall in.) The period is the station's shortest step between
+    distinct times (an hour at most): 10-minute values at 23:50 stay in hour 23,
+    whatever the gaps. Stations whose periods
     all lie within their hour (on the hour, or aligned finer steps) are left as they are."""
     if time.dtype.kind != "M" or getattr(time.dtype, "tz", None) is not None:
         return time                   # not naive times: refused later
@@ -517,8 +519,9 @@ def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool 
                                     clock, end, frame["station"])
     if end:
         frame["time"] = label_starts(frame["time"], frame["station"])
-    else:
+    elif spec.get("time_label", "start") == "start":
         frame["time"] = straddling_starts(frame["time"], frame["station"])
+    # "middle": a time inside the period it marks (00:30 for 00:00-01:00) counts in its hour
     flags = [flag for column in frame.columns if column in CSV_CANONICAL and column != "wind_dir"
              if (flag := _numbers(frame, column, source)) is not None]
     for column, (_, factor, offset) in unit_conversions(spec.get("units")).items():

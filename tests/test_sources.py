@@ -635,19 +635,20 @@ def test_end_labels_are_read_per_station_whatever_the_steps_around_them(tmp_path
 def test_hourly_values_stamped_off_the_hour_count_in_the_hour_their_period_ends_in(
         tmp_path):
     """00:30 labels 00:30-01:30 (a time is the start of its period): hour 1. Counted in
-    hour 0, as before, the value stamped 23:30 put half an hour of day D+1 into day D;
-    labelled by their end (23:30-00:30 for 00:30), hour 0."""
+    hour 0, as before, the value stamped 23:30 put half an hour of day D+1 into day D.
+    Labelled by their end (23:30-00:30 for 00:30) or their middle (00:00-01:00), hour 0."""
     times = pd.date_range("2012-01-01 00:30", periods=48, freq="h")
     pd.DataFrame({"t": times.strftime("%Y-%m-%d %H:%M"), "PM25": np.arange(48.0)}).to_csv(
         tmp_path / "a.csv", index=False)
     loaded = sources.load_csv(_spec(tmp_path / "a.csv", station="S", time_column="t"))
     assert (loaded.hourly["time"] == times + pd.Timedelta(minutes=30)).all()
     assert (loaded.hourly["pm25"] == np.arange(48.0)).all()
-    assert "48 times off the hour (median step 1 h) were counted in the hour their period " \
-        "ends in" in loaded.notes[0]
-    ended = sources.load_csv(_spec(tmp_path / "a.csv", station="S", time_column="t",
-                                   time_label="end"))
-    assert (ended.hourly["time"] == times - pd.Timedelta(minutes=30)).all()
+    assert "48 times off the hour (median step 1 h) were put in the hour each one " \
+        "measures, as [data] time_label reads them" in loaded.notes[0]
+    for label in ("end", "middle"):     # 23:30-00:30 for 00:30; 00:00-01:00 for 00:30
+        other = sources.load_csv(_spec(tmp_path / "a.csv", station="S", time_column="t",
+                                       time_label=label))
+        assert (other.hourly["time"] == times - pd.Timedelta(minutes=30)).all()
     # 10-minute values (gappy, so some steps are 20 minutes) stay in the hour they start in
     tens = pd.date_range("2012-01-01 00:00", periods=6 * 48, freq="10min")
     tens = tens[(np.arange(len(tens)) % 5) != 3]
@@ -790,8 +791,8 @@ def test_times_that_label_the_end_of_their_hour(tmp_path, cli_error, cli):
                                                  "columns": {"pm25": "PM25"}})
     line = cli_error("data", "--config", config)
     assert "hour 24 ('2012-01-01 24:00') on data row 24" in line and 'time_label = "end"' in line
-    line = cli_error("data", "--config", config, "--time-label", "middle")
-    assert "data.time_label = 'middle' is not one of start, end" in line
+    line = cli_error("data", "--config", config, "--time-label", "centre")
+    assert "data.time_label = 'centre' is not one of start, end, middle" in line
     code, out, _ = cli("data", "--config", config, "--time-label", "end", "--json")
     assert code == 0 and json.loads(out)["start"] == "2012-01-01 00:00"
 
