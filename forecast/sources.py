@@ -397,67 +397,72 @@ def csv_files(path_text: str) -> list[Path]:
 
 
 
-def label_starts(time: pd.Series, station: pd.Series) -> pd.Series:
-    """``time`` labelling the end of its interval (``time_label = "end"``) as a time
-    inside that interval, so that the hour a value counts in is the hour of the returned
-    time, and the rows stay in their order.
-
-    A station whose times are all on the hour and at least an hour apart (hourly data, or
-    a coarser forecast file whose rows cover the hours before them) moves back an hour:
-    the hour ending at 01:00 began at 00:00. Any other station (10-minute values, values
-    off the hour, a stretch of finer data) moves back the smallest time step pandas holds (a microsecond): 00:10 closes
-    00:00-00:10 and counts in hour 0, 01:00 in hour 0 too, and 00:00 of day D+1 in hour 23
-    of day D, whatever the steps or gaps around them. One step for the whole file (its
-    median) moved finer values an hour back wherever the steps were mixed or gappy, and
-    values measured on day D+1 into day D."""
+def _station_steps(time: pd.Series, station: pd.Series):
+    """What :func:`label_starts` and :func:`straddling_starts` read of naive ``time``, in
+    pandas' own resolution (s, ms, us or ns; microseconds by default): the unit, the
+    times as integers, the stations' codes, an hour in the unit, and each station's
+    consecutive steps with the station each one belongs to (None for other times: out of
+    pandas' range, or with offsets, which later checks refuse)."""
     if time.dtype.kind != "M" or getattr(time.dtype, "tz", None) is not None:
-        return time - pd.Timedelta(hours=1)                   # not naive times: refused later
-    unit = np.datetime_data(time.dtype)[0]          # pandas' resolution: s, ms, us or ns
-    ns = time.to_numpy().astype(np.int64)     # (in that unit)
+        return None
+    unit = np.datetime_data(time.dtype)[0]
+    values = time.to_numpy().astype(np.int64)
     codes = pd.factorize(station)[0]
+    order = np.lexsort((values, codes))
+    steps = np.diff(values[order])
+    of_station = np.where(np.diff(codes[order]) == 0, codes[order][1:], -1)
     hour = int(np.timedelta64(1, "h") / np.timedelta64(1, unit))
-    order = np.lexsort((ns, codes))
-    steps = np.diff(ns[order])
-    same = np.diff(codes[order]) == 0
+    return unit, values, codes, hour, steps, of_station
+
+
+def label_starts(time: pd.Series, station: pd.Series) -> pd.Series:
+    """``time`` labelling the end of its period (``time_label = "end"``) as a time in the
+    hour the period ends in, the rows staying in their order.
+
+    A station whose times are all on the hour and at least an hour apart (hourly data,
+    or a coarser forecast file whose rows cover the hours before them) moves back an
+    hour: the hour ending at 01:00 began at 00:00. Any other station (10-minute values,
+    values off the hour, a stretch of finer data) moves back by the smallest step pandas
+    holds: 00:10 closes 00:00-00:10 and counts in hour 0, 01:00 in hour 0 too, and 00:00
+    of day D+1 in hour 23 of day D, whatever the steps or gaps around them. One step for
+    the whole file (its median) moved finer values an hour back wherever the steps were
+    mixed or gappy, and values measured on day D+1 into day D."""
+    read = _station_steps(time, station)
+    if read is None:
+        return time - pd.Timedelta(hours=1)
+    unit, values, codes, hour, steps, of_station = read
     finer = np.zeros(codes.max() + 1 if codes.size else 0, dtype=bool)
-    finer[codes[order][1:][same & (steps > 0) & (steps < hour)]] = True
-    finer[codes[(ns % hour != 0) & ~time.isna().to_numpy()]] = True
-    shift = np.where(finer[codes], 1, hour)
-    return time - pd.to_timedelta(shift, unit=unit)
+    finer[of_station[(of_station >= 0) & (steps > 0) & (steps < hour)]] = True
+    finer[codes[(values % hour != 0) & ~time.isna().to_numpy()]] = True
+    return time - pd.to_timedelta(np.where(finer[codes], 1, hour), unit=unit)
 
 
 def straddling_starts(time: pd.Series, station: pd.Series) -> pd.Series:
     """``time`` labelling the start of its period (``time_label = "start"``) as a time in
-    the hour that holds the period's end, for a station with times off the hour: an
-    hourly value stamped 23:30 measures 23:30-00:30 and counts in hour 0 of the next day,
-    not in hour 23 of its own, where half an hour of day D+1 would feed day D's features.
-    (Times that mark the middle of their hour take ``time_label = "middle"``: they count
-    in the hour they fall in.) The period is the station's shortest step between
-    distinct times (an hour at most): 10-minute values at 23:50 stay in hour 23,
-    whatever the gaps. Stations whose periods
-    all lie within their hour (on the hour, or aligned finer steps) are left as they are."""
-    if time.dtype.kind != "M" or getattr(time.dtype, "tz", None) is not None:
-        return time                   # not naive times: refused later
-    unit = np.datetime_data(time.dtype)[0]          # pandas' resolution: s, ms, us or ns
-    ns = time.to_numpy().astype(np.int64)     # (in that unit)
-    codes = pd.factorize(station)[0]
-    hour = int(np.timedelta64(1, "h") / np.timedelta64(1, unit))
-    off = (ns % hour != 0) & ~time.isna().to_numpy()
+    the hour the period ends in, for a station whose periods run past the end of their
+    hour: an hourly value stamped 23:30 measures 23:30-00:30 and counts in hour 0 of the
+    next day, not in hour 23 of its own, where half an hour of day D+1 would feed day
+    D's features. A station's period is its shortest step between distinct times, an
+    hour at most: 10-minute values at 23:50 stay in hour 23, whatever the gaps. Stations
+    on the hour or at aligned finer steps are left as they are; times that mark the
+    middle of their hour take ``time_label = "middle"`` and count in the hour they fall
+    in."""
+    read = _station_steps(time, station)
+    if read is None:
+        return time
+    unit, values, codes, hour, steps, of_station = read
+    off = (values % hour != 0) & ~time.isna().to_numpy()
     if not off.any():
         return time
-    order = np.lexsort((ns, codes))
-    steps = np.diff(ns[order])
-    keep = (np.diff(codes[order]) == 0) & (steps > 0)
-    shortest = pd.Series(steps[keep]).groupby(codes[order][1:][keep]).min()
+    keep = (of_station >= 0) & (steps > 0)
+    shortest = pd.Series(steps[keep]).groupby(of_station[keep]).min()
     period = np.full(codes.max() + 1, hour, dtype=np.int64)
     period[shortest.index.to_numpy()] = np.minimum(shortest.to_numpy(), hour)
-    # a period that runs past the end of its hour (aligned finer periods never do)
     straddles = np.zeros(codes.max() + 1, dtype=bool)
-    straddles[codes[off & (ns % hour + period[codes] > hour)]] = True
+    straddles[codes[off & (values % hour + period[codes] > hour)]] = True
     if not straddles.any():
         return time
-    shift = np.where(straddles[codes], period[codes] - 1, 0)
-    return time + pd.to_timedelta(shift, unit=unit)
+    return time + pd.to_timedelta(np.where(straddles[codes], period[codes] - 1, 0), unit=unit)
 
 
 def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool = True
@@ -851,10 +856,10 @@ def _utc_offset(text: str) -> pd.Timedelta:
     if match.group(1):
         return pd.Timedelta(0)
     hours, minutes = int(match.group(3)), int(match.group(4))
-    if hours > 14 or minutes > 59 or (hours == 14 and minutes):
+    sign = 1 if match.group(2) == "+" else -1
+    if minutes > 59 or hours * 60 + minutes > (14 if sign > 0 else 12) * 60:
         raise DataError(f"[data] utc_offset: {text!r} is not an offset such as +08:00 or "
                         "-05:00 (clocks lie from -12:00 to +14:00)")
-    sign = 1 if match.group(2) == "+" else -1
     return sign * pd.Timedelta(hours=hours, minutes=minutes)
 
 
