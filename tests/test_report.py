@@ -789,3 +789,36 @@ def test_a_report_that_fails_halfway_leaves_the_previous_one_whole(tmp_path, mon
     monkeypatch.undo()
     write_report(run_dir)       # and a whole report replaces it, with no figure left over
     assert {p.name for p in (run_dir / "figures").glob("*.png")} == set(before)
+
+
+def test_the_verdict_says_why_each_simpler_candidate_did_not_pass():
+    """A simpler model with a lower validation RMSE than the recommended one, passed over
+    for its CRPS, was explained only in metrics.json (12 sites: lasso against hgb)."""
+    from forecast.report.verdict import _simpler_that_fail
+
+    def rmse(diff, significant):
+        return {"rmse_diff": diff, "rmse_diff_ci": [diff - 1, diff + 1], "dm_p_value":
+                0.001 if significant else 0.4, "significant": significant}
+
+    def crps(diff, significant):
+        return {"crps_diff": diff, "crps_diff_ci": [diff - 0.4, diff + 0.4],
+                "crps_dm_p_value": 0.006 if significant else 0.5,
+                "crps_significant": significant}
+
+    rec = {"order": ["persistence", "lasso", "ridge", "hgb", "mlp_ensemble"],
+           "best_on_validation": "mlp_ensemble", "best_crps_on_validation": "mlp_ensemble",
+           "val_rmse": {"persistence": 60.0, "lasso": 43.7, "ridge": 44.0, "hgb": 44.4,
+                        "mlp_ensemble": 43.4},
+           "comparisons": {"persistence": rmse(16.6, True), "lasso": rmse(0.3, False),
+                           "ridge": rmse(0.6, False), "hgb": rmse(1.0, False)},
+           "crps_comparisons": {"persistence": crps(9.0, True), "lasso": crps(0.69, True),
+                                "ridge": crps(0.8, True), "hgb": crps(0.2, False)}}
+    text = " ".join(_simpler_that_fail(rec, "hgb"))
+    assert text.startswith("The candidates simpler than hgb do not pass: persistence has a "
+                           "validation RMSE significantly worse than mlp_ensemble's "
+                           "(persistence: RMSE difference +16.6"), text
+    assert ("lasso and ridge have a validation CRPS significantly worse than mlp_ensemble's "
+            "(lasso, the nearest: CRPS difference +0.69") in text
+    assert _simpler_that_fail(rec, "persistence") == []
+    # where the RMSE alone decides, the CRPS fails nothing
+    assert "CRPS" not in " ".join(_simpler_that_fail({**rec, "rmse_alone_decides": True}, "hgb"))

@@ -152,6 +152,7 @@ def verdict(run: Run) -> tuple[str, str | None]:
                          f"significantly worse than {best_val}'s ({diff_clause(passed_over)}), "
                          "so it does not pass")
             s.append(text + ".")
+    s.extend(_simpler_that_fail(rec, chosen))
     s.extend(_expected_error(run, chosen))
     s.extend(_networks_against_baselines(run, chosen))
     s.extend(_confirmation(run, chosen))
@@ -163,6 +164,44 @@ def verdict(run: Run) -> tuple[str, str | None]:
     if result.mode == "forecast":
         s.append("Scores are in forecast mode, which " + forecast_mode_label(result.config) + ".")
     return " ".join(s), chosen
+
+
+def _simpler_that_fail(rec: dict, chosen: str) -> list[str]:
+    """Why the rule passed over the candidates simpler than ``chosen`` (those the
+    sentences before do not already explain: the lowest RMSE's and the lowest CRPS's),
+    grouped by the test each fails, with that test for the nearest of each group (the
+    lowest validation RMSE)."""
+    order = rec.get("order") or []
+    if chosen not in order:
+        return []
+    explained = {rec.get("best_on_validation"), rec.get("best_crps_on_validation")}
+    fails: dict[str, list[str]] = {"RMSE": [], "CRPS": []}
+    for name in order[:order.index(chosen)]:
+        if name in explained:
+            continue
+        c = rec["comparisons"].get(name) or {}
+        if c.get("significant") and c["rmse_diff"] > 0:
+            fails["RMSE"].append(name)
+            continue
+        k = (rec.get("crps_comparisons") or {}).get(name) or {}
+        if not rec.get("rmse_alone_decides") and k.get("crps_significant") and k["crps_diff"] > 0:
+            fails["CRPS"].append(name)
+    parts = []
+    for test, names in fails.items():
+        if not names:
+            continue
+        nearest = min(names, key=lambda n: rec["val_rmse"].get(n, float("inf")))
+        against = rec["best_on_validation"] if test == "RMSE" else rec["best_crps_on_validation"]
+        clause = (diff_clause(rec["comparisons"][nearest]) if test == "RMSE"
+                  else crps_clause(rec["crps_comparisons"][nearest]))
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        verb = "has" if len(names) == 1 else "have"
+        parts.append(f"{listed} {verb} a validation {test} significantly worse than "
+                     f"{against}'s ({nearest}{', the nearest' if len(names) > 1 else ''}: "
+                     f"{clause})")
+    if not parts:
+        return []
+    return [f"The candidates simpler than {chosen} do not pass: " + "; ".join(parts) + "."]
 
 
 def rule_choices(run: Run, chosen: str) -> tuple[str, bool]:
