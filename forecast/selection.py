@@ -168,19 +168,17 @@ def rule_on_test(predictions: pd.DataFrame, candidates: list[Candidate], folds: 
 def test_rival(predictions: pd.DataFrame, pooled: dict, candidates: list[Candidate],
                chosen: str, *, horizon: int = 1, n_boot: int = 1000, seed: int = 0
                ) -> dict | None:
-    """The candidate with the lowest pooled test RMSE (``pooled``: :func:`~forecast.
-    rolling.pooled_scores`) against the recommended model ``chosen`` on the same test rows,
-    paired (:func:`~forecast.rolling.compare`, the sign as rival − chosen), with its name
-    under ``model``; None when ``chosen`` is itself the most accurate there or has no test
-    score. It only lets the report say whether the test periods contradict the choice by
-    more than noise: nothing is chosen from it."""
+    """The candidate other than the recommended model ``chosen`` with the lowest pooled
+    test RMSE (``pooled``: :func:`~forecast.rolling.pooled_scores`) against ``chosen`` on
+    the same test rows, paired (:func:`~forecast.rolling.compare`, the sign as rival −
+    chosen), with its name under ``model``; None when ``chosen`` has no test score or no
+    other candidate has one. It only lets the report say whether the test periods
+    contradict the choice, or back it, by more than noise: nothing is chosen from it."""
     scored = {c.name: pooled["models"][c.name]["test"]["rmse"] for c in candidates
               if pooled["models"].get(c.name, {}).get("test")}
-    if chosen not in scored:
+    if chosen not in scored or len(scored) < 2:
         return None
-    rival = min(scored, key=scored.get)
-    if rival == chosen or scored[rival] == scored[chosen]:
-        return None
+    rival = min((n for n in scored if n != chosen), key=scored.get)
     keys, y_true, forecasts = aligned(predictions, "test", [rival, chosen])
     return {"model": rival, **compare(keys, y_true, forecasts[rival], forecasts[chosen],
                                       horizon=horizon, n_boot=n_boot, seed=seed)}

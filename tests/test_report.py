@@ -369,9 +369,27 @@ def test_the_test_rival_is_the_most_accurate_candidate_on_test_paired_with_the_c
     assert rival["model"] == min(test_rmse, key=test_rmse.get) != chosen
     assert rival["rmse_diff"] == pytest.approx(test_rmse[rival["model"]] - test_rmse[chosen])
     assert rival["n_dates"] > 0 and rival["dm_p_value"] <= 1
-    # none when the recommended model is the most accurate there
-    result = RunResult.read(make_run(tmp_path / "other", winner="mlp", seed=0))
-    assert result.pooled["test_rival"] is None
+    # when the recommended model is the most accurate there, the next one, and the
+    # verdict says whether the lead is more than noise
+    run_dir = make_run(tmp_path / "other", winner="mlp", seed=0)
+    result = RunResult.read(run_dir)
+    chosen = result.recommendation["model"]
+    test_rmse = {n: result.pooled["models"][n]["test"]["rmse"]
+                 for n in result.recommendation["order"]}
+    assert min(test_rmse, key=test_rmse.get) == chosen
+    rival = result.pooled["test_rival"]
+    assert rival["model"] == min((n for n in test_rmse if n != chosen), key=test_rmse.get)
+    assert rival["rmse_diff"] > 0
+    rival.update(significant=False, dm_p_value=0.2, rmse_diff_ci=[-0.5, 1.5])
+    result.pooled["best_baseline"] = "climatology"     # so that the rival's own test is read
+    result.write(run_dir)
+    text, _ = verdict(Run.read(run_dir))
+    assert (f"is the most accurate candidate as well, though not by more than noise against "
+            f"the next, {rival['model']} (RMSE difference") in text, text
+    rows = dict(at_a_glance(Run.read(run_dir), chosen))
+    assert rows["What the test periods say"].startswith(
+        f"it is the most accurate there too: the next, {rival['model']}, is +")
+    assert "(DM p = 0.200, within noise)" in rows["What the test periods say"]
 
 
 def test_at_a_glance_gives_the_verdicts_figures_from_the_run(mlp_run, ridge_run):

@@ -350,8 +350,17 @@ def _confirmation(run: Run, chosen: str) -> list[str]:
     if best == chosen:
         if len(scored) == 1:
             return []
-        verb = "confirm" if run.n_folds > 1 else "confirms"
-        return [f"The {where} {verb} it: no candidate is more accurate there."]
+        runner = min((n for n in scored if n != chosen), key=scored.get)
+        paired = _paired_on_test(run, chosen, runner)
+        if paired is not None and paired["significant"] and paired["rmse_diff"] > 0:
+            verb = "confirm" if run.n_folds > 1 else "confirms"
+            return [f"The {where} {verb} it: it is the most accurate candidate there, "
+                    f"significantly ahead of the next, {runner} ({diff_clause(paired)})."]
+        return [f"On the {where} it is the most accurate candidate as well, though "
+                + (f"not by more than noise against the next, {runner} "
+                   f"({diff_clause(paired)})." if paired is not None else
+                   f"the run has no paired test of it against the next, {runner} "
+                   f"({fixed(scored[runner])} against {fixed(scored[chosen])} {UNIT}).")]
     digits = 1 if fixed(scored[best]) != fixed(scored[chosen]) else 2
     paired = _paired_on_test(run, chosen, best)
     verb = "do" if run.n_folds > 1 else "does"
@@ -457,8 +466,18 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
         digits = 1 if fixed(scored[most]) != fixed(scored[chosen]) else 2
         several = run.n_folds > 1
         paired = _paired_on_test(run, chosen, most) if most != chosen else None
+        if most == chosen:
+            runner = min((n for n in scored if n != chosen), key=scored.get)
+            paired = _paired_on_test(run, chosen, runner)
+            backed = paired is not None and paired["significant"] and paired["rmse_diff"] > 0
+            said = (("they confirm it" if several else "it confirms it") if backed
+                    else "it is the most accurate there too")
+            if paired is not None:
+                said += (f": the next, {runner}, is {signed(paired['rmse_diff'])} {UNIT} "
+                         f"(DM {p_eq(paired['dm_p_value'])}, "
+                         + ("significant)" if backed else "within noise)"))
         rows.append([f"What the {where} say" if several else "What the test period says",
-                     ("they confirm it" if several else "it confirms it") if most == chosen
+                     said if most == chosen
                      else f"{most} is more accurate there ({fixed(scored[most], digits)} "
                      f"against {fixed(scored[chosen], digits)} {UNIT}"
                      + (f", DM {p_eq(paired['dm_p_value'])}, "
