@@ -477,6 +477,13 @@ def test_sections_and_content(mlp_run, ridge_run):
                     "Data quality", "Appendix: single seeds"):
         assert re.search(rf"^## \d+\. {heading}$", md, re.M), heading
     assert "±" in md and "(3)" in md                    # seed spread in the leaderboard
+    # ... beside the ensemble's own on the same (latest) period, which the pooled column
+    # does not show, and Δ's sign said
+    result = RunResult.read(mlp_run)
+    own = result.entries["mlp_ensemble"].score("test")
+    assert f"(3); ensemble {own:.1f} |" in md and "Seeds: test RMSE (latest period)" in md
+    assert "Δ (the model's RMSE − the reference's, negative when the model is the more " \
+        "accurate)" in md
     assert "| mlp_seed1 | 1 |" in md                     # single seeds in the appendix
     assert "| mlp_seed1 | network |" not in md           # ... not in the leaderboard
     assert "val_loss became NaN at epoch 3" in md        # failed networks with reasons

@@ -100,12 +100,15 @@ def section_leaderboard(doc: Doc, run: Run, recommended: str | None) -> None:
                if (spread := result.seed_spread(family)) and spread[2] > 1}
     doc.para(f"One row per model, a network as its seed ensemble; sorted by validation RMSE "
              f"({UNIT}), {pooled}. Skill = 1 − RMSE / RMSE of persistence on the same days. "
-             f"Δ and DM p compare each model with the best baseline by validation"
+             f"Δ (the model's RMSE − the reference's, negative when the model is the more "
+             f"accurate) and DM p compare each model with the best baseline by validation"
              + (f" (**{baseline}**)" if baseline else "")
              + (" on the test periods: " if run.n_folds > 1 else " on the test period: ")
              + "significant when the 95 % CI of the RMSE difference excludes 0 and DM p < 0.05."
              + (" Seeds: the mean ± sd of the single seeds' RMSE on the latest test period "
-                "(their count in brackets); the seeds themselves are in the appendix."
+                "(their count in brackets) and, beside it, the seed ensemble's own on that "
+                "period, which the pooled test RMSE does not show; the seeds themselves are in "
+                "the appendix."
                 if spreads else "")
              + (" Test forecasts are those of each model fitted again, with the settings "
                 "its validation year chose, on the training and validation years together; "
@@ -133,11 +136,15 @@ def section_leaderboard(doc: Doc, run: Run, recommended: str | None) -> None:
             label, entry.kind, fixed(val["rmse"]),
             f"{fixed(test['rmse'])} [{ci(test['rmse_ci'])}]" if test else DASH,
             pct(test.get("skill"), 1, signed=True) if test else DASH, delta, p, significant,
-            f"{fixed(spread[0])} ± {fixed(spread[1])} ({spread[2]})" if spread else DASH,
+            (f"{fixed(spread[0])} ± {fixed(spread[1])} ({spread[2]})"
+             + (f"; ensemble {fixed(own)}" if (own := entry.score("test")) is not None
+                else "")) if spread else DASH,
             count(entry.info.get("n_parameters")), training_time(entry.info)]))
     rows.sort(key=lambda r: r[0])
     doc.table(["Model", "Kind", "Val RMSE", "Test RMSE [95 % CI]", "Skill", "Δ vs baseline",
-               "DM p", "Significant?", "Seeds: test RMSE", "Parameters", "Training time"],
+               "DM p", "Significant?",
+               "Seeds: test RMSE" + (" (latest period)" if run.n_folds > 1 else ""),
+               "Parameters", "Training time"],
               [r[1] for r in rows], align="llrrrrrlrrr")
     if recommended:
         doc.para(f"In bold: the recommended model, **{recommended}**.", "note")
