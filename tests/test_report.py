@@ -405,6 +405,16 @@ def test_at_a_glance_gives_the_verdicts_figures_from_the_run(mlp_run, ridge_run)
     latest = run.result.folds[-1]["name"]
     assert f"{test['rmse_by_fold'][latest]:.1f} on the latest ({latest})" in rows["Expected error"]
     assert f"cover {test['coverage']['80']['coverage'] * 100:.0f} %" in rows["Intervals"]
+    seasons = {k: v["80"]["coverage"] for k, v in test["coverage_by_season"].items()}
+    low = min(seasons, key=seasons.get)
+    assert (f"({low}), its lowest season, the 80 % interval covers "
+            f"{seasons[low] * 100:.0f} %") in rows["Intervals"]
+    assert (f"the threshold was exceeded on {test['exceedance_frequency'] * 100:.0f} % of "
+            "the test days") in rows["Probability of exceeding 75 µg/m³"]
+    md = (mlp_run / "report.md").read_text()
+    first = run.pooled("mlp_ensemble")["reliability"][0]
+    assert "| Stated probability | Days | Mean stated | Came true |" in md
+    assert f"| 0.0–0.1 | {first['n']} | {first['mean_probability'] * 100:.0f} % |" in md
     assert rows["Did the networks earn their place?"].startswith("yes: ")
     assert "| Model to use | **mlp_ensemble**" in (mlp_run / "report.md").read_text()
 

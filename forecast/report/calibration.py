@@ -8,7 +8,7 @@ from pathlib import Path
 from ..constants import SEASONS, UNIT
 from .document import Doc
 from .figures import figure_fan, figure_pit, figure_reliability
-from .format import DASH, ci, fixed, pct
+from .format import DASH, ci, count, fixed, pct
 from .run import Run
 
 LEVEL_NAMES = {"low": "lowest third", "middle": "middle third", "high": "highest third"}
@@ -114,3 +114,15 @@ def _recommended_detail(doc: Doc, run: Run, model: str) -> None:
                  f"{fixed(latest['brier'], 3)} against {fixed(latest['brier_climatology'], 3)} "
                  f"for the climatological frequency (skill {pct(latest['brier_skill'], 1, signed=True)}); "
                  f"the threshold was exceeded on {pct(latest['exceedance_frequency'])} of the days.")
+    table = pooled.get("reliability") or []
+    if table:
+        doc.table(["Stated probability", "Days", "Mean stated", "Came true"],
+                  [[row["bin"].replace("-", "–"), count(row["n"]),
+                    pct(row["mean_probability"]), pct(row["observed_frequency"])]
+                   for row in table if row.get("n")],
+                  align="lrrr",
+                  caption=f"How often {model}'s probability of exceeding "
+                          f"{pooled.get('threshold', 75):g} {UNIT} came true, "
+                          + ("pooled over the test periods" if run.n_folds > 1
+                             else "over the test period")
+                          + "; reliable where the last two columns agree")

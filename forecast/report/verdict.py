@@ -440,14 +440,26 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
         rows.append(["Expected error", text])
         cover = test.get("coverage") or {}
         if "80" in cover and "90" in cover:
-            rows.append(["Intervals", "the calibrated 80 % and 90 % intervals cover "
-                         f"{pct(cover['80']['coverage'])} and {pct(cover['90']['coverage'])} "
-                         f"of the test {days(run)} (mean widths {fixed(cover['80'].get('width'), 0)} "
-                         f"and {fixed(cover['90'].get('width'), 0)} {UNIT})"])
+            text = ("the calibrated 80 % and 90 % intervals cover "
+                    f"{pct(cover['80']['coverage'])} and {pct(cover['90']['coverage'])} "
+                    f"of the test {days(run)} (mean widths {fixed(cover['80'].get('width'), 0)} "
+                    f"and {fixed(cover['90'].get('width'), 0)} {UNIT})")
+            seasons = {k: v["80"]["coverage"] for k, v in
+                       (test.get("coverage_by_season") or {}).items() if v.get("80")}
+            if seasons:
+                low = min(seasons, key=seasons.get)
+                name = {"DJF": "winter", "MAM": "spring", "JJA": "summer",
+                        "SON": "autumn"}.get(low, low)
+                text += (f"; in {name} ({low}), its lowest season, the 80 % interval covers "
+                         f"{pct(seasons[low])}")
+            rows.append(["Intervals", text])
         if test.get("brier_skill") is not None:
-            rows.append([f"Probability of exceeding {test['threshold']:g} {UNIT}",
-                         f"Brier skill {pct(test['brier_skill'], signed=True)} against the "
-                         "climatological frequency"])
+            text = (f"Brier skill {pct(test['brier_skill'], signed=True)} against the "
+                    "climatological frequency")
+            if test.get("exceedance_frequency") is not None:
+                text += (f"; the threshold was exceeded on "
+                         f"{pct(test['exceedance_frequency'])} of the test {days(run)}")
+            rows.append([f"Probability of exceeding {test['threshold']:g} {UNIT}", text])
     where = "test periods" if run.n_folds > 1 else "test period"
     best, baseline, c = _best_network(run)
     if c is not None:
