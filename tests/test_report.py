@@ -857,3 +857,17 @@ def test_the_verdict_says_why_each_simpler_candidate_did_not_pass():
     assert _simpler_that_fail(rec, "persistence") == []
     # where the RMSE alone decides, the CRPS fails nothing
     assert "CRPS" not in " ".join(_simpler_that_fail({**rec, "rmse_alone_decides": True}, "hgb"))
+
+
+def test_cost_is_said_against_the_network_only_when_it_costs_more(ridge_run):
+    """hgb has more parameters and trains longer than the mlp ensemble on the single site:
+    "mlp_ensemble costs ... against ..." read as a cost of the network."""
+    from forecast.report.verdict import cost_clause
+
+    run = Run.read(ridge_run)
+    network = next(e.name for e in run.candidates() if e.is_network)
+    assert cost_clause(run, network, "ridge").startswith(f"{network} costs ")
+    run.result.entries["ridge"].info.update(n_parameters=10 ** 9, fit_seconds=10 ** 6)
+    assert cost_clause(run, network, "ridge").startswith(
+        f"{network} is the cheaper of the two, with ")
+    assert cost_clause(run, network, "ridge").endswith("so it is accuracy that decides")

@@ -87,6 +87,23 @@ def cost(run: Run, name: str) -> str:
             f"{training_time(info)} of training")
 
 
+def cost_clause(run: Run, network: str, baseline: str) -> str:
+    """What ``network`` costs against ``baseline``; said the other way round when the
+    network is the cheaper in both parameters and training time, as cost then speaks for
+    it, not against it."""
+    def numbers(name: str) -> tuple[float, float]:
+        info = run.result.entries[name].info
+        final = info.get("final_fit_seconds", (info.get("refit") or {}).get("seconds"))
+        return (float(info.get("n_parameters") or 0),
+                float(info.get("fit_seconds") or 0) + float(final or 0))
+
+    mine, theirs = numbers(network), numbers(baseline)
+    if mine[0] <= theirs[0] and mine[1] <= theirs[1]:
+        return (f"{network} is the cheaper of the two, with {cost(run, network)} against "
+                f"{cost(run, baseline)} for {baseline}, so it is accuracy that decides")
+    return f"{network} costs {cost(run, network)} against {cost(run, baseline)} for {baseline}"
+
+
 def _period(run: Run, development: bool = True) -> str:
     """The test periods scored, with (``development``) how many of them lie inside this
     tool's development period."""
@@ -317,11 +334,9 @@ def _networks_against_baselines(run: Run, chosen: str | None) -> list[str]:
         # validation chose a network over every baseline; the test periods do not back it
         return [f"{head}: {how}. Validation chose {chosen} over {baseline}, but **the "
                 f"{where} do{'' if run.n_folds > 1 else 'es'} not confirm a gain of the "
-                f"networks** over it: {best} costs {cost(run, best)} against "
-                f"{cost(run, baseline)} for {baseline}."]
+                f"networks** over it: {cost_clause(run, best, baseline)}."]
     text = (f"{head}: {how}. **The deep models did not earn their place** on their own on "
-            f"these data: {best} costs {cost(run, best)} against {cost(run, baseline)} "
-            f"for {baseline}.")
+            f"these data: {cost_clause(run, best, baseline)}.")
     share = _networks_in_combination(run, chosen)
     if share:
         text += (f" In the recommended combination they carry {share} of the weight (the "
