@@ -871,3 +871,17 @@ def test_cost_is_said_against_the_network_only_when_it_costs_more(ridge_run):
     assert cost_clause(run, network, "ridge").startswith(
         f"{network} is the cheaper of the two, with ")
     assert cost_clause(run, network, "ridge").endswith("so it is accuracy that decides")
+
+
+def test_a_run_from_before_the_fold_by_fold_rule_calls_its_pooled_figure_optimistic(tmp_path):
+    run_dir = make_run(tmp_path / "run", winner="ridge", seed=1)
+    result = RunResult.read(run_dir)
+    for key in ("by_fold", "test"):
+        result.pooled["recommendation"].pop(key)
+    result.write(run_dir)
+    run = Run.read(run_dir)
+    text, chosen = verdict(run)
+    assert "This run predates the rule's evaluation fold by fold" in text
+    assert "(optimistic: the run predates" in dict(at_a_glance(run, chosen))["Expected error"]
+    assert "predates" not in verdict(Run.read(make_run(tmp_path / "new", winner="ridge",
+                                                       seed=1)))[0]

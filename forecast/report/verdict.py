@@ -272,6 +272,11 @@ def _expected_error(run: Run, chosen: str) -> list[str]:
         if test.get("skill") is not None:
             text += f", a skill of {pct(test['skill'], signed=True)} against persistence"
         s.append(text + ".")
+        if run.n_folds > 1:     # a run from before the rule was applied fold by fold
+            s.append("This run predates the rule's evaluation fold by fold: each earlier "
+                     "test period was a later fold's validation year, which the "
+                     "recommendation read, so this pooled figure is optimistic; run forecast "
+                     "run again for the error to expect.")
     if test.get("coverage"):
         cover = test["coverage"]
         whose = "The rule's" if by_rule else "Its"
@@ -444,6 +449,9 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
         if by_rule:
             text += (", each forecast by the model the rule chose from the validation years "
                      f"before it ({rule_choices(run, chosen)[0]})")
+        elif run.n_folds > 1:
+            text += (" (optimistic: the run predates the rule's evaluation fold by fold, "
+                     "and its choice read the earlier test periods)")
         by_fold = test.get("rmse_by_fold") or {}
         latest = run.result.folds[-1]["name"] if run.result.folds else None
         if len(by_fold) > 1 and latest in by_fold:
