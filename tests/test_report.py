@@ -885,3 +885,16 @@ def test_a_run_from_before_the_fold_by_fold_rule_calls_its_pooled_figure_optimis
     assert "(optimistic: the run predates" in dict(at_a_glance(run, chosen))["Expected error"]
     assert "predates" not in verdict(Run.read(make_run(tmp_path / "new", winner="ridge",
                                                        seed=1)))[0]
+
+
+def test_a_split_verdict_of_the_two_tests_is_said():
+    """The interval clear of 0 with DM p = 0.088 read as plain 'not significant'."""
+    from forecast.report.verdict import split_tests
+
+    both = {"rmse_diff_ci": [0.1, 2.8], "dm_p_value": 0.01, "significant": True}
+    ci_only = {"rmse_diff_ci": [0.1, 2.8], "dm_p_value": 0.088, "significant": False}
+    dm_only = {"rmse_diff_ci": [-0.1, 2.8], "dm_p_value": 0.03, "significant": False}
+    neither = {"rmse_diff_ci": [-0.1, 2.8], "dm_p_value": 0.3, "significant": False}
+    assert split_tests(both) == split_tests(neither) == ""
+    assert "the 95 % CI excludes 0 but DM p is 0.05 or more" in split_tests(ci_only)
+    assert "DM p is below 0.05 but the 95 % CI includes 0" in split_tests(dm_only)

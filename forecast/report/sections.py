@@ -104,7 +104,8 @@ def section_leaderboard(doc: Doc, run: Run, recommended: str | None) -> None:
              f"accurate) and DM p compare each model with the best baseline by validation"
              + (f" (**{baseline}**)" if baseline else "")
              + (" on the test periods: " if run.n_folds > 1 else " on the test period: ")
-             + "significant when the 95 % CI of the RMSE difference excludes 0 and DM p < 0.05."
+             + "significant when the 95 % CI of the RMSE difference excludes 0 and DM p < 0.05 "
+             "(\"CI only\" or \"DM only\" when one of the two says so)."
              + (" Seeds: the mean ± sd of the single seeds' RMSE on the latest test period "
                 "(their count in brackets) and, beside it, the seed ensemble's own on that "
                 "period, which the pooled test RMSE does not show; the seeds themselves are in "
@@ -128,8 +129,11 @@ def section_leaderboard(doc: Doc, run: Run, recommended: str | None) -> None:
         else:
             delta = f"{signed(c['rmse_diff'])} [{ci(c['rmse_diff_ci'], with_sign=True)}]"
             p = pval(c["dm_p_value"])
+            low, high = c["rmse_diff_ci"]
             significant = ("yes, better" if c["rmse_diff"] < 0 else "yes, worse") \
-                if c["significant"] else "no"
+                if c["significant"] else (
+                    "no (CI only)" if low > 0 or high < 0 else
+                    "no (DM only)" if c["dm_p_value"] < 0.05 else "no")
         spread = spreads.get(entry.family) if entry.is_network else None
         label = f"**{entry.name}**" if entry.name == recommended else entry.name
         rows.append((val["rmse"], [

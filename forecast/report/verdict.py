@@ -45,6 +45,18 @@ def diff_clause(c: dict) -> str:
             f"{ci(c['rmse_diff_ci'], with_sign=True)}; DM {p_eq(c['dm_p_value'])}")
 
 
+def split_tests(c: dict) -> str:
+    """`` (...)`` when the two tests of a comparison disagree (the rule needs both the 95 %
+    interval clear of 0 and DM p < 0.05), else ``""``."""
+    low, high = c["rmse_diff_ci"]
+    clear, small_p = low > 0 or high < 0, c["dm_p_value"] < 0.05
+    if c.get("significant") or clear == small_p:
+        return ""
+    return (" (the 95 % CI excludes 0 but DM p is 0.05 or more: significance needs both)"
+            if clear else " (DM p is below 0.05 but the 95 % CI includes 0: significance "
+                          "needs both)")
+
+
 def days(run: Run) -> str:
     """What the scores are averaged over: days, or station-days with several stations."""
     return "station-days" if len(run.result.stations) > 1 else "days"
@@ -334,7 +346,8 @@ def _networks_against_baselines(run: Run, chosen: str | None) -> list[str]:
         return [f"{head}: a significant gain. The deep model earns its place on "
                 f"accuracy{reference}; it costs {cost(run, best)} against "
                 f"{cost(run, baseline)} for {baseline}."]
-    how = "significantly worse" if c["significant"] else "not significantly different"
+    how = ("significantly worse" if c["significant"]
+           else "not significantly different" + split_tests(c))
     if chosen in result.entries and result.entries[chosen].is_network:
         # validation chose a network over every baseline; the test periods do not back it
         return [f"{head}: {how}. Validation chose {chosen} over {baseline}, but **the "
@@ -387,7 +400,8 @@ def _confirmation(run: Run, chosen: str) -> list[str]:
     return [f"The {where} {verb} not confirm the ranking: **{best}** is more accurate there "
             f"({fixed(scored[best], digits)} against {fixed(scored[chosen], digits)} {UNIT}"
             + (f"; {diff_clause(paired)}: " + ("a significant difference" if
-                                               paired["significant"] else "not significant")
+                                               paired["significant"] else "not significant"
+                                               + split_tests(paired))
                if paired else "")
             + "). The recommendation stands: it was made on validation data alone."]
 
