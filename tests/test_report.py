@@ -588,6 +588,7 @@ def test_the_verdict_on_the_networks_says_whether_anything_they_control_holds_th
         def __init__(self, diff, low, high, p):
             self.comparison = {"against": "lasso", "rmse_diff": diff, "rmse_diff_ci": [low, high],
                                "dm_p_value": p, "significant": p < 0.05 and (low > 0 or high < 0)}
+            self.result = type("Result", (), {"pooled": {}})()
 
         def pooled_comparison(self, name, split):
             assert split == "val"     # the test periods never decide it
@@ -597,6 +598,14 @@ def test_the_verdict_on_the_networks_says_whether_anything_they_control_holds_th
     text = verdict_on_the_networks(noise, "mlp_ensemble", False, "saturated")
     assert text.startswith("**So**: no network here beats the best baseline")
     assert "-0.31" in text and "p = 0.690" in text and "information in the inputs" in text
+    assert "architecture" not in text
+    # the architecture mattering among the networks does not contradict the conclusion
+    noise.result.pooled = {"network_spread": {"best": "lstm_ensemble", "worst": "mlp_ensemble",
+                                              "significant": True}}
+    text = verdict_on_the_networks(noise, "lstm_ensemble", False, "saturated")
+    assert ("The architecture does matter among the networks (mlp_ensemble against "
+            "lstm_ensemble, above), and the best of them is the one compared here") in text
+    noise.result.pooled = {}
     text = verdict_on_the_networks(noise, "mlp_ensemble", False, "limited by data")
     assert "within noise" in text and "data (the learning curve still falls)" in text
     assert "capacity" not in text

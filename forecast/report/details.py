@@ -250,11 +250,17 @@ def verdict_on_the_networks(run: Run, network: str, capacity_limits: bool | None
                 f"{' and '.join(held_back)} may still hold the networks back.")
     if capacity_limits is None or data_verdict is None:
         return f"**So**: the best network is within noise of the best baseline: {evidence}."
-    return ("**So**: no network here beats the best baseline by more than noise, and nothing "
-            f"a network controls would change that: {evidence}; the largest size of the "
-            "sweep does not validate best by more than noise and the learning curve is "
-            "saturated. On these inputs the networks reach what the baselines reach: the "
-            "limit is the information in the inputs, not the network.")
+    spread = run.result.pooled.get("network_spread") or {}
+    architecture = (f" The architecture does matter among the networks ({spread['worst']} "
+                    f"against {spread['best']}, above), and the best of them is the one "
+                    "compared here: it too stops at what the baselines reach."
+                    if spread.get("significant") else "")
+    return ("**So**: no network here beats the best baseline by more than noise, and neither "
+            f"more capacity nor more history would change that: {evidence}; the largest size "
+            "of the sweep does not validate best by more than noise and the learning curve "
+            f"is saturated.{architecture} On these inputs the networks reach what the "
+            "baselines reach: the limit is the information in the inputs, not the size or "
+            "the training of the network.")
 
 
 def _fmt_cell(value, column: str) -> str:
