@@ -398,7 +398,7 @@ def csv_files(path_text: str) -> list[Path]:
 
 
 def _station_steps(time: pd.Series, station: pd.Series):
-    """What :func:`label_starts` and :func:`straddling_starts` read of naive ``time``, in
+    """What :func:`label_starts` and :func:`refuse_straddling_starts` read of naive ``time``, in
     pandas' own resolution (s, ms, us or ns; microseconds by default): the unit, the
     times as integers, the stations' codes, an hour in the unit, and each station's
     consecutive steps with the station each one belongs to (None for other times: out of
@@ -437,32 +437,37 @@ def label_starts(time: pd.Series, station: pd.Series) -> pd.Series:
     return time - pd.to_timedelta(np.where(finer[codes], 1, hour), unit=unit)
 
 
-def straddling_starts(time: pd.Series, station: pd.Series) -> pd.Series:
-    """``time`` labelling the start of its period (``time_label = "start"``) as a time in
-    the hour the period ends in, for a station whose periods run past the end of their
-    hour: an hourly value stamped 23:30 measures 23:30-00:30 and counts in hour 0 of the
-    next day, not in hour 23 of its own, where half an hour of day D+1 would feed day
-    D's features. A station's period is its shortest step between distinct times, an
-    hour at most: 10-minute values at 23:50 stay in hour 23, whatever the gaps. Stations
-    on the hour or at aligned finer steps are left as they are; times that mark the
-    middle of their hour take ``time_label = "middle"`` and count in the hour they fall
-    in."""
+def refuse_straddling_starts(time: pd.Series, station: pd.Series, source: str) -> None:
+    """DataError for start labels (``time_label = "start"``) on hourly values stamped off
+    the hour: 23:30 would label 23:30-00:30, half of it on the next day, and counted in
+    hour 23 half an hour of day D+1 would feed day D's features. Whether such a time
+    marks the middle of its hour (``time_label = "middle"``: it counts in the hour it
+    falls in) or closes it (``"end"``) only the data's source can say. A row is taken for
+    an hourly value when the rows before and after it on its station are an hour or more
+    away; finer values (10 or 30 minutes, aligned to the hour) count in the hour they
+    start in."""
     read = _station_steps(time, station)
     if read is None:
-        return time
+        return
     unit, values, codes, hour, steps, of_station = read
     off = (values % hour != 0) & ~time.isna().to_numpy()
     if not off.any():
-        return time
-    keep = (of_station >= 0) & (steps > 0)
-    shortest = pd.Series(steps[keep]).groupby(of_station[keep]).min()
-    period = np.full(codes.max() + 1, hour, dtype=np.int64)
-    period[shortest.index.to_numpy()] = np.minimum(shortest.to_numpy(), hour)
-    straddles = np.zeros(codes.max() + 1, dtype=bool)
-    straddles[codes[off & (values % hour + period[codes] > hour)]] = True
-    if not straddles.any():
-        return time
-    return time + pd.to_timedelta(np.where(straddles[codes], period[codes] - 1, 0), unit=unit)
+        return
+    order = np.lexsort((values, codes))
+    big = np.iinfo(np.int64).max
+    same = of_station >= 0
+    before = np.full(len(values), big)
+    after = np.full(len(values), big)
+    before[order[1:][same]] = steps[same]
+    after[order[:-1][same]] = steps[same]
+    hourly = off & (np.minimum(before, after) >= hour)
+    if hourly.any():
+        row = int(np.flatnonzero(hourly)[0])
+        raise DataError(f"{source}: hourly values stamped off the hour (the first "
+                        f"{station.iloc[row]} {time.iloc[row]:%Y-%m-%d %H:%M}, data row "
+                        f"{row + 1}): as the start of their hour each would run into the "
+                        "next; set [data] time_label = \"middle\" if the times mark the "
+                        "middle of their hour, or \"end\" if they close it")
 
 
 def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool = True
@@ -525,7 +530,7 @@ def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool 
     if end:
         frame["time"] = label_starts(frame["time"], frame["station"])
     elif spec.get("time_label", "start") == "start":
-        frame["time"] = straddling_starts(frame["time"], frame["station"])
+        refuse_straddling_starts(frame["time"], frame["station"], source)
     # "middle": a time inside the period it marks (00:30 for 00:00-01:00) counts in its hour
     flags = [flag for column in frame.columns if column in CSV_CANONICAL and column != "wind_dir"
              if (flag := _numbers(frame, column, source)) is not None]

@@ -632,23 +632,31 @@ def test_end_labels_are_read_per_station_whatever_the_steps_around_them(tmp_path
     assert mine[pd.Timestamp("2015-02-21")] == 1010.0
 
 
-def test_hourly_values_stamped_off_the_hour_count_in_the_hour_their_period_ends_in(
-        tmp_path):
-    """00:30 labels 00:30-01:30 (a time is the start of its period): hour 1. Counted in
-    hour 0, as before, the value stamped 23:30 put half an hour of day D+1 into day D.
-    Labelled by their end (23:30-00:30 for 00:30) or their middle (00:00-01:00), hour 0."""
+def test_hourly_values_stamped_off_the_hour_need_their_label_said(tmp_path):
+    """00:30 as the start of its period runs to 01:30, and the value stamped 23:30 half
+    into the next day: counted in hour 23, as before, half an hour of day D+1 fed day D.
+    Start labels on such data are refused; as the middle of their hour (00:00-01:00 for
+    00:30) or its end (23:30-00:30) they count in hour 0."""
     times = pd.date_range("2012-01-01 00:30", periods=48, freq="h")
     pd.DataFrame({"t": times.strftime("%Y-%m-%d %H:%M"), "PM25": np.arange(48.0)}).to_csv(
         tmp_path / "a.csv", index=False)
-    loaded = sources.load_csv(_spec(tmp_path / "a.csv", station="S", time_column="t"))
-    assert (loaded.hourly["time"] == times + pd.Timedelta(minutes=30)).all()
-    assert (loaded.hourly["pm25"] == np.arange(48.0)).all()
-    assert "48 times off the hour (median step 1 h) were put in the hour each one " \
-        "measures, as [data] time_label reads them" in loaded.notes[0]
-    for label in ("end", "middle"):     # 23:30-00:30 for 00:30; 00:00-01:00 for 00:30
-        other = sources.load_csv(_spec(tmp_path / "a.csv", station="S", time_column="t",
-                                       time_label=label))
-        assert (other.hourly["time"] == times - pd.Timedelta(minutes=30)).all()
+    with pytest.raises(DataError, match="hourly values stamped off the hour .the first S "
+                                        "2012-01-01 00:30, data row 1.: .*time_label = "
+                                        "\"middle\""):
+        sources.load_csv(_spec(tmp_path / "a.csv", station="S", time_column="t"))
+    for label in ("end", "middle"):
+        loaded = sources.load_csv(_spec(tmp_path / "a.csv", station="S", time_column="t",
+                                        time_label=label))
+        assert (loaded.hourly["time"] == times - pd.Timedelta(minutes=30)).all()
+        assert (loaded.hourly["pm25"] == np.arange(48.0)).all()
+        assert "48 times off the hour" in loaded.notes[0]
+    # a station switching from hourly values at hh:30 to 10-minute ones is refused too
+    tens = pd.date_range(times[-1] + pd.Timedelta(minutes=10), periods=30, freq="10min")
+    both = times.append(tens)
+    pd.DataFrame({"t": both.strftime("%Y-%m-%d %H:%M"), "PM25": 1.0}).to_csv(
+        tmp_path / "switch.csv", index=False)
+    with pytest.raises(DataError, match="hourly values stamped off the hour"):
+        sources.load_csv(_spec(tmp_path / "switch.csv", station="S", time_column="t"))
     # 10-minute values (gappy, so some steps are 20 minutes) stay in the hour they start in
     tens = pd.date_range("2012-01-01 00:00", periods=6 * 48, freq="10min")
     tens = tens[(np.arange(len(tens)) % 5) != 3]
