@@ -904,12 +904,25 @@ def _on_standard_time(instants: pd.Series, zone: ZoneInfo) -> pd.Series:
 
 def _wall_clock(times: pd.Series, station: pd.Series, zone: ZoneInfo, source: str) -> pd.Series:
     """Naive local times of ``zone``'s wall clock (daylight saving time included) on its
-    standard time, a clock whose every day has 24 hours. The hour a clock repeats when
-    daylight saving time ends is taken, station by station, as daylight time where it
-    first occurs and as standard time where it occurs again (a file that gives it once
-    has it as daylight time); an hour the clock skips is an error."""
-    repeat = pd.DataFrame({"station": station.to_numpy(), "time": times.to_numpy()}).duplicated()
-    localized = times.dt.tz_localize(zone, ambiguous=~repeat.to_numpy(), nonexistent="NaT")
+    standard time, a clock whose every day has 24 hours. A time in the hour the clock
+    repeats when daylight saving time ends is daylight time where the station's clock
+    goes back after it (a later row of the station in that hour is as early or earlier)
+    and standard time otherwise: the first pass of a repeated hour is daylight time and
+    the second standard time, with gaps in either, and a time given once is taken as the
+    later of its two readings, so that no value is placed before it was measured. An hour
+    the clock skips is an error."""
+    ambiguous = (times.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward")
+                 .isna() & times.notna()).to_numpy()
+    daylight = np.zeros(len(times), dtype=bool)
+    if ambiguous.any():
+        rows = np.flatnonzero(ambiguous)
+        repeated = pd.DataFrame({"station": station.to_numpy()[rows],
+                                 "time": times.to_numpy()[rows]}).iloc[::-1]
+        # the earliest wall time among each row's later rows of its station
+        later = repeated.groupby("station", sort=False)["time"].transform(
+            lambda t: t.cummin().shift()).iloc[::-1].to_numpy()
+        daylight[rows] = ~pd.isna(later) & (times.to_numpy()[rows] >= later)
+    localized = times.dt.tz_localize(zone, ambiguous=daylight, nonexistent="NaT")
     skipped = localized.isna() & times.notna()
     if skipped.any():
         row = int(np.flatnonzero(skipped.to_numpy())[0])

@@ -1063,15 +1063,44 @@ def test_a_wall_clock_with_daylight_saving_time_is_read_on_standard_time(tmp_pat
         hours=10)
 
 
-def test_a_repeated_hour_given_once_is_daylight_time(tmp_path):
+def test_a_repeated_hour_given_once_is_read_as_its_later_reading(tmp_path):
+    """01:00 given once on the night the clock goes back: taken as standard time, the
+    later of its two readings, so that no value is placed before it was measured (as
+    daylight time, an end-labelled 01:00 that closes 00:00-01:00 GMT fell in the day
+    before)."""
     utc = pd.date_range("2012-10-27", periods=72, freq="h", tz="UTC")
     rows = _wall_clock_rows(utc, "Europe/London")
     repeated = [i for i, row in enumerate(rows) if row["timestamp"] == "2012-10-28 01:00"]
-    del rows[repeated[1]]
-    hourly = sources.load_csv(_spec(write_csv(tmp_path / "l.csv", rows), station="S",
-                                    time_column="timestamp", time_zone="Europe/London")).hourly
-    assert len(hourly) == 71
-    assert not (hourly["time"] == utc[repeated[1]].tz_localize(None)).any()
+    for dropped, kept in ((repeated[1], repeated[0]), (repeated[0], repeated[1])):
+        given = [row for i, row in enumerate(rows) if i != dropped]
+        hourly = sources.load_csv(_spec(write_csv(tmp_path / "l.csv", given), station="S",
+                                        time_column="timestamp",
+                                        time_zone="Europe/London")).hourly
+        assert len(hourly) == 71
+        assert (hourly["time"] == utc[repeated[1]].tz_localize(None)).any(), kept
+        assert not (hourly["time"] == utc[repeated[0]].tz_localize(None)).any()
+
+
+def test_a_repeated_hour_with_gaps_in_either_pass_is_read_by_row_order(tmp_path):
+    """10-minute values through the repeated hour, one reading missing from each pass:
+    a time whose twin is missing was read as daylight time and the file refused ("time
+    goes back") or placed an hour early."""
+    utc = pd.date_range("2012-10-27 22:00", "2012-10-28 04:00", freq="10min", tz="UTC")
+    wall = utc.tz_convert("Europe/London")
+    frame = pd.DataFrame({"timestamp": wall.strftime("%Y-%m-%d %H:%M"),
+                          "PM25": np.arange(len(utc), dtype=float)})
+    first_pass = np.flatnonzero(wall.strftime("%H:%M %Z") == "01:20 BST")[0]
+    second_pass = np.flatnonzero(wall.strftime("%H:%M %Z") == "01:40 GMT")[0]
+    frame = frame.drop(index=[first_pass, second_pass])
+    frame.to_csv(tmp_path / "g.csv", index=False)
+    hourly = sources.load_csv(_spec(tmp_path / "g.csv", station="S", time_column="timestamp",
+                                    time_zone="Europe/London")).hourly
+    # on GMT (London's standard time) every hour holds the values measured in it
+    expected = pd.Series(np.arange(len(utc), dtype=float), index=utc.tz_localize(None)).drop(
+        index=utc[[first_pass, second_pass]].tz_localize(None))
+    means = expected.groupby(expected.index.floor("h")).mean()
+    np.testing.assert_allclose(hourly.set_index("time")["pm25"].to_numpy(), means.to_numpy())
+    assert (hourly["time"].to_numpy() == means.index.to_numpy()).all()
 
 
 def test_time_zone_with_date_and_hour_columns_and_end_labels(tmp_path):
