@@ -262,12 +262,14 @@ def weather_hours(frame: pd.DataFrame, source: str, rain_is_flag: bool = False,
             f"{source}: rows {_step_text(step)} apart interpolated to hours ({'; '.join(how)})")
 
 
-def incomplete_issue_days(daily: pd.DataFrame, last_hour: pd.Series, min_hours: int
-                          ) -> list[str]:
+def incomplete_issue_days(daily: pd.DataFrame, last_hour: pd.Series, min_hours: int,
+                          clock: str | None = None) -> list[str]:
     """A warning per station whose latest data day, the issue day of its latest forecast,
     is cut short (``last_hour``, the station's last hour, before 23 h) or has no valid
     daily mean PM2.5 (fewer than ``min_hours`` hours): the models were trained on issue
-    days that end at 23 h, and such a day's features read older data."""
+    days that end at 23 h, and such a day's features read older data. ``clock``: the
+    standard-time clock the data are read on ([data] time_zone or utc_offset), named
+    where a day cut short may be the wall clock's summer time."""
     warnings = []
     by_station = {str(k): v for k, v in daily.groupby("station", observed=True).indices.items()}
     for station, end in last_hour.items():
@@ -279,7 +281,10 @@ def incomplete_issue_days(daily: pd.DataFrame, last_hour: pd.Series, min_hours: 
             continue
         said = []
         if end.hour < 23:
-            said.append(f"the data end at {end:%H:%M}, before the day is over")
+            said.append(f"the data end at {end:%H:%M}, before the day is over"
+                        + (f" (on {clock}, which the data are read on: in summer the wall "
+                           "clock's 23:00 is 22:00 there, and the day ends with the wall "
+                           "clock's midnight hour)" if clock else ""))
         if hours < min_hours:
             valid = days.loc[days["valid"] & (days["date"] < day), "date"]
             before = (day - valid.max()).days if len(valid) else 0
@@ -341,7 +346,11 @@ def latest_task(config: dict, result: RunResult, weather: Path | None = None,
         daily = daily_module.to_daily(loaded.hourly, config["data"]["min_hours"])
     task = without_features(make_task(loaded, daily, config, require_splits),
                             result.dropped_features)
-    for warning in incomplete_issue_days(daily, last_hour, int(config["data"]["min_hours"])):
+    clock = (f"{config['data']['time_zone']} standard time" if config["data"].get("time_zone")
+             else f"UTC{config['data']['utc_offset']}" if config["data"].get("utc_offset")
+             else None)
+    for warning in incomplete_issue_days(daily, last_hour, int(config["data"]["min_hours"]),
+                                         clock):
         print(f"forecast: warning: {warning}", file=sys.stderr)
     issued = task.rows["issue_day"]
     up_to_data = issued <= task.rows["station"].astype(str).map(last_day.rename(index=str))

@@ -211,3 +211,18 @@ def test_a_damaged_or_missing_model_file_is_one_line_naming_it(later, cli_error,
     network.write_bytes(whole)
     (damaged / "models" / "ridge.skops").unlink()
     assert "ridge.skops is missing" in cli_error("predict", damaged)
+
+
+def test_a_day_cut_short_on_a_standard_time_clock_says_so():
+    """Data read on a zone's standard time end at 22:00 on summer days: the warning names
+    the clock, as the user's last row says 23:00."""
+    from forecast.predict import incomplete_issue_days
+
+    daily = pd.DataFrame({"station": ["S"], "date": [pd.Timestamp("2015-07-01")],
+                          "pm25_hours": [23], "valid": [True]})
+    last = pd.Series({"S": pd.Timestamp("2015-07-01 22:00")})
+    plain = incomplete_issue_days(daily, last, 18)
+    named = incomplete_issue_days(daily, last, 18, "Europe/London standard time")
+    assert "the data end at 22:00, before the day is over," in plain[0]
+    assert ("the data end at 22:00, before the day is over (on Europe/London standard time, "
+            "which the data are read on: in summer the wall clock's 23:00 is 22:00") in named[0]
