@@ -36,6 +36,7 @@ from .schema import (
     COMPASS_16,
     CSV_CANONICAL,
     READABLE_YEARS,
+    _step_text,
     degrees_to_compass,
     hourly_values,
     unit_conversions,
@@ -398,7 +399,7 @@ def csv_files(path_text: str) -> list[Path]:
 
 
 def _station_steps(time: pd.Series, station: pd.Series):
-    """What :func:`label_starts` and :func:`refuse_straddling_starts` read of naive ``time``, in
+    """What :func:`label_starts` and :func:`refuse_straddling` read of naive ``time``, in
     pandas' own resolution (s, ms, us or ns; microseconds by default): the unit, the
     times as integers, the stations' codes, an hour in the unit, and each station's
     consecutive steps with the station each one belongs to (None for other times: out of
@@ -437,37 +438,46 @@ def label_starts(time: pd.Series, station: pd.Series) -> pd.Series:
     return time - pd.to_timedelta(np.where(finer[codes], 1, hour), unit=unit)
 
 
-def refuse_straddling_starts(time: pd.Series, station: pd.Series, source: str) -> None:
-    """DataError for start labels (``time_label = "start"``) on hourly values stamped off
-    the hour: 23:30 would label 23:30-00:30, half of it on the next day, and counted in
-    hour 23 half an hour of day D+1 would feed day D's features. Whether such a time
-    marks the middle of its hour (``time_label = "middle"``: it counts in the hour it
-    falls in) or closes it (``"end"``) only the data's source can say. A row is taken for
-    an hourly value when the rows before and after it on its station are an hour or more
-    away; finer values (10 or 30 minutes, aligned to the hour) count in the hour they
-    start in."""
+def refuse_straddling(time: pd.Series, station: pd.Series, source: str, label: str) -> None:
+    """DataError where a value's period, as ``time_label`` = ``label`` ("start" or
+    "middle") reads it, runs past the end of its hour: counted in the hour its time falls
+    in, part of the next day would feed day D's features. An hourly value stamped 23:30
+    labels 23:30-00:30 as a start; 23:45, 23:15-00:15 as a middle; 10-minute values at
+    23:55, 23:55-00:05 as starts. A station's period is its shortest step between
+    distinct times (an hour at most), so gaps do not lengthen it. (End labels are read
+    into the hour each period ends in, :func:`label_starts`.) Only the data's source can
+    say how its times are meant, so this asks rather than guesses."""
     read = _station_steps(time, station)
     if read is None:
         return
     unit, values, codes, hour, steps, of_station = read
-    off = (values % hour != 0) & ~time.isna().to_numpy()
+    minute = values % hour
+    off = (minute != 0) & ~time.isna().to_numpy()
     if not off.any():
         return
-    order = np.lexsort((values, codes))
-    big = np.iinfo(np.int64).max
-    same = of_station >= 0
-    before = np.full(len(values), big)
-    after = np.full(len(values), big)
-    before[order[1:][same]] = steps[same]
-    after[order[:-1][same]] = steps[same]
-    hourly = off & (np.minimum(before, after) >= hour)
-    if hourly.any():
-        row = int(np.flatnonzero(hourly)[0])
-        raise DataError(f"{source}: hourly values stamped off the hour (the first "
-                        f"{station.iloc[row]} {time.iloc[row]:%Y-%m-%d %H:%M}, data row "
-                        f"{row + 1}): as the start of their hour each would run into the "
-                        "next; set [data] time_label = \"middle\" if the times mark the "
-                        "middle of their hour, or \"end\" if they close it")
+    keep = (of_station >= 0) & (steps > 0)
+    shortest = pd.Series(steps[keep]).groupby(of_station[keep]).min()
+    period = np.full(codes.max() + 1, hour, dtype=np.int64)
+    period[shortest.index.to_numpy()] = np.minimum(shortest.to_numpy(), hour)
+    mine = period[codes]
+    if label == "middle":
+        runs_over = off & ((2 * minute < mine) | (2 * (hour - minute) < mine))
+    else:
+        runs_over = off & (minute + mine > hour)
+    if not runs_over.any():
+        return
+    row = int(np.flatnonzero(runs_over)[0])
+    step = pd.Timedelta(int(mine[row]), unit=unit)
+    where = f"{station.iloc[row]} {time.iloc[row]:%Y-%m-%d %H:%M}, data row {row + 1}"
+    if label == "middle":
+        raise DataError(f"{source}: times that cannot mark the middle of their period (the "
+                        f"first {where}, a step of {_step_text(step)}): it would run into "
+                        "the next hour; set [data] time_label to how the data's source "
+                        "labels its times (start or end)")
+    raise DataError(f"{source}: values whose periods run into the next hour as starts (the "
+                    f"first {where}, a step of {_step_text(step)}); set [data] time_label = "
+                    "\"middle\" if the times mark the middle of their period, or \"end\" if "
+                    "they close it")
 
 
 def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool = True
@@ -529,9 +539,9 @@ def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool 
                                     clock, end, frame["station"])
     if end:
         frame["time"] = label_starts(frame["time"], frame["station"])
-    elif spec.get("time_label", "start") == "start":
-        refuse_straddling_starts(frame["time"], frame["station"], source)
-    # "middle": a time inside the period it marks (00:30 for 00:00-01:00) counts in its hour
+    else:   # start, or middle (00:30 for 00:00-01:00): a time counts in the hour it is in
+        refuse_straddling(frame["time"], frame["station"], source,
+                          spec.get("time_label", "start"))
     flags = [flag for column in frame.columns if column in CSV_CANONICAL and column != "wind_dir"
              if (flag := _numbers(frame, column, source)) is not None]
     for column, (_, factor, offset) in unit_conversions(spec.get("units")).items():
@@ -906,8 +916,8 @@ def _wall_clock(times: pd.Series, station: pd.Series, zone: ZoneInfo, source: st
     """Naive local times of ``zone``'s wall clock (daylight saving time included) on its
     standard time, a clock whose every day has 24 hours. A time in the hour the clock
     repeats when daylight saving time ends is daylight time where the station's clock
-    goes back after it (a later row of the station in that hour is as early or earlier)
-    and standard time otherwise: the first pass of a repeated hour is daylight time and
+    goes back after it (a later row of the station in that hour is no later than the row
+    before it) and standard time otherwise: the first pass of a repeated hour is daylight time and
     the second standard time, with gaps in either, and a time given once is taken as the
     later of its two readings, so that no value is placed before it was measured. An hour
     the clock skips is an error."""
@@ -916,12 +926,16 @@ def _wall_clock(times: pd.Series, station: pd.Series, zone: ZoneInfo, source: st
     daylight = np.zeros(len(times), dtype=bool)
     if ambiguous.any():
         rows = np.flatnonzero(ambiguous)
-        repeated = pd.DataFrame({"station": station.to_numpy()[rows],
-                                 "time": times.to_numpy()[rows]}).iloc[::-1]
-        # the earliest wall time among each row's later rows of its station
-        later = repeated.groupby("station", sort=False)["time"].transform(
-            lambda t: t.cummin().shift()).iloc[::-1].to_numpy()
-        daylight[rows] = ~pd.isna(later) & (times.to_numpy()[rows] >= later)
+        wall = times.to_numpy()[rows]
+        repeated = pd.DataFrame({"station": station.to_numpy()[rows], "time": wall,
+                                 "night": pd.DatetimeIndex(wall).normalize()})
+        by_night = repeated.groupby(["station", "night"], sort=False)["time"]
+        # where a station's clock goes back within the repeated hour: its second pass
+        goes_back = (repeated["time"] <= by_night.shift()).to_numpy()
+        repeated["back"] = goes_back.astype(int)
+        after = (repeated.iloc[::-1].groupby(["station", "night"], sort=False)["back"]
+                 .cumsum().iloc[::-1].to_numpy() - goes_back)
+        daylight[rows] = after > 0
     localized = times.dt.tz_localize(zone, ambiguous=daylight, nonexistent="NaT")
     skipped = localized.isna() & times.notna()
     if skipped.any():

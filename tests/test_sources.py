@@ -640,9 +640,9 @@ def test_hourly_values_stamped_off_the_hour_need_their_label_said(tmp_path):
     times = pd.date_range("2012-01-01 00:30", periods=48, freq="h")
     pd.DataFrame({"t": times.strftime("%Y-%m-%d %H:%M"), "PM25": np.arange(48.0)}).to_csv(
         tmp_path / "a.csv", index=False)
-    with pytest.raises(DataError, match="hourly values stamped off the hour .the first S "
-                                        "2012-01-01 00:30, data row 1.: .*time_label = "
-                                        "\"middle\""):
+    with pytest.raises(DataError, match="values whose periods run into the next hour as "
+                                        "starts .the first S 2012-01-01 00:30, data row 1, a "
+                                        "step of 1 h.; set .data. time_label = \"middle\""):
         sources.load_csv(_spec(tmp_path / "a.csv", station="S", time_column="t"))
     for label in ("end", "middle"):
         loaded = sources.load_csv(_spec(tmp_path / "a.csv", station="S", time_column="t",
@@ -650,20 +650,29 @@ def test_hourly_values_stamped_off_the_hour_need_their_label_said(tmp_path):
         assert (loaded.hourly["time"] == times - pd.Timedelta(minutes=30)).all()
         assert (loaded.hourly["pm25"] == np.arange(48.0)).all()
         assert "48 times off the hour" in loaded.notes[0]
-    # a station switching from hourly values at hh:30 to 10-minute ones is refused too
-    tens = pd.date_range(times[-1] + pd.Timedelta(minutes=10), periods=30, freq="10min")
-    both = times.append(tens)
-    pd.DataFrame({"t": both.strftime("%Y-%m-%d %H:%M"), "PM25": 1.0}).to_csv(
-        tmp_path / "switch.csv", index=False)
-    with pytest.raises(DataError, match="hourly values stamped off the hour"):
-        sources.load_csv(_spec(tmp_path / "switch.csv", station="S", time_column="t"))
-    # 10-minute values (gappy, so some steps are 20 minutes) stay in the hour they start in
+    # finer steps off their grid run over too (10 minutes at 23:55; 30 at 23:45), and an
+    # hourly time that cannot be a middle (23:45 as the middle of 23:15-00:15)
+    for freq, first in (("10min", "00:05"), ("30min", "00:15")):
+        odd = pd.date_range(f"2012-01-01 {first}", periods=200, freq=freq)
+        pd.DataFrame({"t": odd.strftime("%Y-%m-%d %H:%M"), "PM25": 1.0}).to_csv(
+            tmp_path / "odd.csv", index=False)
+        with pytest.raises(DataError, match="values whose periods run into the next hour"):
+            sources.load_csv(_spec(tmp_path / "odd.csv", station="S", time_column="t"))
+    quarter = pd.date_range("2012-01-01 00:45", periods=48, freq="h")
+    pd.DataFrame({"t": quarter.strftime("%Y-%m-%d %H:%M"), "PM25": 1.0}).to_csv(
+        tmp_path / "q.csv", index=False)
+    with pytest.raises(DataError, match="times that cannot mark the middle of their period"):
+        sources.load_csv(_spec(tmp_path / "q.csv", station="S", time_column="t",
+                               time_label="middle"))
+    # 10-minute values (gappy, some readings an hour from the next) stay in the hour they
+    # start in
     tens = pd.date_range("2012-01-01 00:00", periods=6 * 48, freq="10min")
-    tens = tens[(np.arange(len(tens)) % 5) != 3]
+    tens = tens[((np.arange(len(tens)) % 5) != 3) & ((np.arange(len(tens)) % 17) > 10)]
     pd.DataFrame({"t": tens.strftime("%Y-%m-%d %H:%M"), "PM25": tens.hour.to_numpy(float)}
                  ).to_csv(tmp_path / "c.csv", index=False)
     hourly = sources.load_csv(_spec(tmp_path / "c.csv", station="S", time_column="t")).hourly
-    assert (hourly["pm25"] == hourly["time"].dt.hour).all() and len(hourly) == 48
+    assert (hourly["pm25"] == hourly["time"].dt.hour).all()
+    assert len(hourly) == len(set(tens.floor("h")))
     hourly = pd.date_range("2012-01-01", periods=48, freq="h")
     pd.DataFrame({"t": hourly.strftime("%Y-%m-%d %H:%M"), "PM25": 1.0}).to_csv(
         tmp_path / "b.csv", index=False)
