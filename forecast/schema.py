@@ -237,10 +237,11 @@ def hourly_values(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, str |
     """A validated frame (:func:`validate_hourly`) at an hourly step, and a note of what
     was converted (None when nothing was).
 
-    Rows more than an hour apart (the median step between a station's consecutive
-    times) raise DataError: a daily mean needs most of its 24 hourly values. Times off
-    the hour (10- or 30-minute data, or hourly values stamped at hh:30) are set to the
-    start of their hour; several rows in one station-hour become one, each column's
+    A station whose rows are more than an hour apart (the median step between its
+    consecutive times) raises DataError: a daily mean needs most of its 24 hourly values.
+    Times off the hour (10- or 30-minute data, or hourly values stamped at hh:30, after
+    :mod:`forecast.sources` has read them by ``time_label``) count in the hour they fall
+    in; several rows in one station-hour become one, each column's
     mean of the values it has (rain summed, as millimetres; snow, a 0/1 flag, its
     maximum; the wind direction the hour's most frequent, the first compass name of a
     tie).
