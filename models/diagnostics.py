@@ -7,9 +7,11 @@ mean). The verdicts follow simple, fixed rules:
 lowest validation loss and ``E`` the last epoch:
 
 1. **diverged**: no epochs, or a non-finite training or validation loss;
-2. **overfits**: validation loss at ``E`` is at least ``OVERFIT_RISE`` (10 %) above its
-   minimum, the minimum is at least ``MIN_EPOCHS_AFTER_BEST`` (3) epochs before ``E``,
-   and the training loss at ``E`` is below the training loss at ``b`` (still falling);
+2. **overfits**: validation loss at ``E``, or its median over the epochs after ``b``
+   (early stopping can end a run on a dip back), is at least ``OVERFIT_RISE`` (10 %)
+   above its minimum, the minimum is at least ``MIN_EPOCHS_AFTER_BEST`` (3) epochs
+   before ``E``, and the training loss at ``E`` is below the training loss at ``b``
+   (still falling);
 3. **underfits**: the best validation loss is at least ``UNDERFIT_LOSS`` (0.9: barely
    better than predicting the mean), or validation loss is still falling at the end:
    ``b`` is within the last ``max(1, E // 10)`` epochs and it fell at least
@@ -261,10 +263,16 @@ def diagnose(history: pd.DataFrame) -> dict:
     facts = {"best_epoch": int(epochs[b]), "best_val_loss": float(val[b]),
              "final_val_loss": float(val[last]), "final_train_loss": float(train[last]),
              "epochs": int(epochs[last]), "rise": float(rise)}
-    if (rise >= OVERFIT_RISE and last - b >= MIN_EPOCHS_AFTER_BEST and train[last] < train[b]):
-        text = (f"validation loss bottoms at epoch {epochs[b]} ({val[b]:.3g}) and rises "
-                f"{rise:.0%} by epoch {epochs[last]} while training loss keeps falling "
-                f"({train[b]:.3g} → {train[last]:.3g}): overfits after epoch {epochs[b]}")
+    typical = float(np.median(val[b + 1:])) / val[b] - 1.0 if b < last else 0.0
+    if (max(rise, typical) >= OVERFIT_RISE and last - b >= MIN_EPOCHS_AFTER_BEST
+            and train[last] < train[b]):
+        how = (f"rises {rise:.0%} by epoch {epochs[last]}" if rise >= OVERFIT_RISE else
+               f"runs a median {typical:.0%} above it over the {last - b} epochs after (up "
+               f"to {float(np.max(val[b + 1:])) / val[b] - 1.0:.0%}; {rise:.0%} at epoch "
+               f"{epochs[last]})")
+        text = (f"validation loss bottoms at epoch {epochs[b]} ({val[b]:.3g}) and {how} "
+                f"while training loss keeps falling ({train[b]:.3g} → {train[last]:.3g}): "
+                f"overfits after epoch {epochs[b]}")
         return {"verdict": "overfits", "text": text, **facts}
     if val[b] >= UNDERFIT_LOSS:
         text = (f"the best validation loss is {val[b]:.3g} (epoch {epochs[b]}), barely below "
