@@ -438,13 +438,19 @@ def label_starts(time: pd.Series, station: pd.Series) -> pd.Series:
     return time - pd.to_timedelta(np.where(finer[codes], 1, hour), unit=unit)
 
 
+#: Rows an hour apart at one minute past the hour that make a stretch of hourly values
+#: inside a station of finer ones (:func:`refuse_straddling`).
+HOURLY_STRETCH = 6
+
+
 def refuse_straddling(time: pd.Series, station: pd.Series, source: str, label: str) -> None:
     """DataError where a value's period, as ``time_label`` = ``label`` ("start" or
     "middle") reads it, runs past the end of its hour: counted in the hour its time falls
     in, part of the next day would feed day D's features. An hourly value stamped 23:30
     labels 23:30-00:30 as a start; 23:45, 23:15-00:15 as a middle; 10-minute values at
     23:55, 23:55-00:05 as starts. A station's period is its shortest step between
-    distinct times (an hour at most), so gaps do not lengthen it. (End labels are read
+    distinct times (an hour at most), so gaps do not lengthen it, and an hour within a
+    stretch of hourly values (:data:`HOURLY_STRETCH` rows an hour apart at one minute). (End labels are read
     into the hour each period ends in, :func:`label_starts`.) Only the data's source can
     say how its times are meant, so this asks rather than guesses."""
     read = _station_steps(time, station)
@@ -459,7 +465,17 @@ def refuse_straddling(time: pd.Series, station: pd.Series, source: str, label: s
     shortest = pd.Series(steps[keep]).groupby(of_station[keep]).min()
     period = np.full(codes.max() + 1, hour, dtype=np.int64)
     period[shortest.index.to_numpy()] = np.minimum(shortest.to_numpy(), hour)
-    mine = period[codes]
+    mine = period[codes].copy()
+    # a stretch of hourly values off the hour inside a finer station (hourly at hh:30,
+    # then 10-minute values): at least HOURLY_STRETCH rows an hour apart at one minute,
+    # which the gaps of finer data almost never make
+    order = np.lexsort((values, codes))
+    link = (of_station >= 0) & (steps == hour) & off[order][1:] & off[order][:-1]
+    starts = np.flatnonzero(np.diff(np.r_[0, link.astype(np.int8), 0]) == 1)
+    ends = np.flatnonzero(np.diff(np.r_[0, link.astype(np.int8), 0]) == -1)
+    for first, stop in zip(starts, ends, strict=True):
+        if stop - first + 1 >= HOURLY_STRETCH:
+            mine[order[first:stop + 1]] = hour
     if label == "middle":
         runs_over = off & ((2 * minute < mine) | (2 * (hour - minute) < mine))
     else:

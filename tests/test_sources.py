@@ -658,6 +658,14 @@ def test_hourly_values_stamped_off_the_hour_need_their_label_said(tmp_path):
             tmp_path / "odd.csv", index=False)
         with pytest.raises(DataError, match="values whose periods run into the next hour"):
             sources.load_csv(_spec(tmp_path / "odd.csv", station="S", time_column="t"))
+    # ... and a stretch of hourly values at hh:30 in a station that goes on at 10 minutes
+    switch = times.append(pd.date_range(times[-1] + pd.Timedelta(minutes=10), periods=60,
+                                        freq="10min"))
+    pd.DataFrame({"t": switch.strftime("%Y-%m-%d %H:%M"), "PM25": 1.0}).to_csv(
+        tmp_path / "switch.csv", index=False)
+    with pytest.raises(DataError, match="run into the next hour as starts .the first S "
+                                        "2012-01-01 00:30, data row 1, a step of 1 h"):
+        sources.load_csv(_spec(tmp_path / "switch.csv", station="S", time_column="t"))
     quarter = pd.date_range("2012-01-01 00:45", periods=48, freq="h")
     pd.DataFrame({"t": quarter.strftime("%Y-%m-%d %H:%M"), "PM25": 1.0}).to_csv(
         tmp_path / "q.csv", index=False)
