@@ -219,7 +219,7 @@ def _simpler_that_fail(rec: dict, chosen: str) -> list[str]:
     for test, names in fails.items():
         if not names:
             continue
-        nearest = min(names, key=lambda n: rec["val_rmse"].get(n, float("inf")))
+        nearest = min(names, key=lambda n: (rec.get("val_rmse") or {}).get(n, float("inf")))
         against = rec["best_on_validation"] if test == "RMSE" else rec["best_crps_on_validation"]
         clause = (diff_clause(rec["comparisons"][nearest]) if test == "RMSE"
                   else crps_clause(rec["crps_comparisons"][nearest]))
