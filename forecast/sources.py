@@ -336,14 +336,14 @@ def load_csv(spec: dict) -> Loaded:
         raise DataError("dataset csv needs a path: --dataset csv:PATH or [data] path = ...")
     paths = csv_files(path_text)
     path = paths[0] if len(paths) == 1 else Path(path_text).expanduser()
-    files, tables = {}, []
+    files, by_digest, tables = {}, {}, []
     for one in paths:
         data = one.read_bytes()
-        files[str(one)] = sha256_of(data)
-        same = [f for f, digest in files.items() if digest == files[str(one)] and f != str(one)]
-        if same:
-            raise DataError(f"{one} holds the same bytes as {same[0]}: a folder's files are "
-                            "read as one table, each once")
+        digest = files[str(one)] = sha256_of(data)
+        if digest in by_digest:
+            raise DataError(f"{one} holds the same bytes as {by_digest[digest]}: a folder's "
+                            "files are read as one table, each once")
+        by_digest[digest] = str(one)
         tables.append(read_table(data, str(one)))
     raw = tables[0]
     if len(tables) > 1:
@@ -396,14 +396,12 @@ def csv_files(path_text: str) -> list[Path]:
     raise DataError(f"{path}: no such file")
 
 
-
-
 def _station_steps(time: pd.Series, station: pd.Series):
     """What :func:`label_starts` and :func:`refuse_straddling` read of naive ``time``, in
     pandas' own resolution (s, ms, us or ns; microseconds by default): the unit, the
-    times as integers, the stations' codes, an hour in the unit, and each station's
-    consecutive steps with the station each one belongs to (None for other times: out of
-    pandas' range, or with offsets, which later checks refuse)."""
+    times as integers, the stations' codes, an hour in the unit, the rows' order by station and time, and the consecutive steps in that order with the
+    station each one belongs to (-1 between stations); None for other times (out of
+    pandas' range, or with offsets), which later checks refuse."""
     if time.dtype.kind != "M" or getattr(time.dtype, "tz", None) is not None:
         return None
     unit = np.datetime_data(time.dtype)[0]
@@ -413,7 +411,7 @@ def _station_steps(time: pd.Series, station: pd.Series):
     steps = np.diff(values[order])
     of_station = np.where(np.diff(codes[order]) == 0, codes[order][1:], -1)
     hour = int(np.timedelta64(1, "h") / np.timedelta64(1, unit))
-    return unit, values, codes, hour, steps, of_station
+    return unit, values, codes, hour, order, steps, of_station
 
 
 def label_starts(time: pd.Series, station: pd.Series) -> pd.Series:
@@ -431,7 +429,7 @@ def label_starts(time: pd.Series, station: pd.Series) -> pd.Series:
     read = _station_steps(time, station)
     if read is None:
         return time - pd.Timedelta(hours=1)
-    unit, values, codes, hour, steps, of_station = read
+    unit, values, codes, hour, _, steps, of_station = read
     finer = np.zeros(codes.max() + 1 if codes.size else 0, dtype=bool)
     finer[of_station[(of_station >= 0) & (steps > 0) & (steps < hour)]] = True
     finer[codes[(values % hour != 0) & ~time.isna().to_numpy()]] = True
@@ -450,13 +448,14 @@ def refuse_straddling(time: pd.Series, station: pd.Series, source: str, label: s
     labels 23:30-00:30 as a start; 23:45, 23:15-00:15 as a middle; 10-minute values at
     23:55, 23:55-00:05 as starts. A station's period is its shortest step between
     distinct times (an hour at most), so gaps do not lengthen it, and an hour within a
-    stretch of hourly values (:data:`HOURLY_STRETCH` rows an hour apart at one minute). (End labels are read
-    into the hour each period ends in, :func:`label_starts`.) Only the data's source can
-    say how its times are meant, so this asks rather than guesses."""
+    stretch of hourly values (:data:`HOURLY_STRETCH` rows an hour apart at one minute).
+    (End labels are read into the hour each period ends in, :func:`label_starts`.) Only
+    the data's source can say how its times are meant, so this asks rather than
+    guesses."""
     read = _station_steps(time, station)
     if read is None:
         return
-    unit, values, codes, hour, steps, of_station = read
+    unit, values, codes, hour, order, steps, of_station = read
     minute = values % hour
     off = (minute != 0) & ~time.isna().to_numpy()
     if not off.any():
@@ -469,7 +468,6 @@ def refuse_straddling(time: pd.Series, station: pd.Series, source: str, label: s
     # a stretch of hourly values off the hour inside a finer station (hourly at hh:30,
     # then 10-minute values): at least HOURLY_STRETCH rows an hour apart at one minute,
     # which the gaps of finer data almost never make
-    order = np.lexsort((values, codes))
     link = (of_station >= 0) & (steps == hour) & off[order][1:] & off[order][:-1]
     starts = np.flatnonzero(np.diff(np.r_[0, link.astype(np.int8), 0]) == 1)
     ends = np.flatnonzero(np.diff(np.r_[0, link.astype(np.int8), 0]) == -1)
@@ -933,10 +931,10 @@ def _wall_clock(times: pd.Series, station: pd.Series, zone: ZoneInfo, source: st
     standard time, a clock whose every day has 24 hours. A time in the hour the clock
     repeats when daylight saving time ends is daylight time where the station's clock
     goes back after it (a later row of the station in that hour is no later than the row
-    before it) and standard time otherwise: the first pass of a repeated hour is daylight time and
-    the second standard time, with gaps in either, and a time given once is taken as the
-    later of its two readings, so that no value is placed before it was measured. An hour
-    the clock skips is an error."""
+    before it) and standard time otherwise: the first pass of a repeated hour is
+    daylight time and the second standard time, with gaps in either, and a time given
+    once is taken as the later of its two readings, so that no value is placed before it
+    was measured. An hour the clock skips is an error."""
     ambiguous = (times.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward")
                  .isna() & times.notna()).to_numpy()
     daylight = np.zeros(len(times), dtype=bool)
