@@ -409,22 +409,22 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
         first_day = pd.to_datetime(since, errors="coerce", format="%Y-%m-%d")
         if pd.isna(first_day):
             raise DataError(f"--since must be a day written YYYY-MM-DD, not {since!r}")
-    # a run made before baselines were stored fits them again, on the run's splits; in a
-    # run that stored some, a missing model file was deleted
+    # the fitted models the run stored: every usable network, and its baselines; a run
+    # made before baselines were stored fits them again, on the run's splits, but in a
+    # run that stored some, a missing file was deleted
+    files = {name: registry.model_file(run_dir, name) for name in config["models"]["names"]}
+    baselines = [n for n in files if registry.kind_of(n) == "baseline" and n in result.entries]
+    networks = [n for n in files if registry.kind_of(n) == "network"
+                and result.representative(n) is not None]
+    absent = {n for n, path in files.items() if not path.is_file()}
     stored = any((run_dir / "models").glob("*.skops"))
-    missing = [registry.model_file(run_dir, name) for name in config["models"]["names"]
-               if not registry.model_file(run_dir, name).is_file()
-               and (name in result.entries if registry.kind_of(name) == "baseline"
-                    else registry.kind_of(name) == "network"
-                    and result.representative(name) is not None)
-               and (stored or registry.kind_of(name) == "network")]
-    if missing:
-        raise DataError(f"{run_dir}: the fitted model file {missing[0]} is missing"
-                        + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+    lost = [files[n] for n in files if n in absent
+            and (n in networks or (stored and n in baselines))]
+    if lost:
+        raise DataError(f"{run_dir}: the fitted model file {lost[0]} is missing"
+                        + (f" (and {len(lost) - 1} more)" if len(lost) > 1 else "")
                         + "; run forecast run again to store the models")
-    refitted = [name for name in config["models"]["names"]
-                if registry.kind_of(name) == "baseline" and name in result.entries
-                and not registry.model_file(run_dir, name).is_file()]
+    refitted = [n for n in baselines if n in absent]
     task, rows = latest_task(config, result, weather, first_day, require_splits=bool(refitted))
     if task.mode == "forecast":
         columns = task.forecast_columns()
@@ -452,9 +452,8 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
                   file=sys.stderr)
     predictions: dict[str, tuple] = {}
     noted_refit = False
-    for name in config["models"]["names"]:
-        path = registry.model_file(run_dir, name)
-        if registry.kind_of(name) == "baseline" and name in result.entries:
+    for name, path in files.items():
+        if name in baselines:
             if name not in refitted:
                 from baselines import load_baseline
 
@@ -470,7 +469,7 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
                 if result.made_final_fits:   # as the run's test forecasts: on train + val
                     model = model.refitted(task.for_final_fit())
             predictions[name] = (model, model.predict(task, rows))
-        elif registry.kind_of(name) == "network" and path.is_file():
+        elif registry.kind_of(name) == "network" and name not in absent:
             from models import load_model
 
             model = load_model(path)
