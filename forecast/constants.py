@@ -18,6 +18,7 @@ CHINA_PM25_CATEGORIES = ("excellent", "good", "lightly polluted", "moderately po
 #: Meteorological seasons, in the order reports list them, and the season of each month
 #: (index 1..12).
 SEASONS = ("DJF", "MAM", "JJA", "SON")
+SEASON_NAMES = dict(zip(SEASONS, ("winter", "spring", "summer", "autumn"), strict=True))
 MONTH_TO_SEASON = ("", "DJF", "DJF", "MAM", "MAM", "MAM", "JJA", "JJA", "JJA",
                    "SON", "SON", "SON", "DJF")
 

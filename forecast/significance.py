@@ -262,6 +262,16 @@ def significant(ci_low: float, ci_high: float, p_value: float) -> bool:
     return bool((ci_low > 0 or ci_high < 0) and p_value < 0.05)
 
 
+def one_test_only(ci_low: float, ci_high: float, p_value: float) -> str | None:
+    """Which of the two tests of :func:`significant` alone finds a difference: "CI"
+    (the interval excludes 0, DM p is 0.05 or more), "DM" (p below 0.05, the interval
+    includes 0), or None when they agree."""
+    clear, small_p = bool(ci_low > 0 or ci_high < 0), bool(p_value < 0.05)
+    if clear == small_p:
+        return None
+    return "CI" if clear else "DM"
+
+
 def detectable_difference(ci_low: float, ci_high: float, *, level: float = 0.95,
                           power: float = 0.8) -> float:
     """The smallest true difference a two-sided test at ``1 − level`` detects with

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..constants import UNIT
+from ..significance import one_test_only
 from ..task import REGION_FEATURES, UPWIND_FEATURE
 from .document import Doc
 from .figures import figure_folds, figure_stations
@@ -129,11 +130,9 @@ def section_leaderboard(doc: Doc, run: Run, recommended: str | None) -> None:
         else:
             delta = f"{signed(c['rmse_diff'])} [{ci(c['rmse_diff_ci'], with_sign=True)}]"
             p = pval(c["dm_p_value"])
-            low, high = c["rmse_diff_ci"]
+            alone = one_test_only(*c["rmse_diff_ci"], c["dm_p_value"])
             significant = ("yes, better" if c["rmse_diff"] < 0 else "yes, worse") \
-                if c["significant"] else (
-                    "no (CI only)" if low > 0 or high < 0 else
-                    "no (DM only)" if c["dm_p_value"] < 0.05 else "no")
+                if c["significant"] else ("no" + (f" ({alone} only)" if alone else ""))
         spread = spreads.get(entry.family) if entry.is_network else None
         label = f"**{entry.name}**" if entry.name == recommended else entry.name
         rows.append((val["rmse"], [
@@ -165,12 +164,18 @@ def section_leaderboard(doc: Doc, run: Run, recommended: str | None) -> None:
                      sorted(result.failed.items())])
 
 
+def fit_seconds(info: dict) -> tuple[float | None, float | None]:
+    """Seconds of the fit on the training years, and of the final fit (None when there
+    was none): a model's ``info["refit"]``, a seed ensemble's summed
+    ``final_fit_seconds``."""
+    return (info.get("fit_seconds"),
+            info.get("final_fit_seconds", (info.get("refit") or {}).get("seconds")))
+
+
 def training_time(info: dict) -> str:
-    """Seconds of the fit on the training years, and of the final fit when there was one
-    (a model's ``info["refit"]``, a seed ensemble's summed ``final_fit_seconds``)."""
-    final = info.get("final_fit_seconds", (info.get("refit") or {}).get("seconds"))
-    first = seconds(info.get("fit_seconds"))
-    return first if final is None else f"{first} + {seconds(final)}"
+    """:func:`fit_seconds` as the leaderboard gives them: first fit + final fit."""
+    first, final = fit_seconds(info)
+    return seconds(first) if final is None else f"{seconds(first)} + {seconds(final)}"
 
 
 def section_folds(doc: Doc, run: Run, figures: Path, featured: list[str]) -> None:

@@ -28,8 +28,8 @@ the report puts above the paragraph.
 
 from __future__ import annotations
 
-from ..constants import UNIT
-from ..significance import days_to_detect, detectable_difference
+from ..constants import SEASON_NAMES, UNIT
+from ..significance import days_to_detect, detectable_difference, one_test_only
 from .format import ci, count, fixed, forecast_mode_label, p_eq, pct, pval, short, signed
 from .run import Run
 
@@ -48,13 +48,12 @@ def diff_clause(c: dict) -> str:
 def split_tests(c: dict) -> str:
     """`` (...)`` when the two tests of a comparison disagree (the rule needs both the 95 %
     interval clear of 0 and DM p < 0.05), else ``""``."""
-    low, high = c["rmse_diff_ci"]
-    clear, small_p = low > 0 or high < 0, c["dm_p_value"] < 0.05
-    if c.get("significant") or clear == small_p:
+    alone = one_test_only(*c["rmse_diff_ci"], c["dm_p_value"])
+    if c.get("significant") or alone is None:
         return ""
     return (" (the 95 % CI excludes 0 but DM p is 0.05 or more: significance needs both)"
-            if clear else " (DM p is below 0.05 but the 95 % CI includes 0: significance "
-                          "needs both)")
+            if alone == "CI" else " (DM p is below 0.05 but the 95 % CI includes 0: "
+                                  "significance needs both)")
 
 
 def days(run: Run) -> str:
@@ -103,11 +102,12 @@ def cost_clause(run: Run, network: str, baseline: str) -> str:
     """What ``network`` costs against ``baseline``; said the other way round when the
     network is the cheaper in both parameters and training time, as cost then speaks for
     it, not against it."""
+    from .sections import fit_seconds
+
     def numbers(name: str) -> tuple[float, float]:
         info = run.result.entries[name].info
-        final = info.get("final_fit_seconds", (info.get("refit") or {}).get("seconds"))
         return (float(info.get("n_parameters") or 0),
-                float(info.get("fit_seconds") or 0) + float(final or 0))
+                sum(float(t or 0) for t in fit_seconds(info)))
 
     mine, theirs = numbers(network), numbers(baseline)
     if mine[0] <= theirs[0] and mine[1] <= theirs[1]:
@@ -362,30 +362,39 @@ def _networks_against_baselines(run: Run, chosen: str | None) -> list[str]:
     return [text]
 
 
-def _most_accurate_on_test(run: Run, chosen: str) -> tuple[str, dict[str, float]] | None:
-    """The candidate with the lowest pooled test RMSE and every candidate's (None when the
-    recommended model has no test score)."""
+def _on_test(run: Run, chosen: str) -> tuple[str, dict[str, float], str | None,
+                                            dict | None] | None:
+    """What the test periods say of the recommended model ``chosen``: the candidate with
+    the lowest pooled test RMSE, every candidate's, the one to weigh ``chosen`` against
+    (the most accurate, or where that is ``chosen`` the next; None with one candidate)
+    and their paired comparison where the run has it (:func:`_paired_on_test`). None
+    when ``chosen`` has no test score."""
     scored = {e.name: run.pooled(e.name)["rmse"] for e in run.candidates()
               if run.pooled(e.name)}
     if chosen not in scored:
         return None
-    return min(scored, key=scored.get), scored
+    most = min(scored, key=scored.get)
+    other = most if most != chosen else min((n for n in scored if n != chosen),
+                                            key=scored.get, default=None)
+    paired = _paired_on_test(run, chosen, other) if other is not None else None
+    return most, scored, other, paired
+
+
+def _ahead(paired: dict | None) -> bool:
+    """Whether the recommended model leads the other by more than noise."""
+    return paired is not None and paired["significant"] and paired["rmse_diff"] > 0
 
 
 def _confirmation(run: Run, chosen: str) -> list[str]:
     """The test periods confirm, or say plainly that they do not; they never choose as
     test periods."""
-    found = _most_accurate_on_test(run, chosen)
-    if found is None:
+    found = _on_test(run, chosen)
+    if found is None or found[2] is None:      # (with one candidate nothing to say)
         return []
-    best, scored = found
+    best, scored, runner, paired = found
     where = "pooled test periods" if run.n_folds > 1 else "test period"
     if best == chosen:
-        if len(scored) == 1:
-            return []
-        runner = min((n for n in scored if n != chosen), key=scored.get)
-        paired = _paired_on_test(run, chosen, runner)
-        if paired is not None and paired["significant"] and paired["rmse_diff"] > 0:
+        if _ahead(paired):
             verb = "confirm" if run.n_folds > 1 else "confirms"
             return [f"The {where} {verb} it: it is the most accurate candidate there, "
                     f"significantly ahead of the next, {runner} ({diff_clause(paired)})."]
@@ -395,7 +404,6 @@ def _confirmation(run: Run, chosen: str) -> list[str]:
                    f"the run has no paired test of it against the next, {runner} "
                    f"({fixed(scored[runner])} against {fixed(scored[chosen])} {UNIT}).")]
     digits = 1 if fixed(scored[best]) != fixed(scored[chosen]) else 2
-    paired = _paired_on_test(run, chosen, best)
     verb = "do" if run.n_folds > 1 else "does"
     return [f"The {where} {verb} not confirm the ranking: **{best}** is more accurate there "
             f"({fixed(scored[best], digits)} against {fixed(scored[chosen], digits)} {UNIT}"
@@ -485,9 +493,8 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
                        (test.get("coverage_by_season") or {}).items() if v.get("80")}
             if seasons:
                 low = min(seasons, key=seasons.get)
-                name = {"DJF": "winter", "MAM": "spring", "JJA": "summer",
-                        "SON": "autumn"}.get(low, low)
-                text += (f"; in {name} ({low}), its lowest season, the 80 % interval covers "
+                text += (f"; in {SEASON_NAMES.get(low, low)} ({low}), its lowest season, "
+                         "the 80 % interval covers "
                          f"{pct(seasons[low])}")
             rows.append(["Intervals", text])
         if test.get("brier_skill") is not None:
@@ -509,16 +516,13 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
         if share:
             text += f"; they carry {share} of the recommended combination's weight"
         rows.append(["Did the networks earn their place?", text])
-    found = _most_accurate_on_test(run, chosen)
-    if found is not None and len(found[1]) > 1:    # (with one candidate nothing to say)
-        most, scored = found
+    found = _on_test(run, chosen)
+    if found is not None and found[2] is not None:    # (with one candidate nothing to say)
+        most, scored, runner, paired = found
         digits = 1 if fixed(scored[most]) != fixed(scored[chosen]) else 2
         several = run.n_folds > 1
-        paired = _paired_on_test(run, chosen, most) if most != chosen else None
         if most == chosen:
-            runner = min((n for n in scored if n != chosen), key=scored.get)
-            paired = _paired_on_test(run, chosen, runner)
-            backed = paired is not None and paired["significant"] and paired["rmse_diff"] > 0
+            backed = _ahead(paired)
             said = (("they confirm it" if several else "it confirms it") if backed
                     else "it is the most accurate there too")
             if paired is not None:
