@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import datetime
 import difflib
+import itertools
 import math
 import os
 import tomllib
@@ -455,8 +456,7 @@ def _check_split(split: dict) -> None:
         except ValueError:
             raise DataError(f"config: split.{key} must be a day written YYYY-MM-DD, not "
                             f"{text!r}") from None
-    given = list(days)
-    for earlier, later in zip(given, given[1:], strict=False):
+    for earlier, later in itertools.pairwise(days):
         if days[earlier] >= days[later]:
             raise DataError(f"config: split.{earlier} ({split[earlier]}) must come before "
                             f"split.{later} ({split[later]})")
