@@ -87,13 +87,6 @@ def recommend(predictions: pd.DataFrame, candidates: list[Candidate], *, horizon
                               n_boot=n_boot, seed=seed, units=units)
                    for n in names if n != best}
 
-    def within_noise(name: str, best_name: str, found: dict, prefix: str = "") -> bool:
-        """Not significantly worse than the best (``prefix`` "crps_": on the CRPS)."""
-        score = "crps_diff" if prefix else "rmse_diff"
-        return name == best_name or not (found[name][f"{prefix}significant"]
-                                         and found[name][score] > 0)
-
-    passes = {n: within_noise(n, best, comparisons) for n in names}
     outcome: dict = {}
     if distribution:
         crps = values["crps"]
@@ -102,17 +95,43 @@ def recommend(predictions: pd.DataFrame, candidates: list[Candidate], *, horizon
         crps_comparisons = {n: compare_crps(keys, crps[n], crps[best_crps], horizon=horizon,
                                             n_boot=n_boot, seed=seed, units=units)
                             for n in names if n != best_crps}
-        both = {n: passes[n] and within_noise(n, best_crps, crps_comparisons, "crps_")
-                for n in names}
         outcome = {"val_crps": mean_crps, "best_crps_on_validation": best_crps,
                    "crps_comparisons": crps_comparisons,
-                   "rmse_alone_decides": not any(both.values())}
-        if any(both.values()):
-            passes = both
-    chosen = next(c.name for c in order if passes[c.name])
+                   "rmse_alone_decides": all(_failures(names, comparisons,
+                                                       crps_comparisons).values())}
+    failed = _failures(names, comparisons, None if outcome.get("rmse_alone_decides", True)
+                       else outcome["crps_comparisons"])
+    chosen = next(c.name for c in order if failed[c.name] is None)
     return {"model": chosen, "best_on_validation": best, "val_rmse": rmse,
             "order": [c.name for c in order], "comparisons": comparisons,
             "folds": int(keys["fold"].nunique()), **outcome}
+
+
+def _failures(names: list[str], comparisons: dict, crps_comparisons: dict | None
+              ) -> dict[str, str | None]:
+    """For each of ``names``, the rule's first test it fails: "RMSE" when its validation
+    RMSE is significantly worse than the lowest (``comparisons``, against the best, which
+    has none), else "CRPS" when its validation CRPS is significantly worse than the lowest
+    (``crps_comparisons``; None where the CRPS does not count); None when it passes."""
+    def fails(name: str) -> str | None:
+        c = comparisons.get(name)
+        if c and c["significant"] and c["rmse_diff"] > 0:
+            return "RMSE"
+        k = (crps_comparisons or {}).get(name)
+        if k and k["crps_significant"] and k["crps_diff"] > 0:
+            return "CRPS"
+        return None
+    return {n: fails(n) for n in names}
+
+
+def failed_tests(recommendation: dict) -> dict[str, str | None]:
+    """Which of the rule's tests each candidate failed, read from a stored recommendation
+    (:func:`recommend`'s result, as ``metrics.json`` holds it): "RMSE", "CRPS" (only where
+    the CRPS counted) or None for those that passed."""
+    counted = None if recommendation.get("rmse_alone_decides") else recommendation.get(
+        "crps_comparisons")
+    return _failures(recommendation.get("order") or [], recommendation.get("comparisons") or {},
+                     counted)
 
 
 def rule_fold_by_fold(predictions: pd.DataFrame, candidates: list[Candidate],

@@ -183,3 +183,27 @@ def test_the_rule_fold_by_fold_reads_only_the_validation_years_before_each_test_
         float(np.sqrt(np.mean((rows["y_pred"] - rows["y_true"]) ** 2))))
     assert set(scored["test"]["rmse_by_fold"]) == set(folds)
     assert scored["test"]["skill"] is not None
+
+
+def test_the_rule_passes_over_a_model_whose_crps_alone_fails_and_says_which_test_it_failed():
+    """ridge is as accurate as mlp on the RMSE but its predictive distribution is far
+    worse: the rule takes neither persistence (RMSE) nor ridge (CRPS), and the stored
+    recommendation alone says which test each failed; with no CRPS column only the RMSE
+    counts and ridge, the simpler, is chosen."""
+    from forecast.selection import failed_tests, recommend
+
+    predictions = _predictions()
+    ridge = predictions["model"] == "ridge"
+    predictions.loc[ridge, "y_pred"] = predictions.loc[
+        predictions["model"] == "mlp", "y_pred"].to_numpy() + 0.5
+    error = (predictions["y_pred"] - predictions["y_true"]).abs()
+    predictions["crps"] = np.where(ridge, 3 * error + 20, 0.6 * error)
+
+    chosen = recommend(predictions, _candidates(), n_boot=100)
+    assert chosen["model"] == "mlp" and not chosen["rmse_alone_decides"]
+    assert failed_tests(chosen) == {"persistence": "RMSE", "ridge": "CRPS", "mlp": None}
+    assert failed_tests(chosen | {"rmse_alone_decides": True})["ridge"] is None
+
+    rmse_only = recommend(predictions.drop(columns="crps"), _candidates(), n_boot=100)
+    assert rmse_only["model"] == "ridge"
+    assert failed_tests(rmse_only) == {"persistence": "RMSE", "ridge": None, "mlp": None}

@@ -29,6 +29,7 @@ the report puts above the paragraph.
 from __future__ import annotations
 
 from ..constants import SEASON_NAMES, UNIT
+from ..selection import failed_tests
 from ..significance import days_to_detect, detectable_difference, one_test_only
 from .format import ci, count, fixed, forecast_mode_label, p_eq, pct, pval, short, signed
 from .run import Run
@@ -204,17 +205,9 @@ def _simpler_that_fail(rec: dict, chosen: str) -> list[str]:
     if chosen not in order:
         return []
     explained = {rec.get("best_on_validation"), rec.get("best_crps_on_validation")}
-    fails: dict[str, list[str]] = {"RMSE": [], "CRPS": []}
-    for name in order[:order.index(chosen)]:
-        if name in explained:
-            continue
-        c = rec["comparisons"].get(name) or {}
-        if c.get("significant") and c["rmse_diff"] > 0:
-            fails["RMSE"].append(name)
-            continue
-        k = (rec.get("crps_comparisons") or {}).get(name) or {}
-        if not rec.get("rmse_alone_decides") and k.get("crps_significant") and k["crps_diff"] > 0:
-            fails["CRPS"].append(name)
+    failed = failed_tests(rec)
+    fails = {test: [n for n in order[:order.index(chosen)]
+                    if n not in explained and failed[n] == test] for test in ("RMSE", "CRPS")}
     parts = []
     for test, names in fails.items():
         if not names:
