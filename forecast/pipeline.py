@@ -180,7 +180,9 @@ def forecast_rows(task: ForecastTask, rows: np.ndarray, name: str, model,
         raise DataError(f"the validation split has {int(validation.sum())} scored day(s); "
                         f"calibrating the forecast distributions needs at least "
                         f"{uncertainty.MIN_CALIBRATION_DAYS} (set [split] val_end later)")
-    calibration = uncertainty.Calibration.fit(task.y[rows][validation], raw[validation])
+    calibration = uncertainty.Calibration.fit(
+        task.y[rows][validation], raw[validation],
+        dates=task.rows.loc[rows, "target_day"].to_numpy()[validation])
     frame = _prediction_rows(task, rows, name, values)
     columns = uncertainty.in_blocks(
         lambda raw, y: uncertainty.forecast_columns(calibration.apply(raw), y, threshold),

@@ -7,11 +7,17 @@ the levels :data:`LEVELS` (0.01, 0.02, ..., 0.99), in µg/m³:
 1. the model's raw quantiles: a network with a quantile head gives them itself
    (``predict_quantiles``); any other model gives its point forecast at every level;
 2. a conformal recalibration fitted on the validation rows only (:class:`Calibration`):
-   at each level τ the raw quantile is shifted in log space, log1p(q) + c_τ, where c_τ
-   is the conformal τ-quantile of the validation scores log1p(y) − log1p(q_τ). In log
+   at each level τ the raw quantile is shifted in log space, log(q + a) + c_τ, where c_τ
+   is the conformal τ-quantile of the validation scores log(y + a) − log(q_τ + a). In log
    space an error scales with the level, as PM2.5 errors do (a constant-width interval
-   would be too wide on clean days and too narrow in episodes). For a point forecast this
-   is split-conformal prediction on log residuals; for a quantile head it is conformalised
+   would be too wide on clean days and too narrow in episodes). The offset a (µg/m³, one
+   of :data:`OFFSETS`) sets where that scaling stops: with a = 1 a forecast of 0 (a linear
+   model's, clipped) gets an interval 0–1 µg/m³, and the large scores of such days widen
+   every other day's interval; with a large a the shifts become nearly additive. Each
+   calibration chooses its a by the CRPS of its validation rows cross-fitted over
+   :data:`CALIBRATION_BLOCKS` consecutive blocks of dates (each block calibrated on the
+   others), so the choice reads no row it is scored on. For a point forecast this is
+   split-conformal prediction on log residuals; for a quantile head it is conformalised
    quantile regression (CQR, asymmetric form), one shift per level;
 3. sorted across levels, so quantiles never cross.
 
@@ -46,9 +52,14 @@ INTERVALS = {0.5: ("q25", "q75"), 0.8: ("q10", "q90"), 0.9: ("q05", "q95")}
 DISTRIBUTION_COLUMNS = (*QUANTILE_COLUMNS, "p_exceed", "crps", "pit",
                         "crps_climatology", "p_exceed_climatology")
 PIT_BINS = 10
-#: Validation days needed to calibrate (with fewer, the 5 % and 95 % levels are the
-#: extreme validation errors themselves).
-MIN_CALIBRATION_DAYS = 10
+#: Validation rows needed to calibrate: the conformal 95 % level is the ⌈0.95 (n + 1)⌉-th
+#: smallest score, beyond the largest below 19, and the 90 % interval would then cover
+#: less than 90 %.
+MIN_CALIBRATION_DAYS = 19
+#: The log offsets a calibration chooses from (µg/m³; :class:`Calibration`): 1 is log1p.
+OFFSETS = (1.0, 3.0, 10.0, 30.0, 100.0)
+#: Consecutive blocks of validation dates over which the offset's CRPS is cross-fitted.
+CALIBRATION_BLOCKS = 5
 
 
 def level_index(level: float) -> int:
@@ -62,49 +73,102 @@ def conformal_quantile(scores: np.ndarray, level: float) -> float:
     """The finite-sample conformal ``level``-quantile of ``scores``: the ⌈(n+1)τ⌉-th
     smallest for τ ≥ 0.5 and the ⌊(n+1)τ⌋-th for τ < 0.5 (clipped to 1..n), so that a
     new exchangeable score falls at or below it with probability ≥ τ (above τ below
-    the median), and a central interval covers at least its nominal level."""
-    ordered = np.sort(scores)
+    the median), and a central interval covers at least its nominal level when n is
+    large enough for its ranks (n ≥ 19 for 90 %: :data:`MIN_CALIBRATION_DAYS`)."""
+    return float(_conformal_shifts(np.asarray(scores, dtype=float)[:, None],
+                                   np.array([level]))[0])
+
+
+def _conformal_shifts(scores: np.ndarray, levels: np.ndarray = LEVELS) -> np.ndarray:
+    """:func:`conformal_quantile` of each column k of ``scores`` (n, L) at ``levels[k]``."""
+    ordered = np.sort(scores, axis=0)
     n = len(ordered)
-    rank = np.ceil((n + 1) * level) if level >= 0.5 else np.floor((n + 1) * level)
-    return float(ordered[int(np.clip(rank, 1, n)) - 1])
+    rank = np.where(levels >= 0.5, np.ceil((n + 1) * levels), np.floor((n + 1) * levels))
+    return ordered[np.clip(rank, 1, n).astype(int) - 1, np.arange(len(levels))]
 
 
 @dataclass
 class Calibration:
-    """Log-space shifts c_τ (one per level of :data:`LEVELS`) fitted on validation rows.
+    """Log-space shifts c_τ (one per level of :data:`LEVELS`) fitted on validation rows,
+    with the log offset ``offset`` (µg/m³).
 
     ``apply(raw)`` maps raw quantiles (n, len(LEVELS)), µg/m³, to calibrated ones:
-    expm1(log1p(raw) + c_τ), non-negative, sorted across levels.
+    exp(log(raw + a) + c_τ) − a, non-negative, sorted across levels.
     """
 
     shifts: np.ndarray
     n_fitted: int
+    offset: float = 1.0
 
     @classmethod
-    def fit(cls, y_true: np.ndarray, raw: np.ndarray) -> Calibration:
+    def fit(cls, y_true: np.ndarray, raw: np.ndarray, dates: np.ndarray | None = None,
+            offsets: tuple[float, ...] = OFFSETS) -> Calibration:
+        """Fitted on validation targets ``y_true`` (µg/m³) and the raw quantiles ``raw``
+        of the same rows; the offset is the one of ``offsets`` whose calibration, fitted
+        on all but one of :data:`CALIBRATION_BLOCKS` consecutive blocks of ``dates``
+        (the rows' target days, all stations of a date in one block) and applied to it,
+        has the lowest mean CRPS over the rows; without ``dates``, or with one offset, the
+        first."""
         y_true = np.asarray(y_true, dtype=float)
+        raw = np.asarray(raw, dtype=float)
         if len(y_true) < 2 or not np.isfinite(y_true).all():
             raise ValueError("calibration needs at least 2 finite validation targets")
-        scores = np.log1p(np.maximum(y_true, 0.0))[:, None] - _log(raw)
-        shifts = np.array([conformal_quantile(scores[:, k], level)
-                           for k, level in enumerate(LEVELS)])
-        return cls(shifts=shifts, n_fitted=len(y_true))
+        offset = offsets[0]
+        if dates is not None and len(offsets) > 1:
+            offset = min(offsets, key=lambda a: (_cross_fitted_crps(y_true, raw, dates, a),
+                                                 offsets.index(a)))
+        return cls(shifts=_shifts(y_true, raw, offset), n_fitted=len(y_true),
+                   offset=float(offset))
 
     def apply(self, raw: np.ndarray) -> np.ndarray:
-        return np.sort(np.maximum(np.expm1(_log(raw) + self.shifts), 0.0), axis=1)
+        return _apply(self.shifts, raw, self.offset)
 
     def to_dict(self) -> dict:
-        return {"log_shifts": [round(float(s), 6) for s in self.shifts],
-                "n_fitted": self.n_fitted}
+        # unrounded: forecast predict applies exactly the run's (with a = 100 a shift
+        # rounded to 6 decimals moves a quantile by up to 1e-4 µg/m³)
+        return {"log_shifts": [float(s) for s in self.shifts],
+                "log_offset": self.offset, "n_fitted": self.n_fitted}
 
     @classmethod
     def from_dict(cls, saved: dict) -> Calibration:
+        """The calibration :meth:`to_dict` stored; a run from before the offset was
+        chosen (no ``log_offset``) calibrated with log1p."""
         return cls(shifts=np.asarray(saved["log_shifts"], dtype=float),
-                   n_fitted=int(saved["n_fitted"]))
+                   n_fitted=int(saved["n_fitted"]),
+                   offset=float(saved.get("log_offset", 1.0)))
 
 
-def _log(raw: np.ndarray) -> np.ndarray:
-    return np.log1p(np.maximum(np.asarray(raw, dtype=float), 0.0))
+def _log(raw: np.ndarray, offset: float = 1.0) -> np.ndarray:
+    values = np.maximum(np.asarray(raw, dtype=float), 0.0)
+    return np.log1p(values) if offset == 1.0 else np.log(values + offset)
+
+
+def _exp(logs: np.ndarray, offset: float) -> np.ndarray:
+    """The inverse of :func:`_log`."""
+    return np.expm1(logs) if offset == 1.0 else np.exp(logs) - offset
+
+
+def _shifts(y_true: np.ndarray, raw: np.ndarray, offset: float) -> np.ndarray:
+    return _conformal_shifts(_log(y_true, offset)[:, None] - _log(raw, offset))
+
+
+def _apply(shifts: np.ndarray, raw: np.ndarray, offset: float) -> np.ndarray:
+    return np.sort(np.maximum(_exp(_log(raw, offset) + shifts, offset), 0.0), axis=1)
+
+
+def _cross_fitted_crps(y_true: np.ndarray, raw: np.ndarray, dates: np.ndarray,
+                       offset: float) -> float:
+    """Mean CRPS (µg/m³) of the rows, each block of dates calibrated (log offset
+    ``offset``) on the other blocks; inf when there are fewer dates than blocks."""
+    days = np.unique(dates)
+    if len(days) < CALIBRATION_BLOCKS:
+        return float("inf")
+    total = 0.0
+    for block in np.array_split(days, CALIBRATION_BLOCKS):
+        held_out = np.isin(dates, block)
+        shifts = _shifts(y_true[~held_out], raw[~held_out], offset)
+        total += float(crps(_apply(shifts, raw[held_out], offset), y_true[held_out]).sum())
+    return total / len(y_true)
 
 
 def raw_quantiles(model, task, rows: np.ndarray, point: np.ndarray | None = None) -> np.ndarray:

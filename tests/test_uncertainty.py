@@ -44,6 +44,61 @@ def test_log_space_conformal_intervals_cover_their_nominal_level_at_every_level(
     assert abs(inside[high].mean() - 0.8) < 0.06 and abs(inside[low].mean() - 0.8) < 0.06
 
 
+def _inside_80(calibration: Calibration, y: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    quantiles = calibration.apply(raw)
+    return (y >= quantiles[:, uncertainty.level_index(0.1)]) & (
+        y <= quantiles[:, uncertainty.level_index(0.9)])
+
+
+def test_a_forecast_clipped_at_zero_gets_an_interval_that_covers_the_days_it_forecasts():
+    """A linear model's forecast clipped at 0 with log1p scores got the interval 0–1 µg/m³
+    (never covering) and widened every other day's; the offset chosen on cross-fitted
+    validation CRPS gives those days an honest interval and a lower CRPS."""
+    rng = np.random.default_rng(3)
+    n = 3000
+    truth = rng.gamma(2.0, 20.0, n) + 3.0
+    point = np.maximum(truth + rng.normal(0.0, 25.0, n), 0.0)   # additive errors, clipped
+    raw = np.repeat(point[:, None], len(LEVELS), axis=1)
+    dates = pd.date_range("2020-01-01", periods=n).to_numpy()
+    half = n // 2
+    chosen = Calibration.fit(truth[:half], raw[:half], dates=dates[:half])
+    log1p = Calibration.fit(truth[:half], raw[:half], dates=dates[:half], offsets=(1.0,))
+    zero = point[half:] == 0
+    assert zero.sum() > 50 and chosen.offset > 1.0 and log1p.offset == 1.0
+    assert _inside_80(log1p, truth[half:], raw[half:])[zero].mean() < 0.3
+    assert _inside_80(chosen, truth[half:], raw[half:])[zero].mean() > 0.6
+    assert abs(_inside_80(chosen, truth[half:], raw[half:]).mean() - 0.8) < 0.03
+    assert (uncertainty.crps(chosen.apply(raw[half:]), truth[half:]).mean()
+            < uncertainty.crps(log1p.apply(raw[half:]), truth[half:]).mean())
+    # stored and read back as forecast predict does; a run from before the offset: log1p
+    again = Calibration.from_dict(chosen.to_dict())
+    assert again.offset == chosen.offset
+    np.testing.assert_array_equal(again.apply(raw[:5]), chosen.apply(raw[:5]))
+    old = {k: v for k, v in log1p.to_dict().items() if k != "log_offset"}
+    np.testing.assert_array_equal(Calibration.from_dict(old).apply(raw[:5]),
+                                  Calibration.from_dict(log1p.to_dict()).apply(raw[:5]))
+
+
+def test_the_offset_is_chosen_from_the_validation_blocks_alone_and_defaults_to_log1p():
+    y, raw = _lognormal_case(1, n=400)
+    dates = np.repeat(pd.date_range("2020-01-01", periods=200).to_numpy(), 2)  # 2 stations
+    fitted = Calibration.fit(y, raw, dates=dates)
+    assert fitted.offset in uncertainty.OFFSETS
+    # the same rows in another order: the same blocks of dates, the same choice
+    order = np.random.default_rng(0).permutation(len(y))
+    assert Calibration.fit(y[order], raw[order], dates=dates[order]).offset == fitted.offset
+    # no dates, or fewer dates than blocks: log1p
+    assert Calibration.fit(y, raw).offset == 1.0
+    assert Calibration.fit(y[:8], raw[:8], dates=dates[:8]).offset == 1.0
+
+
+def test_the_conformal_ranks_of_every_level_are_those_of_conformal_quantile():
+    scores = np.random.default_rng(2).normal(size=(37, len(LEVELS)))
+    shifts = uncertainty._conformal_shifts(scores)
+    assert [uncertainty.conformal_quantile(scores[:, k], level)
+            for k, level in enumerate(LEVELS)] == list(shifts)
+
+
 @pytest.mark.parametrize("seed", range(30))
 def test_quantiles_never_cross_and_are_never_nan_for_any_input(seed):
     rng = np.random.default_rng(seed)
@@ -134,6 +189,29 @@ def test_calibration_never_reads_the_test_targets(synthetic_task):
     y[val] = y[val] * 3.0 + 50.0
     shifted = fit_models(replace(synthetic_task, y=y), config).predictions
     assert not np.allclose(before["q90"], shifted["q90"])
+
+
+def test_calibrating_needs_the_validation_days_its_90_percent_interval_needs(synthetic_task):
+    """Below 19 validation days the conformal 95 % level is beyond the largest score and
+    the 90 % interval covers less than 90 %: one clear error, not a quiet shortfall."""
+    from forecast.errors import DataError
+    from forecast.pipeline import forecast_rows
+
+    val = np.flatnonzero(synthetic_task.mask("val"))
+    for n in (18, 19):
+        rows = np.zeros(len(synthetic_task.y), dtype=bool)
+        rows[val[:n]] = True
+        reference = uncertainty.reference_columns(np.full((n, len(LEVELS)), 50.0),
+                                                  synthetic_task.y[rows], 75.0)
+        def fit(rows=rows, n=n, reference=reference):
+            return forecast_rows(synthetic_task, rows, "constant", None, np.full(n, 50.0),
+                                 reference, 75.0)
+        if n < uncertainty.MIN_CALIBRATION_DAYS:
+            with pytest.raises(DataError, match="needs at least 19"):
+                fit()
+        else:
+            frame, saved = fit()
+            assert len(frame) == n and saved["n_fitted"] == n
 
 
 def test_distributions_scored_block_by_block_equal_the_whole(monkeypatch):
