@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scoringrules
+from scipy.stats import rankdata
 
 from .constants import CHINA_PM25_BREAKPOINTS, LIMIT_24H, MONTH_TO_SEASON, SEASONS
 
@@ -325,8 +326,10 @@ def probabilistic_metrics(frame: pd.DataFrame, threshold: float) -> dict:
 
     ``crps`` (µg/m³), ``crps_climatology`` and ``crps_skill`` = 1 − crps / crps_climatology;
     ``pinball`` per reported level; ``coverage`` (:func:`coverage`) overall,
-    ``coverage_by_season`` and ``coverage_by_level`` (terciles of the observed value:
-    low, middle, high, with their edges in ``level_edges``); ``pit_histogram``: the
+    ``coverage_by_season`` and ``coverage_by_forecast_level`` (terciles of the forecast
+    median ``q50``: low, middle, high, tied medians in one, the terciles' edges in
+    ``forecast_level_edges``; grouped by the observed value instead, even a calibrated
+    forecast would seem to under-cover the lowest and highest days); ``pit_histogram``: the
     fraction of rows in each of 10 equal PIT bins (calibrated: 0.1 each); ``brier``,
     ``brier_climatology`` and ``brier_skill`` for the exceedance of ``threshold``, and
     ``exceedance_frequency``; ``reliability``: per bin of forecast probability (tenths),
@@ -341,8 +344,8 @@ def probabilistic_metrics(frame: pd.DataFrame, threshold: float) -> dict:
     brier_reference = float(np.mean(scoringrules.brier_score(
         observed, frame["p_exceed_climatology"].to_numpy(), backend="numpy")))
     seasons = _season(frame["date"])
-    edges = np.quantile(y, [1 / 3, 2 / 3])
-    level = np.digitize(y, edges)
+    median = frame["q50"].to_numpy(dtype=float)
+    level = np.minimum((3 * (rankdata(median) - 0.5) / max(len(median), 1)).astype(int), 2)
     pit_counts = np.histogram(frame["pit"].to_numpy(dtype=float), bins=PIT_BINS,
                               range=(0, 1))[0]
     probability = frame["p_exceed"].to_numpy(dtype=float)
@@ -359,10 +362,10 @@ def probabilistic_metrics(frame: pd.DataFrame, threshold: float) -> dict:
         "coverage": coverage(frame),
         "coverage_by_season": {s: coverage(frame[seasons == s]) for s in SEASONS
                                if (seasons == s).any()},
-        "coverage_by_level": {name: coverage(frame[level == k])
-                              for k, name in enumerate(("low", "middle", "high"))
-                              if (level == k).any()},
-        "level_edges": [float(e) for e in edges],
+        "coverage_by_forecast_level": {name: coverage(frame[level == k])
+                                       for k, name in enumerate(("low", "middle", "high"))
+                                       if (level == k).any()},
+        "forecast_level_edges": [float(e) for e in np.quantile(median, [1 / 3, 2 / 3])],
         "pit_histogram": [float(c) / max(len(frame), 1) for c in pit_counts],
         "threshold": float(threshold),
         "exceedance_frequency": float(observed.mean()),

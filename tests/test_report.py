@@ -576,7 +576,7 @@ def test_the_uncertainty_section_reports_coverage_and_the_recommended_models_det
     text = (ridge_run / "report.md").read_text()
     section = text[text.index("Uncertainty and calibration"):]
     assert "80 % cover (width)" in section and "Brier skill" in section
-    assert "by season and by the observed level's tercile" in section
+    assert "by season and by the tercile of its forecast median" in section
     for figure in ("uncertainty_fan.png", "uncertainty_pit.png", "uncertainty_reliability.png"):
         assert (ridge_run / "figures" / figure).is_file(), figure
 

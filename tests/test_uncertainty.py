@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.stats
 
 from forecast import daily, uncertainty
 from forecast.config import load_config
@@ -156,10 +157,34 @@ def test_probabilistic_metrics_of_a_calibrated_forecast():
     assert metrics["crps_skill"] > 0.2 and metrics["brier_skill"] > 0.2
     assert max(abs(h - 0.1) for h in metrics["pit_histogram"]) < 0.03
     assert set(metrics["coverage_by_season"]) == {"DJF", "MAM", "JJA", "SON"}
-    assert set(metrics["coverage_by_level"]) == {"low", "middle", "high"}
+    assert set(metrics["coverage_by_forecast_level"]) == {"low", "middle", "high"}
     for row in metrics["reliability"]:            # calibrated: frequency follows probability
         if row["n"] > 100:
             assert abs(row["observed_frequency"] - row["mean_probability"]) < 0.1, row
+
+
+def test_coverage_by_forecast_level_shows_a_calibrated_forecast_as_calibrated():
+    """Forecasts whose distribution is the truth's own: grouped by their median, each
+    third's 80 % interval covers 80 %. Grouped by the observed value, as the report did,
+    the lowest and highest thirds read 75 % (the forecaster's dilemma)."""
+    rng = np.random.default_rng(5)
+    n = 30_000
+    log_median = rng.normal(4.0, 0.6, n)
+    y = np.exp(log_median + rng.normal(0.0, 0.4, n))
+    quantiles = np.exp(log_median[:, None] + 0.4 * scipy.stats.norm.ppf(LEVELS)[None])
+    columns = uncertainty.distribution_columns(quantiles, y, quantiles, 75.0)
+    frame = pd.DataFrame({"date": pd.date_range("2000-01-01", periods=n), "y_true": y,
+                          **columns})
+    by_forecast = uncertainty.probabilistic_metrics(frame, 75.0)["coverage_by_forecast_level"]
+    for third in ("low", "middle", "high"):
+        assert abs(by_forecast[third]["80"]["coverage"] - 0.8) < 0.015, by_forecast
+    by_observed = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
+    assert uncertainty.coverage(frame[by_observed == 2])["80"]["coverage"] < 0.77
+    # tied medians (half the forecasts clipped at 0) fall in one third together
+    frame["q50"] = np.where(np.arange(n) < n // 2, 0.0, frame["q50"])
+    thirds = uncertainty.probabilistic_metrics(frame, 75.0)["coverage_by_forecast_level"]
+    assert thirds["low"] == uncertainty.coverage(frame[frame["q50"] == 0])
+    assert set(thirds) == {"low", "middle", "high"}
 
 
 @pytest.fixture(scope="module")

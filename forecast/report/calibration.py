@@ -91,7 +91,7 @@ def section_uncertainty(doc: Doc, run: Run, figures: Path, featured: list[str],
 
 
 def _recommended_detail(doc: Doc, run: Run, model: str) -> None:
-    """Coverage of the recommended model by season and by observed level, on the latest
+    """Coverage of the recommended model by season and by forecast level, on the latest
     test period and pooled."""
     entry = run.result.entries[model]
     latest, pooled = entry.metrics.get("test", {}), run.pooled(model)
@@ -99,15 +99,20 @@ def _recommended_detail(doc: Doc, run: Run, model: str) -> None:
     groups = [("all days", latest.get("coverage"), pooled.get("coverage"))]
     groups += [(season, latest.get("coverage_by_season", {}).get(season),
                 pooled.get("coverage_by_season", {}).get(season)) for season in SEASONS]
-    groups += [(f"observed in the {name}", latest.get("coverage_by_level", {}).get(key),
-                pooled.get("coverage_by_level", {}).get(key))
-               for key, name in LEVEL_NAMES.items()]
+    # runs from before the forecast's terciles grouped the days by the observed level
+    by = "forecast" if "coverage_by_forecast_level" in {*latest, *pooled} else "observed"
+    key = f"coverage_by_{'forecast_' * (by == 'forecast')}level"
+    groups += [(f"{by} in the {name}", latest.get(key, {}).get(level),
+                pooled.get(key, {}).get(level)) for level, name in LEVEL_NAMES.items()]
     rows = [[label, *(_coverage_cell(part, n) for part in (a, b) for n in ("50", "80", "90"))]
             for label, a, b in groups if a or b]
     doc.table(["Days", f"50 % ({latest_name})", f"80 % ({latest_name})", f"90 % ({latest_name})",
                "50 % (pooled)", "80 % (pooled)", "90 % (pooled)"], rows, align="lrrrrrr",
               caption=f"Coverage (mean width, {UNIT}) of the recommended model, {model}, by "
-                      "season and by the observed level's tercile")
+                      + ("season and by the tercile of its forecast median (by the observed "
+                         "level even a calibrated forecast would seem to under-cover the "
+                         "lowest and highest days)" if by == "forecast"
+                         else "season and by the observed level's tercile"))
     if latest.get("brier_skill") is not None:
         doc.para(f"On {latest_name}, {model}'s probability of exceeding "
                  f"{latest['threshold']:g} {UNIT} has a Brier score of "
