@@ -217,6 +217,21 @@ def cdf(quantiles: np.ndarray, values: np.ndarray) -> np.ndarray:
     return out
 
 
+def pit(quantiles: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The probability integral transform of each row's observed ``value``: :func:`cdf`,
+    but where several quantiles equal the value (a point mass, e.g. a constant series
+    forecast exactly) the middle of the levels they span, not the lowest: a perfect
+    forecast of a constant then has PIT 0.5, not 0.01."""
+    quantiles = np.asarray(quantiles, dtype=float)
+    values = np.broadcast_to(np.asarray(values, dtype=float), (len(quantiles),))
+    out = cdf(quantiles, values)
+    below = (quantiles < values[:, None]).sum(axis=1)
+    tied = (quantiles == values[:, None]).sum(axis=1)
+    rows = np.flatnonzero(tied > 1)
+    out[rows] = (LEVELS[below[rows]] + LEVELS[below[rows] + tied[rows] - 1]) / 2
+    return out
+
+
 def exceedance_probability(quantiles: np.ndarray, threshold: float = LIMIT_24H) -> np.ndarray:
     """P(daily mean > threshold) for each row."""
     return 1.0 - cdf(quantiles, threshold)
@@ -279,7 +294,7 @@ def forecast_columns(quantiles: np.ndarray, y_true: np.ndarray,
                for name, level in zip(QUANTILE_COLUMNS, REPORTED_LEVELS, strict=True)}
     columns["p_exceed"] = np.round(exceedance_probability(quantiles, threshold), 4)
     columns["crps"] = np.where(known, np.round(crps(quantiles, y_filled), 4), np.nan)
-    columns["pit"] = np.where(known, np.round(cdf(quantiles, y_filled), 4), np.nan)
+    columns["pit"] = np.where(known, np.round(pit(quantiles, y_filled), 4), np.nan)
     return columns
 
 

@@ -128,6 +128,17 @@ def test_the_cdf_inverts_the_quantiles():
     assert (uncertainty.cdf(quantiles, 1e9) > LEVELS[-1]).all()
 
 
+def test_the_pit_of_a_point_mass_is_the_middle_of_its_levels():
+    exact = np.full((3, len(LEVELS)), 30.0)                     # a constant, forecast exactly
+    assert list(uncertainty.pit(exact, np.array([30.0, 29.0, 31.0]))) == [
+        0.5, LEVELS[0] / 2, (1 + LEVELS[-1]) / 2]
+    steps = np.repeat([[10.0], [20.0], [20.0], [20.0], [40.0]], [10, 30, 20, 9, 30], axis=0).T
+    assert uncertainty.pit(steps, np.array([20.0]))[0] == pytest.approx((0.11 + 0.69) / 2)
+    smooth = np.linspace(1.0, 99.0, len(LEVELS))[None]          # no ties: the cdf itself
+    values = np.array([3.0])
+    assert uncertainty.pit(smooth, values)[0] == uncertainty.cdf(smooth, values)[0]
+
+
 def test_crps_of_a_point_forecast_is_its_absolute_error_and_rewards_sharpness():
     y = np.array([10.0, 50.0, 200.0])
     point = np.repeat(np.array([30.0, 50.0, 150.0])[:, None], len(LEVELS), axis=1)
