@@ -385,6 +385,9 @@ def probabilistic_metrics(frame: pd.DataFrame, threshold: float) -> dict:
         "threshold": float(threshold),
         "exceedance_frequency": float(observed.mean()),
         "brier": brier, "brier_climatology": brier_reference,
-        "brier_skill": 1.0 - brier / brier_reference if brier_reference > 0 else float("nan"),
+        # with the threshold never (or always) exceeded both scores are the probability
+        # floor's: a skill of exactly 0 by construction, not a finding
+        "brier_skill": (1.0 - brier / brier_reference
+                        if brier_reference > 0 and 0 < observed.mean() < 1 else float("nan")),
         "reliability": reliability,
     }

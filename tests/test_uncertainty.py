@@ -198,6 +198,26 @@ def test_coverage_by_forecast_level_shows_a_calibrated_forecast_as_calibrated():
     assert set(thirds) == {"low", "middle", "high"}
 
 
+def test_the_brier_skill_is_undefined_where_the_threshold_is_never_exceeded():
+    """Both the forecast's and climatology's probabilities sit at the floor: a skill of
+    exactly 0 would be a construction, not a finding."""
+    rng = np.random.default_rng(4)
+    y = rng.uniform(0.0, 20.0, 300)
+    quantiles = np.repeat(np.linspace(0.0, 30.0, len(LEVELS))[None], len(y), axis=0)
+    columns = uncertainty.distribution_columns(quantiles, y, quantiles, 75.0)
+    frame = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=len(y)),
+                          "y_true": y, **columns})
+    metrics = uncertainty.probabilistic_metrics(frame, 75.0)
+    assert metrics["exceedance_frequency"] == 0 and np.isnan(metrics["brier_skill"])
+    assert np.isfinite(metrics["brier"])
+    assert np.isfinite(uncertainty.probabilistic_metrics(frame, 10.0)["brier_skill"])
+
+    from forecast.report.verdict import brier_clause
+    assert "never exceeded" in brier_clause(metrics) and "skill of" not in brier_clause(metrics)
+    skilled = {**metrics, "brier_skill": 0.53}
+    assert brier_clause(skilled).endswith("Brier skill of +53 %")
+
+
 @pytest.fixture(scope="module")
 def synthetic_task():
     hourly = generate_hourly(seed=3, start="2010-01-01", end="2012-12-31")

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..constants import SEASONS, UNIT
 from .document import Doc
 from .figures import figure_fan, figure_pit, figure_reliability
-from .format import DASH, ci, count, fixed, pct
+from .format import DASH, ci, count, fixed, never_or_always, num, pct
 from .run import Run
 
 LEVEL_NAMES = {"low": "lowest third", "middle": "middle third", "high": "highest third"}
@@ -113,7 +113,9 @@ def _recommended_detail(doc: Doc, run: Run, model: str) -> None:
                          "level even a calibrated forecast would seem to under-cover the "
                          "lowest and highest days)" if by == "forecast"
                          else "season and by the observed level's tercile"))
-    if latest.get("brier_skill") is not None:
+    if "brier_skill" in latest and num(latest["brier_skill"]) is None:
+        doc.para(f"On {latest_name}, " + never_or_always(latest, "any day") + ".")
+    elif latest.get("brier_skill") is not None:
         doc.para(f"On {latest_name}, {model}'s probability of exceeding "
                  f"{latest['threshold']:g} {UNIT} has a Brier score of "
                  f"{fixed(latest['brier'], 3)} against {fixed(latest['brier_climatology'], 3)} "

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+from ..constants import UNIT
+
 DASH = "—"
 FORECAST_MODE_LABEL = ("uses observed next-day weather as a perfect forecast — an upper bound "
                        "on what a real weather forecast gives")
@@ -105,3 +107,11 @@ def ci(pair, digits: int = 1, with_sign: bool = False) -> str:
 def short(text, limit: int = 160) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def never_or_always(test: dict, where: str) -> str:
+    """Why an exceedance probability has no Brier skill: its threshold was never (or
+    always) exceeded on ``where``."""
+    which = "never" if not test.get("exceedance_frequency") else "always"
+    return (f"{test['threshold']:g} {UNIT} was {which} exceeded on {where}, so a probability "
+            "of exceeding it has no skill to show")

@@ -31,7 +31,19 @@ from __future__ import annotations
 from ..constants import SEASON_NAMES, UNIT
 from ..selection import failed_tests
 from ..significance import days_to_detect, detectable_difference, one_test_only
-from .format import ci, count, fixed, forecast_mode_label, p_eq, pct, pval, short, signed
+from .format import (
+    ci,
+    count,
+    fixed,
+    forecast_mode_label,
+    never_or_always,
+    num,
+    p_eq,
+    pct,
+    pval,
+    short,
+    signed,
+)
 from .run import Run
 
 #: Baselines that are references, not fitted models: a gain over them alone says little.
@@ -226,6 +238,15 @@ def _simpler_that_fail(rec: dict, chosen: str) -> list[str]:
     return [f"The candidates simpler than {chosen} do not pass: " + "; ".join(parts) + "."]
 
 
+def brier_clause(test: dict) -> str:
+    """"its probability of exceeding 75 µg/m³ has a Brier skill of +53 %", or why it has
+    none (:func:`never_or_always`)."""
+    if num(test.get("brier_skill")) is None:
+        return never_or_always(test, "those days")
+    return (f"its probability of exceeding {test['threshold']:g} {UNIT} has a Brier skill of "
+            f"{pct(test['brier_skill'], signed=True)}")
+
+
 def rule_choices(run: Run, chosen: str) -> tuple[str, bool]:
     """The rule's choice in each fold, e.g. "2012: hgb, 2013: combination, 2014: hgb", or
     "chosen every time"; and whether it chose ``chosen`` in every fold."""
@@ -288,9 +309,8 @@ def _expected_error(run: Run, chosen: str) -> list[str]:
         s.append(f"{whose} calibrated 80 % and 90 % intervals cover "
                  f"{pct(cover['80']['coverage'])} and {pct(cover['90']['coverage'])} of "
                  f"those {days(run)}; its CRPS is {fixed(test['crps'], 2)} {UNIT} (skill "
-                 f"{pct(test['crps_skill'], signed=True)} against climatology) and its "
-                 f"probability of exceeding {test['threshold']:g} {UNIT} has a Brier "
-                 f"skill of {pct(test['brier_skill'], signed=True)}.")
+                 f"{pct(test['crps_skill'], signed=True)} against climatology) and "
+                 + brier_clause(test) + ".")
     return s
 
 
@@ -478,7 +498,7 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
         rows.append(["Expected error", text])
         cover = test.get("coverage") or {}
         if "80" in cover and "90" in cover:
-            text = ("the calibrated 80 % and 90 % intervals cover "
+            text = (("the rule's" if by_rule else "the") + " calibrated 80 % and 90 % intervals cover "
                     f"{pct(cover['80']['coverage'])} and {pct(cover['90']['coverage'])} "
                     f"of the test {days(run)} (mean widths {fixed(cover['80'].get('width'), 0)} "
                     f"and {fixed(cover['90'].get('width'), 0)} {UNIT})")
@@ -490,7 +510,10 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
                          "the 80 % interval covers "
                          f"{pct(seasons[low])}")
             rows.append(["Intervals", text])
-        if test.get("brier_skill") is not None:
+        if "brier_skill" in test and num(test["brier_skill"]) is None:
+            rows.append([f"Probability of exceeding {test['threshold']:g} {UNIT}",
+                         "not scored: " + never_or_always(test, f"the test {days(run)}")])
+        elif test.get("brier_skill") is not None:
             text = (f"Brier skill {pct(test['brier_skill'], signed=True)} against the "
                     "climatological frequency")
             if test.get("exceedance_frequency") is not None:
