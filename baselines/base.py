@@ -10,6 +10,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
 from forecast.errors import DataError
+from forecast.task import check_inputs
 
 #: what a fitted baseline holds that skops does not trust by default: each is loaded
 #: only when it is one of these (gradient boosting's trees, and its functions)
@@ -56,17 +57,20 @@ class Baseline(BaseEstimator):
         fitted = {k: v for k, v in vars(self).items() if k.endswith("_")}
         skops.io.dump({"class": type(self).__name__, "params": self.get_params(),
                        "fitted": fitted}, path, compression=zipfile.ZIP_DEFLATED)
+        # what load_baseline would refuse is refused here, when the run is made, not
+        # when forecast predict needs the whole run's models
+        beyond = _untrusted(path) - STORED_TYPES
+        if beyond:
+            Path(path).unlink()
+            raise TypeError(f"{type(self).__name__} holds types that forecast predict does "
+                            f"not load ({', '.join(sorted(beyond))}): add them to "
+                            "baselines.base.STORED_TYPES if loading them is safe")
 
     def check_task(self, task, path: str | Path = "the fitted baseline") -> None:
         """DataError unless ``task`` gives the features and stations it was fitted on."""
         features = getattr(self, "feature_names_in_", None)
-        if features is not None and list(task.feature_names) != features:
-            missing = [f for f in features if f not in task.feature_names]
-            extra = [f for f in task.feature_names if f not in features]
-            raise DataError(f"{path}: fitted on {len(features)} features, the data gives "
-                            f"{len(task.feature_names)}"
-                            + (f" (missing: {', '.join(missing[:5])})" if missing else "")
-                            + (f" (new: {', '.join(extra[:5])})" if extra else ""))
+        if features is not None:
+            check_inputs({"features": features}, task, str(path))
         stations = getattr(self, "stations_in_", None)
         if stations is not None and [str(s) for s in task.stations] != stations:
             raise DataError(f"{path}: fitted on the stations {', '.join(stations[:5])}"
@@ -84,7 +88,7 @@ def load_baseline(path: str | Path) -> Baseline:
 
     classes = {c.__name__: c for c in (Climatology, Persistence, SklearnBaseline)}
     try:
-        untrusted = set(skops.io.get_untrusted_types(file=path))
+        untrusted = _untrusted(path)
         if untrusted - STORED_TYPES:
             raise DataError(f"{path}: holds types a fitted baseline does not "
                             f"({', '.join(sorted(untrusted - STORED_TYPES))}); not loaded")
@@ -99,3 +103,10 @@ def load_baseline(path: str | Path) -> Baseline:
     for name, value in saved["fitted"].items():
         setattr(model, name, value)
     return model
+
+
+def _untrusted(path: str | Path) -> set[str]:
+    """The types in a skops file that skops does not trust by default."""
+    import skops.io
+
+    return set(skops.io.get_untrusted_types(file=path))

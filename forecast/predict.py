@@ -297,6 +297,15 @@ def incomplete_issue_days(daily: pd.DataFrame, last_hour: pd.Series, min_hours: 
     return warnings
 
 
+def _check_stored(model, name: str, path: Path) -> None:
+    """DataError unless the model loaded from ``path`` is the one the run stored there
+    (``name``): a file copied over another would forecast under the wrong name."""
+    held = registry.built_as(model)
+    if held != name:
+        raise DataError(f"{path}: holds a fitted {held or type(model).__name__}, not {name} "
+                        "(run forecast run again to store the models)")
+
+
 def latest_task(config: dict, result: RunResult, weather: Path | None = None,
                 since: pd.Timestamp | None = None, require_splits: bool = False):
     """The task built from the configured data (and the target day's ``weather``, a CSV
@@ -458,6 +467,7 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
                 from baselines import load_baseline
 
                 model = load_baseline(path)
+                _check_stored(model, name, path)
                 model.check_task(task, path)
             else:   # a run that stored no baselines (before they were stored)
                 if not noted_refit:
@@ -473,6 +483,8 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
             from models import load_model
 
             model = load_model(path)
+            _check_stored(model, name, path)
+            model.check_task(task, path)
             try:
                 values = model.predict(task, rows)
             except (RuntimeError, ValueError, IndexError) as exc:

@@ -141,6 +141,18 @@ def spec(name: str) -> ModelSpec:
     return REGISTRY[name]
 
 
+def built_as(model) -> str | None:
+    """The registry name a (fitted or loaded) model was built as: a network's ``kind``,
+    a scikit-learn baseline's ``family``, else the one name registered for its class;
+    None when none fits. :func:`forecast.predict` checks it against the file's name."""
+    for attribute in ("kind", "family"):
+        if isinstance(value := getattr(model, attribute, None), str):
+            return value
+    names = [n for n, s in REGISTRY.items()
+             if s.factory.rpartition(":")[2] == type(model).__name__]
+    return names[0] if len(names) == 1 else None
+
+
 def build(name: str, config: dict, seed: int = 0, seeds: int | None = None) -> Forecaster:
     """A fresh, unfitted model ``name`` configured from the run ``config``.
 

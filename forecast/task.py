@@ -194,6 +194,15 @@ class ForecastTask:
     def split(self) -> np.ndarray:
         return self.rows["split"].to_numpy()
 
+    def input_names(self) -> dict[str, list[str]]:
+        """The names of every input a model may read, by kind: the tabular features, the
+        daily sequence's channels, the hourly window's and the target day's hourly
+        channels (a fitted model reads them by position: :func:`check_inputs`)."""
+        return {"features": list(self.feature_names),
+                "sequence channels": list(self.sequence_names),
+                "hourly channels": list(self.hourly_names),
+                "target-day hourly channels": list(self.target_hour_names)}
+
     def mask(self, split: str, scored: bool = True) -> np.ndarray:
         """Rows of ``split``; with ``scored`` only those whose target is valid."""
         selected = self.split == split
@@ -1247,6 +1256,24 @@ def uninformative_columns(values: np.ndarray) -> np.ndarray:
     low = np.where(finite, flat, np.inf).min(axis=0)
     high = np.where(finite, flat, -np.inf).max(axis=0)
     return ~finite.any(axis=0) | (high <= low)
+
+
+def check_inputs(fitted: dict[str, list[str]], task: ForecastTask, where: str) -> None:
+    """DataError (naming ``where``, e.g. the model's file) unless ``task`` gives each kind
+    of input in ``fitted`` (:meth:`ForecastTask.input_names` of the task it was fitted
+    on) under the same names in the same order: a model reads its inputs by position."""
+    given = task.input_names()
+    for kind, names in fitted.items():
+        now = given.get(kind, [])
+        if list(names) == now:
+            continue
+        missing = [n for n in names if n not in now]
+        extra = [n for n in now if n not in names]
+        detail = ((f" (missing: {', '.join(missing[:5])})" if missing else "")
+                  + (f" (new: {', '.join(extra[:5])})" if extra else "")
+                  or " (the same ones in another order)")
+        raise DataError(f"{where}: fitted on {len(names)} {kind}, the data gives "
+                        f"{len(now)}{detail}")
 
 
 def drop_uninformative(task: ForecastTask) -> tuple[ForecastTask, list[str]]:

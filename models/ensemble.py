@@ -128,6 +128,11 @@ class SeedEnsemble(BaseEstimator):
         members = list(getattr(self, "members_", {}).values())
         return members[0].history if members else pd.DataFrame()
 
+    def check_task(self, task: ForecastTask, path: str | Path = "the fitted ensemble") -> None:
+        """DataError unless ``task`` gives the inputs its members were fitted on."""
+        for member in self.members_.values():
+            member.check_task(task, path)
+
     # ------------------------------------------------------------------ save / load
 
     def save(self, path: str | Path) -> None:

@@ -39,7 +39,7 @@ from sklearn.base import BaseEstimator, clone
 
 from forecast.config import DEFAULTS
 from forecast.errors import DataError, ModelFailed
-from forecast.task import EXTRA_TRAIN, ForecastTask
+from forecast.task import EXTRA_TRAIN, ForecastTask, check_inputs
 from forecast.uncertainty import LEVELS
 
 from .base import NetworkConfig
@@ -234,6 +234,19 @@ class NetworkForecaster(BaseEstimator):
         (``train_extra``); ``task`` itself when there are none to add."""
         return task.with_issue_hours(self.train_issue_hours) if self.train_issue_hours else task
 
+    def input_names(self, task: ForecastTask) -> dict[str, list[str]]:
+        """The names of the inputs this network reads of ``task``, by kind
+        (:meth:`ForecastTask.input_names`): the hourly window's only if it reads it."""
+        names = task.input_names()
+        return {kind: names[kind] for kind in ("features", "sequence channels")
+                + (("hourly channels",) if NETWORKS[self.kind].reads_hourly else ())}
+
+    def check_task(self, task: ForecastTask, path: str | Path = "the fitted network") -> None:
+        """DataError unless ``task`` gives the inputs it was fitted on, in the same order
+        (a network from before they were stored is not checked)."""
+        if getattr(self, "inputs_", None):
+            check_inputs(self.inputs_, task, str(path))
+
     def input_task(self, task: ForecastTask) -> ForecastTask:
         """``task`` as the network reads it: with ``issue_hours_before_end`` when it was
         trained on other issue hours (0 for the end-of-day rows it forecasts)."""
@@ -291,6 +304,7 @@ class NetworkForecaster(BaseEstimator):
         from .module import ForecastModule
 
         start = time.perf_counter()
+        self.inputs_ = self.input_names(task)
         task = self.training_task(task)
         L.seed_everything(self.seed, workers=True, verbose=False)
         torch.use_deterministic_algorithms(True, warn_only=True)
@@ -433,7 +447,8 @@ class NetworkForecaster(BaseEstimator):
         return {"state_dict": self.model_.state_dict(), "params": self.get_params(),
                 "network": asdict(self.network_config_),
                 "target_transform": self.scalers_.target_transform,
-                "scalers": self.scalers_.state(), "info": info}
+                "scalers": self.scalers_.state(), "info": info,
+                "inputs": dict(getattr(self, "inputs_", None) or {})}
 
     @classmethod
     def from_state(cls, saved: dict) -> NetworkForecaster:
@@ -444,6 +459,7 @@ class NetworkForecaster(BaseEstimator):
         forecaster.model_.load_state_dict(saved["state_dict"])
         forecaster.model_.eval()
         forecaster.info_ = dict(saved.get("info", {}))
+        forecaster.inputs_ = {k: list(v) for k, v in saved.get("inputs", {}).items()}
         return forecaster
 
     def save(self, path: str | Path) -> None:

@@ -372,6 +372,43 @@ def test_a_stored_baseline_refuses_what_it_does_not_hold(task, tmp_path):
         loaded.check_task(renamed, path)
 
 
+def test_a_baseline_holding_what_predict_cannot_load_is_refused_when_stored(task, tmp_path):
+    """A new baseline holding a random forest's trees stored fine and then stopped
+    forecast predict for the whole run; it is refused when the run stores it."""
+    from sklearn.tree import DecisionTreeRegressor
+
+    from baselines.base import Baseline
+
+    class Forest(Baseline):
+        def fit(self, task):
+            train = task.mask("train")
+            self.tree_ = DecisionTreeRegressor(max_depth=2).fit(
+                np.nan_to_num(task.X[train]), task.y[train])
+            return self
+
+    path = tmp_path / "forest.skops"
+    with pytest.raises(TypeError, match=r"sklearn\.tree\._tree\.Tree.*STORED_TYPES"):
+        Forest().fit(task).save(path)
+    assert not path.exists()
+
+
+def test_forecast_predict_refuses_a_model_file_holding_another_model(task, tmp_path):
+    from baselines import load_baseline
+    from forecast.config import load_config
+    from forecast.predict import _check_stored
+
+    config = load_config(None)
+    for name in registry.ALL_MODELS:
+        assert registry.built_as(registry.build(name, config)) == name
+    assert registry.built_as(Persistence()) == "persistence"
+    assert registry.built_as(Climatology()) == "climatology"
+    path = tmp_path / "elasticnet.skops"
+    SklearnBaseline(family="ridge").fit(task).save(path)
+    with pytest.raises(DataError, match="elasticnet.skops: holds a fitted ridge, not elasticnet"):
+        _check_stored(load_baseline(path), "elasticnet", path)
+    _check_stored(load_baseline(path), "ridge", path)
+
+
 def test_gradient_boosting_takes_threads_only_for_many_rows(task, hours_task, monkeypatch):
     """One OpenMP thread for a single station's days (threads there only spin-wait beside
     a busy process); ``training.jobs`` threads from THREADED_ROWS fitted rows on, hours

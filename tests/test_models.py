@@ -395,6 +395,31 @@ def test_load_refuses_a_task_with_other_features(task, fitted_mlp):
         fitted_mlp.predict(narrower, all_rows(task))
 
 
+def test_a_stored_network_refuses_its_features_in_another_order(task, fitted_mlp, tmp_path):
+    """A network reads its inputs by position: two features swapped pass the count check
+    and moved its forecasts silently; the names it stores refuse them."""
+    from forecast.errors import DataError
+
+    path = tmp_path / "mlp.pt"
+    fitted_mlp.save(path)
+    loaded = models.load_model(path)
+    loaded.check_task(task, path)
+    a, b = task.feature_names.index("pm25_lag1"), task.feature_names.index("pm25_lag6")
+    order = list(range(len(task.feature_names)))
+    order[a], order[b] = b, a
+    swapped = dataclasses.replace(task, X=task.X[:, order],
+                                  feature_names=[task.feature_names[k] for k in order])
+    with pytest.raises(DataError, match="mlp.pt: fitted on .* features.*another order"):
+        loaded.check_task(swapped, path)
+    renamed = dataclasses.replace(task, sequence_names=[*task.sequence_names[:-1], "other"])
+    with pytest.raises(DataError, match="sequence channels.*missing.*new: other"):
+        loaded.check_task(renamed, path)
+    # a network stored before the names were: not checked
+    saved = torch.load(path, weights_only=True)
+    del saved["inputs"]
+    models.NetworkForecaster.from_state(saved).check_task(swapped, path)
+
+
 # ------------------------------------------------------------------ multi-station
 
 
