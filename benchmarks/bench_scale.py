@@ -41,7 +41,7 @@ def models_of(mode: str) -> list[str]:
 def data_to_task(n_stations: int, mode: str = "observed") -> dict:
     sys.path.insert(0, str(ROOT))
     from forecast import daily, quality
-    from forecast.synthetic import generate_hourly
+    from forecast.synthetic import generate_hourly, station_coordinates
     from forecast.task import build_task
 
     times = {}
@@ -55,8 +55,10 @@ def data_to_task(n_stations: int, mode: str = "observed") -> dict:
     frame = daily.to_daily(hourly)
     times["daily"] = time.perf_counter() - start
     start = time.perf_counter()
+    # with the stations' coordinates, as forecast run builds it: the upwind feature too
     task = build_task(hourly, frame, dataset="synthetic", mode=mode,
-                      target_hours=mode == "forecast")
+                      target_hours=mode == "forecast",
+                      coordinates=station_coordinates(n_stations))
     times["task"] = time.perf_counter() - start
     return {"rows": len(hourly), "task_rows": len(task.y), **times}
 
