@@ -228,9 +228,11 @@ FREE_TABLES = {("data", "columns"), ("data", "units"), ("data", "coordinates"),
 
 
 def did_you_mean(word: str, choices, cutoff: float = 0.6) -> str:
-    """`` (did you mean 'x'?)`` for the nearest of ``choices`` to ``word``, or ``""``."""
-    near = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)
-    return f" (did you mean {near[0]!r}?)" if near else ""
+    """`` (did you mean 'x'?)`` for the nearest of ``choices`` to ``word``, or ``""``;
+    letter case aside (``RIDGE`` is near ``ridge``)."""
+    by_lower = {str(c).lower(): c for c in choices}
+    near = difflib.get_close_matches(str(word).lower(), list(by_lower), n=1, cutoff=cutoff)
+    return f" (did you mean {by_lower[near[0]]!r}?)" if near else ""
 
 
 def _check(values: dict, defaults: dict, where: str) -> None:

@@ -128,6 +128,9 @@ def test_choices(section, key, value):
     ("[data]\ndatset = 'x'\n", "unknown option 'data.datset' (did you mean 'dataset'?)"),
     ("[diagnostics]\nsweep_hiden = [1]\n", "did you mean 'sweep_hidden'?"),
     ("[task]\nzzz = 1\n", "unknown option 'task.zzz'"),
+    ("[models]\nnames = ['RIDGE']\n", "unknown model 'RIDGE'"),
+    ("[models]\nnames = ['RIDGE']\n", "(did you mean 'ridge'?)"),
+    ("[Training]\nhidden = 3\n", "(did you mean 'training'?)"),
 ])
 def test_unknown_keys_suggest_the_nearest(tmp_path, text, needle):
     with pytest.raises(DataError) as info:
