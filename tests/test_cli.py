@@ -135,7 +135,7 @@ def test_a_validation_split_too_short_to_calibrate_is_one_line(tmp_path, cli_err
                      "--synthetic-end", "2010-12-31", "--train-end", "2010-10-31",
                      "--val-end", "2010-11-04", "--test-end", "2010-12-31",
                      "--models", "persistence,ridge", "--out", str(tmp_path), progress=True)
-    assert "validation split has" in line and "at least 10" in line
+    assert "validation split has" in line and "at least 19" in line
     assert not any(tmp_path.iterdir())
 
 
