@@ -581,6 +581,21 @@ def test_the_uncertainty_section_reports_coverage_and_the_recommended_models_det
         assert (ridge_run / "figures" / figure).is_file(), figure
 
 
+def test_the_uncertainty_section_says_which_log_space_calibrated_each_model():
+    from types import SimpleNamespace
+
+    from forecast.report.calibration import _log_space
+
+    def result(**offsets):
+        return SimpleNamespace(entries={name: SimpleNamespace(info={"calibration": (
+            {"log_shifts": [], "n_fitted": 30} | ({"log_offset": a} if a else {}))})
+            for name, a in offsets.items()})
+
+    text = _log_space(result(hgb=3.0, ridge=10.0), "hgb")
+    assert text.startswith("log(a + PM2.5)") and "hgb's a = 3 µg/m³" in text
+    assert _log_space(result(hgb=None, ridge=None), "hgb") == "log(1 + PM2.5)"   # an old run
+
+
 def test_the_verdict_on_the_networks_says_whether_anything_they_control_holds_them_back():
     from forecast.report.details import verdict_on_the_networks
 

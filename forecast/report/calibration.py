@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..constants import SEASONS, UNIT
+from ..uncertainty import CALIBRATION_BLOCKS, OFFSETS
 from .document import Doc
 from .figures import figure_fan, figure_pit, figure_reliability
 from .format import DASH, ci, count, fixed, never_or_always, num, pct
@@ -18,6 +19,21 @@ def _coverage_cell(coverage: dict | None, nominal: str) -> str:
     if not coverage or nominal not in coverage:
         return DASH
     return f"{pct(coverage[nominal]['coverage'])} ({fixed(coverage[nominal]['width'], 0)})"
+
+
+def _log_space(result, recommended: str | None) -> str:
+    """How the calibration's log space reads: log(a + PM2.5) with each model's offset a
+    chosen on its validation rows, or log(1 + PM2.5) in a run from before the choice."""
+    offsets = {name: entry.info.get("calibration", {}).get("log_offset")
+               for name, entry in result.entries.items()}
+    if not any(a is not None for a in offsets.values()):
+        return "log(1 + PM2.5)"
+    chosen = offsets.get(recommended)
+    return (f"log(a + PM2.5), each model's offset a among {', '.join(f'{a:g}' for a in OFFSETS)} "
+            f"{UNIT} chosen by its validation CRPS cross-fitted over {CALIBRATION_BLOCKS} "
+            "blocks of dates"
+            + (f"; {recommended}'s a = {chosen:g} {UNIT} on the latest fold"
+               if chosen is not None else ""))
 
 
 def section_uncertainty(doc: Doc, run: Run, figures: Path, featured: list[str],
@@ -41,8 +57,9 @@ def section_uncertainty(doc: Doc, run: Run, figures: Path, featured: list[str],
            f"Each model gives a point forecast (the networks trained with the MSE loss on "
            f"{target}). ")
         + "A conformal recalibration fitted on each fold's validation year only then shifts "
-        "every quantile level in log space (log(1 + PM2.5)), so intervals widen with the "
-        "level as the errors do; the test periods never enter it. CRPS: the continuous "
+        f"every quantile level in log space ({_log_space(result, recommended)}), so "
+        "intervals widen with the level as the errors do; the test periods never enter it. "
+        "CRPS: the continuous "
         f"ranked probability score ({UNIT}; lower is better; for a point forecast it equals "
         "the absolute error), its skill against the climatological distribution (the "
         "training days of the same station and calendar month). Coverage: the share of "
