@@ -196,13 +196,12 @@ class ForecastTask:
         return self.rows["split"].to_numpy()
 
     def input_names(self) -> dict[str, list[str]]:
-        """The names of every input a model may read, by kind: the tabular features, the
-        daily sequence's channels, the hourly window's and the target day's hourly
-        channels (a fitted model reads them by position: :func:`check_inputs`)."""
+        """The names of the inputs a model reads by position, by kind: the tabular
+        features, the daily sequence's and the hourly window's channels (checked against
+        a fitted model's by :func:`check_inputs`)."""
         return {"features": list(self.feature_names),
                 "sequence channels": list(self.sequence_names),
-                "hourly channels": list(self.hourly_names),
-                "target-day hourly channels": list(self.target_hour_names)}
+                "hourly channels": list(self.hourly_names)}
 
     def mask(self, split: str, scored: bool = True) -> np.ndarray:
         """Rows of ``split``; with ``scored`` only those whose target is valid."""

@@ -81,11 +81,13 @@ def conformal_quantile(scores: np.ndarray, level: float) -> float:
 
 
 def _conformal_shifts(scores: np.ndarray, levels: np.ndarray = LEVELS) -> np.ndarray:
-    """:func:`conformal_quantile` of each column k of ``scores`` (n, L) at ``levels[k]``."""
+    """:func:`conformal_quantile` of each column k of ``scores`` (n, L) at ``levels[k]``;
+    a single column (n, 1) serves every level (a point forecast's scores, sorted once)."""
     ordered = np.sort(scores, axis=0)
     n = len(ordered)
     rank = np.where(levels >= 0.5, np.ceil((n + 1) * levels), np.floor((n + 1) * levels))
-    return ordered[np.clip(rank, 1, n).astype(int) - 1, np.arange(len(levels))]
+    columns = np.arange(len(levels)) if scores.shape[1] > 1 else np.zeros(len(levels), int)
+    return ordered[np.clip(rank, 1, n).astype(int) - 1, columns]
 
 
 @dataclass
@@ -150,6 +152,8 @@ def _exp(logs: np.ndarray, offset: float) -> np.ndarray:
 
 
 def _shifts(y_true: np.ndarray, raw: np.ndarray, offset: float) -> np.ndarray:
+    if (raw == raw[:, :1]).all():      # a point forecast: one column of scores for all
+        raw = raw[:, :1]
     return _conformal_shifts(_log(y_true, offset)[:, None] - _log(raw, offset))
 
 
