@@ -177,7 +177,8 @@ def forecast_rows(task: ForecastTask, rows: np.ndarray, name: str, model,
     raw = uncertainty.raw_quantiles(model, task, rows, point=values)
     validation = task.split[rows] == "val"
     if validation.sum() < uncertainty.MIN_CALIBRATION_DAYS:
-        raise DataError(f"the validation split has {int(validation.sum())} scored day(s); "
+        unit = "day" if len(task.stations) == 1 else "station-day"
+        raise DataError(f"the validation split has {int(validation.sum())} scored {unit}(s); "
                         f"calibrating the forecast distributions needs at least "
                         f"{uncertainty.MIN_CALIBRATION_DAYS} (set [split] val_end later)")
     calibration = uncertainty.Calibration.fit(
