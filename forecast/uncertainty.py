@@ -114,6 +114,8 @@ class Calibration:
         first."""
         y_true = np.asarray(y_true, dtype=float)
         raw = np.asarray(raw, dtype=float)
+        if (raw == raw[:, :1]).all():   # a point forecast: one column of scores for all
+            raw = raw[:, :1]
         if len(y_true) < 2 or not np.isfinite(y_true).all():
             raise ValueError("calibration needs at least 2 finite validation targets")
         offset = offsets[0]
@@ -152,8 +154,8 @@ def _exp(logs: np.ndarray, offset: float) -> np.ndarray:
 
 
 def _shifts(y_true: np.ndarray, raw: np.ndarray, offset: float) -> np.ndarray:
-    if (raw == raw[:, :1]).all():      # a point forecast: one column of scores for all
-        raw = raw[:, :1]
+    """The shifts at every level of :data:`LEVELS`; ``raw`` (n, L) or, for a point
+    forecast, (n, 1)."""
     return _conformal_shifts(_log(y_true, offset)[:, None] - _log(raw, offset))
 
 
