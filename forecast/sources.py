@@ -469,8 +469,8 @@ def refuse_straddling(time: pd.Series, station: pd.Series, source: str, label: s
     # then 10-minute values): at least HOURLY_STRETCH rows an hour apart at one minute,
     # which the gaps of finer data almost never make
     link = (of_station >= 0) & (steps == hour) & off[order][1:] & off[order][:-1]
-    starts = np.flatnonzero(np.diff(np.r_[0, link.astype(np.int8), 0]) == 1)
-    ends = np.flatnonzero(np.diff(np.r_[0, link.astype(np.int8), 0]) == -1)
+    edges = np.diff(np.r_[0, link.astype(np.int8), 0])
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     for first, stop in zip(starts, ends, strict=True):
         if stop - first + 1 >= HOURLY_STRETCH:
             mine[order[first:stop + 1]] = hour

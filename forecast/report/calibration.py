@@ -9,7 +9,7 @@ from ..constants import SEASONS, UNIT
 from ..uncertainty import CALIBRATION_BLOCKS, OFFSETS
 from .document import Doc
 from .figures import figure_fan, figure_pit, figure_reliability
-from .format import DASH, ci, count, fixed, never_or_always, num, pct
+from .format import DASH, ci, count, fixed, never_or_always, no_brier_skill, pct
 from .run import Run
 
 LEVEL_NAMES = {"low": "lowest third", "middle": "middle third", "high": "highest third"}
@@ -130,7 +130,7 @@ def _recommended_detail(doc: Doc, run: Run, model: str) -> None:
                          "level even a calibrated forecast would seem to under-cover the "
                          "lowest and highest days)" if by == "forecast"
                          else "season and by the observed level's tercile"))
-    if "brier_skill" in latest and num(latest["brier_skill"]) is None:
+    if no_brier_skill(latest):
         doc.para(f"On {latest_name}, " + never_or_always(latest, "any day") + ".")
     elif latest.get("brier_skill") is not None:
         doc.para(f"On {latest_name}, {model}'s probability of exceeding "

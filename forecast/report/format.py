@@ -109,6 +109,12 @@ def short(text, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def no_brier_skill(test: dict) -> bool:
+    """Whether scores that have a Brier skill have none to show: NaN where the threshold
+    was never or always exceeded (:func:`never_or_always` says why)."""
+    return "brier_skill" in test and num(test["brier_skill"]) is None
+
+
 def never_or_always(test: dict, where: str) -> str:
     """Why an exceedance probability has no Brier skill: its threshold was never (or
     always) exceeded on ``where``."""

@@ -37,6 +37,7 @@ from .format import (
     fixed,
     forecast_mode_label,
     never_or_always,
+    no_brier_skill,
     num,
     p_eq,
     pct,
@@ -45,6 +46,7 @@ from .format import (
     signed,
 )
 from .run import Run
+from .sections import fit_seconds, training_time
 
 #: Baselines that are references, not fitted models: a gain over them alone says little.
 REFERENCES = ("persistence", "climatology")
@@ -104,8 +106,6 @@ def power_sentence(c: dict) -> str:
 def cost(run: Run, name: str) -> str:
     """Parameters and training time, as the leaderboard gives them (the latest fold's
     first fit + its final fit)."""
-    from .sections import training_time
-
     info = run.result.entries[name].info
     return (f"{count(info.get('n_parameters'))} parameters and "
             f"{training_time(info)} of training")
@@ -115,8 +115,6 @@ def cost_clause(run: Run, network: str, baseline: str) -> str:
     """What ``network`` costs against ``baseline``; said the other way round when the
     network is the cheaper in both parameters and training time, as cost then speaks for
     it, not against it."""
-    from .sections import fit_seconds
-
     def numbers(name: str) -> tuple[float, float]:
         info = run.result.entries[name].info
         return (float(info.get("n_parameters") or 0),
@@ -510,7 +508,7 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
                          "the 80 % interval covers "
                          f"{pct(seasons[low])}")
             rows.append(["Intervals", text])
-        if "brier_skill" in test and num(test["brier_skill"]) is None:
+        if no_brier_skill(test):
             rows.append([f"Probability of exceeding {test['threshold']:g} {UNIT}",
                          "not scored: " + never_or_always(test, f"the test {days(run)}")])
         elif test.get("brier_skill") is not None:
