@@ -181,13 +181,27 @@ def forecast_rows(task: ForecastTask, rows: np.ndarray, name: str, model,
         raise DataError(f"the validation split has {int(validation.sum())} scored {unit}(s); "
                         f"calibrating the forecast distributions needs at least "
                         f"{uncertainty.MIN_CALIBRATION_DAYS} (set [split] val_end later)")
-    calibration = uncertainty.Calibration.fit(
-        task.y[rows][validation], raw[validation],
-        dates=task.rows.loc[rows, "target_day"].to_numpy()[validation])
+    y = task.y[rows]
+    dates = task.rows.loc[rows, "target_day"].to_numpy()[validation]
+    calibration = uncertainty.Calibration.fit(y[validation], raw[validation], dates=dates)
+    # the validation rows' distributions (read by the rule's CRPS test and the report)
+    # come from calibrations fitted on the other blocks of validation dates, as the
+    # calibration's own choice was scored: fitted on the rows they score, they would
+    # favour the calibration with more shifts
+    where = np.flatnonzero(validation)
+    parts = [(np.flatnonzero(~validation), calibration)] + [
+        (where[held_out], fitted)
+        for held_out, fitted in calibration.cross_fitted(y[validation], raw[validation], dates)]
+    columns: dict[str, np.ndarray] = {}
+    for at, fitted in parts:
+        if len(at) == 0:
+            continue
+        part = uncertainty.in_blocks(
+            lambda block, fitted=fitted: uncertainty.forecast_columns(
+                fitted.apply(raw[block]), y[block], threshold), at)
+        for column, values_at in part.items():
+            columns.setdefault(column, np.full(len(y), np.nan))[at] = values_at
     frame = _prediction_rows(task, rows, name, values)
-    columns = uncertainty.in_blocks(
-        lambda raw, y: uncertainty.forecast_columns(calibration.apply(raw), y, threshold),
-        raw, task.y[rows])
     return frame.assign(**columns, **reference), calibration.to_dict()
 
 

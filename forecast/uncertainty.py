@@ -13,13 +13,19 @@ the levels :data:`LEVELS` (0.01, 0.02, ..., 0.99), in µg/m³:
    would be too wide on clean days and too narrow in episodes). The offset a (µg/m³, one
    of :data:`OFFSETS`) sets where that scaling stops: with a = 1 a forecast of 0 (a linear
    model's, clipped) gets an interval 0–1 µg/m³, and the large scores of such days widen
-   every other day's interval; with a large a the shifts become nearly additive. Each
-   calibration chooses its a by the CRPS of its validation rows cross-fitted over
+   every other day's interval; with a large a the shifts become nearly additive. The
+   shifts are one set for all days, or one set per third of the validation forecasts
+   (by the raw median; Mondrian conformal prediction, :data:`GROUPS`): one set for all
+   days leaves the highest forecasts under-covered when the errors grow faster or
+   slower with the level than the log space assumes. Each calibration chooses its a and
+   its groups by the CRPS of its validation rows cross-fitted over
    :data:`CALIBRATION_BLOCKS` consecutive blocks of dates (each block calibrated on the
    others), so the choice reads no row it is scored on. For a point forecast this is
    split-conformal prediction on log residuals; for a quantile head it is conformalised
    quantile regression (CQR, asymmetric form), one shift per level;
-3. sorted across levels, so quantiles never cross.
+3. floored at the smallest validation target (with a large a a low forecast's lowest
+   quantiles would otherwise reach 0 µg/m³, below any daily mean seen) and sorted across
+   levels, so quantiles never cross.
 
 From the distribution: the probability that the daily mean exceeds a threshold (default
 75 µg/m³) and of each China index category (:func:`cdf`), the CRPS (from the quantiles,
@@ -33,7 +39,7 @@ that take a task) and are calibrated in log space, level by level.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -61,6 +67,10 @@ MIN_CALIBRATION_DAYS = 19
 OFFSETS = (1.0, 3.0, 10.0, 30.0, 100.0)
 #: Consecutive blocks of validation dates over which the offset's CRPS is cross-fitted.
 CALIBRATION_BLOCKS = 5
+#: The numbers of groups of the validation forecasts (equal shares, by the raw median) a
+#: calibration chooses from: one set of shifts for all days, or one per third. A group
+#: needs :data:`MIN_CALIBRATION_DAYS` rows.
+GROUPS = (1, 3)
 
 
 def level_index(level: float) -> int:
@@ -92,55 +102,106 @@ def _conformal_shifts(scores: np.ndarray, levels: np.ndarray = LEVELS) -> np.nda
 
 @dataclass
 class Calibration:
-    """Log-space shifts c_τ (one per level of :data:`LEVELS`) fitted on validation rows,
-    with the log offset ``offset`` (µg/m³).
+    """Log-space shifts c_τ fitted on validation rows: one row of ``shifts`` per group of
+    forecasts (by the raw median; ``edges``, µg/m³, separate the groups), one column per
+    level of :data:`LEVELS`; the log offset ``offset`` (µg/m³) and the ``floor`` (µg/m³,
+    the smallest validation target).
 
     ``apply(raw)`` maps raw quantiles (n, len(LEVELS)), µg/m³, to calibrated ones:
-    exp(log(raw + a) + c_τ) − a, non-negative, sorted across levels.
+    exp(log(raw + a) + c_τ) − a with the shifts of each row's group, at least the floor,
+    sorted across levels.
     """
 
     shifts: np.ndarray
     n_fitted: int
     offset: float = 1.0
+    edges: np.ndarray = field(default_factory=lambda: np.empty(0))
+    floor: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.shifts = np.atleast_2d(np.asarray(self.shifts, dtype=float))
+        self.edges = np.asarray(self.edges, dtype=float).reshape(-1)
+        if len(self.shifts) != len(self.edges) + 1:
+            raise ValueError(f"{len(self.shifts)} sets of shifts need {len(self.shifts) - 1} "
+                             f"edges, not {len(self.edges)}")
+
+    @property
+    def groups(self) -> int:
+        return len(self.shifts)
 
     @classmethod
     def fit(cls, y_true: np.ndarray, raw: np.ndarray, dates: np.ndarray | None = None,
-            offsets: tuple[float, ...] = OFFSETS) -> Calibration:
+            offsets: tuple[float, ...] = OFFSETS,
+            groups: tuple[int, ...] = GROUPS) -> Calibration:
         """Fitted on validation targets ``y_true`` (µg/m³) and the raw quantiles ``raw``
-        of the same rows; the offset is the one of ``offsets`` whose calibration, fitted
-        on all but one of :data:`CALIBRATION_BLOCKS` consecutive blocks of ``dates``
-        (the rows' target days, all stations of a date in one block) and applied to it,
-        has the lowest mean CRPS over the rows; without ``dates``, or with one offset, the
-        first."""
+        of the same rows; the offset (of ``offsets``) and the number of groups (of
+        ``groups``) are those whose calibration, fitted on all but one of
+        :data:`CALIBRATION_BLOCKS` consecutive blocks of ``dates`` (the rows' target days,
+        all stations of a date in one block) and applied to it, has the lowest mean CRPS
+        over the rows (ties: fewer groups, then the earlier offset); without ``dates`` the
+        first offset and one group."""
         y_true = np.asarray(y_true, dtype=float)
         raw = np.asarray(raw, dtype=float)
         if (raw == raw[:, :1]).all():   # a point forecast: one column of scores for all
             raw = raw[:, :1]
         if len(y_true) < 2 or not np.isfinite(y_true).all():
             raise ValueError("calibration needs at least 2 finite validation targets")
-        offset = offsets[0]
-        if dates is not None and len(offsets) > 1:
-            offset = min(offsets, key=lambda a: (_cross_fitted_crps(y_true, raw, dates, a),
-                                                 offsets.index(a)))
-        return cls(shifts=_shifts(y_true, raw, offset), n_fitted=len(y_true),
-                   offset=float(offset))
+        choices = [(k, a) for k in sorted(groups) for a in offsets]
+        if dates is not None and len(choices) > 1:
+            scores = {c: _cross_fitted_crps(y_true, raw, dates, c[1], c[0]) for c in choices}
+            if np.isfinite(min(scores.values())):
+                choices = sorted(choices, key=lambda c: (scores[c], choices.index(c)))
+        fitted = _fit(y_true, raw, choices[0][1], choices[0][0])
+        if fitted is None:      # too few rows for the groups without dates to choose by
+            fitted = _fit(y_true, raw, choices[0][1], 1)
+        return fitted
+
+    def cross_fitted(self, y_true: np.ndarray, raw: np.ndarray,
+                     dates: np.ndarray | None) -> list[tuple[np.ndarray, Calibration]]:
+        """How to calibrate the validation rows it was fitted on without reading them:
+        for each of :data:`CALIBRATION_BLOCKS` consecutive blocks of ``dates``, its rows (a
+        mask) and this calibration's offset and groups fitted on the other blocks, as its
+        choice was scored; ``[(all rows, self)]`` (in-sample) when that cannot be done
+        (no dates, too few of them, a group of too few rows)."""
+        raw = np.asarray(raw, dtype=float)
+        if (raw == raw[:, :1]).all():
+            raw = raw[:, :1]
+        parts = (None if dates is None else
+                 _block_calibrations(np.asarray(y_true, dtype=float), raw, np.asarray(dates),
+                                     self.offset, self.groups))
+        return parts if parts is not None else [(np.ones(len(raw), bool), self)]
 
     def apply(self, raw: np.ndarray) -> np.ndarray:
-        return _apply(self.shifts, raw, self.offset)
+        raw = np.asarray(raw, dtype=float)
+        if self.groups == 1:
+            return _apply(self.shifts[0], raw, self.offset, self.floor)
+        group = _group(raw, self.edges)
+        out = np.empty((len(raw), self.shifts.shape[1]))
+        for k in range(self.groups):
+            rows = group == k
+            if rows.any():
+                out[rows] = _apply(self.shifts[k], raw[rows], self.offset, self.floor)
+        return out
 
     def to_dict(self) -> dict:
         # unrounded: forecast predict applies exactly the run's (with a = 100 a shift
-        # rounded to 6 decimals moves a quantile by up to 1e-4 µg/m³)
-        return {"log_shifts": [float(s) for s in self.shifts],
-                "log_offset": self.offset, "n_fitted": self.n_fitted}
+        # rounded to 6 decimals moves a quantile by up to 1e-4 µg/m³); one group is stored
+        # as one list, as before the groups
+        shifts = self.shifts.tolist()
+        return {"log_shifts": shifts[0] if self.groups == 1 else shifts,
+                "log_offset": self.offset, "n_fitted": self.n_fitted,
+                "forecast_edges": self.edges.tolist(), "floor": self.floor}
 
     @classmethod
     def from_dict(cls, saved: dict) -> Calibration:
         """The calibration :meth:`to_dict` stored; a run from before the offset was
-        chosen (no ``log_offset``) calibrated with log1p."""
+        chosen (no ``log_offset``) calibrated with log1p, one from before the groups and
+        the floor with one group and no floor."""
         return cls(shifts=np.asarray(saved["log_shifts"], dtype=float),
                    n_fitted=int(saved["n_fitted"]),
-                   offset=float(saved.get("log_offset", 1.0)))
+                   offset=float(saved.get("log_offset", 1.0)),
+                   edges=np.asarray(saved.get("forecast_edges", []), dtype=float),
+                   floor=float(saved.get("floor", 0.0)))
 
 
 def _log(raw: np.ndarray, offset: float = 1.0) -> np.ndarray:
@@ -153,29 +214,71 @@ def _exp(logs: np.ndarray, offset: float) -> np.ndarray:
     return np.expm1(logs) if offset == 1.0 else np.exp(logs) - offset
 
 
+def _median(raw: np.ndarray) -> np.ndarray:
+    """The raw median of each row (µg/m³): a point forecast's one column, or the 0.5 level's."""
+    return raw[:, 0] if raw.shape[1] == 1 else raw[:, level_index(0.5)]
+
+
+def _group(raw: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Each row's group: how many of ``edges`` its raw median reaches."""
+    return np.searchsorted(edges, _median(raw), side="right")
+
+
 def _shifts(y_true: np.ndarray, raw: np.ndarray, offset: float) -> np.ndarray:
     """The shifts at every level of :data:`LEVELS`; ``raw`` (n, L) or, for a point
     forecast, (n, 1)."""
     return _conformal_shifts(_log(y_true, offset)[:, None] - _log(raw, offset))
 
 
-def _apply(shifts: np.ndarray, raw: np.ndarray, offset: float) -> np.ndarray:
-    return np.sort(np.maximum(_exp(_log(raw, offset) + shifts, offset), 0.0), axis=1)
+def _fit(y_true: np.ndarray, raw: np.ndarray, offset: float, groups: int) -> Calibration | None:
+    """The calibration with ``groups`` equal shares of the rows' raw medians; None when a
+    group would hold fewer than :data:`MIN_CALIBRATION_DAYS` rows (ties included)."""
+    floor = float(max(y_true.min(), 0.0))
+    if groups == 1:
+        return Calibration(_shifts(y_true, raw, offset), len(y_true), float(offset),
+                           floor=floor)
+    edges = np.quantile(_median(raw), np.arange(1, groups) / groups)
+    group = _group(raw, edges)
+    if np.bincount(group, minlength=groups).min() < MIN_CALIBRATION_DAYS:
+        return None
+    shifts = np.stack([_shifts(y_true[group == k], raw[group == k], offset)
+                       for k in range(groups)])
+    return Calibration(shifts, len(y_true), float(offset), edges=edges, floor=floor)
+
+
+def _apply(shifts: np.ndarray, raw: np.ndarray, offset: float, floor: float = 0.0) -> np.ndarray:
+    return np.sort(np.maximum(_exp(_log(raw, offset) + shifts, offset), floor), axis=1)
+
+
+def _block_calibrations(y_true: np.ndarray, raw: np.ndarray, dates: np.ndarray,
+                        offset: float, groups: int) -> list[tuple[np.ndarray, Calibration]] | None:
+    """For each of :data:`CALIBRATION_BLOCKS` consecutive blocks of ``dates`` (all stations
+    of a date in one), its rows (a mask) and the calibration (log offset ``offset``,
+    ``groups`` groups) fitted on the other blocks; None when there are fewer dates than
+    blocks or a group of the other blocks holds too few rows."""
+    days = np.unique(dates)
+    if len(days) < CALIBRATION_BLOCKS:
+        return None
+    parts = []
+    for block in np.array_split(days, CALIBRATION_BLOCKS):
+        held_out = np.isin(dates, block)
+        fitted = _fit(y_true[~held_out], raw[~held_out], offset, groups)
+        if fitted is None:
+            return None
+        parts.append((held_out, fitted))
+    return parts
 
 
 def _cross_fitted_crps(y_true: np.ndarray, raw: np.ndarray, dates: np.ndarray,
-                       offset: float) -> float:
+                       offset: float, groups: int = 1) -> float:
     """Mean CRPS (µg/m³) of the rows, each block of dates calibrated (log offset
-    ``offset``) on the other blocks; inf when there are fewer dates than blocks."""
-    days = np.unique(dates)
-    if len(days) < CALIBRATION_BLOCKS:
+    ``offset``, ``groups`` groups) on the other blocks (:func:`_block_calibrations`);
+    inf when that cannot be done."""
+    parts = _block_calibrations(y_true, raw, dates, offset, groups)
+    if parts is None:
         return float("inf")
-    total = 0.0
-    for block in np.array_split(days, CALIBRATION_BLOCKS):
-        held_out = np.isin(dates, block)
-        shifts = _shifts(y_true[~held_out], raw[~held_out], offset)
-        total += float(crps(_apply(shifts, raw[held_out], offset), y_true[held_out]).sum())
-    return total / len(y_true)
+    return sum(float(crps(fitted.apply(raw[held_out]), y_true[held_out]).sum())
+               for held_out, fitted in parts) / len(y_true)
 
 
 def raw_quantiles(model, task, rows: np.ndarray, point: np.ndarray | None = None) -> np.ndarray:

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast import cli
+from forecast import cli, uncertainty
 from forecast.config import load_config
 from forecast.pipeline import run
 from forecast.results import RunResult
-from forecast.uncertainty import DISTRIBUTION_COLUMNS, QUANTILE_COLUMNS
+from forecast.uncertainty import DISTRIBUTION_COLUMNS, GROUPS, QUANTILE_COLUMNS
 
 pytestmark = pytest.mark.slow
 
@@ -76,7 +76,8 @@ def test_every_forecast_has_a_distribution_whose_quantiles_never_cross(run_dir):
     assert (predictions["crps"] >= 0).all() and np.isfinite(predictions["crps"]).all()
     result = RunResult.read(run_dir)
     for name, entry in result.entries.items():
-        assert len(entry.info["calibration"]["log_shifts"]) == 99, name
+        calibration = uncertainty.Calibration.from_dict(entry.info["calibration"])
+        assert calibration.shifts.shape[1] == 99 and calibration.groups in GROUPS, name
         test = entry.metrics["test"]
         assert set(test["coverage"]) == {"50", "80", "90"}
         assert 0 <= test["coverage"]["90"]["coverage"] <= 1

@@ -592,7 +592,15 @@ def test_the_uncertainty_section_says_which_log_space_calibrated_each_model():
             for name, a in offsets.items()})
 
     text = _log_space(result(hgb=3.0, ridge=10.0), "hgb")
-    assert text.startswith("log(a + PM2.5)") and "hgb's a = 3 µg/m³" in text
+    assert text.startswith("log(a + PM2.5)") and "hgb's on the latest fold: a = 3 µg/m³" in text
+    assert "Mondrian" not in text                       # a run from before the groups
+    grouped = result(hgb=30.0, ridge=10.0)
+    grouped.entries["hgb"].info["calibration"]["forecast_edges"] = [41.2, 97.6]
+    grouped.entries["ridge"].info["calibration"]["forecast_edges"] = []
+    text = _log_space(grouped, "hgb")
+    assert "one per third of its validation forecasts" in text
+    assert "a = 30 µg/m³, shifts per third of its validation forecasts (edges 41, 98" in text
+    assert "one set of shifts" in _log_space(grouped, "ridge")
     assert _log_space(result(hgb=None, ridge=None), "hgb") == "log(1 + PM2.5)"   # an old run
 
 

@@ -63,7 +63,8 @@ def test_a_forecast_clipped_at_zero_gets_an_interval_that_covers_the_days_it_for
     dates = pd.date_range("2020-01-01", periods=n).to_numpy()
     half = n // 2
     chosen = Calibration.fit(truth[:half], raw[:half], dates=dates[:half])
-    log1p = Calibration.fit(truth[:half], raw[:half], dates=dates[:half], offsets=(1.0,))
+    log1p = Calibration.fit(truth[:half], raw[:half], dates=dates[:half], offsets=(1.0,),
+                            groups=(1,))
     zero = point[half:] == 0
     assert zero.sum() > 50 and chosen.offset > 1.0 and log1p.offset == 1.0
     assert _inside_80(log1p, truth[half:], raw[half:])[zero].mean() < 0.3
@@ -75,9 +76,69 @@ def test_a_forecast_clipped_at_zero_gets_an_interval_that_covers_the_days_it_for
     again = Calibration.from_dict(chosen.to_dict())
     assert again.offset == chosen.offset
     np.testing.assert_array_equal(again.apply(raw[:5]), chosen.apply(raw[:5]))
-    old = {k: v for k, v in log1p.to_dict().items() if k != "log_offset"}
+    old = {k: v for k, v in log1p.to_dict().items()
+           if k not in ("log_offset", "forecast_edges", "floor")}
     np.testing.assert_array_equal(Calibration.from_dict(old).apply(raw[:5]),
-                                  Calibration.from_dict(log1p.to_dict()).apply(raw[:5]))
+                                  replace(log1p, floor=0.0).apply(raw[:5]))
+
+
+def _errors_shrinking_with_the_level(seed: int, n: int):
+    """Targets whose log error is large on low days and small on high days: one set of
+    log-space shifts for all days under-covers the low forecasts and over-covers the high."""
+    rng = np.random.default_rng(seed)
+    point = rng.gamma(2.0, 40.0, n) + 5.0
+    spread = np.where(point < np.quantile(point, 1 / 3), 0.8, 0.15)
+    truth = point * rng.lognormal(0.0, spread)
+    return truth, np.repeat(point[:, None], len(LEVELS), axis=1)
+
+
+def test_shifts_per_third_of_the_forecasts_are_chosen_where_one_set_misses_a_third():
+    y, raw = _errors_shrinking_with_the_level(4, 3000)
+    dates = pd.date_range("2020-01-01", periods=len(y)).to_numpy()
+    half = len(y) // 2
+    grouped = Calibration.fit(y[:half], raw[:half], dates=dates[:half])
+    one_set = Calibration.fit(y[:half], raw[:half], dates=dates[:half], groups=(1,))
+    assert grouped.groups == 3 and one_set.groups == 1
+    high = raw[half:, 0] > np.quantile(raw[:half, 0], 2 / 3)
+    low = raw[half:, 0] < np.quantile(raw[:half, 0], 1 / 3)
+    for rows in (high, low):   # each third covers about its nominal share
+        assert abs(_inside_80(grouped, y[half:], raw[half:])[rows].mean() - 0.8) < 0.06
+    inside_one_set = _inside_80(one_set, y[half:], raw[half:])
+    assert inside_one_set[low].mean() < 0.7 and inside_one_set[high].mean() > 0.85
+    assert (uncertainty.crps(grouped.apply(raw[half:]), y[half:]).mean()
+            < uncertainty.crps(one_set.apply(raw[half:]), y[half:]).mean())
+    # stored and read back as forecast predict does: the same groups and quantiles
+    again = Calibration.from_dict(grouped.to_dict())
+    np.testing.assert_array_equal(again.apply(raw[half:]), grouped.apply(raw[half:]))
+    assert again.edges.tolist() == grouped.edges.tolist()
+
+
+def test_one_set_of_shifts_where_the_errors_scale_as_the_log_space_assumes():
+    """The target is the forecast times a lognormal error: one set of log1p shifts is
+    right for every third. (In ``_lognormal_case`` the forecast is the target times the
+    error, so the highest forecasts are too high and the thirds' shifts do differ.)"""
+    rng = np.random.default_rng(5)
+    point = rng.lognormal(4.0, 0.8, 1500)
+    y = point * rng.lognormal(0.0, 0.35, len(point))
+    raw = np.repeat(point[:, None], len(LEVELS), axis=1)
+    dates = pd.date_range("2020-01-01", periods=len(y)).to_numpy()
+    assert Calibration.fit(y, raw, dates=dates).groups == 1
+    _, skewed = _lognormal_case(5, n=1500)
+    assert Calibration.fit(_lognormal_case(5, n=1500)[0], skewed, dates=dates).groups == 3
+
+
+def test_groups_need_enough_rows_each_and_the_quantiles_stay_above_the_floor():
+    y, raw = _errors_shrinking_with_the_level(6, 60)     # 48 rows per cross-fitting part
+    dates = pd.date_range("2020-01-01", periods=len(y)).to_numpy()
+    assert uncertainty._fit(y[:50], raw[:50], 10.0, 3) is None   # 16-17 rows a third
+    assert uncertainty._cross_fitted_crps(y, raw, dates, 10.0, 3) == float("inf")
+    assert Calibration.fit(y, raw, dates=dates).groups == 1
+    tied = np.full_like(raw, 40.0)                       # one forecast for every day
+    assert uncertainty._fit(np.tile(y, 3), np.tile(tied, (3, 1)), 10.0, 3) is None
+    calibration = Calibration.fit(y, raw, dates=dates, offsets=(100.0,))
+    assert calibration.floor == y.min()
+    low = np.zeros((4, len(LEVELS)))                     # a forecast of 0 with a = 100
+    assert (calibration.apply(low) >= y.min()).all()
 
 
 def test_the_offset_is_chosen_from_the_validation_blocks_alone_and_defaults_to_log1p():
@@ -291,3 +352,25 @@ def test_distributions_scored_block_by_block_equal_the_whole(monkeypatch):
     assert whole.keys() == blocks.keys()
     for name, values in whole.items():
         np.testing.assert_array_equal(values, blocks[name], err_msg=name)
+
+
+def test_the_validation_rows_are_calibrated_without_reading_their_own_block():
+    """Each block of validation dates gets the calibration fitted on the other blocks:
+    its own targets, changed, do not move its quantiles (the rule's validation CRPS is then
+    out of sample), and the blocks cover every row once."""
+    y, raw = _errors_shrinking_with_the_level(7, 900)
+    dates = np.repeat(pd.date_range("2020-01-01", periods=450).to_numpy(), 2)   # 2 stations
+    calibration = Calibration.fit(y, raw, dates=dates)
+    parts = calibration.cross_fitted(y, raw, dates)
+    assert len(parts) == uncertainty.CALIBRATION_BLOCKS
+    assert (sum(held.astype(int) for held, _ in parts) == 1).all()
+    for held, fitted in parts:
+        assert (fitted.offset, fitted.groups) == (calibration.offset, calibration.groups)
+        changed = np.where(held, y * 3.0 + 50.0, y)
+        again = dict((tuple(np.flatnonzero(h)), f) for h, f in
+                     calibration.cross_fitted(changed, raw, dates))[tuple(np.flatnonzero(held))]
+        np.testing.assert_array_equal(again.apply(raw[held]), fitted.apply(raw[held]))
+        assert not np.array_equal(fitted.apply(raw[held]), calibration.apply(raw[held]))
+    # without dates: the calibration itself, in sample
+    [(everything, itself)] = calibration.cross_fitted(y, raw, None)
+    assert everything.all() and itself is calibration
