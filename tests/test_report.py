@@ -577,6 +577,7 @@ def test_the_uncertainty_section_reports_coverage_and_the_recommended_models_det
     section = text[text.index("Uncertainty and calibration"):]
     assert "80 % cover (width)" in section and "Brier skill" in section
     assert "by season and by the tercile of its forecast median" in section
+    assert "so the validation CRPS (which the recommendation reads) is out of sample" in section
     for figure in ("uncertainty_fan.png", "uncertainty_pit.png", "uncertainty_reliability.png"):
         assert (ridge_run / "figures" / figure).is_file(), figure
 

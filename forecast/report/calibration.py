@@ -28,7 +28,7 @@ def _log_space(result, recommended: str | None) -> str:
     saved = {name: entry.info.get("calibration", {}) for name, entry in result.entries.items()}
     if not any(c.get("log_offset") is not None for c in saved.values()):
         return "log(1 + PM2.5)"
-    grouped = any("forecast_edges" in c for c in saved.values())
+    grouped = _grouped(result)
     mine = saved.get(recommended, {})
     chosen = []
     if mine.get("log_offset") is not None:
@@ -45,6 +45,12 @@ def _log_space(result, recommended: str | None) -> str:
             + f" chosen by its validation CRPS cross-fitted over {CALIBRATION_BLOCKS} "
             "blocks of dates"
             + (f"; {recommended}'s on the latest fold: {', '.join(chosen)}" if chosen else ""))
+
+
+def _grouped(result) -> bool:
+    """Whether the run calibrates with groups, and so each validation block out of sample."""
+    return any("forecast_edges" in entry.info.get("calibration", {})
+               for entry in result.entries.values())
 
 
 def _share(groups: int) -> str:
@@ -74,7 +80,12 @@ def section_uncertainty(doc: Doc, run: Run, figures: Path, featured: list[str],
         + "A conformal recalibration fitted on each fold's validation year only then shifts "
         f"every quantile level in log space ({_log_space(result, recommended)}), so "
         "intervals widen with the level as the errors do; the test periods never enter it. "
-        "CRPS: the continuous "
+        + ("Each validation row's distribution comes from the calibration fitted on the "
+           "other blocks of validation dates, so the validation CRPS (which the "
+           "recommendation reads) is out of sample; no quantile falls below the smallest "
+           "validation daily mean. "
+           if _grouped(result) else "")
+        +         "CRPS: the continuous "
         f"ranked probability score ({UNIT}; lower is better; for a point forecast it equals "
         "the absolute error), its skill against the climatological distribution (the "
         "training days of the same station and calendar month). Coverage: the share of "
