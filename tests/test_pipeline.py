@@ -85,6 +85,8 @@ def test_every_forecast_has_a_distribution_whose_quantiles_never_cross(run_dir):
         assert "brier_skill" in test and "crps_skill" in test
     pooled = result.pooled["models"]["ridge"]["test"]
     assert pooled["crps_ci"][0] <= pooled["crps"] <= pooled["crps_ci"][1]
+    assert "so the validation CRPS (which the recommendation reads) is out of sample" in \
+        (run_dir / "report.md").read_text()
     assert all("crps_diff" in c for c in result.pooled["comparisons"])
 
 

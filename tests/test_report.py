@@ -577,7 +577,6 @@ def test_the_uncertainty_section_reports_coverage_and_the_recommended_models_det
     section = text[text.index("Uncertainty and calibration"):]
     assert "80 % cover (width)" in section and "Brier skill" in section
     assert "by season and by the tercile of its forecast median" in section
-    assert "so the validation CRPS (which the recommendation reads) is out of sample" in section
     for figure in ("uncertainty_fan.png", "uncertainty_pit.png", "uncertainty_reliability.png"):
         assert (ridge_run / "figures" / figure).is_file(), figure
 
@@ -585,7 +584,7 @@ def test_the_uncertainty_section_reports_coverage_and_the_recommended_models_det
 def test_the_uncertainty_section_says_which_log_space_calibrated_each_model():
     from types import SimpleNamespace
 
-    from forecast.report.calibration import _log_space
+    from forecast.report.calibration import _grouped, _log_space
 
     def result(**offsets):
         return SimpleNamespace(entries={name: SimpleNamespace(info={"calibration": (
@@ -602,6 +601,7 @@ def test_the_uncertainty_section_says_which_log_space_calibrated_each_model():
     assert "one per third of its validation forecasts" in text
     assert "a = 30 µg/m³, shifts per third of its validation forecasts (edges 41, 98" in text
     assert "one set of shifts" in _log_space(grouped, "ridge")
+    assert _grouped(grouped) and not _grouped(result(hgb=3.0, ridge=10.0))
     assert _log_space(result(hgb=None, ridge=None), "hgb") == "log(1 + PM2.5)"   # an old run
 
 
