@@ -1,0 +1,77 @@
+"""Benchmark: one entry's calibration on one fold, at several numbers of stations.
+
+A year of validation days per station, a point forecast with a multiplicative error
+(the calibration's cost does not depend on where the numbers come from). Prints, per
+size, the seconds of ``Calibration.fit`` with its whole choice (the offsets of
+``OFFSETS`` × one set of shifts or one per third, each scored by a CRPS cross-fitted over
+the blocks of dates), with the offsets alone (one set) and with log1p alone, and of
+writing the validation rows' distributions out of their own block
+(``Calibration.cross_fitted`` and the per-row columns, as ``pipeline.forecast_rows``).
+
+    python benchmarks/bench_calibration.py --sizes 12,100,1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from forecast import uncertainty  # noqa: E402
+from forecast.uncertainty import Calibration  # noqa: E402
+
+
+def _validation_year(n_stations: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    days = pd.date_range("2016-01-01", periods=365).to_numpy()
+    dates = np.repeat(days, n_stations)
+    point = rng.gamma(2.0, 40.0, len(dates)) + 5.0
+    y = point * rng.lognormal(0.0, 0.4, len(point))
+    raw = uncertainty.raw_quantiles(None, None, None, point=point)
+    return y, raw, dates
+
+
+def _seconds(work) -> tuple[float, object]:
+    start = time.perf_counter()
+    out = work()
+    return time.perf_counter() - start, out
+
+
+def _measure(n_stations: int) -> str:
+    y, raw, dates = _validation_year(n_stations)
+    full, calibration = _seconds(lambda: Calibration.fit(y, raw, dates=dates))
+    offsets, _ = _seconds(lambda: Calibration.fit(y, raw, dates=dates, groups=(1,)))
+    log1p, _ = _seconds(lambda: Calibration.fit(y, raw, dates=dates, offsets=(1.0,),
+                                                groups=(1,)))
+
+    def validation_columns():
+        for held_out, fitted in calibration.cross_fitted(y, raw, dates):
+            at = np.flatnonzero(held_out)
+            uncertainty.in_blocks(lambda block, fitted=fitted: uncertainty.forecast_columns(
+                fitted.apply(raw[block]), y[block], 75.0), at)
+
+    columns, _ = _seconds(validation_columns)
+    return (f"{n_stations:8d}  {len(y):8,d}  {full:10.2f} s  {offsets:16.2f} s  "
+            f"{log1p:9.2f} s  {columns:10.2f} s   (chose a = {calibration.offset:g}, "
+            f"{calibration.groups} group(s))")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="12,100,1000",
+                        help="comma-separated numbers of stations")
+    args = parser.parse_args()
+    print("stations  rows      fit (choice)  fit (offsets only)  fit (log1p)  "
+          "validation rows out of block")
+    for n_stations in (int(s) for s in args.sizes.split(",")):
+        print(_measure(n_stations))
+
+
+if __name__ == "__main__":
+    main()
