@@ -544,16 +544,14 @@ def _station_features(hourly_grid: pd.DataFrame, daily: pd.DataFrame, lags: int,
                       max_fill_days: int) -> pd.DataFrame:
     """Per-day features of one station, each from data up to the end of that day."""
     n_days = len(daily)
-    out = pd.DataFrame(index=daily.index)
+    # the columns (Series on daily's index or arrays of n_days), made a frame once at the
+    # end: inserted one at a time into a frame they cost about a third of the station's time
+    out: dict[str, pd.Series | np.ndarray] = {}
     mean = daily["daily_mean_pm25"].astype(float)
     filled = mean.ffill(limit=max_fill_days) if max_fill_days > 0 else mean
     out["pm25_filled"] = filled
     out["pm25_valid"] = daily["valid"].astype(float)
-    # one block for all lags: a column at a time, 14 or more fragment the frame (pandas
-    # warns on every later insert)
-    out = pd.concat([out, pd.DataFrame({f"pm25_lag{k}": filled.shift(k - 1)
-                                        for k in range(1, lags + 1)}, index=daily.index)],
-                    axis=1)
+    out.update({f"pm25_lag{k}": filled.shift(k - 1) for k in range(1, lags + 1)})
     out["pm25_lag1_missing"] = 1.0 - out["pm25_valid"]
     out["pm25_missing_days_7"] = (1.0 - out["pm25_valid"]).rolling(7, min_periods=1).sum()
     out["pm25_last_valid"] = mean.ffill()
@@ -570,13 +568,13 @@ def _station_features(hourly_grid: pd.DataFrame, daily: pd.DataFrame, lags: int,
         out[f"pm25_h{hour}"] = pm25_hourly[:, hour]
     out["pm25_evening_mean"] = nan_reduce(np.nanmean, pm25_hourly[:, EVENING])
     afternoon = nan_reduce(np.nanmean, pm25_hourly[:, slice(*QUARTERS["afternoon"])])
-    out["pm25_evening_rise"] = out["pm25_evening_mean"].to_numpy() - afternoon
+    out["pm25_evening_rise"] = out["pm25_evening_mean"] - afternoon
     out["pm25_day_max"] = nan_reduce(np.nanmax, pm25_hourly)
     last_hour = hourly_grid["pm25"].ffill().to_numpy().reshape(n_days, 24)[:, 23]
     out["pm25_last_hour"] = last_hour
     # accumulation and clearing act multiplicatively: log levels let linear models say so
     for column in ("pm25_lag1", "pm25_evening_mean", "pm25_last_hour", "pm25_roll3_mean"):
-        out[f"log_{column}"] = np.log1p(np.maximum(out[column].to_numpy(dtype=float), 0.0))
+        out[f"log_{column}"] = np.log1p(np.maximum(np.asarray(out[column], dtype=float), 0.0))
 
     for column in DAILY_WEATHER:
         if column in daily.columns:
@@ -585,7 +583,7 @@ def _station_features(hourly_grid: pd.DataFrame, daily: pd.DataFrame, lags: int,
         out["dewp_spread"] = out["temp_mean"] - out["dewp_mean"]
     for column, name in (("pres_mean", "pres_change"), ("temp_mean", "temp_change")):
         if column in daily.columns:
-            out[name] = out[column].diff()
+            out[name] = pd.Series(out[column]).diff().to_numpy()
     if "temp" in hourly_grid.columns:
         # for forecast_temp_range only (day D's own range did not validate better): a small
         # daily range of temperature, a lid of warm air holding pollution near the ground
@@ -662,7 +660,7 @@ def _station_features(hourly_grid: pd.DataFrame, daily: pd.DataFrame, lags: int,
         out["rh_mean"] = nan_reduce(np.nanmean, _relative_humidity(
             hourly_grid["temp"].to_numpy(dtype=float),
             hourly_grid["dewp"].to_numpy(dtype=float)).reshape(n_days, 24))
-    return out.copy()   # one block: built column by column, the frame is fragmented
+    return pd.DataFrame(out, index=daily.index)
 
 
 def _relative_humidity(temp: np.ndarray, dewp: np.ndarray) -> np.ndarray:
