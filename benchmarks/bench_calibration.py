@@ -3,10 +3,11 @@
 A year of validation days per station, a point forecast with a multiplicative error
 (the calibration's cost does not depend on where the numbers come from). Prints, per
 size, the seconds of ``Calibration.fit`` with its whole choice (the offsets of
-``OFFSETS`` × one set of shifts or one per third, each scored by a CRPS cross-fitted over
-the blocks of dates), with the offsets alone (one set) and with log1p alone, and of
-writing the validation rows' distributions out of their own block
-(``Calibration.cross_fitted`` and the per-row columns, as ``pipeline.forecast_rows``).
+``OFFSETS`` × one set of shifts or one per third × split by the heating season or not,
+each scored by a CRPS cross-fitted over the blocks of dates), with the offsets alone
+(one set for all days) and with log1p alone, and of writing the validation rows'
+distributions out of their own block (``Calibration.cross_fitted`` and the per-row
+columns, as ``pipeline.forecast_rows``).
 
     python benchmarks/bench_calibration.py --sizes 12,100,1000
 """
@@ -46,20 +47,21 @@ def _seconds(work) -> tuple[float, object]:
 def _measure(n_stations: int) -> str:
     y, raw, dates = _validation_year(n_stations)
     full, calibration = _seconds(lambda: Calibration.fit(y, raw, dates=dates))
-    offsets, _ = _seconds(lambda: Calibration.fit(y, raw, dates=dates, groups=(1,)))
+    offsets, _ = _seconds(lambda: Calibration.fit(y, raw, dates=dates, groups=(1,),
+                                                  seasons=(False,)))
     log1p, _ = _seconds(lambda: Calibration.fit(y, raw, dates=dates, offsets=(1.0,),
-                                                groups=(1,)))
+                                                groups=(1,), seasons=(False,)))
 
     def validation_columns():
         for held_out, fitted in calibration.cross_fitted(y, raw, dates):
             at = np.flatnonzero(held_out)
             uncertainty.in_blocks(lambda block, fitted=fitted: uncertainty.forecast_columns(
-                fitted.apply(raw[block]), y[block], 75.0), at)
+                fitted.apply(raw[block], dates[block]), y[block], 75.0), at)
 
     columns, _ = _seconds(validation_columns)
     return (f"{n_stations:8d}  {len(y):8,d}  {full:10.2f} s  {offsets:16.2f} s  "
             f"{log1p:9.2f} s  {columns:10.2f} s   (chose a = {calibration.offset:g}, "
-            f"{calibration.groups} group(s))")
+            f"{calibration.groups} group(s){', by season' if calibration.by_season else ''})")
 
 
 def main() -> None:

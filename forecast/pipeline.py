@@ -182,7 +182,8 @@ def forecast_rows(task: ForecastTask, rows: np.ndarray, name: str, model,
                         f"calibrating the forecast distributions needs at least "
                         f"{uncertainty.MIN_CALIBRATION_DAYS} (set [split] val_end later)")
     y = task.y[rows]
-    dates = task.rows.loc[rows, "target_day"].to_numpy()[validation]
+    target_days = task.rows.loc[rows, "target_day"].to_numpy()
+    dates = target_days[validation]
     calibration = uncertainty.Calibration.fit(y[validation], raw[validation], dates=dates)
     # the validation rows' distributions (read by the rule's CRPS test and the report)
     # come from calibrations fitted on the other blocks of validation dates, as the
@@ -198,7 +199,7 @@ def forecast_rows(task: ForecastTask, rows: np.ndarray, name: str, model,
             continue
         part = uncertainty.in_blocks(
             lambda block, fitted=fitted: uncertainty.forecast_columns(
-                fitted.apply(raw[block]), y[block], threshold), at)
+                fitted.apply(raw[block], target_days[block]), y[block], threshold), at)
         for column, values_at in part.items():
             columns.setdefault(column, np.full(len(y), np.nan))[at] = values_at
     frame = _prediction_rows(task, rows, name, values)

@@ -512,7 +512,8 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
         saved = result.entries[name].info.get("calibration") if name in result.entries else None
         if saved:
             raw = uncertainty.raw_quantiles(model, task, rows, point=values)
-            quantiles = uncertainty.Calibration.from_dict(saved).apply(raw)
+            quantiles = uncertainty.Calibration.from_dict(saved).apply(
+                raw, task.rows.loc[rows, "target_day"].to_numpy())
             for column, level in zip(uncertainty.QUANTILE_COLUMNS,
                                      uncertainty.REPORTED_LEVELS, strict=True):
                 frame[column] = np.round(quantiles[:, uncertainty.level_index(level)], 1)

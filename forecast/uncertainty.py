@@ -15,10 +15,13 @@ the levels :data:`LEVELS` (0.01, 0.02, ..., 0.99), in µg/m³:
    model's, clipped) gets an interval 0–1 µg/m³, and the large scores of such days widen
    every other day's interval; with a large a the shifts become nearly additive. The
    shifts are one set for all days, or one set per third of the validation forecasts
-   (by the raw median; Mondrian conformal prediction, :data:`GROUPS`): one set for all
-   days leaves the highest forecasts under-covered when the errors grow faster or
-   slower with the level than the log space assumes. Each calibration chooses its a and
-   its groups by the CRPS of its validation rows cross-fitted over
+   (by the raw median; Mondrian conformal prediction, :data:`GROUPS`), each possibly
+   split again into target days in and out of the heating season
+   (:data:`HEATING_MONTHS`): one set for all days leaves the highest forecasts
+   under-covered when the errors grow faster or slower with the level than the log space
+   assumes, and winter's under-covered when its errors are larger than the rest of the
+   year's. Each calibration chooses its a and its groups by the CRPS of its validation
+   rows cross-fitted over
    :data:`CALIBRATION_BLOCKS` consecutive blocks of dates (each block calibrated on the
    others), so the choice reads no row it is scored on. For a point forecast this is
    split-conformal prediction on log residuals; for a quantile head it is conformalised
@@ -71,6 +74,9 @@ CALIBRATION_BLOCKS = 5
 #: calibration chooses from: one set of shifts for all days, or one per third. A group
 #: needs :data:`MIN_CALIBRATION_DAYS` rows.
 GROUPS = (1, 3)
+#: Calendar months of the heating season (Northern China's, mid-November to mid-March): a
+#: calibration may fit separate shifts for the target days in it and out of it.
+HEATING_MONTHS = (11, 12, 1, 2, 3)
 
 
 def level_index(level: float) -> int:
@@ -103,11 +109,14 @@ def _conformal_shifts(scores: np.ndarray, levels: np.ndarray = LEVELS) -> np.nda
 @dataclass
 class Calibration:
     """Log-space shifts c_τ fitted on validation rows: one row of ``shifts`` per group of
-    forecasts (by the raw median; ``edges``, µg/m³, separate the groups), one column per
-    level of :data:`LEVELS`; the log offset ``offset`` (µg/m³) and the ``floor`` (µg/m³,
-    the smallest validation target).
+    rows, one column per level of :data:`LEVELS`; the log offset ``offset`` (µg/m³) and the
+    ``floor`` (µg/m³, the smallest validation target). A row's group is its forecast's
+    group (by the raw median; ``edges``, µg/m³, separate the ``groups`` groups) and, with
+    ``by_season``, whether its target day is in the heating season: row
+    ``group × 2 + in season`` of ``shifts``.
 
-    ``apply(raw)`` maps raw quantiles (n, len(LEVELS)), µg/m³, to calibrated ones:
+    ``apply(raw, dates)`` maps raw quantiles (n, len(LEVELS)), µg/m³, of rows with target
+    days ``dates`` (needed only with ``by_season``) to calibrated ones:
     exp(log(raw + a) + c_τ) − a with the shifts of each row's group, at least the floor,
     sorted across levels.
     """
@@ -117,43 +126,49 @@ class Calibration:
     offset: float = 1.0
     edges: np.ndarray = field(default_factory=lambda: np.empty(0))
     floor: float = 0.0
+    by_season: bool = False
 
     def __post_init__(self) -> None:
         self.shifts = np.atleast_2d(np.asarray(self.shifts, dtype=float))
         self.edges = np.asarray(self.edges, dtype=float).reshape(-1)
-        if len(self.shifts) != len(self.edges) + 1:
-            raise ValueError(f"{len(self.shifts)} sets of shifts need {len(self.shifts) - 1} "
-                             f"edges, not {len(self.edges)}")
+        expected = (len(self.edges) + 1) * (2 if self.by_season else 1)
+        if len(self.shifts) != expected:
+            raise ValueError(f"{len(self.edges)} edges{' by season' if self.by_season else ''} "
+                             f"need {expected} sets of shifts, not {len(self.shifts)}")
 
     @property
     def groups(self) -> int:
-        return len(self.shifts)
+        """The number of groups of forecasts (1: one set of shifts, or two by season)."""
+        return len(self.edges) + 1
 
     @classmethod
     def fit(cls, y_true: np.ndarray, raw: np.ndarray, dates: np.ndarray | None = None,
-            offsets: tuple[float, ...] = OFFSETS,
-            groups: tuple[int, ...] = GROUPS) -> Calibration:
+            offsets: tuple[float, ...] = OFFSETS, groups: tuple[int, ...] = GROUPS,
+            seasons: tuple[bool, ...] = (False, True)) -> Calibration:
         """Fitted on validation targets ``y_true`` (µg/m³) and the raw quantiles ``raw``
-        of the same rows; the offset (of ``offsets``) and the number of groups (of
-        ``groups``) are those whose calibration, fitted on all but one of
+        of the same rows; the offset (of ``offsets``), the number of groups of forecasts
+        (of ``groups``) and whether the heating season has its own shifts (of
+        ``seasons``) are those whose calibration, fitted on all but one of
         :data:`CALIBRATION_BLOCKS` consecutive blocks of ``dates`` (the rows' target days,
         all stations of a date in one block) and applied to it, has the lowest mean CRPS
-        over the rows (ties: fewer groups, then the earlier offset); without ``dates`` the
-        first offset and one group."""
+        over the rows (ties: fewer groups, no season, the earlier offset); without
+        ``dates`` the first offset and one group, not by season."""
         y_true = np.asarray(y_true, dtype=float)
-        raw = np.asarray(raw, dtype=float)
-        if (raw == raw[:, :1]).all():   # a point forecast: one column of scores for all
-            raw = raw[:, :1]
+        raw = _point_or_quantiles(raw)
         if len(y_true) < 2 or not np.isfinite(y_true).all():
             raise ValueError("calibration needs at least 2 finite validation targets")
-        choices = [(k, a) for k in sorted(groups) for a in offsets]
+        choices = [(k, season, a) for k in sorted(groups)
+                   for season in sorted(seasons) for a in offsets]
         if dates is not None and len(choices) > 1:
-            scores = {c: _cross_fitted_crps(y_true, raw, dates, c[1], c[0]) for c in choices}
+            scores = {c: _cross_fitted_crps(y_true, raw, dates, c[2], c[0], c[1])
+                      for c in choices}
             if np.isfinite(min(scores.values())):
                 choices = sorted(choices, key=lambda c: (scores[c], choices.index(c)))
-        fitted = _fit(y_true, raw, choices[0][1], choices[0][0])
+        groups_chosen, season, offset = choices[0]
+        months = _months(dates) if season else None
+        fitted = _fit(y_true, raw, offset, groups_chosen, months)
         if fitted is None:      # too few rows for the groups without dates to choose by
-            fitted = _fit(y_true, raw, choices[0][1], 1)
+            fitted = _fit(y_true, raw, offset, 1)
         return fitted
 
     def cross_fitted(self, y_true: np.ndarray, raw: np.ndarray,
@@ -163,21 +178,22 @@ class Calibration:
         mask) and this calibration's offset and groups fitted on the other blocks, as its
         choice was scored; ``[(all rows, self)]`` (in-sample) when that cannot be done
         (no dates, too few of them, a group of too few rows)."""
-        raw = np.asarray(raw, dtype=float)
-        if (raw == raw[:, :1]).all():
-            raw = raw[:, :1]
         parts = (None if dates is None else
-                 _block_calibrations(np.asarray(y_true, dtype=float), raw, np.asarray(dates),
-                                     self.offset, self.groups))
+                 _block_calibrations(np.asarray(y_true, dtype=float), _point_or_quantiles(raw),
+                                     np.asarray(dates), self.offset, self.groups,
+                                     self.by_season))
         return parts if parts is not None else [(np.ones(len(raw), bool), self)]
 
-    def apply(self, raw: np.ndarray) -> np.ndarray:
+    def apply(self, raw: np.ndarray, dates: np.ndarray | None = None) -> np.ndarray:
         raw = np.asarray(raw, dtype=float)
-        if self.groups == 1:
+        if len(self.shifts) == 1:
             return _apply(self.shifts[0], raw, self.offset, self.floor)
-        group = _group(raw, self.edges)
+        if self.by_season and dates is None:
+            raise ValueError("this calibration has shifts by season: it needs the rows' "
+                             "target days")
+        group = _group(raw, self.edges, _months(dates) if self.by_season else None)
         out = np.empty((len(raw), self.shifts.shape[1]))
-        for k in range(self.groups):
+        for k in range(len(self.shifts)):
             rows = group == k
             if rows.any():
                 out[rows] = _apply(self.shifts[k], raw[rows], self.offset, self.floor)
@@ -188,20 +204,33 @@ class Calibration:
         # rounded to 6 decimals moves a quantile by up to 1e-4 µg/m³); one group is stored
         # as one list, as before the groups
         shifts = self.shifts.tolist()
-        return {"log_shifts": shifts[0] if self.groups == 1 else shifts,
+        return {"log_shifts": shifts[0] if len(shifts) == 1 else shifts,
                 "log_offset": self.offset, "n_fitted": self.n_fitted,
-                "forecast_edges": self.edges.tolist(), "floor": self.floor}
+                "forecast_edges": self.edges.tolist(), "floor": self.floor,
+                "heating_season": self.by_season}
 
     @classmethod
     def from_dict(cls, saved: dict) -> Calibration:
         """The calibration :meth:`to_dict` stored; a run from before the offset was
         chosen (no ``log_offset``) calibrated with log1p, one from before the groups and
-        the floor with one group and no floor."""
+        the floor with one group and no floor, one from before the season without it."""
         return cls(shifts=np.asarray(saved["log_shifts"], dtype=float),
                    n_fitted=int(saved["n_fitted"]),
                    offset=float(saved.get("log_offset", 1.0)),
                    edges=np.asarray(saved.get("forecast_edges", []), dtype=float),
-                   floor=float(saved.get("floor", 0.0)))
+                   floor=float(saved.get("floor", 0.0)),
+                   by_season=bool(saved.get("heating_season", False)))
+
+
+def _point_or_quantiles(raw: np.ndarray) -> np.ndarray:
+    """``raw`` (n, L); a point forecast's (the same value at every level) as one column
+    (n, 1), whose scores serve every level."""
+    raw = np.asarray(raw, dtype=float)
+    return raw[:, :1] if (raw == raw[:, :1]).all() else raw
+
+
+def _months(dates) -> np.ndarray:
+    return pd.DatetimeIndex(np.asarray(dates)).month.to_numpy()
 
 
 def _log(raw: np.ndarray, offset: float = 1.0) -> np.ndarray:
@@ -219,9 +248,13 @@ def _median(raw: np.ndarray) -> np.ndarray:
     return raw[:, 0] if raw.shape[1] == 1 else raw[:, level_index(0.5)]
 
 
-def _group(raw: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Each row's group: how many of ``edges`` its raw median reaches."""
-    return np.searchsorted(edges, _median(raw), side="right")
+def _group(raw: np.ndarray, edges: np.ndarray, months: np.ndarray | None = None) -> np.ndarray:
+    """Each row's group: how many of ``edges`` its raw median reaches, and with ``months``
+    (its target day's) twice that, plus 1 in the heating season."""
+    group = np.searchsorted(edges, _median(raw), side="right")
+    if months is None:
+        return group
+    return 2 * group + np.isin(months, HEATING_MONTHS)
 
 
 def _shifts(y_true: np.ndarray, raw: np.ndarray, offset: float) -> np.ndarray:
@@ -230,20 +263,24 @@ def _shifts(y_true: np.ndarray, raw: np.ndarray, offset: float) -> np.ndarray:
     return _conformal_shifts(_log(y_true, offset)[:, None] - _log(raw, offset))
 
 
-def _fit(y_true: np.ndarray, raw: np.ndarray, offset: float, groups: int) -> Calibration | None:
-    """The calibration with ``groups`` equal shares of the rows' raw medians; None when a
-    group would hold fewer than :data:`MIN_CALIBRATION_DAYS` rows (ties included)."""
+def _fit(y_true: np.ndarray, raw: np.ndarray, offset: float, groups: int,
+         months: np.ndarray | None = None) -> Calibration | None:
+    """The calibration with ``groups`` equal shares of the rows' raw medians, each split by
+    the heating season when the target days' ``months`` are given; None when a group
+    would hold fewer than :data:`MIN_CALIBRATION_DAYS` rows (ties included)."""
     floor = float(max(y_true.min(), 0.0))
-    if groups == 1:
+    if groups == 1 and months is None:
         return Calibration(_shifts(y_true, raw, offset), len(y_true), float(offset),
                            floor=floor)
     edges = np.quantile(_median(raw), np.arange(1, groups) / groups)
-    group = _group(raw, edges)
-    if np.bincount(group, minlength=groups).min() < MIN_CALIBRATION_DAYS:
+    group = _group(raw, edges, months)
+    n_groups = groups * (1 if months is None else 2)
+    if np.bincount(group, minlength=n_groups).min() < MIN_CALIBRATION_DAYS:
         return None
     shifts = np.stack([_shifts(y_true[group == k], raw[group == k], offset)
-                       for k in range(groups)])
-    return Calibration(shifts, len(y_true), float(offset), edges=edges, floor=floor)
+                       for k in range(n_groups)])
+    return Calibration(shifts, len(y_true), float(offset), edges=edges, floor=floor,
+                       by_season=months is not None)
 
 
 def _apply(shifts: np.ndarray, raw: np.ndarray, offset: float, floor: float = 0.0) -> np.ndarray:
@@ -251,18 +288,21 @@ def _apply(shifts: np.ndarray, raw: np.ndarray, offset: float, floor: float = 0.
 
 
 def _block_calibrations(y_true: np.ndarray, raw: np.ndarray, dates: np.ndarray,
-                        offset: float, groups: int) -> list[tuple[np.ndarray, Calibration]] | None:
+                        offset: float, groups: int, by_season: bool = False
+                        ) -> list[tuple[np.ndarray, Calibration]] | None:
     """For each of :data:`CALIBRATION_BLOCKS` consecutive blocks of ``dates`` (all stations
     of a date in one), its rows (a mask) and the calibration (log offset ``offset``,
-    ``groups`` groups) fitted on the other blocks; None when there are fewer dates than
-    blocks or a group of the other blocks holds too few rows."""
+    ``groups`` groups, by season or not) fitted on the other blocks; None when there are
+    fewer dates than blocks or a group of the other blocks holds too few rows."""
     days = np.unique(dates)
     if len(days) < CALIBRATION_BLOCKS:
         return None
+    months = _months(dates) if by_season else None
     parts = []
     for block in np.array_split(days, CALIBRATION_BLOCKS):
         held_out = np.isin(dates, block)
-        fitted = _fit(y_true[~held_out], raw[~held_out], offset, groups)
+        fitted = _fit(y_true[~held_out], raw[~held_out], offset, groups,
+                      None if months is None else months[~held_out])
         if fitted is None:
             return None
         parts.append((held_out, fitted))
@@ -270,14 +310,15 @@ def _block_calibrations(y_true: np.ndarray, raw: np.ndarray, dates: np.ndarray,
 
 
 def _cross_fitted_crps(y_true: np.ndarray, raw: np.ndarray, dates: np.ndarray,
-                       offset: float, groups: int = 1) -> float:
+                       offset: float, groups: int = 1, by_season: bool = False) -> float:
     """Mean CRPS (µg/m³) of the rows, each block of dates calibrated (log offset
-    ``offset``, ``groups`` groups) on the other blocks (:func:`_block_calibrations`);
-    inf when that cannot be done."""
-    parts = _block_calibrations(y_true, raw, dates, offset, groups)
+    ``offset``, ``groups`` groups, by season or not) on the other blocks
+    (:func:`_block_calibrations`); inf when that cannot be done."""
+    parts = _block_calibrations(y_true, raw, dates, offset, groups, by_season)
     if parts is None:
         return float("inf")
-    return sum(float(crps(fitted.apply(raw[held_out]), y_true[held_out]).sum())
+    return sum(float(crps(fitted.apply(raw[held_out], dates[held_out]),
+                          y_true[held_out]).sum())
                for held_out, fitted in parts) / len(y_true)
 
 

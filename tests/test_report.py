@@ -602,6 +602,14 @@ def test_the_uncertainty_section_says_which_log_space_calibrated_each_model():
     assert "a = 30 µg/m³, shifts per third of its validation forecasts (edges 41, 98" in text
     assert "one set of shifts" in _log_space(grouped, "ridge")
     assert _grouped(grouped) and not _grouped(result(hgb=3.0, ridge=10.0))
+    assert "heating season" not in _log_space(grouped, "hgb")   # before the season split
+    for entry in grouped.entries.values():
+        entry.info["calibration"]["heating_season"] = False
+    grouped.entries["hgb"].info["calibration"]["heating_season"] = True
+    text = _log_space(grouped, "hgb")
+    assert "either split into target days in the heating season (Nov–Mar) and out of it" in text
+    assert "(edges 41, 98 µg/m³), split by the heating season" in text
+    assert "split by the heating season" not in _log_space(grouped, "ridge").split("latest")[1]
     assert _log_space(result(hgb=None, ridge=None), "hgb") == "log(1 + PM2.5)"   # an old run
 
 

@@ -64,7 +64,7 @@ def test_a_forecast_clipped_at_zero_gets_an_interval_that_covers_the_days_it_for
     half = n // 2
     chosen = Calibration.fit(truth[:half], raw[:half], dates=dates[:half])
     log1p = Calibration.fit(truth[:half], raw[:half], dates=dates[:half], offsets=(1.0,),
-                            groups=(1,))
+                            groups=(1,), seasons=(False,))
     zero = point[half:] == 0
     assert zero.sum() > 50 and chosen.offset > 1.0 and log1p.offset == 1.0
     assert _inside_80(log1p, truth[half:], raw[half:])[zero].mean() < 0.3
@@ -97,7 +97,8 @@ def test_shifts_per_third_of_the_forecasts_are_chosen_where_one_set_misses_a_thi
     dates = pd.date_range("2020-01-01", periods=len(y)).to_numpy()
     half = len(y) // 2
     grouped = Calibration.fit(y[:half], raw[:half], dates=dates[:half])
-    one_set = Calibration.fit(y[:half], raw[:half], dates=dates[:half], groups=(1,))
+    one_set = Calibration.fit(y[:half], raw[:half], dates=dates[:half], groups=(1,),
+                              seasons=(False,))
     assert grouped.groups == 3 and one_set.groups == 1
     high = raw[half:, 0] > np.quantile(raw[:half, 0], 2 / 3)
     low = raw[half:, 0] < np.quantile(raw[:half, 0], 1 / 3)
@@ -122,7 +123,8 @@ def test_one_set_of_shifts_where_the_errors_scale_as_the_log_space_assumes():
     y = point * rng.lognormal(0.0, 0.35, len(point))
     raw = np.repeat(point[:, None], len(LEVELS), axis=1)
     dates = pd.date_range("2020-01-01", periods=len(y)).to_numpy()
-    assert Calibration.fit(y, raw, dates=dates).groups == 1
+    fitted = Calibration.fit(y, raw, dates=dates)
+    assert fitted.groups == 1 and not fitted.by_season
     _, skewed = _lognormal_case(5, n=1500)
     assert Calibration.fit(_lognormal_case(5, n=1500)[0], skewed, dates=dates).groups == 3
 
@@ -365,7 +367,8 @@ def test_the_validation_rows_are_calibrated_without_reading_their_own_block():
     assert len(parts) == uncertainty.CALIBRATION_BLOCKS
     assert (sum(held.astype(int) for held, _ in parts) == 1).all()
     for held, fitted in parts:
-        assert (fitted.offset, fitted.groups) == (calibration.offset, calibration.groups)
+        assert (fitted.offset, fitted.groups, fitted.by_season) == (
+            calibration.offset, calibration.groups, calibration.by_season)
         changed = np.where(held, y * 3.0 + 50.0, y)
         again = dict((tuple(np.flatnonzero(h)), f) for h, f in
                      calibration.cross_fitted(changed, raw, dates))[tuple(np.flatnonzero(held))]
@@ -374,3 +377,38 @@ def test_the_validation_rows_are_calibrated_without_reading_their_own_block():
     # without dates: the calibration itself, in sample
     [(everything, itself)] = calibration.cross_fitted(y, raw, None)
     assert everything.all() and itself is calibration
+
+
+def test_the_heating_season_gets_its_own_shifts_where_its_errors_are_larger():
+    """Winter's errors twice the rest of the year's: one set of shifts under-covers the
+    heating season; the choice by cross-fitted CRPS splits it, each part covers about its
+    nominal share, and the split needs the target days to be applied."""
+    rng = np.random.default_rng(8)
+    dates = pd.date_range("2016-01-01", periods=4 * 365).to_numpy()
+    months = pd.DatetimeIndex(dates).month.to_numpy()
+    heating = np.isin(months, uncertainty.HEATING_MONTHS)
+    point = rng.gamma(2.0, 40.0, len(dates)) + 5.0
+    y = point * rng.lognormal(0.0, np.where(heating, 0.6, 0.25))
+    raw = np.repeat(point[:, None], len(LEVELS), axis=1)
+    half = 2 * 365
+    split = Calibration.fit(y[:half], raw[:half], dates=dates[:half])
+    one_set = Calibration.fit(y[:half], raw[:half], dates=dates[:half], seasons=(False,))
+    assert split.by_season and not one_set.by_season
+    later = slice(half, None)
+    inside = (y[later] >= split.apply(raw[later], dates[later])[:, uncertainty.level_index(0.1)]) \
+        & (y[later] <= split.apply(raw[later], dates[later])[:, uncertainty.level_index(0.9)])
+    for rows in (heating[later], ~heating[later]):
+        assert abs(inside[rows].mean() - 0.8) < 0.06
+    inside_one = (y[later] >= one_set.apply(raw[later])[:, uncertainty.level_index(0.1)]) \
+        & (y[later] <= one_set.apply(raw[later])[:, uncertainty.level_index(0.9)])
+    assert inside_one[heating[later]].mean() < 0.72
+    assert (uncertainty.crps(split.apply(raw[later], dates[later]), y[later]).mean()
+            < uncertainty.crps(one_set.apply(raw[later]), y[later]).mean())
+    with pytest.raises(ValueError, match="target days"):
+        split.apply(raw[later])
+    again = Calibration.from_dict(split.to_dict())
+    assert again.by_season
+    np.testing.assert_array_equal(again.apply(raw[later], dates[later]),
+                                  split.apply(raw[later], dates[later]))
+    old = {k: v for k, v in one_set.to_dict().items() if k != "heating_season"}
+    assert not Calibration.from_dict(old).by_season      # a run from before the season

@@ -3,10 +3,11 @@ its stated uncertainty holds (coverage, PIT, CRPS, the exceedance probability)."
 
 from __future__ import annotations
 
+import calendar
 from pathlib import Path
 
 from ..constants import SEASONS, UNIT
-from ..uncertainty import CALIBRATION_BLOCKS, GROUPS, OFFSETS
+from ..uncertainty import CALIBRATION_BLOCKS, GROUPS, HEATING_MONTHS, OFFSETS
 from .document import Doc
 from .figures import figure_fan, figure_pit, figure_reliability
 from .format import DASH, ci, count, fixed, never_or_always, no_brier_skill, pct
@@ -23,25 +24,31 @@ def _coverage_cell(coverage: dict | None, nominal: str) -> str:
 
 def _log_space(result, recommended: str | None) -> str:
     """How the calibration's log space reads: log(a + PM2.5) with each model's offset a
-    (and, in a run since the groups, one set of shifts or one per third of the forecasts)
-    chosen on its validation rows, or log(1 + PM2.5) in a run from before the choice."""
+    (and, in a run since the groups, one set of shifts or one per third of the forecasts,
+    split by the heating season or not) chosen on its validation rows, or log(1 + PM2.5)
+    in a run from before the choice."""
     saved = {name: entry.info.get("calibration", {}) for name, entry in result.entries.items()}
     if not any(c.get("log_offset") is not None for c in saved.values()):
         return "log(1 + PM2.5)"
     grouped = _grouped(result)
+    seasonal = any("heating_season" in c for c in saved.values())
     mine = saved.get(recommended, {})
     chosen = []
     if mine.get("log_offset") is not None:
         chosen.append(f"a = {mine['log_offset']:g} {UNIT}")
     if "forecast_edges" in mine:
         edges = mine["forecast_edges"]
-        chosen.append("one set of shifts" if not edges else
-                      f"shifts per {_share(len(edges) + 1)} of its validation forecasts "
-                      f"(edges {', '.join(f'{e:.0f}' for e in edges)} {UNIT})")
+        chosen.append(("one set of shifts" if not edges else
+                       f"shifts per {_share(len(edges) + 1)} of its validation forecasts "
+                       f"(edges {', '.join(f'{e:.0f}' for e in edges)} {UNIT})")
+                      + (", split by the heating season" if mine.get("heating_season") else ""))
+    months = "–".join(calendar.month_abbr[m] for m in (HEATING_MONTHS[0], HEATING_MONTHS[-1]))
     return (f"log(a + PM2.5), each model's offset a among {', '.join(f'{a:g}' for a in OFFSETS)} "
             f"{UNIT}"
             + (f" and its shifts (one set for all days, or one per {_share(max(GROUPS))} of its "
-               "validation forecasts, by their median: Mondrian conformal)" if grouped else "")
+               "validation forecasts, by their median: Mondrian conformal"
+               + (f"; either split into target days in the heating season ({months}) and "
+                  "out of it" if seasonal else "") + ")" if grouped else "")
             + f" chosen by its validation CRPS cross-fitted over {CALIBRATION_BLOCKS} "
             "blocks of dates"
             + (f"; {recommended}'s on the latest fold: {', '.join(chosen)}" if chosen else ""))
