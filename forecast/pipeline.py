@@ -184,15 +184,18 @@ def forecast_rows(task: ForecastTask, rows: np.ndarray, name: str, model,
     y = task.y[rows]
     target_days = task.rows.loc[rows, "target_day"].to_numpy()
     dates = target_days[validation]
-    calibration = uncertainty.Calibration.fit(y[validation], raw[validation], dates=dates)
+    # a point forecast's raw quantiles are a broadcast view: its validation rows as one
+    # column, not copied out at every level
+    raw_validation = raw[:, :1][validation] if raw.strides[1] == 0 else raw[validation]
+    calibration = uncertainty.Calibration.fit(y[validation], raw_validation, dates=dates)
     # the validation rows' distributions (read by the rule's CRPS test and the report)
     # come from calibrations fitted on the other blocks of validation dates, as the
-    # calibration's own choice was scored: fitted on the rows they score, they would
-    # favour the calibration with more shifts
+    # calibration's choice was scored: fitted on the rows they score, they would favour
+    # the calibration with more shifts
     where = np.flatnonzero(validation)
+    out_of_block = calibration.cross_fitted(y[validation], raw_validation, dates)
     parts = [(np.flatnonzero(~validation), calibration)] + [
-        (where[held_out], fitted)
-        for held_out, fitted in calibration.cross_fitted(y[validation], raw[validation], dates)]
+        (where[held_out], fitted) for held_out, fitted in out_of_block]
     columns: dict[str, np.ndarray] = {}
     for at, fitted in parts:
         if len(at) == 0:
@@ -201,9 +204,14 @@ def forecast_rows(task: ForecastTask, rows: np.ndarray, name: str, model,
             lambda block, fitted=fitted: uncertainty.forecast_columns(
                 fitted.apply(raw[block], target_days[block]), y[block], threshold), at)
         for column, values_at in part.items():
-            columns.setdefault(column, np.full(len(y), np.nan))[at] = values_at
+            if column not in columns:
+                columns[column] = np.full(len(y), np.nan)
+            columns[column][at] = values_at
     frame = _prediction_rows(task, rows, name, values)
-    return frame.assign(**columns, **reference), calibration.to_dict()
+    saved = {**calibration.to_dict(),
+             # False: too few validation dates for the blocks, the rows calibrated in sample
+             "validation_out_of_block": out_of_block[0][1] is not calibration}
+    return frame.assign(**columns, **reference), saved
 
 
 def usable_forecasts(entry: str, model, task: ForecastTask, rows: np.ndarray,

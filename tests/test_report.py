@@ -584,7 +584,7 @@ def test_the_uncertainty_section_reports_coverage_and_the_recommended_models_det
 def test_the_uncertainty_section_says_which_log_space_calibrated_each_model():
     from types import SimpleNamespace
 
-    from forecast.report.calibration import _grouped, _log_space
+    from forecast.report.calibration import _grouped, _log_space, _out_of_block
 
     def result(**offsets):
         return SimpleNamespace(entries={name: SimpleNamespace(info={"calibration": (
@@ -602,6 +602,12 @@ def test_the_uncertainty_section_says_which_log_space_calibrated_each_model():
     assert "a = 30 µg/m³, shifts per third of its validation forecasts (edges 41, 98" in text
     assert "one set of shifts" in _log_space(grouped, "ridge")
     assert _grouped(grouped) and not _grouped(result(hgb=3.0, ridge=10.0))
+    assert not _out_of_block(grouped)        # not recorded: a run from before, or in sample
+    for entry in grouped.entries.values():
+        entry.info["calibration"]["validation_out_of_block"] = True
+    assert _out_of_block(grouped)
+    grouped.entries["ridge"].info["calibration"]["validation_out_of_block"] = False
+    assert not _out_of_block(grouped)        # too few validation dates for the blocks
     assert "heating season" not in _log_space(grouped, "hgb")   # before the season split
     for entry in grouped.entries.values():
         entry.info["calibration"]["heating_season"] = False

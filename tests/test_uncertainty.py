@@ -412,3 +412,41 @@ def test_the_heating_season_gets_its_own_shifts_where_its_errors_are_larger():
                                   split.apply(raw[later], dates[later]))
     old = {k: v for k, v in one_set.to_dict().items() if k != "heating_season"}
     assert not Calibration.from_dict(old).by_season      # a run from before the season
+
+
+def test_forecast_rows_calibrates_each_validation_block_out_of_block():
+    """The run's per-row columns: each block of validation rows from the calibration of
+    the other blocks (``Calibration.cross_fitted``, whose own targets stay out: tested
+    above), the other rows from the one fitted on all validation rows; several stations,
+    rows interleaved."""
+    from forecast.pipeline import forecast_rows
+
+    hourly = generate_hourly(seed=3, n_stations=3, start="2010-01-01", end="2012-12-31")
+    task = build_task(hourly, daily.to_daily(hourly), dataset="synthetic")
+    rows = np.isin(task.split, ("train", "val", "test")) & np.isfinite(task.y)
+    y = task.y[rows]
+    values = np.maximum(y * np.random.default_rng(0).lognormal(0.0, 0.4, len(y)), 0.0)
+    reference = uncertainty.reference_columns(np.full((len(y), len(LEVELS)), 50.0), y, 75.0)
+    frame, saved = forecast_rows(task, rows, "m", None, values, reference, 75.0)
+    assert saved["validation_out_of_block"]
+    calibration = Calibration.from_dict(saved)
+    validation = task.split[rows] == "val"
+    days = task.rows.loc[rows, "target_day"].to_numpy()
+    raw = uncertainty.raw_quantiles(None, None, None, point=values)
+    expected = np.full((len(y), len(LEVELS)), np.nan)
+    expected[~validation] = calibration.apply(raw[~validation], days[~validation])
+    where = np.flatnonzero(validation)
+    parts = calibration.cross_fitted(y[validation], raw[validation], days[validation])
+    assert len(parts) == uncertainty.CALIBRATION_BLOCKS
+    for held_out, fitted in parts:
+        expected[where[held_out]] = fitted.apply(raw[where[held_out]], days[where[held_out]])
+    for column, level in zip(QUANTILE_COLUMNS, uncertainty.REPORTED_LEVELS, strict=True):
+        np.testing.assert_array_equal(frame[column].to_numpy(),
+                                      np.round(expected[:, uncertainty.level_index(level)], 3))
+    np.testing.assert_array_equal(frame["crps"].to_numpy(),
+                                  np.round(uncertainty.crps(expected, y), 4))
+    # in sample, the validation rows would have had other distributions
+    assert not np.array_equal(
+        frame["q90"].to_numpy()[validation],
+        np.round(calibration.apply(raw[validation], days[validation])[
+            :, uncertainty.level_index(0.9)], 3))

@@ -55,9 +55,17 @@ def _log_space(result, recommended: str | None) -> str:
 
 
 def _grouped(result) -> bool:
-    """Whether the run calibrates with groups, and so each validation block out of sample."""
+    """Whether the run's calibrations chose among groups of shifts (a run since they could)."""
     return any("forecast_edges" in entry.info.get("calibration", {})
                for entry in result.entries.values())
+
+
+def _out_of_block(result) -> bool:
+    """Whether every calibration of the run scored its validation rows out of block (not
+    so with fewer validation dates than blocks, or in a run from before)."""
+    saved = [entry.info.get("calibration") for entry in result.entries.values()]
+    saved = [c for c in saved if c]
+    return bool(saved) and all(c.get("validation_out_of_block") for c in saved)
 
 
 def _share(groups: int) -> str:
@@ -89,8 +97,10 @@ def section_uncertainty(doc: Doc, run: Run, figures: Path, featured: list[str],
         "intervals widen with the level as the errors do; the test periods never enter it. "
         + ("Each validation row's distribution comes from the calibration fitted on the "
            "other blocks of validation dates, so the validation CRPS (which the "
-           "recommendation reads) is out of sample; no quantile falls below the smallest "
-           "validation daily mean. "
+           "recommendation reads) is scored out of block, though the offset and the groups "
+           "were chosen on all validation rows (slightly optimistic, alike for every "
+           "model). " if _out_of_block(result) else "")
+        + ("No quantile falls below the smallest validation daily mean. "
            if _grouped(result) else "")
         +         "CRPS: the continuous "
         f"ranked probability score ({UNIT}; lower is better; for a point forecast it equals "
