@@ -450,3 +450,22 @@ def test_forecast_rows_calibrates_each_validation_block_out_of_block():
         frame["q90"].to_numpy()[validation],
         np.round(calibration.apply(raw[validation], days[validation])[
             :, uncertainty.level_index(0.9)], 3))
+
+
+def test_many_validation_rows_choose_on_a_fixed_subset_and_fit_on_all(monkeypatch):
+    """Beyond CHOICE_ROWS rows the choice is scored on a fixed random subset (the same on
+    every run), the shifts still fitted on every row: the clear choice stays, and it is
+    reproducible."""
+    y, raw = _errors_shrinking_with_the_level(9, 3000)
+    dates = np.repeat(pd.date_range("2020-01-01", periods=1000).to_numpy(), 3)
+    full = Calibration.fit(y, raw, dates=dates)
+    monkeypatch.setattr(uncertainty, "CHOICE_ROWS", 600)
+    subset = Calibration.fit(y, raw, dates=dates)
+    assert (subset.groups, subset.n_fitted) == (full.groups, 3000) and subset.groups == 3
+    np.testing.assert_array_equal(subset.shifts, Calibration.fit(y, raw, dates=dates).shifts)
+    calls = []
+    original = uncertainty._cross_fitted_crps
+    monkeypatch.setattr(uncertainty, "_cross_fitted_crps",
+                        lambda *a: calls.append(a[-1]) or original(*a))
+    Calibration.fit(y, raw, dates=dates)
+    assert all(int(mask.sum()) == 600 for mask in calls)
