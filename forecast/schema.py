@@ -179,7 +179,10 @@ def validate_hourly(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     out = frame[keep]
     blank = out["station"].isna().to_numpy().copy()
     if out["station"].dtype == object or pd.api.types.is_string_dtype(out["station"]):
-        blank |= (out["station"].astype(str).str.strip() == "").to_numpy()
+        # each distinct name stripped once (missing names are blank already)
+        codes, names = pd.factorize(out["station"])
+        empty = np.asarray(pd.Index(names).astype(str).str.strip() == "", dtype=bool)
+        blank |= (codes >= 0) & np.append(empty, False)[codes]
     if blank.any():
         row = int(np.flatnonzero(blank)[0])
         raise DataError(f"{source}: {int(blank.sum())} row(s) without a station, the first on "

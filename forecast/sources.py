@@ -707,7 +707,9 @@ def _normalise_wind_dir(frame: pd.DataFrame, degrees: bool, source: str):
         out.index = values.index
         return out, flag
     text = values.astype(object).where(values.notna())
-    text = text.map(lambda v: v.strip().upper() if isinstance(v, str) else v)
+    # each distinct text once (a dictionary's lookup per row, not a Python call)
+    text = text.map({v: v.strip().upper() if isinstance(v, str) else v
+                     for v in text.dropna().unique()})
     text = text.replace({"CV": "calm", "CALM": "calm", "C": "calm", "VRB": "calm"})
     bad = text.notna() & ~text.isin(COMPASS_16 + ("calm",))
     if bad.any():

@@ -1247,3 +1247,14 @@ def test_a_date_column_and_a_time_of_day_column(tmp_path, label):
     with pytest.raises(DataError, match="unparseable hour: time='00:75' on data row 1"):
         sources.load_csv({**spec, "path": str(tmp_path / "bad.csv"),
                           "time_columns": ["date", "time"]})
+
+
+def test_blank_and_missing_station_names_are_counted_once_each():
+    from forecast.errors import DataError
+    from forecast.schema import validate_hourly
+
+    frame = pd.DataFrame({"station": np.array(["A", "  ", None, "A", " ", "B"], dtype=object),
+                          "time": pd.date_range("2012-01-01", periods=6, freq="h"),
+                          "pm25": 10.0})
+    with pytest.raises(DataError, match=r"3 row\(s\) without a station, the first on data row 2"):
+        validate_hourly(frame, "x")
