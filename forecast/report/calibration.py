@@ -102,7 +102,7 @@ def section_uncertainty(doc: Doc, run: Run, figures: Path, featured: list[str],
            "model). " if _out_of_block(result) else "")
         + ("No quantile falls below the smallest validation daily mean. "
            if _grouped(result) else "")
-        +         "CRPS: the continuous "
+        + "CRPS: the continuous "
         f"ranked probability score ({UNIT}; lower is better; for a point forecast it equals "
         "the absolute error), its skill against the climatological distribution (the "
         "training days of the same station and calendar month). Coverage: the share of "
