@@ -1,8 +1,9 @@
 """Benchmark: one entry's calibration on one fold, at several numbers of stations.
 
 A year of validation days per station, a point forecast with a multiplicative error
-(the cost does not depend on the values; a quantile head's 99 distinct levels, not
-measured here, cost several times more than a point forecast's one column). Prints, per
+(the cost does not depend on the values), or with ``--quantile-head`` raw quantiles at
+99 distinct levels (a network trained with the pinball loss), whose scores are 99 columns
+instead of a point forecast's one. Prints, per
 size, the seconds of ``Calibration.fit`` with its whole choice (the offsets of
 ``OFFSETS`` × one set of shifts or one per third × split by the heating season or not,
 each scored by a CRPS cross-fitted over the blocks of dates), with the offsets alone
@@ -10,7 +11,7 @@ each scored by a CRPS cross-fitted over the blocks of dates), with the offsets a
 distributions out of their own block (``Calibration.cross_fitted`` and the per-row
 columns, as ``pipeline.forecast_rows``).
 
-    python benchmarks/bench_calibration.py --sizes 12,100,1000
+    python benchmarks/bench_calibration.py --sizes 12,100,1000 [--quantile-head]
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import scipy.stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -29,12 +31,15 @@ from forecast import uncertainty  # noqa: E402
 from forecast.uncertainty import Calibration  # noqa: E402
 
 
-def _validation_year(n_stations: int, seed: int = 0):
+def _validation_year(n_stations: int, quantile_head: bool = False, seed: int = 0):
     rng = np.random.default_rng(seed)
     days = pd.date_range("2016-01-01", periods=365).to_numpy()
     dates = np.repeat(days, n_stations)
     point = rng.gamma(2.0, 40.0, len(dates)) + 5.0
     y = point * rng.lognormal(0.0, 0.4, len(point))
+    if quantile_head:     # 99 distinct levels, as a network trained with the pinball loss
+        spread = np.exp(0.35 * scipy.stats.norm.ppf(uncertainty.LEVELS))
+        return y, point[:, None] * spread[None, :], dates
     raw = uncertainty.raw_quantiles(None, None, None, point=point)
     return y, raw, dates
 
@@ -45,8 +50,8 @@ def _seconds(work) -> tuple[float, object]:
     return time.perf_counter() - start, out
 
 
-def _measure(n_stations: int) -> str:
-    y, raw, dates = _validation_year(n_stations)
+def _measure(n_stations: int, quantile_head: bool) -> str:
+    y, raw, dates = _validation_year(n_stations, quantile_head)
     full, calibration = _seconds(lambda: Calibration.fit(y, raw, dates=dates))
     offsets, _ = _seconds(lambda: Calibration.fit(y, raw, dates=dates, groups=(1,),
                                                   seasons=(False,)))
@@ -69,11 +74,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="12,100,1000",
                         help="comma-separated numbers of stations")
+    parser.add_argument("--quantile-head", action="store_true",
+                        help="raw quantiles at 99 distinct levels (--loss pinball) instead of "
+                             "a point forecast")
     args = parser.parse_args()
     print("stations  rows      fit (choice)  fit (offsets only)  fit (log1p)  "
           "validation rows out of block")
     for n_stations in (int(s) for s in args.sizes.split(",")):
-        print(_measure(n_stations))
+        print(_measure(n_stations, args.quantile_head))
 
 
 if __name__ == "__main__":
