@@ -78,8 +78,9 @@ GROUPS = (1, 3)
 #: fixed random subset beyond; every row still enters the shifts): scoring 20 settings on
 #: every row cost 21 s per entry and fold at 1,000 stations (365,000 rows).
 CHOICE_ROWS = 50_000
-#: Calendar months of the heating season (Northern China's, mid-November to mid-March): a
-#: calibration may fit separate shifts for the target days in it and out of it.
+#: Calendar months of Northern China's heating season (mid-November to mid-March, taken
+#: whole: November to March): a calibration may fit separate shifts for the target days
+#: in it and out of it.
 HEATING_MONTHS = (11, 12, 1, 2, 3)
 
 
@@ -162,6 +163,10 @@ class Calibration:
         raw = _point_or_quantiles(raw)
         if len(y_true) < 2 or not np.isfinite(y_true).all():
             raise ValueError("calibration needs at least 2 finite validation targets")
+        if dates is None:
+            groups, seasons = (1,), (False,)
+        else:
+            dates = np.asarray(dates)
         choices = [(k, season, a) for k in sorted(groups)
                    for season in sorted(seasons) for a in offsets]
         if dates is not None and len(choices) > 1:

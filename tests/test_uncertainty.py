@@ -151,8 +151,11 @@ def test_the_offset_is_chosen_from_the_validation_blocks_alone_and_defaults_to_l
     # the same rows in another order: the same blocks of dates, the same choice
     order = np.random.default_rng(0).permutation(len(y))
     assert Calibration.fit(y[order], raw[order], dates=dates[order]).offset == fitted.offset
-    # no dates, or fewer dates than blocks: log1p
+    # no dates, or fewer dates than blocks: log1p, one group, whatever the choices offered
     assert Calibration.fit(y, raw).offset == 1.0
+    assert not Calibration.fit(y, raw, groups=(3,), seasons=(True,)).by_season
+    # dates as a plain list
+    assert Calibration.fit(y, raw, dates=list(dates)).offset == fitted.offset
     assert Calibration.fit(y[:8], raw[:8], dates=dates[:8]).offset == 1.0
 
 
