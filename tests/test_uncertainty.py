@@ -164,6 +164,16 @@ def test_the_conformal_ranks_of_every_level_are_those_of_conformal_quantile():
     shifts = uncertainty._conformal_shifts(scores)
     assert [uncertainty.conformal_quantile(scores[:, k], level)
             for k, level in enumerate(LEVELS)] == list(shifts)
+    # selected one column at a time, they are the sorted columns' order statistics
+    for n in (19, 200, 1001):
+        scores = np.random.default_rng(n).normal(size=(n, len(LEVELS)))
+        scores[: n // 4, 3] = 0.0                                   # ties
+        rank = np.where(LEVELS >= 0.5, np.ceil((n + 1) * LEVELS), np.floor((n + 1) * LEVELS))
+        index = np.clip(rank, 1, n).astype(int) - 1
+        np.testing.assert_array_equal(uncertainty._conformal_shifts(scores),
+                                      np.sort(scores, axis=0)[index, np.arange(len(LEVELS))])
+        np.testing.assert_array_equal(uncertainty._conformal_shifts(scores[:, :1]),
+                                      np.sort(scores[:, 0])[index])
 
 
 @pytest.mark.parametrize("seed", range(30))
