@@ -297,13 +297,15 @@ def incomplete_issue_days(daily: pd.DataFrame, last_hour: pd.Series, min_hours: 
     return warnings
 
 
-def _check_stored(model, name: str, path: Path) -> None:
+def _check_stored(model, name: str, path: Path, task) -> None:
     """DataError unless the model loaded from ``path`` is the one the run stored there
-    (``name``): a file copied over another would forecast under the wrong name."""
+    (``name``: a file copied over another would forecast under the wrong name) and
+    ``task`` gives the inputs it was fitted on."""
     held = registry.built_as(model)
     if held != name:
         raise DataError(f"{path}: holds a fitted {held or type(model).__name__}, not {name} "
                         "(run forecast run again to store the models)")
+    model.check_task(task, path)
 
 
 def latest_task(config: dict, result: RunResult, weather: Path | None = None,
@@ -467,8 +469,7 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
                 from baselines import load_baseline
 
                 model = load_baseline(path)
-                _check_stored(model, name, path)
-                model.check_task(task, path)
+                _check_stored(model, name, path, task)
             else:   # a run that stored no baselines (before they were stored)
                 if not noted_refit:
                     print(f"forecast: note: {run_dir} stored no fitted baselines (made before "
@@ -483,8 +484,7 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
             from models import load_model
 
             model = load_model(path)
-            _check_stored(model, name, path)
-            model.check_task(task, path)
+            _check_stored(model, name, path, task)
             try:
                 values = model.predict(task, rows)
             except (RuntimeError, ValueError, IndexError) as exc:
@@ -498,22 +498,20 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
         predictions["combination"] = (None, np.maximum(values, 0.0))
     recommended = selection.recommended(result)
     threshold = float(config["evaluation"]["exceedance_threshold"])
+    selected = task.rows.loc[rows]
+    target_days = selected["target_day"].to_numpy()
+    row_keys = {"station": selected["station"].to_numpy(),
+                "issue_day": selected["issue_day"].dt.strftime("%Y-%m-%d").to_numpy(),
+                "target_day": selected["target_day"].dt.strftime("%Y-%m-%d").to_numpy()}
     frames = []
     for name, (model, values) in predictions.items():
-        frame = pd.DataFrame({
-            "station": task.rows.loc[rows, "station"].to_numpy(),
-            "issue_day": task.rows.loc[rows, "issue_day"].dt.strftime("%Y-%m-%d").to_numpy(),
-            "target_day": task.rows.loc[rows, "target_day"].dt.strftime("%Y-%m-%d").to_numpy(),
-            "model": name,
-            "pm25_forecast": np.round(values, 1),
-        })
+        frame = pd.DataFrame({**row_keys, "model": name, "pm25_forecast": np.round(values, 1)})
         if since is not None:
             frame["observed"] = task.y[rows]
         saved = result.entries[name].info.get("calibration") if name in result.entries else None
         if saved:
             raw = uncertainty.raw_quantiles(model, task, rows, point=values)
-            quantiles = uncertainty.Calibration.from_dict(saved).apply(
-                raw, task.rows.loc[rows, "target_day"].to_numpy())
+            quantiles = uncertainty.Calibration.from_dict(saved).apply(raw, target_days)
             for column, level in zip(uncertainty.QUANTILE_COLUMNS,
                                      uncertainty.REPORTED_LEVELS, strict=True):
                 frame[column] = np.round(quantiles[:, uncertainty.level_index(level)], 1)
