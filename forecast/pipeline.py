@@ -184,9 +184,7 @@ def forecast_rows(task: ForecastTask, rows: np.ndarray, name: str, model,
     y = task.y[rows]
     target_days = task.rows.loc[rows, "target_day"].to_numpy()
     dates = target_days[validation]
-    # a point forecast's raw quantiles are a broadcast view: its validation rows as one
-    # column, not copied out at every level
-    raw_validation = raw[:, :1][validation] if raw.strides[1] == 0 else raw[validation]
+    raw_validation = uncertainty.point_or_quantiles(raw)[validation]
     calibration = uncertainty.Calibration.fit(y[validation], raw_validation, dates=dates)
     # the validation rows' distributions (read by the rule's CRPS test and the report)
     # come from calibrations fitted on the other blocks of validation dates, as the

@@ -165,7 +165,7 @@ class Calibration:
         ties: fewer groups, no season, the earlier offset); without ``dates`` the first
         offset and one group, not by season."""
         y_true = np.asarray(y_true, dtype=float)
-        raw = _point_or_quantiles(raw)
+        raw = point_or_quantiles(raw)
         if len(y_true) < 2 or not np.isfinite(y_true).all():
             raise ValueError("calibration needs at least 2 finite validation targets")
         if dates is None:
@@ -180,7 +180,9 @@ class Calibration:
                 scored = np.zeros(len(y_true), bool)
                 scored[np.random.default_rng(0).choice(len(y_true), CHOICE_ROWS,
                                                        replace=False)] = True
-            scores = {c: _cross_fitted_crps(y_true, raw, dates, c[2], c[0], c[1], scored)
+            blocks = _date_blocks(dates)     # the same blocks for every setting
+            scores = {c: _cross_fitted_crps(y_true, raw, dates, c[2], c[0], c[1], scored,
+                                            blocks=blocks)
                       for c in choices}
             if np.isfinite(min(scores.values())):
                 choices = sorted(choices, key=lambda c: (scores[c], choices.index(c)))
@@ -199,7 +201,7 @@ class Calibration:
         choice was scored; ``[(all rows, self)]`` (in-sample) when that cannot be done
         (no dates, too few of them, a group of too few rows)."""
         parts = (None if dates is None else
-                 _block_calibrations(np.asarray(y_true, dtype=float), _point_or_quantiles(raw),
+                 _block_calibrations(np.asarray(y_true, dtype=float), point_or_quantiles(raw),
                                      np.asarray(dates), self.offset, self.groups,
                                      self.by_season))
         return parts if parts is not None else [(np.ones(len(raw), bool), self)]
@@ -242,11 +244,14 @@ class Calibration:
                    by_season=bool(saved.get("heating_season", False)))
 
 
-def _point_or_quantiles(raw: np.ndarray) -> np.ndarray:
+def point_or_quantiles(raw: np.ndarray) -> np.ndarray:
     """``raw`` (n, L); a point forecast's (the same value at every level) as one column
-    (n, 1), whose scores serve every level."""
+    (n, 1), whose scores serve every level: a view, so a point forecast's broadcast
+    (:func:`raw_quantiles`) is never copied out at every level."""
     raw = np.asarray(raw, dtype=float)
-    return raw[:, :1] if (raw == raw[:, :1]).all() else raw
+    if raw.strides[1] == 0 or (raw == raw[:, :1]).all():
+        return raw[:, :1]
+    return raw
 
 
 def _months(dates) -> np.ndarray:
@@ -307,20 +312,30 @@ def _apply(shifts: np.ndarray, raw: np.ndarray, offset: float, floor: float = 0.
     return np.sort(np.maximum(_exp(_log(raw, offset) + shifts, offset), floor), axis=1)
 
 
-def _block_calibrations(y_true: np.ndarray, raw: np.ndarray, dates: np.ndarray,
-                        offset: float, groups: int, by_season: bool = False
-                        ) -> list[tuple[np.ndarray, Calibration]] | None:
-    """For each of :data:`CALIBRATION_BLOCKS` consecutive blocks of ``dates`` (all stations
-    of a date in one), its rows (a mask) and the calibration (log offset ``offset``,
-    ``groups`` groups, by season or not) fitted on the other blocks; None when there are
-    fewer dates than blocks or a group of the other blocks holds too few rows."""
+def _date_blocks(dates: np.ndarray) -> list[np.ndarray] | None:
+    """The rows (masks) of each of :data:`CALIBRATION_BLOCKS` consecutive blocks of
+    ``dates`` (all stations of a date in one); None when there are fewer dates than
+    blocks."""
     days = np.unique(dates)
     if len(days) < CALIBRATION_BLOCKS:
         return None
+    return [np.isin(dates, block) for block in np.array_split(days, CALIBRATION_BLOCKS)]
+
+
+def _block_calibrations(y_true: np.ndarray, raw: np.ndarray, dates: np.ndarray,
+                        offset: float, groups: int, by_season: bool = False, *,
+                        blocks: list[np.ndarray] | None = None
+                        ) -> list[tuple[np.ndarray, Calibration]] | None:
+    """For each block of ``dates`` (:func:`_date_blocks`, or ``blocks`` of them already
+    made), its rows (a mask) and the calibration (log offset ``offset``, ``groups``
+    groups, by season or not) fitted on the other blocks; None when there are fewer dates
+    than blocks or a group of the other blocks holds too few rows."""
+    blocks = _date_blocks(dates) if blocks is None else blocks
+    if blocks is None:
+        return None
     months = _months(dates) if by_season else None
     parts = []
-    for block in np.array_split(days, CALIBRATION_BLOCKS):
-        held_out = np.isin(dates, block)
+    for held_out in blocks:
         fitted = _fit(y_true[~held_out], raw[~held_out], offset, groups,
                       None if months is None else months[~held_out])
         if fitted is None:
@@ -331,11 +346,12 @@ def _block_calibrations(y_true: np.ndarray, raw: np.ndarray, dates: np.ndarray,
 
 def _cross_fitted_crps(y_true: np.ndarray, raw: np.ndarray, dates: np.ndarray,
                        offset: float, groups: int = 1, by_season: bool = False,
-                       scored: np.ndarray | None = None) -> float:
+                       scored: np.ndarray | None = None, *,
+                       blocks: list[np.ndarray] | None = None) -> float:
     """Mean CRPS (µg/m³) of the rows (of the ``scored`` ones, a mask, if given), each block
     of dates calibrated (log offset ``offset``, ``groups`` groups, by season or not) on
     the other blocks (:func:`_block_calibrations`); inf when that cannot be done."""
-    parts = _block_calibrations(y_true, raw, dates, offset, groups, by_season)
+    parts = _block_calibrations(y_true, raw, dates, offset, groups, by_season, blocks=blocks)
     if parts is None:
         return float("inf")
     total = 0.0
