@@ -707,10 +707,10 @@ def _normalise_wind_dir(frame: pd.DataFrame, degrees: bool, source: str):
         out.index = values.index
         return out, flag
     text = values.astype(object).where(values.notna())
+    calm = {"CV": "calm", "CALM": "calm", "C": "calm", "VRB": "calm"}
     # each distinct text once (a dictionary's lookup per row, not a Python call)
-    text = text.map({v: v.strip().upper() if isinstance(v, str) else v
-                     for v in text.dropna().unique()})
-    text = text.replace({"CV": "calm", "CALM": "calm", "C": "calm", "VRB": "calm"})
+    text = text.map({v: calm.get(v.strip().upper(), v.strip().upper()) if isinstance(v, str)
+                     else v for v in text.dropna().unique()})
     bad = text.notna() & ~text.isin(COMPASS_16 + ("calm",))
     if bad.any():
         raise DataError(f"{source}: wind direction {values[bad].iloc[0]!r} is neither a compass "
