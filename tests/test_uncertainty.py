@@ -45,8 +45,9 @@ def test_log_space_conformal_intervals_cover_their_nominal_level_at_every_level(
     assert abs(inside[high].mean() - 0.8) < 0.06 and abs(inside[low].mean() - 0.8) < 0.06
 
 
-def _inside_80(calibration: Calibration, y: np.ndarray, raw: np.ndarray) -> np.ndarray:
-    quantiles = calibration.apply(raw)
+def _inside_80(calibration: Calibration, y: np.ndarray, raw: np.ndarray,
+               dates: np.ndarray | None = None) -> np.ndarray:
+    quantiles = calibration.apply(raw, dates)
     return (y >= quantiles[:, uncertainty.level_index(0.1)]) & (
         y <= quantiles[:, uncertainty.level_index(0.9)])
 
@@ -408,13 +409,10 @@ def test_the_heating_season_gets_its_own_shifts_where_its_errors_are_larger():
     one_set = Calibration.fit(y[:half], raw[:half], dates=dates[:half], seasons=(False,))
     assert split.by_season and not one_set.by_season
     later = slice(half, None)
-    inside = (y[later] >= split.apply(raw[later], dates[later])[:, uncertainty.level_index(0.1)]) \
-        & (y[later] <= split.apply(raw[later], dates[later])[:, uncertainty.level_index(0.9)])
+    inside = _inside_80(split, y[later], raw[later], dates[later])
     for rows in (heating[later], ~heating[later]):
         assert abs(inside[rows].mean() - 0.8) < 0.06
-    inside_one = (y[later] >= one_set.apply(raw[later])[:, uncertainty.level_index(0.1)]) \
-        & (y[later] <= one_set.apply(raw[later])[:, uncertainty.level_index(0.9)])
-    assert inside_one[heating[later]].mean() < 0.72
+    assert _inside_80(one_set, y[later], raw[later])[heating[later]].mean() < 0.72
     assert (uncertainty.crps(split.apply(raw[later], dates[later]), y[later]).mean()
             < uncertainty.crps(one_set.apply(raw[later]), y[later]).mean())
     with pytest.raises(ValueError, match="target days"):
@@ -479,6 +477,6 @@ def test_many_validation_rows_choose_on_a_fixed_subset_and_fit_on_all(monkeypatc
     calls = []
     original = uncertainty._cross_fitted_crps
     monkeypatch.setattr(uncertainty, "_cross_fitted_crps",
-                        lambda *a: calls.append(a[-1]) or original(*a))
+                        lambda *a, **k: calls.append(a[-1]) or original(*a, **k))
     Calibration.fit(y, raw, dates=dates)
     assert all(int(mask.sum()) == 600 for mask in calls)
