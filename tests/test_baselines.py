@@ -405,8 +405,8 @@ def test_forecast_predict_refuses_a_model_file_holding_another_model(task, tmp_p
     path = tmp_path / "elasticnet.skops"
     SklearnBaseline(family="ridge").fit(task).save(path)
     with pytest.raises(DataError, match="elasticnet.skops: holds a fitted ridge, not elasticnet"):
-        _check_stored(load_baseline(path), "elasticnet", path)
-    _check_stored(load_baseline(path), "ridge", path)
+        _check_stored(load_baseline(path), "elasticnet", path, task)
+    _check_stored(load_baseline(path), "ridge", path, task)
 
 
 def test_gradient_boosting_takes_threads_only_for_many_rows(task, hours_task, monkeypatch):
