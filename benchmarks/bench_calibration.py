@@ -8,8 +8,9 @@ size, the seconds of ``Calibration.fit`` with its whole choice (the offsets of
 ``OFFSETS`` × one set of shifts or one per third × split by the heating season or not,
 each scored by a CRPS cross-fitted over the blocks of dates), with the offsets alone
 (one set for all days) and with log1p alone, and of writing the validation rows'
-distributions out of their own block (``Calibration.cross_fitted`` and the per-row
-columns, as ``pipeline.forecast_rows``).
+distributions out of their own block (``Calibration.fit_out_of_block``: each block's
+setting chosen and fitted on the other blocks, and the per-row columns, as
+``pipeline.forecast_rows``).
 
     python benchmarks/bench_calibration.py --sizes 12,100,1000 [--quantile-head]
 """
@@ -59,7 +60,7 @@ def _measure(n_stations: int, quantile_head: bool) -> str:
                                                 groups=(1,), seasons=(False,)))
 
     def validation_columns():
-        for held_out, fitted in calibration.cross_fitted(y, raw, dates):
+        for held_out, fitted in Calibration.fit_out_of_block(y, raw, dates):
             at = np.flatnonzero(held_out)
             uncertainty.in_blocks(lambda block, fitted=fitted: uncertainty.forecast_columns(
                 fitted.apply(raw[block], dates[block]), y[block], 75.0), at)

@@ -187,13 +187,15 @@ def forecast_rows(task: ForecastTask, rows: np.ndarray, name: str, model,
     raw_validation = uncertainty.point_or_quantiles(raw)[validation]
     calibration = uncertainty.Calibration.fit(y[validation], raw_validation, dates=dates)
     # the validation rows' distributions (read by the rule's CRPS test and the report)
-    # come from calibrations fitted on the other blocks of validation dates, as the
-    # calibration's choice was scored: fitted on the rows they score, they would favour
-    # the calibration with more shifts
+    # come from calibrations chosen and fitted on the other blocks of validation dates
+    # (nested): fitted, or chosen, on the rows they score they would favour the
+    # calibration with more shifts
     where = np.flatnonzero(validation)
-    out_of_block = calibration.cross_fitted(y[validation], raw_validation, dates)
-    parts = [(np.flatnonzero(~validation), calibration)] + [
-        (where[held_out], fitted) for held_out, fitted in out_of_block]
+    out_of_block = uncertainty.Calibration.fit_out_of_block(y[validation], raw_validation,
+                                                            dates)
+    parts = [(np.flatnonzero(~validation), calibration)] + (
+        [(where, calibration)] if out_of_block is None else
+        [(where[held_out], fitted) for held_out, fitted in out_of_block])
     columns: dict[str, np.ndarray] = {}
     for at, fitted in parts:
         if len(at) == 0:
@@ -208,7 +210,9 @@ def forecast_rows(task: ForecastTask, rows: np.ndarray, name: str, model,
     frame = _prediction_rows(task, rows, name, values)
     saved = {**calibration.to_dict(),
              # False: too few validation dates for the blocks, the rows calibrated in sample
-             "validation_out_of_block": out_of_block[0][1] is not calibration}
+             "validation_out_of_block": out_of_block is not None,
+             # the blocks' settings chosen out of block too (a run from before: on all rows)
+             "validation_choice_out_of_block": out_of_block is not None}
     return frame.assign(**columns, **reference), saved
 
 

@@ -23,7 +23,10 @@ the levels :data:`LEVELS` (0.01, 0.02, ..., 0.99), in µg/m³:
    year's. Each calibration chooses its a and its groups by the CRPS of its validation
    rows cross-fitted over
    :data:`CALIBRATION_BLOCKS` consecutive blocks of dates (each block calibrated on the
-   others), so the choice reads no row it is scored on. For a point forecast this is
+   others), so the choice reads no row it is scored on. The validation rows' own
+   distributions, which the recommendation scores, come from
+   :meth:`Calibration.fit_out_of_block`: each block's calibration chosen and fitted on the
+   other blocks alone (nested cross-fitting). For a point forecast this is
    split-conformal prediction on log residuals; for a quantile head it is conformalised
    quantile regression (CQR, asymmetric form), one shift per level;
 3. floored at the smallest validation target (with a large a a low forecast's lowest
@@ -164,56 +167,49 @@ class Calibration:
         over the rows (over :data:`CHOICE_ROWS` of them at random when there are more;
         ties: fewer groups, no season, the earlier offset); without ``dates`` the first
         offset and one group, not by season."""
-        y_true = np.asarray(y_true, dtype=float)
-        raw = point_or_quantiles(raw)
-        if len(y_true) < 2 or not np.isfinite(y_true).all():
-            raise ValueError("calibration needs at least 2 finite validation targets")
-        if dates is None:
-            groups, seasons = (1,), (False,)
-        else:
-            dates = np.asarray(dates)
-        choices = [(k, season, a) for k in sorted(groups)
-                   for season in sorted(seasons) for a in offsets]
-        if dates is not None and len(choices) > 1:
-            scored = None
-            if len(y_true) > CHOICE_ROWS:
-                scored = np.zeros(len(y_true), bool)
-                scored[np.random.default_rng(0).choice(len(y_true), CHOICE_ROWS,
-                                                       replace=False)] = True
-            blocks = _date_blocks(dates)     # the same blocks for every setting
-            scores = {c: _cross_fitted_crps(y_true, raw, dates, c[2], c[0], c[1], scored,
-                                            blocks=blocks)
-                      for c in choices}
-            if np.isfinite(min(scores.values())):
-                choices = sorted(choices, key=lambda c: (scores[c], choices.index(c)))
-        groups_chosen, season, offset = choices[0]
-        months = _months(dates) if season else None
-        fitted = _fit(y_true, raw, offset, groups_chosen, months)
-        if fitted is None:      # too few rows for the groups without dates to choose by
-            fitted = _fit(y_true, raw, offset, 1)
-        return fitted
+        y_true, raw, dates, choices = _prepared(y_true, raw, dates, offsets, groups, seasons)
+        return _choose_and_fit(y_true, raw, _in_season(dates), choices,
+                               None if dates is None else _date_blocks(dates),
+                               _choice_rows(len(y_true)))
 
-    def cross_fitted(self, y_true: np.ndarray, raw: np.ndarray,
-                     dates: np.ndarray | None) -> list[tuple[np.ndarray, Calibration]]:
-        """How to calibrate the validation rows it was fitted on without reading them:
-        for each of :data:`CALIBRATION_BLOCKS` consecutive blocks of ``dates``, its rows (a
-        mask) and this calibration's offset and groups fitted on the other blocks, as its
-        choice was scored; ``[(all rows, self)]`` (in-sample) when that cannot be done
-        (no dates, too few of them, a group of too few rows)."""
-        parts = (None if dates is None else
-                 _block_calibrations(np.asarray(y_true, dtype=float), point_or_quantiles(raw),
-                                     np.asarray(dates), self.offset, self.groups,
-                                     self.by_season))
-        return parts if parts is not None else [(np.ones(len(raw), bool), self)]
+    @classmethod
+    def fit_out_of_block(cls, y_true: np.ndarray, raw: np.ndarray, dates: np.ndarray | None,
+                         offsets: tuple[float, ...] = OFFSETS,
+                         groups: tuple[int, ...] = GROUPS,
+                         seasons: tuple[bool, ...] = (False, True)
+                         ) -> list[tuple[np.ndarray, Calibration]] | None:
+        """How to calibrate validation rows without reading them: for each of
+        :data:`CALIBRATION_BLOCKS` consecutive blocks of ``dates``, its rows (a mask) and
+        the calibration :meth:`fit` gives on the other blocks' rows alone, its setting
+        chosen by a CRPS cross-fitted over those other blocks (nested cross-fitting: the
+        block's own targets enter neither the shifts nor the choice). None when there are
+        fewer dates than blocks (no dates, or too few)."""
+        y_true, raw, dates, choices = _prepared(y_true, raw, dates, offsets, groups, seasons)
+        blocks = None if dates is None else _date_blocks(dates)
+        if blocks is None:
+            return None
+        in_season, scored = _in_season(dates), _choice_rows(len(y_true))
+        parts = []
+        for held_out in blocks:
+            other = ~held_out
+            inner = [block[other] for block in blocks if block is not held_out]
+            parts.append((held_out, _choose_and_fit(
+                y_true[other], raw[other], None if in_season is None else in_season[other],
+                choices, inner, None if scored is None else scored[other])))
+        return parts
 
     def apply(self, raw: np.ndarray, dates: np.ndarray | None = None) -> np.ndarray:
-        raw = np.asarray(raw, dtype=float)
-        if len(self.shifts) == 1:
-            return _apply(self.shifts[0], raw, self.offset, self.floor)
-        if self.by_season and dates is None:
+        if self.by_season and dates is None and len(self.shifts) > 1:
             raise ValueError("this calibration has shifts by season: it needs the rows' "
                              "target days")
-        group = _group(raw, self.edges, _months(dates) if self.by_season else None)
+        return self._apply(np.asarray(raw, dtype=float),
+                           _in_season(dates) if self.by_season else None)
+
+    def _apply(self, raw: np.ndarray, in_season: np.ndarray | None) -> np.ndarray:
+        """:meth:`apply` given whether each row's target day is in the heating season."""
+        if len(self.shifts) == 1:
+            return _apply(self.shifts[0], raw, self.offset, self.floor)
+        group = _group(raw, self.edges, in_season if self.by_season else None)
         out = np.empty((len(raw), self.shifts.shape[1]))
         for k in range(len(self.shifts)):
             rows = group == k
@@ -254,8 +250,59 @@ def point_or_quantiles(raw: np.ndarray) -> np.ndarray:
     return raw
 
 
-def _months(dates) -> np.ndarray:
-    return pd.DatetimeIndex(np.asarray(dates)).month.to_numpy()
+def _prepared(y_true, raw, dates, offsets, groups, seasons):
+    """The targets and raw quantiles as arrays (a point forecast's as one column), the
+    dates as an array or None, and the settings (groups, by season, offset) to choose
+    from, in the order that breaks ties (without dates: one group, not by season)."""
+    y_true = np.asarray(y_true, dtype=float)
+    raw = point_or_quantiles(raw)
+    if len(y_true) < 2 or not np.isfinite(y_true).all():
+        raise ValueError("calibration needs at least 2 finite validation targets")
+    if dates is None:
+        groups, seasons = (1,), (False,)
+    else:
+        dates = np.asarray(dates)
+    choices = [(k, season, a) for k in sorted(groups) for season in sorted(seasons)
+               for a in offsets]
+    return y_true, raw, dates, choices
+
+
+def _choice_rows(n: int) -> np.ndarray | None:
+    """The rows (a mask) whose CRPS scores the choice: a fixed random :data:`CHOICE_ROWS`
+    of ``n`` when there are more, else None (all)."""
+    if n <= CHOICE_ROWS:
+        return None
+    scored = np.zeros(n, bool)
+    scored[np.random.default_rng(0).choice(n, CHOICE_ROWS, replace=False)] = True
+    return scored
+
+
+def _choose_and_fit(y_true: np.ndarray, raw: np.ndarray, in_season: np.ndarray | None,
+                    choices: list[tuple[int, bool, float]], blocks: list[np.ndarray] | None,
+                    scored: np.ndarray | None) -> Calibration:
+    """The calibration, fitted on all the rows, with the setting of ``choices`` whose CRPS
+    cross-fitted over ``blocks`` (masks of the rows; :func:`_cross_fitted_crps`) is the
+    lowest (the first setting without blocks, or when none can be cross-fitted); with one
+    group when its groups would hold too few rows."""
+    if blocks is not None and len(choices) > 1:
+        scores = {c: _cross_fitted_crps(y_true, raw, in_season, c[2], c[0], c[1], scored,
+                                        blocks=blocks)
+                  for c in choices}
+        if np.isfinite(min(scores.values())):
+            choices = sorted(choices, key=lambda c: (scores[c], choices.index(c)))
+    groups, season, offset = choices[0]
+    fitted = _fit(y_true, raw, offset, groups, in_season if season else None)
+    if fitted is None:      # too few rows for the groups without dates to choose by
+        fitted = _fit(y_true, raw, offset, 1)
+    return fitted
+
+
+def _in_season(dates) -> np.ndarray | None:
+    """Whether each target day of ``dates`` is in the heating season
+    (:data:`HEATING_MONTHS`); None without dates."""
+    if dates is None:
+        return None
+    return np.isin(pd.DatetimeIndex(np.asarray(dates)).month.to_numpy(), HEATING_MONTHS)
 
 
 def _log(raw: np.ndarray, offset: float = 1.0) -> np.ndarray:
@@ -273,13 +320,15 @@ def _median(raw: np.ndarray) -> np.ndarray:
     return raw[:, 0] if raw.shape[1] == 1 else raw[:, level_index(0.5)]
 
 
-def _group(raw: np.ndarray, edges: np.ndarray, months: np.ndarray | None = None) -> np.ndarray:
-    """Each row's group: how many of ``edges`` its raw median reaches, and with ``months``
-    (its target day's) twice that, plus 1 in the heating season."""
+def _group(raw: np.ndarray, edges: np.ndarray, in_season: np.ndarray | None = None
+           ) -> np.ndarray:
+    """Each row's group: how many of ``edges`` its raw median reaches, and with
+    ``in_season`` (whether its target day is in the heating season) twice that, plus 1 in
+    the season."""
     group = np.searchsorted(edges, _median(raw), side="right")
-    if months is None:
+    if in_season is None:
         return group
-    return 2 * group + np.isin(months, HEATING_MONTHS)
+    return 2 * group + in_season
 
 
 def _shifts(y_true: np.ndarray, raw: np.ndarray, offset: float) -> np.ndarray:
@@ -289,23 +338,23 @@ def _shifts(y_true: np.ndarray, raw: np.ndarray, offset: float) -> np.ndarray:
 
 
 def _fit(y_true: np.ndarray, raw: np.ndarray, offset: float, groups: int,
-         months: np.ndarray | None = None) -> Calibration | None:
+         in_season: np.ndarray | None = None) -> Calibration | None:
     """The calibration with ``groups`` equal shares of the rows' raw medians, each split by
-    the heating season when the target days' ``months`` are given; None when a group
+    the heating season when ``in_season`` (of each row's target day) is given; None when a group
     would hold fewer than :data:`MIN_CALIBRATION_DAYS` rows (ties included)."""
     floor = float(max(y_true.min(), 0.0))
-    if groups == 1 and months is None:
+    if groups == 1 and in_season is None:
         return Calibration(_shifts(y_true, raw, offset), len(y_true), float(offset),
                            floor=floor)
     edges = np.quantile(_median(raw), np.arange(1, groups) / groups)
-    group = _group(raw, edges, months)
-    n_groups = groups * (1 if months is None else 2)
+    group = _group(raw, edges, in_season)
+    n_groups = groups * (1 if in_season is None else 2)
     if np.bincount(group, minlength=n_groups).min() < MIN_CALIBRATION_DAYS:
         return None
     shifts = np.stack([_shifts(y_true[group == k], raw[group == k], offset)
                        for k in range(n_groups)])
     return Calibration(shifts, len(y_true), float(offset), edges=edges, floor=floor,
-                       by_season=months is not None)
+                       by_season=in_season is not None)
 
 
 def _apply(shifts: np.ndarray, raw: np.ndarray, offset: float, floor: float = 0.0) -> np.ndarray:
@@ -322,43 +371,89 @@ def _date_blocks(dates: np.ndarray) -> list[np.ndarray] | None:
     return [np.isin(dates, block) for block in np.array_split(days, CALIBRATION_BLOCKS)]
 
 
-def _block_calibrations(y_true: np.ndarray, raw: np.ndarray, dates: np.ndarray,
-                        offset: float, groups: int, by_season: bool = False, *,
-                        blocks: list[np.ndarray] | None = None
-                        ) -> list[tuple[np.ndarray, Calibration]] | None:
-    """For each block of ``dates`` (:func:`_date_blocks`, or ``blocks`` of them already
-    made), its rows (a mask) and the calibration (log offset ``offset``, ``groups``
-    groups, by season or not) fitted on the other blocks; None when there are fewer dates
-    than blocks or a group of the other blocks holds too few rows."""
-    blocks = _date_blocks(dates) if blocks is None else blocks
-    if blocks is None:
-        return None
-    months = _months(dates) if by_season else None
+def _block_calibrations(y_true: np.ndarray, raw: np.ndarray, in_season: np.ndarray | None,
+                        offset: float, groups: int, by_season: bool,
+                        blocks: list[np.ndarray]) -> list[tuple[np.ndarray, Calibration]] | None:
+    """For each of ``blocks`` (masks of the rows), its rows and the calibration (log offset
+    ``offset``, ``groups`` groups, by season or not: ``in_season`` of each row's target
+    day) fitted on the other blocks; None when a group of the other blocks holds too few
+    rows."""
     parts = []
     for held_out in blocks:
         fitted = _fit(y_true[~held_out], raw[~held_out], offset, groups,
-                      None if months is None else months[~held_out])
+                      in_season[~held_out] if by_season else None)
         if fitted is None:
             return None
         parts.append((held_out, fitted))
     return parts
 
 
-def _cross_fitted_crps(y_true: np.ndarray, raw: np.ndarray, dates: np.ndarray,
+def _cross_fitted_crps(y_true: np.ndarray, raw: np.ndarray, in_season: np.ndarray | None,
                        offset: float, groups: int = 1, by_season: bool = False,
                        scored: np.ndarray | None = None, *,
-                       blocks: list[np.ndarray] | None = None) -> float:
-    """Mean CRPS (µg/m³) of the rows (of the ``scored`` ones, a mask, if given), each block
-    of dates calibrated (log offset ``offset``, ``groups`` groups, by season or not) on
+                       blocks: list[np.ndarray]) -> float:
+    """Mean CRPS (µg/m³) of the rows (of the ``scored`` ones, a mask, if given), each of
+    ``blocks`` calibrated (log offset ``offset``, ``groups`` groups, by season or not) on
     the other blocks (:func:`_block_calibrations`); inf when that cannot be done."""
-    parts = _block_calibrations(y_true, raw, dates, offset, groups, by_season, blocks=blocks)
+    parts = _block_calibrations(y_true, raw, in_season, offset, groups, by_season, blocks)
     if parts is None:
         return float("inf")
     total = 0.0
     for held_out, fitted in parts:
         rows = held_out if scored is None else held_out & scored
-        total += float(crps(fitted.apply(raw[rows], dates[rows]), y_true[rows]).sum())
+        season = None if in_season is None else in_season[rows]
+        if raw.shape[1] == 1:       # a point forecast: the same sum without its quantiles
+            total += _point_crps_sum(fitted, raw[rows, 0], y_true[rows], season)
+        else:
+            total += float(crps(fitted._apply(raw[rows], season), y_true[rows]).sum())
     return total / (len(y_true) if scored is None else int(scored.sum()))
+
+
+def _point_crps_sum(fitted: Calibration, point: np.ndarray, y_true: np.ndarray,
+                    in_season: np.ndarray | None) -> float:
+    """Σ :func:`crps` (µg/m³) of the point forecasts ``point`` calibrated by ``fitted``,
+    without making their quantiles: each group's calibrated quantiles are
+    q_τ = max((p + a) e^{c_τ} − a, floor), nondecreasing in τ, so the pinball sum over the
+    levels takes prefix sums of e^{c_τ} and the count of quantiles below the target and
+    below the floor (searchsorted): O(log L) per row instead of O(L) (the choice's
+    scoring took most of its time). Equal to the sum over the quantiles up to rounding."""
+    group = (np.zeros(len(point), int) if len(fitted.shifts) == 1 else
+             _group(point[:, None], fitted.edges, in_season if fitted.by_season else None))
+    total = 0.0
+    for k, shifts in enumerate(fitted.shifts):
+        rows = group == k
+        if not rows.any():
+            continue
+        if (np.diff(shifts) < 0).any():     # not from conformal_quantile: sort the quantiles
+            quantiles = _apply(shifts, point[rows, None], fitted.offset, fitted.floor)
+            total += float(crps(quantiles, y_true[rows]).sum())
+            continue
+        total += float(_shifted_point_crps(point[rows], y_true[rows], shifts, fitted.offset,
+                                           fitted.floor).sum())
+    return total
+
+
+def _shifted_point_crps(point: np.ndarray, y: np.ndarray, shifts: np.ndarray, offset: float,
+                        floor: float) -> np.ndarray:
+    """Per row, the CRPS of the quantiles max((p + a) e^{c_τ} − a, floor) at :data:`LEVELS`
+    (``shifts`` c_τ nondecreasing): 2/L Σ_τ (q_τ − y)(1{q_τ > y} − τ), from prefix sums."""
+    n_levels = len(LEVELS)
+    scale = np.exp(shifts)
+    base = np.maximum(point, 0.0) + offset
+    level_sums = np.concatenate([[0.0], np.cumsum(LEVELS)])
+    scale_sums = np.concatenate([[0.0], np.cumsum(scale)])
+    weighted_sums = np.concatenate([[0.0], np.cumsum(LEVELS * scale)])
+    floored = np.searchsorted(scale, (floor + offset) / base, side="left")
+    below = np.where(y < floor, 0, np.searchsorted(scale, (y + offset) / base, side="right"))
+
+    def prefix(k):          # Σ of the first k quantiles (k ≥ floored)
+        return (floored * floor + base * (scale_sums[k] - scale_sums[floored])
+                - offset * (k - floored))
+
+    above_sum = prefix(n_levels) - np.where(below > 0, prefix(np.maximum(below, floored)), 0.0)
+    weighted = (floor * level_sums[floored] + base * (weighted_sums[-1] - weighted_sums[floored])
+                - offset * (level_sums[-1] - level_sums[floored]))
+    return 2.0 / n_levels * (above_sum - y * (n_levels - below) - weighted + y * level_sums[-1])
 
 
 def raw_quantiles(model, task, rows: np.ndarray, point: np.ndarray | None = None) -> np.ndarray:

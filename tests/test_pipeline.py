@@ -79,6 +79,7 @@ def test_every_forecast_has_a_distribution_whose_quantiles_never_cross(run_dir):
         calibration = uncertainty.Calibration.from_dict(entry.info["calibration"])
         assert calibration.shifts.shape[1] == 99 and calibration.groups in GROUPS, name
         assert entry.info["calibration"]["validation_out_of_block"], name
+        assert entry.info["calibration"]["validation_choice_out_of_block"], name
         test = entry.metrics["test"]
         assert set(test["coverage"]) == {"50", "80", "90"}
         assert 0 <= test["coverage"]["90"]["coverage"] <= 1
@@ -86,7 +87,7 @@ def test_every_forecast_has_a_distribution_whose_quantiles_never_cross(run_dir):
         assert "brier_skill" in test and "crps_skill" in test
     pooled = result.pooled["models"]["ridge"]["test"]
     assert pooled["crps_ci"][0] <= pooled["crps"] <= pooled["crps_ci"][1]
-    assert "so the validation CRPS (which the recommendation reads) is scored out of block" \
+    assert "so the validation CRPS (which the recommendation reads) is scored out of sample" \
         in (run_dir / "report.md").read_text()
     assert all("crps_diff" in c for c in result.pooled["comparisons"])
 

@@ -605,9 +605,14 @@ def test_the_uncertainty_section_says_which_log_space_calibrated_each_model():
     assert not _out_of_block(grouped)        # not recorded: a run from before, or in sample
     for entry in grouped.entries.values():
         entry.info["calibration"]["validation_out_of_block"] = True
-    assert _out_of_block(grouped)
+    assert _out_of_block(grouped) == "shifts"    # the setting chosen on all rows: before
+    for entry in grouped.entries.values():
+        entry.info["calibration"]["validation_choice_out_of_block"] = True
+    assert _out_of_block(grouped) == "nested"
+    grouped.entries["hgb"].info["calibration"]["validation_choice_out_of_block"] = False
+    assert _out_of_block(grouped) == "shifts"
     grouped.entries["ridge"].info["calibration"]["validation_out_of_block"] = False
-    assert not _out_of_block(grouped)        # too few validation dates for the blocks
+    assert _out_of_block(grouped) is None    # too few validation dates for the blocks
     assert "heating season" not in _log_space(grouped, "hgb")   # before the season split
     for entry in grouped.entries.values():
         entry.info["calibration"]["heating_season"] = False

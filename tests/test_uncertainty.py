@@ -134,7 +134,8 @@ def test_groups_need_enough_rows_each_and_the_quantiles_stay_above_the_floor():
     y, raw = _errors_shrinking_with_the_level(6, 60)     # 48 rows per cross-fitting part
     dates = pd.date_range("2020-01-01", periods=len(y)).to_numpy()
     assert uncertainty._fit(y[:50], raw[:50], 10.0, 3) is None   # 16-17 rows a third
-    assert uncertainty._cross_fitted_crps(y, raw, dates, 10.0, 3) == float("inf")
+    assert uncertainty._cross_fitted_crps(y, raw, None, 10.0, 3,
+                                          blocks=uncertainty._date_blocks(dates)) == float("inf")
     assert Calibration.fit(y, raw, dates=dates).groups == 1
     tied = np.full_like(raw, 40.0)                       # one forecast for every day
     assert uncertainty._fit(np.tile(y, 3), np.tile(tied, (3, 1)), 10.0, 3) is None
@@ -371,26 +372,60 @@ def test_distributions_scored_block_by_block_equal_the_whole(monkeypatch):
 
 
 def test_the_validation_rows_are_calibrated_without_reading_their_own_block():
-    """Each block of validation dates gets the calibration fitted on the other blocks:
-    its own targets, changed, do not move its quantiles (the rule's validation CRPS is then
-    out of sample), and the blocks cover every row once."""
+    """Each block of validation dates gets the calibration chosen and fitted on the other
+    blocks (nested): its own targets, changed, move neither its quantiles nor its setting
+    (the rule's validation CRPS is then out of sample), each part's shifts are fitted on
+    the other blocks' rows, and the blocks cover every row once."""
     y, raw = _errors_shrinking_with_the_level(7, 900)
     dates = np.repeat(pd.date_range("2020-01-01", periods=450).to_numpy(), 2)   # 2 stations
     calibration = Calibration.fit(y, raw, dates=dates)
-    parts = calibration.cross_fitted(y, raw, dates)
+    parts = Calibration.fit_out_of_block(y, raw, dates)
     assert len(parts) == uncertainty.CALIBRATION_BLOCKS
     assert (sum(held.astype(int) for held, _ in parts) == 1).all()
     for held, fitted in parts:
-        assert (fitted.offset, fitted.groups, fitted.by_season) == (
-            calibration.offset, calibration.groups, calibration.by_season)
-        changed = np.where(held, y * 3.0 + 50.0, y)
+        season = uncertainty._in_season(dates[~held]) if fitted.by_season else None
+        alone = uncertainty._fit(y[~held], raw[~held], fitted.offset, fitted.groups, season)
+        np.testing.assert_array_equal(fitted.shifts, alone.shifts)
+        assert fitted.n_fitted == int((~held).sum())
+        # the block's own targets, made to call for another setting, change nothing
+        changed = np.where(held, y * rng_factor(held) + 50.0, y)
         again = dict((tuple(np.flatnonzero(h)), f) for h, f in
-                     calibration.cross_fitted(changed, raw, dates))[tuple(np.flatnonzero(held))]
-        np.testing.assert_array_equal(again.apply(raw[held]), fitted.apply(raw[held]))
-        assert not np.array_equal(fitted.apply(raw[held]), calibration.apply(raw[held]))
-    # without dates: the calibration itself, in sample
-    [(everything, itself)] = calibration.cross_fitted(y, raw, None)
-    assert everything.all() and itself is calibration
+                     Calibration.fit_out_of_block(changed, raw, dates))[
+            tuple(np.flatnonzero(held))]
+        np.testing.assert_array_equal(again.apply(raw[held], dates[held]),
+                                      fitted.apply(raw[held], dates[held]))
+        assert not np.array_equal(fitted.apply(raw[held], dates[held]),
+                                  calibration.apply(raw[held], dates[held]))
+    # without dates, or with fewer dates than blocks: none (the rows are then in sample)
+    assert Calibration.fit_out_of_block(y, raw, None) is None
+    assert Calibration.fit_out_of_block(y[:8], raw[:8], dates[:8]) is None
+
+
+def rng_factor(held: np.ndarray) -> np.ndarray:
+    """A factor per row that differs from row to row (so a changed block's errors call
+    for other shifts and groups than its own did)."""
+    return np.random.default_rng(int(held.sum())).lognormal(0.0, 1.0, len(held))
+
+
+def test_the_choice_of_a_blocks_calibration_reads_only_the_other_blocks(monkeypatch):
+    """Every score that chooses a block's setting is of rows outside that block."""
+    y, raw = _errors_shrinking_with_the_level(3, 600)
+    dates = pd.date_range("2020-01-01", periods=600).to_numpy()
+    blocks = uncertainty._date_blocks(dates)
+    seen = []
+    original = uncertainty._cross_fitted_crps
+
+    def spy(y_true, *args, **kwargs):
+        seen.append(np.sort(y_true))
+        return original(y_true, *args, **kwargs)
+
+    monkeypatch.setattr(uncertainty, "_cross_fitted_crps", spy)
+    Calibration.fit_out_of_block(y, raw, dates)
+    per_block = len(seen) // len(blocks)
+    assert per_block == len(uncertainty.OFFSETS) * len(uncertainty.GROUPS) * 2
+    for k, held in enumerate(blocks):
+        for scored in seen[k * per_block:(k + 1) * per_block]:
+            np.testing.assert_array_equal(scored, np.sort(y[~held]))
 
 
 def test_the_heating_season_gets_its_own_shifts_where_its_errors_are_larger():
@@ -427,7 +462,7 @@ def test_the_heating_season_gets_its_own_shifts_where_its_errors_are_larger():
 
 def test_forecast_rows_calibrates_each_validation_block_out_of_block():
     """The run's per-row columns: each block of validation rows from the calibration of
-    the other blocks (``Calibration.cross_fitted``, whose own targets stay out: tested
+    the other blocks (``Calibration.fit_out_of_block``, whose own targets stay out: tested
     above), the other rows from the one fitted on all validation rows; several stations,
     rows interleaved."""
     from forecast.pipeline import forecast_rows
@@ -439,7 +474,7 @@ def test_forecast_rows_calibrates_each_validation_block_out_of_block():
     values = np.maximum(y * np.random.default_rng(0).lognormal(0.0, 0.4, len(y)), 0.0)
     reference = uncertainty.reference_columns(np.full((len(y), len(LEVELS)), 50.0), y, 75.0)
     frame, saved = forecast_rows(task, rows, "m", None, values, reference, 75.0)
-    assert saved["validation_out_of_block"]
+    assert saved["validation_out_of_block"] and saved["validation_choice_out_of_block"]
     calibration = Calibration.from_dict(saved)
     validation = task.split[rows] == "val"
     days = task.rows.loc[rows, "target_day"].to_numpy()
@@ -447,7 +482,7 @@ def test_forecast_rows_calibrates_each_validation_block_out_of_block():
     expected = np.full((len(y), len(LEVELS)), np.nan)
     expected[~validation] = calibration.apply(raw[~validation], days[~validation])
     where = np.flatnonzero(validation)
-    parts = calibration.cross_fitted(y[validation], raw[validation], days[validation])
+    parts = Calibration.fit_out_of_block(y[validation], raw[validation], days[validation])
     assert len(parts) == uncertainty.CALIBRATION_BLOCKS
     for held_out, fitted in parts:
         expected[where[held_out]] = fitted.apply(raw[where[held_out]], days[where[held_out]])
@@ -480,3 +515,32 @@ def test_many_validation_rows_choose_on_a_fixed_subset_and_fit_on_all(monkeypatc
                         lambda *a, **k: calls.append(a[-1]) or original(*a, **k))
     Calibration.fit(y, raw, dates=dates)
     assert all(int(mask.sum()) == 600 for mask in calls)
+
+
+def test_the_choice_scores_a_point_forecast_as_crps_of_its_calibrated_quantiles_would():
+    """The choice's shortcut for a point forecast (prefix sums over the levels) gives the
+    CRPS that scoringrules gives on the quantiles themselves: zero, negative and low
+    forecasts, a floor above some targets, groups and the heating season."""
+    rng = np.random.default_rng(11)
+    checked = 0
+    for trial in range(60):
+        n = int(rng.integers(120, 500))
+        point = rng.gamma(2.0, 40.0, n) * (rng.random(n) > 0.05)
+        point[rng.random(n) < 0.02] = -3.0
+        y = np.maximum(point * rng.lognormal(0, 0.5, n) + rng.normal(0, 5, n), rng.uniform(0, 5))
+        dates = pd.date_range("2020-01-01", periods=n).to_numpy()
+        half = n // 2
+        season = uncertainty._in_season(dates)
+        fitted = uncertainty._fit(y[:half], point[:half, None], float(rng.choice(uncertainty.OFFSETS)),
+                                  int(rng.choice(uncertainty.GROUPS)),
+                                  season[:half] if trial % 2 else None)
+        if fitted is None:
+            continue
+        if trial % 3 == 0:
+            fitted.floor = float(np.quantile(y, 0.2))
+        shortcut = uncertainty._point_crps_sum(fitted, point[half:], y[half:], season[half:])
+        quantiles = fitted.apply(point[half:, None].repeat(len(LEVELS), axis=1), dates[half:])
+        assert shortcut == pytest.approx(float(uncertainty.crps(quantiles, y[half:]).sum()),
+                                         rel=1e-12)
+        checked += 1
+    assert checked > 30

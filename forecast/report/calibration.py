@@ -60,12 +60,17 @@ def _grouped(result) -> bool:
                for entry in result.entries.values())
 
 
-def _out_of_block(result) -> bool:
-    """Whether every calibration of the run scored its validation rows out of block (not
-    so with fewer validation dates than blocks, or in a run from before)."""
+def _out_of_block(result) -> str | None:
+    """How every calibration of the run scored its validation rows: "nested" (each block's
+    setting chosen and its shifts fitted on the other blocks), "shifts" (the shifts fitted
+    on the other blocks, the setting chosen on all rows: runs made before the nested
+    choice), or None (in sample: fewer validation dates than blocks, or an older run)."""
     saved = [entry.info.get("calibration") for entry in result.entries.values()]
     saved = [c for c in saved if c]
-    return bool(saved) and all(c.get("validation_out_of_block") for c in saved)
+    if not saved or not all(c.get("validation_out_of_block") for c in saved):
+        return None
+    return ("nested" if all(c.get("validation_choice_out_of_block") for c in saved)
+            else "shifts")
 
 
 def _share(groups: int) -> str:
@@ -95,11 +100,15 @@ def section_uncertainty(doc: Doc, run: Run, figures: Path, featured: list[str],
         + "A conformal recalibration fitted on each fold's validation year only then shifts "
         f"every quantile level in log space ({_log_space(result, recommended)}), so "
         "intervals widen with the level as the errors do; the test periods never enter it. "
-        + ("Each validation row's distribution comes from the calibration fitted on the "
-           "other blocks of validation dates, so the validation CRPS (which the "
+        + {"nested": "Each validation row's distribution comes from a calibration chosen "
+           "and fitted on the other blocks of validation dates (its offset and groups "
+           "chosen by a CRPS cross-fitted over those blocks alone), so the validation CRPS "
+           "(which the recommendation reads) is scored out of sample. ",
+           "shifts": "Each validation row's distribution comes from the calibration fitted "
+           "on the other blocks of validation dates, so the validation CRPS (which the "
            "recommendation reads) is scored out of block, though the offset and the groups "
            "were chosen on all validation rows (slightly optimistic, alike for every "
-           "model). " if _out_of_block(result) else "")
+           "model). "}.get(_out_of_block(result), "")
         + ("No quantile falls below the smallest validation daily mean. "
            if _grouped(result) else "")
         + "CRPS: the continuous "
