@@ -104,14 +104,19 @@ def conformal_quantile(scores: np.ndarray, level: float) -> float:
                                    np.array([level]))[0])
 
 
+def _conformal_index(n: int, levels: np.ndarray = LEVELS) -> np.ndarray:
+    """The 0-based positions, among ``n`` sorted scores, of :func:`conformal_quantile` at
+    each of ``levels``."""
+    rank = np.where(levels >= 0.5, np.ceil((n + 1) * levels), np.floor((n + 1) * levels))
+    return np.clip(rank, 1, n).astype(int) - 1
+
+
 def _conformal_shifts(scores: np.ndarray, levels: np.ndarray = LEVELS) -> np.ndarray:
     """:func:`conformal_quantile` of each column k of ``scores`` (n, L) at ``levels[k]``;
     a single column (n, 1) serves every level (a point forecast's scores, sorted once).
     Each of several columns needs one order statistic: selected (``np.partition``), not
     sorted (a quantile head's 99 columns at 292,000 rows: 1.2 s against 2.7 s)."""
-    n = len(scores)
-    rank = np.where(levels >= 0.5, np.ceil((n + 1) * levels), np.floor((n + 1) * levels))
-    index = np.clip(rank, 1, n).astype(int) - 1
+    index = _conformal_index(len(scores), levels)
     if scores.shape[1] == 1:
         return np.sort(scores[:, 0])[index]
     columns = np.ascontiguousarray(scores.T)
@@ -168,7 +173,8 @@ class Calibration:
         ties: fewer groups, no season, the earlier offset); without ``dates`` the first
         offset and one group, not by season."""
         y_true, raw, dates, choices = _prepared(y_true, raw, dates, offsets, groups, seasons)
-        return _choose_and_fit(y_true, raw, _in_season(dates), choices,
+        data = _Rows(y_true, raw, _in_season(dates))
+        return _choose_and_fit(data, np.ones(len(y_true), bool), choices,
                                None if dates is None else _date_blocks(dates),
                                _choice_rows(len(y_true)))
 
@@ -188,15 +194,10 @@ class Calibration:
         blocks = None if dates is None else _date_blocks(dates)
         if blocks is None:
             return None
-        in_season, scored = _in_season(dates), _choice_rows(len(y_true))
-        parts = []
-        for held_out in blocks:
-            other = ~held_out
-            inner = [block[other] for block in blocks if block is not held_out]
-            parts.append((held_out, _choose_and_fit(
-                y_true[other], raw[other], None if in_season is None else in_season[other],
-                choices, inner, None if scored is None else scored[other])))
-        return parts
+        data, scored = _Rows(y_true, raw, _in_season(dates)), _choice_rows(len(y_true))
+        return [(held_out, _choose_and_fit(data, ~held_out, choices,
+                                           [b for b in blocks if b is not held_out], scored))
+                for held_out in blocks]
 
     def apply(self, raw: np.ndarray, dates: np.ndarray | None = None) -> np.ndarray:
         if self.by_season and dates is None and len(self.shifts) > 1:
@@ -277,23 +278,22 @@ def _choice_rows(n: int) -> np.ndarray | None:
     return scored
 
 
-def _choose_and_fit(y_true: np.ndarray, raw: np.ndarray, in_season: np.ndarray | None,
-                    choices: list[tuple[int, bool, float]], blocks: list[np.ndarray] | None,
-                    scored: np.ndarray | None) -> Calibration:
-    """The calibration, fitted on all the rows, with the setting of ``choices`` whose CRPS
-    cross-fitted over ``blocks`` (masks of the rows; :func:`_cross_fitted_crps`) is the
-    lowest (the first setting without blocks, or when none can be cross-fitted); with one
-    group when its groups would hold too few rows."""
+def _choose_and_fit(data: _Rows, rows: np.ndarray, choices: list[tuple[int, bool, float]],
+                    blocks: list[np.ndarray] | None, scored: np.ndarray | None) -> Calibration:
+    """The calibration, fitted on ``rows`` (a mask of ``data``'s rows), with the setting of
+    ``choices`` whose CRPS cross-fitted over ``blocks`` (masks that partition ``rows``;
+    :func:`_cross_fitted_crps`, on the ``scored`` rows when given) is the lowest (the
+    first setting without blocks, or when none can be cross-fitted); with one group when
+    its groups would hold too few rows."""
     if blocks is not None and len(choices) > 1:
-        scores = {c: _cross_fitted_crps(y_true, raw, in_season, c[2], c[0], c[1], scored,
-                                        blocks=blocks)
+        scores = {c: _cross_fitted_crps(data, rows, c[2], c[0], c[1], scored, blocks=blocks)
                   for c in choices}
         if np.isfinite(min(scores.values())):
             choices = sorted(choices, key=lambda c: (scores[c], choices.index(c)))
     groups, season, offset = choices[0]
-    fitted = _fit(y_true, raw, offset, groups, in_season if season else None)
+    fitted = _fit_rows(data, rows, offset, groups, season and data.in_season is not None)
     if fitted is None:      # too few rows for the groups without dates to choose by
-        fitted = _fit(y_true, raw, offset, 1)
+        fitted = _fit_rows(data, rows, offset, 1, False)
     return fitted
 
 
@@ -325,10 +325,43 @@ def _group(raw: np.ndarray, edges: np.ndarray, in_season: np.ndarray | None = No
     """Each row's group: how many of ``edges`` its raw median reaches, and with
     ``in_season`` (whether its target day is in the heating season) twice that, plus 1 in
     the season."""
-    group = np.searchsorted(edges, _median(raw), side="right")
+    return _group_of_median(_median(raw), edges, in_season)
+
+
+def _group_of_median(median: np.ndarray, edges: np.ndarray,
+                     in_season: np.ndarray | None = None) -> np.ndarray:
+    """:func:`_group` given the raw medians."""
+    group = np.searchsorted(edges, median, side="right")
     if in_season is None:
         return group
     return 2 * group + in_season
+
+
+class _Rows:
+    """Validation rows that a calibration's choice fits on many subsets of (20 settings ×
+    the blocks): targets ``y`` (µg/m³), raw quantiles ``raw`` (n, L, or a point forecast's
+    (n, 1)), their medians, and whether each target day is in the heating season
+    (``in_season``, None without dates). A point forecast's log scores are sorted once
+    for each offset, and the shifts of a subset (a mask) read off them in order: the same
+    order statistics as sorting the subset, without sorting it again."""
+
+    def __init__(self, y_true: np.ndarray, raw: np.ndarray, in_season: np.ndarray | None):
+        self.y, self.raw, self.in_season = y_true, raw, in_season
+        self.median = _median(raw)
+        self._sorted: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+
+    def shifts(self, offset: float, rows: np.ndarray) -> np.ndarray:
+        """The shifts (:func:`_conformal_shifts`) of the selected rows, at every level."""
+        if self.raw.shape[1] > 1:
+            return _conformal_shifts(_log(self.y[rows], offset)[:, None]
+                                     - _log(self.raw[rows], offset))
+        if offset not in self._sorted:
+            scores = _log(self.y, offset) - _log(self.raw[:, 0], offset)
+            order = np.argsort(scores)
+            self._sorted[offset] = (scores[order], order)
+        values, order = self._sorted[offset]
+        chosen = values[rows[order]]
+        return chosen[_conformal_index(len(chosen))]
 
 
 def _shifts(y_true: np.ndarray, raw: np.ndarray, offset: float) -> np.ndarray:
@@ -340,21 +373,28 @@ def _shifts(y_true: np.ndarray, raw: np.ndarray, offset: float) -> np.ndarray:
 def _fit(y_true: np.ndarray, raw: np.ndarray, offset: float, groups: int,
          in_season: np.ndarray | None = None) -> Calibration | None:
     """The calibration with ``groups`` equal shares of the rows' raw medians, each split by
-    the heating season when ``in_season`` (of each row's target day) is given; None when a group
-    would hold fewer than :data:`MIN_CALIBRATION_DAYS` rows (ties included)."""
-    floor = float(max(y_true.min(), 0.0))
-    if groups == 1 and in_season is None:
-        return Calibration(_shifts(y_true, raw, offset), len(y_true), float(offset),
-                           floor=floor)
-    edges = np.quantile(_median(raw), np.arange(1, groups) / groups)
-    group = _group(raw, edges, in_season)
-    n_groups = groups * (1 if in_season is None else 2)
-    if np.bincount(group, minlength=n_groups).min() < MIN_CALIBRATION_DAYS:
+    the heating season when ``in_season`` (of each row's target day) is given; None when a
+    group would hold fewer than :data:`MIN_CALIBRATION_DAYS` rows (ties included)."""
+    return _fit_rows(_Rows(np.asarray(y_true, dtype=float), point_or_quantiles(raw),
+                           in_season), np.ones(len(y_true), bool), offset, groups,
+                     in_season is not None)
+
+
+def _fit_rows(data: _Rows, rows: np.ndarray, offset: float, groups: int,
+              by_season: bool) -> Calibration | None:
+    """:func:`_fit` on the selected rows (a mask) of ``data``."""
+    n = int(rows.sum())
+    floor = float(max(np.min(data.y, where=rows, initial=np.inf), 0.0))
+    if groups == 1 and not by_season:
+        return Calibration(data.shifts(offset, rows), n, float(offset), floor=floor)
+    edges = np.quantile(data.median[rows], np.arange(1, groups) / groups)
+    group = _group_of_median(data.median, edges, data.in_season if by_season else None)
+    n_groups = groups * (2 if by_season else 1)
+    if np.bincount(group[rows], minlength=n_groups).min() < MIN_CALIBRATION_DAYS:
         return None
-    shifts = np.stack([_shifts(y_true[group == k], raw[group == k], offset)
-                       for k in range(n_groups)])
-    return Calibration(shifts, len(y_true), float(offset), edges=edges, floor=floor,
-                       by_season=in_season is not None)
+    shifts = np.stack([data.shifts(offset, rows & (group == k)) for k in range(n_groups)])
+    return Calibration(shifts, n, float(offset), edges=edges, floor=floor,
+                       by_season=by_season)
 
 
 def _apply(shifts: np.ndarray, raw: np.ndarray, offset: float, floor: float = 0.0) -> np.ndarray:
@@ -371,42 +411,29 @@ def _date_blocks(dates: np.ndarray) -> list[np.ndarray] | None:
     return [np.isin(dates, block) for block in np.array_split(days, CALIBRATION_BLOCKS)]
 
 
-def _block_calibrations(y_true: np.ndarray, raw: np.ndarray, in_season: np.ndarray | None,
-                        offset: float, groups: int, by_season: bool,
-                        blocks: list[np.ndarray]) -> list[tuple[np.ndarray, Calibration]] | None:
-    """For each of ``blocks`` (masks of the rows), its rows and the calibration (log offset
-    ``offset``, ``groups`` groups, by season or not: ``in_season`` of each row's target
-    day) fitted on the other blocks; None when a group of the other blocks holds too few
-    rows."""
+def _cross_fitted_crps(data: _Rows, rows: np.ndarray, offset: float, groups: int = 1,
+                       by_season: bool = False, scored: np.ndarray | None = None, *,
+                       blocks: list[np.ndarray]) -> float:
+    """Mean CRPS (µg/m³) of the selected ``rows`` of ``data`` (of the ``scored`` ones
+    among them, a mask, if given), each of ``blocks`` (masks that partition ``rows``)
+    calibrated (log offset ``offset``, ``groups`` groups, by season or not) on the other
+    blocks' rows; inf when a group of the other blocks would hold too few rows."""
     parts = []
     for held_out in blocks:
-        fitted = _fit(y_true[~held_out], raw[~held_out], offset, groups,
-                      in_season[~held_out] if by_season else None)
+        fitted = _fit_rows(data, rows & ~held_out, offset, groups, by_season)
         if fitted is None:
-            return None
+            return float("inf")
         parts.append((held_out, fitted))
-    return parts
-
-
-def _cross_fitted_crps(y_true: np.ndarray, raw: np.ndarray, in_season: np.ndarray | None,
-                       offset: float, groups: int = 1, by_season: bool = False,
-                       scored: np.ndarray | None = None, *,
-                       blocks: list[np.ndarray]) -> float:
-    """Mean CRPS (µg/m³) of the rows (of the ``scored`` ones, a mask, if given), each of
-    ``blocks`` calibrated (log offset ``offset``, ``groups`` groups, by season or not) on
-    the other blocks (:func:`_block_calibrations`); inf when that cannot be done."""
-    parts = _block_calibrations(y_true, raw, in_season, offset, groups, by_season, blocks)
-    if parts is None:
-        return float("inf")
-    total = 0.0
+    total, count = 0.0, 0
     for held_out, fitted in parts:
-        rows = held_out if scored is None else held_out & scored
-        season = None if in_season is None else in_season[rows]
-        if raw.shape[1] == 1:       # a point forecast: the same sum without its quantiles
-            total += _point_crps_sum(fitted, raw[rows, 0], y_true[rows], season)
+        at = held_out if scored is None else held_out & scored
+        season = None if data.in_season is None else data.in_season[at]
+        if data.raw.shape[1] == 1:      # a point forecast: the same sum without its quantiles
+            total += _point_crps_sum(fitted, data.raw[at, 0], data.y[at], season)
         else:
-            total += float(crps(fitted._apply(raw[rows], season), y_true[rows]).sum())
-    return total / (len(y_true) if scored is None else int(scored.sum()))
+            total += float(crps(fitted._apply(data.raw[at], season), data.y[at]).sum())
+        count += int(at.sum())
+    return total / max(count, 1)
 
 
 def _point_crps_sum(fitted: Calibration, point: np.ndarray, y_true: np.ndarray,

@@ -134,7 +134,8 @@ def test_groups_need_enough_rows_each_and_the_quantiles_stay_above_the_floor():
     y, raw = _errors_shrinking_with_the_level(6, 60)     # 48 rows per cross-fitting part
     dates = pd.date_range("2020-01-01", periods=len(y)).to_numpy()
     assert uncertainty._fit(y[:50], raw[:50], 10.0, 3) is None   # 16-17 rows a third
-    assert uncertainty._cross_fitted_crps(y, raw, None, 10.0, 3,
+    data = uncertainty._Rows(y, raw[:, :1], None)
+    assert uncertainty._cross_fitted_crps(data, np.ones(len(y), bool), 10.0, 3,
                                           blocks=uncertainty._date_blocks(dates)) == float("inf")
     assert Calibration.fit(y, raw, dates=dates).groups == 1
     tied = np.full_like(raw, 40.0)                       # one forecast for every day
@@ -415,17 +416,20 @@ def test_the_choice_of_a_blocks_calibration_reads_only_the_other_blocks(monkeypa
     seen = []
     original = uncertainty._cross_fitted_crps
 
-    def spy(y_true, *args, **kwargs):
-        seen.append(np.sort(y_true))
-        return original(y_true, *args, **kwargs)
+    def spy(data, rows, *args, blocks, **kwargs):
+        seen.append((rows.copy(), [block.copy() for block in blocks]))
+        return original(data, rows, *args, blocks=blocks, **kwargs)
 
     monkeypatch.setattr(uncertainty, "_cross_fitted_crps", spy)
     Calibration.fit_out_of_block(y, raw, dates)
     per_block = len(seen) // len(blocks)
     assert per_block == len(uncertainty.OFFSETS) * len(uncertainty.GROUPS) * 2
     for k, held in enumerate(blocks):
-        for scored in seen[k * per_block:(k + 1) * per_block]:
-            np.testing.assert_array_equal(scored, np.sort(y[~held]))
+        for rows, inner in seen[k * per_block:(k + 1) * per_block]:
+            np.testing.assert_array_equal(rows, ~held)
+            assert len(inner) == len(blocks) - 1
+            assert not any((block & held).any() for block in inner)
+            np.testing.assert_array_equal(sum(b.astype(int) for b in inner), ~held)
 
 
 def test_the_heating_season_gets_its_own_shifts_where_its_errors_are_larger():
