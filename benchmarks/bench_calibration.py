@@ -7,10 +7,10 @@ instead of a point forecast's one. Prints, per
 size, the seconds of ``Calibration.fit`` with its whole choice (the offsets of
 ``OFFSETS`` × one set of shifts or one per third × split by the heating season or not,
 each scored by a CRPS cross-fitted over the blocks of dates), with the offsets alone
-(one set for all days) and with log1p alone, and of writing the validation rows'
-distributions out of their own block (``Calibration.fit_out_of_block``: each block's
-setting chosen and fitted on the other blocks, and the per-row columns, as
-``pipeline.forecast_rows``).
+(one set for all days) and with log1p alone, and of all a run does per entry and fold
+(``Calibration.fit_with_out_of_block``, as ``pipeline.forecast_rows`` calls it: that choice
+and each block's own, chosen and fitted on the other blocks, sharing their fits; then
+the validation rows' per-row columns from the blocks' calibrations).
 
     python benchmarks/bench_calibration.py --sizes 12,100,1000 [--quantile-head]
 """
@@ -59,15 +59,16 @@ def _measure(n_stations: int, quantile_head: bool) -> str:
     log1p, _ = _seconds(lambda: Calibration.fit(y, raw, dates=dates, offsets=(1.0,),
                                                 groups=(1,), seasons=(False,)))
 
-    def validation_columns():
-        for held_out, fitted in Calibration.fit_out_of_block(y, raw, dates):
+    def with_out_of_block():
+        _, parts = Calibration.fit_with_out_of_block(y, raw, dates)
+        for held_out, fitted in parts:
             at = np.flatnonzero(held_out)
             uncertainty.in_blocks(lambda block, fitted=fitted: uncertainty.forecast_columns(
                 fitted.apply(raw[block], dates[block]), y[block], 75.0), at)
 
-    columns, _ = _seconds(validation_columns)
+    both, _ = _seconds(with_out_of_block)
     return (f"{n_stations:8d}  {len(y):8,d}  {full:10.2f} s  {offsets:16.2f} s  "
-            f"{log1p:9.2f} s  {columns:10.2f} s   (chose a = {calibration.offset:g}, "
+            f"{log1p:9.2f} s  {both:26.2f} s   (chose a = {calibration.offset:g}, "
             f"{calibration.groups} group(s){', by season' if calibration.by_season else ''})")
 
 
@@ -80,7 +81,7 @@ def main() -> None:
                              "a point forecast")
     args = parser.parse_args()
     print("stations  rows      fit (choice)  fit (offsets only)  fit (log1p)  "
-          "validation rows out of block")
+          "with the validation rows out of block")
     for n_stations in (int(s) for s in args.sizes.split(",")):
         print(_measure(n_stations, args.quantile_head))
 

@@ -185,14 +185,13 @@ def forecast_rows(task: ForecastTask, rows: np.ndarray, name: str, model,
     target_days = task.rows.loc[rows, "target_day"].to_numpy()
     dates = target_days[validation]
     raw_validation = uncertainty.point_or_quantiles(raw)[validation]
-    calibration = uncertainty.Calibration.fit(y[validation], raw_validation, dates=dates)
     # the validation rows' distributions (read by the rule's CRPS test and the report)
     # come from calibrations chosen and fitted on the other blocks of validation dates
     # (nested): fitted, or chosen, on the rows they score they would favour the
     # calibration with more shifts
+    calibration, out_of_block = uncertainty.Calibration.fit_with_out_of_block(
+        y[validation], raw_validation, dates)
     where = np.flatnonzero(validation)
-    out_of_block = uncertainty.Calibration.fit_out_of_block(y[validation], raw_validation,
-                                                            dates)
     parts = [(np.flatnonzero(~validation), calibration)] + (
         [(where, calibration)] if out_of_block is None else
         [(where[held_out], fitted) for held_out, fitted in out_of_block])

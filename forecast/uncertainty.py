@@ -172,11 +172,8 @@ class Calibration:
         over the rows (over :data:`CHOICE_ROWS` of them at random when there are more;
         ties: fewer groups, no season, the earlier offset); without ``dates`` the first
         offset and one group, not by season."""
-        y_true, raw, dates, choices = _prepared(y_true, raw, dates, offsets, groups, seasons)
-        data = _Rows(y_true, raw, _in_season(dates))
-        return _choose_and_fit(data, np.ones(len(y_true), bool), choices,
-                               None if dates is None else _date_blocks(dates),
-                               _choice_rows(len(y_true)))
+        return cls.fit_with_out_of_block(y_true, raw, dates, offsets, groups, seasons,
+                                         out_of_block=False)[0]
 
     @classmethod
     def fit_out_of_block(cls, y_true: np.ndarray, raw: np.ndarray, dates: np.ndarray | None,
@@ -186,18 +183,31 @@ class Calibration:
                          ) -> list[tuple[np.ndarray, Calibration]] | None:
         """How to calibrate validation rows without reading them: for each of
         :data:`CALIBRATION_BLOCKS` consecutive blocks of ``dates``, its rows (a mask) and
-        the calibration :meth:`fit` gives on the other blocks' rows alone, its setting
-        chosen by a CRPS cross-fitted over those other blocks (nested cross-fitting: the
-        block's own targets enter neither the shifts nor the choice). None when there are
-        fewer dates than blocks (no dates, or too few)."""
+        the calibration chosen as :meth:`fit` chooses and fitted on the other blocks'
+        rows alone, its setting chosen by a CRPS cross-fitted over those other blocks
+        (nested cross-fitting: the block's own targets enter neither the shifts nor the
+        choice). None when there are fewer dates than blocks (no dates, or too few)."""
+        return cls.fit_with_out_of_block(y_true, raw, dates, offsets, groups, seasons)[1]
+
+    @classmethod
+    def fit_with_out_of_block(cls, y_true: np.ndarray, raw: np.ndarray,
+                              dates: np.ndarray | None, offsets: tuple[float, ...] = OFFSETS,
+                              groups: tuple[int, ...] = GROUPS,
+                              seasons: tuple[bool, ...] = (False, True), *,
+                              out_of_block: bool = True
+                              ) -> tuple[Calibration, list[tuple[np.ndarray, Calibration]] | None]:
+        """:meth:`fit` and :meth:`fit_out_of_block` (None unless ``out_of_block``) at once,
+        sharing their fits: the choice's fits on all blocks but one are the settings the
+        blocks' own choices pick from, and each fit on all blocks but two serves the
+        choices of those two blocks."""
         y_true, raw, dates, choices = _prepared(y_true, raw, dates, offsets, groups, seasons)
         blocks = None if dates is None else _date_blocks(dates)
-        if blocks is None:
-            return None
-        data, scored = _Rows(y_true, raw, _in_season(dates)), _choice_rows(len(y_true))
-        return [(held_out, _choose_and_fit(data, ~held_out, choices,
-                                           [b for b in blocks if b is not held_out], scored))
-                for held_out in blocks]
+        data = _Rows(y_true, raw, _in_season(dates), blocks, _choice_rows(len(y_true)))
+        calibration = _choose_and_fit(data, frozenset(), choices)
+        if not out_of_block or blocks is None:
+            return calibration, None
+        return calibration, [(block, _choose_and_fit(data, frozenset({k}), choices))
+                             for k, block in enumerate(blocks)]
 
     def apply(self, raw: np.ndarray, dates: np.ndarray | None = None) -> np.ndarray:
         if self.by_season and dates is None and len(self.shifts) > 1:
@@ -278,22 +288,23 @@ def _choice_rows(n: int) -> np.ndarray | None:
     return scored
 
 
-def _choose_and_fit(data: _Rows, rows: np.ndarray, choices: list[tuple[int, bool, float]],
-                    blocks: list[np.ndarray] | None, scored: np.ndarray | None) -> Calibration:
-    """The calibration, fitted on ``rows`` (a mask of ``data``'s rows), with the setting of
-    ``choices`` whose CRPS cross-fitted over ``blocks`` (masks that partition ``rows``;
-    :func:`_cross_fitted_crps`, on the ``scored`` rows when given) is the lowest (the
-    first setting without blocks, or when none can be cross-fitted); with one group when
-    its groups would hold too few rows."""
-    if blocks is not None and len(choices) > 1:
-        scores = {c: _cross_fitted_crps(data, rows, c[2], c[0], c[1], scored, blocks=blocks)
+def _choose_and_fit(data: _Rows, excluded: frozenset,
+                    choices: list[tuple[int, bool, float]]) -> Calibration:
+    """The calibration, fitted on ``data``'s rows outside its ``excluded`` blocks, with the
+    setting of ``choices`` whose CRPS cross-fitted over the other blocks
+    (:func:`_cross_fitted_crps`) is the lowest (the first setting without blocks, or when
+    none can be cross-fitted); with one group when its groups would hold too few rows."""
+    inner = ([] if data.blocks is None else
+             [k for k in range(len(data.blocks)) if k not in excluded])
+    if len(inner) > 1 and len(choices) > 1:
+        scores = {c: _cross_fitted_crps(data, excluded, c[2], c[0], c[1], inner)
                   for c in choices}
         if np.isfinite(min(scores.values())):
             choices = sorted(choices, key=lambda c: (scores[c], choices.index(c)))
     groups, season, offset = choices[0]
-    fitted = _fit_rows(data, rows, offset, groups, season and data.in_season is not None)
+    fitted = data.fit(excluded, offset, groups, season and data.in_season is not None)
     if fitted is None:      # too few rows for the groups without dates to choose by
-        fitted = _fit_rows(data, rows, offset, 1, False)
+        fitted = data.fit(excluded, offset, 1, False)
     return fitted
 
 
@@ -339,16 +350,41 @@ def _group_of_median(median: np.ndarray, edges: np.ndarray,
 
 class _Rows:
     """Validation rows that a calibration's choice fits on many subsets of (20 settings ×
-    the blocks): targets ``y`` (µg/m³), raw quantiles ``raw`` (n, L, or a point forecast's
-    (n, 1)), their medians, and whether each target day is in the heating season
-    (``in_season``, None without dates). A point forecast's log scores are sorted once
-    for each offset, and the shifts of a subset (a mask) read off them in order: the same
+    the blocks, and again within each block's complement): targets ``y`` (µg/m³), raw
+    quantiles ``raw`` (n, L, or a point forecast's (n, 1)), their medians, whether each
+    target day is in the heating season (``in_season``, None without dates), the
+    ``blocks`` of dates (masks; None without) and the rows that score the choice
+    (``scored``, a mask; None: all). A subset is the rows outside a set of blocks, and
+    each fit on it is made once (:meth:`fit`). A point forecast's log scores are sorted
+    once for each offset, and the shifts of a subset read off them in order: the same
     order statistics as sorting the subset, without sorting it again."""
 
-    def __init__(self, y_true: np.ndarray, raw: np.ndarray, in_season: np.ndarray | None):
+    def __init__(self, y_true: np.ndarray, raw: np.ndarray, in_season: np.ndarray | None,
+                 blocks: list[np.ndarray] | None = None, scored: np.ndarray | None = None):
         self.y, self.raw, self.in_season = y_true, raw, in_season
+        self.blocks, self.scored = blocks, scored
         self.median = _median(raw)
         self._sorted: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+        self._fits: dict[tuple, Calibration | None] = {}
+        self._outside: dict[frozenset, np.ndarray] = {}
+
+    def outside(self, excluded: frozenset) -> np.ndarray:
+        """The rows (a mask) outside the ``excluded`` blocks (indices)."""
+        if excluded not in self._outside:
+            rows = np.ones(len(self.y), bool)
+            for k in excluded:
+                rows &= ~self.blocks[k]
+            self._outside[excluded] = rows
+        return self._outside[excluded]
+
+    def fit(self, excluded: frozenset, offset: float, groups: int,
+            by_season: bool) -> Calibration | None:
+        """:func:`_fit_rows` on the rows outside the ``excluded`` blocks, made once."""
+        key = (excluded, offset, groups, by_season)
+        if key not in self._fits:
+            self._fits[key] = _fit_rows(self, self.outside(excluded), offset, groups,
+                                        by_season)
+        return self._fits[key]
 
     def shifts(self, offset: float, rows: np.ndarray) -> np.ndarray:
         """The shifts (:func:`_conformal_shifts`) of the selected rows, at every level."""
@@ -411,22 +447,21 @@ def _date_blocks(dates: np.ndarray) -> list[np.ndarray] | None:
     return [np.isin(dates, block) for block in np.array_split(days, CALIBRATION_BLOCKS)]
 
 
-def _cross_fitted_crps(data: _Rows, rows: np.ndarray, offset: float, groups: int = 1,
-                       by_season: bool = False, scored: np.ndarray | None = None, *,
-                       blocks: list[np.ndarray]) -> float:
-    """Mean CRPS (µg/m³) of the selected ``rows`` of ``data`` (of the ``scored`` ones
-    among them, a mask, if given), each of ``blocks`` (masks that partition ``rows``)
-    calibrated (log offset ``offset``, ``groups`` groups, by season or not) on the other
-    blocks' rows; inf when a group of the other blocks would hold too few rows."""
+def _cross_fitted_crps(data: _Rows, excluded: frozenset, offset: float, groups: int,
+                       by_season: bool, inner: list[int]) -> float:
+    """Mean CRPS (µg/m³) of the rows of the ``inner`` blocks (the scored ones among them),
+    each block calibrated (log offset ``offset``, ``groups`` groups, by season or not) on
+    the rows of the other inner blocks (those outside its own and the ``excluded``
+    blocks); inf when a group of those rows would hold too few."""
     parts = []
-    for held_out in blocks:
-        fitted = _fit_rows(data, rows & ~held_out, offset, groups, by_season)
+    for k in inner:
+        fitted = data.fit(excluded | {k}, offset, groups, by_season)
         if fitted is None:
             return float("inf")
-        parts.append((held_out, fitted))
+        parts.append((data.blocks[k], fitted))
     total, count = 0.0, 0
     for held_out, fitted in parts:
-        at = held_out if scored is None else held_out & scored
+        at = held_out if data.scored is None else held_out & data.scored
         season = None if data.in_season is None else data.in_season[at]
         if data.raw.shape[1] == 1:      # a point forecast: the same sum without its quantiles
             total += _point_crps_sum(fitted, data.raw[at, 0], data.y[at], season)

@@ -134,9 +134,9 @@ def test_groups_need_enough_rows_each_and_the_quantiles_stay_above_the_floor():
     y, raw = _errors_shrinking_with_the_level(6, 60)     # 48 rows per cross-fitting part
     dates = pd.date_range("2020-01-01", periods=len(y)).to_numpy()
     assert uncertainty._fit(y[:50], raw[:50], 10.0, 3) is None   # 16-17 rows a third
-    data = uncertainty._Rows(y, raw[:, :1], None)
-    assert uncertainty._cross_fitted_crps(data, np.ones(len(y), bool), 10.0, 3,
-                                          blocks=uncertainty._date_blocks(dates)) == float("inf")
+    data = uncertainty._Rows(y, raw[:, :1], None, uncertainty._date_blocks(dates))
+    assert uncertainty._cross_fitted_crps(data, frozenset(), 10.0, 3, False,
+                                          list(range(5))) == float("inf")
     assert Calibration.fit(y, raw, dates=dates).groups == 1
     tied = np.full_like(raw, 40.0)                       # one forecast for every day
     assert uncertainty._fit(np.tile(y, 3), np.tile(tied, (3, 1)), 10.0, 3) is None
@@ -416,20 +416,20 @@ def test_the_choice_of_a_blocks_calibration_reads_only_the_other_blocks(monkeypa
     seen = []
     original = uncertainty._cross_fitted_crps
 
-    def spy(data, rows, *args, blocks, **kwargs):
-        seen.append((rows.copy(), [block.copy() for block in blocks]))
-        return original(data, rows, *args, blocks=blocks, **kwargs)
+    def spy(data, excluded, *args):
+        seen.append((excluded, data.outside(excluded).copy(), args[-1]))
+        return original(data, excluded, *args)
 
     monkeypatch.setattr(uncertainty, "_cross_fitted_crps", spy)
     Calibration.fit_out_of_block(y, raw, dates)
-    per_block = len(seen) // len(blocks)
+    nested = [s for s in seen if s[0]]          # the blocks' own choices
+    per_block = len(nested) // len(blocks)
     assert per_block == len(uncertainty.OFFSETS) * len(uncertainty.GROUPS) * 2
     for k, held in enumerate(blocks):
-        for rows, inner in seen[k * per_block:(k + 1) * per_block]:
+        for excluded, rows, inner in nested[k * per_block:(k + 1) * per_block]:
+            assert excluded == {k}
             np.testing.assert_array_equal(rows, ~held)
-            assert len(inner) == len(blocks) - 1
-            assert not any((block & held).any() for block in inner)
-            np.testing.assert_array_equal(sum(b.astype(int) for b in inner), ~held)
+            assert sorted(inner) == [j for j in range(len(blocks)) if j != k]
 
 
 def test_the_heating_season_gets_its_own_shifts_where_its_errors_are_larger():
@@ -516,9 +516,9 @@ def test_many_validation_rows_choose_on_a_fixed_subset_and_fit_on_all(monkeypatc
     calls = []
     original = uncertainty._cross_fitted_crps
     monkeypatch.setattr(uncertainty, "_cross_fitted_crps",
-                        lambda *a, **k: calls.append(a[-1]) or original(*a, **k))
+                        lambda data, *a: calls.append(data.scored) or original(data, *a))
     Calibration.fit(y, raw, dates=dates)
-    assert all(int(mask.sum()) == 600 for mask in calls)
+    assert calls and all(int(mask.sum()) == 600 for mask in calls)
 
 
 def test_the_choice_scores_a_point_forecast_as_crps_of_its_calibrated_quantiles_would():
