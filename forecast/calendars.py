@@ -105,12 +105,14 @@ def country_and_subdivision(code: str) -> tuple[str, str | None]:
 @functools.lru_cache(maxsize=16)
 def _holiday_set(code: str, years: tuple[int, ...]) -> np.ndarray:
     """The public holidays of ``code`` (country[-subdivision]) in ``years``, as sorted
-    days (datetime64[D])."""
+    days (datetime64[D], read-only)."""
     import holidays
 
     country, subdivision = country_and_subdivision(code)
     days = holidays.country_holidays(country, subdiv=subdivision, years=list(years))
-    return np.array(sorted(np.datetime64(day, "D") for day in days), dtype="datetime64[D]")
+    out = np.array(sorted(np.datetime64(day, "D") for day in days), dtype="datetime64[D]")
+    out.flags.writeable = False          # cached: shared by every caller
+    return out
 
 
 def holiday_flags(days: pd.DatetimeIndex, code: str) -> np.ndarray:
