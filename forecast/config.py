@@ -20,7 +20,10 @@ from typing import Any
 import pandas as pd
 import tomli_w
 
+from .calendars import check_season, country_and_subdivision
 from .constants import (
+    DEFAULT_HEATING_SEASON,
+    DEFAULT_HOLIDAYS,
     DEFAULT_MIN_HOURS,
     DEFAULT_TARGET_TRANSFORM,
     LIMIT_24H,
@@ -91,6 +94,8 @@ DEFAULTS: dict[str, Any] = {
         "weather_error_sizes": dict(TYPICAL_FORECAST_ERRORS),  # those at weather_error = 1
         "target_transform": "auto",  # networks: auto | none | log1p (baselines choose theirs on validation)
         "train_issue_hours": [],    # networks also train on forecasts issued at these hours (0..22) of day D
+        "holidays": DEFAULT_HOLIDAYS,  # the target day's public holidays: a country code of the holidays package ("US-CA": with a subdivision); "": none
+        "heating_season": list(DEFAULT_HEATING_SEASON),  # its first and last day, MM-DD, inclusive (may wrap the new year); []: none
     },
     "split": {
         "train_end": "",            # inclusive target days; empty: the dataset's default
@@ -358,6 +363,8 @@ def validate(config: dict) -> None:
                         "it runs in forecast mode only (--mode forecast)")
     task = config["task"]
     check_issue_hours(task["train_issue_hours"])
+    check_holidays(task["holidays"])
+    check_season(task["heating_season"])
     if task["weather_step"] not in WEATHER_STEPS:
         raise DataError(f"config: task.weather_step must be one of "
                         f"{', '.join(map(str, WEATHER_STEPS))} hours (a whole number of "
@@ -473,6 +480,46 @@ def check_issue_hours(hours: list) -> None:
                             f"(23, the end of the issue day, is always used), not {hour!r}")
     if len(set(hours)) != len(hours):
         raise DataError(f"config: task.train_issue_hours lists an hour twice: {hours}")
+
+
+def check_holidays(code: str) -> None:
+    """``task.holidays``: ``""`` (none) or a country code the ``holidays`` package knows
+    (ISO 3166, alpha-2 or alpha-3), optionally followed by ``-`` and one of that
+    country's subdivisions (``"US-CA"``); one line naming the nearest known code
+    otherwise. The package is imported only for a code to check."""
+    if code == "":
+        return
+    import holidays
+
+    supported = holidays.list_supported_countries()
+    country, subdivision = country_and_subdivision(code)
+    if country not in supported:
+        # a country's name ("Germany") is met by its code, else the nearest code
+        by_name = _holiday_country_names().get("".join(filter(str.isalpha, code.lower())))
+        hint = f" (did you mean {by_name!r}?)" if by_name else did_you_mean(country, supported)
+        raise DataError(f"config: task.holidays = {code!r} is not a country the holidays "
+                        f"package knows{hint}; give an ISO 3166 "
+                        "code such as \"CN\", \"DE\", \"IN\" or \"US\" (with a "
+                        "subdivision: \"US-CA\"), or \"\" for none")
+    if subdivision is None or subdivision in supported[country]:
+        return
+    known = supported[country]
+    listed = (f"; known: {', '.join(known[:20])}" + (", …" if len(known) > 20 else "")
+              if known else f"; the holidays package has none for {country}: give "
+              f"{country!r} alone")
+    raise DataError(f"config: task.holidays = {code!r}: {country} has no subdivision "
+                    f"{subdivision!r}{did_you_mean(subdivision, known)}{listed}")
+
+
+def _holiday_country_names() -> dict[str, str]:
+    """The ``holidays`` package's countries by name, lower case and letters only
+    (``"unitedstates"`` → ``"US"``), from its registry; empty where a version lacks it."""
+    try:
+        from holidays.registry import COUNTRIES
+    except ImportError:
+        return {}
+    return {"".join(filter(str.isalpha, entry[0].lower())): entry[1]
+            for entry in COUNTRIES.values() if len(entry) >= 2}
 
 
 def hourly_hours(config: dict) -> int:

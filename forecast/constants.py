@@ -46,3 +46,9 @@ WEATHER_STEPS = (1, 2, 3, 4, 6, 8, 12)
 #: direction degrees.
 TYPICAL_FORECAST_ERRORS = {"temp": 1.5, "dewp": 2.0, "pres": 1.0, "wind_speed": 0.3,
                            "wind_dir": 30.0}
+
+#: The calendar of the built-in Beijing sets, the defaults of ``[task] holidays`` and
+#: ``[task] heating_season``: China's public holidays (the ``holidays`` package's country
+#: code) and Northern China's heating season, its first and last day as MM-DD (inclusive).
+DEFAULT_HOLIDAYS = "CN"
+DEFAULT_HEATING_SEASON = ("11-15", "03-15")

@@ -129,7 +129,8 @@ def make_task(loaded: sources.Loaded, daily: pd.DataFrame, config: dict,
         weather_error=float(task_config["weather_error"]),
         weather_error_seed=config["run"]["seed"],
         weather_error_sizes=task_config["weather_error_sizes"],
-        forecast_from=loaded.hourly.attrs.get("forecast_from"), require_splits=require_splits)
+        forecast_from=loaded.hourly.attrs.get("forecast_from"), require_splits=require_splits,
+        holidays=task_config["holidays"], heating_season=task_config["heating_season"])
     if not task_config["train_issue_hours"]:
         # nothing will rebuild it at other issue hours: the hourly record it holds for
         # that need not travel with the task to the training processes

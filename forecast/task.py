@@ -25,8 +25,12 @@ Features, all from data up to the end of day D (``mode = "observed"``):
   ``hours_since_north_wind`` (hours from the last hour with ≥ 3 m/s wind from NW, N or
   NE to the end of day D, capped at 240), ``hours_since_wind`` (same for any direction);
 * calendar of the target day (known in advance): ``doy_sin``/``doy_cos``, ``weekday``,
-  ``heating_season`` (15 Nov – 15 Mar), ``holiday`` (Chinese public holidays from the
-  ``holidays`` package);
+  ``heating_season`` (1 on a day of the season ``heating_season`` gives, its first and
+  last day as MM-DD, default 15 Nov – 15 Mar, Northern China's: :func:`in_season`),
+  ``holiday`` (1 on a public holiday of the country ``holidays`` gives, from the
+  ``holidays`` package; default "CN", China's). A region without them (``holidays =
+  ""``, ``heating_season = []``) gets an all-zero column, which no fold's training years
+  inform: :func:`drop_uninformative` drops it for every model;
 * with two or more stations, what the *other* stations measured on day D (leave-one-out,
   see :func:`neighbour_features`): ``region_pm25_mean``/``region_pm25_max`` (their valid
   daily means), ``region_pm25_evening_mean`` (their 18–23 h means) and, when the stations
@@ -63,12 +67,16 @@ train) so every model predicts every scored day. A day is scored when its target
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
+from .calendars import holiday_flags, in_season
 from .constants import (
+    DEFAULT_HEATING_SEASON,
+    DEFAULT_HOLIDAYS,
     DEFAULT_MIN_HOURS,
     DEFAULT_TARGET_TRANSFORM,
     TYPICAL_FORECAST_ERRORS,
@@ -483,31 +491,22 @@ def _hours_since(event: np.ndarray) -> np.ndarray:
     return np.minimum(index - last, STAGNATION_CAP)
 
 
-@functools.lru_cache(maxsize=8)
-def _china_holiday_set(years: tuple[int, ...]) -> frozenset:
-    import holidays
-
-    return frozenset(np.datetime64(day, "D")
-                     for day in holidays.country_holidays("CN", years=list(years)))
-
-
-def _china_holidays(days: pd.DatetimeIndex) -> np.ndarray:
-    """1.0 on Chinese public holidays (the ``holidays`` package), else 0.0."""
-    calendar = _china_holiday_set(tuple(sorted(set(days.year))))
-    as_days = days.to_numpy().astype("datetime64[D]")
-    return np.isin(as_days, np.array(sorted(calendar), dtype="datetime64[D]")).astype(float)
-
-
-def calendar_features(days: pd.DatetimeIndex) -> dict[str, np.ndarray]:
-    """Calendar of a day: season as sin/cos of the day of year, weekday, heating, holiday."""
+def calendar_features(days: pd.DatetimeIndex, holidays: str = DEFAULT_HOLIDAYS,
+                      heating_season: Sequence[str] | None = DEFAULT_HEATING_SEASON
+                      ) -> dict[str, np.ndarray]:
+    """Calendar of each of ``days``: the time of year as sin/cos of the day of year,
+    the weekday (0 Monday … 6 Sunday), ``heating_season`` (1.0 on a day of
+    ``heating_season``, the season's first and last day as MM-DD: :func:`in_season`)
+    and ``holiday`` (1.0 on a public holiday of ``holidays``, a country code of the
+    ``holidays`` package: :func:`~forecast.calendars.holiday_flags`). An empty
+    ``heating_season`` or ``holidays`` makes that column all 0.0."""
     angle = 2 * np.pi * (days.dayofyear.to_numpy() - 1) / 365.25
-    month_day = days.month.to_numpy() * 100 + days.day.to_numpy()
     return {
         "doy_sin": np.sin(angle),
         "doy_cos": np.cos(angle),
         "weekday": days.weekday.to_numpy().astype(float),
-        "heating_season": ((month_day >= 1115) | (month_day <= 315)).astype(float),
-        "holiday": _china_holidays(days),
+        "heating_season": in_season(days, heating_season).astype(float),
+        "holiday": holiday_flags(days, holidays),
     }
 
 
@@ -955,7 +954,9 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
                weather_error: float = 0.0, weather_error_seed: int = 0,
                weather_error_sizes: dict[str, float] | None = None,
                forecast_from: pd.Timestamp | None = None,
-               require_splits: bool = True) -> ForecastTask:
+               require_splits: bool = True, holidays: str = DEFAULT_HOLIDAYS,
+               heating_season: Sequence[str] | None = DEFAULT_HEATING_SEASON
+               ) -> ForecastTask:
     """Build the ForecastTask of every station from its HourlyFrame and DailyFrame.
 
     ``hourly_hours`` > 0 also builds ``task.hourly``, the last that many hours up to the
@@ -984,6 +985,9 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
     ``require_splits`` (default): every split must hold a valid target day (DataError
     otherwise); False for a task that stored models only forecast from
     (``forecast predict`` on newer data), which need the lags' history and no split.
+    ``holidays`` and ``heating_season`` (``[task]`` options; defaults: Beijing's, China's
+    public holidays and 15 Nov – 15 Mar) make the target day's ``holiday`` and
+    ``heating_season`` features (:func:`calendar_features`).
     """
     if mode not in ("observed", "forecast"):
         raise DataError(f"unknown mode {mode!r}; choose observed or forecast")
@@ -1067,8 +1071,8 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
         n_days = len(station_daily)
         issue_days = pd.DatetimeIndex(station_daily["date"])
         target_days = issue_days + pd.Timedelta(days=horizon)
-        calendar = calendar_features(target_days)
-        day_calendar = calendar_features(issue_days)
+        calendar = calendar_features(target_days, holidays, heating_season)
+        day_calendar = calendar_features(issue_days, holidays, heating_season)
         features["doy_sin"], features["doy_cos"] = day_calendar["doy_sin"], day_calendar["doy_cos"]
         tabular = features.drop(columns=["pm25_filled", "pm25_valid", "doy_sin", "doy_cos",
                                          *FORECAST_ONLY], errors="ignore")
@@ -1180,7 +1184,8 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
                      coordinates=coordinates, weather_step=weather_step,
                      rain_is_flag=rain_is_flag, weather_error=weather_error,
                      weather_error_seed=weather_error_seed,
-                     weather_error_sizes=weather_error_sizes),
+                     weather_error_sizes=weather_error_sizes, holidays=holidays,
+                     heating_season=heating_season),
         end_of_day_rows=rows, end_of_day_X=X, end_of_day_features=list(feature_names))
     return ForecastTask(
         rows=rows, X=X, feature_names=feature_names,

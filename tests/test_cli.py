@@ -130,6 +130,27 @@ def test_flags_override_the_config_file(tmp_path):
     assert resolved["training"]["progress_bar"] is False
 
 
+def test_the_calendar_has_flags(tmp_path, cli_error):
+    """--holidays and --heating-season (a comma-separated pair; "" for none) set the
+    [task] options; a bad value is one line before any data are read."""
+    def resolved(*flags):
+        return _config(build_parser().parse_args(["run", *flags]))["task"]
+
+    task = resolved("--holidays", "DE", "--heating-season", "10-01,04-30")
+    assert task["holidays"] == "DE" and task["heating_season"] == ["10-01", "04-30"]
+    task = resolved("--holidays", "", "--heating-season", "")
+    assert task["holidays"] == "" and task["heating_season"] == []
+    assert resolved()["heating_season"] == ["11-15", "03-15"]
+    for flags, needle in ((("--holidays", "GB-XX"), "task.holidays = 'gb-xx': gb has no "
+                                                    "subdivision 'xx'"),
+                          (("--heating-season", "11-15"), "task.heating_season must be two days"),
+                          (("--heating-season", "11-31,03-15"), "'11-31' is no day of the year")):
+        line = cli_error("run", "--dataset", "synthetic", *flags, "--out", tmp_path,
+                         progress=True)
+        assert needle in line
+    assert not any(tmp_path.iterdir())
+
+
 def test_a_validation_split_too_short_to_calibrate_is_one_line(tmp_path, cli_error):
     line = cli_error("run", "--dataset", "synthetic", "--synthetic-start", "2010-01-01",
                      "--synthetic-end", "2010-12-31", "--train-end", "2010-10-31",

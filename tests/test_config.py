@@ -252,6 +252,50 @@ def test_values_no_run_can_mean_anything_are_one_line_errors(overrides, needle):
     assert needle in str(info.value) and "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize("task, needle", [
+    ({"holidays": "XX"}, "task.holidays = 'XX' is not a country the holidays package knows"),
+    ({"holidays": "de"}, "(did you mean 'DE'?)"),
+    ({"holidays": "Germany"}, "(did you mean 'DE'?)"),
+    ({"holidays": "US-ZZ"}, "task.holidays = 'US-ZZ': US has no subdivision 'ZZ'; known: AK"),
+    ({"holidays": "US-ca"}, "US has no subdivision 'ca' (did you mean 'CA'?)"),
+    ({"holidays": 49}, "task.holidays must be str, not 49"),
+    ({"heating_season": ["13-01", "03-15"]}, "task.heating_season: '13-01' is no day of the year"),
+    ({"heating_season": ["11-15", "02-30"]}, "task.heating_season: '02-30' is no day of the year"),
+    ({"heating_season": ["1115", "0315"]}, "heating_season days are written MM-DD (e.g. \"11-15\""),
+    ({"heating_season": ["11-15"]}, "task.heating_season must be two days, the season's first and last"),
+    ({"heating_season": ["11-15", "12-01", "03-15"]}, "must be two days"),
+    ({"heating_season": [1115, 315]}, "heating_season days are written MM-DD (e.g. \"11-15\" for 15 "
+                                      "November), not 1115"),
+    ({"heating_season": "11-15"}, "task.heating_season must be list, not '11-15'"),
+])
+def test_a_calendar_no_region_has_is_a_one_line_error(task, needle):
+    """An unknown country or subdivision of the holidays package (the nearest suggested),
+    a day that is not MM-DD or no day of the year, a season that is not two days."""
+    with pytest.raises(DataError) as info:
+        load_config(overrides={"task": task})
+    assert needle in str(info.value) and "\n" not in str(info.value)
+
+
+def test_the_calendar_defaults_to_beijings_and_takes_other_regions(tmp_path):
+    """Defaults: China's holidays, 15 Nov - 15 Mar; another country, a subdivision, an
+    alpha-3 code, none; a season in summer, one day, none (29 February is a day). A run
+    stored before the options existed (its config.toml without them) reads the defaults."""
+    config = load_config()
+    assert config["task"]["holidays"] == "CN"
+    assert config["task"]["heating_season"] == ["11-15", "03-15"]
+    for code in ("DE", "US-CA", "DE-BY", "IND", ""):
+        assert load_config(overrides={"task": {"holidays": code}})["task"]["holidays"] == code
+    for season in (["06-01", "08-31"], ["12-25", "12-25"], ["02-29", "03-01"], []):
+        assert load_config(overrides={"task": {"heating_season": season}})[
+            "task"]["heating_season"] == season
+    stored = {section: dict(table) for section, table in config.items()}
+    for key in ("holidays", "heating_season"):
+        del stored["task"][key]
+    assert load_config(write(tmp_path, dumps(stored)))["task"] == config["task"]
+    given = load_config(write(tmp_path, '[task]\nholidays = "IN"\nheating_season = []\n'))
+    assert dumps(given).count('holidays = "IN"') == 1 and "heating_season = []" in dumps(given)
+
+
 def test_units_the_tool_leaves_as_text_still_pass():
     load_config(overrides={"data": {"units": {"rain": "0/1 flag: hour with rain",
                                               "temp": "°F", "pres": "kPa", "pm25": "µg/m³"}}})

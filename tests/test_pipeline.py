@@ -374,6 +374,50 @@ def test_a_csv_whose_pressure_is_empty_in_training_runs_and_drops_it(tmp_path):
     assert result.failed == {} and np.isfinite(result.entries["mlp"].score("test"))
 
 
+def test_a_csv_from_another_region_runs_with_its_own_calendar(tmp_path):
+    """German holidays and a heating season of 1 Oct - 30 Apr: the run stores both in
+    config.toml, its report names them, and forecast predict rebuilds the task with them
+    from the stored config (the target day's calendar: Christmas Day flagged, China's
+    National Day not)."""
+    from forecast.predict import latest_task, predict_latest
+    from forecast.synthetic import generate_hourly
+
+    hourly = generate_hourly(seed=4, start="2010-01-01", end="2012-12-31")
+    csv = tmp_path / "station.csv"
+    hourly.assign(time=hourly["time"].dt.strftime("%Y-%m-%d %H:%M")).to_csv(csv, index=False)
+    overrides = {**SMALL, "models": {"names": ["persistence", "ridge", "mlp"]},
+                 "data": {"dataset": "csv", "path": str(csv), "station": "S",
+                          "time_column": "time",
+                          "columns": {c: c for c in ("pm25", "temp", "dewp", "pres",
+                                                     "wind_speed", "wind_dir", "rain")}},
+                 "task": {"holidays": "DE", "heating_season": ["10-01", "04-30"]},
+                 "split": {"train_end": "2011-12-31", "val_end": "2012-06-30",
+                           "test_end": "2012-12-31", "folds": 1},
+                 "training": {**SMALL["training"], "seeds": 1},
+                 "diagnostics": {"capacity_sweep": False, "learning_curve": False},
+                 "run": {"out": str(tmp_path / "reports")}}
+    run_dir = run(load_config(overrides=overrides))
+    stored = tomllib.loads((run_dir / "config.toml").read_text())["task"]
+    assert stored["holidays"] == "DE" and stored["heating_season"] == ["10-01", "04-30"]
+    result = RunResult.read(run_dir)
+    assert {"holiday", "heating_season"} <= set(result.features)
+    assert result.failed == {} and np.isfinite(result.entries["mlp"].score("test"))
+    assert ("| Calendar | holidays: DE; heating season 1 Oct – 30 Apr |"
+            in (run_dir / "report.md").read_text())
+
+    task, _ = latest_task(load_config(run_dir / "config.toml"), result)
+    target = task.rows.set_index("target_day")
+    for name, flags in (("holiday", {"2012-12-25": 1, "2012-10-01": 0, "2012-10-03": 1}),
+                        ("heating_season", {"2012-09-30": 0, "2012-10-01": 1,
+                                            "2012-04-30": 1, "2012-05-01": 0})):
+        column = pd.Series(task.X[:, task.feature_names.index(name)], index=target.index)
+        for day, flag in flags.items():
+            assert column[pd.Timestamp(day)] == flag, (name, day)
+    table = predict_latest(run_dir)
+    assert set(table["model"]) >= {"persistence", "ridge", "mlp"}
+    assert np.isfinite(table["pm25_forecast"]).all()
+
+
 def test_other_targets_in_the_test_year_leave_the_recommendation_unchanged(tmp_path):
     """Black box: the same data but every PM2.5 value of the last test year replaced;
     rerun; the test scores move, the recommendation does not."""

@@ -132,6 +132,39 @@ def test_newer_data_need_the_lags_history_not_the_runs_splits(later, tmp_path, c
                                   whole[columns].reset_index(drop=True), atol=0.051)
 
 
+def test_a_run_stored_before_the_calendar_options_predicts_as_before(later, tmp_path):
+    """A config.toml without [task] holidays and heating_season (a run stored before
+    they existed) rebuilds the task with the calendar it was fitted on, China's
+    holidays and 15 Nov - 15 Mar: the same inputs and forecasts as with the keys."""
+    import shutil
+    import tomllib
+
+    import tomli_w
+
+    from forecast.predict import latest_task
+    from forecast.results import RunResult
+
+    folder, run_dir = later
+    old = tmp_path / "old"
+    shutil.copytree(run_dir, old)
+    config = tomllib.loads((old / "config.toml").read_text())
+    assert config["task"].pop("holidays") == "CN"
+    assert config["task"].pop("heating_season") == ["11-15", "03-15"]
+    (old / "config.toml").write_text(tomli_w.dumps(config))
+
+    tasks = [latest_task(load_config(d / "config.toml"), RunResult.read(d))[0]
+             for d in (run_dir, old)]
+    np.testing.assert_array_equal(tasks[0].X, tasks[1].X)
+    calendar = tasks[1].rows.set_index("target_day")
+    for name, day in (("holiday", "2011-10-01"), ("heating_season", "2011-11-15")):
+        column = pd.Series(tasks[1].X[:, tasks[1].feature_names.index(name)],
+                           index=calendar.index)
+        assert column[pd.Timestamp(day)] == 1.0, name
+    since = dict(since="2011-12-01", path=str(folder / "full.csv"))
+    pd.testing.assert_frame_equal(predict_latest(old, **since),
+                                  predict_latest(run_dir, **since))
+
+
 def test_an_incomplete_issue_day_is_said(later, cli, tmp_path):
     folder, run_dir = later
     full = pd.read_csv(folder / "full.csv")

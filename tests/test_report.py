@@ -733,6 +733,28 @@ def test_the_report_says_what_reading_the_source_converted(tmp_path):
             "averaged into 48 hourly values.") in (run / "report.md").read_text()
 
 
+def test_what_was_run_names_the_calendar(tmp_path, mlp_run):
+    """The holidays' country and the heating season the features were built from; a run
+    stored before the two options existed was built with today's defaults."""
+    from forecast.report.sections import calendar_text
+
+    assert "| Calendar | holidays: CN; heating season 15 Nov – 15 Mar |" in (
+        mlp_run / "report.md").read_text()
+    run = make_run(tmp_path / "run", networks=False, folds=1)
+    result = RunResult.read(run)
+    result.config["task"].update(holidays="US-CA", heating_season=["06-01", "08-31"])
+    result.write(run)
+    write_report(run)
+    assert "| Calendar | holidays: US-CA; heating season 1 Jun – 31 Aug |" in (
+        run / "report.md").read_text()
+    assert calendar_text({"task": {"holidays": "", "heating_season": []}}) == (
+        "holidays: none; no heating season")
+    assert calendar_text({"task": {"heating_season": ["12-25", "12-25"]}}) == (
+        "holidays: CN; heating season 25 Dec")
+    assert calendar_text({"task": {"mode": "observed"}}) == calendar_text({}) == (
+        "holidays: CN; heating season 15 Nov – 15 Mar")
+
+
 def test_the_report_reads_the_latest_folds_test_rows_as_written(tmp_path, monkeypatch):
     from forecast.report import run as report_run
 

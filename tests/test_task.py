@@ -17,6 +17,7 @@ from forecast.task import (
     SEQUENCE_FEATURES,
     build_task,
     calendar_features,
+    in_season,
     train_statistics,
 )
 
@@ -302,6 +303,93 @@ def test_heating_season_flags_of_the_target_day(make_hourly):
     assert weekday[pd.Timestamp("2010-11-14")] == 0.0          # target: Monday 15 Nov 2010
     holiday = feature(task, "holiday")
     assert holiday[pd.Timestamp("2010-12-31")] == 1.0          # target: New Year's Day
+
+
+def test_a_season_wraps_the_new_year_when_it_starts_after_it_ends():
+    """Both ends inclusive; a season that starts after it ends runs over the new year,
+    one whose ends are equal is one day, none is no day; the date counts, not the time
+    of day, and 29 February is a day of the leap years only."""
+    def flagged(season, texts):
+        return in_season(pd.DatetimeIndex(texts), season).tolist()
+
+    winter = ("11-15", "03-15")
+    assert flagged(winter, ["2020-11-14", "2020-11-15", "2020-12-31", "2021-01-01",
+                            "2021-03-15", "2021-03-16", "2021-07-01"]) == [
+        False, True, True, True, True, False, False]
+    summer = ["06-01", "08-31"]                      # a list, as the config gives it
+    assert flagged(summer, ["2020-05-31", "2020-06-01", "2020-07-15", "2020-08-31",
+                            "2020-09-01", "2021-01-01"]) == [
+        False, True, True, True, False, False]
+    assert flagged(("12-25", "12-25"), ["2019-12-25", "2020-12-24", "2020-12-25",
+                                        "2020-12-26"]) == [True, False, True, False]
+    assert flagged(winter, ["2020-11-15 23:00", "2020-11-14 23:59"]) == [True, False]
+    assert flagged(("02-29", "03-01"), ["2020-02-28", "2020-02-29", "2021-02-28",
+                                        "2021-03-01"]) == [False, True, False, True]
+    for none in ([], (), None):
+        flags = in_season(pd.DatetimeIndex(["2020-01-01", "2020-07-01"]), none)
+        assert flags.dtype == bool and not flags.any() and len(flags) == 2
+    assert in_season(pd.DatetimeIndex([]), winter).shape == (0,)
+    with pytest.raises(DataError, match="no day of the year"):
+        in_season(pd.DatetimeIndex(["2020-01-01"]), ("02-30", "03-15"))
+
+
+def test_the_holidays_are_those_of_the_country_given():
+    days = pd.DatetimeIndex(["2020-10-01", "2020-10-03", "2020-12-25", "2020-03-31",
+                             "2020-07-01"])
+
+    def holidays_of(code):
+        return calendar_features(days, holidays=code)["holiday"].tolist()
+
+    # China's National Day; Germany's Unity Day and Christmas; California's Cesar
+    # Chavez Day, not a federal holiday
+    assert holidays_of("CN") == [1.0, 1.0, 0.0, 0.0, 0.0]
+    assert calendar_features(days)["holiday"].tolist() == holidays_of("CN")   # default
+    assert holidays_of("DE") == [0.0, 1.0, 1.0, 0.0, 0.0]
+    assert holidays_of("US") == [0.0, 0.0, 1.0, 0.0, 0.0]
+    assert holidays_of("US-CA") == [0.0, 0.0, 1.0, 1.0, 0.0]
+    assert holidays_of("") == [0.0] * 5
+    features = calendar_features(days, heating_season=[])
+    assert features["heating_season"].tolist() == [0.0] * 5
+    assert calendar_features(days)["heating_season"].tolist() == [0.0, 0.0, 1.0, 0.0, 0.0]
+
+
+def test_the_task_takes_its_calendar_from_the_options(make_hourly):
+    """Another country's holidays and a summer season flag the target day; with none,
+    the two columns are all zeros and no fold's training years inform them, so they are
+    dropped for every model; rows issued at other hours get the same calendar."""
+    from forecast.task import drop_uninformative
+
+    hourly = make_hourly("2010-05-01", 200)
+    splits = dict(train_end="2010-09-30", val_end="2010-10-31", test_end="2010-11-16")
+    german = build(hourly, holidays="DE", heating_season=["06-01", "08-31"], **splits)
+    chinese = build(hourly, **splits)
+    flags = {"2010-05-30": 0, "2010-05-31": 1, "2010-08-30": 1, "2010-08-31": 0}
+    for text, flag in flags.items():                   # target day = issue day + 1
+        assert feature(german, "heating_season")[pd.Timestamp(text)] == flag, text
+    assert feature(chinese, "heating_season")[pd.Timestamp("2010-08-30")] == 0.0
+    holiday = {"2010-09-30": (0.0, 1.0),      # 1 October: China's National Day
+               "2010-05-23": (1.0, 0.0)}      # 24 May: Whit Monday in Germany
+    for text, (in_germany, in_china) in holiday.items():
+        assert feature(german, "holiday")[pd.Timestamp(text)] == in_germany, text
+        assert feature(chinese, "holiday")[pd.Timestamp(text)] == in_china, text
+    same = [n for n in german.feature_names if n not in ("holiday", "heating_season")]
+    columns = [german.feature_names.index(n) for n in same]
+    np.testing.assert_array_equal(german.X[:, columns], chinese.X[:, columns])
+
+    bare = build(hourly, holidays="", heating_season=[], **splits)
+    for name in ("holiday", "heating_season"):
+        assert not feature(bare, name).any()
+    _, dropped = drop_uninformative(bare)
+    assert {"holiday", "heating_season"} <= set(dropped)
+    assert not {"holiday", "heating_season"} & set(drop_uninformative(german)[1])
+
+    hours = german.with_issue_hours([11])
+    issued = pd.MultiIndex.from_frame(hours.rows[["issue_day", "issue_hour"]])
+    for name, text in (("holiday", "2010-05-23"), ("heating_season", "2010-05-31")):
+        by_row = pd.Series(hours.X[:, hours.feature_names.index(name)], index=issued)
+        at_11, at_23 = by_row.xs(11, level=1), by_row.xs(23, level=1)
+        assert by_row[(pd.Timestamp(text), 11)] == 1.0, name
+        pd.testing.assert_series_equal(at_11, at_23.reindex(at_11.index))
 
 
 @pytest.mark.parametrize("direction, sin, cos", [

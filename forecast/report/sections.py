@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..constants import UNIT
+from ..calendars import describe_season
+from ..constants import DEFAULT_HEATING_SEASON, DEFAULT_HOLIDAYS, UNIT
 from ..significance import one_test_only
 from ..task import REGION_FEATURES, UPWIND_FEATURE
 from .document import Doc
@@ -40,6 +41,7 @@ def section_run(doc: Doc, run: Run) -> None:
         ["Mode", mode_text],
         ["Completeness rule", f"a daily mean is valid with at least {data['min_hours']} of "
                               f"24 hourly values ({pct(data['min_hours'] / 24)})"],
+        ["Calendar", calendar_text(result.config)],
         ["Seeds", seed_text],
         ["Features", f"{len(result.features)} tabular"
          + (f", {len(result.sequence_features)} per step of the sequences"
@@ -72,6 +74,17 @@ def section_run(doc: Doc, run: Run) -> None:
         doc.para("Units of the source: " + "; ".join(f"{k}: {v}"
                                                     for k, v in data["units"].items()) + ".",
                  "note")
+
+
+def calendar_text(config: dict) -> str:
+    """The calendar the target day's ``holiday`` and ``heating_season`` features were
+    built from (``task.holidays``, ``task.heating_season``), e.g. "holidays: CN; heating
+    season 15 Nov – 15 Mar"; a run stored before the options existed had the defaults."""
+    task = config.get("task", {})
+    holidays = task.get("holidays", DEFAULT_HOLIDAYS)
+    season = task.get("heating_season", list(DEFAULT_HEATING_SEASON))
+    return (f"holidays: {holidays or 'none'}; "
+            + (f"heating season {describe_season(season)}" if season else "no heating season"))
 
 
 def _other_issue_hours(result) -> list[list[str]]:
