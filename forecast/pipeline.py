@@ -26,7 +26,7 @@ from . import combination as combination_module
 from . import config as config_module
 from . import daily as daily_module
 from . import evaluation, quality, registry, rolling, selection, sources, uncertainty
-from .constants import PREDICTION_TEXT_COLUMNS
+from .constants import DEFAULT_HEATING_SEASON, PREDICTION_TEXT_COLUMNS
 from .coordinates import require_coordinates
 from .errors import DataError, ModelFailed, raise_if_interrupted
 from .progress import RunProgress
@@ -170,11 +170,14 @@ def _prediction_rows(task: ForecastTask, rows: np.ndarray, name: str,
 
 def forecast_rows(task: ForecastTask, rows: np.ndarray, name: str, model,
                   values: np.ndarray, reference: dict[str, np.ndarray],
-                  threshold: float) -> tuple[pd.DataFrame, dict]:
+                  threshold: float,
+                  heating_season: tuple[str, str] | None = DEFAULT_HEATING_SEASON
+                  ) -> tuple[pd.DataFrame, dict]:
     """The prediction rows of one entry with its calibrated distribution
     (:data:`~forecast.uncertainty.DISTRIBUTION_COLUMNS`), and the calibration, fitted on
     the validation rows among ``rows`` only (``reference``: the climatological
-    reference's columns for the same rows, :func:`~forecast.uncertainty.reference_columns`)."""
+    reference's columns for the same rows, :func:`~forecast.uncertainty.reference_columns`;
+    ``heating_season``: ``[task] heating_season``, which the calibration may split by)."""
     raw = uncertainty.raw_quantiles(model, task, rows, point=values)
     validation = task.split[rows] == "val"
     if validation.sum() < uncertainty.MIN_CALIBRATION_DAYS:
@@ -191,7 +194,7 @@ def forecast_rows(task: ForecastTask, rows: np.ndarray, name: str, model,
     # (nested): fitted, or chosen, on the rows they score they would favour the
     # calibration with more shifts
     calibration, out_of_block = uncertainty.Calibration.fit_with_out_of_block(
-        y[validation], raw_validation, dates)
+        y[validation], raw_validation, dates, heating_season=heating_season)
     where = np.flatnonzero(validation)
     parts = [(np.flatnonzero(~validation), calibration)] + (
         [(where, calibration)] if out_of_block is None else
@@ -374,7 +377,7 @@ def fit_models(task: ForecastTask, config: dict, stage: str = "",
 
     def rows_of(entry: str, model, values: np.ndarray, info: dict) -> dict:
         frame, calibration = forecast_rows(task, scored, entry, model, values, reference,
-                                           threshold)
+                                           threshold, config["task"]["heating_season"])
         frames.append(frame)
         return {**info, "calibration": calibration}
 

@@ -16,8 +16,8 @@ the levels :data:`LEVELS` (0.01, 0.02, ..., 0.99), in µg/m³:
    every other day's interval; with a large a the shifts become nearly additive. The
    shifts are one set for all days, or one set per third of the validation forecasts
    (by the raw median; Mondrian conformal prediction, :data:`GROUPS`), each possibly
-   split again into target days in and out of the heating season
-   (:data:`HEATING_MONTHS`): one set for all days leaves the highest forecasts
+   split again into target days in and out of the heating season (``[task]
+   heating_season``, its first and last day: :func:`forecast.calendars.in_season`): one set for all days leaves the highest forecasts
    under-covered when the errors grow faster or slower with the level than the log space
    assumes, and winter's under-covered when its errors are larger than the rest of the
    year's. Each calibration chooses its a and its groups by the CRPS of its validation
@@ -52,7 +52,14 @@ import pandas as pd
 import scoringrules
 from scipy.stats import rankdata
 
-from .constants import CHINA_PM25_BREAKPOINTS, LIMIT_24H, MONTH_TO_SEASON, SEASONS
+from .calendars import check_season, in_season
+from .constants import (
+    CHINA_PM25_BREAKPOINTS,
+    DEFAULT_HEATING_SEASON,
+    LIMIT_24H,
+    MONTH_TO_SEASON,
+    SEASONS,
+)
 
 #: Quantile levels of every predictive distribution.
 LEVELS = np.round(np.arange(1, 100) / 100.0, 2)
@@ -81,9 +88,8 @@ GROUPS = (1, 3)
 #: fixed random subset beyond; every row still enters the shifts): scoring 20 settings on
 #: every row cost 21 s per entry and fold at 1,000 stations (365,000 rows).
 CHOICE_ROWS = 50_000
-#: Calendar months of Northern China's heating season (mid-November to mid-March, taken
-#: whole: November to March): a calibration may fit separate shifts for the target days
-#: in it and out of it.
+#: Calendar months a calibration stored before the heating season was an option
+#: (``[task] heating_season``) splits by: November to March, taken whole.
 HEATING_MONTHS = (11, 12, 1, 2, 3)
 
 
@@ -130,8 +136,9 @@ class Calibration:
     rows, one column per level of :data:`LEVELS`; the log offset ``offset`` (µg/m³) and the
     ``floor`` (µg/m³, the smallest validation target). A row's group is its forecast's
     group (by the raw median; ``edges``, µg/m³, separate the ``groups`` groups) and, with
-    ``by_season``, whether its target day is in the heating season: row
-    ``group × 2 + in season`` of ``shifts``.
+    ``by_season``, whether its target day is in the heating season ``season_days`` (its
+    first and last day, MM-DD; None in a calibration stored before the option: the months
+    of :data:`HEATING_MONTHS`): row ``group × 2 + in season`` of ``shifts``.
 
     ``apply(raw, dates)`` maps raw quantiles (n, len(LEVELS)), µg/m³, of rows with target
     days ``dates`` (needed only with ``by_season``) to calibrated ones:
@@ -145,6 +152,7 @@ class Calibration:
     edges: np.ndarray = field(default_factory=lambda: np.empty(0))
     floor: float = 0.0
     by_season: bool = False
+    season_days: tuple[str, str] | None = None
 
     def __post_init__(self) -> None:
         self.shifts = np.atleast_2d(np.asarray(self.shifts, dtype=float))
@@ -162,7 +170,8 @@ class Calibration:
     @classmethod
     def fit(cls, y_true: np.ndarray, raw: np.ndarray, dates: np.ndarray | None = None,
             offsets: tuple[float, ...] = OFFSETS, groups: tuple[int, ...] = GROUPS,
-            seasons: tuple[bool, ...] = (False, True)) -> Calibration:
+            seasons: tuple[bool, ...] = (False, True),
+            heating_season: tuple[str, str] | None = DEFAULT_HEATING_SEASON) -> Calibration:
         """Fitted on validation targets ``y_true`` (µg/m³) and the raw quantiles ``raw``
         of the same rows; the offset (of ``offsets``), the number of groups of forecasts
         (of ``groups``) and whether the heating season has its own shifts (of
@@ -171,15 +180,17 @@ class Calibration:
         all stations of a date in one block) and applied to it, has the lowest mean CRPS
         over the rows (over :data:`CHOICE_ROWS` of them at random when there are more;
         ties: fewer groups, no season, the earlier offset); without ``dates`` the first
-        offset and one group, not by season."""
+        offset and one group, not by season. The heating season is ``heating_season``, its
+        first and last day (MM-DD, ``[task] heating_season``); None or empty: no split."""
         return cls.fit_with_out_of_block(y_true, raw, dates, offsets, groups, seasons,
-                                         out_of_block=False)[0]
+                                         heating_season, out_of_block=False)[0]
 
     @classmethod
     def fit_out_of_block(cls, y_true: np.ndarray, raw: np.ndarray, dates: np.ndarray | None,
                          offsets: tuple[float, ...] = OFFSETS,
                          groups: tuple[int, ...] = GROUPS,
-                         seasons: tuple[bool, ...] = (False, True)
+                         seasons: tuple[bool, ...] = (False, True),
+                         heating_season: tuple[str, str] | None = DEFAULT_HEATING_SEASON
                          ) -> list[tuple[np.ndarray, Calibration]] | None:
         """How to calibrate validation rows without reading them: for each of
         :data:`CALIBRATION_BLOCKS` consecutive blocks of ``dates``, its rows (a mask) and
@@ -187,22 +198,28 @@ class Calibration:
         rows alone, its setting chosen by a CRPS cross-fitted over those other blocks
         (nested cross-fitting: the block's own targets enter neither the shifts nor the
         choice). None when there are fewer dates than blocks (no dates, or too few)."""
-        return cls.fit_with_out_of_block(y_true, raw, dates, offsets, groups, seasons)[1]
+        return cls.fit_with_out_of_block(y_true, raw, dates, offsets, groups, seasons,
+                                         heating_season)[1]
 
     @classmethod
     def fit_with_out_of_block(cls, y_true: np.ndarray, raw: np.ndarray,
                               dates: np.ndarray | None, offsets: tuple[float, ...] = OFFSETS,
                               groups: tuple[int, ...] = GROUPS,
-                              seasons: tuple[bool, ...] = (False, True), *,
-                              out_of_block: bool = True
+                              seasons: tuple[bool, ...] = (False, True),
+                              heating_season: tuple[str, str] | None = DEFAULT_HEATING_SEASON,
+                              *, out_of_block: bool = True
                               ) -> tuple[Calibration, list[tuple[np.ndarray, Calibration]] | None]:
         """:meth:`fit` and :meth:`fit_out_of_block` (None unless ``out_of_block``) at once,
         sharing their fits: the choice's fits on all blocks but one are the settings the
         blocks' own choices pick from, and each fit on all blocks but two serves the
         choices of those two blocks."""
+        heating_season = check_season(heating_season)
+        if heating_season is None:
+            seasons = (False,)
         y_true, raw, dates, choices = _prepared(y_true, raw, dates, offsets, groups, seasons)
         blocks = None if dates is None else _date_blocks(dates)
-        data = _Rows(y_true, raw, _in_season(dates), blocks, _choice_rows(len(y_true)))
+        data = _Rows(y_true, raw, _in_season(dates, heating_season), blocks,
+                     _choice_rows(len(y_true)), heating_season)
         calibration = _choose_and_fit(data, frozenset(), choices)
         if not out_of_block or blocks is None:
             return calibration, None
@@ -214,7 +231,7 @@ class Calibration:
             raise ValueError("this calibration has shifts by season: it needs the rows' "
                              "target days")
         return self._apply(np.asarray(raw, dtype=float),
-                           _in_season(dates) if self.by_season else None)
+                           _in_season(dates, self.season_days) if self.by_season else None)
 
     def _apply(self, raw: np.ndarray, in_season: np.ndarray | None) -> np.ndarray:
         """:meth:`apply` given whether each row's target day is in the heating season."""
@@ -236,19 +253,24 @@ class Calibration:
         return {"log_shifts": shifts[0] if len(shifts) == 1 else shifts,
                 "log_offset": self.offset, "n_fitted": self.n_fitted,
                 "forecast_edges": self.edges.tolist(), "floor": self.floor,
-                "heating_season": self.by_season}
+                "heating_season": self.by_season,
+                "heating_season_days": list(self.season_days) if self.by_season else None}
 
     @classmethod
     def from_dict(cls, saved: dict) -> Calibration:
         """The calibration :meth:`to_dict` stored; a run from before the offset was
         chosen (no ``log_offset``) calibrated with log1p, one from before the groups and
-        the floor with one group and no floor, one from before the season without it."""
+        the floor with one group and no floor, one from before the season without it, one
+        from before the season's days were an option by the months of
+        :data:`HEATING_MONTHS`."""
+        days = saved.get("heating_season_days")
         return cls(shifts=np.asarray(saved["log_shifts"], dtype=float),
                    n_fitted=int(saved["n_fitted"]),
                    offset=float(saved.get("log_offset", 1.0)),
                    edges=np.asarray(saved.get("forecast_edges", []), dtype=float),
                    floor=float(saved.get("floor", 0.0)),
-                   by_season=bool(saved.get("heating_season", False)))
+                   by_season=bool(saved.get("heating_season", False)),
+                   season_days=tuple(days) if days else None)
 
 
 def point_or_quantiles(raw: np.ndarray) -> np.ndarray:
@@ -308,12 +330,17 @@ def _choose_and_fit(data: _Rows, excluded: frozenset,
     return fitted
 
 
-def _in_season(dates) -> np.ndarray | None:
-    """Whether each target day of ``dates`` is in the heating season
-    (:data:`HEATING_MONTHS`); None without dates."""
+def _in_season(dates, season_days: tuple[str, str] | None = DEFAULT_HEATING_SEASON
+               ) -> np.ndarray | None:
+    """Whether each target day of ``dates`` is in the heating season ``season_days`` (its
+    first and last day, MM-DD: :func:`~forecast.calendars.in_season`; None: the months of
+    :data:`HEATING_MONTHS`, a calibration stored before the option); None without dates."""
     if dates is None:
         return None
-    return np.isin(pd.DatetimeIndex(np.asarray(dates)).month.to_numpy(), HEATING_MONTHS)
+    days = pd.DatetimeIndex(np.asarray(dates))
+    if season_days is None:
+        return np.isin(days.month.to_numpy(), HEATING_MONTHS)
+    return in_season(days, season_days)
 
 
 def _log(raw: np.ndarray, offset: float = 1.0) -> np.ndarray:
@@ -352,7 +379,8 @@ class _Rows:
     """Validation rows that a calibration's choice fits on many subsets of (20 settings ×
     the blocks, and again within each block's complement): targets ``y`` (µg/m³), raw
     quantiles ``raw`` (n, L, or a point forecast's (n, 1)), their medians, whether each
-    target day is in the heating season (``in_season``, None without dates), the
+    target day is in the heating season (``in_season``, None without dates; the season's
+    days ``season_days``), the
     ``blocks`` of dates (masks; None without) and the rows that score the choice
     (``scored``, a mask; None: all). A subset is the rows outside a set of blocks, and
     each fit on it is made once (:meth:`fit`). A point forecast's log scores are sorted
@@ -360,8 +388,10 @@ class _Rows:
     order statistics as sorting the subset, without sorting it again."""
 
     def __init__(self, y_true: np.ndarray, raw: np.ndarray, in_season: np.ndarray | None,
-                 blocks: list[np.ndarray] | None = None, scored: np.ndarray | None = None):
+                 blocks: list[np.ndarray] | None = None, scored: np.ndarray | None = None,
+                 season_days: tuple[str, str] | None = DEFAULT_HEATING_SEASON):
         self.y, self.raw, self.in_season = y_true, raw, in_season
+        self.season_days = season_days
         self.blocks, self.scored = blocks, scored
         self.median = _median(raw)
         self._sorted: dict[float, tuple[np.ndarray, np.ndarray]] = {}
@@ -407,13 +437,15 @@ def _shifts(y_true: np.ndarray, raw: np.ndarray, offset: float) -> np.ndarray:
 
 
 def _fit(y_true: np.ndarray, raw: np.ndarray, offset: float, groups: int,
-         in_season: np.ndarray | None = None) -> Calibration | None:
+         in_season: np.ndarray | None = None,
+         season_days: tuple[str, str] | None = DEFAULT_HEATING_SEASON) -> Calibration | None:
     """The calibration with ``groups`` equal shares of the rows' raw medians, each split by
-    the heating season when ``in_season`` (of each row's target day) is given; None when a
-    group would hold fewer than :data:`MIN_CALIBRATION_DAYS` rows (ties included)."""
+    the heating season ``season_days`` when ``in_season`` (of each row's target day) is
+    given; None when a group would hold fewer than :data:`MIN_CALIBRATION_DAYS` rows (ties
+    included)."""
     return _fit_rows(_Rows(np.asarray(y_true, dtype=float), point_or_quantiles(raw),
-                           in_season), np.ones(len(y_true), bool), offset, groups,
-                     in_season is not None)
+                           in_season, season_days=season_days),
+                     np.ones(len(y_true), bool), offset, groups, in_season is not None)
 
 
 def _fit_rows(data: _Rows, rows: np.ndarray, offset: float, groups: int,
@@ -430,7 +462,7 @@ def _fit_rows(data: _Rows, rows: np.ndarray, offset: float, groups: int,
         return None
     shifts = np.stack([data.shifts(offset, rows & (group == k)) for k in range(n_groups)])
     return Calibration(shifts, n, float(offset), edges=edges, floor=floor,
-                       by_season=by_season)
+                       by_season=by_season, season_days=data.season_days if by_season else None)
 
 
 def _apply(shifts: np.ndarray, raw: np.ndarray, offset: float, floor: float = 0.0) -> np.ndarray:

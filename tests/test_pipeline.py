@@ -404,6 +404,11 @@ def test_a_csv_from_another_region_runs_with_its_own_calendar(tmp_path):
     assert result.failed == {} and np.isfinite(result.entries["mlp"].score("test"))
     assert ("| Calendar | holidays: DE; heating season 1 Oct – 30 Apr |"
             in (run_dir / "report.md").read_text())
+    # the calibrations split, where they do, by the same season, and store its days
+    for name, entry in result.entries.items():
+        saved = entry.info["calibration"]
+        assert saved["heating_season_days"] == (["10-01", "04-30"] if saved["heating_season"]
+                                                else None), name
 
     task, _ = latest_task(load_config(run_dir / "config.toml"), result)
     target = task.rows.set_index("target_day")

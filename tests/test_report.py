@@ -587,7 +587,7 @@ def test_the_uncertainty_section_says_which_log_space_calibrated_each_model():
     from forecast.report.calibration import _grouped, _log_space, _out_of_block
 
     def result(**offsets):
-        return SimpleNamespace(entries={name: SimpleNamespace(info={"calibration": (
+        return SimpleNamespace(config={}, entries={name: SimpleNamespace(info={"calibration": (
             {"log_shifts": [], "n_fitted": 30} | ({"log_offset": a} if a else {}))})
             for name, a in offsets.items()})
 
@@ -621,6 +621,13 @@ def test_the_uncertainty_section_says_which_log_space_calibrated_each_model():
     assert "either split into target days in the heating season (Nov–Mar) and out of it" in text
     assert "(edges 41, 98 µg/m³), split by the heating season" in text
     assert "split by the heating season" not in _log_space(grouped, "ridge").split("latest")[1]
+    # since the season is an option the calibration stores its days, and the text says them
+    grouped.entries["hgb"].info["calibration"]["heating_season_days"] = ["10-01", "04-30"]
+    assert "in the heating season (1 Oct – 30 Apr) and out of it" in _log_space(grouped, "hgb")
+    grouped.config = {"task": {"heating_season": []}}     # none configured: no split offered
+    for entry in grouped.entries.values():
+        entry.info["calibration"].update(heating_season=False, heating_season_days=None)
+    assert "heating season" not in _log_space(grouped, "hgb")
     assert _log_space(result(hgb=None, ridge=None), "hgb") == "log(1 + PM2.5)"   # an old run
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import calendar
 from pathlib import Path
 
+from ..calendars import describe_season
 from ..constants import SEASONS, UNIT
 from ..uncertainty import CALIBRATION_BLOCKS, GROUPS, HEATING_MONTHS, OFFSETS
 from .document import Doc
@@ -31,7 +32,9 @@ def _log_space(result, recommended: str | None) -> str:
     if not any(c.get("log_offset") is not None for c in saved.values()):
         return "log(1 + PM2.5)"
     grouped = _grouped(result)
-    seasonal = any("heating_season" in c for c in saved.values())
+    # a run with no heating season ([task] heating_season = []) offered no split
+    seasonal = (any("heating_season" in c for c in saved.values())
+                and result.config.get("task", {}).get("heating_season", [None]) != [])
     mine = saved.get(recommended, {})
     chosen = []
     if mine.get("log_offset") is not None:
@@ -42,7 +45,7 @@ def _log_space(result, recommended: str | None) -> str:
                        f"shifts per {_share(len(edges) + 1)} of its validation forecasts "
                        f"(edges {', '.join(f'{e:.0f}' for e in edges)} {UNIT})")
                       + (", split by the heating season" if mine.get("heating_season") else ""))
-    months = "–".join(calendar.month_abbr[m] for m in (HEATING_MONTHS[0], HEATING_MONTHS[-1]))
+    months = _season_words(saved.values())
     return (f"log(a + PM2.5), each model's offset a among {', '.join(f'{a:g}' for a in OFFSETS)} "
             f"{UNIT}"
             + (f" and its shifts (one set for all days, or one per {_share(max(GROUPS))} of its "
@@ -52,6 +55,16 @@ def _log_space(result, recommended: str | None) -> str:
             + f" chosen by its validation CRPS cross-fitted over {CALIBRATION_BLOCKS} "
             "blocks of dates"
             + (f"; {recommended}'s on the latest fold: {', '.join(chosen)}" if chosen else ""))
+
+
+def _season_words(saved) -> str:
+    """The heating season the run's calibrations split by, in words ("15 Nov – 15 Mar"):
+    the stored days of those split by it (a run since the season was an option), else the
+    months (Nov–Mar) a calibration stored before it split by."""
+    days = [tuple(c["heating_season_days"]) for c in saved if c.get("heating_season_days")]
+    if days:
+        return describe_season(days[0])
+    return "–".join(calendar.month_abbr[m] for m in (HEATING_MONTHS[0], HEATING_MONTHS[-1]))
 
 
 def _grouped(result) -> bool:
