@@ -491,6 +491,12 @@ def _hours_since(event: np.ndarray) -> np.ndarray:
     return np.minimum(index - last, STAGNATION_CAP)
 
 
+def time_of_year(days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    """The time of year of each of ``days`` as (sin, cos) of its day of year."""
+    angle = 2 * np.pi * (days.dayofyear.to_numpy() - 1) / 365.25
+    return np.sin(angle), np.cos(angle)
+
+
 def calendar_features(days: pd.DatetimeIndex, holidays: str = DEFAULT_HOLIDAYS,
                       heating_season: Sequence[str] | None = DEFAULT_HEATING_SEASON
                       ) -> dict[str, np.ndarray]:
@@ -500,10 +506,10 @@ def calendar_features(days: pd.DatetimeIndex, holidays: str = DEFAULT_HOLIDAYS,
     and ``holiday`` (1.0 on a public holiday of ``holidays``, a country code of the
     ``holidays`` package: :func:`~forecast.calendars.holiday_flags`). An empty
     ``heating_season`` or ``holidays`` makes that column all 0.0."""
-    angle = 2 * np.pi * (days.dayofyear.to_numpy() - 1) / 365.25
+    doy_sin, doy_cos = time_of_year(days)
     return {
-        "doy_sin": np.sin(angle),
-        "doy_cos": np.cos(angle),
+        "doy_sin": doy_sin,
+        "doy_cos": doy_cos,
         "weekday": days.weekday.to_numpy().astype(float),
         "heating_season": in_season(days, heating_season).astype(float),
         "holiday": holiday_flags(days, holidays),
@@ -1072,8 +1078,8 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
         issue_days = pd.DatetimeIndex(station_daily["date"])
         target_days = issue_days + pd.Timedelta(days=horizon)
         calendar = calendar_features(target_days, holidays, heating_season)
-        day_calendar = calendar_features(issue_days, holidays, heating_season)
-        features["doy_sin"], features["doy_cos"] = day_calendar["doy_sin"], day_calendar["doy_cos"]
+        # the sequences' time of year is the issue day's
+        features["doy_sin"], features["doy_cos"] = time_of_year(issue_days)
         tabular = features.drop(columns=["pm25_filled", "pm25_valid", "doy_sin", "doy_cos",
                                          *FORECAST_ONLY], errors="ignore")
         if region[station_index] is not None:
