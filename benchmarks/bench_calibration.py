@@ -9,8 +9,10 @@ size, the seconds of ``Calibration.fit`` with its whole choice (the offsets of
 each scored by a CRPS cross-fitted over the blocks of dates), with the offsets alone
 (one set for all days) and with log1p alone, and of all a run does per entry and fold
 (``Calibration.fit_with_out_of_block``, as ``pipeline.forecast_rows`` calls it: that choice
-and each block's own, chosen and fitted on the other blocks, sharing their fits; then
-the validation rows' per-row columns from the blocks' calibrations).
+and each block's own, chosen and fitted on the other blocks, sharing their fits; a
+quantile head beyond ``NESTED_QUANTILE_ROWS`` rows: the calibration's setting fitted on
+the other blocks; then the validation rows' per-row columns from the blocks'
+calibrations).
 
     python benchmarks/bench_calibration.py --sizes 12,100,1000 [--quantile-head]
 """
@@ -60,7 +62,7 @@ def _measure(n_stations: int, quantile_head: bool) -> str:
                                                 groups=(1,), seasons=(False,)))
 
     def with_out_of_block():
-        _, parts = Calibration.fit_with_out_of_block(y, raw, dates)
+        _, parts, _ = Calibration.fit_with_out_of_block(y, raw, dates)
         for held_out, fitted in parts:
             at = np.flatnonzero(held_out)
             uncertainty.in_blocks(lambda block, fitted=fitted: uncertainty.forecast_columns(

@@ -193,7 +193,7 @@ def forecast_rows(task: ForecastTask, rows: np.ndarray, name: str, model,
     # come from calibrations chosen and fitted on the other blocks of validation dates
     # (nested): fitted, or chosen, on the rows they score they would favour the
     # calibration with more shifts
-    calibration, out_of_block = uncertainty.Calibration.fit_with_out_of_block(
+    calibration, out_of_block, nested = uncertainty.Calibration.fit_with_out_of_block(
         y[validation], raw_validation, dates, heating_season=heating_season)
     where = np.flatnonzero(validation)
     parts = [(np.flatnonzero(~validation), calibration)] + (
@@ -214,8 +214,9 @@ def forecast_rows(task: ForecastTask, rows: np.ndarray, name: str, model,
     saved = {**calibration.to_dict(),
              # False: too few validation dates for the blocks, the rows calibrated in sample
              "validation_out_of_block": out_of_block is not None,
-             # the blocks' settings chosen out of block too (a run from before: on all rows)
-             "validation_choice_out_of_block": out_of_block is not None}
+             # the blocks' settings chosen out of block too (not so in a run from before,
+             # nor for a quantile head on many rows)
+             "validation_choice_out_of_block": nested}
     return frame.assign(**columns, **reference), saved
 
 

@@ -610,6 +610,8 @@ def test_the_uncertainty_section_says_which_log_space_calibrated_each_model():
         entry.info["calibration"]["validation_choice_out_of_block"] = True
     assert _out_of_block(grouped) == "nested"
     grouped.entries["hgb"].info["calibration"]["validation_choice_out_of_block"] = False
+    assert _out_of_block(grouped) == "mixed"     # a quantile head on many rows, not nested
+    grouped.entries["ridge"].info["calibration"]["validation_choice_out_of_block"] = False
     assert _out_of_block(grouped) == "shifts"
     grouped.entries["ridge"].info["calibration"]["validation_out_of_block"] = False
     assert _out_of_block(grouped) is None    # too few validation dates for the blocks
@@ -623,6 +625,10 @@ def test_the_uncertainty_section_says_which_log_space_calibrated_each_model():
     assert "split by the heating season" not in _log_space(grouped, "ridge").split("latest")[1]
     # since the season is an option the calibration stores its days, and the text says them
     grouped.entries["hgb"].info["calibration"]["heating_season_days"] = ["10-01", "04-30"]
+    grouped.config = {"task": {"heating_season": ["10-01", "04-30"]}}
+    assert "in the heating season (1 Oct – 30 Apr) and out of it" in _log_space(grouped, "hgb")
+    for entry in grouped.entries.values():           # no entry split: the season all the same
+        entry.info["calibration"].update(heating_season=False, heating_season_days=None)
     assert "in the heating season (1 Oct – 30 Apr) and out of it" in _log_space(grouped, "hgb")
     grouped.config = {"task": {"heating_season": []}}     # none configured: no split offered
     for entry in grouped.entries.values():

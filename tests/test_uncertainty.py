@@ -467,15 +467,14 @@ def test_the_heating_season_gets_its_own_shifts_where_its_errors_are_larger():
 
 
 def test_the_calibration_splits_by_the_configured_heating_season_or_not_at_all():
-    """A region whose worse season is June to August (``[task] heating_season =
-    ["06-01", "08-31"]``): the split follows those days, is stored with them and applied
+    """A region whose worse season is early June to late August (``[task] heating_season
+    = ["06-05", "08-20"]``): the split follows those days, is stored with them and applied
     by them; with no season configured no calibration splits; a calibration stored before
     the days were an option splits by the months November to March."""
     rng = np.random.default_rng(12)
     dates = pd.date_range("2016-01-01", periods=4 * 365).to_numpy()
-    days = pd.DatetimeIndex(dates)
-    winter = ("06-01", "08-31")
-    heating = in_season(days, winter)
+    winter = ("06-05", "08-20")
+    heating = in_season(pd.DatetimeIndex(dates), winter)
     point = rng.gamma(2.0, 40.0, len(dates)) + 5.0
     y = point * rng.lognormal(0.0, np.where(heating, 0.6, 0.25))
     raw = np.repeat(point[:, None], len(LEVELS), axis=1)
@@ -491,8 +490,7 @@ def test_the_calibration_splits_by_the_configured_heating_season_or_not_at_all()
     inside = _inside_80(split, y[later], raw[later], dates[later])
     for rows in (heating[later], ~heating[later]):
         assert abs(inside[rows].mean() - 0.8) < 0.08
-    # the default season (15 Nov - 15 Mar) is the wrong one here: its split, if any, does
-    # not cover the June-August days
+    # no season configured: no split
     none = Calibration.fit(y[:half], raw[:half], dates=dates[:half], heating_season=[])
     assert not none.by_season and none.to_dict()["heating_season_days"] is None
     parts = Calibration.fit_out_of_block(y[:half], raw[:half], dates[:half], heating_season=None)
@@ -502,6 +500,8 @@ def test_the_calibration_splits_by_the_configured_heating_season_or_not_at_all()
     old = Calibration.from_dict(legacy)
     assert old.by_season and old.season_days is None
     november = np.array(["2019-11-03"], dtype="datetime64[ns]")   # in Nov-Mar, not in Jun-Aug
+    assert not uncertainty._in_season(np.array(["2019-06-04", "2019-08-21"],
+                                               dtype="datetime64[ns]"), winter).any()
     assert not np.array_equal(old.apply(raw[:1], november), split.apply(raw[:1], november))
 
 
@@ -589,3 +589,36 @@ def test_the_choice_scores_a_point_forecast_as_crps_of_its_calibrated_quantiles_
                                          rel=1e-12)
         checked += 1
     assert checked > 30
+
+
+def test_a_quantile_head_on_many_rows_is_calibrated_out_of_block_without_nesting(monkeypatch):
+    """Beyond NESTED_QUANTILE_ROWS a quantile head's blocks get the calibration's own
+    setting fitted on the other blocks (not nested, and said so); a point forecast, and a
+    quantile head on fewer rows, nest."""
+    rng = np.random.default_rng(13)
+    n = 600
+    point = rng.gamma(2.0, 40.0, n) + 5.0
+    y = point * rng.lognormal(0.0, 0.4, n)
+    spread = np.exp(0.35 * scipy.stats.norm.ppf(LEVELS))
+    head = point[:, None] * spread[None, :]
+    dates = pd.date_range("2020-01-01", periods=n).to_numpy()
+    *_, nested = Calibration.fit_with_out_of_block(y, head, dates)
+    assert nested
+    monkeypatch.setattr(uncertainty, "NESTED_QUANTILE_ROWS", 100)
+    calibration, parts, nested = Calibration.fit_with_out_of_block(y, head, dates)
+    assert not nested and len(parts) == uncertainty.CALIBRATION_BLOCKS
+    for held, fitted in parts:
+        assert (fitted.offset, fitted.groups) == (calibration.offset, calibration.groups)
+        assert fitted.n_fitted == int((~held).sum())
+    assert Calibration.fit_with_out_of_block(y, point[:, None], dates)[2]   # a point forecast nests
+
+
+def test_settings_that_give_the_same_quantiles_tie_to_the_first():
+    """A constant forecast: every offset gives the same quantiles and the same CRPS; the
+    choice takes the first offset, as the ties rule says (the prefix sums differ only in
+    the last bits)."""
+    rng = np.random.default_rng(14)
+    y = rng.gamma(2.0, 20.0, 400)
+    dates = pd.date_range("2020-01-01", periods=400).to_numpy()
+    assert Calibration.fit(y, np.full((400, 1), 30.0), dates=dates, groups=(1,),
+                           seasons=(False,)).offset == uncertainty.OFFSETS[0]

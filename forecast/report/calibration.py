@@ -7,7 +7,7 @@ import calendar
 from pathlib import Path
 
 from ..calendars import describe_season
-from ..constants import SEASONS, UNIT
+from ..constants import DEFAULT_HEATING_SEASON, SEASONS, UNIT
 from ..uncertainty import CALIBRATION_BLOCKS, GROUPS, HEATING_MONTHS, OFFSETS
 from .document import Doc
 from .figures import figure_fan, figure_pit, figure_reliability
@@ -45,7 +45,7 @@ def _log_space(result, recommended: str | None) -> str:
                        f"shifts per {_share(len(edges) + 1)} of its validation forecasts "
                        f"(edges {', '.join(f'{e:.0f}' for e in edges)} {UNIT})")
                       + (", split by the heating season" if mine.get("heating_season") else ""))
-    months = _season_words(saved.values())
+    months = _season_words(result) if seasonal else ""
     return (f"log(a + PM2.5), each model's offset a among {', '.join(f'{a:g}' for a in OFFSETS)} "
             f"{UNIT}"
             + (f" and its shifts (one set for all days, or one per {_share(max(GROUPS))} of its "
@@ -57,13 +57,15 @@ def _log_space(result, recommended: str | None) -> str:
             + (f"; {recommended}'s on the latest fold: {', '.join(chosen)}" if chosen else ""))
 
 
-def _season_words(saved) -> str:
-    """The heating season the run's calibrations split by, in words ("15 Nov – 15 Mar"):
-    the stored days of those split by it (a run since the season was an option), else the
-    months (Nov–Mar) a calibration stored before it split by."""
-    days = [tuple(c["heating_season_days"]) for c in saved if c.get("heating_season_days")]
-    if days:
-        return describe_season(days[0])
+def _season_words(result) -> str:
+    """The heating season the run's calibrations could split by, in words: the configured
+    one (``task.heating_season``, "15 Nov – 15 Mar") in a run since the season was an
+    option (its calibrations store ``heating_season_days``, split or not), else the months
+    of :data:`HEATING_MONTHS` ("Nov–Mar")."""
+    saved = [entry.info.get("calibration") or {} for entry in result.entries.values()]
+    if any("heating_season_days" in c for c in saved):
+        return describe_season(result.config.get("task", {}).get("heating_season",
+                                                                 DEFAULT_HEATING_SEASON))
     return "–".join(calendar.month_abbr[m] for m in (HEATING_MONTHS[0], HEATING_MONTHS[-1]))
 
 
@@ -75,15 +77,17 @@ def _grouped(result) -> bool:
 
 def _out_of_block(result) -> str | None:
     """How every calibration of the run scored its validation rows: "nested" (each block's
-    setting chosen and its shifts fitted on the other blocks), "shifts" (the shifts fitted
-    on the other blocks, the setting chosen on all rows: runs made before the nested
-    choice), or None (in sample: fewer validation dates than blocks, or an older run)."""
+    setting chosen and its shifts fitted on the other blocks), "mixed" (so for some
+    entries, for the others, quantile heads on many rows, the shifts fitted on the other
+    blocks and the setting chosen on all rows), "shifts" (the latter for every entry: a
+    run made before the nested choice), or None (in sample: fewer validation dates than
+    blocks, or an older run)."""
     saved = [entry.info.get("calibration") for entry in result.entries.values()]
     saved = [c for c in saved if c]
     if not saved or not all(c.get("validation_out_of_block") for c in saved):
         return None
-    return ("nested" if all(c.get("validation_choice_out_of_block") for c in saved)
-            else "shifts")
+    nested = [bool(c.get("validation_choice_out_of_block")) for c in saved]
+    return "nested" if all(nested) else "mixed" if any(nested) else "shifts"
 
 
 def _share(groups: int) -> str:
@@ -117,6 +121,12 @@ def section_uncertainty(doc: Doc, run: Run, figures: Path, featured: list[str],
            "and fitted on the other blocks of validation dates (its offset and groups "
            "chosen by a CRPS cross-fitted over those blocks alone), so the validation CRPS "
            "(which the recommendation reads) is scored out of sample. ",
+           "mixed": "Each validation row's distribution comes from a calibration fitted "
+           "on the other blocks of validation dates and, but for the networks with a "
+           "quantile head (whose offset and groups were chosen on all validation rows, as "
+           "their nested choice costs several times as much on this many rows: slightly "
+           "optimistic), chosen by a CRPS cross-fitted over those blocks alone, so the "
+           "validation CRPS (which the recommendation reads) is scored out of sample. ",
            "shifts": "Each validation row's distribution comes from the calibration fitted "
            "on the other blocks of validation dates, so the validation CRPS (which the "
            "recommendation reads) is scored out of block, though the offset and the groups "
