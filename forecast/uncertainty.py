@@ -18,9 +18,10 @@ the levels :data:`LEVELS` (0.01, 0.02, ..., 0.99), in µg/m³:
    (by the raw median; Mondrian conformal prediction, :data:`GROUPS`), each possibly
    split again into target days in and out of the heating season (``[task]
    heating_season``, its first and last day, 15 November to 15 March by default:
-   :func:`forecast.calendars.in_season`): one set for all days leaves the highest forecasts under-covered when the errors grow faster or slower with the level than the log space
-   assumes, and winter's under-covered when its errors are larger than the rest of the
-   year's. Each calibration chooses its a and its groups by the CRPS of its validation
+   :func:`forecast.calendars.in_season`): one set for all days leaves the highest
+   forecasts under-covered when the errors grow faster or slower with the level than the
+   log space assumes, and winter's under-covered when its errors are larger than the rest
+   of the year's. Each calibration chooses its a and its groups by the CRPS of its validation
    rows cross-fitted over
    :data:`CALIBRATION_BLOCKS` consecutive blocks of dates (each block calibrated on the
    others), so the choice reads no row it is scored on. The validation rows' own
@@ -404,9 +405,8 @@ class _Rows:
     the blocks, and again within each block's complement): targets ``y`` (µg/m³), raw
     quantiles ``raw`` (n, L, or a point forecast's (n, 1)), their medians, whether each
     target day is in the heating season (``in_season``, None without dates; the season's
-    days ``season_days``), the
-    ``blocks`` of dates (masks; None without) and the rows that score the choice
-    (``scored``, a mask; None: all). A subset is the rows outside a set of blocks, and
+    days ``season_days``), the ``blocks`` of dates (masks; None without) and the rows that
+    score the choice (``scored``, a mask; None: all). A subset is the rows outside a set of blocks, and
     each fit on it is made once (:meth:`fit`). A point forecast's log scores are sorted
     once for each offset, and the shifts of a subset read off them in order: the same
     order statistics as sorting the subset, without sorting it again."""
@@ -452,12 +452,6 @@ class _Rows:
         values, order = self._sorted[offset]
         chosen = values[rows[order]]
         return chosen[_conformal_index(len(chosen))]
-
-
-def _shifts(y_true: np.ndarray, raw: np.ndarray, offset: float) -> np.ndarray:
-    """The shifts at every level of :data:`LEVELS`; ``raw`` (n, L) or, for a point
-    forecast, (n, 1)."""
-    return _conformal_shifts(_log(y_true, offset)[:, None] - _log(raw, offset))
 
 
 def _fit(y_true: np.ndarray, raw: np.ndarray, offset: float, groups: int,
