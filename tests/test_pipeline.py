@@ -347,6 +347,24 @@ def test_a_model_with_non_finite_forecasts_is_marked_failed_and_the_run_goes_on(
     assert "not finite" in (run_dir / "report.md").read_text()
 
 
+def _one_station_csv(tmp_path, hourly: pd.DataFrame) -> dict:
+    """Config overrides for a small run (persistence, ridge, an mlp with one seed) of
+    ``hourly`` (2010-2012) written to a one-station CSV: trained to 2011, validated on
+    2012's first half, tested on its second."""
+    csv = tmp_path / "station.csv"
+    hourly.assign(time=hourly["time"].dt.strftime("%Y-%m-%d %H:%M")).to_csv(csv, index=False)
+    return {**SMALL, "models": {"names": ["persistence", "ridge", "mlp"]},
+            "data": {"dataset": "csv", "path": str(csv), "station": "S",
+                     "time_column": "time",
+                     "columns": {c: c for c in ("pm25", "temp", "dewp", "pres",
+                                                "wind_speed", "wind_dir", "rain")}},
+            "split": {"train_end": "2011-12-31", "val_end": "2012-06-30",
+                      "test_end": "2012-12-31"},
+            "training": {**SMALL["training"], "seeds": 1},
+            "diagnostics": {"capacity_sweep": False, "learning_curve": False},
+            "run": {"out": str(tmp_path / "reports")}}
+
+
 def test_a_csv_whose_pressure_is_empty_in_training_runs_and_drops_it(tmp_path):
     """Pressure recorded only from the validation year on: every pressure feature is
     dropped for every model, so no network meets raw hPa it was never scaled for."""
@@ -354,19 +372,7 @@ def test_a_csv_whose_pressure_is_empty_in_training_runs_and_drops_it(tmp_path):
 
     hourly = generate_hourly(seed=4, start="2010-01-01", end="2012-12-31")
     hourly.loc[hourly["time"] < "2012-01-01", "pres"] = np.nan
-    csv = tmp_path / "station.csv"
-    hourly.assign(time=hourly["time"].dt.strftime("%Y-%m-%d %H:%M")).to_csv(csv, index=False)
-    overrides = {**SMALL, "models": {"names": ["persistence", "ridge", "mlp"]},
-                 "data": {"dataset": "csv", "path": str(csv), "station": "S",
-                          "time_column": "time",
-                          "columns": {c: c for c in ("pm25", "temp", "dewp", "pres",
-                                                     "wind_speed", "wind_dir", "rain")}},
-                 "split": {"train_end": "2011-12-31", "val_end": "2012-06-30",
-                           "test_end": "2012-12-31"},
-                 "training": {**SMALL["training"], "seeds": 1},
-                 "diagnostics": {"capacity_sweep": False, "learning_curve": False},
-                 "run": {"out": str(tmp_path / "reports")}}
-    run_dir = run(load_config(overrides=overrides))
+    run_dir = run(load_config(overrides=_one_station_csv(tmp_path, hourly)))
     result = RunResult.read(run_dir)
     dropped = result.dropped_features
     assert {"pres_mean", "pres_change", "pres_trend_6h", "sequence:pres_mean"} <= set(dropped)
@@ -383,19 +389,9 @@ def test_a_csv_from_another_region_runs_with_its_own_calendar(tmp_path):
     from forecast.synthetic import generate_hourly
 
     hourly = generate_hourly(seed=4, start="2010-01-01", end="2012-12-31")
-    csv = tmp_path / "station.csv"
-    hourly.assign(time=hourly["time"].dt.strftime("%Y-%m-%d %H:%M")).to_csv(csv, index=False)
-    overrides = {**SMALL, "models": {"names": ["persistence", "ridge", "mlp"]},
-                 "data": {"dataset": "csv", "path": str(csv), "station": "S",
-                          "time_column": "time",
-                          "columns": {c: c for c in ("pm25", "temp", "dewp", "pres",
-                                                     "wind_speed", "wind_dir", "rain")}},
-                 "task": {"holidays": "DE", "heating_season": ["10-01", "04-30"]},
-                 "split": {"train_end": "2011-12-31", "val_end": "2012-06-30",
-                           "test_end": "2012-12-31", "folds": 1},
-                 "training": {**SMALL["training"], "seeds": 1},
-                 "diagnostics": {"capacity_sweep": False, "learning_curve": False},
-                 "run": {"out": str(tmp_path / "reports")}}
+    overrides = _one_station_csv(tmp_path, hourly)
+    overrides["task"] = {"holidays": "DE", "heating_season": ["10-01", "04-30"]}
+    overrides["split"]["folds"] = 1
     run_dir = run(load_config(overrides=overrides))
     stored = tomllib.loads((run_dir / "config.toml").read_text())["task"]
     assert stored["holidays"] == "DE" and stored["heating_season"] == ["10-01", "04-30"]
