@@ -489,6 +489,12 @@ def check_holidays(code: str) -> None:
     otherwise. The package is imported only for a code to check."""
     if code == "":
         return
+    if code.strip().lower() in ("none", "off", "false"):     # not "no": Norway
+        raise DataError(f"config: task.holidays = {code!r}: for no holidays give \"\" "
+                        "(--holidays \"\")")
+    if code.endswith("-"):
+        raise DataError(f"config: task.holidays = {code!r} has an empty subdivision: give "
+                        f"{code[:-1]!r} alone or a subdivision after the hyphen (\"US-CA\")")
     import holidays
 
     supported = holidays.list_supported_countries()

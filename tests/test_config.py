@@ -259,6 +259,9 @@ def test_values_no_run_can_mean_anything_are_one_line_errors(overrides, needle):
     ({"holidays": "US-ZZ"}, "task.holidays = 'US-ZZ': US has no subdivision 'ZZ'; known: AK"),
     ({"holidays": "US-ca"}, "US has no subdivision 'ca' (did you mean 'CA'?)"),
     ({"holidays": 49}, "task.holidays must be str, not 49"),
+    ({"holidays": "US-"}, "task.holidays = 'US-' has an empty subdivision: give 'US' alone"),
+    ({"holidays": "none"}, "task.holidays = 'none': for no holidays give \"\""),
+    ({"holidays": "off"}, "task.holidays = 'off': for no holidays give \"\""),
     ({"heating_season": ["13-01", "03-15"]}, "task.heating_season: '13-01' is no day of the year"),
     ({"heating_season": ["11-15", "02-30"]}, "task.heating_season: '02-30' is no day of the year"),
     ({"heating_season": ["1115", "0315"]}, "heating_season days are written MM-DD (e.g. \"11-15\""),
@@ -283,7 +286,7 @@ def test_the_calendar_defaults_to_beijings_and_takes_other_regions(tmp_path):
     config = load_config()
     assert config["task"]["holidays"] == "CN"
     assert config["task"]["heating_season"] == ["11-15", "03-15"]
-    for code in ("DE", "US-CA", "DE-BY", "IND", ""):
+    for code in ("DE", "US-CA", "DE-BY", "IND", "NO", ""):      # NO: Norway, not "none"
         assert load_config(overrides={"task": {"holidays": code}})["task"]["holidays"] == code
     for season in (["06-01", "08-31"], ["12-25", "12-25"], ["02-29", "03-01"], []):
         assert load_config(overrides={"task": {"heating_season": season}})[
