@@ -264,6 +264,8 @@ def _check(values: dict, defaults: dict, where: str) -> None:
             ok = isinstance(value, list)
         else:
             ok = isinstance(value, str)
+        if not ok and path == "task.heating_season" and isinstance(value, str):
+            check_season(value)         # its own wording: two days, as ["MM-DD", "MM-DD"]
         if not ok:
             raise DataError(f"config: {path} must be {type(default).__name__}, not {value!r}")
         if isinstance(value, float) and not math.isfinite(value):

@@ -262,6 +262,7 @@ def test_values_no_run_can_mean_anything_are_one_line_errors(overrides, needle):
     ({"holidays": "US-"}, "task.holidays = 'US-' has an empty subdivision: give 'US' alone"),
     ({"holidays": "none"}, "task.holidays = 'none': for no holidays give \"\""),
     ({"holidays": "off"}, "task.holidays = 'off': for no holidays give \"\""),
+    ({"heating_season": "11-15,03-15"}, "task.heating_season must be two days, the season's first"),
     ({"heating_season": ["13-01", "03-15"]}, "task.heating_season: '13-01' is no day of the year"),
     ({"heating_season": ["11-15", "02-30"]}, "task.heating_season: '02-30' is no day of the year"),
     ({"heating_season": ["1115", "0315"]}, "heating_season days are written MM-DD (e.g. \"11-15\""),
@@ -269,7 +270,7 @@ def test_values_no_run_can_mean_anything_are_one_line_errors(overrides, needle):
     ({"heating_season": ["11-15", "12-01", "03-15"]}, "must be two days"),
     ({"heating_season": [1115, 315]}, "heating_season days are written MM-DD (e.g. \"11-15\" for 15 "
                                       "November), not 1115"),
-    ({"heating_season": "11-15"}, "task.heating_season must be list, not '11-15'"),
+    ({"heating_season": "11-15"}, "task.heating_season must be two days, the season's first"),
 ])
 def test_a_calendar_no_region_has_is_a_one_line_error(task, needle):
     """An unknown country or subdivision of the holidays package (the nearest suggested),
