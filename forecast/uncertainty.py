@@ -247,7 +247,7 @@ class Calibration:
                              for k, block in enumerate(blocks)], True
 
     def apply(self, raw: np.ndarray, dates: np.ndarray | None = None) -> np.ndarray:
-        if self.by_season and dates is None and len(self.shifts) > 1:
+        if self.by_season and dates is None:
             raise ValueError("this calibration has shifts by season: it needs the rows' "
                              "target days")
         return self._apply(np.asarray(raw, dtype=float),
@@ -454,21 +454,12 @@ class _Rows:
         return chosen[_conformal_index(len(chosen))]
 
 
-def _fit(y_true: np.ndarray, raw: np.ndarray, offset: float, groups: int,
-         in_season: np.ndarray | None = None,
-         season_days: tuple[str, str] | None = DEFAULT_HEATING_SEASON) -> Calibration | None:
-    """The calibration with ``groups`` equal shares of the rows' raw medians, each split by
-    the heating season ``season_days`` when ``in_season`` (of each row's target day) is
-    given; None when a group would hold fewer than :data:`MIN_CALIBRATION_DAYS` rows (ties
-    included)."""
-    return _fit_rows(_Rows(np.asarray(y_true, dtype=float), point_or_quantiles(raw),
-                           in_season, season_days=season_days),
-                     np.ones(len(y_true), bool), offset, groups, in_season is not None)
-
-
 def _fit_rows(data: _Rows, rows: np.ndarray, offset: float, groups: int,
               by_season: bool) -> Calibration | None:
-    """:func:`_fit` on the selected rows (a mask) of ``data``."""
+    """The calibration of the selected rows (a mask) of ``data``, with ``groups`` equal
+    shares of their raw medians, each split by the heating season (``data.season_days``)
+    when ``by_season``; None when a group would hold fewer than
+    :data:`MIN_CALIBRATION_DAYS` rows (ties included)."""
     n = int(rows.sum())
     floor = float(max(np.min(data.y, where=rows, initial=np.inf), 0.0))
     if groups == 1 and not by_season:

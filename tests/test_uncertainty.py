@@ -19,6 +19,16 @@ from forecast.task import build_task
 from forecast.uncertainty import LEVELS, QUANTILE_COLUMNS, Calibration
 
 
+def _fit(y_true, raw, offset, groups, in_season=None, season_days=DEFAULT_HEATING_SEASON):
+    """One calibration of all the rows (``in_season`` given: split by the season), as the
+    choice fits each setting; None when a group holds too few rows."""
+    rows = uncertainty._Rows(np.asarray(y_true, dtype=float),
+                             uncertainty.point_or_quantiles(raw), in_season,
+                             season_days=season_days)
+    return uncertainty._fit_rows(rows, np.ones(len(y_true), bool), offset, groups,
+                                 in_season is not None)
+
+
 def _lognormal_case(seed: int, n: int = 4000):
     """Targets whose error is multiplicative (it grows with the level, as PM2.5's)."""
     rng = np.random.default_rng(seed)
@@ -135,13 +145,13 @@ def test_one_set_of_shifts_where_the_errors_scale_as_the_log_space_assumes():
 def test_groups_need_enough_rows_each_and_the_quantiles_stay_above_the_floor():
     y, raw = _errors_shrinking_with_the_level(6, 60)     # 48 rows per cross-fitting part
     dates = pd.date_range("2020-01-01", periods=len(y)).to_numpy()
-    assert uncertainty._fit(y[:50], raw[:50], 10.0, 3) is None   # 16-17 rows a third
+    assert _fit(y[:50], raw[:50], 10.0, 3) is None   # 16-17 rows a third
     data = uncertainty._Rows(y, raw[:, :1], None, uncertainty._date_blocks(dates))
     assert uncertainty._cross_fitted_crps(data, frozenset(), 10.0, 3, False,
                                           list(range(5))) == float("inf")
     assert Calibration.fit(y, raw, dates=dates).groups == 1
     tied = np.full_like(raw, 40.0)                       # one forecast for every day
-    assert uncertainty._fit(np.tile(y, 3), np.tile(tied, (3, 1)), 10.0, 3) is None
+    assert _fit(np.tile(y, 3), np.tile(tied, (3, 1)), 10.0, 3) is None
     calibration = Calibration.fit(y, raw, dates=dates, offsets=(100.0,))
     assert calibration.floor == y.min()
     low = np.zeros((4, len(LEVELS)))                     # a forecast of 0 with a = 100
@@ -387,7 +397,7 @@ def test_the_validation_rows_are_calibrated_without_reading_their_own_block():
     assert (sum(held.astype(int) for held, _ in parts) == 1).all()
     for held, fitted in parts:
         season = uncertainty._in_season(dates[~held]) if fitted.by_season else None
-        alone = uncertainty._fit(y[~held], raw[~held], fitted.offset, fitted.groups, season)
+        alone = _fit(y[~held], raw[~held], fitted.offset, fitted.groups, season)
         np.testing.assert_array_equal(fitted.shifts, alone.shifts)
         assert fitted.n_fitted == int((~held).sum())
         # the block's own targets, made to call for another setting, change nothing
@@ -576,7 +586,7 @@ def test_the_choice_scores_a_point_forecast_as_crps_of_its_calibrated_quantiles_
         dates = pd.date_range("2020-01-01", periods=n).to_numpy()
         half = n // 2
         season = uncertainty._in_season(dates)
-        fitted = uncertainty._fit(y[:half], point[:half, None], float(rng.choice(uncertainty.OFFSETS)),
+        fitted = _fit(y[:half], point[:half, None], float(rng.choice(uncertainty.OFFSETS)),
                                   int(rng.choice(uncertainty.GROUPS)),
                                   season[:half] if trial % 2 else None)
         if fitted is None:

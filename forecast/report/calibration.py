@@ -34,7 +34,8 @@ def _log_space(result, recommended: str | None) -> str:
     grouped = _grouped(result)
     # a run with no heating season ([task] heating_season = []) offered no split
     seasonal = (any("heating_season" in c for c in saved.values())
-                and result.config.get("task", {}).get("heating_season", [None]) != [])
+                and bool(result.config.get("task", {}).get("heating_season",
+                                                           DEFAULT_HEATING_SEASON)))
     mine = saved.get(recommended, {})
     chosen = []
     if mine.get("log_offset") is not None:
