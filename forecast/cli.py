@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .config import CHOICES, DEFAULTS, FREE_TABLES, load_config
 from .errors import DataError, Interrupted, catch_signal, clear_signal
+from .registry import default_models
 from .sources import parse_dataset_spec
 
 # Flags named in the README; every other option gets --KEY (or --SECTION-KEY when the
@@ -70,7 +71,8 @@ def _add_config_flags(parser: argparse.ArgumentParser, only: set[str] | None = N
         dest = f"opt__{section}__{key}"
         helptext = f"[{section}] {key} (default: {default!r})"
         if (section, key) == ("models", "names"):
-            helptext = helptext[:-1] + "; forecast mode adds 'hgb_by_hour')"
+            added = [n for n in default_models("forecast") if n not in default]
+            helptext = helptext[:-1] + f"; forecast mode adds {', '.join(map(repr, added))})"
         if isinstance(default, bool):
             parser.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction,
                                 default=None, help=helptext)

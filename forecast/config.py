@@ -105,7 +105,7 @@ DEFAULTS: dict[str, Any] = {
         "refit": True,              # test rows forecast by each model refitted on train + val (forecast/refit.py)
     },
     "models": {
-        "names": list(DEFAULT_MODELS),   # observed mode's; forecast mode adds hgb_by_hour
+        "names": list(DEFAULT_MODELS),   # observed mode's; forecast mode adds the *_by_hour models
         "combination": True,        # also a validation-fitted combination of the candidates
     },
     "training": {

@@ -93,6 +93,9 @@ REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in (
               default=False),
     ModelSpec("tcn_hourly", "network", "models.training:NetworkForecaster", hourly=True,
               default=False),
+    # each hour of the target day, its hours one sequence; forecast mode only
+    ModelSpec("gru_by_hour", "network", "models.training:NetworkForecaster",
+              target_hours=True),
 )}
 
 BASELINE_MODELS = tuple(n for n, s in REGISTRY.items() if s.kind == "baseline")

@@ -205,11 +205,14 @@ class ForecastTask:
 
     def input_names(self) -> dict[str, list[str]]:
         """The names of the inputs a model reads by position, by kind: the tabular
-        features, the daily sequence's and the hourly window's channels (checked against
-        a fitted model's by :func:`check_inputs`)."""
+        features, the daily sequence's and the hourly window's channels, and the target
+        day's hours' (:func:`target_hour_features`; checked against a fitted model's by
+        :func:`check_inputs`)."""
         return {"features": list(self.feature_names),
                 "sequence channels": list(self.sequence_names),
-                "hourly channels": list(self.hourly_names)}
+                "hourly channels": list(self.hourly_names),
+                "target-hour channels": (list(TARGET_HOUR_FEATURES)
+                                         if self.target_hours is not None else [])}
 
     def mask(self, split: str, scored: bool = True) -> np.ndarray:
         """Rows of ``split``; with ``scored`` only those whose target is valid."""

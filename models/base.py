@@ -1,11 +1,12 @@
 """What every network shares: its hyper-parameters (:class:`NetworkConfig`) and the plain
 PyTorch base class (:class:`Network`).
 
-A network file (``mlp.py``, ``recurrent.py``, ``tcn.py``, ``hourly.py``) only builds its
+A network file (``mlp.py``, ``recurrent.py``, ``tcn.py``, ``hourly.py``, ``by_hour.py``) only builds its
 layers and writes ``forward(x, seq, station)`` on standardised inputs: tabular features
 (batch, n_features), the daily sequence (batch, length, n_channels) and the station index
 (batch,); a network with ``reads_hourly`` also gets the hourly window (batch, hours,
-n_hourly_channels) as a fourth argument. It returns the scaled forecast (batch,), or with
+n_hourly_channels) as a fourth argument, and one with ``reads_target_hours`` the target
+day's hours (batch, 24, n_target_hour_channels). It returns the scaled forecast (batch,), or with
 a quantile head (``n_outputs`` > 1) the scaled quantiles (batch, n_outputs), through
 ``Network.output``. Everything about *training* (loss, optimiser, schedule, logging)
 lives in the LightningModule of :mod:`models.module`.
@@ -27,11 +28,14 @@ class NetworkConfig:
     """Everything needed to rebuild a network: plain ints, floats and strings."""
 
     kind: str = "mlp"              # mlp | gru | lstm | tcn | gru_hourly | lstm_hourly | tcn_hourly
+                                   # | gru_by_hour
     n_features: int = 1            # tabular inputs (standardised + missing indicators)
     n_channels: int = 1            # sequence channels (standardised + missing indicators)
     sequence_length: int = 14
     n_hourly_channels: int = 0     # hourly channels (+ indicators); *_hourly networks only
     hourly_length: int = 0         # hours in the hourly window
+    n_target_hour_channels: int = 0  # the target day's hours (+ indicators); *_by_hour only
+    target_offset: float = 0.0     # *_by_hour only: the scaled target of a zero forecast
     n_stations: int = 1
     station_dim: int = 0           # size of the station embedding; 0 = one station, none
     hidden: int = 64
@@ -71,9 +75,12 @@ class Network(nn.Module):
     ``forward(x, seq, station)`` → the scaled forecast, shape (batch,). Plain PyTorch:
     the training (loss, optimiser, logging) lives in :class:`models.module.ForecastModule`,
     so a fitted network is loaded and applied without Lightning. ``reads_hourly``: its
-    ``forward`` takes the hourly window as a fourth argument."""
+    ``forward`` takes the hourly window as a fourth argument; ``reads_target_hours``: it
+    takes the target day's hours instead, and trains on the target day's hourly PM2.5
+    through ``log_rates`` (:mod:`models.by_hour`)."""
 
     reads_hourly = False
+    reads_target_hours = False
 
     def __init__(self, config: NetworkConfig) -> None:
         super().__init__()

@@ -52,7 +52,7 @@ class ForecastDataModule(L.LightningDataModule):
 
     def __init__(self, task: ForecastTask, batch_size: int = 64, seed: int = 0,
                  scalers: Scalers | None = None, hourly: bool = False,
-                 max_steps_per_epoch: int | None = None,
+                 target_hours: bool = False, max_steps_per_epoch: int | None = None,
                  max_batch_size: int | None = None) -> None:
         super().__init__()
         self.task = task
@@ -62,17 +62,22 @@ class ForecastDataModule(L.LightningDataModule):
         self.seed = seed
         self.scalers = scalers
         self.hourly = hourly   # batches also carry the hourly window (before the target)
+        # batches also carry the target day's hours, and its hourly PM2.5 before the target
+        self.target_hours = target_hours
         self.device = torch.device("cpu")
 
     def setup(self, stage: str | None = None) -> None:
         if self.scalers is None:
-            self.scalers = Scalers.fit(self.task, hourly=self.hourly)
+            self.scalers = Scalers.fit(self.task, hourly=self.hourly,
+                                       target_hours=self.target_hours)
         if self.trainer is not None:
             self.device = self.trainer.strategy.root_device
 
     def dataset(self, rows: np.ndarray, with_target: bool = True) -> BatchTensors:
         self.setup()
         tensors = self.scalers.inputs(self.task, rows)
+        if with_target and self.target_hours:
+            tensors += (self.scalers.hourly_target(self.task, rows),)
         if with_target:
             tensors += (self.scalers.target(self.task, rows),)
         return BatchTensors(*tensors).to(self.device)

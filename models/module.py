@@ -21,7 +21,10 @@ small network's step on a CPU) runs once an epoch instead of once a minibatch.
 Batches are tuples ``(x, seq, station, y)``: tabular features (batch, n_features),
 the daily sequence (batch, length, n_channels), the station index (batch,) and the
 scaled target (batch,); for a network that reads the hourly window, ``(x, seq, station,
-hourly, y)``. Every tensor but the last is handed to the network in order.
+hourly, y)``. Every tensor but the last is handed to the network in order. A network that
+forecasts the target day hour by hour (``gru_by_hour``) gets ``(x, seq, station,
+target_hours, y_hours, y)`` and its loss, training and validation, is the Poisson deviance
+of its hourly forecasts against ``y_hours`` (:func:`models.by_hour.poisson_deviance`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import torch.nn.functional as F
 from forecast.errors import raise_if_interrupted
 
 from .base import NetworkConfig, quantile_levels
+from .by_hour import poisson_deviance
 from .networks import build_network_module
 
 DIVERGED_LOSS = 1e6
@@ -80,10 +84,14 @@ class ForecastModule(L.LightningModule):
     # small network's whole epoch. The curves' other columns go straight to the logger.
 
     def _loss(self, batch) -> torch.Tensor:
-        """MSE on the scaled target, or for a quantile head the pinball loss averaged
-        over its levels; its batch-weighted sum goes into the epoch's mean."""
+        """MSE on the scaled target, for a quantile head the pinball loss averaged over its
+        levels, for a network by hour the Poisson deviance of its hours; its
+        batch-weighted sum goes into the epoch's mean."""
         *inputs, y = batch
-        if self.levels is None:
+        if self.network.reads_target_hours:
+            *inputs, y_hours = inputs
+            loss = poisson_deviance(self.network.log_rates(*inputs), y_hours)
+        elif self.levels is None:
             loss = F.mse_loss(self(*inputs), y)
         else:
             error = y[:, None] - self(*inputs)

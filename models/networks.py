@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .base import Network, NetworkConfig
+from .by_hour import ByHourRecurrent
 from .hourly import HourlyRecurrent, HourlyTCN
 from .mlp import MLP
 from .recurrent import Recurrent
@@ -10,7 +11,7 @@ from .tcn import TCN
 
 NETWORKS = {"mlp": MLP, "gru": Recurrent, "lstm": Recurrent, "tcn": TCN,
             "gru_hourly": HourlyRecurrent, "lstm_hourly": HourlyRecurrent,
-            "tcn_hourly": HourlyTCN}
+            "tcn_hourly": HourlyTCN, "gru_by_hour": ByHourRecurrent}
 
 
 def build_network_module(config: NetworkConfig) -> Network:

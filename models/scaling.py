@@ -16,7 +16,11 @@ PyTorch, no Lightning, so a fitted network can be applied without it).
   clipped to it, so a stray value beyond anything training showed cannot push the
   network far outside what it learnt (a feature missing throughout training is 0);
 * mean and std of the transformed target (``log1p`` or identity, ``task.target_transform``)
-  and its training range, used to keep predictions finite.
+  and its training range, used to keep predictions finite;
+* for a network that reads the target day's hours (``gru_by_hour``), the same for their
+  :func:`~forecast.task.target_hour_features`; its target is the identity (the daily mean
+  of 24 hourly forecasts), and its hourly target is the target day's PM2.5 divided by the
+  daily target's training std (:meth:`Scalers.hourly_target`).
 """
 
 from __future__ import annotations
@@ -27,15 +31,24 @@ import numpy as np
 import torch
 
 from forecast.constants import DEFAULT_TARGET_TRANSFORM
-from forecast.task import ForecastTask, inverse_target, train_statistics, transform_target
+from forecast.daily import nan_reduce
+from forecast.task import (
+    ForecastTask,
+    inverse_target,
+    target_hour_features,
+    train_statistics,
+    transform_target,
+)
 from forecast.windows import WindowTensor
 
 EVAL_BATCH_SIZE = 4096
 PREDICTION_MARGIN = 3.0  # predictions are kept within training range ± 3 std (scaled space)
 #: Scaler arrays a saved network may lack: older files have no ranges, and only the
-#: networks that read the hourly window have its scalers.
+#: networks that read the hourly window (the target day's hours) have its scalers.
 OPTIONAL_STATE = ("x_low", "x_high", "seq_low", "seq_high", "hourly_mean", "hourly_std",
-                  "hourly_indicate", "hourly_low", "hourly_high")
+                  "hourly_indicate", "hourly_low", "hourly_high", "target_hours_mean",
+                  "target_hours_std", "target_hours_indicate", "target_hours_low",
+                  "target_hours_high")
 
 
 #: Values (rows × features × ...) standardised at a time: the float64 temporaries of a
@@ -104,17 +117,26 @@ class Scalers:
     hourly_indicate: np.ndarray | None = None
     hourly_low: np.ndarray | None = None
     hourly_high: np.ndarray | None = None
+    # the target day's hours (networks that read them only)
+    target_hours_mean: np.ndarray | None = None
+    target_hours_std: np.ndarray | None = None
+    target_hours_indicate: np.ndarray | None = None
+    target_hours_low: np.ndarray | None = None
+    target_hours_high: np.ndarray | None = None
 
     @classmethod
-    def fit(cls, task: ForecastTask, hourly: bool = False) -> Scalers:
-        """Scalers of the training rows; with ``hourly`` also of the hourly window."""
+    def fit(cls, task: ForecastTask, hourly: bool = False,
+            target_hours: bool = False) -> Scalers:
+        """Scalers of the training rows; with ``hourly`` also of the hourly window, with
+        ``target_hours`` also of the target day's hours (and an identity target)."""
         train = task.training_rows(scored=False)
         scored = task.training_rows()
         if not scored.any():
             raise ValueError("no scored training row to fit the scalers on")
         x_mean, x_std = train_statistics(task, task.X)
         seq_mean, seq_std = train_statistics(task, task.sequence)
-        z = transform_target(task.y, task.target_transform)
+        transform = "none" if target_hours else task.target_transform
+        z = transform_target(task.y, transform)
         (y_mean,), (y_std,) = train_statistics(task, z[:, None])
         x_low, x_high = _training_range(task.X, x_mean, x_std, train)
         # the windows' minimum, maximum and missing values are those of the days they read
@@ -130,13 +152,22 @@ class Scalers:
             hourly_scalers = dict(hourly_mean=mean, hourly_std=std, hourly_low=low,
                                   hourly_high=high,
                                   hourly_indicate=np.isnan(task.hourly[train]).any(axis=(0, 1)))
+        if target_hours:
+            hours = _target_hours(task, train)   # of the training rows only
+            mean, std = (nan_reduce(f, hours, axis=(0, 1)) for f in (np.nanmean, np.nanstd))
+            mean = np.where(np.isfinite(mean), mean, 0.0).astype(np.float32)
+            std = np.where(np.isfinite(std) & (std > 0), std, 1.0).astype(np.float32)
+            low, high = _training_range(hours, mean, std)
+            hourly_scalers.update(target_hours_mean=mean, target_hours_std=std,
+                                  target_hours_low=low, target_hours_high=high,
+                                  target_hours_indicate=np.isnan(hours).any(axis=(0, 1)))
         return cls(
             x_mean=x_mean, x_std=x_std, x_indicate=np.isnan(task.X[train]).any(axis=0),
             seq_mean=seq_mean, seq_std=seq_std,
             seq_indicate=np.isnan(train_days).any(axis=0),
             y_mean=float(y_mean), y_std=float(y_std),
             y_low=float(z[scored].min()), y_high=float(z[scored].max()),
-            target_transform=task.target_transform,
+            target_transform=transform,
             x_low=x_low, x_high=x_high, seq_low=seq_low, seq_high=seq_high,
             **hourly_scalers,
         )
@@ -156,9 +187,18 @@ class Scalers:
             return 0
         return len(self.hourly_mean) + int(self.hourly_indicate.sum())
 
+    @property
+    def n_target_hour_channels(self) -> int:
+        """Channels of the target day's hours the network reads (with indicators); 0 when
+        it reads none."""
+        if self.target_hours_mean is None:
+            return 0
+        return len(self.target_hours_mean) + int(self.target_hours_indicate.sum())
+
     def inputs(self, task: ForecastTask, rows: np.ndarray) -> tuple[torch.Tensor, ...]:
         """(x, seq, station) tensors of the selected rows, and the hourly window
-        (rows, hours, n_hourly_channels) last for a network that reads it; ``seq`` is a
+        (rows, hours, n_hourly_channels) last for a network that reads it, or the target
+        day's hours (rows, 24, n_target_hour_channels) for one that reads them; ``seq`` is a
         :class:`~forecast.windows.WindowTensor` (``seq[batch]`` gathers (batch, L,
         n_channels))."""
         if task.X.shape[1] != len(self.x_mean) or task.sequence.shape[2] != len(self.seq_mean):
@@ -175,6 +215,14 @@ class Scalers:
         seq = WindowTensor(torch.from_numpy(table), torch.from_numpy(position))
         station = task.station_index[rows].astype(np.int64)
         tensors = (torch.from_numpy(x), seq, torch.from_numpy(station))
+        if self.target_hours_mean is not None:
+            hours = _target_hours(task, rows)
+            if hours.shape[2] != len(self.target_hours_mean):
+                raise ValueError(f"the task has {hours.shape[2]} target-hour channels; the "
+                                 f"network was fitted on {len(self.target_hours_mean)}")
+            return (*tensors, torch.from_numpy(_standardise(
+                hours, self.target_hours_mean, self.target_hours_std,
+                self.target_hours_indicate, self.target_hours_low, self.target_hours_high)))
         if self.hourly_mean is None:
             return tensors
         if task.hourly is None or task.hourly.shape[2] != len(self.hourly_mean):
@@ -189,6 +237,14 @@ class Scalers:
     def target(self, task: ForecastTask, rows: np.ndarray) -> torch.Tensor:
         z = transform_target(task.y[rows], self.target_transform)
         return torch.from_numpy(((z - self.y_mean) / self.y_std).astype(np.float32))
+
+    def hourly_target(self, task: ForecastTask, rows: np.ndarray) -> torch.Tensor:
+        """The target day's hourly PM2.5 of the rows (rows, 24) divided by the daily
+        target's training std, NaN where an hour has none (a target, never an input)."""
+        if task.y_hours is None:
+            raise ValueError("the network trains on the target day's hours, which this task "
+                             "lacks (build it in forecast mode with target_hours=True)")
+        return torch.from_numpy((task.y_hours[rows] / self.y_std).astype(np.float32))
 
     def output_clip(self) -> tuple[float, float]:
         """The scaled output range kept: the training targets' range ± PREDICTION_MARGIN."""
@@ -234,3 +290,13 @@ class Scalers:
             target_transform=target_transform,
             **{name: state[name].numpy() for name in OPTIONAL_STATE if name in state},
         )
+
+
+def _target_hours(task: ForecastTask, rows: np.ndarray) -> np.ndarray:
+    """:func:`~forecast.task.target_hour_features` of the rows ``rows`` (a mask or
+    indices), (rows, 24, channels)."""
+    if task.target_hours is None:
+        raise ValueError("the network reads the target day's hours, which this task lacks "
+                         "(build it in forecast mode with target_hours=True)")
+    return target_hour_features(task.target_hours[rows],
+                                task.target_hour_names).astype(np.float32)

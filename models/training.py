@@ -236,10 +236,13 @@ class NetworkForecaster(BaseEstimator):
 
     def input_names(self, task: ForecastTask) -> dict[str, list[str]]:
         """The names of the inputs this network reads of ``task``, by kind
-        (:meth:`ForecastTask.input_names`): the hourly window's only if it reads it."""
+        (:meth:`ForecastTask.input_names`): the hourly window's, or the target day's
+        hours', only if it reads them."""
         names = task.input_names()
         return {kind: names[kind] for kind in ("features", "sequence channels")
-                + (("hourly channels",) if NETWORKS[self.kind].reads_hourly else ())}
+                + (("hourly channels",) if NETWORKS[self.kind].reads_hourly else ())
+                + (("target-hour channels",) if NETWORKS[self.kind].reads_target_hours
+                   else ())}
 
     def check_task(self, task: ForecastTask, path: str | Path = "the fitted network") -> None:
         """DataError unless ``task`` gives the inputs it was fitted on, in the same order
@@ -255,11 +258,14 @@ class NetworkForecaster(BaseEstimator):
     def make_network_config(self, task: ForecastTask, scalers: Scalers) -> NetworkConfig:
         n_stations = len(task.stations)
         reads_hourly = scalers.n_hourly_channels > 0
+        by_hour = NETWORKS[self.kind].reads_target_hours
         return NetworkConfig(
             kind=self.kind, n_features=scalers.n_features, n_channels=scalers.n_channels,
             sequence_length=int(task.sequence.shape[1]),
             n_hourly_channels=scalers.n_hourly_channels,
             hourly_length=int(task.hourly.shape[1]) if reads_hourly else 0,
+            n_target_hour_channels=scalers.n_target_hour_channels,
+            target_offset=-scalers.y_mean / scalers.y_std if by_hour else 0.0,
             n_stations=n_stations,
             station_dim=min(MAX_STATION_DIM, n_stations) if n_stations > 1 else 0,
             hidden=int(self.hidden), layers=int(self.layers), dropout=float(self.dropout),
@@ -267,7 +273,7 @@ class NetworkForecaster(BaseEstimator):
             learning_rate=float(self.learning_rate), weight_decay=float(self.weight_decay),
             momentum=float(self.momentum), lr_schedule=self.lr_schedule,
             max_epochs=int(self.max_epochs),
-            n_outputs=len(LEVELS) if self.loss == "pinball" else 1,
+            n_outputs=len(LEVELS) if self.predicts_quantiles else 1,
         )
 
     def fit(self, task: ForecastTask, callbacks=()) -> NetworkForecaster:
@@ -310,6 +316,7 @@ class NetworkForecaster(BaseEstimator):
         torch.use_deterministic_algorithms(True, warn_only=True)
         data = ForecastDataModule(task, batch_size=int(self.batch_size), seed=self.seed,
                                   hourly=NETWORKS[self.kind].reads_hourly,
+                                  target_hours=NETWORKS[self.kind].reads_target_hours,
                                   max_steps_per_epoch=int(self.max_steps_per_epoch),
                                   max_batch_size=int(self.max_batch_size))
         data.setup("fit")
@@ -386,8 +393,9 @@ class NetworkForecaster(BaseEstimator):
 
     @property
     def predicts_quantiles(self) -> bool:
-        """Whether the network has a quantile head (``loss="pinball"``)."""
-        return self.loss == "pinball"
+        """Whether the network has a quantile head (``loss="pinball"``; a network by hour
+        keeps its Poisson loss on the hours and forecasts their mean)."""
+        return self.loss == "pinball" and not NETWORKS[self.kind].reads_target_hours
 
     def predict(self, task: ForecastTask, rows: np.ndarray) -> np.ndarray:
         """Forecasts in µg/m³ (finite, ≥ 0) for the rows selected by the mask ``rows``;
@@ -430,7 +438,8 @@ class NetworkForecaster(BaseEstimator):
         if rows.any() and task.station_index[rows].max() >= n_stations:
             raise ValueError(f"{self.kind}: the task has more stations than the "
                              f"{n_stations} the network was fitted on")
-        inputs = self.scalers_.inputs(self.input_task(task), rows)  # (x, seq, station[, hourly])
+        # (x, seq, station[, hourly or target hours])
+        inputs = self.scalers_.inputs(self.input_task(task), rows)
         self.model_.eval()
         with torch.no_grad():
             scaled = [self.model_(*(t[i:i + EVAL_BATCH_SIZE] for t in inputs))

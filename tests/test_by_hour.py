@@ -1,5 +1,5 @@
-"""hgb_by_hour: the target day forecast hour by hour from its hourly weather (forecast
-mode), and the task arrays it reads."""
+"""hgb_by_hour and gru_by_hour: the target day forecast hour by hour from its hourly
+weather (forecast mode), and the task arrays they read."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from test_task import D0, T_END, _perturb_after, _same, build, day
 from baselines.linear import SklearnBaseline
 from forecast.config import load_config, target_hours
 from forecast.errors import DataError
-from forecast.registry import DEFAULT_MODELS, default_models
+from forecast.registry import DEFAULT_MODELS, default_models, spec
 from forecast.schema import COMPASS_16
 from forecast.task import TARGET_HOUR_CHANNELS, TARGET_HOUR_FEATURES, target_hour_features
 
@@ -216,7 +216,8 @@ def test_a_forecast_mode_run_fits_scores_and_reports_it(tmp_path):
     overrides = {
         "data": {"dataset": "synthetic", "synthetic_start": "2010-01-01",
                  "synthetic_end": "2012-12-31"},
-        "models": {"names": ["persistence", "ridge", "hgb_by_hour", "mlp", "gru_hourly"]},
+        "models": {"names": ["persistence", "ridge", "hgb_by_hour", "mlp", "gru_hourly",
+                             "gru_by_hour"]},
         "task": {"mode": "forecast", "hourly_hours": 24},
         "training": {"seeds": 1, "max_epochs": 3, "patience": 2, "hidden": 8, "layers": 1,
                      "progress_bar": False, "jobs": 1},
@@ -235,11 +236,18 @@ def test_a_forecast_mode_run_fits_scores_and_reports_it(tmp_path):
     mine = predictions[predictions["model"] == "hgb_by_hour"]
     assert len(mine) == len(predictions[predictions["model"] == "ridge"]) > 0
     assert np.isfinite(mine["y_pred"]).all()
+    network = result.entries["gru_by_hour"]
+    assert network.is_network and network.family == "gru_by_hour"
+    assert np.isfinite(result.pooled["models"]["gru_by_hour"]["val"]["crps"])
+    assert (run_dir / "models" / "gru_by_hour.pt").is_file()
     inputs = next(line for line in (run_dir / "report.md").read_text().splitlines()
                   if line.startswith("- **Inputs**"))
     best = min(("ridge", "hgb_by_hour"),
                key=lambda n: result.pooled["models"][n]["val"]["rmse"])
-    assert ("hour by hour" in inputs) == (best == "hgb_by_hour")
+    best_network = min(("mlp", "gru_hourly", "gru_by_hour"),
+                       key=lambda n: result.pooled["models"][n]["val"]["rmse"])
+    assert ("hour by hour" in inputs) == (best == "hgb_by_hour"
+                                          or best_network == "gru_by_hour")
 
     def inputs_line(edit) -> str:
         """The report's Inputs line after ``edit`` of the pooled validation scores."""
@@ -250,17 +258,24 @@ def test_a_forecast_mode_run_fits_scores_and_reports_it(tmp_path):
         return next(line for line in (run_dir / "report.md").read_text().splitlines()
                     if line.startswith("- **Inputs**"))
 
-    def hgb_by_hour_best(pooled):
-        pooled["hgb_by_hour"]["val"]["rmse"] = 0.5 * pooled["ridge"]["val"]["rmse"]
+    def best_of_its_kind(name: str, other: str):
+        def edit(pooled):
+            pooled[name]["val"]["rmse"] = 0.5 * pooled[other]["val"]["rmse"]
+        return edit
 
     # hgb_by_hour the best baseline (here made so): gru_hourly reads the hourly record,
-    # which in forecast mode runs through the target day, so it has that input too
-    inputs = inputs_line(hgb_by_hour_best)
+    # which in forecast mode runs through the target day, and gru_by_hour the target
+    # day's hours, so they have that input too
+    inputs = inputs_line(best_of_its_kind("hgb_by_hour", "ridge"))
     assert "best baseline (hgb_by_hour" in inputs
-    assert "hour by hour, as gru_hourly do" in inputs
+    assert "hour by hour, as gru_hourly, gru_by_hour do" in inputs
     assert "no network has" not in inputs and "on the same tabular features" not in inputs
-    # without a network over the hourly record it has an input no network has
-    inputs = inputs_line(lambda pooled: pooled.pop("gru_hourly"))
+    # gru_by_hour the best network (made so): the line says what it reads
+    inputs = inputs_line(best_of_its_kind("gru_by_hour", "mlp"))
+    assert "best network (gru_by_hour, which reads the target day's weather hour by hour" \
+        in inputs
+    # without a network reading the target day's weather it has an input no network has
+    inputs = inputs_line(lambda pooled: [pooled.pop(n) for n in ("gru_hourly", "gru_by_hour")])
     assert "hour by hour, an input no network has" in inputs
     assert "on the same tabular features" not in inputs
 
@@ -277,3 +292,115 @@ def test_rows_issued_at_other_hours_keep_their_target_days_hours(forecast_task):
     assert (position >= 0).all()
     assert _same(more.target_hours[n:], forecast_task.target_hours[position])
     assert _same(more.y_hours[n:], forecast_task.y_hours[position])
+
+
+# ---------------------------------------------------------------- gru_by_hour
+
+
+def by_hour_network(seed: int = 0, **training):
+    import models
+
+    options = {"max_epochs": 3, "hidden": 8, "batch_size": 16, "progress_bar": False,
+               "accelerator": "cpu", "seeds": 1, **training}
+    return models.NetworkForecaster.from_config(
+        "gru_by_hour", load_config(overrides={"task": {"mode": "forecast"},
+                                              "training": options}), seed=seed)
+
+
+@pytest.fixture(scope="module")
+def gru_by_hour(forecast_task):
+    return by_hour_network().fit(forecast_task)
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_gru_by_hour_trains_on_the_hours_and_forecasts_their_mean(forecast_task, gru_by_hour):
+    import torch
+
+    from models.by_hour import poisson_deviance
+
+    task, model = forecast_task, gru_by_hour
+    assert model.info["status"] == "ok" and model.scalers_.target_transform == "none"
+    assert model.network_config_.n_target_hour_channels >= len(TARGET_HOUR_FEATURES)
+    for split in ("train", "val", "test"):
+        forecast = model.predict(task, task.mask(split))
+        assert forecast.shape == (task.mask(split).sum(),) and (forecast >= 0).all()
+    # the daily forecast is y_std × the mean of the 24 hourly rates
+    val = task.mask("val")
+    inputs = model.scalers_.inputs(task, val)
+    with torch.no_grad():
+        rates = torch.exp(model.model_.log_rates(*inputs)).numpy()
+    assert rates.shape == (val.sum(), 24)
+    np.testing.assert_allclose(model.predict(task, val),
+                               model.scalers_.y_std * rates.mean(axis=1), rtol=1e-5)
+    # its losses are the Poisson deviance of the hours: the first epoch's validation
+    # loss, recomputed, is near the curve's (the weights moved since; same order)
+    assert np.isfinite(model.history["val_loss"]).all()
+    y_hours = model.scalers_.hourly_target(task, val)
+    with torch.no_grad():
+        deviance = float(poisson_deviance(model.model_.log_rates(*inputs), y_hours))
+    assert deviance == pytest.approx(model.info["best_val_loss"], rel=1e-4)
+    # trained on the hourly PM2.5: the hours reversed within each training day (the same
+    # daily means) give another network
+    from dataclasses import replace
+    shuffled = task.y_hours.copy()
+    train = task.mask("train")
+    shuffled[train] = shuffled[train][:, ::-1]
+    other = by_hour_network().fit(replace(task, y_hours=shuffled))
+    assert not np.allclose(other.predict(task, val), model.predict(task, val))
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_gru_by_hour_reads_nothing_after_the_target_day_nor_its_pm25(small_hourly, gru_by_hour):
+    """Its inputs are those of hgb_by_hour (the target day's weather, hour by hour): the
+    target day's PM2.5 and everything after the target day move neither its inputs nor
+    its forecasts; the target day's weather does."""
+    kwargs = dict(mode="forecast", target_hours=True, **SMALL_SPLITS)
+    base = build(small_hourly, **kwargs)
+    issue = pd.DatetimeIndex(base.rows["issue_day"])
+    upto = issue <= D0
+    moved_frame = _perturb_after(small_hourly, T_END + pd.Timedelta(days=1))
+    late = (moved_frame["time"] > T_END).to_numpy()
+    moved_frame.loc[late, "pm25"] = moved_frame.loc[late, "pm25"] * 3.0 + 40.0
+    moved = build(moved_frame, **kwargs)
+    assert not _same(base.y_hours[issue == D0], moved.y_hours[issue == D0])
+    model = gru_by_hour
+    for before, after in zip(model.scalers_.inputs(base, upto), model.scalers_.inputs(moved, upto),
+                             strict=True):
+        before = before.table if hasattr(before, "table") else before
+        after = after.table if hasattr(after, "table") else after
+        assert _same(before.numpy(), after.numpy())
+    np.testing.assert_array_equal(model.predict(base, upto), model.predict(moved, upto))
+    weather = build(_perturb_after(small_hourly, T_END), **kwargs)
+    at_d0 = (issue == D0)
+    assert not np.array_equal(model.predict(base, at_d0), model.predict(weather, at_d0))
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_gru_by_hour_is_reproducible_saves_and_loads(forecast_task, gru_by_hour, tmp_path,
+                                                      _synthetic_120):
+    import torch
+
+    import models
+
+    task, rows = forecast_task, np.ones(len(forecast_task.y), dtype=bool)
+    again = by_hour_network().fit(task)
+    np.testing.assert_array_equal(again.predict(task, rows), gru_by_hour.predict(task, rows))
+    gru_by_hour.save(tmp_path / "gru_by_hour.pt")
+    saved = torch.load(tmp_path / "gru_by_hour.pt", weights_only=True)
+    assert "target_hours_mean" in saved["scalers"]
+    assert saved["inputs"]["target-hour channels"] == list(TARGET_HOUR_FEATURES)
+    loaded = models.load_model(tmp_path / "gru_by_hour.pt")
+    np.testing.assert_array_equal(loaded.predict(task, rows), gru_by_hour.predict(task, rows))
+    # a task without the target day's hours: one clear error, not a shape error
+    bare = build(_synthetic_120, mode="forecast", **SMALL_SPLITS)
+    with pytest.raises(DataError, match="target-hour channels"):
+        loaded.check_task(bare)
+    with pytest.raises(ValueError, match="target day's hours"):
+        loaded.predict(bare, np.ones(len(bare.y), dtype=bool))
+
+
+def test_gru_by_hour_keeps_its_point_forecast_under_the_pinball_loss():
+    model = by_hour_network(loss="pinball")
+    assert not model.predicts_quantiles
+    assert spec("gru_by_hour").target_hours
+    assert "gru_by_hour" in default_models("forecast") and "gru_by_hour" not in DEFAULT_MODELS

@@ -40,9 +40,10 @@ def test_defaults_are_valid():
     assert config == DEFAULTS
     assert config["models"]["names"] == list(DEFAULT_MODELS)
     # every model but the opt-in hourly networks (slow to train) runs by default; in
-    # observed mode not hgb_by_hour either, which reads the target day's hourly weather
+    # observed mode not hgb_by_hour and gru_by_hour either, which read the target day's
+    # hourly weather
     assert set(ALL_MODELS) - set(DEFAULT_MODELS) == {"gru_hourly", "lstm_hourly", "tcn_hourly",
-                                                     "hgb_by_hour"}
+                                                     "hgb_by_hour", "gru_by_hour"}
 
 
 def test_auto_target_transform_follows_the_mode():

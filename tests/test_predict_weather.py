@@ -25,7 +25,8 @@ def _csv_config(path, out) -> dict:
     return {"data": {"dataset": "csv", "path": str(path), "station": "S", "time_column": "time",
                      "columns": {c: c for c in COLUMNS}},
             "task": {"mode": "forecast", "hourly_hours": 24},
-            "models": {"names": ["persistence", "ridge", "hgb_by_hour", "gru_hourly"],
+            "models": {"names": ["persistence", "ridge", "hgb_by_hour", "gru_hourly",
+                                 "gru_by_hour"],
                        "combination": False},
             "training": {"seeds": 1, "max_epochs": 3, "hidden": 8, "progress_bar": False},
             "split": {"train_end": "2010-12-31", "val_end": "2011-06-30",
@@ -95,8 +96,10 @@ def test_predict_with_the_weather_file(files, cli):
     assert without["ridge"] != table.set_index("model")["pm25_forecast"]["ridge"]
     # hgb_by_hour forecasts with or without the file (missing hours go down its trees'
     # missing-value branches), and the file's hours change its forecast
-    assert np.isfinite(without["hgb_by_hour"])
-    assert without["hgb_by_hour"] != table.set_index("model")["pm25_forecast"]["hgb_by_hour"]
+    # and so does gru_by_hour (missing hours set to the training mean)
+    for name in ("hgb_by_hour", "gru_by_hour"):
+        assert np.isfinite(without[name])
+        assert without[name] != table.set_index("model")["pm25_forecast"][name]
 
 
 def test_inputs_the_weather_file_cannot_give_are_named(files, cli, tmp_path):

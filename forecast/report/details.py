@@ -167,16 +167,21 @@ def what_limits_the_networks(run: Run, sweep, learning_curve: dict,
         def reads(name: str, what: str) -> bool:   # a ModelSpec flag of the entry's model
             return bool(getattr(REGISTRY.get(run.result.entries[name].family), what, False))
 
-        # networks over the hourly record (in forecast mode it runs through the target day)
+        # networks over the hourly record (in forecast mode it runs through the target
+        # day) and those that forecast the target day hour by hour from its hours
         hourly = [m for m in networks if reads(m, "hourly")]
+        by_hour = [m for m in networks if reads(m, "target_hours")]
         shared = ""
         if reads(b, "target_hours"):
             shared = (", which also reads the target day's weather hour by hour, "
-                      + (f"as {', '.join(hourly)} do" if hourly else "an input no network has"))
-        same_inputs = not shared and n not in hourly
+                      + (f"as {', '.join(hourly + by_hour)} do" if hourly or by_hour
+                         else "an input no network has"))
+        same_inputs = not shared and n not in hourly and n not in by_hour
         text = (f"**Inputs**: {'on the same tabular features ' if same_inputs else ''}"
                 f"the best network ({n}, "
                 + ("which also reads the hourly record, " if n in hourly else "")
+                + ("which reads the target day's weather hour by hour, " if n in by_hour
+                   else "")
                 + f"{fixed(networks[n], 2)} {UNIT} validation RMSE) is "
                 f"{signed(networks[n] - baselines[b], 2)} from the best baseline ({b}, "
                 f"{fixed(baselines[b], 2)}{shared}"
