@@ -8,7 +8,8 @@ without hand-made "so far" features::
     x (+ station embedding) ── Linear → act → Dropout ── the day's state ─┐ copied to
                                                                           │ each hour
     target day's hours (batch, 24, channels) ────────────────────────────┴─ concat
-        → bidirectional GRU → Dropout → Linear → log rate per hour (batch, 24)
+        → bidirectional GRU (hidden / 2 units each way) → Dropout → Linear
+        → log rate per hour (batch, 24)
 
     hour h's forecast = exp(log rate) × y_std (µg/m³); the day's = the mean of the 24
 
@@ -46,9 +47,12 @@ class ByHourRecurrent(Network):
         super().__init__(config)
         c = config
         self.day = feedforward(self.n_static, c.hidden, 1, c.dropout, c.activation)
-        self.rnn = nn.GRU(c.hidden + c.n_target_hour_channels, c.hidden, batch_first=True,
+        # the two directions together as wide as the day's state (hidden): a quarter of
+        # the recurrent arithmetic of hidden units each way
+        width = max(1, c.hidden // 2)
+        self.rnn = nn.GRU(c.hidden + c.n_target_hour_channels, width, batch_first=True,
                           bidirectional=True)
-        self.head = nn.Sequential(nn.Dropout(c.dropout), nn.Linear(2 * c.hidden, 1))
+        self.head = nn.Sequential(nn.Dropout(c.dropout), nn.Linear(2 * width, 1))
         # start every hour at the training mean: −target_offset is y_mean / y_std
         with torch.no_grad():
             self.head[-1].bias.fill_(math.log(max(-c.target_offset, 1e-3)))
