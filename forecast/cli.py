@@ -15,7 +15,7 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-from .config import CHOICES, DEFAULTS, FREE_TABLES, load_config
+from .config import CHOICES, DEFAULTS, FREE_TABLES, load_config, validate
 from .errors import DataError, Interrupted, catch_signal, clear_signal
 from .registry import default_models
 from .sources import parse_dataset_spec
@@ -202,6 +202,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     if registry.kind_of(args.network) != "network":
         raise DataError(f"{args.network!r} is not a network; forecast train fits one of "
                         f"{', '.join(registry.NETWORK_MODELS)}")
+    # the task builds what this network reads (the hourly window, the target day's
+    # hours), whatever the model list says; a by-hour network needs forecast mode
+    config["models"]["names"] = [args.network]
+    validate(config)
     from models.training import check_hardware
 
     check_hardware(config["training"])
@@ -310,7 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser(
         "train", help="fit one network on the main split (one GPU, DDP, several machines)")
-    train.add_argument("network", help="mlp, gru, lstm, tcn or an hourly network")
+    train.add_argument("network", help="mlp, gru, lstm, tcn, an hourly network or (forecast "
+                       "mode) gru_by_hour")
     train.add_argument("--save", help="write the fitted network here (a .pt file)")
     _add_config_flags(train)
     train.set_defaults(handler=cmd_train)

@@ -195,6 +195,20 @@ def test_train_with_forecasts_issued_at_other_hours(tmp_path, cli):
 def test_train_refuses_a_model_that_is_not_a_network(cli_error):
     assert "'ridge' is not a network" in cli_error("train", "ridge", "--dataset", "synthetic")
     assert "unknown model 'mlpp'" in cli_error("train", "mlpp", "--dataset", "synthetic")
+    # a network that reads the target day's hours: forecast mode only, in one line
+    assert "forecast mode only" in cli_error("train", "gru_by_hour", "--dataset", "synthetic")
+
+
+def test_train_builds_the_inputs_its_network_reads(tmp_path, cli):
+    """The task has what the network reads whatever the model list: the target day's
+    hours for gru_by_hour, though --models names none that reads them."""
+    code, out, err = cli("train", "gru_by_hour", "--dataset", "synthetic", *SHORT,
+                         "--mode", "forecast", "--models", "ridge",
+                         "--train-end", "2012-02-15", "--val-end", "2012-03-10",
+                         "--test-end", "2012-03-31", "--accelerator", "cpu",
+                         "--training-max-epochs", "2", "--hidden", "8")
+    assert code == 0, err
+    assert "gru_by_hour: validation RMSE" in out
 
 
 def test_a_reader_that_stops_early_is_no_error():
