@@ -274,6 +274,8 @@ def test_a_forecast_mode_run_fits_scores_and_reports_it(tmp_path):
     inputs = inputs_line(best_of_its_kind("gru_by_hour", "mlp"))
     assert "best network (gru_by_hour, which reads the target day's weather hour by hour" \
         in inputs
+    # ... and the best baseline's clause does not name it again
+    assert "which also reads the target day's weather hour by hour); the" in inputs
     # without a network reading the target day's weather it has an input no network has
     inputs = inputs_line(lambda pooled: [pooled.pop(n) for n in ("gru_hourly", "gru_by_hour")])
     assert "hour by hour, an input no network has" in inputs

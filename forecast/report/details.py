@@ -173,9 +173,11 @@ def what_limits_the_networks(run: Run, sweep, learning_curve: dict,
         by_hour = [m for m in networks if reads(m, "target_hours")]
         shared = ""
         if reads(b, "target_hours"):
-            shared = (", which also reads the target day's weather hour by hour, "
-                      + (f"as {', '.join(hourly + by_hour)} do" if hourly or by_hour
-                         else "an input no network has"))
+            others = [m for m in hourly + by_hour if m != n]
+            shared = ", which also reads the target day's weather hour by hour"
+            if n not in hourly + by_hour:   # else the best network's own words say so
+                shared += (f", as {', '.join(others)} {'does' if len(others) == 1 else 'do'}"
+                           if others else ", an input no network has")
         same_inputs = not shared and n not in hourly and n not in by_hour
         text = (f"**Inputs**: {'on the same tabular features ' if same_inputs else ''}"
                 f"the best network ({n}, "
