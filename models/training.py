@@ -47,6 +47,11 @@ from .networks import NETWORKS, build_network_module
 from .scaling import EVAL_BATCH_SIZE, Scalers
 
 HISTORY_COLUMNS = ["epoch", "train_loss", "val_loss", "grad_norm", "lr"]
+#: rows whose inputs a forecast builds at a time, whole evaluation batches (so the
+#: batches, and the forecasts, are those of all rows at once): at 1,000 stations in
+#: forecast mode gru_by_hour's target-day hours of every row of a run (1.8 million)
+#: would take about 5 GiB at once
+PREDICT_ROWS = 12 * EVAL_BATCH_SIZE
 MAX_STATION_DIM = 8
 TCN_KERNEL = 3
 
@@ -438,12 +443,18 @@ class NetworkForecaster(BaseEstimator):
         if rows.any() and task.station_index[rows].max() >= n_stations:
             raise ValueError(f"{self.kind}: the task has more stations than the "
                              f"{n_stations} the network was fitted on")
-        # (x, seq, station[, hourly or target hours])
-        inputs = self.scalers_.inputs(self.input_task(task), rows)
+        task = self.input_task(task)
+        index = np.flatnonzero(rows) if rows.dtype == bool else np.asarray(rows)
         self.model_.eval()
-        with torch.no_grad():
-            scaled = [self.model_(*(t[i:i + EVAL_BATCH_SIZE] for t in inputs))
-                      for i in range(0, len(inputs[0]), EVAL_BATCH_SIZE)]
+        scaled = []
+        # the inputs of PREDICT_ROWS rows at a time: a network that reads hours (the
+        # window, the target day's) holds 24 or more values per channel and row
+        for start in range(0, len(index), PREDICT_ROWS):
+            # (x, seq, station[, hourly or target hours])
+            inputs = self.scalers_.inputs(task, index[start:start + PREDICT_ROWS])
+            with torch.no_grad():
+                scaled += [self.model_(*(t[i:i + EVAL_BATCH_SIZE] for t in inputs))
+                           for i in range(0, len(inputs[0]), EVAL_BATCH_SIZE)]
         return torch.cat(scaled).numpy() if scaled else np.zeros(0)
 
     # ------------------------------------------------------------------ save / load

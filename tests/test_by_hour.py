@@ -406,3 +406,21 @@ def test_gru_by_hour_keeps_its_point_forecast_under_the_pinball_loss():
     assert not model.predicts_quantiles
     assert spec("gru_by_hour").target_hours
     assert "gru_by_hour" in default_models("forecast") and "gru_by_hour" not in DEFAULT_MODELS
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_a_network_forecasts_its_rows_a_block_at_a_time(forecast_task, gru_by_hour, monkeypatch):
+    """The inputs of PREDICT_ROWS rows at a time (memory at data scale), the same
+    forecasts as all at once."""
+    from models import training
+
+    rows = np.ones(len(forecast_task.y), dtype=bool)
+    whole = gru_by_hour.predict(forecast_task, rows)
+    built = []
+    inputs = gru_by_hour.scalers_.inputs
+    monkeypatch.setattr(gru_by_hour.scalers_, "inputs",
+                        lambda task, index: built.append(len(index)) or inputs(task, index))
+    monkeypatch.setattr(training, "PREDICT_ROWS", 2 * 8)
+    monkeypatch.setattr(training, "EVAL_BATCH_SIZE", 8)
+    np.testing.assert_allclose(gru_by_hour.predict(forecast_task, rows), whole, rtol=1e-6)
+    assert max(built) == 16 and sum(built) == rows.sum()
