@@ -10,10 +10,10 @@ the pipeline reports.
     python benchmarks/bench_scale.py                       # data → task at 12, 48, 200, 1000
     python benchmarks/bench_scale.py --run --sizes 12,48,200
     python benchmarks/bench_scale.py --run --no-refit      # the whole run without the final fit
-    python benchmarks/bench_scale.py --run --mode forecast --sizes 12,48   # with hgb_by_hour
+    python benchmarks/bench_scale.py --run --mode forecast --sizes 12,48   # + the *_by_hour
 
-In forecast mode the run also fits hgb_by_hour (the target day hour by hour), which reads
-the target day's hourly weather, so the task builds those hours too.
+In forecast mode the run also fits hgb_by_hour and gru_by_hour (the target day hour by
+hour), which read the target day's hourly weather, so the task builds those hours too.
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ MODELS = ["persistence", "ridge", "hgb", "mlp", "gru"]
 
 
 def models_of(mode: str) -> list[str]:
-    return [*MODELS[:3], "hgb_by_hour", *MODELS[3:]] if mode == "forecast" else MODELS
+    return ([*MODELS[:3], "hgb_by_hour", *MODELS[3:], "gru_by_hour"] if mode == "forecast"
+            else MODELS)
 
 
 def data_to_task(n_stations: int, mode: str = "observed") -> dict:
@@ -121,8 +122,8 @@ def main() -> None:
     parser.add_argument("--no-refit", action="store_true",
                         help="the whole run without the final fit on train + val (--no-refit)")
     parser.add_argument("--mode", choices=("observed", "forecast"), default="observed",
-                        help="the task's mode (forecast: with the target day's weather and "
-                             "hgb_by_hour)")
+                        help="the task's mode (forecast: with the target day's weather, "
+                             "hgb_by_hour and gru_by_hour)")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
