@@ -57,8 +57,8 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
     before the hours are made, as the data's are, and ``attrs["flagged"]`` says so.
     """
 
-    from .schema import WEATHER_COLUMNS, station_time_order
-    from .sources import _clock, _parse_time, mapped_frame, read_table
+    from .schema import NUMERIC_WEATHER, WEATHER_COLUMNS, station_time_order
+    from .sources import _clock, _numbers, _parse_time, mapped_frame, read_table
 
     try:
         data = path.read_bytes()
@@ -69,7 +69,7 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
         frame["station"] = frame["station"].astype(str)
     present = [c for c in WEATHER_COLUMNS if c in hourly.columns]
     canonical = set(frame.columns) <= {"time", "station", *present}
-    own_format, own_format_note = False, None
+    own_format, own_format_note, text_flags = False, None, []
     if mapping is not None:
         # the data's own format: its time column(s), station column and mapped columns
         # (or, a row per parameter, its parameter and value columns); a file that fits
@@ -91,7 +91,7 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
                 raise DataError(f"{path}: unknown column(s) {', '.join(map(str, unknown))}; "
                                 f"expected the data's columns ({', '.join(map(str, own))}) "
                                 f"or time, station and {', '.join(present)}")
-            frame, _ = mapped_frame(frame, mapping, str(path), require_pm25=False)
+            frame, text_flags = mapped_frame(frame, mapping, str(path), require_pm25=False)
             own_format = True
             if canonical:      # names that fit both: say which reading was taken
                 said = ", ".join(f"{k} {v}" for k, v in (mapping.get("units") or {}).items())
@@ -155,15 +155,19 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
     order = station_time_order(frame["station"], frame["time"], str(path))  # times rise
     frame = frame.iloc[order].reset_index(drop=True)
     frame["pm25"] = np.nan
-    frame, report = impossible_values(frame, rules or QualityRules())
+    if not own_format:      # text in a number column ("abc", "---") as the data's: missing
+        text_flags = [flag for column in NUMERIC_WEATHER if column in frame.columns
+                      if (flag := _numbers(frame, column, str(path))) is not None]
+    frame, report = impossible_values(frame, rules or QualityRules(), text_flags)
     frame, note = weather_hours(frame, str(path), rain_is_flag=rain_is_flag,
                                 label_end=own_format and mapping.get("time_label") == "end")
     frame.attrs["note"] = "; ".join(n for n in (own_format_note, note) if n) or None
     first = report.first()
     frame.attrs["flagged"] = None if first is None else (
-        f"warning: {report.total} value(s) of the weather forecast are impossible by the "
-        f"[quality] rules and set missing (those inputs are imputed); the first: "
-        f"{first.describe()}")
+        f"warning: {report.total} value(s) of the weather forecast are "
+        + ("not numbers or " if text_flags else "")
+        + "impossible by the [quality] rules and set missing (those inputs are imputed); "
+        f"the first: {first.describe()}")
     return frame
 
 

@@ -133,6 +133,30 @@ def test_impossible_weather_values_are_set_missing_as_the_data_s_are(files, cli,
                                    forecasts["missing"]["pm25_forecast"])
 
 
+def test_text_in_a_weather_number_column_is_set_missing_as_the_data_s_is(files, cli, tmp_path):
+    """'abc' or '---' where a temperature belongs: missing and said so, as in the data
+    (not a traceback); in the data's own format too."""
+    from forecast.predict import read_weather
+
+    folder, run_dir = files
+    weather = pd.read_csv(folder / "weather.csv", dtype={"temp": object, "pres": object})
+    weather.loc[1, "temp"], weather.loc[2, "pres"] = "abc", "---"
+    text = tmp_path / "text.csv"
+    weather.to_csv(text, index=False)
+    code, out, err = cli("predict", run_dir, "--weather", text, "--json")
+    assert code == 0, err
+    assert ("2 value(s) of the weather forecast are not numbers or impossible by the "
+            "[quality] rules and set missing") in err
+    assert "the first: temp = 'abc' at S 2012-01-01 01:00 (text where a number belongs)" in err
+    history = load_data(load_config(run_dir / "config.toml"))[0].hourly
+    last_hour = history.groupby("station", observed=True)["time"].max()
+    mapping = {"station": "S", "time_column": "time", "time_format": "%Y-%m-%d %H:%M",
+               "columns": {c: c for c in COLUMNS}}
+    got = read_weather(text, history, last_hour, mapping=mapping)
+    assert np.isnan(got.loc[1, "temp"]) and np.isnan(got.loc[2, "pres"])
+    assert "temp = 'abc'" in got.attrs["flagged"]
+
+
 def test_a_weather_file_without_wind_leaves_the_wind_hour_counts_unknown(files, tmp_path):
     # not a calm, front-free day: the counts of calm and northerly hours are imputed
     folder, run_dir = files
