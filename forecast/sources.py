@@ -36,6 +36,7 @@ from .schema import (
     COMPASS_16,
     CSV_CANONICAL,
     READABLE_YEARS,
+    WEATHER_COLUMNS,
     _step_text,
     degrees_to_compass,
     hourly_values,
@@ -105,6 +106,9 @@ class Loaded:
     #: what reading the source converted, one sentence each (e.g. 30-minute values
     #: averaged into hours), said on stderr and in the run's data summary
     notes: list[str] = field(default_factory=list)
+    #: the file's columns with a canonical weather name that its mapping does not map
+    #: (:func:`unmapped_weather`): not read, said on stderr as a warning
+    unmapped_weather: list[str] = field(default_factory=list)
 
     @property
     def rain_is_flag(self) -> bool:
@@ -373,7 +377,23 @@ def load_csv(spec: dict) -> Loaded:
                         f"(its stations: {', '.join(sorted(hourly['station'].unique())[:20])})")
     return Loaded(hourly, "csv", files,
                   units=dict(spec.get("units") or {}), source_flags=flags,
-                  coordinates=coordinates, notes=notes + ([converted] if converted else []))
+                  coordinates=coordinates, notes=notes + ([converted] if converted else []),
+                  unmapped_weather=unmapped_weather(raw.columns, spec))
+
+
+def unmapped_weather(columns, spec: dict) -> list[str]:
+    """The file's ``columns`` named as a canonical weather column (temp, wind_dir, ...;
+    in any case) whose canonical name ``spec``'s ``[data.columns]`` does not map: columns
+    a user likely meant to read, which are not. None for a file whose headers are not
+    quantities (a row per parameter, a column per station)."""
+    if spec.get("parameter_column") or spec.get("stations_in_columns"):
+        return []
+    mapping = {str(k): str(v) for k, v in (spec.get("columns") or {}).items()}
+    used = {*mapping.values(), *(spec.get("time_columns") or []), spec.get("time_column"),
+            spec.get("station_column")}
+    return [str(c) for c in columns if str(c) not in used
+            and str(c).strip().lower() in WEATHER_COLUMNS
+            and str(c).strip().lower() not in mapping]
 
 
 def csv_files(path_text: str) -> list[Path]:

@@ -56,6 +56,33 @@ def csv_config(tmp_path, csv_path: str, **extra) -> str:
 # ---------------------------------------------------------------- bad input via the CLI
 
 
+def test_weather_columns_the_mapping_leaves_out_are_named(tmp_path, cli, cli_error):
+    """A file with columns named temp or Wind_Speed that [data.columns] does not map: a
+    warning says they are not read; in forecast mode, with no weather read at all, an
+    error names them (the report would say the models read the target day's weather)."""
+    rows = [{"timestamp": r["timestamp"], "PM25": r["PM25"], "temp": r["T"],
+             "Wind_Speed": r["WS"], "T2": r["T"]} for r in hourly_rows()]
+    csv = write_csv(tmp_path / "site.csv", rows)
+    config = write_config(tmp_path / "c.toml", {
+        "dataset": "csv", "path": csv, "time_column": "timestamp",
+        "columns": {"pm25": "PM25"}})
+    code, _, err = cli("data", "--config", config)
+    assert code == 0, err
+    assert (f"warning: {csv}: it has column(s) temp, Wind_Speed that [data.columns] does not "
+            "map; they are not read") in err
+    line = cli_error("run", "--config", config, "--mode", "forecast", "--models", "persistence",
+                     "--out", tmp_path / "out", progress=True)
+    assert "forecast mode reads the target day's weather" in line
+    assert "map the file's temp, wind_speed in [data.columns], or run --mode observed" in line
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    # mapped (here temp to another column), a weather name is no longer reported
+    config = write_config(tmp_path / "c.toml", {
+        "dataset": "csv", "path": csv, "time_column": "timestamp",
+        "columns": {"pm25": "PM25", "temp": "T2", "wind_speed": "Wind_Speed"}})
+    code, _, err = cli("data", "--config", config)
+    assert code == 0 and "not map" not in err, err
+
+
 def test_csv_mapping_to_a_column_not_in_the_file(tmp_path, cli_error):
     csv = write_csv(tmp_path / "site.csv", hourly_rows())
     columns = {"pm25": "PM25", "temp": "TEMPERATURE"}
