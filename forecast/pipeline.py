@@ -784,6 +784,17 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def stored_config(config: dict) -> dict:
+    """``config`` as the run folder stores it: the data's ``path`` and ``data_dir``
+    absolute (a relative one is read from the folder the run was started in), so that
+    ``forecast predict`` finds the data from any folder."""
+    data = dict(config["data"])
+    for key in ("path", "data_dir"):
+        if data.get(key):
+            data[key] = os.path.abspath(Path(data[key]).expanduser())
+    return {**config, "data": data}
+
+
 def run(config: dict) -> Path:
     """Run the whole pipeline for a validated config; return the run directory."""
     started = time.perf_counter()
@@ -806,7 +817,7 @@ def run(config: dict) -> Path:
             progress(f"{name} not built: {why}")
         remove_stale_temporaries(tmp.parent)
         tmp = make_temporary(tmp)
-        (tmp / "config.toml").write_text(config_module.dumps(config))
+        (tmp / "config.toml").write_text(config_module.dumps(stored_config(config)))
         folds, training = fit_folds(task, loaded.dataset, config)
         task, fitted = folds[-1].task, folds[-1].fitted
         if any(f.fitted.predictions.empty for f in folds):

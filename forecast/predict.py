@@ -419,6 +419,14 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
             raise DataError(f"--path is for a run on a CSV of one's own; {run_dir} ran on "
                             f"{config['data']['dataset']}")
         config["data"]["path"] = str(path)
+    elif config["data"]["dataset"] == "csv":
+        from .sources import csv_files
+
+        try:
+            csv_files(config["data"]["path"])
+        except DataError as exc:
+            raise DataError(f"{exc} (the data {run_dir} ran on); give its newer data "
+                            "with --path FILE") from None
     first_day = None
     if since is not None:
         first_day = pd.to_datetime(since, errors="coerce", format="%Y-%m-%d")

@@ -413,7 +413,7 @@ def csv_files(path_text: str) -> list[Path]:
         if not paths:
             raise DataError(f"{path}: no file matches")
         return paths
-    raise DataError(f"{path}: no such file")
+    raise DataError(f"{os.path.abspath(path)}: no such file")     # where it looked
 
 
 def _station_steps(time: pd.Series, station: pd.Series):
