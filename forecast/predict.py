@@ -35,7 +35,7 @@ from .task import without_features
 
 def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
                  mapping: dict | None = None, rain_is_flag: bool = False,
-                 rules: QualityRules | None = None) -> pd.DataFrame:
+                 rules: QualityRules | None = None, data_columns=()) -> pd.DataFrame:
     """The target day's hourly weather forecast from the CSV ``path``, as HourlyFrame rows
     (``pm25`` missing) to append to ``hourly``, the run's data up to the issue day, whose
     last hour per station is ``last_hour``.
@@ -55,6 +55,9 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
     Values the data's quality rules (``rules``, :func:`forecast.quality.impossible_values`)
     call impossible — a missing-value code, a temperature of 10⁹ °C — are set missing
     before the hours are made, as the data's are, and ``attrs["flagged"]`` says so.
+    Columns the data's reading ignores are ignored here too: those of the data file's
+    header ``data_columns`` that are not read, and pollutants (PM10, SO2, ...); any
+    other column is refused as unknown (a misspelt weather column would be lost).
     """
 
     from .schema import NUMERIC_WEATHER, WEATHER_COLUMNS, station_time_order
@@ -68,6 +71,12 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
     if "station" in frame.columns:
         frame["station"] = frame["station"].astype(str)
     present = [c for c in WEATHER_COLUMNS if c in hourly.columns]
+    read = _read_columns(mapping)
+    if mapping and not mapping.get("station_column") and "station" in map(str, data_columns):
+        read.discard("station")          # the data's station column too is not read
+    ignored = [c for c in frame.columns if str(c) not in read and (
+        str(c) in set(map(str, data_columns)) or _is_pollutant(c))]
+    frame = frame.drop(columns=ignored)       # as the data's reading ignores them
     canonical = set(frame.columns) <= {"time", "station", *present}
     own_format, own_format_note, text_flags = False, None, []
     if mapping is not None:
@@ -169,6 +178,29 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
         + "impossible by the [quality] rules and set missing (those inputs are imputed); "
         f"the first: {first.describe()}")
     return frame
+
+
+def _read_columns(mapping: dict | None) -> set[str]:
+    """The columns a weather file's reading may read: the canonical ones, and for a
+    run on a CSV of one's own those of its ``[data]`` mapping."""
+    from .schema import WEATHER_COLUMNS
+
+    read = {"time", "station", *WEATHER_COLUMNS}
+    if mapping:
+        read |= {str(v) for v in (mapping.get("columns") or {}).values()}
+        read |= {str(c) for c in [*(mapping.get("time_columns") or []),
+                                  mapping.get("time_column"), mapping.get("station_column"),
+                                  mapping.get("parameter_column"),
+                                  mapping.get("value_column")] if c}
+    return read
+
+
+def _is_pollutant(column) -> bool:
+    """A pollutant's column (PM2.5, PM10, SO2, NO2, CO, O3 in any case): no weather."""
+    from .schema import EXTRA_POLLUTANTS
+
+    name = str(column).strip().lower().replace(".", "").replace("_", "")
+    return name in {"pm25", *EXTRA_POLLUTANTS}
 
 
 #: Weather columns interpolated in time; the others: wind_dir from the nearest time,
@@ -349,7 +381,8 @@ def latest_task(config: dict, result: RunResult, weather: Path | None = None,
                                 mapping=csv_spec(config["data"]) if loaded.dataset == "csv"
                                 else None,
                                 rain_is_flag=loaded.rain_is_flag,
-                                rules=QualityRules.from_config(config["quality"]))
+                                rules=QualityRules.from_config(config["quality"]),
+                                data_columns=loaded.raw_columns)
         for said in ("note", "flagged"):
             if forecast.attrs.get(said):
                 print(f"forecast: {forecast.attrs[said]}", file=sys.stderr)

@@ -109,6 +109,8 @@ class Loaded:
     #: the file's columns with a canonical weather name that its mapping does not map
     #: (:func:`unmapped_weather`): not read, said on stderr as a warning
     unmapped_weather: list[str] = field(default_factory=list)
+    #: a CSV of one's own: its header, the mapped and the ignored columns
+    raw_columns: list[str] = field(default_factory=list)
 
     @property
     def rain_is_flag(self) -> bool:
@@ -378,7 +380,8 @@ def load_csv(spec: dict) -> Loaded:
     return Loaded(hourly, "csv", files,
                   units=dict(spec.get("units") or {}), source_flags=flags,
                   coordinates=coordinates, notes=notes + ([converted] if converted else []),
-                  unmapped_weather=unmapped_weather(raw.columns, spec))
+                  unmapped_weather=unmapped_weather(raw.columns, spec),
+                  raw_columns=[str(c) for c in raw.columns])
 
 
 def unmapped_weather(columns, spec: dict) -> list[str]:

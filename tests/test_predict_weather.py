@@ -239,6 +239,30 @@ def test_a_weather_file_in_the_data_s_own_format_reads_through_its_mapping(files
         read_weather(tmp_path / "extra.csv", history, last_hour, mapping=mapping)
 
 
+def test_a_weather_file_may_have_the_columns_the_data_s_reading_ignores(files, tmp_path):
+    """The data's own file layout with its row number, pollutants and a station column
+    the mapping does not read (a fixed station): ignored as the data's reading ignores
+    them; a column the data's file does not have is still refused (a misspelt one)."""
+    folder, run_dir = files
+    result = RunResult.read(run_dir)
+    config = load_config(run_dir / "config.toml")
+    task, rows = latest_task(config, result, folder / "weather.csv")
+    history = pd.read_csv(folder / "history.csv")
+    history.insert(0, "No", range(len(history)))
+    history.assign(PM10=1.0, SO2=2.0, station="Elsewhere").to_csv(tmp_path / "history.csv",
+                                                                 index=False)
+    weather = pd.read_csv(folder / "weather.csv")
+    weather.insert(0, "No", range(len(weather)))
+    weather.assign(PM10=1.0, SO2=2.0, station="Elsewhere").to_csv(tmp_path / "weather.csv",
+                                                                 index=False)
+    config["data"]["path"] = str(tmp_path / "history.csv")
+    own, own_rows = latest_task(config, result, tmp_path / "weather.csv")
+    np.testing.assert_array_equal(own.X[own_rows], task.X[rows])
+    weather.assign(cloud=1.0).to_csv(tmp_path / "cloud.csv", index=False)
+    with pytest.raises(DataError, match=r"unknown column\(s\) cloud;"):
+        latest_task(config, result, tmp_path / "cloud.csv")
+
+
 def test_predict_reads_the_data_s_own_format_for_a_csv_run(files, tmp_path):
     folder, run_dir = files
     result = RunResult.read(run_dir)
