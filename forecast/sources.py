@@ -889,11 +889,27 @@ def _time_from_parts(raw: pd.DataFrame, parts: list[str], source: str,
         raise DataError(f"{source}: unparseable date ({str(exc).splitlines()[0]})") from None
 
 
+def _order_hint(text: str) -> str:
+    """For a date written with its day and month in numbers either way round (13/03/2013),
+    which no time_format read: how to give the order."""
+    match = re.match(r"\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{2,4})", text)
+    if not match:
+        return ""
+    example = f"%d{match[2]}%m{match[2]}%Y %H:%M"
+    if int(match[1]) > 12 >= int(match[3]):
+        return (f" (a day-first date; the rows before it were read month-first: set "
+                f"[data] time_format or --time-format, e.g. {example!r})")
+    return (f" (if the dates are day-first, set [data] time_format or --time-format, "
+            f"e.g. {example!r})")
+
+
 def _shown(value) -> str:
     """A cell as a message shows it: text quoted, a number as written (25, not
     np.int64(25))."""
     if isinstance(value, str):
         return repr(value)
+    if pd.isna(value):
+        return "(empty or n/a)"
     number = float(value) if isinstance(value, (int, float, np.number)) else None
     return f"{number:g}" if number is not None else str(value)
 
@@ -1000,7 +1016,8 @@ def _parse_time(values: pd.Series, source: str, fmt: str | None,
     codes, distinct = pd.factorize(values)
     if (codes < 0).any():
         row = int(np.flatnonzero(codes < 0)[0])
-        raise DataError(f"{source}: unparseable date {_shown(values.iloc[row])} on data row {row + 1}")
+        raise DataError(f"{source}: no date on data row {row + 1} (its time cell is empty "
+                        "or n/a)")
     # codes number the texts in order of appearance: each one's first row, in that order
     first_row = pd.Series(codes).drop_duplicates().index.to_numpy()
     parsed, aware = _parse_distinct(pd.Series(distinct), source, fmt, clock, end, first_row)
@@ -1039,7 +1056,8 @@ def _parse_distinct(values: pd.Series, source: str, fmt: str | None,
         first = int(np.flatnonzero(bad.to_numpy())[0])
         raise DataError(f"{source}: unparseable date {values.iloc[first]!r} on data row "
                         f"{int(first_row[first]) + 1}"
-                        + (f" (read with time_format {fmt!r})" if fmt else ""))
+                        + (f" (read with time_format {fmt!r})" if fmt
+                           else _order_hint(str(values.iloc[first]))))
     if hour_24.any():
         parsed = parsed + pd.to_timedelta(hour_24.astype(int), unit="D")
     if getattr(parsed.dt, "tz", None) is None:

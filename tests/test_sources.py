@@ -138,6 +138,31 @@ def test_unparseable_date_in_a_datetime_column(tmp_path, cli_error, bad):
     assert "unparseable date" in line and bad in line and "row 6" in line
 
 
+def test_day_first_dates_and_an_empty_time_cell_say_what_to_do(tmp_path, cli_error):
+    """13/01/2012 after twelve days read month-first: the line points to time_format; an
+    n/a time cell is said to be one, not 'unparseable date nan'."""
+    rows = hourly_rows(n=24 * 14)
+    for row in rows:
+        day = pd.Timestamp(row["timestamp"])
+        row["timestamp"] = f"{day:%d/%m/%Y %H:%M}"
+    config = csv_config(tmp_path, write_csv(tmp_path / "site.csv", rows))
+    line = cli_error("data", "--config", config)
+    assert "unparseable date '13/01/2012 00:00' on data row 289 (a day-first date" in line
+    assert "set [data] time_format or --time-format, e.g. '%d/%m/%y %h:%m'" in line
+    rows = hourly_rows()
+    rows[5]["timestamp"] = "n/a"
+    config = csv_config(tmp_path, write_csv(tmp_path / "site.csv", rows))
+    assert cli_error("data", "--config", config).endswith(
+        "no date on data row 6 (its time cell is empty or n/a)")
+    parts = [{"y": 2012, "m": 1, "d": 1, "h": h, "PM25": 10.0} for h in range(24)]
+    parts[3]["m"] = None
+    config = write_config(tmp_path / "c.toml", {
+        "dataset": "csv", "path": write_csv(tmp_path / "site.csv", parts),
+        "time_columns": ["y", "m", "d", "h"], "columns": {"pm25": "PM25"}})
+    assert "unparseable date: m=(empty or n/a) on data row 4" in cli_error("data", "--config",
+                                                                          config)
+
+
 def test_unparseable_date_in_year_month_day_hour_columns(tmp_path, cli_error):
     rows = [{"y": 2012, "m": 1, "d": 1, "h": h, "PM25": 10.0} for h in range(24)]
     rows[3]["m"] = "jan"
