@@ -205,6 +205,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from models.training import check_hardware
 
     check_hardware(config["training"])
+    if args.save:
+        _check_writable(Path(args.save))        # before the fit, not after it
     loaded, frame = load_data(config)
     task, _ = drop_uninformative(make_task(loaded, frame, config))
     forecaster = models.NetworkForecaster.from_config(args.network, config,
@@ -225,13 +227,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_whole(path: Path, write) -> None:
-    """``write(partial)``, then the partial file renamed to ``path``: never a half-written
-    file under the asked name; one line for a path that cannot be written."""
+def _check_writable(path: Path) -> None:
+    """One line for a file path that cannot be written: checked before the work whose
+    result it is to hold."""
     if not path.parent.is_dir():
         raise DataError(f"{path}: cannot write (no folder {path.parent})")
     if path.is_dir():
         raise DataError(f"{path}: cannot write (a folder)")
+    if not os.access(path.parent, os.W_OK):
+        raise DataError(f"{path}: cannot write (the folder {path.parent} is not writable)")
+
+
+def _write_whole(path: Path, write) -> None:
+    """``write(partial)``, then the partial file renamed to ``path``: never a half-written
+    file under the asked name; one line for a path that cannot be written."""
+    _check_writable(path)
     partial = path.with_name(path.name + ".partial")
     try:
         write(partial)
@@ -258,6 +268,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if out is not None and out.exists() and out.resolve().is_relative_to(run_dir.resolve()):
         raise DataError(f"{out}: a file of the run {run_dir}; --out must not overwrite it "
                         "(write the forecasts elsewhere)")
+    if out is not None:
+        _check_writable(out)                    # before the forecasts, not after them
     table = predict_latest(run_dir, data_dir=args.data_dir, weather=args.weather,
                            since=args.since, path=args.path)
     scores, scored = new_day_scores(table) if args.since else (None, None)

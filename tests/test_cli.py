@@ -175,6 +175,27 @@ def test_train_fits_one_network_and_saves_it(tmp_path, cli):
     assert not list(tmp_path.glob("*.partial"))
 
 
+def test_train_and_predict_check_where_they_write_before_the_work(tmp_path, cli_error,
+                                                                 monkeypatch):
+    """--save into a missing folder or onto a folder: one line before any data is read
+    or network fitted, not after the fit."""
+    from forecast import pipeline
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the data were read before the target was checked")
+
+    monkeypatch.setattr(pipeline, "load_data", no_work)
+    line = cli_error("train", "mlp", "--dataset", "synthetic", "--accelerator", "cpu",
+                     "--save", str(tmp_path / "absent" / "mlp.pt"))
+    assert f"{tmp_path / 'absent' / 'mlp.pt'}: cannot write (no folder".lower() in line
+    line = cli_error("train", "mlp", "--dataset", "synthetic", "--accelerator", "cpu",
+                     "--save", str(tmp_path))
+    assert "cannot write (a folder)" in line
+    monkeypatch.setattr("forecast.predict.predict_latest", no_work)
+    line = cli_error("predict", str(tmp_path), "--out", str(tmp_path / "absent" / "f.csv"))
+    assert "cannot write (no folder" in line
+
+
 def test_train_with_forecasts_issued_at_other_hours(tmp_path, cli):
     import models
 
