@@ -111,6 +111,8 @@ def load_data(config: dict, notes_to_stderr: bool = True, summary_only: bool = F
         print(f"forecast: warning: {csv.get('path', 'the file')}: it has column(s) "
               f"{', '.join(loaded.unmapped_weather)} that [data.columns] does not map; they "
               "are not read", file=sys.stderr)
+    for line in loaded.warnings:
+        print(f"forecast: warning: {line}", file=sys.stderr)
     daily = daily_module.to_daily(loaded.hourly, data["min_hours"])
     valid_days = daily.groupby("station", observed=True)["valid"].sum()
     empty = [str(station) for station in valid_days.index[valid_days.to_numpy() == 0]]

@@ -109,6 +109,9 @@ class Loaded:
     #: the file's columns with a canonical weather name that its mapping does not map
     #: (:func:`unmapped_weather`): not read, said on stderr as a warning
     unmapped_weather: list[str] = field(default_factory=list)
+    #: other things reading left out that the user may have meant, one sentence each
+    #: (a [data.units] entry for a column the mapping does not read), said on stderr
+    warnings: list[str] = field(default_factory=list)
     #: a CSV of one's own: its header, the mapped and the ignored columns
     raw_columns: list[str] = field(default_factory=list)
 
@@ -362,8 +365,12 @@ def load_csv(spec: dict) -> Loaded:
     del tables
     frame, flags = mapped_frame(raw, spec, str(path))
     hourly, converted = hourly_values(validate_hourly(frame, str(path)), str(path))
+    # a unit of a column the mapping does not read converts nothing: not said to
+    mapped = set(spec.get("columns") or {})
+    units = {k: v for k, v in (spec.get("units") or {}).items() if k in mapped}
+    stray = [k for k in (spec.get("units") or {}) if k not in mapped]
     notes = [f"{column} converted from {unit} to {CANONICAL_UNITS[column]}"
-             for column, (unit, _, _) in unit_conversions(spec.get("units")).items()]
+             for column, (unit, _, _) in unit_conversions(units).items()]
     clock = _clock(spec)
     if isinstance(clock, ZoneInfo):
         offset = standard_offset(clock, int(hourly["time"].dt.year.min()))
@@ -378,7 +385,10 @@ def load_csv(spec: dict) -> Loaded:
         raise DataError(f"[data.coordinates]: {', '.join(unknown)} is not a station of {path} "
                         f"(its stations: {', '.join(sorted(hourly['station'].unique())[:20])})")
     return Loaded(hourly, "csv", files,
-                  units=dict(spec.get("units") or {}), source_flags=flags,
+                  units=units, source_flags=flags,
+                  warnings=[f"[data.units] gives a unit for {', '.join(stray)}, which "
+                            "[data.columns] does not map; nothing is converted"] if stray
+                  else [],
                   coordinates=coordinates, notes=notes + ([converted] if converted else []),
                   unmapped_weather=unmapped_weather(raw.columns, spec),
                   raw_columns=[str(c) for c in raw.columns])

@@ -936,6 +936,24 @@ def test_known_other_units_are_converted_to_the_canonical_ones(tmp_path):
     assert "wind_speed converted from km/h to m/s" in us.notes and len(us.notes) == 6
 
 
+def test_a_unit_for_a_column_the_mapping_does_not_read_converts_nothing(tmp_path, cli):
+    """[data.units] temp = "K" with temp unmapped: no 'temp converted from K' (nothing
+    was), but a warning that the unit names a column not read."""
+    csv = write_csv(tmp_path / "site.csv", hourly_rows())
+    spec = {"path": csv, "station": "S", "time_column": "timestamp",
+            "columns": {"pm25": "PM25", "wind_speed": "WS"}, "units": {"temp": "K",
+                                                                      "wind_speed": "km/h"}}
+    loaded = sources.load_csv(spec)
+    assert loaded.notes == ["wind_speed converted from km/h to m/s"]
+    assert loaded.units == {"wind_speed": "km/h"}
+    config = write_config(tmp_path / "c.toml", {"dataset": "csv", **spec})
+    code, out, err = cli("data", "--config", config)
+    assert code == 0, err
+    assert "temp converted" not in out + err and "wind_speed converted" in out
+    assert ("warning: [data.units] gives a unit for temp, which [data.columns] does not map; "
+            "nothing is converted") in err
+
+
 def test_a_folder_or_a_pattern_of_files_reads_as_one_table(tmp_path, cli_error):
     times = pd.date_range("2012-01-01", periods=48, freq="h")
     parts = {name: pd.DataFrame({"t": times.strftime("%Y-%m-%d %H:%M"), "site": name,
