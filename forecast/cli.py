@@ -77,10 +77,13 @@ def _add_config_flags(parser: argparse.ArgumentParser, only: set[str] | None = N
             parser.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction,
                                 default=None, help=helptext)
         elif isinstance(default, list):
+            metavar = "A,B,..."
+            if (section, key) == ("task", "heating_season"):
+                metavar = "MM-DD,MM-DD"
+                helptext += ": its first and last day, two MM-DD days (may wrap the new year)"
             parser.add_argument(flag, dest=dest,
                                 type=_list_parser(default, LIST_TYPES.get((section, key))),
-                                default=None,
-                                metavar="A,B,...", help=helptext)
+                                default=None, metavar=metavar, help=helptext)
         else:
             choices = CHOICES.get((section, key))
             metavar = "{" + ",".join(choices) + "}" if choices else key.upper()
@@ -327,23 +330,32 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_flags(train)
     train.set_defaults(handler=cmd_train)
 
-    report = commands.add_parser("report", help="rebuild report.html/report.md of a run")
-    report.add_argument("run_dir")
+    report = commands.add_parser(
+        "report", help="rebuild report.html/report.md of a run",
+        description="Rebuild report.html and report.md of a finished run from its files.")
+    report.add_argument("run_dir", help="the run's folder (as forecast run printed it)")
     report.set_defaults(handler=cmd_report)
 
-    predict = commands.add_parser("predict", help="tomorrow's forecast from a finished run")
-    predict.add_argument("run_dir")
+    predict = commands.add_parser(
+        "predict", help="tomorrow's forecast from a finished run",
+        description="Forecast the day after the latest data day with a finished run's "
+                    "stored models.")
+    predict.add_argument("run_dir", help="the run's folder (as forecast run printed it)")
     predict.add_argument("--data-dir", help="folder with the latest data (default: as the run)")
-    predict.add_argument("--weather", help="forecast mode: a CSV of the target day's hourly "
-                         "weather forecast (time, station, temp, dewp, pres, wind_speed, "
-                         "wind_dir, rain, snow)")
-    predict.add_argument("--since", metavar="DATE",
-                         help="forecast every issue day from DATE to the latest data day and "
-                              "score the models on the target days after the run's data")
-    predict.add_argument("--path", help="a run on a CSV of one's own: read this file (newer "
-                                        "data in the same format) instead of the run's")
+    predict.add_argument("--weather", metavar="FILE",
+                         help="forecast mode: a CSV of the weather forecast for the hours of "
+                              "the day after the data's last day, with a time column (and "
+                              "station, temp, dewp, pres, wind_speed, wind_dir, rain, snow, "
+                              "or the data's own column names)")
+    predict.add_argument("--since", metavar="YYYY-MM-DD",
+                         help="forecast every issue day from this day to the latest data day "
+                              "and score the models on the target days after the run's data")
+    predict.add_argument("--path", metavar="FILE",
+                         help="a run on a CSV of one's own: read this file (newer data in the "
+                              "same format) instead of the run's")
     predict.add_argument("--out", metavar="FILE", help="write the forecasts as a CSV")
-    predict.add_argument("--json", action="store_true")
+    predict.add_argument("--json", action="store_true",
+                         help="print one JSON object (headlines and forecasts)")
     predict.set_defaults(handler=cmd_predict)
     return parser
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -62,6 +63,22 @@ def test_python_m_forecast_help():
     sub = subprocess.run([sys.executable, "-m", "forecast", "data", "--help"],
                          capture_output=True, text=True, timeout=60)
     assert sub.returncode == 0 and "--data-dir" in sub.stdout and "--json" in sub.stdout
+
+
+def test_the_help_of_report_predict_and_heating_season_says_what_they_take():
+    """Every argument of report and predict has a description; the dates' forms are said."""
+    from forecast.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions
+                    if isinstance(a, argparse._SubParsersAction)).choices
+    for name in ("report", "predict"):
+        assert commands[name].description, name
+        for action in commands[name]._actions:
+            assert action.help, f"{name} {action.dest}"
+    predict = commands["predict"].format_help()
+    assert "--since YYYY-MM-DD" in predict and "--weather FILE" in predict
+    assert "day after the data's last day, with a time" in " ".join(predict.split())
+    assert "--heating-season MM-DD,MM-DD" in commands["run"].format_help()
 
 
 def test_unknown_flag_and_missing_command_are_one_line(cli_error):
