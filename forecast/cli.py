@@ -77,10 +77,13 @@ def _add_config_flags(parser: argparse.ArgumentParser, only: set[str] | None = N
             parser.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction,
                                 default=None, help=helptext)
         elif isinstance(default, list):
+            metavar = "A,B,..."
+            if (section, key) == ("task", "heating_season"):
+                metavar = "MM-DD,MM-DD"
+                helptext += ": its first and last day, two MM-DD days (may wrap the new year)"
             parser.add_argument(flag, dest=dest,
                                 type=_list_parser(default, LIST_TYPES.get((section, key))),
-                                default=None,
-                                metavar="A,B,...", help=helptext)
+                                default=None, metavar=metavar, help=helptext)
         else:
             choices = CHOICES.get((section, key))
             metavar = "{" + ",".join(choices) + "}" if choices else key.upper()
@@ -209,6 +212,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from models.training import check_hardware
 
     check_hardware(config["training"])
+    if args.save:
+        _check_writable(Path(args.save))        # before the fit, not after it
     loaded, frame = load_data(config)
     task, _ = drop_uninformative(make_task(loaded, frame, config))
     forecaster = models.NetworkForecaster.from_config(args.network, config,
@@ -229,13 +234,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_whole(path: Path, write) -> None:
-    """``write(partial)``, then the partial file renamed to ``path``: never a half-written
-    file under the asked name; one line for a path that cannot be written."""
+def _check_writable(path: Path) -> None:
+    """One line for a file path that cannot be written: checked before the work whose
+    result it is to hold."""
     if not path.parent.is_dir():
         raise DataError(f"{path}: cannot write (no folder {path.parent})")
     if path.is_dir():
         raise DataError(f"{path}: cannot write (a folder)")
+    if not os.access(path.parent, os.W_OK):
+        raise DataError(f"{path}: cannot write (the folder {path.parent} is not writable)")
+
+
+def _write_whole(path: Path, write) -> None:
+    """``write(partial)``, then the partial file renamed to ``path``: never a half-written
+    file under the asked name; one line for a path that cannot be written."""
+    _check_writable(path)
     partial = path.with_name(path.name + ".partial")
     try:
         write(partial)
@@ -262,6 +275,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if out is not None and out.exists() and out.resolve().is_relative_to(run_dir.resolve()):
         raise DataError(f"{out}: a file of the run {run_dir}; --out must not overwrite it "
                         "(write the forecasts elsewhere)")
+    if out is not None:
+        _check_writable(out)                    # before the forecasts, not after them
     table = predict_latest(run_dir, data_dir=args.data_dir, weather=args.weather,
                            since=args.since, path=args.path)
     scores, scored = new_day_scores(table) if args.since else (None, None)
@@ -320,23 +335,32 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_flags(train)
     train.set_defaults(handler=cmd_train)
 
-    report = commands.add_parser("report", help="rebuild report.html/report.md of a run")
-    report.add_argument("run_dir")
+    report = commands.add_parser(
+        "report", help="rebuild report.html/report.md of a run",
+        description="Rebuild report.html and report.md of a finished run from its files.")
+    report.add_argument("run_dir", help="the run's folder (as forecast run printed it)")
     report.set_defaults(handler=cmd_report)
 
-    predict = commands.add_parser("predict", help="tomorrow's forecast from a finished run")
-    predict.add_argument("run_dir")
+    predict = commands.add_parser(
+        "predict", help="tomorrow's forecast from a finished run",
+        description="Forecast the day after the latest data day with a finished run's "
+                    "stored models.")
+    predict.add_argument("run_dir", help="the run's folder (as forecast run printed it)")
     predict.add_argument("--data-dir", help="folder with the latest data (default: as the run)")
-    predict.add_argument("--weather", help="forecast mode: a CSV of the target day's hourly "
-                         "weather forecast (time, station, temp, dewp, pres, wind_speed, "
-                         "wind_dir, rain, snow)")
-    predict.add_argument("--since", metavar="DATE",
-                         help="forecast every issue day from DATE to the latest data day and "
-                              "score the models on the target days after the run's data")
-    predict.add_argument("--path", help="a run on a CSV of one's own: read this file (newer "
-                                        "data in the same format) instead of the run's")
+    predict.add_argument("--weather", metavar="FILE",
+                         help="forecast mode: a CSV of the weather forecast for the hours of "
+                              "the day after the data's last day, with a time column (and "
+                              "station, temp, dewp, pres, wind_speed, wind_dir, rain, snow, "
+                              "or the data's own column names)")
+    predict.add_argument("--since", metavar="YYYY-MM-DD",
+                         help="forecast every issue day from this day to the latest data day "
+                              "and score the models on the target days after the run's data")
+    predict.add_argument("--path", metavar="FILE",
+                         help="a run on a CSV of one's own: read this file (newer data in the "
+                              "same format) instead of the run's")
     predict.add_argument("--out", metavar="FILE", help="write the forecasts as a CSV")
-    predict.add_argument("--json", action="store_true")
+    predict.add_argument("--json", action="store_true",
+                         help="print one JSON object (headlines and forecasts)")
     predict.set_defaults(handler=cmd_predict)
     return parser
 

@@ -33,6 +33,7 @@ from .progress import RunProgress
 from .refit import refit
 from .registry import BASELINE_MODELS
 from .results import ModelEntry, RunResult, representative
+from .schema import WEATHER_COLUMNS
 from .task import ForecastTask, build_task, drop_uninformative
 
 DISPLAY = RunProgress()
@@ -91,10 +92,27 @@ def load_data(config: dict, notes_to_stderr: bool = True, summary_only: bool = F
         loaded.hourly, quality.QualityRules.from_config(config["quality"]), loaded.source_flags)
     if config["quality"]["strict"] and (error := quality.strict_error(loaded.quality)):
         raise error
+    if (config["task"]["mode"] == "forecast" and not summary_only
+            and not any(c in loaded.hourly.columns for c in WEATHER_COLUMNS)):
+        # its models would read nothing of the target day, and the report would say
+        # they read its observed weather: refused, not warned
+        unread = loaded.unmapped_weather
+        raise DataError(
+            "forecast mode reads the target day's weather, and the data have no weather "
+            f"column ({', '.join(WEATHER_COLUMNS)}) with a value: "
+            + (f"map the file's {', '.join(unread)} in [data.columns]" if unread
+               else "map the file's weather columns in [data.columns]")
+            + ", or run --mode observed")
     for line in loaded.notes if notes_to_stderr else ():
         print(f"forecast: note: {line}", file=sys.stderr)
     for line in quality.warnings_for(loaded.quality):
         print(f"forecast: {line}", file=sys.stderr)
+    if loaded.unmapped_weather:
+        print(f"forecast: warning: {csv.get('path', 'the file')}: it has column(s) "
+              f"{', '.join(loaded.unmapped_weather)} that [data.columns] does not map; they "
+              "are not read", file=sys.stderr)
+    for line in loaded.warnings:
+        print(f"forecast: warning: {line}", file=sys.stderr)
     daily = daily_module.to_daily(loaded.hourly, data["min_hours"])
     valid_days = daily.groupby("station", observed=True)["valid"].sum()
     empty = [str(station) for station in valid_days.index[valid_days.to_numpy() == 0]]
@@ -768,6 +786,17 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def stored_config(config: dict) -> dict:
+    """``config`` as the run folder stores it: the data's ``path`` and ``data_dir``
+    absolute (a relative one is read from the folder the run was started in), so that
+    ``forecast predict`` finds the data from any folder."""
+    data = dict(config["data"])
+    for key in ("path", "data_dir"):
+        if data.get(key):
+            data[key] = os.path.abspath(Path(data[key]).expanduser())
+    return {**config, "data": data}
+
+
 def run(config: dict) -> Path:
     """Run the whole pipeline for a validated config; return the run directory."""
     started = time.perf_counter()
@@ -790,7 +819,7 @@ def run(config: dict) -> Path:
             progress(f"{name} not built: {why}")
         remove_stale_temporaries(tmp.parent)
         tmp = make_temporary(tmp)
-        (tmp / "config.toml").write_text(config_module.dumps(config))
+        (tmp / "config.toml").write_text(config_module.dumps(stored_config(config)))
         folds, training = fit_folds(task, loaded.dataset, config)
         task, fitted = folds[-1].task, folds[-1].fitted
         if any(f.fitted.predictions.empty for f in folds):

@@ -35,7 +35,7 @@ from .task import without_features
 
 def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
                  mapping: dict | None = None, rain_is_flag: bool = False,
-                 rules: QualityRules | None = None) -> pd.DataFrame:
+                 rules: QualityRules | None = None, data_columns=()) -> pd.DataFrame:
     """The target day's hourly weather forecast from the CSV ``path``, as HourlyFrame rows
     (``pm25`` missing) to append to ``hourly``, the run's data up to the issue day, whose
     last hour per station is ``last_hour``.
@@ -55,10 +55,13 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
     Values the data's quality rules (``rules``, :func:`forecast.quality.impossible_values`)
     call impossible — a missing-value code, a temperature of 10⁹ °C — are set missing
     before the hours are made, as the data's are, and ``attrs["flagged"]`` says so.
+    Columns the data's reading ignores are ignored here too: those of the data file's
+    header ``data_columns`` that are not read, and pollutants (PM10, SO2, ...); any
+    other column is refused as unknown (a misspelt weather column would be lost).
     """
 
-    from .schema import WEATHER_COLUMNS, station_time_order
-    from .sources import _clock, _parse_time, mapped_frame, read_table
+    from .schema import NUMERIC_WEATHER, WEATHER_COLUMNS, station_time_order
+    from .sources import _clock, _numbers, _parse_time, mapped_frame, read_table
 
     try:
         data = path.read_bytes()
@@ -68,8 +71,14 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
     if "station" in frame.columns:
         frame["station"] = frame["station"].astype(str)
     present = [c for c in WEATHER_COLUMNS if c in hourly.columns]
+    read = _read_columns(mapping)
+    if mapping and not mapping.get("station_column") and "station" in map(str, data_columns):
+        read.discard("station")          # the data's station column too is not read
+    ignored = [c for c in frame.columns if str(c) not in read and (
+        str(c) in set(map(str, data_columns)) or _is_pollutant(c))]
+    frame = frame.drop(columns=ignored)       # as the data's reading ignores them
     canonical = set(frame.columns) <= {"time", "station", *present}
-    own_format, own_format_note = False, None
+    own_format, own_format_note, text_flags = False, None, []
     if mapping is not None:
         # the data's own format: its time column(s), station column and mapped columns
         # (or, a row per parameter, its parameter and value columns); a file that fits
@@ -91,7 +100,7 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
                 raise DataError(f"{path}: unknown column(s) {', '.join(map(str, unknown))}; "
                                 f"expected the data's columns ({', '.join(map(str, own))}) "
                                 f"or time, station and {', '.join(present)}")
-            frame, _ = mapped_frame(frame, mapping, str(path), require_pm25=False)
+            frame, text_flags = mapped_frame(frame, mapping, str(path), require_pm25=False)
             own_format = True
             if canonical:      # names that fit both: say which reading was taken
                 said = ", ".join(f"{k} {v}" for k, v in (mapping.get("units") or {}).items())
@@ -155,16 +164,43 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
     order = station_time_order(frame["station"], frame["time"], str(path))  # times rise
     frame = frame.iloc[order].reset_index(drop=True)
     frame["pm25"] = np.nan
-    frame, report = impossible_values(frame, rules or QualityRules())
+    if not own_format:      # text in a number column ("abc", "---") as the data's: missing
+        text_flags = [flag for column in NUMERIC_WEATHER if column in frame.columns
+                      if (flag := _numbers(frame, column, str(path))) is not None]
+    frame, report = impossible_values(frame, rules or QualityRules(), text_flags)
     frame, note = weather_hours(frame, str(path), rain_is_flag=rain_is_flag,
                                 label_end=own_format and mapping.get("time_label") == "end")
     frame.attrs["note"] = "; ".join(n for n in (own_format_note, note) if n) or None
     first = report.first()
     frame.attrs["flagged"] = None if first is None else (
-        f"warning: {report.total} value(s) of the weather forecast are impossible by the "
-        f"[quality] rules and set missing (those inputs are imputed); the first: "
-        f"{first.describe()}")
+        f"warning: {report.total} value(s) of the weather forecast are "
+        + ("not numbers or " if text_flags else "")
+        + "impossible by the [quality] rules and set missing (those inputs are imputed); "
+        f"the first: {first.describe()}")
     return frame
+
+
+def _read_columns(mapping: dict | None) -> set[str]:
+    """The columns a weather file's reading may read: the canonical ones, and for a
+    run on a CSV of one's own those of its ``[data]`` mapping."""
+    from .schema import WEATHER_COLUMNS
+
+    read = {"time", "station", *WEATHER_COLUMNS}
+    if mapping:
+        read |= {str(v) for v in (mapping.get("columns") or {}).values()}
+        read |= {str(c) for c in [*(mapping.get("time_columns") or []),
+                                  mapping.get("time_column"), mapping.get("station_column"),
+                                  mapping.get("parameter_column"),
+                                  mapping.get("value_column")] if c}
+    return read
+
+
+def _is_pollutant(column) -> bool:
+    """A pollutant's column (PM2.5, PM10, SO2, NO2, CO, O3 in any case): no weather."""
+    from .schema import EXTRA_POLLUTANTS
+
+    name = str(column).strip().lower().replace(".", "").replace("_", "")
+    return name in {"pm25", *EXTRA_POLLUTANTS}
 
 
 #: Weather columns interpolated in time; the others: wind_dir from the nearest time,
@@ -345,7 +381,8 @@ def latest_task(config: dict, result: RunResult, weather: Path | None = None,
                                 mapping=csv_spec(config["data"]) if loaded.dataset == "csv"
                                 else None,
                                 rain_is_flag=loaded.rain_is_flag,
-                                rules=QualityRules.from_config(config["quality"]))
+                                rules=QualityRules.from_config(config["quality"]),
+                                data_columns=loaded.raw_columns)
         for said in ("note", "flagged"):
             if forecast.attrs.get(said):
                 print(f"forecast: {forecast.attrs[said]}", file=sys.stderr)
@@ -415,6 +452,14 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
             raise DataError(f"--path is for a run on a CSV of one's own; {run_dir} ran on "
                             f"{config['data']['dataset']}")
         config["data"]["path"] = str(path)
+    elif config["data"]["dataset"] == "csv":
+        from .sources import csv_files
+
+        try:
+            csv_files(config["data"]["path"])
+        except DataError as exc:
+            raise DataError(f"{exc} (the data {run_dir} ran on); give its newer data "
+                            "with --path FILE") from None
     first_day = None
     if since is not None:
         first_day = pd.to_datetime(since, errors="coerce", format="%Y-%m-%d")

@@ -36,6 +36,7 @@ from .schema import (
     COMPASS_16,
     CSV_CANONICAL,
     READABLE_YEARS,
+    WEATHER_COLUMNS,
     _step_text,
     degrees_to_compass,
     hourly_values,
@@ -105,6 +106,14 @@ class Loaded:
     #: what reading the source converted, one sentence each (e.g. 30-minute values
     #: averaged into hours), said on stderr and in the run's data summary
     notes: list[str] = field(default_factory=list)
+    #: the file's columns with a canonical weather name that its mapping does not map
+    #: (:func:`unmapped_weather`): not read, said on stderr as a warning
+    unmapped_weather: list[str] = field(default_factory=list)
+    #: other things reading left out that the user may have meant, one sentence each
+    #: (a [data.units] entry for a column the mapping does not read), said on stderr
+    warnings: list[str] = field(default_factory=list)
+    #: a CSV of one's own: its header, the mapped and the ignored columns
+    raw_columns: list[str] = field(default_factory=list)
 
     @property
     def rain_is_flag(self) -> bool:
@@ -356,8 +365,12 @@ def load_csv(spec: dict) -> Loaded:
     del tables
     frame, flags = mapped_frame(raw, spec, str(path))
     hourly, converted = hourly_values(validate_hourly(frame, str(path)), str(path))
+    # a unit of a column the mapping does not read converts nothing: not said to
+    mapped = set(spec.get("columns") or {})
+    units = {k: v for k, v in (spec.get("units") or {}).items() if k in mapped}
+    stray = [k for k in (spec.get("units") or {}) if k not in mapped]
     notes = [f"{column} converted from {unit} to {CANONICAL_UNITS[column]}"
-             for column, (unit, _, _) in unit_conversions(spec.get("units")).items()]
+             for column, (unit, _, _) in unit_conversions(units).items()]
     clock = _clock(spec)
     if isinstance(clock, ZoneInfo):
         offset = standard_offset(clock, int(hourly["time"].dt.year.min()))
@@ -372,8 +385,28 @@ def load_csv(spec: dict) -> Loaded:
         raise DataError(f"[data.coordinates]: {', '.join(unknown)} is not a station of {path} "
                         f"(its stations: {', '.join(sorted(hourly['station'].unique())[:20])})")
     return Loaded(hourly, "csv", files,
-                  units=dict(spec.get("units") or {}), source_flags=flags,
-                  coordinates=coordinates, notes=notes + ([converted] if converted else []))
+                  units=units, source_flags=flags,
+                  warnings=[f"[data.units] gives a unit for {', '.join(stray)}, which "
+                            "[data.columns] does not map; nothing is converted"] if stray
+                  else [],
+                  coordinates=coordinates, notes=notes + ([converted] if converted else []),
+                  unmapped_weather=unmapped_weather(raw.columns, spec),
+                  raw_columns=[str(c) for c in raw.columns])
+
+
+def unmapped_weather(columns, spec: dict) -> list[str]:
+    """The file's ``columns`` named as a canonical weather column (temp, wind_dir, ...;
+    in any case) whose canonical name ``spec``'s ``[data.columns]`` does not map: columns
+    a user likely meant to read, which are not. None for a file whose headers are not
+    quantities (a row per parameter, a column per station)."""
+    if spec.get("parameter_column") or spec.get("stations_in_columns"):
+        return []
+    mapping = {str(k): str(v) for k, v in (spec.get("columns") or {}).items()}
+    used = {*mapping.values(), *(spec.get("time_columns") or []), spec.get("time_column"),
+            spec.get("station_column")}
+    return [str(c) for c in columns if str(c) not in used
+            and str(c).strip().lower() in WEATHER_COLUMNS
+            and str(c).strip().lower() not in mapping]
 
 
 def csv_files(path_text: str) -> list[Path]:
@@ -393,7 +426,7 @@ def csv_files(path_text: str) -> list[Path]:
         if not paths:
             raise DataError(f"{path}: no file matches")
         return paths
-    raise DataError(f"{path}: no such file")
+    raise DataError(f"{os.path.abspath(path)}: no such file")     # where it looked
 
 
 def _station_steps(time: pd.Series, station: pd.Series):
@@ -866,11 +899,27 @@ def _time_from_parts(raw: pd.DataFrame, parts: list[str], source: str,
         raise DataError(f"{source}: unparseable date ({str(exc).splitlines()[0]})") from None
 
 
+def _order_hint(text: str) -> str:
+    """For a date written with its day and month in numbers either way round (13/03/2013),
+    which no time_format read: how to give the order."""
+    match = re.match(r"\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{2,4})", text)
+    if not match:
+        return ""
+    example = f"%d{match[2]}%m{match[2]}%Y %H:%M"
+    if int(match[1]) > 12 >= int(match[3]):
+        return (f" (a day-first date; the rows before it were read month-first: set "
+                f"[data] time_format or --time-format, e.g. {example!r})")
+    return (f" (if the dates are day-first, set [data] time_format or --time-format, "
+            f"e.g. {example!r})")
+
+
 def _shown(value) -> str:
     """A cell as a message shows it: text quoted, a number as written (25, not
     np.int64(25))."""
     if isinstance(value, str):
         return repr(value)
+    if pd.isna(value):
+        return "(empty or n/a)"
     number = float(value) if isinstance(value, (int, float, np.number)) else None
     return f"{number:g}" if number is not None else str(value)
 
@@ -977,7 +1026,8 @@ def _parse_time(values: pd.Series, source: str, fmt: str | None,
     codes, distinct = pd.factorize(values)
     if (codes < 0).any():
         row = int(np.flatnonzero(codes < 0)[0])
-        raise DataError(f"{source}: unparseable date {_shown(values.iloc[row])} on data row {row + 1}")
+        raise DataError(f"{source}: no date on data row {row + 1} (its time cell is empty "
+                        "or n/a)")
     # codes number the texts in order of appearance: each one's first row, in that order
     first_row = pd.Series(codes).drop_duplicates().index.to_numpy()
     parsed, aware = _parse_distinct(pd.Series(distinct), source, fmt, clock, end, first_row)
@@ -1016,7 +1066,8 @@ def _parse_distinct(values: pd.Series, source: str, fmt: str | None,
         first = int(np.flatnonzero(bad.to_numpy())[0])
         raise DataError(f"{source}: unparseable date {values.iloc[first]!r} on data row "
                         f"{int(first_row[first]) + 1}"
-                        + (f" (read with time_format {fmt!r})" if fmt else ""))
+                        + (f" (read with time_format {fmt!r})" if fmt
+                           else _order_hint(str(values.iloc[first]))))
     if hour_24.any():
         parsed = parsed + pd.to_timedelta(hour_24.astype(int), unit="D")
     if getattr(parsed.dt, "tz", None) is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -62,6 +63,22 @@ def test_python_m_forecast_help():
     sub = subprocess.run([sys.executable, "-m", "forecast", "data", "--help"],
                          capture_output=True, text=True, timeout=60)
     assert sub.returncode == 0 and "--data-dir" in sub.stdout and "--json" in sub.stdout
+
+
+def test_the_help_of_report_predict_and_heating_season_says_what_they_take():
+    """Every argument of report and predict has a description; the dates' forms are said."""
+    from forecast.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions
+                    if isinstance(a, argparse._SubParsersAction)).choices
+    for name in ("report", "predict"):
+        assert commands[name].description, name
+        for action in commands[name]._actions:
+            assert action.help, f"{name} {action.dest}"
+    predict = commands["predict"].format_help()
+    assert "--since YYYY-MM-DD" in predict and "--weather FILE" in predict
+    assert "day after the data's last day, with a time" in " ".join(predict.split())
+    assert "--heating-season MM-DD,MM-DD" in commands["run"].format_help()
 
 
 def test_unknown_flag_and_missing_command_are_one_line(cli_error):
@@ -173,6 +190,27 @@ def test_train_fits_one_network_and_saves_it(tmp_path, cli):
     saved = models.NetworkForecaster.load(path)
     assert saved.info["status"] == "ok" and saved.info["epochs_run"] == 2
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_train_and_predict_check_where_they_write_before_the_work(tmp_path, cli_error,
+                                                                 monkeypatch):
+    """--save into a missing folder or onto a folder: one line before any data is read
+    or network fitted, not after the fit."""
+    from forecast import pipeline
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the data were read before the target was checked")
+
+    monkeypatch.setattr(pipeline, "load_data", no_work)
+    line = cli_error("train", "mlp", "--dataset", "synthetic", "--accelerator", "cpu",
+                     "--save", str(tmp_path / "absent" / "mlp.pt"))
+    assert f"{tmp_path / 'absent' / 'mlp.pt'}: cannot write (no folder".lower() in line
+    line = cli_error("train", "mlp", "--dataset", "synthetic", "--accelerator", "cpu",
+                     "--save", str(tmp_path))
+    assert "cannot write (a folder)" in line
+    monkeypatch.setattr("forecast.predict.predict_latest", no_work)
+    line = cli_error("predict", str(tmp_path), "--out", str(tmp_path / "absent" / "f.csv"))
+    assert "cannot write (no folder" in line
 
 
 def test_train_with_forecasts_issued_at_other_hours(tmp_path, cli):

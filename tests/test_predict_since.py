@@ -259,3 +259,34 @@ def test_a_day_cut_short_on_a_standard_time_clock_says_so():
     assert "the data end at 22:00, before the day is over," in plain[0]
     assert ("the data end at 22:00, before the day is over (on Europe/London standard time, "
             "which the data are read on: in summer the wall clock's 23:00 is 22:00") in named[0]
+
+
+def test_a_run_on_a_relative_path_predicts_from_any_folder(later, tmp_path, monkeypatch,
+                                                           cli_error):
+    """A run started where ``path = "history.csv"`` is found stores the absolute path
+    (the user's config file is left as it is), so predict finds the data from elsewhere;
+    data that moved away are named where they were looked for, with --path to give them."""
+    import shutil
+    import tomllib
+
+    folder, _ = later
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(folder / "history.csv", data / "history.csv")
+    config = {"data": {"dataset": "csv", "path": "history.csv", "station": "S",
+                       "time_column": "time", "columns": {c: c for c in COLUMNS}},
+              "models": {"names": ["persistence", "ridge"], "combination": False},
+              "split": {"train_end": "2010-12-31", "val_end": "2011-06-30",
+                        "test_end": "2011-12-31", "folds": 1},
+              "diagnostics": {"capacity_sweep": False, "learning_curve": False},
+              "evaluation": {"n_boot": 20}, "run": {"out": str(tmp_path / "out"), "name": "r"}}
+    monkeypatch.chdir(data)
+    run_dir = run(load_config(overrides=config))
+    stored = tomllib.loads((run_dir / "config.toml").read_text())
+    assert stored["data"]["path"] == str(data / "history.csv")
+    monkeypatch.chdir(tmp_path)
+    assert set(predict_latest(run_dir)["model"]) == {"persistence", "ridge"}
+    (data / "history.csv").rename(data / "moved.csv")
+    line = cli_error("predict", run_dir)
+    assert f"{data / 'history.csv'}: no such file".lower() in line
+    assert "--path file" in line

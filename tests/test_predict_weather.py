@@ -133,6 +133,30 @@ def test_impossible_weather_values_are_set_missing_as_the_data_s_are(files, cli,
                                    forecasts["missing"]["pm25_forecast"])
 
 
+def test_text_in_a_weather_number_column_is_set_missing_as_the_data_s_is(files, cli, tmp_path):
+    """'abc' or '---' where a temperature belongs: missing and said so, as in the data
+    (not a traceback); in the data's own format too."""
+    from forecast.predict import read_weather
+
+    folder, run_dir = files
+    weather = pd.read_csv(folder / "weather.csv", dtype={"temp": object, "pres": object})
+    weather.loc[1, "temp"], weather.loc[2, "pres"] = "abc", "---"
+    text = tmp_path / "text.csv"
+    weather.to_csv(text, index=False)
+    code, out, err = cli("predict", run_dir, "--weather", text, "--json")
+    assert code == 0, err
+    assert ("2 value(s) of the weather forecast are not numbers or impossible by the "
+            "[quality] rules and set missing") in err
+    assert "the first: temp = 'abc' at S 2012-01-01 01:00 (text where a number belongs)" in err
+    history = load_data(load_config(run_dir / "config.toml"))[0].hourly
+    last_hour = history.groupby("station", observed=True)["time"].max()
+    mapping = {"station": "S", "time_column": "time", "time_format": "%Y-%m-%d %H:%M",
+               "columns": {c: c for c in COLUMNS}}
+    got = read_weather(text, history, last_hour, mapping=mapping)
+    assert np.isnan(got.loc[1, "temp"]) and np.isnan(got.loc[2, "pres"])
+    assert "temp = 'abc'" in got.attrs["flagged"]
+
+
 def test_a_weather_file_without_wind_leaves_the_wind_hour_counts_unknown(files, tmp_path):
     # not a calm, front-free day: the counts of calm and northerly hours are imputed
     folder, run_dir = files
@@ -213,6 +237,30 @@ def test_a_weather_file_in_the_data_s_own_format_reads_through_its_mapping(files
     own.assign(cloud=1.0).to_csv(tmp_path / "extra.csv", index=False)
     with pytest.raises(DataError, match="unknown column.s. cloud"):
         read_weather(tmp_path / "extra.csv", history, last_hour, mapping=mapping)
+
+
+def test_a_weather_file_may_have_the_columns_the_data_s_reading_ignores(files, tmp_path):
+    """The data's own file layout with its row number, pollutants and a station column
+    the mapping does not read (a fixed station): ignored as the data's reading ignores
+    them; a column the data's file does not have is still refused (a misspelt one)."""
+    folder, run_dir = files
+    result = RunResult.read(run_dir)
+    config = load_config(run_dir / "config.toml")
+    task, rows = latest_task(config, result, folder / "weather.csv")
+    history = pd.read_csv(folder / "history.csv")
+    history.insert(0, "No", range(len(history)))
+    history.assign(PM10=1.0, SO2=2.0, station="Elsewhere").to_csv(tmp_path / "history.csv",
+                                                                 index=False)
+    weather = pd.read_csv(folder / "weather.csv")
+    weather.insert(0, "No", range(len(weather)))
+    weather.assign(PM10=1.0, SO2=2.0, station="Elsewhere").to_csv(tmp_path / "weather.csv",
+                                                                 index=False)
+    config["data"]["path"] = str(tmp_path / "history.csv")
+    own, own_rows = latest_task(config, result, tmp_path / "weather.csv")
+    np.testing.assert_array_equal(own.X[own_rows], task.X[rows])
+    weather.assign(cloud=1.0).to_csv(tmp_path / "cloud.csv", index=False)
+    with pytest.raises(DataError, match=r"unknown column\(s\) cloud;"):
+        latest_task(config, result, tmp_path / "cloud.csv")
 
 
 def test_predict_reads_the_data_s_own_format_for_a_csv_run(files, tmp_path):

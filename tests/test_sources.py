@@ -56,6 +56,33 @@ def csv_config(tmp_path, csv_path: str, **extra) -> str:
 # ---------------------------------------------------------------- bad input via the CLI
 
 
+def test_weather_columns_the_mapping_leaves_out_are_named(tmp_path, cli, cli_error):
+    """A file with columns named temp or Wind_Speed that [data.columns] does not map: a
+    warning says they are not read; in forecast mode, with no weather read at all, an
+    error names them (the report would say the models read the target day's weather)."""
+    rows = [{"timestamp": r["timestamp"], "PM25": r["PM25"], "temp": r["T"],
+             "Wind_Speed": r["WS"], "T2": r["T"]} for r in hourly_rows()]
+    csv = write_csv(tmp_path / "site.csv", rows)
+    config = write_config(tmp_path / "c.toml", {
+        "dataset": "csv", "path": csv, "time_column": "timestamp",
+        "columns": {"pm25": "PM25"}})
+    code, _, err = cli("data", "--config", config)
+    assert code == 0, err
+    assert (f"warning: {csv}: it has column(s) temp, Wind_Speed that [data.columns] does not "
+            "map; they are not read") in err
+    line = cli_error("run", "--config", config, "--mode", "forecast", "--models", "persistence",
+                     "--out", tmp_path / "out", progress=True)
+    assert "forecast mode reads the target day's weather" in line
+    assert "map the file's temp, wind_speed in [data.columns], or run --mode observed" in line
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    # mapped (here temp to another column), a weather name is no longer reported
+    config = write_config(tmp_path / "c.toml", {
+        "dataset": "csv", "path": csv, "time_column": "timestamp",
+        "columns": {"pm25": "PM25", "temp": "T2", "wind_speed": "Wind_Speed"}})
+    code, _, err = cli("data", "--config", config)
+    assert code == 0 and "not map" not in err, err
+
+
 def test_csv_mapping_to_a_column_not_in_the_file(tmp_path, cli_error):
     csv = write_csv(tmp_path / "site.csv", hourly_rows())
     columns = {"pm25": "PM25", "temp": "TEMPERATURE"}
@@ -109,6 +136,31 @@ def test_unparseable_date_in_a_datetime_column(tmp_path, cli_error, bad):
     config = csv_config(tmp_path, write_csv(tmp_path / "site.csv", rows))
     line = cli_error("data", "--config", config)
     assert "unparseable date" in line and bad in line and "row 6" in line
+
+
+def test_day_first_dates_and_an_empty_time_cell_say_what_to_do(tmp_path, cli_error):
+    """13/01/2012 after twelve days read month-first: the line points to time_format; an
+    n/a time cell is said to be one, not 'unparseable date nan'."""
+    rows = hourly_rows(n=24 * 14)
+    for row in rows:
+        day = pd.Timestamp(row["timestamp"])
+        row["timestamp"] = f"{day:%d/%m/%Y %H:%M}"
+    config = csv_config(tmp_path, write_csv(tmp_path / "site.csv", rows))
+    line = cli_error("data", "--config", config)
+    assert "unparseable date '13/01/2012 00:00' on data row 289 (a day-first date" in line
+    assert "set [data] time_format or --time-format, e.g. '%d/%m/%y %h:%m'" in line
+    rows = hourly_rows()
+    rows[5]["timestamp"] = "n/a"
+    config = csv_config(tmp_path, write_csv(tmp_path / "site.csv", rows))
+    assert cli_error("data", "--config", config).endswith(
+        "no date on data row 6 (its time cell is empty or n/a)")
+    parts = [{"y": 2012, "m": 1, "d": 1, "h": h, "PM25": 10.0} for h in range(24)]
+    parts[3]["m"] = None
+    config = write_config(tmp_path / "c.toml", {
+        "dataset": "csv", "path": write_csv(tmp_path / "site.csv", parts),
+        "time_columns": ["y", "m", "d", "h"], "columns": {"pm25": "PM25"}})
+    assert "unparseable date: m=(empty or n/a) on data row 4" in cli_error("data", "--config",
+                                                                          config)
 
 
 def test_unparseable_date_in_year_month_day_hour_columns(tmp_path, cli_error):
@@ -882,6 +934,24 @@ def test_known_other_units_are_converted_to_the_canonical_ones(tmp_path):
     assert si.notes == [] and si.units == {"temp": "°C", "rain": "0/1 flag"}
     assert "temp converted from °F to °C" in us.notes
     assert "wind_speed converted from km/h to m/s" in us.notes and len(us.notes) == 6
+
+
+def test_a_unit_for_a_column_the_mapping_does_not_read_converts_nothing(tmp_path, cli):
+    """[data.units] temp = "K" with temp unmapped: no 'temp converted from K' (nothing
+    was), but a warning that the unit names a column not read."""
+    csv = write_csv(tmp_path / "site.csv", hourly_rows())
+    spec = {"path": csv, "station": "S", "time_column": "timestamp",
+            "columns": {"pm25": "PM25", "wind_speed": "WS"}, "units": {"temp": "K",
+                                                                      "wind_speed": "km/h"}}
+    loaded = sources.load_csv(spec)
+    assert loaded.notes == ["wind_speed converted from km/h to m/s"]
+    assert loaded.units == {"wind_speed": "km/h"}
+    config = write_config(tmp_path / "c.toml", {"dataset": "csv", **spec})
+    code, out, err = cli("data", "--config", config)
+    assert code == 0, err
+    assert "temp converted" not in out + err and "wind_speed converted" in out
+    assert ("warning: [data.units] gives a unit for temp, which [data.columns] does not map; "
+            "nothing is converted") in err
 
 
 def test_a_folder_or_a_pattern_of_files_reads_as_one_table(tmp_path, cli_error):
