@@ -240,6 +240,10 @@ def test_a_forecast_mode_run_fits_scores_and_reports_it(tmp_path):
     assert network.is_network and network.family == "gru_by_hour"
     assert np.isfinite(result.pooled["models"]["gru_by_hour"]["val"]["crps"])
     assert (run_dir / "models" / "gru_by_hour.pt").is_file()
+    # the report says how it trains, unlike the other networks
+    assert ("the networks trained with the MSE loss on log(1 + PM2.5); gru_by_hour with the "
+            "Poisson deviance on the target day's hourly PM2.5") in \
+        (run_dir / "report.md").read_text()
     inputs = next(line for line in (run_dir / "report.md").read_text().splitlines()
                   if line.startswith("- **Inputs**"))
     best = min(("ridge", "hgb_by_hour"),

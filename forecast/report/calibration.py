@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..calendars import describe_season
 from ..constants import DEFAULT_HEATING_SEASON, SEASONS, UNIT
+from ..registry import REGISTRY
 from ..uncertainty import CALIBRATION_BLOCKS, GROUPS, HEATING_MONTHS, OFFSETS
 from .document import Doc
 from .figures import figure_fan, figure_pit, figure_reliability
@@ -107,14 +108,20 @@ def section_uncertainty(doc: Doc, run: Run, figures: Path, featured: list[str],
     # a run stores its config resolved: target_transform is none or log1p, never auto
     transform = result.config.get("task", {}).get("target_transform", "none")
     target = "log(1 + PM2.5)" if transform == "log1p" else "PM2.5"
+    # networks that forecast the target day hour by hour train otherwise
+    by_hour = sorted({e.family for e in candidates if e.is_network
+                      and getattr(REGISTRY.get(e.family), "target_hours", False)})
+    by_hour_text = (f"; {', '.join(by_hour)} with the Poisson deviance on the target day's "
+                    "hourly PM2.5, its forecast the mean of its 24 hours" if by_hour else "")
     doc.heading(2, "Uncertainty and calibration", "uncertainty")
     doc.para(
         "Every model's forecast is a predictive distribution, given by its quantiles. "
         + (f"The networks are trained with the pinball loss on 99 quantile levels of "
-           f"{target} (a quantile head); the baselines give a point forecast. "
+           f"{target} (a quantile head){by_hour_text and ', but ' + by_hour_text[2:]}; "
+           "the baselines give a point forecast. "
            if loss == "pinball" else
            f"Each model gives a point forecast (the networks trained with the MSE loss on "
-           f"{target}). ")
+           f"{target}{by_hour_text}). ")
         + "A conformal recalibration fitted on each fold's validation year only then shifts "
         f"every quantile level in log space ({_log_space(result, recommended)}), so "
         "intervals widen with the level as the errors do; the test periods never enter it. "
