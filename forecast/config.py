@@ -363,6 +363,11 @@ def validate(config: dict) -> None:
         needs = [n for n in names if reads_target_hours([n])]
         raise DataError(f"model {needs[0]!r} forecasts from the target day's hourly weather: "
                         "it runs in forecast mode only (--mode forecast)")
+    sweep_model = config["diagnostics"]["sweep_model"]
+    if (sweep_model in ALL_MODELS and reads_target_hours([sweep_model])
+            and config["task"]["mode"] != "forecast"):
+        raise DataError(f"config: diagnostics.sweep_model = {sweep_model!r} forecasts from the "
+                        "target day's hourly weather: forecast mode only (--mode forecast)")
     task = config["task"]
     check_issue_hours(task["train_issue_hours"])
     check_holidays(task["holidays"])
@@ -541,8 +546,10 @@ def hourly_hours(config: dict) -> int:
 
 def target_hours(config: dict) -> bool:
     """Whether the task builds the target day's weather and PM2.5 hour by hour: when a
-    requested model reads them (forecast mode only, :func:`validate`)."""
-    return reads_target_hours(config["models"]["names"])
+    requested model (or the capacity sweep's) reads them (forecast mode only,
+    :func:`validate`)."""
+    return reads_target_hours([*config["models"]["names"],
+                               config["diagnostics"]["sweep_model"]])
 
 
 def dumps(config: dict) -> str:

@@ -426,7 +426,8 @@ def _other_hour_block(task: ForecastTask, source: IssueHourSource, hour: int,
                                                                    other.sequence_names,
                                                                    "sequence:")),
             "persistence": other.persistence[keep], "hourly": hourly,
-            # the target day, its weather and its hours are the end-of-day row's
+            # the target day, its weather and its hours are the end-of-day row's (their
+            # changes since the issue time too: from 23 h of day D, as that row reads them)
             **{name: (getattr(task, name)[at] if getattr(task, name) is not None else None)
                for name in ("target_hours", "y_hours")}}
 

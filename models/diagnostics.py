@@ -47,6 +47,7 @@ from forecast.rolling import compare
 from forecast.significance import significant
 from forecast.task import ForecastTask
 
+from .networks import NETWORKS
 from .pool import TrainingPool
 from .training import NetworkForecaster, TrainingFailed
 
@@ -215,6 +216,10 @@ def curve_plan(task: ForecastTask, model: NetworkForecaster, fractions,
         start = pd.Timestamp(train_days[-n_days])
         windows.append(task.with_splits(*ends, train_start=f"{start:%Y-%m-%d}"))
 
+    # losses in units of each window's target std, rescaled to the whole window's: an MSE
+    # by its square, a network by hour's Poisson deviance (of y / std) by the std itself
+    power = 1 if NETWORKS[model.kind].reads_target_hours else 2
+
     def table(summaries: list[dict]) -> pd.DataFrame:
         full_std = None
         rows = []
@@ -227,7 +232,8 @@ def curve_plan(task: ForecastTask, model: NetworkForecaster, fractions,
             std = summary.pop("target_std")
             if full_std is None:
                 full_std = std     # the largest window comes first
-            factor = (std / full_std) ** 2 if math.isfinite(std) and full_std else math.nan
+            factor = ((std / full_std) ** power if math.isfinite(std) and full_std
+                      else math.nan)
             rows.append({"fraction": float(fraction),
                          "n_train": int(window.mask("train").sum()), **summary,
                          "best_train_loss": summary["best_train_loss"] * factor,

@@ -240,11 +240,14 @@ class Scalers:
 
     def hourly_target(self, task: ForecastTask, rows: np.ndarray) -> torch.Tensor:
         """The target day's hourly PM2.5 of the rows (rows, 24) divided by the daily
-        target's training std, NaN where an hour has none (a target, never an input)."""
+        target's training std, NaN where an hour has none (a target, never an input);
+        a negative hour (``[quality] bounds`` may allow a monitor's small negatives)
+        counts as 0, the least a Poisson rate can be."""
         if task.y_hours is None:
             raise ValueError("the network trains on the target day's hours, which this task "
                              "lacks (build it in forecast mode with target_hours=True)")
-        return torch.from_numpy((task.y_hours[rows] / self.y_std).astype(np.float32))
+        hours = np.maximum(task.y_hours[rows], 0.0)    # NaN stays NaN
+        return torch.from_numpy((hours / self.y_std).astype(np.float32))
 
     def output_clip(self) -> tuple[float, float]:
         """The scaled output range kept: the training targets' range ± PREDICTION_MARGIN."""

@@ -428,3 +428,31 @@ def test_a_network_forecasts_its_rows_a_block_at_a_time(forecast_task, gru_by_ho
     monkeypatch.setattr(training, "EVAL_BATCH_SIZE", 8)
     np.testing.assert_allclose(gru_by_hour.predict(forecast_task, rows), whole, rtol=1e-6)
     assert max(built) == 16 and sum(built) == rows.sum()
+
+
+def test_the_sweep_model_may_be_gru_by_hour_in_forecast_mode_only():
+    """The capacity sweep's network reads what it reads: the task builds the target day's
+    hours for it, and outside forecast mode it is a one-line config error."""
+    swept = load_config(overrides={"task": {"mode": "forecast"},
+                                   "models": {"names": ["ridge", "mlp"]},
+                                   "diagnostics": {"sweep_model": "gru_by_hour"}})
+    assert target_hours(swept)
+    with pytest.raises(DataError, match="sweep_model = 'gru_by_hour'.*forecast mode only"):
+        load_config(overrides={"models": {"names": ["ridge", "mlp"]},
+                               "diagnostics": {"sweep_model": "gru_by_hour"}})
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_a_negative_hour_counts_as_zero_and_training_goes_on(forecast_task):
+    """[quality] bounds may let a monitor's small negative values through: the Poisson
+    deviance is undefined there, so the hourly target counts them as 0."""
+    from dataclasses import replace
+
+    y_hours = forecast_task.y_hours.copy()
+    train = np.flatnonzero(forecast_task.mask("train"))[:10]
+    y_hours[train, 3] = -1.0
+    task = replace(forecast_task, y_hours=y_hours)
+    model = by_hour_network(max_epochs=2).fit(task)
+    assert model.info["status"] == "ok" and np.isfinite(model.history["train_loss"]).all()
+    target = model.scalers_.hourly_target(task, train).numpy()
+    assert (target[:, 3] == 0).all() and np.isnan(target).sum() == np.isnan(y_hours[train]).sum()
