@@ -400,6 +400,23 @@ def validate(config: dict) -> None:
                         f"{', '.join(ACCELERATORS)}")
 
 
+CSV_ONLY_KEYS = ("path", "station", "station_column", "time_column", "time_columns",
+                 "time_format", "utc_offset", "time_zone", "time_label", "parameter_column",
+                 "value_column", "stations_in_columns", "wind_dir_degrees", "columns", "units",
+                 "coordinates")
+SYNTHETIC_ONLY_KEYS = ("synthetic_stations", "synthetic_start", "synthetic_end")
+
+
+def ignored_data_keys(data: dict) -> list[str]:
+    """The ``[data]`` keys set away from their defaults that the configured dataset does not
+    read: the CSV keys under a built-in or synthetic dataset, the synthetic ones under
+    any other (``data.columns`` or ``data.units`` under ``dataset = "beijing"``, say)."""
+    dataset = "csv" if data["dataset"].startswith("csv:") else data["dataset"]
+    unread = (() if dataset == "csv" else CSV_ONLY_KEYS) + (
+        () if dataset == "synthetic" else SYNTHETIC_ONLY_KEYS)
+    return [f"data.{k}" for k in unread if data[k] != DEFAULTS["data"][k]]
+
+
 def _check_data(data: dict) -> None:
     """The ``[data]`` options that only make sense together, and the synthetic period."""
     if data["station"] and data["station_column"]:

@@ -103,6 +103,11 @@ def load_data(config: dict, notes_to_stderr: bool = True, summary_only: bool = F
             + (f"map the file's {', '.join(unread)} in [data.columns]" if unread
                else "map the file's weather columns in [data.columns]")
             + ", or run --mode observed")
+    if ignored := config_module.ignored_data_keys(data):
+        print(f"forecast: warning: {', '.join(ignored)} "
+              + ("is" if len(ignored) == 1 else "are")
+              + f" not read for dataset {data['dataset']!r} (CSV keys are for --dataset "
+              "csv:PATH, synthetic_* for the synthetic data)", file=sys.stderr)
     for line in loaded.notes if notes_to_stderr else ():
         print(f"forecast: note: {line}", file=sys.stderr)
     for line in quality.warnings_for(loaded.quality):

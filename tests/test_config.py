@@ -334,3 +334,24 @@ def test_a_run_name_is_refused_when_hidden_or_too_long(name):
     owner has gone: a run named so would be lost."""
     with pytest.raises(DataError, match="config: run.name"):
         load_config(None, {"run": {"name": name}})
+
+
+def test_data_keys_the_dataset_does_not_read_are_named(capsys):
+    from forecast.config import ignored_data_keys
+    from forecast.pipeline import load_data
+
+    base = {"dataset": "synthetic", "synthetic_start": "2013-01-01",
+            "synthetic_end": "2013-06-30"}
+    assert ignored_data_keys(load_config(overrides={"data": base})["data"]) == []
+    config = load_config(overrides={"data": {**base, "units": {"temp": "°F"},
+                                             "time_format": "%d/%m/%Y %H:%M"}})
+    assert ignored_data_keys(config["data"]) == ["data.time_format", "data.units"]
+    load_data(config)
+    line = next(x for x in capsys.readouterr().err.splitlines() if "not read" in x)
+    assert "data.time_format, data.units are not read for dataset 'synthetic'" in line
+    # under a CSV the CSV keys are read and the synthetic period is not
+    csv = load_config(overrides={"data": {"dataset": "csv", "path": "x.csv",
+                                          "units": {"temp": "°F"},
+                                          "synthetic_end": "2013-06-30"}})["data"]
+    assert ignored_data_keys(csv) == ["data.synthetic_end"]
+    assert ignored_data_keys(DEFAULTS["data"]) == []
