@@ -354,7 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
                               "or the data's own column names)")
     predict.add_argument("--since", metavar="YYYY-MM-DD",
                          help="forecast every issue day from this day to the latest data day "
-                              "and score the models on the target days after the run's data")
+                              "and score the models on the target days after the run's data "
+                              "(forecast mode: with the data's observed weather of each "
+                              "target day, a perfect weather forecast)")
     predict.add_argument("--path", metavar="FILE",
                          help="a run on a CSV of one's own: read this file (newer data in the "
                               "same format) instead of the run's")

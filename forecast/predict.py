@@ -573,6 +573,7 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
         table.attrs["without_weather"] = without_weather   # {(station, issue day)}
         table.attrs["weather_given"] = weather is not None
     table.attrs["run_data_end"] = str(result.data.get("end", ""))[:10]
+    table.attrs["mode"] = task.mode
     return table
 
 
@@ -630,6 +631,10 @@ def new_day_scores(table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
         text += (f"; vs_{reference}: the RMSE difference from the recommended model with its "
                  "95 % block-bootstrap interval (ci_low, ci_high) and the Diebold–Mariano "
                  "p-value (dm_p)")
+    if table.attrs.get("mode") == "forecast":
+        text += (". Forecast mode: the target days' weather is the data's observed weather, "
+                 "a perfect weather forecast, so these scores are better than a real "
+                 "forecast would give (docs/results.md, 'When the weather forecast errs')")
     return scores.reset_index(), text + "."
 
 

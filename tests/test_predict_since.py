@@ -65,6 +65,10 @@ def test_every_day_since_is_forecast_and_the_new_days_scored(later):
     persistence = scores.set_index("model").loc["persistence"]
     assert persistence["ci_low"] <= persistence[f"vs_{recommended}"] <= persistence["ci_high"]
     assert 0 <= persistence["dm_p"] <= 1 and "Diebold–Mariano" in text
+    assert table.attrs["mode"] == "observed" and "perfect weather forecast" not in text
+    # forecast mode's past target days are given their observed weather: said so
+    table.attrs["mode"] = "forecast"
+    assert "the data's observed weather, a perfect weather forecast" in new_day_scores(table)[1]
 
 
 def test_nothing_new_is_said_plainly(later):
