@@ -33,6 +33,7 @@ import torch
 from forecast.constants import DEFAULT_TARGET_TRANSFORM
 from forecast.daily import nan_reduce
 from forecast.task import (
+    TARGET_HOUR_FEATURES,
     ForecastTask,
     inverse_target,
     target_hour_features,
@@ -301,5 +302,14 @@ def _target_hours(task: ForecastTask, rows: np.ndarray) -> np.ndarray:
     if task.target_hours is None:
         raise ValueError("the network reads the target day's hours, which this task lacks "
                          "(build it in forecast mode with target_hours=True)")
-    return target_hour_features(task.target_hours[rows],
-                                task.target_hour_names).astype(np.float32)
+    rows = np.asarray(rows)
+    index = np.flatnonzero(rows) if rows.dtype == bool else rows
+    # built a block of rows at a time into float32: the features of a row are its own, and
+    # the float64 temporaries of all training rows at once would take several times the
+    # result (about 6 GiB at 1,000 stations)
+    result = np.empty((len(index), 24, len(TARGET_HOUR_FEATURES)), dtype=np.float32)
+    block = max(1, BLOCK_VALUES // result[0].size)
+    for start in range(0, len(index), block):
+        result[start:start + block] = target_hour_features(
+            task.target_hours[index[start:start + block]], task.target_hour_names)
+    return result

@@ -456,3 +456,20 @@ def test_a_negative_hour_counts_as_zero_and_training_goes_on(forecast_task):
     assert model.info["status"] == "ok" and np.isfinite(model.history["train_loss"]).all()
     target = model.scalers_.hourly_target(task, train).numpy()
     assert (target[:, 3] == 0).all() and np.isnan(target).sum() == np.isnan(y_hours[train]).sum()
+
+
+def test_the_target_hours_features_are_built_a_block_of_rows_at_a_time(forecast_task,
+                                                                        monkeypatch):
+    """Built into float32 a block at a time (the float64 temporaries of every training
+    row at once took several times the result): the same values as all at once."""
+    from forecast.task import target_hour_features
+    from models import scaling
+
+    rows = forecast_task.mask("train")
+    whole = target_hour_features(forecast_task.target_hours[rows],
+                                 forecast_task.target_hour_names).astype(np.float32)
+    monkeypatch.setattr(scaling, "BLOCK_VALUES", 5 * whole[0].size)     # 5 rows a block
+    for given in (rows, np.flatnonzero(rows)):
+        blocks = scaling._target_hours(forecast_task, given)
+        assert blocks.dtype == np.float32
+        np.testing.assert_array_equal(blocks, whole)
