@@ -384,11 +384,11 @@ def load_csv(spec: dict) -> Loaded:
     if unknown:
         raise DataError(f"[data.coordinates]: {', '.join(unknown)} is not a station of {path} "
                         f"(its stations: {', '.join(sorted(hourly['station'].unique())[:20])})")
+    warnings = ([f"[data.units] gives a unit for {', '.join(stray)}, which "
+                 "[data.columns] does not map; nothing is converted"] if stray else [])
+    warnings += [ambiguous] if (ambiguous := day_month_ambiguity(raw, spec)) else []
     return Loaded(hourly, "csv", files,
-                  units=units, source_flags=flags,
-                  warnings=[f"[data.units] gives a unit for {', '.join(stray)}, which "
-                            "[data.columns] does not map; nothing is converted"] if stray
-                  else [],
+                  units=units, source_flags=flags, warnings=warnings,
                   coordinates=coordinates, notes=notes + ([converted] if converted else []),
                   unmapped_weather=unmapped_weather(raw.columns, spec),
                   raw_columns=[str(c) for c in raw.columns])
@@ -897,6 +897,32 @@ def _time_from_parts(raw: pd.DataFrame, parts: list[str], source: str,
                 + pd.to_timedelta(hour_24.astype(int), unit="D"))
     except (ValueError, OverflowError) as exc:
         raise DataError(f"{source}: unparseable date ({str(exc).splitlines()[0]})") from None
+
+
+def day_month_ambiguity(raw: pd.DataFrame, spec: dict) -> str | None:
+    """A warning when the dates of the time (or date) column, read without a
+    ``time_format``, are written with day and month in numbers (03/04/2013) and no one of
+    them has a number over 12 in either place: read month-first, as they are, a day-first
+    file of the first twelve days of its months would be read as other days without an
+    error. None otherwise."""
+    parts = spec.get("time_columns") or []
+    column = parts[0] if len(parts) == 2 else (None if parts else spec.get("time_column"))
+    pattern = r"^\s*(\d{1,2})([/.-])(\d{1,2})\2\d{2,4}(?:\s|$|T)"
+    if (spec.get("time_format") or column not in raw.columns or raw.empty
+            or not re.match(pattern, str(raw[column].iloc[0]))):   # ISO dates: at once
+        return None
+    texts = pd.Series(pd.unique(raw[column].astype("string").dropna()), dtype="string")
+    numbers = texts.str.extract(pattern)
+    if texts.empty or numbers[0].isna().any():
+        return None
+    first, second = numbers[0].astype(int), numbers[2].astype(int)
+    if first.max() > 12 or second.max() > 12 or (first == second).all():
+        return None
+    example = texts.iloc[int(np.argmax(first.to_numpy() != second.to_numpy()))]
+    separator = numbers[1].iloc[0]
+    return (f"the dates of {column} (e.g. {example!r}) are read month first (MM{separator}DD); "
+            "no day or month in them is over 12, so they could be day-first: if so, set "
+            f"[data] time_format or --time-format, e.g. '%d{separator}%m{separator}%Y %H:%M'")
 
 
 def _order_hint(text: str) -> str:

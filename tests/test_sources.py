@@ -138,7 +138,7 @@ def test_unparseable_date_in_a_datetime_column(tmp_path, cli_error, bad):
     assert "unparseable date" in line and bad in line and "row 6" in line
 
 
-def test_day_first_dates_and_an_empty_time_cell_say_what_to_do(tmp_path, cli_error):
+def test_day_first_dates_and_an_empty_time_cell_say_what_to_do(tmp_path, cli, cli_error):
     """13/01/2012 after twelve days read month-first: the line points to time_format; an
     n/a time cell is said to be one, not 'unparseable date nan'."""
     rows = hourly_rows(n=24 * 14)
@@ -149,6 +149,29 @@ def test_day_first_dates_and_an_empty_time_cell_say_what_to_do(tmp_path, cli_err
     line = cli_error("data", "--config", config)
     assert "unparseable date '13/01/2012 00:00' on data row 289 (a day-first date" in line
     assert "set [data] time_format or --time-format, e.g. '%d/%m/%y %h:%m'" in line
+    # twelve days day-first: every date reads month-first without an error, so a warning
+    for fmt, warned, example in (("%d/%m/%Y %H:%M", True, "02/01/2012 00:00"),
+                                 ("%m/%d/%Y %H:%M", True, "01/02/2012 00:00"),
+                                 ("%Y-%m-%d %H:%M", False, "")):
+        rows = hourly_rows(n=24 * 12)
+        for row in rows:
+            row["timestamp"] = f"{pd.Timestamp(row['timestamp']):{fmt}}"
+        config = csv_config(tmp_path, write_csv(tmp_path / "site.csv", rows))
+        code, _, err = cli("data", "--config", config)
+        assert code == 0 and ("could be day-first" in err) is warned, err
+        if warned:
+            assert (f"the dates of timestamp (e.g. '{example}') are read month first "
+                    "(MM/DD); no day or month in them is over 12") in err
+            assert "set [data] time_format or --time-format, e.g. '%d/%m/%Y %H:%M'" in err
+    config = csv_config(tmp_path, str(tmp_path / "site.csv"), time_format="%Y-%m-%d %H:%M")
+    assert "could be day-first" not in cli("data", "--config", config)[2]
+    spec = {"time_column": "t"}
+    month_first = pd.DataFrame({"t": ["01/12/2012 00:00", "01/13/2012 00:00"]})
+    assert sources.day_month_ambiguity(month_first, spec) is None
+    same = pd.DataFrame({"t": ["01/01/2012 00:00", "02/02/2012 00:00"]})
+    assert sources.day_month_ambiguity(same, spec) is None
+    dates = pd.DataFrame({"d": ["3.4.2012", "4.4.2012"], "h": [0, 0]})
+    assert "(MM.DD)" in sources.day_month_ambiguity(dates, {"time_columns": ["d", "h"]})
     rows = hourly_rows()
     rows[5]["timestamp"] = "n/a"
     config = csv_config(tmp_path, write_csv(tmp_path / "site.csv", rows))
