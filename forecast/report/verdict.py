@@ -361,7 +361,10 @@ def _networks_against_baselines(run: Run, chosen: str | None) -> list[str]:
            else "not significantly different" + split_tests(c))
     if chosen in result.entries and result.entries[chosen].is_network:
         # validation chose a network over every baseline; the test periods do not back it
-        return [f"{head}: {how}. Validation chose {chosen} over {baseline}, but **the "
+        which = ("" if chosen == best else
+                 f" (the simplest model within noise of the lowest validation scores; {best} "
+                 "validates best of the networks)")
+        return [f"{head}: {how}. Validation chose {chosen}{which} over {baseline}, but **the "
                 f"{where} do{'' if run.n_folds > 1 else 'es'} not confirm a gain of the "
                 f"networks** over it: {cost_clause(run, best, baseline)}."]
     text = (f"{head}: {how}. **The deep models did not earn their place** on their own on "
