@@ -353,7 +353,8 @@ def load_csv(spec: dict) -> Loaded:
             raise DataError(f"{one} holds the same bytes as {by_digest[digest]}: a folder's "
                             "files are read as one table, each once")
         by_digest[digest] = str(one)
-        tables.append(read_table(data, str(one)))
+        tables.append(read_table(data, str(one), text_columns=tuple(
+            filter(None, [spec.get("station_column")]))))
     raw = tables[0]
     if len(tables) > 1:
         for one, table in zip(paths[1:], tables[1:], strict=True):
@@ -772,10 +773,12 @@ def _dialect(data: bytes) -> dict:
     return {"sep": sep, **({"decimal": ","} if decimal_comma else {})}
 
 
-def read_table(data: bytes, source: str, min_columns: int = 2) -> pd.DataFrame:
+def read_table(data: bytes, source: str, min_columns: int = 2,
+               text_columns: tuple = ()) -> pd.DataFrame:
     """A CSV file's bytes as a table: commas, semicolons, tabs or bars (:func:`_dialect`),
     UTF-8 or Windows-1252; DataError, naming ``source``, for what is no table (rows
-    under a header of at least ``min_columns`` columns)."""
+    under a header of at least ``min_columns`` columns). ``text_columns`` (those the
+    file has) are read as text, not numbers: station codes 001 and 01 stay themselves."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         # a spreadsheet's "Unicode text" export
         try:
@@ -786,7 +789,8 @@ def read_table(data: bytes, source: str, min_columns: int = 2) -> pd.DataFrame:
         raise DataError(f"{source}: the file is empty")
     if b"\x00" in data[:4096]:
         raise DataError(f"{source}: not a CSV file (binary content)")
-    options = dict(na_values=["NA", ""], low_memory=False, **_dialect(data))
+    options = dict(na_values=["NA", ""], low_memory=False, **_dialect(data),
+                   **({"dtype": dict.fromkeys(text_columns, str)} if text_columns else {}))
     encoding = "utf-8"
     try:
         try:

@@ -1351,3 +1351,23 @@ def test_blank_and_missing_station_names_are_counted_once_each():
                           "pm25": 10.0})
     with pytest.raises(DataError, match=r"3 row\(s\) without a station, the first on data row 2"):
         validate_hourly(frame, "x")
+
+
+def test_station_codes_with_leading_zeros_keep_them(tmp_path, cli, cli_error):
+    """A station column of codes such as 001 and 002 was read as numbers: the stations
+    became 1 and 2, --stations 001 was refused as unknown, and codes 01 and 1 merged into
+    one station whose hours were 'duplicated'."""
+    rows = [dict(r, site="001" if k % 2 else "002") for k, r in enumerate(hourly_rows(96))]
+    for k, r in enumerate(rows):
+        r["timestamp"] = hourly_rows(48)[k // 2]["timestamp"]
+    config = csv_config(tmp_path, write_csv(tmp_path / "sites.csv", rows),
+                        station_column="site")
+    code, out, err = cli("data", "--config", config, "--stations", "001", "--json")
+    assert code == 0, err
+    assert json.loads(out)["stations"] == ["001"]
+    rows = [dict(r, site="01" if k % 2 else "1") for k, r in enumerate(rows)]
+    config = csv_config(tmp_path, write_csv(tmp_path / "sites.csv", rows),
+                        station_column="site")
+    code, out, err = cli("data", "--config", config, "--json")
+    assert code == 0, err
+    assert sorted(json.loads(out)["stations"]) == ["01", "1"]
