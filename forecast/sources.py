@@ -1075,6 +1075,18 @@ def _parse_distinct(values: pd.Series, source: str, fmt: str | None,
     """:func:`_parse_time` of distinct texts, and whether they carried UTC offsets (then
     they are on ``clock`` already); ``first_row`` is the data row where each first
     occurs, for the messages."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        # pandas reads a number as nanoseconds since 1970: Unix seconds, or 2014051300,
+        # would all fall in the first seconds of 1970-01-01 and merge into one hour
+        whole = (values == values.round()).to_numpy()
+        if fmt is None or not whole.all():
+            first = int(np.flatnonzero(~whole)[0]) if fmt else 0
+            shown = f"{values.iloc[first]:.0f}" if whole[first] else f"{values.iloc[first]}"
+            raise DataError(f"{source}: the time column holds numbers, not dates ({shown} on "
+                            f"data row {int(first_row[first]) + 1}); write the times as dates, "
+                            "or set [data] time_format for numbers such as 2014051300 "
+                            "('%Y%m%d%H')")
+        values = values.astype("int64").astype(str)
     text = values.astype("string")
     hour_24 = text.str.contains(r"(?:^|[ T])24:00(?::00)?(?:\s|$|[-+Z])", regex=True)
     hour_24 = hour_24.fillna(False).to_numpy(dtype=bool)

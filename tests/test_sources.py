@@ -1371,3 +1371,26 @@ def test_station_codes_with_leading_zeros_keep_them(tmp_path, cli, cli_error):
     code, out, err = cli("data", "--config", config, "--json")
     assert code == 0, err
     assert sorted(json.loads(out)["stations"]) == ["01", "1"]
+
+
+def test_a_time_column_of_numbers_is_refused_or_read_with_its_format(tmp_path, cli,
+                                                                     cli_error):
+    """Unix seconds (or 2012010100 without a time_format) were read as nanoseconds since
+    1970: the whole file fell into one hour of 1970-01-01, with warnings about rain above
+    its physical maximum and no valid daily mean instead of an error."""
+    rows = hourly_rows()
+    for row in rows:
+        row["timestamp"] = int(pd.Timestamp(row["timestamp"]).timestamp())
+    config = csv_config(tmp_path, write_csv(tmp_path / "site.csv", rows))
+    line = cli_error("data", "--config", config)
+    assert "the time column holds numbers, not dates (1325376000 on data row 1)" in line
+    assert "time_format" in line
+    rows = hourly_rows()
+    for row in rows:
+        row["timestamp"] = int(pd.Timestamp(row["timestamp"]).strftime("%Y%m%d%H"))
+    config = csv_config(tmp_path, write_csv(tmp_path / "site.csv", rows),
+                        time_format="%Y%m%d%H")
+    code, out, err = cli("data", "--config", config, "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert (summary["start"], summary["end"]) == ("2012-01-01 00:00", "2012-01-02 23:00")
