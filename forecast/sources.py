@@ -21,6 +21,7 @@ import re
 import tempfile
 import urllib.error
 import urllib.request
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1096,13 +1097,18 @@ def _parse_distinct(values: pd.Series, source: str, fmt: str | None,
             raise _hour_24(source, int(first_row[first]), str(values.iloc[first]))
         values = text.where(~hour_24, text.str.replace("24:00", "00:00", n=1, regex=False))
     mixed = False
-    try:
-        parsed = pd.to_datetime(values, format=fmt, errors="coerce")
-    except (ValueError, TypeError):
-        try:            # several UTC offsets: one instant each, in UTC
-            parsed, mixed = pd.to_datetime(values, format=fmt, errors="coerce", utc=True), True
+    with warnings.catch_warnings():
+        # times pandas cannot infer one format for (01/02/2013 01:00 PM) are parsed one
+        # by one, as they should be; its UserWarning saying so is no news to the user
+        warnings.filterwarnings("ignore", "Could not infer format", UserWarning)
+        try:
+            parsed = pd.to_datetime(values, format=fmt, errors="coerce")
         except (ValueError, TypeError):
-            parsed = pd.Series(pd.NaT, index=values.index)
+            try:            # several UTC offsets: one instant each, in UTC
+                parsed = pd.to_datetime(values, format=fmt, errors="coerce", utc=True)
+                mixed = True
+            except (ValueError, TypeError):
+                parsed = pd.Series(pd.NaT, index=values.index)
     bad = parsed.isna()
     if bad.any():
         first = int(np.flatnonzero(bad.to_numpy())[0])

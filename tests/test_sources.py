@@ -1394,3 +1394,17 @@ def test_a_time_column_of_numbers_is_refused_or_read_with_its_format(tmp_path, c
     assert code == 0, err
     summary = json.loads(out)
     assert (summary["start"], summary["end"]) == ("2012-01-01 00:00", "2012-01-02 23:00")
+
+
+def test_times_pandas_parses_one_by_one_print_no_python_warning(tmp_path, cli, recwarn):
+    """Times such as 01/01/2012 01:00 PM were read right, but pandas' UserWarning
+    ('Could not infer format, so each element will be parsed individually, falling back
+    to `dateutil`', with the source line of forecast/sources.py) came out on stderr."""
+    rows = hourly_rows()
+    for row in rows:
+        row["timestamp"] = pd.Timestamp(row["timestamp"]).strftime("%m/%d/%Y %I:%M %p")
+    config = csv_config(tmp_path, write_csv(tmp_path / "site.csv", rows))
+    code, out, err = cli("data", "--config", config, "--json")
+    assert code == 0, err
+    assert json.loads(out)["end"] == "2012-01-02 23:00"
+    assert not [w for w in recwarn if "infer format" in str(w.message)]
