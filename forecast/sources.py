@@ -790,7 +790,9 @@ def read_table(data: bytes, source: str, min_columns: int = 2,
         raise DataError(f"{source}: the file is empty")
     if b"\x00" in data[:4096]:
         raise DataError(f"{source}: not a CSV file (binary content)")
-    options = dict(na_values=["NA", ""], low_memory=False, **_dialect(data),
+    # skipinitialspace: "time, PM2.5, ..." (a space after each separator) names PM2.5
+    options = dict(na_values=["NA", ""], low_memory=False, skipinitialspace=True,
+                   **_dialect(data),
                    **({"dtype": dict.fromkeys(text_columns, str)} if text_columns else {}))
     encoding = "utf-8"
     try:

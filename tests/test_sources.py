@@ -1408,3 +1408,21 @@ def test_times_pandas_parses_one_by_one_print_no_python_warning(tmp_path, cli, r
     assert code == 0, err
     assert json.loads(out)["end"] == "2012-01-02 23:00"
     assert not [w for w in recwarn if "infer format" in str(w.message)]
+
+
+def test_a_comma_and_space_separated_file_is_read(tmp_path, cli):
+    """'timestamp, PM25, T, ...' (a space after each comma, as many programs write) was
+    refused: 'mapped column(s) not in the file: PM25, ... (the file has: timestamp,  PM25,
+    ...)', naming as absent the very columns it listed; the station names kept a leading
+    space."""
+    rows = [dict(r, site="A" if k % 2 else "B") for k, r in enumerate(hourly_rows(96))]
+    for k, r in enumerate(rows):
+        r["timestamp"] = hourly_rows(48)[k // 2]["timestamp"]
+    path = tmp_path / "spaced.csv"
+    path.write_text(pd.DataFrame(rows).to_csv(index=False).replace(",", ", "))
+    config = csv_config(tmp_path, str(path), station_column="site")
+    code, out, err = cli("data", "--config", config, "--stations", "A", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["stations"] == ["A"] and summary["hourly_rows"] == 48
+    assert summary["missing_pm25"] == 0 and summary["quality"]["total"] == 0
