@@ -275,6 +275,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if out is not None and out.exists() and out.resolve().is_relative_to(run_dir.resolve()):
         raise DataError(f"{out}: a file of the run {run_dir}; --out must not overwrite it "
                         "(write the forecasts elsewhere)")
+    for flag, given in (("--path", args.path), ("--weather", args.weather)):
+        if out is not None and given and out.resolve() == Path(given).resolve():
+            raise DataError(f"{out}: it is the {flag} file; --out must not overwrite it "
+                            "(write the forecasts elsewhere)")
     if out is not None:
         _check_writable(out)                    # before the forecasts, not after them
     table = predict_latest(run_dir, data_dir=args.data_dir, weather=args.weather,

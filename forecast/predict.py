@@ -67,7 +67,9 @@ def read_weather(path: Path, hourly: pd.DataFrame, last_hour: pd.Series,
         data = path.read_bytes()
     except OSError as exc:
         raise DataError(f"{path}: cannot read the weather forecast ({exc})") from None
-    frame = read_table(data, str(path), min_columns=1)   # as a CSV of one's own is read
+    frame = read_table(data, str(path), min_columns=1,   # as a CSV of one's own is read
+                       text_columns=("station", *filter(None, [(mapping or {}).get(
+                           "station_column")])))
     if "station" in frame.columns:
         frame["station"] = frame["station"].astype(str)
     present = [c for c in WEATHER_COLUMNS if c in hourly.columns]

@@ -21,6 +21,7 @@ import re
 import tempfile
 import urllib.error
 import urllib.request
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -353,7 +354,8 @@ def load_csv(spec: dict) -> Loaded:
             raise DataError(f"{one} holds the same bytes as {by_digest[digest]}: a folder's "
                             "files are read as one table, each once")
         by_digest[digest] = str(one)
-        tables.append(read_table(data, str(one)))
+        tables.append(read_table(data, str(one), text_columns=tuple(
+            filter(None, [spec.get("station_column")]))))
     raw = tables[0]
     if len(tables) > 1:
         for one, table in zip(paths[1:], tables[1:], strict=True):
@@ -772,10 +774,12 @@ def _dialect(data: bytes) -> dict:
     return {"sep": sep, **({"decimal": ","} if decimal_comma else {})}
 
 
-def read_table(data: bytes, source: str, min_columns: int = 2) -> pd.DataFrame:
+def read_table(data: bytes, source: str, min_columns: int = 2,
+               text_columns: tuple = ()) -> pd.DataFrame:
     """A CSV file's bytes as a table: commas, semicolons, tabs or bars (:func:`_dialect`),
     UTF-8 or Windows-1252; DataError, naming ``source``, for what is no table (rows
-    under a header of at least ``min_columns`` columns)."""
+    under a header of at least ``min_columns`` columns). ``text_columns`` (those the
+    file has) are read as text, not numbers: station codes 001 and 01 stay themselves."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         # a spreadsheet's "Unicode text" export
         try:
@@ -786,7 +790,10 @@ def read_table(data: bytes, source: str, min_columns: int = 2) -> pd.DataFrame:
         raise DataError(f"{source}: the file is empty")
     if b"\x00" in data[:4096]:
         raise DataError(f"{source}: not a CSV file (binary content)")
-    options = dict(na_values=["NA", ""], low_memory=False, **_dialect(data))
+    # skipinitialspace: "time, PM2.5, ..." (a space after each separator) names PM2.5
+    options = dict(na_values=["NA", ""], low_memory=False, skipinitialspace=True,
+                   **_dialect(data),
+                   **({"dtype": dict.fromkeys(text_columns, str)} if text_columns else {}))
     encoding = "utf-8"
     try:
         try:
@@ -1071,6 +1078,18 @@ def _parse_distinct(values: pd.Series, source: str, fmt: str | None,
     """:func:`_parse_time` of distinct texts, and whether they carried UTC offsets (then
     they are on ``clock`` already); ``first_row`` is the data row where each first
     occurs, for the messages."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        # pandas reads a number as nanoseconds since 1970: Unix seconds, or 2014051300,
+        # would all fall in the first seconds of 1970-01-01 and merge into one hour
+        whole = (values == values.round()).to_numpy()
+        if fmt is None or not whole.all():
+            first = int(np.flatnonzero(~whole)[0]) if fmt else 0
+            shown = f"{values.iloc[first]:.0f}" if whole[first] else f"{values.iloc[first]}"
+            raise DataError(f"{source}: the time column holds numbers, not dates ({shown} on "
+                            f"data row {int(first_row[first]) + 1}); write the times as dates, "
+                            "or set [data] time_format for numbers such as 2014051300 "
+                            "('%Y%m%d%H')")
+        values = values.astype("int64").astype(str)
     text = values.astype("string")
     hour_24 = text.str.contains(r"(?:^|[ T])24:00(?::00)?(?:\s|$|[-+Z])", regex=True)
     hour_24 = hour_24.fillna(False).to_numpy(dtype=bool)
@@ -1080,13 +1099,18 @@ def _parse_distinct(values: pd.Series, source: str, fmt: str | None,
             raise _hour_24(source, int(first_row[first]), str(values.iloc[first]))
         values = text.where(~hour_24, text.str.replace("24:00", "00:00", n=1, regex=False))
     mixed = False
-    try:
-        parsed = pd.to_datetime(values, format=fmt, errors="coerce")
-    except (ValueError, TypeError):
-        try:            # several UTC offsets: one instant each, in UTC
-            parsed, mixed = pd.to_datetime(values, format=fmt, errors="coerce", utc=True), True
+    with warnings.catch_warnings():
+        # times pandas cannot infer one format for (01/02/2013 01:00 PM) are parsed one
+        # by one, as they should be; its UserWarning saying so is no news to the user
+        warnings.filterwarnings("ignore", "Could not infer format", UserWarning)
+        try:
+            parsed = pd.to_datetime(values, format=fmt, errors="coerce")
         except (ValueError, TypeError):
-            parsed = pd.Series(pd.NaT, index=values.index)
+            try:            # several UTC offsets: one instant each, in UTC
+                parsed = pd.to_datetime(values, format=fmt, errors="coerce", utc=True)
+                mixed = True
+            except (ValueError, TypeError):
+                parsed = pd.Series(pd.NaT, index=values.index)
     bad = parsed.isna()
     if bad.any():
         first = int(np.flatnonzero(bad.to_numpy())[0])

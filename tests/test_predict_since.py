@@ -103,6 +103,14 @@ def test_the_command(later, cli, cli_error, tmp_path):
     assert "--out must not overwrite it" in cli_error("predict", run_dir, "--out",
                                                       run_dir / "metrics.json")
     assert (run_dir / "metrics.json").read_bytes() == metrics
+    # --out naming the input it reads (the newer data, or a --weather file) wrote the
+    # forecasts over it: the user's data were lost
+    data = (folder / "full.csv").read_bytes()
+    for flag in ("--path", "--weather"):
+        line = cli_error("predict", run_dir, flag, folder / "full.csv", "--out",
+                         folder / ".." / folder.name / "full.csv")
+        assert f"is the {flag} file; --out must not overwrite it" in line
+    assert (folder / "full.csv").read_bytes() == data
 
 
 def test_newer_data_need_the_lags_history_not_the_runs_splits(later, tmp_path, capsys):

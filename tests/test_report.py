@@ -541,6 +541,9 @@ def test_runs_without_networks(tmp_path):
     assert "No network was run" in md
     assert "No network was trained in this run" in md
     assert "<img" in html_path.read_text()
+    # the uncertainty section said how networks that were not run were trained
+    assert "Each model gives a point forecast. A conformal" in md
+    assert "networks trained with" not in md
 
 
 def test_one_seed_and_missing_predictions(tmp_path):

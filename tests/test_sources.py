@@ -1351,3 +1351,78 @@ def test_blank_and_missing_station_names_are_counted_once_each():
                           "pm25": 10.0})
     with pytest.raises(DataError, match=r"3 row\(s\) without a station, the first on data row 2"):
         validate_hourly(frame, "x")
+
+
+def test_station_codes_with_leading_zeros_keep_them(tmp_path, cli, cli_error):
+    """A station column of codes such as 001 and 002 was read as numbers: the stations
+    became 1 and 2, --stations 001 was refused as unknown, and codes 01 and 1 merged into
+    one station whose hours were 'duplicated'."""
+    rows = [dict(r, site="001" if k % 2 else "002") for k, r in enumerate(hourly_rows(96))]
+    for k, r in enumerate(rows):
+        r["timestamp"] = hourly_rows(48)[k // 2]["timestamp"]
+    config = csv_config(tmp_path, write_csv(tmp_path / "sites.csv", rows),
+                        station_column="site")
+    code, out, err = cli("data", "--config", config, "--stations", "001", "--json")
+    assert code == 0, err
+    assert json.loads(out)["stations"] == ["001"]
+    rows = [dict(r, site="01" if k % 2 else "1") for k, r in enumerate(rows)]
+    config = csv_config(tmp_path, write_csv(tmp_path / "sites.csv", rows),
+                        station_column="site")
+    code, out, err = cli("data", "--config", config, "--json")
+    assert code == 0, err
+    assert sorted(json.loads(out)["stations"]) == ["01", "1"]
+
+
+def test_a_time_column_of_numbers_is_refused_or_read_with_its_format(tmp_path, cli,
+                                                                     cli_error):
+    """Unix seconds (or 2012010100 without a time_format) were read as nanoseconds since
+    1970: the whole file fell into one hour of 1970-01-01, with warnings about rain above
+    its physical maximum and no valid daily mean instead of an error."""
+    rows = hourly_rows()
+    for row in rows:
+        row["timestamp"] = int(pd.Timestamp(row["timestamp"]).timestamp())
+    config = csv_config(tmp_path, write_csv(tmp_path / "site.csv", rows))
+    line = cli_error("data", "--config", config)
+    assert "the time column holds numbers, not dates (1325376000 on data row 1)" in line
+    assert "time_format" in line
+    rows = hourly_rows()
+    for row in rows:
+        row["timestamp"] = int(pd.Timestamp(row["timestamp"]).strftime("%Y%m%d%H"))
+    config = csv_config(tmp_path, write_csv(tmp_path / "site.csv", rows),
+                        time_format="%Y%m%d%H")
+    code, out, err = cli("data", "--config", config, "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert (summary["start"], summary["end"]) == ("2012-01-01 00:00", "2012-01-02 23:00")
+
+
+def test_times_pandas_parses_one_by_one_print_no_python_warning(tmp_path, cli, recwarn):
+    """Times such as 01/01/2012 01:00 PM were read right, but pandas' UserWarning
+    ('Could not infer format, so each element will be parsed individually, falling back
+    to `dateutil`', with the source line of forecast/sources.py) came out on stderr."""
+    rows = hourly_rows()
+    for row in rows:
+        row["timestamp"] = pd.Timestamp(row["timestamp"]).strftime("%m/%d/%Y %I:%M %p")
+    config = csv_config(tmp_path, write_csv(tmp_path / "site.csv", rows))
+    code, out, err = cli("data", "--config", config, "--json")
+    assert code == 0, err
+    assert json.loads(out)["end"] == "2012-01-02 23:00"
+    assert not [w for w in recwarn if "infer format" in str(w.message)]
+
+
+def test_a_comma_and_space_separated_file_is_read(tmp_path, cli):
+    """'timestamp, PM25, T, ...' (a space after each comma, as many programs write) was
+    refused: 'mapped column(s) not in the file: PM25, ... (the file has: timestamp,  PM25,
+    ...)', naming as absent the very columns it listed; the station names kept a leading
+    space."""
+    rows = [dict(r, site="A" if k % 2 else "B") for k, r in enumerate(hourly_rows(96))]
+    for k, r in enumerate(rows):
+        r["timestamp"] = hourly_rows(48)[k // 2]["timestamp"]
+    path = tmp_path / "spaced.csv"
+    path.write_text(pd.DataFrame(rows).to_csv(index=False).replace(",", ", "))
+    config = csv_config(tmp_path, str(path), station_column="site")
+    code, out, err = cli("data", "--config", config, "--stations", "A", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["stations"] == ["A"] and summary["hourly_rows"] == 48
+    assert summary["missing_pm25"] == 0 and summary["quality"]["total"] == 0

@@ -113,10 +113,12 @@ def section_uncertainty(doc: Doc, run: Run, figures: Path, featured: list[str],
                       and getattr(REGISTRY.get(e.family), "target_hours", False)})
     by_hour_text = (f"; {', '.join(by_hour)} with the Poisson deviance on the target day's "
                     "hourly PM2.5, its forecast the mean of its 24 hours" if by_hour else "")
+    networks = any(e.is_network for e in candidates)
     doc.heading(2, "Uncertainty and calibration", "uncertainty")
     doc.para(
         "Every model's forecast is a predictive distribution, given by its quantiles. "
-        + (f"The networks are trained with the pinball loss on 99 quantile levels of "
+        + ("Each model gives a point forecast. " if not networks else
+           f"The networks are trained with the pinball loss on 99 quantile levels of "
            f"{target} (a quantile head){by_hour_text and ', but ' + by_hour_text[2:]}; "
            "the baselines give a point forecast. "
            if loss == "pinball" else
