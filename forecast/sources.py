@@ -355,7 +355,7 @@ def load_csv(spec: dict) -> Loaded:
                             "files are read as one table, each once")
         by_digest[digest] = str(one)
         tables.append(read_table(data, str(one), text_columns=tuple(
-            filter(None, [spec.get("station_column")]))))
+            filter(None, [spec.get("station_column") or "station"]))))
     raw = tables[0]
     if len(tables) > 1:
         for one, table in zip(paths[1:], tables[1:], strict=True):
@@ -365,6 +365,7 @@ def load_csv(spec: dict) -> Loaded:
                                 f"({', '.join(map(str, raw.columns[:12]))})")
         raw = pd.concat(tables, ignore_index=True)
     del tables
+    spec, canonical_note = canonical_defaults(raw, spec)
     frame, flags = mapped_frame(raw, spec, str(path))
     hourly, converted = hourly_values(validate_hourly(frame, str(path)), str(path))
     # a unit of a column the mapping does not read converts nothing: not said to
@@ -391,9 +392,33 @@ def load_csv(spec: dict) -> Loaded:
     warnings += [ambiguous] if (ambiguous := day_month_ambiguity(raw, spec)) else []
     return Loaded(hourly, "csv", files,
                   units=units, source_flags=flags, warnings=warnings,
-                  coordinates=coordinates, notes=notes + ([converted] if converted else []),
+                  coordinates=coordinates,
+                  notes=notes + ([converted] if converted else [])
+                  + ([canonical_note] if canonical_note else []),
                   unmapped_weather=unmapped_weather(raw.columns, spec),
                   raw_columns=[str(c) for c in raw.columns])
+
+
+def canonical_defaults(raw: pd.DataFrame, spec: dict) -> tuple[dict, str | None]:
+    """``spec`` with what a file whose headers are this tool's own names gives without a
+    word of configuration: with no ``[data.columns]`` (and one row per time and
+    station), every canonical column the file has (pm25, temp, ...) mapped to itself, a
+    ``time`` column as the time and a ``station`` column as the station; and a note
+    saying what was read so, or None when nothing was."""
+    if (spec.get("columns") or spec.get("parameter_column")
+            or spec.get("stations_in_columns")):
+        return spec, None
+    headers = {str(c) for c in raw.columns}
+    columns = {c: c for c in CSV_CANONICAL if c in headers}
+    if "pm25" not in columns:
+        return spec, None
+    spec = {**spec, "columns": columns}
+    if not (spec.get("time_column") or spec.get("time_columns")) and "time" in headers:
+        spec["time_column"] = "time"
+    if not (spec.get("station") or spec.get("station_column")) and "station" in headers:
+        spec["station_column"] = "station"
+    return spec, (f"no [data.columns]: the file's {', '.join(columns)} read under their "
+                  "own names")
 
 
 def unmapped_weather(columns, spec: dict) -> list[str]:
@@ -540,7 +565,8 @@ def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool 
     columns = {canonical: str(name) for canonical, name in (spec.get("columns") or {}).items()}
     clock = _clock(spec)                         # a typo fails even where no time has one
     if "pm25" not in columns:
-        raise DataError(f"{source}: the column mapping [data.columns] must name the pm25 column")
+        raise DataError(f"{source}: the column mapping [data.columns] must name the pm25 column "
+                        "(or name the file's columns pm25, time, ... as this tool does)")
     unknown = [k for k in columns if k not in CSV_CANONICAL]
     if unknown:
         raise DataError(f"[data.columns]: unknown canonical name(s) {', '.join(unknown)}")

@@ -1426,3 +1426,32 @@ def test_a_comma_and_space_separated_file_is_read(tmp_path, cli):
     summary = json.loads(out)
     assert summary["stations"] == ["A"] and summary["hourly_rows"] == 48
     assert summary["missing_pm25"] == 0 and summary["quality"]["total"] == 0
+
+
+def test_a_file_named_as_this_tool_names_its_columns_needs_no_mapping(tmp_path, cli, cli_error):
+    """time, station, pm25, temp ...: --dataset csv:PATH reads it with no config file
+    (station codes kept as written), and says so; a mapping given still rules."""
+    rows = []
+    for station in ("001", "002"):
+        for row in hourly_rows(n=48):
+            rows.append({"time": row["timestamp"], "station": station, "pm25": row["PM25"],
+                         "temp": row["T"], "wind_dir": row["WD"], "Other": 1})
+    path = write_csv(tmp_path / "own.csv", rows)
+    code, out, err = cli("data", "--dataset", f"csv:{path}", "--json")
+    summary = json.loads(out)
+    assert code == 0 and summary["stations"] == ["001", "002"], err
+    assert summary["hourly_rows"] == 96
+    code, out, err = cli("data", "--dataset", f"csv:{path}")
+    assert "no [data.columns]: the file's pm25, temp, wind_dir read under their own names" in out
+    # a mapping names what is read: here pm25 alone
+    config = write_config(tmp_path / "c.toml", {"dataset": "csv", "path": path,
+                                                "time_column": "time",
+                                                "station_column": "station",
+                                                "columns": {"pm25": "pm25"}})
+    code, out, err = cli("data", "--config", config)
+    assert code == 0 and "under their own names" not in out, err
+    assert "that [data.columns] does not map" in err      # temp, wind_dir: not read
+    # without a pm25 column the mapping is still needed, and the line says both ways
+    pd.DataFrame(rows).drop(columns="pm25").to_csv(tmp_path / "own.csv", index=False)
+    assert ("must name the pm25 column (or name the file's columns pm25, time, ... as this "
+            "tool does)") in cli_error("data", "--dataset", f"csv:{path}")
