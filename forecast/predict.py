@@ -554,7 +554,7 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
     for name, (model, values) in predictions.items():
         frame = pd.DataFrame({**row_keys, "model": name, "pm25_forecast": np.round(values, 1)})
         if since is not None:
-            frame["observed"] = task.y[rows]
+            frame["observed"] = np.round(task.y[rows], 3)   # a mean's float noise off
         saved = result.entries[name].info.get("calibration") if name in result.entries else None
         if saved:
             raw = uncertainty.raw_quantiles(model, task, rows, point=values)
@@ -640,6 +640,15 @@ def new_day_scores(table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     return scores.reset_index(), text + "."
 
 
+def _probability(value: float) -> str:
+    """A probability in whole percent, where 0 % and 100 % are said only when exact:
+    0.995 is "> 99%", not a certainty, and 0.004 "< 1%"."""
+    text = f"{value:.0%}"
+    if text == "0%" and value > 0:
+        return "< 1%"
+    return "> 99%" if text == "100%" and value < 1 else text
+
+
 def headlines(table: pd.DataFrame) -> list[str]:
     """One line per station from the recommended model: its median, 80 % interval,
     probability of exceeding the threshold and most likely category."""
@@ -658,6 +667,7 @@ def headlines(table: pd.DataFrame) -> list[str]:
         lines.append(
             f"{row['station']} {row['target_day']}: median {row['q50']:.0f} µg/m³, 80 % "
             f"interval {row['q10']:.0f}–{row['q90']:.0f}, P(> {threshold:g}) = "
-            f"{row['p_exceed']:.0%}, most likely {row['category']} ({row['p_category']:.0%}) "
+            f"{_probability(row['p_exceed'])}, most likely {row['category']} "
+            f"({_probability(row['p_category'])}) "
             f"— {row['model']}" + (caveat if lacking else ""))
     return lines

@@ -302,3 +302,17 @@ def test_a_run_on_a_relative_path_predicts_from_any_folder(later, tmp_path, monk
     line = cli_error("predict", run_dir)
     assert f"{data / 'history.csv'}: no such file".lower() in line
     assert "--path file" in line
+
+
+def test_probabilities_in_a_headline_are_never_rounded_to_certainty():
+    from forecast.predict import _probability
+
+    assert [_probability(p) for p in (0.0, 0.004, 0.005, 0.42, 0.994, 0.995, 0.999, 1.0)] == [
+        "0%", "< 1%", "< 1%", "42%", "99%", "> 99%", "> 99%", "100%"]
+
+
+def test_the_observed_daily_mean_is_written_without_float_noise(later):
+    folder, run_dir = later
+    table = predict_latest(run_dir, since="2012-01-01", path=str(folder / "full.csv"))
+    observed = table["observed"].dropna().to_numpy()
+    np.testing.assert_array_equal(observed, np.round(observed, 3))
