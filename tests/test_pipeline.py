@@ -378,6 +378,10 @@ def test_a_csv_whose_pressure_is_empty_in_training_runs_and_drops_it(tmp_path):
     assert {"pres_mean", "pres_change", "pres_trend_6h", "sequence:pres_mean"} <= set(dropped)
     assert not [f for f in result.features if f.startswith("pres")]
     assert result.failed == {} and np.isfinite(result.entries["mlp"].score("test"))
+    report = (run_dir / "report.md").read_text()
+    assert ("Features without information in the main split's training years (all missing "
+            "or constant, as is every feature of a column the data do not have or the run "
+            "does not read), dropped for every model: ") in report and "pres_mean" in report
 
 
 def test_a_csv_from_another_region_runs_with_its_own_calendar(tmp_path):

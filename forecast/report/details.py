@@ -381,7 +381,8 @@ def section_quality(doc: Doc, run: Run) -> None:
     section_flags(doc, result.quality, run)
     if result.dropped_features:
         doc.para("Features without information in the main split's training years "
-                 "(all missing or constant), dropped for every model: "
+                 "(all missing or constant, as is every feature of a column the data do "
+                 "not have or the run does not read), dropped for every model: "
                  + ", ".join(result.dropped_features) + ".", "note")
 
 
