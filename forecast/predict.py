@@ -335,6 +335,41 @@ def incomplete_issue_days(daily: pd.DataFrame, last_hour: pd.Series, min_hours: 
     return warnings
 
 
+#: the daily weather columns a run's features may name, and the hourly column of each
+DAILY_WEATHER = {"temp_mean": "temp", "dewp_mean": "dewp", "pres_mean": "pres",
+                 "wind_speed_mean": "wind_speed", "rain_total": "rain", "snow_total": "snow",
+                 **{f"wind_frac_{sector}": "wind_dir"
+                    for sector in ("N", "NE", "E", "SE", "S", "SW", "W", "NW", "calm")}}
+
+
+def weatherless_issue_days(daily: pd.DataFrame, last_hour: pd.Series,
+                           features: list[str]) -> list[str]:
+    """A warning per station whose latest data day, the issue day of its latest forecast,
+    has no value of a weather column whose daily aggregate the run's models read
+    (``features``, the run's feature names): newer data without that weather (a file
+    that no longer carries it) give inputs the models only see imputed."""
+    read = {daily_name: column for daily_name, column in DAILY_WEATHER.items()
+            if daily_name in features}
+    if not read or last_hour.empty:
+        return []
+    latest = pd.DataFrame({"station": last_hour.index.astype(str),
+                           "date": last_hour.dt.normalize().to_numpy()})
+    present = [c for c in read if c in daily.columns]
+    days = latest.merge(daily[["station", "date", *present]].astype({"station": str}),
+                        on=["station", "date"], how="left")
+    missing = pd.DataFrame({c: days[c].isna() if c in present else pd.Series(True, days.index)
+                            for c in read})
+    warnings = []
+    for k, (station, day) in enumerate(zip(days["station"], days["date"], strict=True)):
+        lacking = sorted({read[c] for c in read if missing[c].iloc[k]})
+        if lacking:
+            warnings.append(f"station {station}, issue day {day:%Y-%m-%d}: the data have no "
+                            f"{', '.join(lacking)} that day, which the run's models read: "
+                            "those inputs are imputed, so its forecasts are less accurate "
+                            "than the run's")
+    return warnings
+
+
 def _check_stored(model, name: str, path: Path, task) -> None:
     """DataError unless the model loaded from ``path`` is the one the run stored there
     (``name``: a file copied over another would forecast under the wrong name) and
@@ -399,8 +434,9 @@ def latest_task(config: dict, result: RunResult, weather: Path | None = None,
     clock = (f"{config['data']['time_zone']} standard time" if config["data"].get("time_zone")
              else f"UTC{config['data']['utc_offset']}" if config["data"].get("utc_offset")
              else None)
-    for warning in incomplete_issue_days(daily, last_hour, int(config["data"]["min_hours"]),
-                                         clock):
+    for warning in [*incomplete_issue_days(daily, last_hour, int(config["data"]["min_hours"]),
+                                           clock),
+                    *weatherless_issue_days(daily, last_hour, result.features)]:
         print(f"forecast: warning: {warning}", file=sys.stderr)
     issued = task.rows["issue_day"]
     up_to_data = issued <= task.rows["station"].astype(str).map(last_day.rename(index=str))

@@ -316,3 +316,18 @@ def test_the_observed_daily_mean_is_written_without_float_noise(later):
     table = predict_latest(run_dir, since="2012-01-01", path=str(folder / "full.csv"))
     observed = table["observed"].dropna().to_numpy()
     np.testing.assert_array_equal(observed, np.round(observed, 3))
+
+
+def test_newer_data_without_the_weather_the_models_read_are_warned_of(later, tmp_path, capsys):
+    folder, run_dir = later
+    full = pd.read_csv(folder / "full.csv")
+    last_day = full["time"].str.startswith("2012-02-29")
+    full.loc[last_day, ["temp", "wind_dir"]] = np.nan
+    full.to_csv(tmp_path / "newer.csv", index=False)
+    capsys.readouterr()
+    predict_latest(run_dir, path=str(tmp_path / "newer.csv"))
+    err = capsys.readouterr().err
+    assert ("station S, issue day 2012-02-29: the data have no temp, wind_dir that day, which "
+            "the run's models read: those inputs are imputed") in err
+    predict_latest(run_dir, path=str(folder / "full.csv"))
+    assert "the data have no" not in capsys.readouterr().err
