@@ -387,11 +387,11 @@ def load_csv(spec: dict) -> Loaded:
     if unknown:
         raise DataError(f"[data.coordinates]: {', '.join(unknown)} is not a station of {path} "
                         f"(its stations: {', '.join(sorted(hourly['station'].unique())[:20])})")
-    warnings = ([f"[data.units] gives a unit for {', '.join(stray)}, which "
-                 "[data.columns] does not map; nothing is converted"] if stray else [])
-    warnings += [ambiguous] if (ambiguous := day_month_ambiguity(raw, spec)) else []
+    said = ([f"[data.units] gives a unit for {', '.join(stray)}, which "
+             "[data.columns] does not map; nothing is converted"] if stray else [])
+    said += [ambiguous] if (ambiguous := day_month_ambiguity(raw, spec)) else []
     return Loaded(hourly, "csv", files,
-                  units=units, source_flags=flags, warnings=warnings,
+                  units=units, source_flags=flags, warnings=said,
                   coordinates=coordinates,
                   notes=notes + ([converted] if converted else [])
                   + ([canonical_note] if canonical_note else []),
