@@ -26,6 +26,7 @@ from . import registry, selection, significance, uncertainty
 from .config import load_config
 from .constants import CHINA_PM25_CATEGORIES
 from .coordinates import check_coordinates
+from .daily import WIND_FRACTION_COLUMNS
 from .errors import DataError
 from .pipeline import csv_spec, load_data, make_task
 from .quality import QualityRules, impossible_values
@@ -338,8 +339,7 @@ def incomplete_issue_days(daily: pd.DataFrame, last_hour: pd.Series, min_hours: 
 #: the daily weather columns a run's features may name, and the hourly column of each
 DAILY_WEATHER = {"temp_mean": "temp", "dewp_mean": "dewp", "pres_mean": "pres",
                  "wind_speed_mean": "wind_speed", "rain_total": "rain", "snow_total": "snow",
-                 **{f"wind_frac_{sector}": "wind_dir"
-                    for sector in ("N", "NE", "E", "SE", "S", "SW", "W", "NW", "calm")}}
+                 **dict.fromkeys(WIND_FRACTION_COLUMNS, "wind_dir")}
 
 
 def weatherless_issue_days(daily: pd.DataFrame, last_hour: pd.Series,
