@@ -400,6 +400,7 @@ def validate(config: dict) -> None:
                         f"{', '.join(ACCELERATORS)}")
 
 
+#: the ``[data]`` keys that describe a CSV of one's own (read only for dataset csv)
 CSV_ONLY_KEYS = ("path", "station", "station_column", "time_column", "time_columns",
                  "time_format", "utc_offset", "time_zone", "time_label", "parameter_column",
                  "value_column", "stations_in_columns", "wind_dir_degrees", "columns", "units",
@@ -411,7 +412,7 @@ def ignored_data_keys(data: dict) -> list[str]:
     """The ``[data]`` keys set away from their defaults that the configured dataset does not
     read: the CSV keys under a built-in or synthetic dataset, the synthetic ones under
     any other (``data.columns`` or ``data.units`` under ``dataset = "beijing"``, say)."""
-    dataset = "csv" if data["dataset"].startswith("csv:") else data["dataset"]
+    dataset = data["dataset"]     # a config's is a name: the CLI splits csv:PATH
     unread = (() if dataset == "csv" else CSV_ONLY_KEYS) + (
         () if dataset == "synthetic" else SYNTHETIC_ONLY_KEYS)
     return [f"data.{k}" for k in unread if data[k] != DEFAULTS["data"][k]]

@@ -51,13 +51,7 @@ def progress(message: str) -> None:
 def csv_spec(data: dict) -> dict:
     """The ``[data]`` table's keys that describe a CSV of one's own
     (:func:`forecast.sources.load_csv`), those left empty left out."""
-    return {k: data[k] for k in ("path", "station", "station_column", "time_column",
-                                 "time_columns", "time_format", "utc_offset", "time_zone",
-                                 "time_label", "parameter_column", "value_column",
-                                 "stations_in_columns",
-                                 "wind_dir_degrees",
-                                 "columns", "units", "coordinates")
-            if data[k] not in ("", [], {})}
+    return {k: data[k] for k in config_module.CSV_ONLY_KEYS if data[k] not in ("", [], {})}
 
 
 def load_data(config: dict, notes_to_stderr: bool = True, summary_only: bool = False
