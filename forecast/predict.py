@@ -187,15 +187,9 @@ def _read_columns(mapping: dict | None) -> set[str]:
     """The columns a weather file's reading may read: the canonical ones, and for a
     run on a CSV of one's own those of its ``[data]`` mapping."""
     from .schema import WEATHER_COLUMNS
+    from .sources import mapped_columns
 
-    read = {"time", "station", *WEATHER_COLUMNS}
-    if mapping:
-        read |= {str(v) for v in (mapping.get("columns") or {}).values()}
-        read |= {str(c) for c in [*(mapping.get("time_columns") or []),
-                                  mapping.get("time_column"), mapping.get("station_column"),
-                                  mapping.get("parameter_column"),
-                                  mapping.get("value_column")] if c}
-    return read
+    return {"time", "station", *WEATHER_COLUMNS, *(mapped_columns(mapping) if mapping else ())}
 
 
 def _is_pollutant(column) -> bool:

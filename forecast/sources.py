@@ -429,11 +429,19 @@ def unmapped_weather(columns, spec: dict) -> list[str]:
     if spec.get("parameter_column") or spec.get("stations_in_columns"):
         return []
     mapping = {str(k): str(v) for k, v in (spec.get("columns") or {}).items()}
-    used = {*mapping.values(), *(spec.get("time_columns") or []), spec.get("time_column"),
-            spec.get("station_column")}
+    used = mapped_columns(spec)
     return [str(c) for c in columns if str(c) not in used
             and str(c).strip().lower() in WEATHER_COLUMNS
             and str(c).strip().lower() not in mapping]
+
+
+def mapped_columns(spec: dict) -> set[str]:
+    """The file's columns the ``[data]`` mapping ``spec`` reads: those ``[data.columns]``
+    maps, the time, station, parameter and value columns."""
+    return ({str(v) for v in (spec.get("columns") or {}).values()}
+            | {str(c) for c in [*(spec.get("time_columns") or []), spec.get("time_column"),
+                                spec.get("station_column"), spec.get("parameter_column"),
+                                spec.get("value_column")] if c})
 
 
 def csv_files(path_text: str) -> list[Path]:
