@@ -354,8 +354,8 @@ def load_csv(spec: dict) -> Loaded:
             raise DataError(f"{one} holds the same bytes as {by_digest[digest]}: a folder's "
                             "files are read as one table, each once")
         by_digest[digest] = str(one)
-        tables.append(read_table(data, str(one), text_columns=tuple(
-            filter(None, [spec.get("station_column") or "station"]))))
+        tables.append(read_table(data, str(one),
+                                 text_columns=(spec.get("station_column") or "station",)))
     raw = tables[0]
     if len(tables) > 1:
         for one, table in zip(paths[1:], tables[1:], strict=True):
@@ -948,7 +948,7 @@ def day_month_ambiguity(raw: pd.DataFrame, spec: dict) -> str | None:
     error. None otherwise."""
     parts = spec.get("time_columns") or []
     column = parts[0] if len(parts) == 2 else (None if parts else spec.get("time_column"))
-    pattern = r"^\s*(\d{1,2})([/.-])(\d{1,2})\2\d{2,4}(?:\s|$|T)"
+    pattern = "^" + NUMERIC_DATE + r"(?:\s|$|T)"
     if (spec.get("time_format") or column not in raw.columns or raw.empty
             or not re.match(pattern, str(raw[column].iloc[0]))):   # ISO dates: at once
         return None
@@ -963,16 +963,26 @@ def day_month_ambiguity(raw: pd.DataFrame, spec: dict) -> str | None:
     separator = numbers[1].iloc[0]
     return (f"the dates of {column} (e.g. {example!r}) are read month first (MM{separator}DD); "
             "no day or month in them is over 12, so they could be day-first: if so, set "
-            f"[data] time_format or --time-format, e.g. '%d{separator}%m{separator}%Y %H:%M'")
+            f"[data] time_format or --time-format, e.g. {_day_first(separator)!r}")
+
+
+#: a date with its day and month in numbers (13/03/2013, 3.4.13): day or month, the
+#: separator, month or day, the year
+NUMERIC_DATE = r"\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{2,4})"
+
+
+def _day_first(separator: str) -> str:
+    """The time_format of day-first dates written with ``separator``."""
+    return f"%d{separator}%m{separator}%Y %H:%M"
 
 
 def _order_hint(text: str) -> str:
     """For a date written with its day and month in numbers either way round (13/03/2013),
     which no time_format read: how to give the order."""
-    match = re.match(r"\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{2,4})", text)
+    match = re.match(NUMERIC_DATE, text)
     if not match:
         return ""
-    example = f"%d{match[2]}%m{match[2]}%Y %H:%M"
+    example = _day_first(match[2])
     if int(match[1]) > 12 >= int(match[3]):
         return (f" (a day-first date; the rows before it were read month-first: set "
                 f"[data] time_format or --time-format, e.g. {example!r})")
