@@ -37,6 +37,7 @@ from forecast.constants import TARGET_TRANSFORMS
 from forecast.task import (
     ForecastTask,
     inverse_target,
+    row_indices,
     target_hour_features,
     transform_target,
 )
@@ -239,7 +240,7 @@ class SklearnBaseline(Baseline):
         if not FAMILIES[self.family].by_hour:
             return self._day_inputs(task, rows)
         self._require_target_hours(task)
-        rows = np.flatnonzero(rows) if rows.dtype == bool else np.asarray(rows)
+        rows = row_indices(rows)
         if hours is None:
             rows, hours = np.repeat(rows, HOURS), np.tile(np.arange(HOURS), len(rows))
         # each day's features once, then one copy per hour asked for
@@ -455,7 +456,7 @@ class SklearnBaseline(Baseline):
         :data:`FORECAST_ROWS` rows of features at a time. A family that forecasts by hour
         takes the mean of each target day's 24 hours (24 rows of features a day)."""
         by_hour = FAMILIES[self.family].by_hour
-        rows = np.flatnonzero(rows) if rows.dtype == bool else np.asarray(rows)
+        rows = row_indices(rows)
         size = FORECAST_ROWS // HOURS if by_hour else FORECAST_ROWS
         chunks = [rows[start:start + size] for start in range(0, len(rows), size)]
         out = []

@@ -1342,12 +1342,26 @@ def train_statistics(task: ForecastTask, values: np.ndarray | Windows
     that train with them (:meth:`ForecastTask.with_issue_hours`), if any."""
     rows = task.training_rows(scored=False)
     if isinstance(values, Windows):   # from the days the windows read, not their copies
-        mean, std = values.moments(rows)
-    else:
-        train = values[rows]
-        axes = tuple(range(train.ndim - 1))
-        mean = nan_reduce(np.nanmean, train, axis=axes)
-        std = nan_reduce(np.nanstd, train, axis=axes)
+        return _usable(*values.moments(rows))
+    return statistics_of(values[rows])
+
+
+def statistics_of(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per feature (last axis), the mean and std of ``train`` over every other axis (NaN
+    ignored; a feature without a value: mean 0; std 0 or none: 1), float32."""
+    axes = tuple(range(train.ndim - 1))
+    return _usable(nan_reduce(np.nanmean, train, axis=axes),
+                   nan_reduce(np.nanstd, train, axis=axes))
+
+
+def _usable(mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean = np.where(np.isfinite(mean), mean, 0.0)
     std = np.where(np.isfinite(std) & (std > 0), std, 1.0)
     return mean.astype(np.float32), std.astype(np.float32)
+
+
+def row_indices(rows: np.ndarray) -> np.ndarray:
+    """The positions of the rows ``rows`` selects: a mask's true positions, or the
+    indices themselves."""
+    rows = np.asarray(rows)
+    return np.flatnonzero(rows) if rows.dtype == bool else rows

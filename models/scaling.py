@@ -31,11 +31,12 @@ import numpy as np
 import torch
 
 from forecast.constants import DEFAULT_TARGET_TRANSFORM
-from forecast.daily import nan_reduce
 from forecast.task import (
     TARGET_HOUR_FEATURES,
     ForecastTask,
     inverse_target,
+    row_indices,
+    statistics_of,
     target_hour_features,
     train_statistics,
     transform_target,
@@ -65,8 +66,7 @@ def _standardise(values: np.ndarray, mean: np.ndarray, std: np.ndarray,
     indicator columns of ``indicate``, float32; of ``values[rows]`` when ``rows`` (a
     mask or indices) is given. Computed a block of rows at a time into the result: every
     value is the one the whole array at once gives."""
-    rows = np.ones(len(values), dtype=bool) if rows is None else np.asarray(rows)
-    index = np.flatnonzero(rows) if rows.dtype == bool else rows
+    index = np.arange(len(values)) if rows is None else row_indices(rows)
     per_row = max(1, int(np.prod(values.shape[1:])))
     block = max(1, BLOCK_VALUES // per_row)
     result = np.empty((len(index), *values.shape[1:-1], values.shape[-1] + int(indicate.sum())),
@@ -155,9 +155,7 @@ class Scalers:
                                   hourly_indicate=np.isnan(task.hourly[train]).any(axis=(0, 1)))
         if target_hours:
             hours = _target_hours(task, train)   # of the training rows only
-            mean, std = (nan_reduce(f, hours, axis=(0, 1)) for f in (np.nanmean, np.nanstd))
-            mean = np.where(np.isfinite(mean), mean, 0.0).astype(np.float32)
-            std = np.where(np.isfinite(std) & (std > 0), std, 1.0).astype(np.float32)
+            mean, std = statistics_of(hours)
             low, high = _training_range(hours, mean, std)
             hourly_scalers.update(target_hours_mean=mean, target_hours_std=std,
                                   target_hours_low=low, target_hours_high=high,
@@ -302,8 +300,7 @@ def _target_hours(task: ForecastTask, rows: np.ndarray) -> np.ndarray:
     if task.target_hours is None:
         raise ValueError("the network reads the target day's hours, which this task lacks "
                          "(build it in forecast mode with target_hours=True)")
-    rows = np.asarray(rows)
-    index = np.flatnonzero(rows) if rows.dtype == bool else rows
+    index = row_indices(rows)
     # built a block of rows at a time into float32: the features of a row are its own, and
     # the float64 temporaries of all training rows at once would take several times the
     # result (about 6 GiB at 1,000 stations)

@@ -39,7 +39,7 @@ from sklearn.base import BaseEstimator, clone
 
 from forecast.config import DEFAULTS
 from forecast.errors import DataError, ModelFailed
-from forecast.task import EXTRA_TRAIN, ForecastTask, check_inputs
+from forecast.task import EXTRA_TRAIN, ForecastTask, check_inputs, row_indices
 from forecast.uncertainty import LEVELS
 
 from .base import NetworkConfig
@@ -444,7 +444,7 @@ class NetworkForecaster(BaseEstimator):
             raise ValueError(f"{self.kind}: the task has more stations than the "
                              f"{n_stations} the network was fitted on")
         task = self.input_task(task)
-        index = np.flatnonzero(rows) if rows.dtype == bool else np.asarray(rows)
+        index = row_indices(rows)
         self.model_.eval()
         scaled = []
         # the inputs of PREDICT_ROWS rows at a time: a network that reads hours (the
