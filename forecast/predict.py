@@ -348,11 +348,10 @@ def weatherless_issue_days(daily: pd.DataFrame, last_hour: pd.Series,
         return []
     latest = pd.DataFrame({"station": last_hour.index.astype(str),
                            "date": last_hour.dt.normalize().to_numpy()})
-    present = [c for c in read if c in daily.columns]
-    days = latest.merge(daily[["station", "date", *present]].astype({"station": str}),
-                        on=["station", "date"], how="left")
-    missing = pd.DataFrame({c: days[c].isna() if c in present else pd.Series(True, days.index)
-                            for c in read})
+    # a column the data lack altogether comes in all missing
+    days = latest.merge(daily.reindex(columns=["station", "date", *read])
+                        .astype({"station": str}), on=["station", "date"], how="left")
+    missing = days[list(read)].isna()
     warnings = []
     for k, (station, day) in enumerate(zip(days["station"], days["date"], strict=True)):
         lacking = sorted({read[c] for c in read if missing[c].iloc[k]})

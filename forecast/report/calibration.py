@@ -111,19 +111,19 @@ def section_uncertainty(doc: Doc, run: Run, figures: Path, featured: list[str],
     # networks that forecast the target day hour by hour train otherwise
     by_hour = sorted({e.family for e in candidates if e.is_network
                       and getattr(REGISTRY.get(e.family), "target_hours", False)})
-    by_hour_text = (f"; {', '.join(by_hour)} with the Poisson deviance on the target day's "
-                    "hourly PM2.5, its forecast the mean of its 24 hours" if by_hour else "")
+    by_hour_clause = (f"{', '.join(by_hour)} with the Poisson deviance on the target day's "
+                      "hourly PM2.5, its forecast the mean of its 24 hours")
     networks = any(e.is_network for e in candidates)
     doc.heading(2, "Uncertainty and calibration", "uncertainty")
     doc.para(
         "Every model's forecast is a predictive distribution, given by its quantiles. "
         + ("Each model gives a point forecast. " if not networks else
            f"The networks are trained with the pinball loss on 99 quantile levels of "
-           f"{target} (a quantile head){by_hour_text and ', but ' + by_hour_text[2:]}; "
+           f"{target} (a quantile head){', but ' + by_hour_clause if by_hour else ''}; "
            "the baselines give a point forecast. "
            if loss == "pinball" else
            f"Each model gives a point forecast (the networks trained with the MSE loss on "
-           f"{target}{by_hour_text}). ")
+           f"{target}{'; ' + by_hour_clause if by_hour else ''}). ")
         + "A conformal recalibration fitted on each fold's validation year only then shifts "
         f"every quantile level in log space ({_log_space(result, recommended)}), so "
         "intervals widen with the level as the errors do; the test periods never enter it. "
