@@ -1001,3 +1001,26 @@ def test_a_split_verdict_of_the_two_tests_is_said():
     assert split_tests(both) == split_tests(neither) == ""
     assert "the 95 % CI excludes 0 but DM p is 0.05 or more" in split_tests(ci_only)
     assert "DM p is below 0.05 but the 95 % CI includes 0" in split_tests(dm_only)
+
+
+def test_a_p_value_below_0_001_is_never_written_0_000():
+    """12 sites, forecast mode with weather errors: "(95 % CI -5.20 to -2.14, DM p = 0.000)"
+    in "What limits the networks", where every other p-value of the report reads
+    "p < 0.001"; and the CRPS clauses read "DM p 0.655" beside "DM p = 0.230"."""
+    from forecast.report.details import _fmt_cell, verdict_on_the_networks
+    from forecast.report.verdict import crps_clause
+
+    class Stub:
+        result = type("Result", (), {"pooled": {}})()
+
+        def pooled_comparison(self, name, split):
+            return {"against": "hgb_by_hour", "rmse_diff": -3.66, "rmse_diff_ci": [-5.2, -2.14],
+                    "dm_p_value": 1.3e-5, "significant": True}
+
+    text = verdict_on_the_networks(Stub(), "gru_by_hour_ensemble", False, "saturated")
+    assert "DM p < 0.001)" in text and "0.000" not in text
+    assert _fmt_cell(1.3e-5, "dm_p_value_vs_best") == "< 0.001"
+    assert _fmt_cell(0.0721, "dm_p_value_vs_best") == "0.072"
+    clause = crps_clause({"crps_diff": 0.11, "crps_diff_ci": [-0.4, 0.57],
+                          "crps_dm_p_value": 0.655})
+    assert clause.endswith("DM p = 0.655")

@@ -21,7 +21,7 @@ from .figures import (
     figure_timeseries,
     test_series,
 )
-from .format import DASH, count, fixed, num, pct, signed
+from .format import DASH, count, fixed, num, p_eq, pct, pval, signed
 from .run import Run
 
 
@@ -195,8 +195,8 @@ def what_limits_the_networks(run: Run, sweep, learning_curve: dict,
         if pair and pair.get("best") == n and pair.get("worst") == worst:
             low, high = pair["rmse_diff_ci"]
             text += (f" ({worst} {signed(pair['rmse_diff'], 2)} {UNIT} from {n}, 95 % CI "
-                     f"{signed(low, 2)} to {signed(high, 2)}, DM p = "
-                     f"{fixed(pair['dm_p_value'], 3)})")
+                     f"{signed(low, 2)} to {signed(high, 2)}, DM "
+                     f"{p_eq(pair['dm_p_value'])})")
             matters = bool(pair["significant"])
         else:
             matters = spread >= 0.02
@@ -242,8 +242,8 @@ def verdict_on_the_networks(run: Run, network: str, capacity_limits: bool | None
     low, high = comparison["rmse_diff_ci"]
     evidence = (f"{network} is {signed(comparison['rmse_diff'], 2)} {UNIT} from "
                 f"{comparison['against']} on the pooled validation RMSE (95 % CI "
-                f"{signed(low, 2)} to {signed(high, 2)}, DM p = "
-                f"{fixed(comparison['dm_p_value'], 3)})")
+                f"{signed(low, 2)} to {signed(high, 2)}, DM "
+                f"{p_eq(comparison['dm_p_value'])})")
     if comparison["significant"] and comparison["rmse_diff"] < 0:
         return f"**So**: a network beats the best baseline by more than noise: {evidence}."
     if comparison["significant"]:
@@ -280,7 +280,7 @@ def _fmt_cell(value, column: str) -> str:
     if column.startswith("rmse_diff"):
         return signed(value, 2)
     if column.startswith("dm_p_value"):
-        return fixed(value, 3)
+        return pval(value)
     return fixed(value, 4)
 
 

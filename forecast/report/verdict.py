@@ -41,7 +41,6 @@ from .format import (
     num,
     p_eq,
     pct,
-    pval,
     short,
     signed,
 )
@@ -78,7 +77,7 @@ def days(run: Run) -> str:
 
 def crps_clause(c: dict) -> str:
     return (f"CRPS difference {signed(c['crps_diff'], 2)} {UNIT}, 95 % CI "
-            f"{ci(c['crps_diff_ci'], 2, True)}; DM p {pval(c['crps_dm_p_value'])}")
+            f"{ci(c['crps_diff_ci'], 2, True)}; DM {p_eq(c['crps_dm_p_value'])}")
 
 
 def simpler(rec: dict, name: str, than: str) -> bool:
@@ -474,7 +473,7 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
         if best_crps not in (None, chosen) and not rec.get("rmse_alone_decides"):
             c = rec["crps_comparisons"][chosen]
             text += (f" on RMSE; {best_crps} has a {fixed(abs(c['crps_diff']), 2)} {UNIT} "
-                     f"lower CRPS (DM p {pval(c['crps_dm_p_value'])}), within noise")
+                     f"lower CRPS (DM {p_eq(c['crps_dm_p_value'])}), within noise")
             if best_crps in rec.get("comparisons", {}) and simpler(rec, best_crps, chosen):
                 text += ", but a significantly worse RMSE"
         rows.append(["Closest rival on validation", text])
