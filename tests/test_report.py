@@ -1024,3 +1024,17 @@ def test_a_p_value_below_0_001_is_never_written_0_000():
     clause = crps_clause({"crps_diff": 0.11, "crps_diff_ci": [-0.4, 0.57],
                           "crps_dm_p_value": 0.655})
     assert clause.endswith("DM p = 0.655")
+
+
+def test_a_difference_under_0_05_is_rounded_alike_in_the_table_and_the_paragraph():
+    """12 sites, forecast mode with weather errors: at a glance "combination, 0.05 µg/m³
+    lower pooled RMSE", in the paragraph "(27.21 against 27.26 µg/m³; RMSE difference
+    +0.0 µg/m³, 95 % CI -0.8 to +0.7", a difference of nothing between two unequal
+    numbers."""
+    from forecast.report.verdict import diff_clause
+
+    close = {"rmse_diff": 0.0491, "rmse_diff_ci": [-0.762, 0.731], "dm_p_value": 0.915}
+    assert diff_clause(close).startswith("RMSE difference +0.05 µg/m³, 95 % CI -0.76 to "
+                                         "+0.73; DM p = 0.915")
+    usual = {"rmse_diff": 0.75, "rmse_diff_ci": [-0.41, 1.93], "dm_p_value": 0.23}
+    assert diff_clause(usual).startswith("RMSE difference +0.8 µg/m³, 95 % CI -0.4 to +1.9")

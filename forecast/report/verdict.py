@@ -54,9 +54,16 @@ KIND_TEXT = {"baseline": "a baseline", "network": "a network",
              "ensemble": "a network's seed ensemble", "combination": "a combination"}
 
 
+def gap_digits(diff) -> int:
+    """Decimals for an RMSE difference: 1, or 2 under 0.05 µg/m³, which would read 0.0
+    (the at-a-glance table and the paragraph round it alike)."""
+    return 1 if abs(num(diff) or 0.0) >= 0.05 else 2
+
+
 def diff_clause(c: dict) -> str:
-    return (f"RMSE difference {signed(c['rmse_diff'])} {UNIT}, 95 % CI "
-            f"{ci(c['rmse_diff_ci'], with_sign=True)}; DM {p_eq(c['dm_p_value'])}")
+    digits = gap_digits(c["rmse_diff"])
+    return (f"RMSE difference {signed(c['rmse_diff'], digits)} {UNIT}, 95 % CI "
+            f"{ci(c['rmse_diff_ci'], digits, True)}; DM {p_eq(c['dm_p_value'])}")
 
 
 def split_tests(c: dict) -> str:
@@ -458,7 +465,7 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
         c = rec["comparisons"][chosen]
         detectable = detectable_difference(*c["rmse_diff_ci"])
         gap = abs(c["rmse_diff"])
-        text = (f"{best_val}, {fixed(gap, 1 if gap >= 0.05 else 2)} {UNIT} lower "
+        text = (f"{best_val}, {fixed(gap, gap_digits(gap))} {UNIT} lower "
                 f"{pooled_word}"
                 f"RMSE (DM {p_eq(c['dm_p_value'])}): within noise, as a difference must "
                 f"be about {fixed(detectable)} {UNIT} to be detected on these "
