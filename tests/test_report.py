@@ -1038,3 +1038,15 @@ def test_a_difference_under_0_05_is_rounded_alike_in_the_table_and_the_paragraph
                                          "+0.73; DM p = 0.915")
     usual = {"rmse_diff": 0.75, "rmse_diff_ci": [-0.41, 1.93], "dm_p_value": 0.23}
     assert diff_clause(usual).startswith("RMSE difference +0.8 µg/m³, 95 % CI -0.4 to +1.9")
+
+
+def test_scored_counts_of_several_stations_are_called_station_days(ridge_run, mlp_run):
+    """12 sites: "| train | 2013-03-15 | 2015-02-28 | 8,391 |" under "Scored days", and
+    "Scored days, train | 8,391 of 8,592 station-days": 8,391 are station-days, the
+    split spans 716 days."""
+    several = (ridge_run / "report.md").read_text(encoding="utf-8")
+    assert "| Split | From | To | Scored station-days |" in several
+    assert "| Scored station-days, train | " in several
+    assert "Scored days" not in several
+    one = (mlp_run / "report.md").read_text(encoding="utf-8")
+    assert "| Split | From | To | Scored days |" in one and "| Scored days, train | " in one

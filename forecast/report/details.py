@@ -376,7 +376,8 @@ def section_quality(doc: Doc, run: Run) -> None:
         of = num(s.get("station_days")) or (span * n_stations if span else None)
         share = f" of {count(of)} station-days ({pct(scored / of, 1)})" \
             if of and scored is not None else ""
-        rows.append([f"Scored days, {name}", f"{count(scored)}{share}"])
+        what = "station-days" if n_stations > 1 else "days"
+        rows.append([f"Scored {what}, {name}", f"{count(scored)}{share}"])
     doc.table(["Quantity", "Value"], rows, align="ll", wrap=True)
     section_flags(doc, result.quality, run)
     if result.dropped_features:

@@ -59,7 +59,9 @@ def section_run(doc: Doc, run: Run) -> None:
         ["Wall time", seconds(result.wall_seconds)],
     ]
     doc.table(["Item", "Value"], rows, align="ll", wrap=True)
-    doc.table(["Split", "From", "To", "Scored days"],
+    # with several stations a split's count is of station-days, not of dates
+    scored = "Scored station-days" if len(result.stations) > 1 else "Scored days"
+    doc.table(["Split", "From", "To", scored],
               [[name, s["start"], s["end"], count(s["scored_days"])]
                for name, s in result.splits.items()],
               align="lllr", caption="The main split (the latest fold), by target day")
