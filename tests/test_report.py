@@ -1050,3 +1050,14 @@ def test_scored_counts_of_several_stations_are_called_station_days(ridge_run, ml
     assert "Scored days" not in several
     one = (mlp_run / "report.md").read_text(encoding="utf-8")
     assert "| Split | From | To | Scored days |" in one and "| Scored days, train | " in one
+
+
+def test_the_exceedance_detail_of_several_stations_counts_station_days(ridge_run, mlp_run):
+    """12 sites: "the threshold was exceeded on 39 % of the days" and a reliability table
+    whose "Days" add up to 8,608, the pooled test period's station-days."""
+    several = (ridge_run / "report.md").read_text(encoding="utf-8")
+    assert re.search(r"the threshold was exceeded on \d+ % of the station-days\.", several)
+    assert "| Stated probability | Station-days | Mean stated | Came true |" in several
+    one = (mlp_run / "report.md").read_text(encoding="utf-8")
+    assert re.search(r"the threshold was exceeded on \d+ % of the days\.", one)
+    assert "| Stated probability | Days | Mean stated | Came true |" in one
