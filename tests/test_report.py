@@ -1061,3 +1061,20 @@ def test_the_exceedance_detail_of_several_stations_counts_station_days(ridge_run
     one = (mlp_run / "report.md").read_text(encoding="utf-8")
     assert re.search(r"the threshold was exceeded on \d+ % of the days\.", one)
     assert "| Stated probability | Days | Mean stated | Came true |" in one
+
+
+def test_the_training_curves_say_which_loss_each_network_trains_on():
+    """Forecast mode with gru_by_hour: "Losses are mean squared errors on the scaled
+    target" above gru_by_hour's curves, whose loss is the Poisson deviance of its
+    hours (models.module), and above a quantile head's, whose loss is the pinball loss."""
+    from forecast.report.details import curve_losses
+
+    def result(loss="mse"):
+        return type("Result", (), {"config": {"training": {"loss": loss}}})()
+
+    assert curve_losses(result(), ["mlp", "gru"]) == "mean squared errors on the scaled target"
+    mixed = curve_losses(result(), ["mlp", "gru_by_hour"])
+    assert mixed.startswith("mean squared errors on the scaled target; gru_by_hour's, the "
+                            "Poisson deviance of its hourly forecasts")
+    assert curve_losses(result(), ["gru_by_hour"]).startswith("the Poisson deviance")
+    assert curve_losses(result("pinball"), ["mlp"]).startswith("the pinball loss")

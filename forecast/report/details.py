@@ -36,10 +36,10 @@ def section_curves(doc: Doc, run: Run, figures: Path) -> None:
     if not groups:
         doc.para("No network was trained in this run, so there are no training curves.")
         return
-    doc.para("Curves of the main split (the latest fold). Losses are mean squared errors on "
-             "the scaled target (train loss is averaged over the epoch with dropout on; "
-             "validation loss is measured after it). The lower panel shows the epoch-mean "
-             "gradient norm before clipping.", "note")
+    doc.para("Curves of the main split (the latest fold). Losses are "
+             + curve_losses(result, list(groups)) + " (train loss is averaged over the epoch "
+             "with dropout on; validation loss is measured after it). The lower panel shows "
+             "the epoch-mean gradient norm before clipping.", "note")
     for network, entries in groups.items():
         curves = {}
         for entry in entries:
@@ -69,6 +69,23 @@ def section_curves(doc: Doc, run: Run, figures: Path) -> None:
             else:
                 items.append(f"**{entry}** — no diagnosis recorded.{training}")
         doc.bullets(items)
+
+
+def curve_losses(result, families: list[str]) -> str:
+    """What the curves' losses are, as :meth:`models.module.ForecastModule._loss` computes
+    them: the MSE on the scaled target, the pinball loss of a quantile head
+    (``training.loss = "pinball"``), and for a network by hour the Poisson deviance of its
+    hours, on another scale than the others'."""
+    pinball = result.config.get("training", {}).get("loss", "mse") == "pinball"
+    by_hour = [f for f in families if getattr(REGISTRY.get(f), "target_hours", False)]
+    text = ("the pinball loss averaged over the quantile levels, on the scaled target"
+            if pinball else "mean squared errors on the scaled target")
+    if by_hour and len(by_hour) == len(families):
+        return "the Poisson deviance of the target day's hourly forecasts"
+    if by_hour:
+        text += (f"; {', '.join(by_hour)}'s, the Poisson deviance of its hourly forecasts of "
+                 "the target day, on another scale")
+    return text
 
 
 def _sampled_epochs(info: dict) -> str:
