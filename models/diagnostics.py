@@ -311,9 +311,11 @@ def diagnose_learning_curve(df: pd.DataFrame) -> dict:
     if beyond_noise is not None:
         evidence = (f" ({before['rmse_diff_vs_full']:+.2f} µg/m³ with the shorter window, "
                     f"{_interval(before, 'vs_full')})")
-    falls = (f"{label} falls from {before[metric]:.3g} with {before['fraction']:.0%} of the "
-             f"training period ({int(before['n_train'])} days) to {full[metric]:.3g} with "
-             f"{full['fraction']:.0%} ({int(full['n_train'])} days), {gain:.0%} better")
+    # an RMSE in µg/m³ to one decimal (34.96 read "35" beside "34.8"), a loss to 3 digits
+    form = ".1f" if metric == "val_rmse" else ".3g"
+    falls = (f"{label} falls from {before[metric]:{form}} with {before['fraction']:.0%} of "
+             f"the training period ({int(before['n_train'])} days) to {full[metric]:{form}} "
+             f"with {full['fraction']:.0%} ({int(full['n_train'])} days), {gain:.1%} better")
     if gain >= DATA_GAIN and beyond_noise is not False:
         text = f"{falls}{evidence}: limited by data, more history would still help"
         verdict = "limited by data"
@@ -322,8 +324,9 @@ def diagnose_learning_curve(df: pd.DataFrame) -> dict:
                 "as far as they can tell")
         verdict = "saturated"
     else:
-        text = (f"{label} changes by {-gain:+.0%} from {before['fraction']:.0%} of the training "
-                f"period ({before[metric]:.3g}) to {full['fraction']:.0%} ({full[metric]:.3g})"
+        text = (f"{label} changes by {-gain:+.1%} from {before['fraction']:.0%} of the training "
+                f"period ({before[metric]:{form}}) to {full['fraction']:.0%} "
+                f"({full[metric]:{form}})"
                 f"{evidence}: saturated, more history of the same kind is unlikely to help")
         verdict = "saturated"
     return {"verdict": verdict, "text": text, "gain": float(gain), "metric": label}

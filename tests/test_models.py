@@ -500,6 +500,16 @@ def test_diagnose_learning_curve():
     assert diagnose_learning_curve(curve)["verdict"] == "saturated"
 
 
+def test_the_learning_curve_text_rounds_an_rmse_to_one_decimal():
+    """Single site, forecast mode: "validation RMSE changes by -0% from 75% of the training
+    period (35) to 100% (34.8)" for 34.96 -> 34.79 µg/m³."""
+    curve = pd.DataFrame({"fraction": [0.5, 0.75, 1.0], "n_train": [500, 746, 987],
+                          "best_train_loss": 0.3, "best_val_loss": [0.5, 0.45, 0.44],
+                          "val_rmse": [39.05, 34.96, 34.79]})
+    text = diagnose_learning_curve(curve)["text"]
+    assert "changes by -0.5% from 75% of the training period (35.0) to 100% (34.8)" in text
+
+
 def test_diagnose_capacity():
     sweep = pd.DataFrame({"hidden": [8, 32, 128], "layers": [1, 1, 1],
                           "n_parameters": [500, 2000, 9000],

@@ -1078,3 +1078,14 @@ def test_the_training_curves_say_which_loss_each_network_trains_on():
                             "Poisson deviance of its hourly forecasts")
     assert curve_losses(result(), ["gru_by_hour"]).startswith("the Poisson deviance")
     assert curve_losses(result("pinball"), ["mlp"]).startswith("the pinball loss")
+
+
+def test_the_data_bullet_does_not_round_a_small_change_to_0(ridge_run):
+    """Single site, forecast mode: "the last step of the learning curve changes the
+    validation RMSE by -0 % (saturated)" for 34.96 -> 34.79 µg/m³."""
+    from forecast.report.details import what_limits_the_networks
+
+    bullets = what_limits_the_networks(Run.read(ridge_run), None, {
+        "gain": 0.0049, "metric": "validation RMSE", "verdict": "saturated"})
+    data = next(b for b in bullets if b.startswith("**Data**"))
+    assert "changes the validation RMSE by -0.5 % (saturated)" in data, data

@@ -169,7 +169,7 @@ def what_limits_the_networks(run: Run, sweep, learning_curve: dict,
     if learning_curve.get("gain") is not None:
         out.append(f"**Data**: the last step of the learning curve changes the "
                    f"{learning_curve.get('metric', 'validation loss')} by "
-                   f"{pct(-learning_curve['gain'], signed=True)} "
+                   f"{pct(-learning_curve['gain'], 1, signed=True)} "
                    f"({learning_curve.get('verdict', '')}).")
     scored = {e.name: run.pooled(e.name, "val")["rmse"] for e in run.candidates()
               if run.pooled(e.name, "val")}
