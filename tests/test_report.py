@@ -1089,3 +1089,34 @@ def test_the_data_bullet_does_not_round_a_small_change_to_0(ridge_run):
         "gain": 0.0049, "metric": "validation RMSE", "verdict": "saturated"})
     data = next(b for b in bullets if b.startswith("**Data**"))
     assert "changes the validation RMSE by -0.5 % (saturated)" in data, data
+
+
+def test_a_recommended_network_worse_on_test_than_the_baseline_is_said(tmp_path, monkeypatch):
+    """Single site, forecast mode with weather errors: mlp_ensemble recommended (the
+    simplest within noise), +2.5 µg/m³ against hgb_by_hour on the pooled test periods
+    (95 % CI +0.5 to +4.8, DM p = 0.040: "yes, worse" in the leaderboard), while the
+    verdict and the at-a-glance table spoke only of gru_by_hour_ensemble, the best network
+    by validation, and answered "not on their own" though a network was recommended."""
+    run_dir = make_run(tmp_path / "run", winner="mlp", seed=2)
+    result = RunResult.read(run_dir)
+    assert result.recommendation["model"] == "mlp_ensemble"
+    for c in result.pooled["comparisons"]:
+        if c["split"] == "test" and c["model"] == "mlp_ensemble":
+            c.update(rmse_diff=2.5, rmse_diff_ci=[0.5, 4.8], dm_p_value=0.04, significant=True)
+    result.write(run_dir)
+    verdict_module = sys.modules["forecast.report.verdict"]
+    best_network = verdict_module._best_network
+    monkeypatch.setattr(verdict_module, "_best_network",
+                        lambda r: ("mlp_seed1", best_network(r)[1],
+                                   {"rmse_diff": 0.4, "rmse_diff_ci": [-1.2, 2.0],
+                                    "dm_p_value": 0.622, "significant": False}))
+    run = Run.read(run_dir)
+    text, chosen = verdict(run)
+    assert chosen == "mlp_ensemble"
+    assert ("mlp_ensemble itself, against ridge on the pooled test periods: RMSE difference "
+            "+2.5 µg/m³, 95 % CI +0.5 to +4.8; DM p = 0.040: significantly worse.") in text
+    row = dict(at_a_glance(run, chosen))["Did the networks earn their place?"]
+    assert row.startswith("not confirmed on the test periods: the best network by "
+                          "validation, mlp_seed1, is +0.4 µg/m³"), row
+    assert row.endswith("; the recommended mlp_ensemble is +2.5 µg/m³ (95 % CI +0.5 to +4.8, "
+                        "DM p = 0.040, significantly worse)"), row

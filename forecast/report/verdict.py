@@ -372,7 +372,8 @@ def _networks_against_baselines(run: Run, chosen: str | None) -> list[str]:
                  "validates best of the networks)")
         return [f"{head}: {how}. Validation chose {chosen}{which} over {baseline}, but **the "
                 f"{where} do{'' if run.n_folds > 1 else 'es'} not confirm a gain of the "
-                f"networks** over it: {cost_clause(run, best, baseline)}."]
+                f"networks** over it: {cost_clause(run, best, baseline)}."
+                + _chosen_network_on_test(run, chosen, best, baseline, where)]
     text = (f"{head}: {how}. **The deep models did not earn their place** on their own on "
             f"these data: {cost_clause(run, best, baseline)}.")
     share = _networks_in_combination(run, chosen)
@@ -380,6 +381,20 @@ def _networks_against_baselines(run: Run, chosen: str | None) -> list[str]:
         text += (f" In the recommended combination they carry {share} of the weight (the "
                  "latest fold's, fitted on its validation year).")
     return [text]
+
+
+def _chosen_network_on_test(run: Run, chosen: str, best: str, baseline: str,
+                            where: str) -> str:
+    """The recommended network's own test comparison with the best baseline, when it is
+    not the best network by validation, whose comparison the verdict gives (" mlp_ensemble
+    itself, against hgb_by_hour: ...: significantly worse."); "" otherwise."""
+    own = run.pooled_comparison(chosen) if chosen != best else None
+    if own is None:
+        return ""
+    how = ("a significant gain" if own["significant"] and own["rmse_diff"] < 0
+           else "significantly worse" if own["significant"]
+           else "not significantly different" + split_tests(own))
+    return f" {chosen} itself, against {baseline} on the {where}: {diff_clause(own)}: {how}."
 
 
 def _on_test(run: Run, chosen: str) -> tuple[str, dict[str, float], str | None,
@@ -531,10 +546,19 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
     best, baseline, c = _best_network(run)
     if c is not None:
         gain = c["significant"] and c["rmse_diff"] < 0
-        text = (("yes" if gain else "not on their own") + f": the best network by "
+        # a network recommended: validation did choose one, the test periods judge it
+        network_chosen = chosen in result.entries and result.entries[chosen].is_network
+        text = (("yes" if gain else f"not confirmed on the {where}" if network_chosen
+                 else "not on their own") + f": the best network by "
                 f"validation, {best}, is {signed(c['rmse_diff'])} {UNIT} against {baseline} "
                 f"on the {where} (95 % CI {ci(c['rmse_diff_ci'], with_sign=True)}, DM "
                 f"{p_eq(c['dm_p_value'])})")
+        own = run.pooled_comparison(chosen) if network_chosen and chosen != best else None
+        if own is not None:
+            text += (f"; the recommended {chosen} is {signed(own['rmse_diff'])} {UNIT} (95 % CI "
+                     f"{ci(own['rmse_diff_ci'], with_sign=True)}, DM {p_eq(own['dm_p_value'])}"
+                     + (", significantly worse)" if own["significant"] and own["rmse_diff"] > 0
+                        else ", a significant gain)" if own["significant"] else ")"))
         share = _networks_in_combination(run, chosen)
         if share:
             text += f"; they carry {share} of the recommended combination's weight"
