@@ -23,6 +23,7 @@ from .figures import (
 )
 from .format import DASH, count, fixed, num, p_eq, pct, pval, signed
 from .run import Run
+from .verdict import split_tests
 
 
 def section_curves(doc: Doc, run: Run, figures: Path) -> None:
@@ -213,7 +214,7 @@ def what_limits_the_networks(run: Run, sweep, learning_curve: dict,
             low, high = pair["rmse_diff_ci"]
             text += (f" ({worst} {signed(pair['rmse_diff'], 2)} {UNIT} from {n}, 95 % CI "
                      f"{signed(low, 2)} to {signed(high, 2)}, DM "
-                     f"{p_eq(pair['dm_p_value'])})")
+                     f"{p_eq(pair['dm_p_value'])}){split_tests(pair)}")
             matters = bool(pair["significant"])
         else:
             matters = spread >= 0.02
