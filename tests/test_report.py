@@ -16,6 +16,7 @@ from forecast.config import load_config
 from forecast.errors import DataError
 from forecast.evaluation import evaluate
 from forecast.report import Run, at_a_glance, verdict, write_report
+from forecast.report.format import fixed
 from forecast.results import ModelEntry, RunResult
 
 BASELINE_NOISE = {"ridge": 20.0, "hgb": 23.0, "linear": 21.0}
@@ -1138,3 +1139,21 @@ def test_a_network_spread_the_two_tests_disagree_on_says_so(mlp_run):
                   if b.startswith("**Inputs**"))
     assert ("DM p = 0.056) (the 95 % CI excludes 0 but DM p is 0.05 or more: significance "
             "needs both), whatever their time structure") in inputs, inputs
+
+
+def test_at_a_glance_names_whose_test_rmse_a_more_accurate_model_is_weighed_against(tmp_path):
+    """Single site, forecast mode: "Expected error: RMSE 33.5 µg/m³ ... (2012: lasso, 2013:
+    elasticnet, 2014: gru_by_hour_ensemble)" and two rows below "combination is more
+    accurate there (29.7 against 31.6 µg/m³ ...)": 31.6 is gru_by_hour_ensemble's own
+    pooled test RMSE, neither the 33.5 above nor named."""
+    run_dir = make_run(tmp_path / "run", winner="ridge", seed=1)
+    result = RunResult.read(run_dir)
+    chosen = result.recommendation["model"]
+    other = next(e.name for e in Run.read(run_dir).candidates() if e.name != chosen)
+    result.pooled["models"][other]["test"]["rmse"] = 1.0
+    result.write(run_dir)
+    run = Run.read(run_dir)
+    own = fixed(run.pooled(chosen)["rmse"])
+    row = dict(at_a_glance(run, chosen))["What the test periods say"]
+    assert row.startswith(f"{other} is more accurate there (1.0 against {chosen}'s own {own} "
+                          "µg/m³, DM p"), row

@@ -579,7 +579,7 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
         rows.append([f"What the {where} say" if several else "What the test period says",
                      said if most == chosen
                      else f"{most} is more accurate there ({fixed(scored[most], digits)} "
-                     f"against {fixed(scored[chosen], digits)} {UNIT}"
+                     f"against {chosen}'s own {fixed(scored[chosen], digits)} {UNIT}"
                      + (f", DM {p_eq(paired['dm_p_value'])}, "
                         + ("significant" if paired["significant"] else "not significant")
                         if paired else "")
