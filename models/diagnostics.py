@@ -324,10 +324,19 @@ def diagnose_learning_curve(df: pd.DataFrame) -> dict:
                 "as far as they can tell")
         verdict = "saturated"
     else:
-        text = (f"{label} changes by {-gain:+.1%} from {before['fraction']:.0%} of the training "
-                f"period ({before[metric]:{form}}) to {full['fraction']:.0%} "
-                f"({full[metric]:{form}})"
-                f"{evidence}: saturated, more history of the same kind is unlikely to help")
+        changes = (f"{label} changes by {-gain:+.1%} from {before['fraction']:.0%} of the "
+                   f"training period ({before[metric]:{form}}) to {full['fraction']:.0%} "
+                   f"({full[metric]:{form}}){evidence}")
+        if gain < 0 and beyond_noise:
+            # worse with more history, beyond noise: the older days mislead, not too few
+            text = (f"{changes}: saturated, and the oldest training days make it worse "
+                    "(the relation has drifted): a shorter training window may validate "
+                    "better")
+        elif gain < 0 and beyond_noise is False:
+            text = (f"{changes}, worse but within noise: saturated, more history of the "
+                    "same kind is unlikely to help")
+        else:
+            text = f"{changes}: saturated, more history of the same kind is unlikely to help"
         verdict = "saturated"
     return {"verdict": verdict, "text": text, "gain": float(gain), "metric": label}
 

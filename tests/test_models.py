@@ -571,6 +571,23 @@ def test_a_learning_curve_gain_inside_the_noise_is_no_evidence_of_a_data_limit()
     assert diagnose_learning_curve(clear)["verdict"] == "limited by data"
 
 
+def test_a_learning_curve_that_worsens_with_more_history_says_so():
+    """12 sites fitted for erring weather: 34.1 with half the training period, 37.6 with
+    all of it, which read "saturated, more history ... unlikely to help" and no more."""
+    curve = pd.DataFrame({"fraction": [0.5, 0.75, 1.0], "n_train": [4178, 6291, 8391],
+                          "best_train_loss": 0.08, "best_val_loss": [0.23, 0.21, 0.21],
+                          "val_rmse": [34.1, 34.6, 37.6]})
+    noisy = _with_comparison(curve, "vs_full", [-3.5, -3.0, np.nan], [-8.3, -8.1, np.nan],
+                             [0.9, 1.9, np.nan], [0.25, 0.33, np.nan])
+    result = diagnose_learning_curve(noisy)
+    assert result["verdict"] == "saturated"
+    assert "worse but within noise" in result["text"] and "drifted" not in result["text"]
+    clear = _with_comparison(curve, "vs_full", [-3.5, -3.0, np.nan], [-8.3, -5.1, np.nan],
+                             [0.9, -0.9, np.nan], [0.25, 0.01, np.nan])
+    text = diagnose_learning_curve(clear)["text"]
+    assert "oldest training days make it worse" in text and "shorter training window" in text
+
+
 def test_capacity_sweep_and_learning_curve_run(task):
     model = network("mlp", config(max_epochs=1))
     sweep = capacity_sweep(task, model, hidden_sizes=[4, 8], layer_counts=[1], max_epochs=1)
