@@ -218,8 +218,20 @@ def what_limits_the_networks(run: Run, sweep, learning_curve: dict,
             matters = bool(pair["significant"])
         else:
             matters = spread >= 0.02
+        # the best network against a best baseline that reads what it reads: a gain
+        # beyond noise there is the architecture's, whatever the networks' spread
+        versus = run.pooled_comparison(n, "val")
+        beats_on_same_inputs = (
+            (same_inputs or (n in by_hour and reads(b, "target_hours"))) and versus is not None
+            and versus["against"] == b and bool(versus["significant"])
+            and versus["rmse_diff"] < 0)
         out.append(text + (": the architecture (the inductive bias) matters here."
-                           if matters else ", whatever their time structure: within noise, "
+                           if matters else
+                           ", whatever their time structure, within noise; but on the same "
+                           f"inputs {n} beats {b} by more than noise (below): how a model "
+                           "reads them matters, not only what it reads."
+                           if beats_on_same_inputs else
+                           ", whatever their time structure: within noise, "
                            "the inputs, not the architecture, bound them."))
     combination = run.result.entries.get("combination")
     if combination is not None and "combination" in scored and combination.members:
