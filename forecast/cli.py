@@ -214,8 +214,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     check_hardware(config["training"])
     if args.save:
         _check_writable(Path(args.save))        # before the fit, not after it
-    loaded, frame = load_data(config)
-    task, _ = drop_uninformative(make_task(loaded, frame, config))
+    # the hourly record and the daily table are not held through the fit (GiBs at
+    # hundreds of stations): the task has what the network reads
+    task, _ = drop_uninformative(make_task(*load_data(config), config))
     forecaster = models.NetworkForecaster.from_config(args.network, config,
                                                       seed=config["run"]["seed"])
     forecaster.fit(task)

@@ -87,10 +87,17 @@ def _training_range(values: np.ndarray, mean: np.ndarray, std: np.ndarray,
     """Per feature (last axis), the range of the standardised training values (of
     ``values[rows]`` when given), missing values counted as the 0 they are set to (a
     feature never seen in training: [0, 0])."""
-    scaled = _standardise(values, mean, std, np.zeros(values.shape[-1], dtype=bool),
-                          rows=rows)
-    axes = tuple(range(scaled.ndim - 1))
-    return scaled.min(axis=axes), scaled.max(axis=axes)
+    # a block of rows at a time: the whole standardised copy (1.4 GiB of the target day's
+    # hours at 1,000 stations) is never held, and a minimum is a minimum in any order
+    index = np.arange(len(values)) if rows is None else row_indices(rows)
+    block = max(1, BLOCK_VALUES // max(1, int(np.prod(values.shape[1:]))))
+    none = np.zeros(values.shape[-1], dtype=bool)
+    axes = tuple(range(values.ndim - 1))
+    ranges = [(scaled.min(axis=axes), scaled.max(axis=axes))
+              for scaled in (_standardise(values, mean, std, none, rows=index[start:start + block])
+                             for start in range(0, max(1, len(index)), block))]
+    return (np.minimum.reduce([low for low, _ in ranges]),
+            np.maximum.reduce([high for _, high in ranges]))
 
 
 @dataclass
@@ -215,13 +222,11 @@ class Scalers:
         station = task.station_index[rows].astype(np.int64)
         tensors = (torch.from_numpy(x), seq, torch.from_numpy(station))
         if self.target_hours_mean is not None:
-            hours = _target_hours(task, rows)
-            if hours.shape[2] != len(self.target_hours_mean):
-                raise ValueError(f"the task has {hours.shape[2]} target-hour channels; the "
-                                 f"network was fitted on {len(self.target_hours_mean)}")
-            return (*tensors, torch.from_numpy(_standardise(
-                hours, self.target_hours_mean, self.target_hours_std,
-                self.target_hours_indicate, self.target_hours_low, self.target_hours_high)))
+            if len(TARGET_HOUR_FEATURES) != len(self.target_hours_mean):
+                raise ValueError(f"the task has {len(TARGET_HOUR_FEATURES)} target-hour "
+                                 "channels; the network was fitted on "
+                                 f"{len(self.target_hours_mean)}")
+            return (*tensors, torch.from_numpy(_target_hours(task, rows, self)))
         if self.hourly_mean is None:
             return tensors
         if task.hourly is None or task.hourly.shape[2] != len(self.hourly_mean):
@@ -294,19 +299,27 @@ class Scalers:
         )
 
 
-def _target_hours(task: ForecastTask, rows: np.ndarray) -> np.ndarray:
+def _target_hours(task: ForecastTask, rows: np.ndarray, scalers: Scalers | None = None
+                  ) -> np.ndarray:
     """:func:`~forecast.task.target_hour_features` of the rows ``rows`` (a mask or
-    indices), (rows, 24, channels)."""
+    indices), float32 (rows, 24, channels); with ``scalers`` standardised by them, with
+    their indicator channels (rows, 24, ``scalers.n_target_hour_channels``)."""
     if task.target_hours is None:
         raise ValueError("the network reads the target day's hours, which this task lacks "
                          "(build it in forecast mode with target_hours=True)")
     index = row_indices(rows)
-    # built a block of rows at a time into float32: the features of a row are its own, and
-    # the float64 temporaries of all training rows at once would take several times the
-    # result (about 6 GiB at 1,000 stations)
-    result = np.empty((len(index), 24, len(TARGET_HOUR_FEATURES)), dtype=np.float32)
-    block = max(1, BLOCK_VALUES // result[0].size)
+    # built a block of rows at a time: the features of a row are its own, and the float64
+    # temporaries of all training rows at once would take several times the result (about
+    # 6 GiB at 1,000 stations), the unscaled features of all of them 1.4 GiB more
+    width = len(TARGET_HOUR_FEATURES) if scalers is None else scalers.n_target_hour_channels
+    result = np.empty((len(index), 24, width), dtype=np.float32)
+    block = max(1, BLOCK_VALUES // (24 * len(TARGET_HOUR_FEATURES)))
     for start in range(0, len(index), block):
-        result[start:start + block] = target_hour_features(
-            task.target_hours[index[start:start + block]], task.target_hour_names)
+        hours = target_hour_features(task.target_hours[index[start:start + block]],
+                                     task.target_hour_names).astype(np.float32)
+        if scalers is not None:
+            hours = _standardise(hours, scalers.target_hours_mean, scalers.target_hours_std,
+                                 scalers.target_hours_indicate, scalers.target_hours_low,
+                                 scalers.target_hours_high)
+        result[start:start + block] = hours
     return result
