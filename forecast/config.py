@@ -388,6 +388,13 @@ def validate(config: dict) -> None:
         raise DataError(f"config: diagnostics.sweep_model = "
                         f"{config['diagnostics']['sweep_model']!r} is not one of "
                         f"{', '.join(NETWORK_MODELS)}")
+    # an empty grid gives the diagnostic nothing to fit (it would fail after the models)
+    for key, switch, flag in (("sweep_hidden", "capacity_sweep", "--no-capacity-sweep"),
+                              ("sweep_layers", "capacity_sweep", "--no-capacity-sweep"),
+                              ("learning_fractions", "learning_curve", "--no-learning-curve")):
+        if config["diagnostics"][switch] and not config["diagnostics"][key]:
+            raise DataError(f"config: diagnostics.{key} is empty: give at least one value, "
+                            f"or turn diagnostics.{switch} off ({flag})")
     QualityRules.from_config(config["quality"])
     check_coordinates(config["data"]["coordinates"])
     _check_data(config["data"])

@@ -195,6 +195,18 @@ def test_the_capacity_sweep_needs_a_network():
         load_config(overrides={"diagnostics": {"sweep_model": "ridge"}})
 
 
+@pytest.mark.parametrize("key, flag", [("sweep_hidden", "--no-capacity-sweep"),
+                                       ("sweep_layers", "--no-capacity-sweep"),
+                                       ("learning_fractions", "--no-learning-curve")])
+def test_an_empty_diagnostic_grid_is_a_one_line_error(key, flag):
+    """An empty grid left the diagnostic nothing to fit: a traceback after the models."""
+    with pytest.raises(DataError) as info:
+        load_config(overrides={"diagnostics": {key: []}})
+    assert f"diagnostics.{key} is empty" in str(info.value) and flag in str(info.value)
+    switch = "learning_curve" if key == "learning_fractions" else "capacity_sweep"
+    load_config(overrides={"diagnostics": {key: [], switch: False}})    # not read: fine
+
+
 def test_the_hourly_window_is_built_only_when_asked_for():
     from forecast.config import hourly_hours
 
