@@ -215,14 +215,41 @@ RANGES = {
     ("evaluation", "exceedance_threshold"): (lambda v: v > 0, "above 0 µg/m³"),
     ("run", "seed"): (lambda v: 0 <= v < 2 ** 32, "from 0 to 2**32 - 1"),
 }
+#: Most networks in a seed ensemble, units in a layer, layers, devices (or nodes, or torch
+#: threads), bootstrap resamples and synthetic stations; beyond these a value cannot be
+#: meant and fails deep in the run (an overflow, a hang, memory, a crash of the threads).
+MAX_SEEDS, MAX_HIDDEN, MAX_LAYERS, MAX_DEVICES = 1000, 65536, 100, 1024
+MAX_BOOT, MAX_SYNTHETIC_STATIONS = 100_000, 1000
+#: Most of any other count (rows in a batch, epochs, steps, jobs, hours, folds).
+MAX_COUNT = 10 ** 9
+#: Upper bounds of numeric options whose RANGES rule gives only the lower one:
+#: (highest value, its unit in the message).
+MAXIMA = {
+    ("task", "sequence_length"): (MAX_LAGS, " (days)"),
+    ("task", "max_fill_days"): (MAX_LAGS, " (days)"),
+    ("task", "hourly_hours"): (24 * MAX_LAGS, " (hours)"),
+    ("training", "seeds"): (MAX_SEEDS, ""),
+    ("training", "hidden"): (MAX_HIDDEN, ""),
+    ("training", "layers"): (MAX_LAYERS, ""),
+    **{("training", key): (MAX_DEVICES, "") for key in ("devices", "num_nodes", "threads")},
+    **{(section, key): (MAX_COUNT, "") for section, key in (
+        ("training", "batch_size"), ("training", "max_batch_size"),
+        ("training", "max_steps_per_epoch"), ("training", "max_epochs"),
+        ("training", "patience"), ("training", "jobs"), ("diagnostics", "max_epochs"),
+        ("quality", "stuck_hours"), ("split", "folds"))},
+    ("evaluation", "n_boot"): (MAX_BOOT, ""),
+    ("data", "synthetic_stations"): (MAX_SYNTHETIC_STATIONS, ""),
+}
 #: Lists whose every element must be of one kind and pass a test: (kind, test, what).
 LIST_RANGES = {
     ("models", "names"): (str, lambda v: True, "model names"),
     ("data", "stations"): (str, lambda v: True, "station names"),
     ("data", "time_columns"): (str, lambda v: True, "column names"),
     ("quality", "sentinels"): ((int, float), math.isfinite, "finite numbers"),
-    ("diagnostics", "sweep_hidden"): (int, lambda v: v >= 1, "whole numbers of at least 1"),
-    ("diagnostics", "sweep_layers"): (int, lambda v: v >= 1, "whole numbers of at least 1"),
+    ("diagnostics", "sweep_hidden"): (int, lambda v: 1 <= v <= MAX_HIDDEN,
+                                      f"whole numbers from 1 to {MAX_HIDDEN}"),
+    ("diagnostics", "sweep_layers"): (int, lambda v: 1 <= v <= MAX_LAYERS,
+                                      f"whole numbers from 1 to {MAX_LAYERS}"),
     ("diagnostics", "learning_fractions"): ((int, float), lambda v: 0 < v <= 1,
                                             "shares above 0 and at most 1"),
 }
@@ -274,6 +301,9 @@ def _check(values: dict, defaults: dict, where: str) -> None:
         rule = RANGES.get(key)
         if rule and not rule[0](value):
             raise DataError(f"config: {path} must be {rule[1]}, not {value!r}")
+        highest, unit = MAXIMA.get(key, (None, ""))
+        if highest is not None and value > highest:
+            raise DataError(f"config: {path} must be at most {highest}{unit}, not {value!r}")
         listed = LIST_RANGES.get(key)
         if listed:
             kind, test, what = listed

@@ -258,6 +258,25 @@ def test_the_hourly_window_is_built_only_when_asked_for():
     ({"data": {"units": {"temp": 5}}}, "data.units.temp must be a unit's name, not 5"),
     ({"data": {"units": {"temperature": "°F"}}},
      "data.units.temperature: not a canonical column (did you mean 'temp'?)"),
+    # too large to mean anything: each failed deep in the run (an overflow, a hang,
+    # memory, the threads' crash), the run directory half-written
+    ({"task": {"sequence_length": 10 ** 22}}, "task.sequence_length must be at most 3650 (days)"),
+    ({"task": {"max_fill_days": 10 ** 22}}, "task.max_fill_days must be at most 3650 (days)"),
+    ({"task": {"hourly_hours": 10 ** 22}}, "task.hourly_hours must be at most 87600 (hours)"),
+    ({"training": {"seeds": 10 ** 22}}, "training.seeds must be at most 1000"),
+    ({"training": {"hidden": 10 ** 22}}, "training.hidden must be at most 65536"),
+    ({"training": {"layers": 10 ** 22}}, "training.layers must be at most 100"),
+    ({"training": {"batch_size": 10 ** 22}}, "training.batch_size must be at most 1000000000"),
+    ({"training": {"devices": 10 ** 22}}, "training.devices must be at most 1024"),
+    ({"training": {"num_nodes": 10 ** 22}}, "training.num_nodes must be at most 1024"),
+    ({"training": {"threads": 2 ** 31 - 1}}, "training.threads must be at most 1024"),
+    ({"evaluation": {"n_boot": 10 ** 22}}, "evaluation.n_boot must be at most 100000"),
+    ({"diagnostics": {"sweep_hidden": [8, 10 ** 22]}},
+     "diagnostics.sweep_hidden must hold whole numbers from 1 to 65536"),
+    ({"diagnostics": {"sweep_layers": [10 ** 22]}},
+     "diagnostics.sweep_layers must hold whole numbers from 1 to 100"),
+    ({"data": {"dataset": "synthetic", "synthetic_stations": 10 ** 22}},
+     "data.synthetic_stations must be at most 1000"),
 ])
 def test_values_no_run_can_mean_anything_are_one_line_errors(overrides, needle):
     with pytest.raises(DataError) as info:
