@@ -365,7 +365,8 @@ class SklearnBaseline(Baseline):
         for k in range(1, draws):
             self.draws_.append(self._scores(family, grid, [(self.transform_, index)],
                                             X_train, y_train, days, forecast_val, y_val[:0],
-                                            seed=self.seed + k)[0][3])
+                                            # (seeds wrap at 2**32: NumPy takes no more)
+                                            seed=(self.seed + k) % 2 ** 32)[0][3])
         # coefficients a sparse fit set to zero are not in use: count the others
         n_parameters = int(np.count_nonzero(getattr(estimator, "coef_", [1.0])) + 1)
         if family.estimator is HistGradientBoostingRegressor:

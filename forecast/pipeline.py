@@ -326,7 +326,8 @@ def start_training(tasks: list[ForecastTask], config: dict, stages: list[str]) -
             members = model.unfitted_members() if hasattr(model, "seeds") else [model]
             networks[k][name] = (model, list(range(len(jobs), len(jobs) + len(members))))
             for member in members:
-                label = f"{stages[k]}{name} seed {member.seed - base_seed + 1} of {seeds}"
+                number = (member.seed - base_seed) % 2 ** 32 + 1     # the seeds wrap at 2**32
+                label = f"{stages[k]}{name} seed {number} of {seeds}"
                 jobs.append((fit_member, (member, task, (),
                                           QueueProgress(epochs, label) if epochs else None,
                                           bool(config["split"]["refit"]))))
@@ -420,7 +421,7 @@ def fit_models(task: ForecastTask, config: dict, stage: str = "",
                 options = {"callbacks": [EpochReporter(DISPLAY)]}
                 if ensemble:
                     options["on_member"] = lambda seed, label=label: DISPLAY.set_label(
-                        f"{label} seed {seed - base_seed + 1} of {seeds}")
+                        f"{label} seed {(seed - base_seed) % 2 ** 32 + 1} of {seeds}")
                 model.fit(task, **options)
             else:
                 model.fit(task)

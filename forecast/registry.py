@@ -160,7 +160,8 @@ def build(name: str, config: dict, seed: int = 0, seeds: int | None = None) -> F
     """A fresh, unfitted model ``name`` configured from the run ``config``.
 
     A network with ``seeds`` (default ``training.seeds``) above 1 is a SeedEnsemble of
-    members seeded ``seed``, ``seed + 1``, ...
+    members seeded ``seed``, ``seed + 1``, ... (past 2**32 - 1, the last seed NumPy and
+    Lightning take, from 0 on again)
     """
     model_spec = spec(name)
     model = model_spec.model_class().from_config(name, config, seed=seed)
@@ -169,6 +170,6 @@ def build(name: str, config: dict, seed: int = 0, seeds: int | None = None) -> F
         if seeds > 1:
             from models.ensemble import SeedEnsemble
 
-            return SeedEnsemble(model, seeds=[seed + k for k in range(seeds)],
+            return SeedEnsemble(model, seeds=[(seed + k) % 2 ** 32 for k in range(seeds)],
                                 n_jobs=int(config["training"]["jobs"]))
     return model

@@ -200,6 +200,15 @@ def test_hgb_holds_out_whole_days_for_early_stopping():
         assert got.tolist() == want.tolist()
 
 
+def test_hgb_draws_from_the_last_run_seed(task):
+    """--seed 4294967295 (2**32 - 1, the last one config takes): hgb's further draws seed
+    from 0 on again instead of a seed NumPy refuses (a traceback after the run began)."""
+    model = SklearnBaseline(family="hgb", grid=HGB_GRID[:1], transforms=("none",),
+                            seed=2 ** 32 - 1, draws=2).fit(task)
+    assert len(model.draws_) == 2
+    assert np.isfinite(model.predict(task, task.mask("test"))).all()
+
+
 def test_hgb_searches_on_a_sample_at_data_scale(task, monkeypatch):
     import dataclasses
 

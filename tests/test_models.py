@@ -154,6 +154,9 @@ def test_registry_builds_networks_and_seed_ensembles():
     ensemble = build("gru", config(seeds=3), seed=4)
     assert isinstance(ensemble, models.SeedEnsemble)
     assert ensemble.seeds == [4, 5, 6] and ensemble.estimator.kind == "gru"
+    # from the last seed config takes (--seed 4294967295), the seeds wrap at 2**32: NumPy and
+    # Lightning refuse any above it (a traceback in every network's fit)
+    assert build("gru", config(seeds=3), seed=2 ** 32 - 1).seeds == [2 ** 32 - 1, 0, 1]
 
 
 @pytest.mark.parametrize("kind", KINDS)
