@@ -63,8 +63,17 @@ def _list_parser(default: list, kind: type | None = None):
     return parse
 
 
+def _file_name(text: str) -> str:
+    """A file flag's value: an empty one ('--out ""', an unset shell variable) was taken
+    as the flag not given, so that nothing was read or written where asked."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a file name, not an empty string")
+    return text
+
+
 def _add_config_flags(parser: argparse.ArgumentParser, only: set[str] | None = None) -> None:
-    parser.add_argument("--config", help="TOML configuration file (see configs/example.toml)")
+    parser.add_argument("--config", type=_file_name,
+                        help="TOML configuration file (see configs/example.toml)")
     for flag, section, key, default in _option_flags():
         if only is not None and flag not in only:
             continue
@@ -336,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
         "train", help="fit one network on the main split (one GPU, DDP, several machines)")
     train.add_argument("network", help="mlp, gru, lstm, tcn, an hourly network or (forecast "
                        "mode) gru_by_hour")
-    train.add_argument("--save", help="write the fitted network here (a .pt file)")
+    train.add_argument("--save", type=_file_name, help="write the fitted network here (a .pt file)")
     _add_config_flags(train)
     train.set_defaults(handler=cmd_train)
 
@@ -352,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "stored models.")
     predict.add_argument("run_dir", help="the run's folder (as forecast run printed it)")
     predict.add_argument("--data-dir", help="folder with the latest data (default: as the run)")
-    predict.add_argument("--weather", metavar="FILE",
+    predict.add_argument("--weather", metavar="FILE", type=_file_name,
                          help="forecast mode: a CSV of the weather forecast for the hours of "
                               "the day after the data's last day, with a time column (and "
                               "station, temp, dewp, pres, wind_speed, wind_dir, rain, snow, "
@@ -362,10 +371,10 @@ def build_parser() -> argparse.ArgumentParser:
                               "and score the models on the target days after the run's data "
                               "(forecast mode: with the data's observed weather of each "
                               "target day, a perfect weather forecast)")
-    predict.add_argument("--path", metavar="FILE",
+    predict.add_argument("--path", metavar="FILE", type=_file_name,
                          help="a run on a CSV of one's own: read this file (newer data in the "
                               "same format) instead of the run's")
-    predict.add_argument("--out", metavar="FILE", help="write the forecasts as a CSV")
+    predict.add_argument("--out", metavar="FILE", type=_file_name, help="write the forecasts as a CSV")
     predict.add_argument("--json", action="store_true",
                          help="print one JSON object (headlines and forecasts)")
     predict.set_defaults(handler=cmd_predict)

@@ -213,6 +213,27 @@ def test_train_and_predict_check_where_they_write_before_the_work(tmp_path, cli_
     assert "cannot write (no folder" in line
 
 
+def test_an_empty_file_name_is_one_line_not_the_flag_left_out(tmp_path, cli_error, monkeypatch):
+    """--save "" trained and saved nothing, --out "" wrote nothing, --config "" ran the
+    defaults, --path "" read the run's data: each is now refused before any work."""
+    from forecast import pipeline
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the work began despite the empty file name")
+
+    monkeypatch.setattr(pipeline, "load_data", no_work)
+    monkeypatch.setattr("forecast.predict.predict_latest", no_work)
+    for args in (("train", "mlp", "--dataset", "synthetic", "--save", ""),
+                 ("run", "--dataset", "synthetic", "--config", ""),
+                 ("data", "--config", " "),
+                 ("predict", str(tmp_path), "--out", ""),
+                 ("predict", str(tmp_path), "--path", ""),
+                 ("predict", str(tmp_path), "--weather", "")):
+        line = cli_error(*args)
+        assert f"argument {args[-2]}: expected a file name, not an empty string" in line, args
+    assert not any(tmp_path.iterdir())
+
+
 def test_train_with_forecasts_issued_at_other_hours(tmp_path, cli):
     import models
 
