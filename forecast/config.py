@@ -219,7 +219,7 @@ RANGES = {
 #: threads), bootstrap resamples and synthetic stations; beyond these a value cannot be
 #: meant and fails deep in the run (an overflow, a hang, memory, a crash of the threads).
 MAX_SEEDS, MAX_HIDDEN, MAX_LAYERS, MAX_DEVICES = 1000, 65536, 100, 1024
-MAX_BOOT, MAX_SYNTHETIC_STATIONS = 100_000, 1000
+MAX_BOOT, MAX_SYNTHETIC_STATIONS = 100_000, 10_000
 #: Most of any other count (rows in a batch, epochs, steps, jobs, hours, folds).
 MAX_COUNT = 10 ** 9
 #: Upper bounds of numeric options whose RANGES rule gives only the lower one:

@@ -276,7 +276,7 @@ def test_the_hourly_window_is_built_only_when_asked_for():
     ({"diagnostics": {"sweep_layers": [10 ** 22]}},
      "diagnostics.sweep_layers must hold whole numbers from 1 to 100"),
     ({"data": {"dataset": "synthetic", "synthetic_stations": 10 ** 22}},
-     "data.synthetic_stations must be at most 1000"),
+     "data.synthetic_stations must be at most 10000"),
 ])
 def test_values_no_run_can_mean_anything_are_one_line_errors(overrides, needle):
     with pytest.raises(DataError) as info:
