@@ -1,7 +1,9 @@
 """The memory of a network's inputs at scale, step by step, without training.
 
 Builds the observed-mode task of ``bench_scale.py``'s synthetic stations (four years,
-2013–2016, its main split) and then, as a network's fit and forecasts do, fits the
+2013–2016, its main split; with ``--mode forecast`` the forecast-mode task with the
+target day's hours and the stations' coordinates, and the scalers and inputs of
+``gru_by_hour``, which reads those hours) and then, as a network's fit and forecasts do, fits the
 scalers on the training rows and makes the inputs of the training rows, of the
 validation rows and of every row. For each step it prints this process's resident
 memory before, the highest sample during it (every 0.02 s, on a thread) and after, and
@@ -9,6 +11,8 @@ the step's seconds; and the size of the task's arrays.
 
     python benchmarks/bench_inputs.py 1000                   # about 2 minutes, 7 GiB
     python benchmarks/bench_inputs.py 1000 --baseline ridge  # then ridge's fit and forecasts
+    python benchmarks/bench_inputs.py 1000 --mode forecast   # gru_by_hour's: the target
+                                                             # day's hours too, about 10 GiB
 
 Linux only (it reads ``/proc/self/statm``).
 """
@@ -20,6 +24,7 @@ import gc
 import sys
 import threading
 import time
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -38,11 +43,15 @@ def main() -> None:
     parser.add_argument("--baseline", metavar="NAME",
                         help="also fit this baseline (e.g. ridge) on the task and forecast "
                              "every row, after the networks' steps")
+    parser.add_argument("--mode", choices=("observed", "forecast"), default="observed",
+                        help="forecast: the task with the target day's hours, and "
+                             "gru_by_hour's scalers and inputs")
     args = parser.parse_args()
+    by_hour = args.mode == "forecast"
     sys.path.insert(0, str(bench_scale.ROOT))
     from baselines.linear import SklearnBaseline
     from forecast import daily, quality
-    from forecast.synthetic import generate_hourly
+    from forecast.synthetic import generate_hourly, station_coordinates
     from forecast.task import build_task
     from models.scaling import Scalers
 
@@ -71,9 +80,12 @@ def main() -> None:
     hourly, _ = quality.check(hourly)
     frame = daily.to_daily(hourly)
     print(f"{args.stations} synthetic stations; GiB: before, peak, its rise, after; seconds")
-    task = step("build the task", partial(build_task, hourly, frame, dataset="synthetic"))
+    task = step("build the task", partial(
+        build_task, hourly, frame, dataset="synthetic", mode=args.mode, target_hours=by_hour,
+        coordinates=station_coordinates(args.stations) if by_hour else None))
+    task = replace(task, issue_hour_source=None)   # as a run without other issue hours does
     del hourly, frame   # as a run lets go of them once the task is built
-    scalers = step("fit the scalers", lambda: Scalers.fit(task))
+    scalers = step("fit the scalers", lambda: Scalers.fit(task, target_hours=by_hour))
     kept = [step("inputs of the training rows",
                  lambda: scalers.inputs(task, task.training_rows()))]
     kept.append(step("inputs of the validation rows",
@@ -86,8 +98,10 @@ def main() -> None:
         step(f"{args.baseline}: every row's forecast",
              lambda: model.predict(task, np.ones(len(task.y), bool)))
     done.set()
-    for name in ("X", "sequence", "y"):
+    for name in ("X", "sequence", "y", "target_hours", "y_hours"):
         values = getattr(task, name)
+        if values is None:
+            continue
         print(f"task.{name}: {values.shape}, {values.nbytes / 2**30:.3f} GiB")
 
 
