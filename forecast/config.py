@@ -443,15 +443,19 @@ CSV_ONLY_KEYS = ("path", "station", "station_column", "time_column", "time_colum
                  "value_column", "stations_in_columns", "wind_dir_degrees", "columns", "units",
                  "coordinates")
 SYNTHETIC_ONLY_KEYS = ("synthetic_stations", "synthetic_start", "synthetic_end")
+#: read only for the built-in UCI sets (the folder searched for their files)
+BUILTIN_ONLY_KEYS = ("data_dir",)
 
 
 def ignored_data_keys(data: dict) -> list[str]:
     """The ``[data]`` keys set away from their defaults that the configured dataset does not
     read: the CSV keys under a built-in or synthetic dataset, the synthetic ones under
-    any other (``data.columns`` or ``data.units`` under ``dataset = "beijing"``, say)."""
+    any other (``data.columns`` or ``data.units`` under ``dataset = "beijing"``, say), and
+    ``data_dir`` (``--data-dir``) under a CSV or the synthetic data."""
     dataset = data["dataset"]     # a config's is a name: the CLI splits csv:PATH
     unread = (() if dataset == "csv" else CSV_ONLY_KEYS) + (
-        () if dataset == "synthetic" else SYNTHETIC_ONLY_KEYS)
+        () if dataset == "synthetic" else SYNTHETIC_ONLY_KEYS) + (
+        () if dataset in ("beijing", "beijing-multisite") else BUILTIN_ONLY_KEYS)
     return [f"data.{k}" for k in unread if data[k] != DEFAULTS["data"][k]]
 
 

@@ -386,3 +386,8 @@ def test_data_keys_the_dataset_does_not_read_are_named(capsys):
                                           "synthetic_end": "2013-06-30"}})["data"]
     assert ignored_data_keys(csv) == ["data.synthetic_end"]
     assert ignored_data_keys(DEFAULTS["data"]) == []
+    # --data-dir is the folder of the UCI files: read for them alone
+    for dataset, unread in (("synthetic", ["data.data_dir"]), ("csv", ["data.data_dir"]),
+                            ("beijing", []), ("beijing-multisite", [])):
+        data = {**DEFAULTS["data"], "dataset": dataset, "data_dir": "/somewhere"}
+        assert ignored_data_keys(data) == unread, dataset
