@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .config import CHOICES, DEFAULTS, FREE_TABLES, load_config, validate
 from .errors import DataError, Interrupted, catch_signal, clear_signal
+from .flag_help import FLAG_HELP
 from .registry import default_models
 from .sources import parse_dataset_spec
 
@@ -78,7 +79,8 @@ def _add_config_flags(parser: argparse.ArgumentParser, only: set[str] | None = N
         if only is not None and flag not in only:
             continue
         dest = f"opt__{section}__{key}"
-        helptext = f"[{section}] {key} (default: {default!r})"
+        helptext = (FLAG_HELP[(section, key)].replace("%", "%%")   # argparse formats help with %
+                    + f"; [{section}] {key} (default: {default!r})")
         if (section, key) == ("models", "names"):
             added = [n for n in default_models("forecast") if n not in default]
             helptext = helptext[:-1] + f"; forecast mode adds {', '.join(map(repr, added))})"

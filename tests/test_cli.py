@@ -293,3 +293,17 @@ def test_a_gpu_asked_for_where_there_is_none_is_one_line(tmp_path, cli_error):
     assert not out.exists()
     line = cli_error("train", "gru", "--dataset", "synthetic", "--accelerator", "cuda")
     assert "training.accelerator = 'cuda'" in line and "'auto' trains on what there is" in line
+
+
+def test_every_option_flag_says_what_it_does(capsys):
+    """`forecast run --help` gave "[split] folds (default: 0)" and no more for every option."""
+    from forecast.cli import _option_flags, main
+    from forecast.flag_help import FLAG_HELP
+
+    options = {(section, key) for _, section, key, _ in _option_flags()}
+    assert options == set(FLAG_HELP), options ^ set(FLAG_HELP)
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "rolling-origin folds, a year apart" in text
+    assert "bootstrap resamples for the 95 % intervals" in text
