@@ -483,7 +483,7 @@ def _check_data(data: dict) -> None:
                 day = pd.Timestamp(data[key])
             except (ValueError, TypeError, OverflowError):
                 day = pd.NaT
-            if pd.isna(day) or not 1900 <= day.year <= 2200:
+            if pd.isna(day) or day != day.normalize() or not 1900 <= day.year <= 2200:
                 raise DataError(f"config: data.{key} must be a date (YYYY-MM-DD), "
                                 f"not {data[key]!r}")
             days.append(day)

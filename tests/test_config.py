@@ -249,6 +249,9 @@ def test_the_hourly_window_is_built_only_when_asked_for():
      "data.synthetic_stations must be at least 1"),
     ({"data": {"dataset": "synthetic", "synthetic_start": "2012-02-30"}},
      "data.synthetic_start must be a date"),
+    # a time of day is no day: the data would start at 05:00
+    ({"data": {"dataset": "synthetic", "synthetic_end": "2012-01-01T05"}},
+     "data.synthetic_end must be a date"),
     ({"data": {"dataset": "synthetic", "synthetic_start": "2013-01-01",
                "synthetic_end": "2012-01-01"}}, "synthetic_end must come after"),
     ({"data": {"dataset": "csv", "station": "A", "station_column": "site"}},
