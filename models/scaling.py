@@ -91,13 +91,16 @@ def _training_range(values: np.ndarray, mean: np.ndarray, std: np.ndarray,
     # hours at 1,000 stations) is never held, and a minimum is a minimum in any order
     index = np.arange(len(values)) if rows is None else row_indices(rows)
     block = max(1, BLOCK_VALUES // max(1, int(np.prod(values.shape[1:]))))
-    none = np.zeros(values.shape[-1], dtype=bool)
+    no_indicators = np.zeros(values.shape[-1], dtype=bool)
     axes = tuple(range(values.ndim - 1))
-    ranges = [(scaled.min(axis=axes), scaled.max(axis=axes))
-              for scaled in (_standardise(values, mean, std, none, rows=index[start:start + block])
-                             for start in range(0, max(1, len(index)), block))]
-    return (np.minimum.reduce([low for low, _ in ranges]),
-            np.maximum.reduce([high for _, high in ranges]))
+    low = high = None
+    for start in range(0, max(1, len(index)), block):
+        scaled = _standardise(values, mean, std, no_indicators,
+                              rows=index[start:start + block])
+        block_low, block_high = scaled.min(axis=axes), scaled.max(axis=axes)
+        low = block_low if low is None else np.minimum(low, block_low)
+        high = block_high if high is None else np.maximum(high, block_high)
+    return low, high
 
 
 @dataclass
