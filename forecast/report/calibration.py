@@ -13,7 +13,7 @@ from ..uncertainty import CALIBRATION_BLOCKS, GROUPS, HEATING_MONTHS, OFFSETS
 from .document import Doc
 from .figures import figure_fan, figure_pit, figure_reliability
 from .format import DASH, ci, count, fixed, never_or_always, no_brier_skill, pct
-from .run import Run
+from .run import Run, days
 
 LEVEL_NAMES = {"low": "lowest third", "middle": "middle third", "high": "highest third"}
 
@@ -215,7 +215,6 @@ def _recommended_detail(doc: Doc, run: Run, model: str) -> None:
                          "level even a calibrated forecast would seem to under-cover the "
                          "lowest and highest days)" if by == "forecast"
                          else "season and by the observed level's tercile"))
-    days = "station-days" if len(run.result.stations) > 1 else "days"
     if no_brier_skill(latest):
         doc.para(f"On {latest_name}, " + never_or_always(latest, "any day") + ".")
     elif latest.get("brier_skill") is not None:
@@ -223,10 +222,10 @@ def _recommended_detail(doc: Doc, run: Run, model: str) -> None:
                  f"{latest['threshold']:g} {UNIT} has a Brier score of "
                  f"{fixed(latest['brier'], 3)} against {fixed(latest['brier_climatology'], 3)} "
                  f"for the climatological frequency (skill {pct(latest['brier_skill'], 1, signed=True)}); "
-                 f"the threshold was exceeded on {pct(latest['exceedance_frequency'])} of the {days}.")
+                 f"the threshold was exceeded on {pct(latest['exceedance_frequency'])} of the {days(run)}.")
     table = pooled.get("reliability") or []
     if table:
-        doc.table(["Stated probability", days.capitalize(), "Mean stated", "Came true"],
+        doc.table(["Stated probability", days(run).capitalize(), "Mean stated", "Came true"],
                   [[row["bin"].replace("-", "–"), count(row["n"]),
                     pct(row["mean_probability"]), pct(row["observed_frequency"])]
                    for row in table if row.get("n")],

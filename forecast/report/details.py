@@ -22,7 +22,7 @@ from .figures import (
     test_series,
 )
 from .format import DASH, count, fixed, num, p_eq, pct, pval, signed
-from .run import Run
+from .run import Run, days
 from .verdict import split_tests
 
 
@@ -373,7 +373,7 @@ def section_quality(doc: Doc, run: Run) -> None:
     data = result.data
     doc.heading(2, "Data quality", "data-quality")
     rows_n, missing = num(data.get("hourly_rows")), num(data.get("missing_pm25"))
-    days, valid = num(data.get("days")), num(data.get("valid_days"))
+    station_days, valid = num(data.get("days")), num(data.get("valid_days"))
     absent = num(data.get("hours_without_row"))
     rows = [
         ["Hourly rows", count(rows_n)],
@@ -388,9 +388,10 @@ def section_quality(doc: Doc, run: Run) -> None:
             f"{pct((absent + missing) / (absent + rows_n), 1)} of those station-hours lack "
             "PM2.5"]]
           if absent and rows_n and missing is not None else []),
-        ["Station-days", count(days)],
+        ["Station-days", count(station_days)],
         ["Valid station-days", f"{count(valid)}"
-         + (f" ({pct(valid / days, 1)})" if days and valid is not None else "")],
+         + (f" ({pct(valid / station_days, 1)})" if station_days and valid is not None
+            else "")],
     ]
     if num(data.get("min_hours")):
         rows.append(["Completeness rule", f"≥ {int(data['min_hours'])} of 24 hourly values"])
@@ -406,8 +407,7 @@ def section_quality(doc: Doc, run: Run) -> None:
         of = num(s.get("station_days")) or (span * n_stations if span else None)
         share = f" of {count(of)} station-days ({pct(scored / of, 1)})" \
             if of and scored is not None else ""
-        what = "station-days" if n_stations > 1 else "days"
-        rows.append([f"Scored {what}, {name}", f"{count(scored)}{share}"])
+        rows.append([f"Scored {days(run)}, {name}", f"{count(scored)}{share}"])
     doc.table(["Quantity", "Value"], rows, align="ll", wrap=True)
     section_flags(doc, result.quality, run)
     if result.dropped_features:

@@ -78,6 +78,11 @@ class Run:
         return len(self.result.folds)
 
 
+def days(run: Run) -> str:
+    """What the scores are averaged over: days, or station-days with several stations."""
+    return "station-days" if len(run.result.stations) > 1 else "days"
+
+
 def _latest_test(path: Path, latest: str | None) -> pd.DataFrame:
     """The test rows of the fold ``latest`` in ``predictions.csv``; a file that is not the
     run's forecasts (damaged, cut short, replaced) is a DataError naming it."""

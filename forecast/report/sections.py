@@ -12,7 +12,7 @@ from ..task import REGION_FEATURES, UPWIND_FEATURE
 from .document import Doc
 from .figures import figure_folds, figure_stations
 from .format import DASH, ci, count, fixed, forecast_mode_label, pct, pval, seconds, signed
-from .run import Run
+from .run import Run, days
 
 
 def section_run(doc: Doc, run: Run) -> None:
@@ -59,9 +59,7 @@ def section_run(doc: Doc, run: Run) -> None:
         ["Wall time", seconds(result.wall_seconds)],
     ]
     doc.table(["Item", "Value"], rows, align="ll", wrap=True)
-    # with several stations a split's count is of station-days, not of dates
-    scored = "Scored station-days" if len(result.stations) > 1 else "Scored days"
-    doc.table(["Split", "From", "To", scored],
+    doc.table(["Split", "From", "To", f"Scored {days(run)}"],
               [[name, s["start"], s["end"], count(s["scored_days"])]
                for name, s in result.splits.items()],
               align="lllr", caption="The main split (the latest fold), by target day")

@@ -44,7 +44,7 @@ from .format import (
     short,
     signed,
 )
-from .run import Run
+from .run import Run, days
 from .sections import fit_seconds, training_time
 
 #: Baselines that are references, not fitted models: a gain over them alone says little.
@@ -75,11 +75,6 @@ def split_tests(c: dict) -> str:
     return (" (the 95 % CI excludes 0 but DM p is 0.05 or more: significance needs both)"
             if alone == "CI" else " (DM p is below 0.05 but the 95 % CI includes 0: "
                                   "significance needs both)")
-
-
-def days(run: Run) -> str:
-    """What the scores are averaged over: days, or station-days with several stations."""
-    return "station-days" if len(run.result.stations) > 1 else "days"
 
 
 def crps_clause(c: dict) -> str:
