@@ -33,7 +33,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
-from forecast.constants import TARGET_TRANSFORMS
+from forecast.constants import TARGET_TRANSFORMS, nth_seed
 from forecast.task import (
     ForecastTask,
     inverse_target,
@@ -365,8 +365,7 @@ class SklearnBaseline(Baseline):
         for k in range(1, draws):
             self.draws_.append(self._scores(family, grid, [(self.transform_, index)],
                                             X_train, y_train, days, forecast_val, y_val[:0],
-                                            # (seeds wrap at 2**32: NumPy takes no more)
-                                            seed=(self.seed + k) % 2 ** 32)[0][3])
+                                            seed=nth_seed(self.seed, k))[0][3])
         # coefficients a sparse fit set to zero are not in use: count the others
         n_parameters = int(np.count_nonzero(getattr(estimator, "coef_", [1.0])) + 1)
         if family.estimator is HistGradientBoostingRegressor:

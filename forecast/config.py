@@ -27,6 +27,7 @@ from .constants import (
     DEFAULT_MIN_HOURS,
     DEFAULT_TARGET_TRANSFORM,
     LIMIT_24H,
+    SEEDS,
     TARGET_TRANSFORMS,
     TYPICAL_FORECAST_ERRORS,
     WEATHER_STEPS,
@@ -213,7 +214,7 @@ RANGES = {
     ("training", "momentum"): (lambda v: 0 <= v < 1, "from 0 to below 1"),
     ("training", "dropout"): (lambda v: 0 <= v < 1, "from 0 to below 1"),
     ("evaluation", "exceedance_threshold"): (lambda v: v > 0, "above 0 µg/m³"),
-    ("run", "seed"): (lambda v: 0 <= v < 2 ** 32, "from 0 to 2**32 - 1"),
+    ("run", "seed"): (lambda v: 0 <= v < SEEDS, "from 0 to 2**32 - 1"),
 }
 #: Most networks in a seed ensemble, units in a layer, layers, devices (or nodes, or torch
 #: threads), bootstrap resamples and synthetic stations; beyond these a value cannot be

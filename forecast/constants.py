@@ -52,3 +52,12 @@ TYPICAL_FORECAST_ERRORS = {"temp": 1.5, "dewp": 2.0, "pres": 1.0, "wind_speed": 
 #: code) and Northern China's heating season, its first and last day as MM-DD (inclusive).
 DEFAULT_HOLIDAYS = "CN"
 DEFAULT_HEATING_SEASON = ("11-15", "03-15")
+
+#: Seeds are 0 .. SEEDS - 1, all NumPy and Lightning take; a run's further seeds (seed + 1,
+#: ... for hgb's draws and a seed ensemble's members) wrap round to 0 past the last.
+SEEDS = 2 ** 32
+
+
+def nth_seed(seed: int, k: int) -> int:
+    """The ``k``-th seed after ``seed`` (k = 0: ``seed`` itself), wrapping at SEEDS."""
+    return (seed + k) % SEEDS

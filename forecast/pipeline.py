@@ -26,7 +26,7 @@ from . import combination as combination_module
 from . import config as config_module
 from . import daily as daily_module
 from . import evaluation, quality, registry, rolling, selection, sources, uncertainty
-from .constants import DEFAULT_HEATING_SEASON, PREDICTION_TEXT_COLUMNS
+from .constants import DEFAULT_HEATING_SEASON, PREDICTION_TEXT_COLUMNS, SEEDS
 from .coordinates import require_coordinates
 from .errors import DataError, ModelFailed, raise_if_interrupted
 from .progress import RunProgress
@@ -302,6 +302,12 @@ class Training:
                                                             summaries), strict=True))
 
 
+def member_number(seed: int, base_seed: int) -> int:
+    """Which member of a seed ensemble seeded from ``base_seed`` (1, 2, ...) the seed
+    ``seed`` is (:func:`~forecast.constants.nth_seed`: the seeds wrap round at SEEDS)."""
+    return (seed - base_seed) % SEEDS + 1
+
+
 def start_training(tasks: list[ForecastTask], config: dict, stages: list[str]) -> Training:
     """Submit every network of every task (one per fold, the main fold last), then the
     diagnostics of the main fold, to one pool of ``training.jobs`` processes, each seed of
@@ -326,8 +332,8 @@ def start_training(tasks: list[ForecastTask], config: dict, stages: list[str]) -
             members = model.unfitted_members() if hasattr(model, "seeds") else [model]
             networks[k][name] = (model, list(range(len(jobs), len(jobs) + len(members))))
             for member in members:
-                number = (member.seed - base_seed) % 2 ** 32 + 1     # the seeds wrap at 2**32
-                label = f"{stages[k]}{name} seed {number} of {seeds}"
+                label = (f"{stages[k]}{name} seed {member_number(member.seed, base_seed)} of "
+                         f"{seeds}")
                 jobs.append((fit_member, (member, task, (),
                                           QueueProgress(epochs, label) if epochs else None,
                                           bool(config["split"]["refit"]))))
@@ -421,7 +427,7 @@ def fit_models(task: ForecastTask, config: dict, stage: str = "",
                 options = {"callbacks": [EpochReporter(DISPLAY)]}
                 if ensemble:
                     options["on_member"] = lambda seed, label=label: DISPLAY.set_label(
-                        f"{label} seed {(seed - base_seed) % 2 ** 32 + 1} of {seeds}")
+                        f"{label} seed {member_number(seed, base_seed)} of {seeds}")
                 model.fit(task, **options)
             else:
                 model.fit(task)

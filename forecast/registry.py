@@ -36,6 +36,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from .constants import nth_seed
 from .errors import DataError
 
 
@@ -170,6 +171,6 @@ def build(name: str, config: dict, seed: int = 0, seeds: int | None = None) -> F
         if seeds > 1:
             from models.ensemble import SeedEnsemble
 
-            return SeedEnsemble(model, seeds=[(seed + k) % 2 ** 32 for k in range(seeds)],
+            return SeedEnsemble(model, seeds=[nth_seed(seed, k) for k in range(seeds)],
                                 n_jobs=int(config["training"]["jobs"]))
     return model
