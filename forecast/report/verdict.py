@@ -77,6 +77,14 @@ def split_tests(c: dict) -> str:
                                   "significance needs both)")
 
 
+def outcome(c: dict) -> str:
+    """A comparison against the best baseline in words: a significant gain, significantly
+    worse, or not significantly different (and why, when its two tests disagree)."""
+    if c["significant"]:
+        return "a significant gain" if c["rmse_diff"] < 0 else "significantly worse"
+    return "not significantly different" + split_tests(c)
+
+
 def crps_clause(c: dict) -> str:
     return (f"CRPS difference {signed(c['crps_diff'], 2)} {UNIT}, 95 % CI "
             f"{ci(c['crps_diff_ci'], 2, True)}; DM {p_eq(c['crps_dm_p_value'])}")
@@ -358,8 +366,7 @@ def _networks_against_baselines(run: Run, chosen: str | None) -> list[str]:
         return [f"{head}: a significant gain. The deep model earns its place on "
                 f"accuracy{reference}; it costs {cost(run, best)} against "
                 f"{cost(run, baseline)} for {baseline}."]
-    how = ("significantly worse" if c["significant"]
-           else "not significantly different" + split_tests(c))
+    how = outcome(c)
     if chosen in result.entries and result.entries[chosen].is_network:
         # validation chose a network over every baseline; the test periods do not back it
         which = ("" if chosen == best else
@@ -386,10 +393,8 @@ def _chosen_network_on_test(run: Run, chosen: str, best: str, baseline: str,
     own = run.pooled_comparison(chosen) if chosen != best else None
     if own is None:
         return ""
-    how = ("a significant gain" if own["significant"] and own["rmse_diff"] < 0
-           else "significantly worse" if own["significant"]
-           else "not significantly different" + split_tests(own))
-    return f" {chosen} itself, against {baseline} on the {where}: {diff_clause(own)}: {how}."
+    return (f" {chosen} itself, against {baseline} on the {where}: {diff_clause(own)}: "
+            f"{outcome(own)}.")
 
 
 def _on_test(run: Run, chosen: str) -> tuple[str, dict[str, float], str | None,
