@@ -71,6 +71,9 @@ class Baseline(BaseEstimator):
         features = getattr(self, "feature_names_in_", None)
         if features is not None:
             check_inputs({"features": features}, task, str(path))
+        hourly = getattr(self, "hourly_names_in_", None)   # a model of the hourly record
+        if hourly is not None:
+            check_inputs({"hourly channels": hourly}, task, str(path))
         stations = getattr(self, "stations_in_", None)
         if stations is not None and [str(s) for s in task.stations] != stations:
             raise DataError(f"{path}: fitted on the stations {', '.join(stations[:5])}"

@@ -33,7 +33,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
-from forecast.constants import TARGET_TRANSFORMS, nth_seed
+from forecast.constants import HGB_HOURLY_HOURS, TARGET_TRANSFORMS, nth_seed
 from forecast.task import (
     ForecastTask,
     inverse_target,
@@ -126,7 +126,10 @@ class Family:
     (:func:`forecast.task.target_hour_features`), trained on the target day's hourly
     PM2.5, and its forecast of the daily mean is the mean of its 24 hours (forecast mode;
     ``search_rows`` and ``draws_rows`` then count days, not hours); ``max_rows``: with
-    more training rows than this, every fit uses a random sample of that many (0: all).
+    more training rows than this, every fit uses a random sample of that many (0: all);
+    ``hourly_hours``: it also reads the last that many hours up to the issue time of the
+    hourly window (:meth:`forecast.task.ForecastTask.hours_to_issue`), each hour's
+    channels one column each, after day D's features (0: none).
     """
 
     estimator: type
@@ -144,6 +147,7 @@ class Family:
     transforms: tuple[str, ...] | None = None
     by_hour: bool = False
     max_rows: int = 0
+    hourly_hours: int = 0
 
     def make(self, params: dict, seed: int, **inputs):
         return self.estimator(**self.fixed, **params, **inputs,
@@ -162,6 +166,15 @@ FAMILIES = {
                   {"max_iter": 1000, "early_stopping": True, "n_iter_no_change": 30},
                   preprocess=False, seeded=True, stops_on_held_out_days=True,
                   search_rows=20_000, finalists=2, draws=5, native_stations=True),
+    # day D's features and its last 24 hours as they were, hour by hour (observed mode:
+    # 24 hours validated better than 12, 48 or 72, docs/results.md); three times hgb's
+    # columns, so only the target transform hgb chooses in every observed-mode run
+    # (log1p) is tried, which halves its search
+    "hgb_hourly": Family(HistGradientBoostingRegressor, HGB_GRID,
+                         {"max_iter": 1000, "early_stopping": True, "n_iter_no_change": 30},
+                         preprocess=False, seeded=True, stops_on_held_out_days=True,
+                         search_rows=20_000, finalists=2, draws=5, native_stations=True,
+                         transforms=("log1p",), hourly_hours=HGB_HOURLY_HOURS),
     # Poisson loss: a log link for a skewed, non-negative target whose forecasts are
     # still means (averaging 24 hours of them gives the daily mean's)
     "hgb_by_hour": Family(HistGradientBoostingRegressor, HGB_BY_HOUR_GRID,
@@ -260,16 +273,23 @@ class SklearnBaseline(Baseline):
         stations); for gradient boosting one column, the station's number (split on as a
         category, up to :data:`MAX_CATEGORIES` stations); beyond those, one column, the
         station's mean training target (µg/m³, from the training rows of the fit only).
+        A family with ``hourly_hours`` (hgb_hourly) has the hours last.
         One-hot columns made hgb's histograms ×3.3 slower at 200 stations (285 columns
         instead of 86)."""
         n_features, n_stations = task.X.shape[1], len(task.stations)
+        family = FAMILIES[self.family]
         one_hot = (n_stations > 1 and self.station_level_ is None
-                   and not FAMILIES[self.family].native_stations)
+                   and not family.native_stations)
         station = task.station_index[rows]
+        n_station_columns = n_stations if one_hot else int(n_stations > 1)
+        n_hourly = family.hourly_hours * len(task.hourly_names) if family.hourly_hours else 0
         # one float64 array, filled in place: at 1,000 stations each copy is about 1 GiB
-        X = np.empty((len(station), n_features + (n_stations if one_hot else
-                                                  int(n_stations > 1))))
+        X = np.empty((len(station), n_features + n_station_columns + n_hourly))
         X[:, :n_features] = task.X[rows]
+        if n_hourly:
+            # after the station's column(s), so that its category column keeps its place
+            X[:, n_features + n_station_columns:] = task.hours_to_issue(
+                rows, family.hourly_hours).reshape(len(station), n_hourly)
         if one_hot:
             X[:, n_features:] = OneHotEncoder(
                 categories=[np.arange(n_stations)], sparse_output=False,
@@ -386,6 +406,11 @@ class SklearnBaseline(Baseline):
         transform = chosen.pop("target_transform")
         return clone(self).set_params(grid=(chosen,), transforms=(transform,),
                                       draws=len(self.draws_)).fit(final_task)
+
+    def _fitted_on(self, task: ForecastTask) -> None:
+        super()._fitted_on(task)
+        if FAMILIES[self.family].hourly_hours:
+            self.hourly_names_in_ = list(task.hourly_names)
 
     def _station_column(self, family: Family, task: ForecastTask, train: np.ndarray) -> None:
         """Set how :meth:`_inputs` gives the estimator the station:

@@ -48,8 +48,9 @@ from .registry import (  # noqa: F401 (re-exported)
     DEFAULT_MODELS,
     NETWORK_MODELS,
     default_models,
-    reads_hourly,
+    hourly_hours_read,
     reads_target_hours,
+    spec,
 )
 from .schema import CSV_CANONICAL, UNIT_CONVERSIONS, unit_key
 
@@ -400,6 +401,12 @@ def validate(config: dict) -> None:
         raise DataError(f"config: diagnostics.sweep_model = {sweep_model!r} forecasts from the "
                         "target day's hourly weather: forecast mode only (--mode forecast)")
     task = config["task"]
+    built, (_, last) = hourly_hours(config), hourly_hours_read(names)
+    if built < last:
+        reader = next(n for n in names if spec(n).hourly_hours == last)
+        raise DataError(f"model {reader!r} reads the last {last} hours up to the issue time: "
+                        f"task.hourly_hours (--hourly-hours) must be at least {last} with it, "
+                        f"not {task['hourly_hours']}")
     check_issue_hours(task["train_issue_hours"])
     check_holidays(task["holidays"])
     check_season(task["heating_season"])
@@ -597,11 +604,14 @@ def _holiday_country_names() -> dict[str, str]:
 
 def hourly_hours(config: dict) -> int:
     """Hours of the hourly window the task builds: ``task.hourly_hours`` when a requested
-    model (or the capacity sweep's) reads it or ``task.hourly_sequence`` asks for it,
-    else 0 (none, so a run without such a model does not hold it in memory)."""
+    model (or the capacity sweep's) reads all of it or ``task.hourly_sequence`` asks for
+    it; else the most hours up to the issue time a requested model reads (hgb_hourly's
+    24); else 0 (none, so a run without such a model does not hold it in memory)."""
     names = [*config["models"]["names"], config["diagnostics"]["sweep_model"]]
-    wanted = config["task"]["hourly_sequence"] or reads_hourly(names)
-    return int(config["task"]["hourly_hours"]) if wanted else 0
+    whole, last = hourly_hours_read(names)
+    if config["task"]["hourly_sequence"] or whole:
+        return int(config["task"]["hourly_hours"])
+    return last
 
 
 def target_hours(config: dict) -> bool:

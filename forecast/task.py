@@ -231,6 +231,19 @@ class ForecastTask:
     def station_index(self) -> np.ndarray:
         return self.rows["station_index"].to_numpy()
 
+    def hours_to_issue(self, rows: np.ndarray, hours: int) -> np.ndarray:
+        """The last ``hours`` hours of the hourly window up to the issue time (hour 23 of
+        day D, included) of ``rows``: (n_rows, hours, channels ``hourly_names``), raw
+        values, NaN for missing; in forecast mode the target day's hours after them are
+        left out. ValueError when the task has no hourly window that long."""
+        ahead = 24 * self.horizon if self.mode == "forecast" else 0
+        if self.hourly is None or self.hourly.shape[1] - ahead < hours:
+            built = 0 if self.hourly is None else self.hourly.shape[1] - ahead
+            raise ValueError(f"the task's hourly window holds {built} hours up to the issue "
+                             f"time, {hours} are read: build it with hourly_hours >= {hours}")
+        end = self.hourly.shape[1] - ahead
+        return self.hourly[rows, end - hours:end]
+
     def forecast_columns(self) -> list[str]:
         return [n for n in self.feature_names if n.startswith("forecast_")]
 

@@ -74,10 +74,25 @@ def test_climatology_is_a_smoothed_day_of_year_mean_of_training_targets(task):
     assert np.allclose(model.predict(task, rows), expected)
 
 
+@pytest.fixture(scope="module")
+def window_task(hourly):
+    """Observed mode with the last 24 hours of the hourly record, for hgb_hourly."""
+    return build_task(hourly, daily.to_daily(hourly), dataset="synthetic", hourly_hours=24)
+
+
+@pytest.fixture
+def task_of(task, hours_task, window_task):
+    """The task a baseline reads: its target day's hours or its hourly window, if any."""
+    def of(name: str):
+        model_spec = registry.spec(name)
+        return (hours_task if model_spec.target_hours else
+                window_task if model_spec.hourly else task)
+    return of
+
+
 @pytest.mark.parametrize("name", BASELINE_MODELS)
-def test_every_baseline_predicts_every_scored_day_finitely(task, hours_task, name):
-    if registry.spec(name).target_hours:
-        task = hours_task
+def test_every_baseline_predicts_every_scored_day_finitely(task_of, name):
+    task = task_of(name)
     model = registry.build(name, DEFAULTS).fit(task)
     rows = np.isin(task.split, ("train", "val", "test"))
     X = task.X.copy()
@@ -85,12 +100,17 @@ def test_every_baseline_predicts_every_scored_day_finitely(task, hours_task, nam
     if task.target_hours is not None:
         weather = task.target_hours.copy()
         task.target_hours[rows.nonzero()[0][::5]] = np.nan
+    if task.hourly is not None:
+        window = task.hourly.copy()
+        task.hourly[rows.nonzero()[0][::3], -5:] = np.nan
     try:
         predicted = model.predict(task, rows)
     finally:
         task.X[:] = X
         if task.target_hours is not None:
             task.target_hours[:] = weather
+        if task.hourly is not None:
+            task.hourly[:] = window
     assert predicted.shape == (rows.sum(),)
     assert np.isfinite(predicted).all() and (predicted >= 0).all()
     assert {"n_parameters", "fit_seconds"} <= set(model.info)
@@ -138,11 +158,10 @@ def test_registry_rejects_unknown_names():
 
 
 @pytest.mark.parametrize("name", BASELINE_MODELS)
-def test_baselines_honour_the_estimator_contract(task, hours_task, name):
+def test_baselines_honour_the_estimator_contract(task_of, name):
     from sklearn.base import clone
 
-    if registry.spec(name).target_hours:
-        task = hours_task
+    task = task_of(name)
     model = registry.build(name, DEFAULTS, seed=3)
     params = model.get_params()
     twin = clone(model)
@@ -338,12 +357,10 @@ class _Unexpected:
 
 
 @pytest.mark.parametrize("name", BASELINE_MODELS)
-def test_a_stored_baseline_forecasts_bit_for_bit_as_the_fitted_one(task, hours_task, name,
-                                                                  tmp_path):
+def test_a_stored_baseline_forecasts_bit_for_bit_as_the_fitted_one(task_of, name, tmp_path):
     from baselines import load_baseline
 
-    if registry.spec(name).target_hours:
-        task = hours_task
+    task = task_of(name)
     model = registry.build(name, DEFAULTS).fit(task)
     model.save(tmp_path / f"{name}.skops")
     loaded = load_baseline(tmp_path / f"{name}.skops")

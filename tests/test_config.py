@@ -12,6 +12,7 @@ from forecast.config import (
     DEFAULT_MODELS,
     DEFAULTS,
     available_cores,
+    default_models,
     dumps,
     load_config,
     validate,
@@ -39,11 +40,26 @@ def test_defaults_are_valid():
     config["task"]["target_transform"] = "auto"
     assert config == DEFAULTS
     assert config["models"]["names"] == list(DEFAULT_MODELS)
-    # every model but the opt-in hourly networks (slow to train) runs by default; in
-    # observed mode not hgb_by_hour and gru_by_hour either, which read the target day's
-    # hourly weather
+    # every model but the opt-in models of the hourly record (the networks slow to train,
+    # hgb_hourly twice hgb's time) runs by default; in observed mode not hgb_by_hour and
+    # gru_by_hour either, which read the target day's hourly weather
     assert set(ALL_MODELS) - set(DEFAULT_MODELS) == {"gru_hourly", "lstm_hourly", "tcn_hourly",
-                                                     "hgb_by_hour", "gru_by_hour"}
+                                                     "hgb_hourly", "hgb_by_hour", "gru_by_hour"}
+    assert "hgb_hourly" not in default_models("forecast")
+
+
+def test_hgb_hourly_alone_builds_only_the_hours_it_reads():
+    from forecast.config import hourly_hours
+
+    assert hourly_hours(load_config(None, {"models": {"names": ["ridge", "hgb_hourly"]}})) == 24
+    both = {"models": {"names": ["hgb_hourly", "gru_hourly"]}}
+    assert hourly_hours(load_config(None, both)) == 72  # a network reads the whole window
+    with pytest.raises(DataError, match="'hgb_hourly' reads the last 24 hours up to the "
+                                        "issue time: task.hourly_hours"):
+        load_config(None, {**both, "task": {"hourly_hours": 12}})
+    # 12 hours are enough when nothing else reads the window
+    assert hourly_hours(load_config(None, {"models": {"names": ["ridge", "gru_hourly"]},
+                                           "task": {"hourly_hours": 12}})) == 12
 
 
 def test_auto_target_transform_follows_the_mode():
@@ -211,6 +227,7 @@ def test_the_hourly_window_is_built_only_when_asked_for():
     from forecast.config import hourly_hours
 
     assert hourly_hours(load_config()) == 0          # no default model reads it
+    assert hourly_hours(load_config(overrides={"task": {"mode": "forecast"}})) == 0
     assert hourly_hours(load_config(overrides={"task": {"hourly_sequence": True,
                                                          "hourly_hours": 48}})) == 48
     with pytest.raises(DataError, match="task.hourly_hours must be at least 1"):

@@ -123,8 +123,11 @@ def test_the_registry_knows_which_networks_read_the_window():
 
     for name in registry.NETWORK_MODELS:
         assert registry.spec(name).hourly == NETWORKS[name].reads_hourly, name
-    assert registry.reads_hourly(["ridge", "gru_hourly"])
-    assert not registry.reads_hourly(["ridge", "gru", "tcn"])
+    # (whether any reads the whole window, the most hours up to the issue time any other reads)
+    assert registry.hourly_hours_read(["ridge", "gru_hourly"]) == (True, 0)
+    assert registry.hourly_hours_read(["ridge", "gru", "tcn"]) == (False, 0)
+    assert registry.hourly_hours_read(["hgb_hourly", "gru"]) == (False, 24)
+    assert registry.hourly_hours_read(["hgb_hourly", "tcn_hourly"]) == (True, 24)
 
 
 # ------------------------------------------------------------------ fit / predict
@@ -271,17 +274,23 @@ def test_no_hour_after_the_issue_time_reaches_the_input_or_the_forecast(
 
 
 @pytest.mark.slow
-def test_a_run_fits_saves_and_predicts_with_an_hourly_network(tmp_path, capsys):
+def test_a_run_fits_saves_and_predicts_with_an_hourly_network(tmp_path, capsys, monkeypatch):
+    """gru_hourly and hgb_hourly (one setting, one draw: its grid is not what is tested)
+    are fitted, stored, forecast again by ``forecast predict``, and reported."""
     import json
 
+    import baselines.linear as linear
     from forecast import cli
     from forecast.pipeline import run
     from forecast.results import RunResult
 
+    monkeypatch.setitem(linear.FAMILIES, "hgb_hourly", dataclasses.replace(
+        linear.FAMILIES["hgb_hourly"], grid=(linear.HGB_GRID[0],), draws=1))
+
     overrides = {
         "data": {"dataset": "synthetic", "synthetic_start": "2010-01-01",
                  "synthetic_end": "2012-12-31"},
-        "models": {"names": ["persistence", "gru_hourly"]},
+        "models": {"names": ["persistence", "ridge", "hgb_hourly", "mlp", "gru_hourly"]},
         "split": {"folds": 1},
         "task": {"hourly_hours": 24},
         "training": {"seeds": 2, "max_epochs": 2, "hidden": 8, "progress_bar": False},
@@ -294,9 +303,39 @@ def test_a_run_fits_saves_and_predicts_with_an_hourly_network(tmp_path, capsys):
     assert {"gru_hourly_seed0", "gru_hourly_seed1", "gru_hourly_ensemble"} <= set(
         result.entries)
     assert (run_dir / "models" / "gru_hourly.pt").is_file()
+    assert (run_dir / "models" / "hgb_hourly.skops").is_file()
     capsys.readouterr()
     assert cli.main(["predict", str(run_dir), "--json"]) == 0
     table = pd.DataFrame(json.loads(capsys.readouterr().out)["forecasts"])
-    assert set(table["model"]) == {"persistence", "gru_hourly_ensemble"}
+    assert {"persistence", "hgb_hourly", "gru_hourly_ensemble"} <= set(table["model"])
     assert (table["issue_day"] == "2012-12-31").all()
     assert np.isfinite(table["pm25_forecast"]).all()
+
+    def inputs_line(best_baseline: str, best_network: str, drop=()) -> str:
+        """The report's Inputs line (of "What limits the networks", here without the
+        diagnostics) with the pooled validation RMSE edited so that those two are the
+        best of their kind, and the entries ``drop`` left out."""
+        from forecast.report.details import what_limits_the_networks
+        from forecast.report.run import Run
+
+        report = Run.read(run_dir)
+        pooled = report.result.pooled["models"]
+        for name in drop:
+            pooled.pop(name)
+        pooled[best_baseline]["val"]["rmse"] = 0.5 * pooled["ridge"]["val"]["rmse"]
+        pooled[best_network]["val"]["rmse"] = 0.5 * pooled["mlp_ensemble"]["val"]["rmse"]
+        return next(line for line in what_limits_the_networks(report, None, {})
+                    if line.startswith("**Inputs**"))
+
+    # hgb_hourly, the best baseline, reads the hourly record too: not "the same tabular
+    # features", and the networks that read it are named
+    inputs = inputs_line("hgb_hourly", "mlp_ensemble")
+    assert "best baseline (hgb_hourly" in inputs
+    assert "which also reads the hourly record, its last 24 hours, as " \
+           "gru_hourly_ensemble does" in inputs
+    assert "on the same tabular features" not in inputs and "no network has" not in inputs
+    inputs = inputs_line("hgb_hourly", "gru_hourly_ensemble")
+    assert "best network (gru_hourly_ensemble, which also reads the hourly record" in inputs
+    assert "which also reads the hourly record, its last 24 hours); the" in inputs
+    inputs = inputs_line("hgb_hourly", "mlp_ensemble", drop=("gru_hourly_ensemble",))
+    assert "its last 24 hours, an input no network has" in inputs

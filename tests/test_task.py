@@ -193,6 +193,36 @@ def test_a_change_before_the_issue_time_does_reach_the_features(small_hourly):
     assert not _same(base.sequence[row], moved.sequence[row])
 
 
+@pytest.mark.parametrize("mode", ["observed", "forecast"])
+def test_hgb_hourly_reads_no_hour_after_the_issue_time(small_hourly, mode):
+    """hgb_hourly's hours end at the issue time, in forecast mode too, where the window
+    runs on through the target day; fitted once, its forecasts of the days issued up to
+    D0 do not move when everything after the end of D0 changes (observed mode: its other
+    inputs are day D's; forecast mode's forecast_* columns may move, its hours may not)."""
+    from baselines.linear import HGB_GRID, SklearnBaseline
+
+    kwargs = dict(mode=mode, hourly_hours=24, **SMALL_SPLITS)
+    base = build(small_hourly, **kwargs)
+    moved = build(_perturb_after(small_hourly, T_END), **kwargs)
+    upto = np.asarray(pd.DatetimeIndex(base.rows["issue_day"]) <= D0)
+    assert _same(base.hours_to_issue(upto, 24), moved.hours_to_issue(upto, 24))
+    at_d0 = np.asarray(pd.DatetimeIndex(base.rows["issue_day"]) == D0)
+    # the last hour read is 23 h of D0 itself: a change there reaches it
+    changed = small_hourly.copy()
+    changed.loc[changed["time"] == T_END, "temp"] += 9.0
+    assert not _same(base.hours_to_issue(at_d0, 24),
+                     build(changed, **kwargs).hours_to_issue(at_d0, 24))
+    model = SklearnBaseline("hgb_hourly", grid=(HGB_GRID[0],), transforms=("none",),
+                            draws=1).fit(base)
+    window = slice(base.X.shape[1], None)   # its inputs after day D's features (1 station)
+    np.testing.assert_array_equal(model._day_inputs(base, upto)[:, window],
+                                  model._day_inputs(moved, upto)[:, window])
+    if mode == "observed":
+        np.testing.assert_array_equal(model.predict(base, upto), model.predict(moved, upto))
+    else:   # the window itself does hold the target day's (moved) weather
+        assert not _same(base.hourly[at_d0], moved.hourly[at_d0])
+
+
 # ---------------------------------------------------------------- hand-computed features
 
 

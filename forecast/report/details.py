@@ -146,8 +146,9 @@ def what_limits_the_networks(run: Run, sweep, learning_curve: dict,
     spread and whether its largest size leads by more than noise (``capacity``: the run's
     capacity diagnosis, ``limits`` and ``evidence``), the learning curve's last gain, and
     the networks against the baselines (the same tabular inputs, unless the best baseline
-    also reads the target day's hourly weather, ``hgb_by_hour``, or the best network the
-    hourly record) and against one another (other inputs: daily or hourly sequences)."""
+    also reads the target day's hourly weather, ``hgb_by_hour``, or the hourly record,
+    ``hgb_hourly``, or the best network the hourly record) and against one another
+    (other inputs: daily or hourly sequences)."""
     out = []
     capacity = capacity or {}
     capacity_limits = None   # whether the sweep's largest network leads by more than noise
@@ -196,6 +197,14 @@ def what_limits_the_networks(run: Run, sweep, learning_curve: dict,
             if n not in hourly + by_hour:   # else the best network's own words say so
                 shared += (f", as {', '.join(others)} {'does' if len(others) == 1 else 'do'}"
                            if others else ", an input no network has")
+        elif reads(b, "hourly"):   # hgb_hourly: the last hours of the hourly record
+            hours = getattr(REGISTRY.get(run.result.entries[b].family), "hourly_hours", 0)
+            others = [m for m in hourly if m != n]
+            shared = (", which also reads the hourly record"
+                      + (f", its last {hours} hours" if hours else ""))
+            if n not in hourly:
+                shared += (f", as {', '.join(others)} {'does' if len(others) == 1 else 'do'}"
+                           if others else ", an input no network has")
         same_inputs = not shared and n not in hourly and n not in by_hour
         text = (f"**Inputs**: {'on the same tabular features ' if same_inputs else ''}"
                 f"the best network ({n}, "
@@ -222,7 +231,8 @@ def what_limits_the_networks(run: Run, sweep, learning_curve: dict,
         # beyond noise there is the architecture's, whatever the networks' spread
         versus = run.pooled_comparison(n, "val")
         beats_on_same_inputs = (
-            (same_inputs or (n in by_hour and reads(b, "target_hours"))) and versus is not None
+            (same_inputs or (n in by_hour and reads(b, "target_hours"))
+             or (n in hourly and reads(b, "hourly"))) and versus is not None
             and versus["against"] == b and bool(versus["significant"])
             and versus["rmse_diff"] < 0)
         out.append(text + (": the architecture (the inductive bias) matters here."
