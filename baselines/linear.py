@@ -167,14 +167,12 @@ FAMILIES = {
                   preprocess=False, seeded=True, stops_on_held_out_days=True,
                   search_rows=20_000, finalists=2, draws=5, native_stations=True),
     # day D's features and its last 24 hours as they were, hour by hour (observed mode:
-    # 24 hours validated better than 12, 48 or 72, docs/results.md); three times hgb's
-    # columns, so only the target transform hgb chooses in every observed-mode run
-    # (log1p) is tried, which halves its search
+    # 24 hours validated better than 12, 48 or 72, docs/results.md)
     "hgb_hourly": Family(HistGradientBoostingRegressor, HGB_GRID,
                          {"max_iter": 1000, "early_stopping": True, "n_iter_no_change": 30},
                          preprocess=False, seeded=True, stops_on_held_out_days=True,
                          search_rows=20_000, finalists=2, draws=5, native_stations=True,
-                         transforms=("log1p",), hourly_hours=HGB_HOURLY_HOURS),
+                         hourly_hours=HGB_HOURLY_HOURS),
     # Poisson loss: a log link for a skewed, non-negative target whose forecasts are
     # still means (averaging 24 hours of them gives the daily mean's)
     "hgb_by_hour": Family(HistGradientBoostingRegressor, HGB_BY_HOUR_GRID,

@@ -84,8 +84,8 @@ REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in (
     ModelSpec("elasticnet", "baseline", "baselines.linear:SklearnBaseline"),
     ModelSpec("hgb", "baseline", "baselines.linear:SklearnBaseline"),
     # hgb with the last 24 hours up to the issue time too; opt-in (--models): in observed
-    # mode it validates better than hgb, but its fits would take the default run past
-    # its time bound (in forecast mode it validated no better than hgb)
+    # mode it validates better than hgb, but its fits take the default run to its time
+    # bound (in forecast mode it validated no better than hgb)
     ModelSpec("hgb_hourly", "baseline", "baselines.linear:SklearnBaseline", hourly=True,
               default=False, hourly_hours=HGB_HOURLY_HOURS),
     # each hour of the target day from its hourly weather; forecast mode only
