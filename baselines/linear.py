@@ -289,7 +289,7 @@ class SklearnBaseline(Baseline):
             X[:, n_features + n_station_columns:] = task.hours_to_issue(
                 rows, family.hourly_hours).reshape(len(station), n_hourly)
         if one_hot:
-            X[:, n_features:] = OneHotEncoder(
+            X[:, n_features:n_features + n_stations] = OneHotEncoder(
                 categories=[np.arange(n_stations)], sparse_output=False,
             ).fit_transform(station[:, None]) if len(X) else 0.0
         elif n_stations > 1 and self.station_level_ is not None:

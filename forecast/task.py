@@ -237,11 +237,10 @@ class ForecastTask:
         values, NaN for missing; in forecast mode the target day's hours after them are
         left out. ValueError when the task has no hourly window that long."""
         ahead = 24 * self.horizon if self.mode == "forecast" else 0
-        if self.hourly is None or self.hourly.shape[1] - ahead < hours:
-            built = 0 if self.hourly is None else self.hourly.shape[1] - ahead
-            raise ValueError(f"the task's hourly window holds {built} hours up to the issue "
+        end = 0 if self.hourly is None else self.hourly.shape[1] - ahead   # the issue time
+        if end < hours:
+            raise ValueError(f"the task's hourly window holds {end} hours up to the issue "
                              f"time, {hours} are read: build it with hourly_hours >= {hours}")
-        end = self.hourly.shape[1] - ahead
         return self.hourly[rows, end - hours:end]
 
     def forecast_columns(self) -> list[str]:

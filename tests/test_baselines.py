@@ -81,10 +81,18 @@ def window_task(hourly):
 
 
 @pytest.fixture
-def task_of(task, hours_task, window_task):
-    """The task a baseline reads: its target day's hours or its hourly window, if any."""
+def task_of(task, hours_task, window_task, monkeypatch):
+    """The task a baseline reads: its target day's hours or its hourly window, if any.
+    hgb_hourly then searches one setting of hgb's grid (its draws and transforms as
+    they are): on 192 more columns the whole grid costs seconds these tests do not
+    need."""
+    import baselines.linear as linear
+
     def of(name: str):
         model_spec = registry.spec(name)
+        if model_spec.hourly:
+            monkeypatch.setitem(linear.FAMILIES, name, dataclasses.replace(
+                linear.FAMILIES[name], grid=(HGB_GRID[0],)))
         return (hours_task if model_spec.target_hours else
                 window_task if model_spec.hourly else task)
     return of
