@@ -33,7 +33,8 @@ FLAG_HELP: dict[tuple[str, str], str] = {
     ("task", "horizon"): "days ahead: the target is the daily mean PM2.5 of day D + horizon",
     ("task", "lags"): "daily-mean PM2.5 lags 1..lags as features",
     ("task", "sequence_length"): "days of daily features the sequence networks read",
-    ("task", "hourly_hours"): "hours up to the end of day D the hourly networks read",
+    ("task", "hourly_hours"): ("hours up to the end of day D the hourly networks read "
+                               "(hgb_hourly reads the last 24 of them)"),
     ("task", "hourly_sequence"): "build the hourly window even when no model reads it",
     ("task", "max_fill_days"): "daily gaps up to this many days are filled from the past only",
     ("task", "weather_step"): "forecast mode: hours between the weather forecast's values "
