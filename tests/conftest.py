@@ -36,6 +36,26 @@ def benchmark_module(name: str):
 # ---------------------------------------------------------------- generated data
 
 
+def set_family(monkeypatch, name: str, **fields) -> None:
+    """For the test only, the scikit-learn baseline family ``name``
+    (``baselines.linear.FAMILIES``) with ``fields`` changed, e.g. a one-setting grid."""
+    import dataclasses
+
+    import baselines.linear as linear
+
+    monkeypatch.setitem(linear.FAMILIES, name,
+                        dataclasses.replace(linear.FAMILIES[name], **fields))
+
+
+def cheap_hgb_hourly(monkeypatch, **fields) -> None:
+    """hgb_hourly searching one setting of hgb's grid (and ``fields``, e.g. ``draws=1``):
+    on its 192 more columns the whole grid costs seconds that a test of something else
+    need not spend."""
+    from baselines.linear import HGB_GRID
+
+    set_family(monkeypatch, "hgb_hourly", grid=(HGB_GRID[0],), **fields)
+
+
 def reverse_wind(frame: pd.DataFrame, rows: np.ndarray) -> None:
     """Turn the wind of the selected rows of ``frame`` to the opposite direction (north
     sectors southern and back; calm becomes N, a missing direction calm), in place: how

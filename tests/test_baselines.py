@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import cheap_hgb_hourly, set_family
 
 from baselines import Climatology, Persistence, SklearnBaseline
 from baselines.linear import HGB_GRID
@@ -84,15 +85,11 @@ def window_task(hourly):
 def task_of(task, hours_task, window_task, monkeypatch):
     """The task a baseline reads: its target day's hours or its hourly window, if any.
     hgb_hourly then searches one setting of hgb's grid (its draws and transforms as
-    they are): on 192 more columns the whole grid costs seconds these tests do not
-    need."""
-    import baselines.linear as linear
-
+    they are: :func:`conftest.cheap_hgb_hourly`)."""
     def of(name: str):
         model_spec = registry.spec(name)
         if model_spec.hourly:
-            monkeypatch.setitem(linear.FAMILIES, name, dataclasses.replace(
-                linear.FAMILIES[name], grid=(HGB_GRID[0],)))
+            cheap_hgb_hourly(monkeypatch)
         return (hours_task if model_spec.target_hours else
                 window_task if model_spec.hourly else task)
     return of
@@ -237,23 +234,19 @@ def test_hgb_draws_from_the_last_run_seed(task):
 
 
 def test_hgb_searches_on_a_sample_at_data_scale(task, monkeypatch):
-    import dataclasses
 
     import baselines.linear as linear
 
     n_train = int(task.mask("train").sum())
     grid = linear.HGB_GRID[:3]
-    monkeypatch.setitem(linear.FAMILIES, "hgb", dataclasses.replace(
-        linear.FAMILIES["hgb"], search_rows=n_train // 3, finalists=2))
+    set_family(monkeypatch, "hgb", search_rows=n_train // 3, finalists=2)
     sampled = SklearnBaseline(family="hgb", grid=grid, seed=0).fit(task)
     assert sampled.info["searched_on_rows"] == n_train // 3
     assert sampled.info["candidates"] == 2 * len(grid)    # two transforms × the grid
-    monkeypatch.setitem(linear.FAMILIES, "hgb", dataclasses.replace(
-        linear.FAMILIES["hgb"], search_rows=n_train))     # not more rows than that: no sample
+    set_family(monkeypatch, "hgb", search_rows=n_train)   # not more rows than that: no sample
     whole = SklearnBaseline(family="hgb", grid=grid, seed=0).fit(task)
     assert whole.info["searched_on_rows"] == n_train
-    monkeypatch.setitem(linear.FAMILIES, "hgb", dataclasses.replace(
-        linear.FAMILIES["hgb"], search_rows=0))
+    set_family(monkeypatch, "hgb", search_rows=0)
     reference = SklearnBaseline(family="hgb", grid=grid, seed=0).fit(task)
     rows = task.mask("test")
     assert np.array_equal(whole.predict(task, rows), reference.predict(task, rows))

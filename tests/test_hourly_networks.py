@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import reverse_wind
+from conftest import cheap_hgb_hourly, reverse_wind
 
 import models
 from forecast import daily, registry
@@ -279,13 +279,11 @@ def test_a_run_fits_saves_and_predicts_with_an_hourly_network(tmp_path, capsys, 
     are fitted, stored, forecast again by ``forecast predict``, and reported."""
     import json
 
-    import baselines.linear as linear
     from forecast import cli
     from forecast.pipeline import run
     from forecast.results import RunResult
 
-    monkeypatch.setitem(linear.FAMILIES, "hgb_hourly", dataclasses.replace(
-        linear.FAMILIES["hgb_hourly"], grid=(linear.HGB_GRID[0],), draws=1))
+    cheap_hgb_hourly(monkeypatch, draws=1)
 
     overrides = {
         "data": {"dataset": "synthetic", "synthetic_start": "2010-01-01",

@@ -11,6 +11,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import cheap_hgb_hourly
 
 from forecast import sources
 from forecast.daily import to_daily
@@ -178,14 +179,11 @@ def test_every_model_gives_calibrated_quantiles_on_the_real_data(beijing_file, t
     exceedance probability beats the climatological frequency. (hgb_hourly with one
     setting and one draw: its grid's dozen fits on 192 more columns are not what this
     tests.)"""
-    import dataclasses
 
-    import baselines.linear as linear
     from forecast.registry import ALL_MODELS, spec
     from forecast.uncertainty import QUANTILE_COLUMNS
 
-    monkeypatch.setitem(linear.FAMILIES, "hgb_hourly", dataclasses.replace(
-        linear.FAMILIES["hgb_hourly"], grid=(linear.HGB_GRID[0],), draws=1))
+    cheap_hgb_hourly(monkeypatch, draws=1)
 
     observed = [name for name in ALL_MODELS if not spec(name).target_hours]
     code, out, err = cli("run", "--data-dir", str(beijing_file.parent), "--folds", "1",

@@ -8,6 +8,7 @@ import pickle
 
 import numpy as np
 import pytest
+from conftest import set_family
 
 import models
 from baselines import Climatology, SklearnBaseline
@@ -148,8 +149,7 @@ def test_hgb_averages_the_chosen_setting_over_held_out_day_draws(task, monkeypat
     assert len({d.get_params()["random_state"] for d in hgb.draws_}) == draws
     assert all(d.get_params()["max_leaf_nodes"] == hgb.model_.get_params()["max_leaf_nodes"]
                for d in hgb.draws_)           # every draw has the validation-chosen setting
-    monkeypatch.setitem(linear.FAMILIES, "hgb", dataclasses.replace(
-        linear.FAMILIES["hgb"], draws_rows=int(task.mask("train").sum()) - 1))
+    set_family(monkeypatch, "hgb", draws_rows=int(task.mask("train").sum()) - 1)
     single = SklearnBaseline(family="hgb", grid=grid, seed=2).fit(task)
     assert single.info["draws"] == 1 and len(single.draws_) == 1
     np.testing.assert_allclose(single.predict(task, rows), np.maximum(linear.inverse_target(
@@ -197,11 +197,9 @@ def test_the_leaderboard_counts_the_final_fit_in_the_training_time():
 
 
 def test_the_final_fit_keeps_the_number_of_draws_its_rows_would_change(task, monkeypatch):
-    import baselines.linear as linear
 
     n_train = int(task.mask("train").sum())
-    monkeypatch.setitem(linear.FAMILIES, "hgb", dataclasses.replace(
-        linear.FAMILIES["hgb"], draws=3, draws_rows=n_train))   # train + val: more rows
+    set_family(monkeypatch, "hgb", draws=3, draws_rows=n_train)   # train + val: more rows
     grid = ({"learning_rate": 0.1, "max_leaf_nodes": 7},)
     hgb = SklearnBaseline(family="hgb", grid=grid).fit(task)
     assert hgb.info["draws"] == 3
