@@ -280,14 +280,15 @@ class SklearnBaseline(Baseline):
                    and not family.native_stations)
         station = task.station_index[rows]
         n_station_columns = n_stations if one_hot else int(n_stations > 1)
-        n_hourly = family.hourly_hours * len(task.hourly_names) if family.hourly_hours else 0
+        # (a ValueError for a task without those hours, rather than forecasts without them)
+        window = (task.hours_to_issue(rows, family.hourly_hours) if family.hourly_hours
+                  else np.empty((len(station), 0, 0)))
+        hours = window.reshape(len(station), window.shape[1] * window.shape[2])
         # one float64 array, filled in place: at 1,000 stations each copy is about 1 GiB
-        X = np.empty((len(station), n_features + n_station_columns + n_hourly))
+        X = np.empty((len(station), n_features + n_station_columns + hours.shape[1]))
         X[:, :n_features] = task.X[rows]
-        if n_hourly:
-            # after the station's column(s), so that its category column keeps its place
-            X[:, n_features + n_station_columns:] = task.hours_to_issue(
-                rows, family.hourly_hours).reshape(len(station), n_hourly)
+        # the hours after the station's column(s), so that its category column keeps its place
+        X[:, n_features + n_station_columns:] = hours
         if one_hot:
             X[:, n_features:n_features + n_stations] = OneHotEncoder(
                 categories=[np.arange(n_stations)], sparse_output=False,

@@ -121,6 +121,13 @@ def test_every_baseline_predicts_every_scored_day_finitely(task_of, name):
     assert {"n_parameters", "fit_seconds"} <= set(model.info)
 
 
+def test_hgb_hourly_refuses_a_task_without_its_hours(task):
+    # rather than fitting without them, as plain hgb
+    with pytest.raises(ValueError, match="hourly window holds 0 hours up to the issue time, "
+                                         "24 are read"):
+        SklearnBaseline("hgb_hourly", grid=(HGB_GRID[0],), draws=1).fit(task)
+
+
 def test_ridge_beats_persistence_on_validation(task):
     val = task.mask("val")
     rmse = {}
