@@ -62,6 +62,7 @@ def nth_seed(seed: int, k: int) -> int:
     """The ``k``-th seed after ``seed`` (k = 0: ``seed`` itself), wrapping at SEEDS."""
     return (seed + k) % SEEDS
 
+
 #: Hours of the hourly record up to the issue time that hgb_hourly reads, one column per
 #: hour and channel (on the single site 24 validated better than 12, 48 or 72).
 HGB_HOURLY_HOURS = 24

@@ -183,28 +183,26 @@ def what_limits_the_networks(run: Run, sweep, learning_curve: dict,
         worst = max(networks, key=networks.get)
         spread = networks[worst] / networks[n] - 1
 
-        def reads(name: str, what: str) -> bool:   # a ModelSpec flag of the entry's model
-            return bool(getattr(REGISTRY.get(run.result.entries[name].family), what, False))
+        def reads(name: str, what: str):   # a ModelSpec field of the entry's model, or False
+            return getattr(REGISTRY.get(run.result.entries[name].family), what, False)
 
         # networks over the hourly record (in forecast mode it runs through the target
         # day) and those that forecast the target day hour by hour from its hours
         hourly = [m for m in networks if reads(m, "hourly")]
         by_hour = [m for m in networks if reads(m, "target_hours")]
-        shared = ""
+        # what the best baseline reads beyond the tabular features, and the networks that
+        # read it too
+        readers, shared = [], ""
         if reads(b, "target_hours"):
-            others = [m for m in hourly + by_hour if m != n]
+            readers = hourly + by_hour
             shared = ", which also reads the target day's weather hour by hour"
-            if n not in hourly + by_hour:   # else the best network's own words say so
-                shared += (f", as {', '.join(others)} {'does' if len(others) == 1 else 'do'}"
-                           if others else ", an input no network has")
         elif reads(b, "hourly"):   # hgb_hourly: the last hours of the hourly record
-            hours = getattr(REGISTRY.get(run.result.entries[b].family), "hourly_hours", 0)
-            others = [m for m in hourly if m != n]
+            readers, hours = hourly, reads(b, "hourly_hours")
             shared = (", which also reads the hourly record"
                       + (f", its last {hours} hours" if hours else ""))
-            if n not in hourly:
-                shared += (f", as {', '.join(others)} {'does' if len(others) == 1 else 'do'}"
-                           if others else ", an input no network has")
+        if shared and n not in readers:   # else the best network's own words say so
+            shared += (f", as {', '.join(readers)} {'does' if len(readers) == 1 else 'do'}"
+                       if readers else ", an input no network has")
         same_inputs = not shared and n not in hourly and n not in by_hour
         text = (f"**Inputs**: {'on the same tabular features ' if same_inputs else ''}"
                 f"the best network ({n}, "
