@@ -11,6 +11,7 @@ the pipeline reports.
     python benchmarks/bench_scale.py --run --sizes 12,48,200
     python benchmarks/bench_scale.py --run --no-refit      # the whole run without the final fit
     python benchmarks/bench_scale.py --run --mode forecast --sizes 12,48   # + the *_by_hour
+    python benchmarks/bench_scale.py --run --no-train-forecasts   # run.train_forecasts = false
 
 In forecast mode the run also fits hgb_by_hour and gru_by_hour (the target day hour by
 hour), which read the target day's hourly weather, so the task builds those hours too.
@@ -64,7 +65,8 @@ def data_to_task(n_stations: int, mode: str = "observed") -> dict:
     return {"rows": len(hourly), "task_rows": len(task.y), **times}
 
 
-def full_run(n_stations: int, refit: bool = True, mode: str = "observed") -> dict:
+def full_run(n_stations: int, refit: bool = True, mode: str = "observed",
+             train_forecasts: bool = True) -> dict:
     sys.path.insert(0, str(ROOT))
     from forecast import pipeline
     from forecast.config import load_config
@@ -88,7 +90,7 @@ def full_run(n_stations: int, refit: bool = True, mode: str = "observed") -> dic
             "training": {"seeds": 1, "progress_bar": False, "jobs": 1},
             "diagnostics": {"capacity_sweep": False, "learning_curve": False},
             "split": {"refit": refit},
-            "run": {"out": out}})
+            "run": {"out": out, "train_forecasts": train_forecasts}})
         start = time.perf_counter()
         pipeline.run(config)
         total = time.perf_counter() - start
@@ -99,15 +101,18 @@ def full_run(n_stations: int, refit: bool = True, mode: str = "observed") -> dic
     return {"total": total, "steps": steps}
 
 
-def child(kind: str, n_stations: int, mode: str) -> None:
+def child(kind: str, n_stations: int, mode: str, train_forecasts: str) -> None:
     result = (data_to_task(n_stations, mode) if kind == "task"
-              else full_run(n_stations, kind != "run-no-refit", mode))
+              else full_run(n_stations, kind != "run-no-refit", mode,
+                            train_forecasts == "train-forecasts"))
     result["peak_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print("RESULT " + json.dumps(result), flush=True)
 
 
-def measure(kind: str, n_stations: int, mode: str = "observed") -> dict:
-    process = subprocess.run([sys.executable, __file__, "--child", kind, str(n_stations), mode],
+def measure(kind: str, n_stations: int, mode: str = "observed",
+            train_forecasts: bool = True) -> dict:
+    process = subprocess.run([sys.executable, __file__, "--child", kind, str(n_stations), mode,
+                              "train-forecasts" if train_forecasts else "no-train-forecasts"],
                              capture_output=True, text=True, cwd=ROOT)
     lines = [line for line in process.stdout.splitlines() if line.startswith("RESULT ")]
     if process.returncode or not lines:
@@ -124,10 +129,13 @@ def main() -> None:
     parser.add_argument("--mode", choices=("observed", "forecast"), default="observed",
                         help="the task's mode (forecast: with the target day's weather, "
                              "hgb_by_hour and gru_by_hour)")
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--no-train-forecasts", action="store_true",
+                        help="the whole run without forecasting the main fold's training rows "
+                             "(--no-train-forecasts)")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child[0], int(args.child[1]), args.child[2])
+        child(args.child[0], int(args.child[1]), args.child[2], args.child[3])
         return
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"synthetic stations, {START} .. {END}, {args.mode} mode; seconds and peak "
@@ -147,9 +155,11 @@ def main() -> None:
     if not args.run:
         return
     print(f"\nwhole run ({', '.join(models_of(args.mode))}; one seed; all folds"
-          + ("; no final fit)" if args.no_refit else "; with the final fit)"))
+          + ("; no final fit" if args.no_refit else "; with the final fit")
+          + ("; no training-row forecasts)" if args.no_train_forecasts else ")"))
     for n in [s for s in sizes if s <= 200]:
-        r = measure("run-no-refit" if args.no_refit else "run", n, args.mode)
+        r = measure("run-no-refit" if args.no_refit else "run", n, args.mode,
+                    not args.no_train_forecasts)
         steps = ", ".join(f"{k} {v:.0f} s" for k, v in r["steps"].items())
         print(f"{n:>5} stations: {r['total']:.0f} s, peak {r['peak_gib']:.2f} GiB ({steps})",
               flush=True)

@@ -161,6 +161,7 @@ DEFAULTS: dict[str, Any] = {
         "seed": 0,
         "out": "reports",
         "name": "",
+        "train_forecasts": True,    # the main fold's training rows forecast too (predictions.csv)
     },
 }
 

@@ -29,12 +29,13 @@ from . import evaluation, quality, registry, rolling, selection, sources, uncert
 from .constants import DEFAULT_HEATING_SEASON, PREDICTION_TEXT_COLUMNS, SEEDS
 from .coordinates import require_coordinates
 from .errors import DataError, ModelFailed, raise_if_interrupted
+from .evaluation import EVAL_SPLITS
 from .progress import RunProgress
 from .refit import refit
 from .registry import BASELINE_MODELS
 from .results import ModelEntry, RunResult, representative
 from .schema import WEATHER_COLUMNS
-from .task import ForecastTask, build_task, drop_uninformative
+from .task import SPLITS, ForecastTask, build_task, drop_uninformative
 
 DISPLAY = RunProgress()
 
@@ -383,17 +384,21 @@ def _refit(model, task: ForecastTask):
 
 
 def fit_models(task: ForecastTask, config: dict, stage: str = "",
-               trained: dict[str, tuple] | None = None) -> Fitted:
+               trained: dict[str, tuple] | None = None,
+               splits: tuple[str, ...] = SPLITS) -> Fitted:
     """Fit every requested model built by the registry; every entry forecasts every
-    scored row of train, val and test. ``trained``: networks already trained
-    (:meth:`Training.trained`), adopted instead of fitted here.
+    scored row of ``splits`` (train, val and test; the calibration and the combination
+    read the validation rows, so ``splits`` must hold "val"). ``trained``: networks
+    already trained (:meth:`Training.trained`), adopted instead of fitted here.
 
     A network with several seeds is a SeedEnsemble: each member becomes an entry of kind
     ``network`` (``NAME_seedK``, K counted from 0) and the ensemble one of kind
     ``ensemble`` (``NAME_ensemble``). A model, or a member, whose training fails or whose
     forecasts are not finite is recorded in ``failed`` and the others go on.
     """
-    scored = np.isin(task.split, ("train", "val", "test")) & np.isfinite(task.y)
+    if "val" not in splits:
+        raise ValueError(f"splits {splits} lack 'val', which the calibration fits on")
+    scored = np.isin(task.split, splits) & np.isfinite(task.y)
     frames, fitted = [], Fitted(predictions=pd.DataFrame())
     threshold = float(config["evaluation"]["exceedance_threshold"])
     reference = uncertainty.in_blocks(
@@ -550,13 +555,15 @@ def fit_folds(task: ForecastTask, dataset: str,
         progress(f"fold {k} of {len(folds)}: test {fold.test_start} .. {fold.test_end}"
                  + (" (development period)" if fold.development else "")
                  + (f"; {len(dropped)} uninformative feature(s) dropped" if dropped else ""))
-        fitted = fit_models(fold_task, config, stage=stages[k - 1], trained=trained)
+        # earlier folds forecast only what the pooled scores read (their training rows'
+        # forecasts were thrown away; 24 hours a row for hgb_by_hour); the main fold its
+        # training rows too, for predictions.csv, unless run.train_forecasts is false
+        main = k == len(folds) and config["run"]["train_forecasts"]
+        fitted = fit_models(fold_task, config, stage=stages[k - 1], trained=trained,
+                            splits=SPLITS if main else EVAL_SPLITS)
         fitted.predictions.insert(0, "fold", fold.name)
         fitted.predictions = fitted.predictions.astype(
             {column: "category" for column in PREDICTION_TEXT_COLUMNS})
-        if k < len(folds):  # earlier folds: only what the pooled scores read
-            fitted.predictions = fitted.predictions[
-                fitted.predictions["split"].isin(("val", "test"))]
         results.append(FoldResult(fold, fold_task, dropped, fitted))
     return results, training
 

@@ -254,7 +254,17 @@ def test_a_failed_run_leaves_nothing_behind(tmp_path, capsys):
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
-def test_rolling_origin_folds_are_fitted_scored_and_pooled(tmp_path):
+def test_rolling_origin_folds_are_fitted_scored_and_pooled(tmp_path, monkeypatch):
+    from forecast import pipeline
+
+    requested = []   # (the fold's test end, the splits of the rows a model forecast)
+
+    def recording(entry, model, task, rows, outputs=None):
+        requested.append((task.splits["test"][1], entry, frozenset(task.split[rows])))
+        return usable_forecasts(entry, model, task, rows, outputs)
+
+    usable_forecasts = pipeline.usable_forecasts
+    monkeypatch.setattr(pipeline, "usable_forecasts", recording)
     overrides = {**SMALL, "models": {"names": ["persistence", "ridge", "mlp"]},
                  "data": {**SMALL["data"], "synthetic_end": "2013-12-31"},
                  "training": {**SMALL["training"], "seeds": 1},
@@ -265,8 +275,14 @@ def test_rolling_origin_folds_are_fitted_scored_and_pooled(tmp_path):
     assert [f["name"] for f in pooled["folds"]] == ["2012", "2013"]
     predictions = pd.read_csv(run_dir / "predictions.csv")
     assert set(predictions["fold"]) == {2012, 2013}
-    # earlier folds keep only what the pooled scores read
+    # earlier folds forecast and keep only what the pooled scores read
     assert set(predictions.loc[predictions["fold"] == 2012, "split"]) == {"val", "test"}
+    assert set(predictions.loc[predictions["fold"] == 2013, "split"]) == {"train", "val", "test"}
+    splits_by_fold = {}
+    for test_end, _, splits in requested:
+        splits_by_fold.setdefault(str(pd.Timestamp(test_end).year), set()).update(splits)
+    assert splits_by_fold == {"2012": {"val", "test"}, "2013": {"train", "val", "test"}}
+    assert {entry for _, entry, _ in requested} == {"persistence", "ridge", "mlp"}
     mlp = pooled["models"]["mlp"]["test"]
     test = predictions[(predictions["split"] == "test") & (predictions["model"] == "mlp")]
     assert mlp["n"] == len(test) and set(mlp["rmse_by_fold"]) == {"2012", "2013"}
@@ -290,6 +306,17 @@ def test_rolling_origin_folds_are_fitted_scored_and_pooled(tmp_path):
     assert "Rolling-origin folds" in report
     assert report.count("fitted again") == 2          # the leaderboard's and the folds' notes
     assert RunResult.read(run_dir).entries["mlp"].info["refit"]["rows"] == "train + val"
+
+    # without the main fold's training rows: the same forecasts of every other row
+    requested.clear()
+    without = run(load_config(overrides={**overrides, "run": {"out": str(tmp_path),
+                                                              "train_forecasts": False}}))
+    assert {splits for _, _, splits in requested} == {frozenset({"val", "test"})}
+    scored = predictions[predictions["split"] != "train"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(pd.read_csv(without / "predictions.csv"), scored)
+    again = RunResult.read(without).pooled
+    assert again["models"] == pooled["models"]
+    assert again["recommendation"] == pooled["recommendation"]
 
 
 def test_same_config_and_seed_give_the_same_numbers_in_any_number_of_processes(
