@@ -107,6 +107,6 @@ FLAG_HELP: dict[tuple[str, str], str] = {
     ("run", "out"): "folder the run directory is written in",
     ("run", "name"): "the run directory's name (default: date, time, dataset, mode)",
     ("run", "train_forecasts"): "forecast the main fold's training rows too, into "
-                                "predictions.csv (no score reads them; at thousands of "
-                                "stations they are half of the main fold's forecasting)",
+                                "predictions.csv (no score reads them; about half the main "
+                                "fold's rows, a third of the file)",
 }
