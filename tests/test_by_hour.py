@@ -171,6 +171,40 @@ def test_hgb_by_hour_learns_from_the_hours_and_forecasts_their_mean(forecast_tas
     assert np.isfinite(refit.predict(task, task.mask("test"))).all()
 
 
+def test_hgb_by_hour_compares_its_settings_on_a_sample_of_many_validation_days(
+        forecast_task, monkeypatch):
+    """At scale its settings are compared on at most CHOICE_DAYS validation days: each
+    setting's forecasts of every validation day, 24 hours each, were most of its fit."""
+    from conftest import set_family
+
+    import baselines.linear as linear
+
+    task = forecast_task
+    n_val = int(task.mask("val").sum())
+    assert linear.FAMILIES["hgb_by_hour"].choice_rows == linear.CHOICE_DAYS > 4_400
+    forecast = []
+    real = linear.SklearnBaseline._forecast
+
+    def counting(self, estimators, transform, task, rows):
+        forecast.append(len(linear.row_indices(rows)))
+        return real(self, estimators, transform, task, rows)
+
+    monkeypatch.setattr(linear.SklearnBaseline, "_forecast", counting)
+    set_family(monkeypatch, "hgb_by_hour", choice_rows=n_val // 3)
+    sampled = SklearnBaseline(family="hgb_by_hour", transforms=("none",), draws=1).fit(task)
+    assert sampled.info["chosen_on_val_rows"] == n_val // 3
+    assert forecast == [n_val // 3] * len(linear.HGB_BY_HOUR_GRID)   # one per setting
+    # as many validation days as it has, or more: every one, as without the cap
+    fits = {}
+    for cap in (n_val, 0):
+        set_family(monkeypatch, "hgb_by_hour", choice_rows=cap)
+        fits[cap] = SklearnBaseline(family="hgb_by_hour", transforms=("none",), draws=1).fit(task)
+        assert fits[cap].info["chosen_on_val_rows"] == n_val
+    rows = task.mask("test")
+    assert np.array_equal(fits[n_val].predict(task, rows), fits[0].predict(task, rows))
+    assert fits[0].info["val_rmse_at_choice"] == fits[n_val].info["val_rmse_at_choice"]
+
+
 def test_hgb_by_hour_without_the_hourly_arrays_says_so(_synthetic_120):
     task = build(_synthetic_120, mode="forecast", **SMALL_SPLITS)
     with pytest.raises(ValueError, match="target day's hourly weather"):
