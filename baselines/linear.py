@@ -69,7 +69,8 @@ HGB_BY_HOUR_GRID = tuple(
 #: hgb_by_hour compares its settings on at most this many validation days (drawn at
 #: random): forecasting all of them, 24 hours each, for each setting was most of its fit
 #: at scale (at 1,000 stations 353,000 days: 620 of its 973 s). The Beijing data have at
-#: most 4,400. There the sample cost 0.07 µg/m³ of validation RMSE (docs/performance.md).
+#: most 4,400. At 1,000 synthetic stations the sample cost 0.07 µg/m³ of validation RMSE
+#: (another setting chosen; docs/performance.md).
 CHOICE_DAYS = 20_000
 HOURS = 24
 #: rows whose features are built and forecast at once: 120,000 days, or for hgb_by_hour
