@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import HAND_SPLITS, SMALL_SPLITS
+from conftest import HAND_SPLITS, SMALL_SPLITS, set_family
 from test_task import D0, T_END, _perturb_after, _same, build, day
 
 from baselines.linear import SklearnBaseline
@@ -175,8 +175,6 @@ def test_hgb_by_hour_compares_its_settings_on_a_sample_of_many_validation_days(
         forecast_task, monkeypatch):
     """At scale its settings are compared on at most CHOICE_DAYS validation days: each
     setting's forecasts of every validation day, 24 hours each, were most of its fit."""
-    from conftest import set_family
-
     import baselines.linear as linear
 
     task = forecast_task

@@ -258,12 +258,12 @@ def test_rolling_origin_folds_are_fitted_scored_and_pooled(tmp_path, monkeypatch
     from forecast import pipeline
 
     requested = []   # (the fold's test end, the splits of the rows a model forecast)
+    real = pipeline.usable_forecasts
 
     def recording(entry, model, task, rows, outputs=None):
         requested.append((task.splits["test"][1], entry, frozenset(task.split[rows])))
-        return usable_forecasts(entry, model, task, rows, outputs)
+        return real(entry, model, task, rows, outputs)
 
-    usable_forecasts = pipeline.usable_forecasts
     monkeypatch.setattr(pipeline, "usable_forecasts", recording)
     overrides = {**SMALL, "models": {"names": ["persistence", "ridge", "mlp"]},
                  "data": {**SMALL["data"], "synthetic_end": "2013-12-31"},
