@@ -30,6 +30,15 @@ KEY_COLUMNS = ("fold", "date", "station")
 #: The last target day of this tool's development period on each built-in data set:
 #: its defaults were chosen looking at these years, so folds testing them are labelled.
 DEVELOPMENT_PERIOD_END = {"beijing": "2013-12-31", "beijing-multisite": "2016-02-29"}
+#: What else of a built-in data set's test years this tool's development saw: the 12
+#: Beijing sites' development period (validation years from 2014-03) covers the single
+#: site's latest test year at neighbouring stations of the same city.
+DEVELOPMENT_OVERLAP = {
+    "beijing": "This tool's defaults were also developed on the 12 Beijing sites' data "
+               "up to 2016-02-29 (beijing-multisite), whose validation years from 2014-03 "
+               "cover the same days at neighbouring stations of the same city: the "
+               "latest test year is unseen at this station, not in every sense.",
+}
 #: Training must cover at least this many days for a fold to count (a year, less the
 #: two weeks of lags a station's first days spend as warm-up).
 MIN_TRAIN_DAYS = 330

@@ -73,16 +73,22 @@ def _fit_summary(forecaster: NetworkForecaster, task: ForecastTask) -> dict:
         return {"n_parameters": forecaster.info.get("n_parameters", 0),
                 "best_train_loss": math.nan, "best_val_loss": math.nan,
                 "best_epoch": math.nan, "val_rmse": math.nan, "target_std": math.nan,
-                "status": forecaster.info["status"], "val_pred": None}
+                "status": forecaster.info["status"], "val_pred": None,
+                "train_loss_at_best": math.nan}
     history = forecaster.history
     val = task.mask("val")
     val_pred = forecaster.predict(task, val)
     rmse = float(np.sqrt(np.mean((val_pred - task.y[val]) ** 2)))
+    best_epoch = forecaster.info["best_epoch"]
+    # the training loss of the epoch the validation loss chose: the gap between the two
+    # that the kept network has (the lowest training loss comes epochs later)
+    at_best = history.loc[history["epoch"] == best_epoch, "train_loss"]
     return {"n_parameters": forecaster.info["n_parameters"],
             "best_train_loss": float(history["train_loss"].min()),
             "best_val_loss": float(history["val_loss"].min()),
-            "best_epoch": forecaster.info["best_epoch"], "val_rmse": rmse,
-            "target_std": forecaster.scalers_.y_std, "status": "ok", "val_pred": val_pred}
+            "best_epoch": best_epoch, "val_rmse": rmse,
+            "target_std": forecaster.scalers_.y_std, "status": "ok", "val_pred": val_pred,
+            "train_loss_at_best": float(at_best.iloc[0]) if len(at_best) else math.nan}
 
 
 def _paired_columns(task: ForecastTask, summaries: list[dict], reference: int | None,
@@ -141,8 +147,10 @@ def capacity_sweep(task: ForecastTask, model: NetworkForecaster, hidden_sizes, l
                    max_epochs: int, n_jobs: int = 1) -> pd.DataFrame:
     """Train a copy of ``model`` for every hidden × layers size, ``max_epochs`` at most.
 
-    Columns: hidden, layers, n_parameters, best_train_loss, best_val_loss, best_epoch,
-    val_rmse (µg/m³), status. One seed (the model's).
+    Columns: hidden, layers, n_parameters, best_train_loss (the lowest of any epoch),
+    best_val_loss, best_epoch, val_rmse (µg/m³), status, train_loss_at_best (the training
+    loss of the best validation epoch), then the paired comparison with the best size.
+    One seed (the model's).
     """
     return run_plans([sweep_plan(task, model, hidden_sizes, layer_counts, max_epochs)],
                      n_jobs)[0]
@@ -156,7 +164,8 @@ def learning_curve(task: ForecastTask, model: NetworkForecaster, fractions,
     are. Each fit standardises the target with its own window, so the losses are
     rescaled to the full training split's target std to be comparable across rows.
     Columns: fraction, n_train (scored training rows), best_train_loss, best_val_loss,
-    best_epoch, val_rmse (µg/m³), status.
+    best_epoch, val_rmse (µg/m³), n_parameters, status, train_loss_at_best, then the
+    paired comparison with the whole window.
     """
     return run_plans([curve_plan(task, model, fractions, max_epochs)], n_jobs)[0]
 
@@ -237,9 +246,10 @@ def curve_plan(task: ForecastTask, model: NetworkForecaster, fractions,
             rows.append({"fraction": float(fraction),
                          "n_train": int(window.mask("train").sum()), **summary,
                          "best_train_loss": summary["best_train_loss"] * factor,
-                         "best_val_loss": summary["best_val_loss"] * factor})
+                         "best_val_loss": summary["best_val_loss"] * factor,
+                         "train_loss_at_best": summary["train_loss_at_best"] * factor})
         columns = ["fraction", "n_train", "best_train_loss", "best_val_loss", "best_epoch",
-                   "val_rmse", "n_parameters", "status",
+                   "val_rmse", "n_parameters", "status", "train_loss_at_best",
                    *(f"{c}_vs_full" for c in COMPARISON_COLUMNS)]
         return pd.DataFrame(rows).sort_values("fraction").reset_index(drop=True)[columns]
 

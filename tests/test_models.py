@@ -604,6 +604,9 @@ def test_capacity_sweep_and_learning_curve_run(task):
                               n_jobs=2)
     pd.testing.assert_frame_equal(parallel, sweep)
     assert list(curve.columns[:4]) == ["fraction", "n_train", "best_train_loss", "best_val_loss"]
+    # one epoch: the training loss of the best validation epoch is the lowest of all
+    for table in (sweep, curve):
+        np.testing.assert_allclose(table["train_loss_at_best"], table["best_train_loss"])
     assert curve["fraction"].tolist() == [0.5, 1.0]
     assert curve["n_train"].iloc[0] < curve["n_train"].iloc[1] == task.mask("train").sum()
     assert np.isfinite(curve[["best_train_loss", "best_val_loss", "val_rmse"]].to_numpy()).all()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -417,7 +418,16 @@ def test_at_a_glance_gives_the_verdicts_figures_from_the_run(mlp_run, ridge_run)
     assert ("each forecast by the model the rule chose from the validation years before it "
             "(mlp_ensemble every time)") in rows["Expected error"]
     latest = run.result.folds[-1]["name"]
-    assert f"{test['rmse_by_fold'][latest]:.1f} on the latest ({latest})" in rows["Expected error"]
+    # the latest period's figure, the one no choice saw, with its own interval
+    low, high = run.result.entries["mlp_ensemble"].metrics["test"]["rmse_ci"]
+    assert (f"{test['rmse_by_fold'][latest]:.1f} (95 % CI {low:.1f} to {high:.1f}) on the "
+            f"latest ({latest})") in rows["Expected error"]
+    # and the season of its largest errors there, with their sign
+    by_season = run.result.entries["mlp_ensemble"].metrics["test"]["by_season"]
+    worst = max(by_season, key=lambda k: by_season[k]["rmse"])
+    assert (f"on {latest} its largest errors come in") in rows["Expected error"]
+    assert (f"({worst}): RMSE {by_season[worst]['rmse']:.1f}, mean error "
+            f"{by_season[worst]['bias']:+.1f} µg/m³") in rows["Expected error"]
     assert f"cover {test['coverage']['80']['coverage'] * 100:.0f} %" in rows["Intervals"]
     seasons = {k: v["80"]["coverage"] for k, v in test["coverage_by_season"].items()}
     low = min(seasons, key=seasons.get)
@@ -535,6 +545,25 @@ def test_forecast_mode_is_labelled(tmp_path):
     assert "Rolling-origin folds" not in md  # one fold: nothing to pool
 
 
+def test_the_exceedance_table_and_the_development_overlap_are_explained(tmp_path):
+    """The exceedance table names its threshold, says that it scores the point forecast
+    and in what order it lists the models, and marks the recommended one; a run on the
+    single Beijing site says that the 12 sites' development period covers its latest test
+    year."""
+    md = write_report(make_run(tmp_path / "real", synthetic=False))[1].read_text()
+    caption = next(line for line in md.splitlines() if line.startswith("*The latest test "
+                                                                       "period; an event"))
+    assert "75 µg/m³ (China's 24-hour grade II limit, GB 3095-2012)" in caption
+    assert "when the point forecast is above it" in caption
+    assert "in the order of their validation RMSE on the latest fold" in caption
+    assert "good 35–75, lightly polluted 75–115" in caption
+    chosen = Run.read(tmp_path / "real").result.recommendation["model"]
+    assert re.search(rf"^\| {chosen} \(recommended\) \|", md, re.M)
+    assert "12 Beijing sites' data up to 2016-02-29" in md
+    synthetic = write_report(make_run(tmp_path / "synthetic"))[1].read_text()
+    assert "12 Beijing sites" not in synthetic
+
+
 def test_runs_without_networks(tmp_path):
     run = make_run(tmp_path / "run", networks=False, failed=False, folds=1)
     html_path, md_path = write_report(run)
@@ -593,7 +622,10 @@ def test_the_uncertainty_section_reports_coverage_and_the_recommended_models_det
     text = (ridge_run / "report.md").read_text()
     section = text[text.index("Uncertainty and calibration"):]
     assert "80 % cover (width)" in section and "Brier skill" in section
-    assert "by season and by the tercile of its forecast median" in section
+    assert "by season and by the third of its forecast median it falls in" in section
+    # where the thirds split, on the latest period and pooled
+    assert re.search(r"the thirds' edges: \d+ and \d+ µg/m³ on \S+, \d+ and \d+ µg/m³ "
+                     r"pooled \(grouped by the forecast", section), section[:3000]
     for figure in ("uncertainty_fan.png", "uncertainty_pit.png", "uncertainty_reliability.png"):
         assert (ridge_run / "figures" / figure).is_file(), figure
 
@@ -654,6 +686,28 @@ def test_the_uncertainty_section_says_which_log_space_calibrated_each_model():
     assert _log_space(result(hgb=None, ridge=None), "hgb") == "log(1 + PM2.5)"   # an old run
 
 
+def test_the_capacity_gap_is_read_at_the_epoch_validation_chose(ridge_run):
+    """The training loss against the validation loss in the epoch the validation loss
+    chose, not the lowest training loss of any epoch (which comes later, as the network
+    overfits); a sweep without that column (an older run) gives no gap."""
+    from forecast.report.details import what_limits_the_networks
+
+    run = Run.read(ridge_run)
+    sweep = pd.DataFrame({"hidden": [8, 32], "layers": [1, 1], "n_parameters": [600, 4000],
+                          "best_train_loss": [0.30, 0.10], "best_val_loss": [0.45, 0.33],
+                          "best_epoch": [12, 5], "train_loss_at_best": [0.35, 0.30]})
+
+    def capacity(table) -> str:
+        return next(b for b in what_limits_the_networks(run, table, {}, {"model": "mlp"})
+                    if b.startswith("**Capacity**"))
+
+    text = capacity(sweep)
+    assert "(one seed of mlp at each size, on the latest fold)" in text
+    assert ("in the epoch its validation loss chose (epoch 5), the training loss is 0.300 "
+            "against 0.330 on validation (1.1×)") in text, text
+    assert "training loss is" not in capacity(sweep.drop(columns="train_loss_at_best"))
+
+
 def test_the_verdict_on_the_networks_says_whether_anything_they_control_holds_them_back():
     from forecast.report.details import verdict_on_the_networks
 
@@ -661,7 +715,10 @@ def test_the_verdict_on_the_networks_says_whether_anything_they_control_holds_th
         def __init__(self, diff, low, high, p):
             self.comparison = {"against": "lasso", "rmse_diff": diff, "rmse_diff_ci": [low, high],
                                "dm_p_value": p, "significant": p < 0.05 and (low > 0 or high < 0)}
-            self.result = type("Result", (), {"pooled": {}})()
+            entries = {f"{family}_{kind}": SimpleNamespace(kind=kind, family=family, info={})
+                       for family in ("mlp", "lstm", "gru_hourly")
+                       for kind in ("ensemble", "network")}
+            self.result = SimpleNamespace(pooled={}, entries=entries)
 
         def pooled_comparison(self, name, split):
             assert split == "val"     # the test periods never decide it
@@ -671,13 +728,26 @@ def test_the_verdict_on_the_networks_says_whether_anything_they_control_holds_th
     text = verdict_on_the_networks(noise, "mlp_ensemble", False, "saturated")
     assert text.startswith("**So**: no network here beats the best baseline")
     assert "-0.31" in text and "p = 0.690" in text and "information in the inputs" in text
-    assert "architecture" not in text
-    # the architecture mattering among the networks does not contradict the conclusion
+    assert "architecture" not in text and "first 2 epochs" not in text
+    # nor does it rule out the training: networks that peak in their first epochs say so
+    for k, entry in enumerate(noise.result.entries.values()):
+        entry.info["best_epoch"] = [1, 2, 9][k % 3]
+    text = verdict_on_the_networks(noise, "mlp_ensemble", False, "saturated")
+    assert ("2 of the 3 network fits of the latest fold validate best in their first 2 "
+            "epochs") in text and "smaller learning rate" in text
+    for entry in noise.result.entries.values():
+        entry.info.clear()
+    # the networks differing by more than noise does not contradict the conclusion
     noise.result.pooled = {"network_spread": {"best": "lstm_ensemble", "worst": "mlp_ensemble",
                                               "significant": True}}
     text = verdict_on_the_networks(noise, "lstm_ensemble", False, "saturated")
-    assert ("The architecture does matter among the networks (mlp_ensemble against "
-            "lstm_ensemble, above), and the best of them is the one compared here") in text
+    assert ("The networks differ by more than noise (mlp_ensemble against lstm_ensemble, "
+            "above), and the best of them is the one compared here") in text
+    # ... and when they read different inputs, the gap is not the architecture's alone
+    noise.result.pooled["network_spread"]["best"] = "gru_hourly_ensemble"
+    text = verdict_on_the_networks(noise, "gru_hourly_ensemble", False, "saturated")
+    assert ("(mlp_ensemble against gru_hourly_ensemble, above), though they also read "
+            "different inputs") in text
     noise.result.pooled = {}
     text = verdict_on_the_networks(noise, "mlp_ensemble", False, "limited by data")
     assert "within noise" in text and "data (the learning curve still falls)" in text
@@ -974,7 +1044,7 @@ def test_cost_is_said_against_the_network_only_when_it_costs_more(ridge_run):
     run.result.entries["ridge"].info.update(n_parameters=10 ** 9, fit_seconds=10 ** 6)
     assert cost_clause(run, network, "ridge").startswith(
         f"{network} is the cheaper of the two, with ")
-    assert cost_clause(run, network, "ridge").endswith("so it is accuracy that decides")
+    assert cost_clause(run, network, "ridge").endswith("so its cost does not count against it")
 
 
 def test_a_run_from_before_the_fold_by_fold_rule_calls_its_pooled_figure_optimistic(tmp_path):
@@ -1183,9 +1253,9 @@ def test_a_network_that_beats_the_baseline_on_its_inputs_is_not_bound_by_them(ml
 
     comparison.update(against=baseline, rmse_diff=0.3, rmse_diff_ci=[-0.5, 1.1],
                       dm_p_value=0.4, significant=False)
-    assert inputs().endswith("the inputs, not the architecture, bound them.")
+    assert inputs().endswith("these validation data show no effect of the architecture.")
     comparison.update(rmse_diff=-3.66, rmse_diff_ci=[-5.2, -2.14], dm_p_value=0.0001,
                       significant=True)
     text = inputs()
-    assert "not the architecture, bound them" not in text, text
+    assert "show no effect of the architecture" not in text, text
     assert f"on the same inputs {network} beats {baseline} by more than noise" in text, text

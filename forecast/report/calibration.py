@@ -192,6 +192,16 @@ def section_uncertainty(doc: Doc, run: Run, figures: Path, featured: list[str],
                "points on the diagonal mean that a stated probability comes true that often.")
 
 
+def _edges(latest: dict, pooled: dict, latest_name: str) -> str:
+    """"; the thirds' edges: a and b µg/m³ on the latest period, c and d pooled" ("" where
+    the run does not have them)."""
+    parts = [f"{fixed(edges[0], 0)} and {fixed(edges[1], 0)} {UNIT} {where}"
+             for edges, where in ((latest.get("forecast_level_edges"), f"on {latest_name}"),
+                                  (pooled.get("forecast_level_edges"), "pooled"))
+             if edges and len(edges) == 2]
+    return "; the thirds' edges: " + ", ".join(parts) if parts else ""
+
+
 def _recommended_detail(doc: Doc, run: Run, model: str) -> None:
     """Coverage of the recommended model by season and by forecast level, on the latest
     test period and pooled."""
@@ -211,9 +221,12 @@ def _recommended_detail(doc: Doc, run: Run, model: str) -> None:
     doc.table(["Days", f"50 % ({latest_name})", f"80 % ({latest_name})", f"90 % ({latest_name})",
                "50 % (pooled)", "80 % (pooled)", "90 % (pooled)"], rows, align="lrrrrrr",
               caption=f"Coverage (mean width, {UNIT}) of the recommended model, {model}, by "
-                      + ("season and by the tercile of its forecast median (by the observed "
-                         "level even a calibrated forecast would seem to under-cover the "
-                         "lowest and highest days)" if by == "forecast"
+                      + ("season and by the third of its forecast median it falls in"
+                         + _edges(latest, pooled, latest_name)
+                         + " (grouped by the forecast, which is known in advance: grouped by "
+                         "the observed level, even a calibrated forecast would seem to "
+                         "under-cover the lowest and highest days, whose observed level is "
+                         "partly its error)" if by == "forecast"
                          else "season and by the observed level's tercile"))
     if no_brier_skill(latest):
         doc.para(f"On {latest_name}, " + never_or_always(latest, "any day") + ".")

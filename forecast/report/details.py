@@ -3,11 +3,18 @@ period, and data quality."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
 
-from ..constants import LIMIT_24H, SEASONS, UNIT
+from ..constants import (
+    CHINA_PM25_BREAKPOINTS,
+    CHINA_PM25_CATEGORIES,
+    LIMIT_24H,
+    SEASONS,
+    UNIT,
+)
 from ..quality import REASON_TEXT
 from ..registry import REGISTRY
 from .document import Doc
@@ -113,7 +120,8 @@ def section_capacity(doc: Doc, run: Run, figures: Path) -> None:
         doc.figure(figure_capacity(sweep, figures),
                    "Best train and validation loss against the number of parameters")
         cols = [c for c in ("hidden", "layers", "n_parameters", "best_train_loss",
-                            "best_val_loss", "best_epoch", "val_rmse", "rmse_diff_vs_best",
+                            "train_loss_at_best", "best_val_loss", "best_epoch", "val_rmse",
+                            "rmse_diff_vs_best",
                             "dm_p_value_vs_best") if c in sweep]
         doc.table(cols, [[_fmt_cell(row[c], c) for c in cols] for _, row in sweep.iterrows()],
                   align="r" * len(cols))
@@ -125,8 +133,9 @@ def section_capacity(doc: Doc, run: Run, figures: Path) -> None:
     if curve is not None:
         doc.figure(figure_learning_curve(curve, figures),
                    "Best train and validation loss against the training-set size")
-        cols = [c for c in ("fraction", "n_train", "best_train_loss", "best_val_loss",
-                            "val_rmse", "rmse_diff_vs_full", "dm_p_value_vs_full")
+        cols = [c for c in ("fraction", "n_train", "best_train_loss", "train_loss_at_best",
+                            "best_val_loss", "val_rmse", "rmse_diff_vs_full",
+                            "dm_p_value_vs_full")
                 if c in curve]
         doc.table(cols, [[_fmt_cell(row[c], c) for c in cols] for _, row in curve.iterrows()],
                   align="r" * len(cols))
@@ -162,12 +171,20 @@ def what_limits_the_networks(run: Run, sweep, learning_curve: dict,
         spread = ok["best_val_loss"].max() / ok["best_val_loss"].min() - 1
         evidence = f" By validation RMSE {capacity['evidence']}." if capacity.get("evidence") \
             else ""
-        out.append(f"**Capacity**: from {int(ok['n_parameters'].min()):,} to "
-                   f"{int(ok['n_parameters'].max()):,} parameters the best validation loss "
-                   f"moves by at most {pct(spread)}; at the best size the training loss is "
-                   f"{fixed(best['best_train_loss'], 3)} against {fixed(best['best_val_loss'], 3)} "
-                   f"on validation ({fixed(best['best_val_loss'] / best['best_train_loss'], 1)}× "
-                   f"— the gap a bigger network would widen, not close).{evidence}")
+        swept = (f" (one seed of {capacity['model']} at each size, on the latest fold)"
+                 if capacity.get("model") else "")
+        text = (f"**Capacity**: from {int(ok['n_parameters'].min()):,} to "
+                f"{int(ok['n_parameters'].max()):,} parameters{swept} the best validation loss "
+                f"moves by at most {pct(spread)}")
+        at_best = best.get("train_loss_at_best", math.nan)
+        if isinstance(at_best, float) and math.isfinite(at_best) and at_best > 0:
+            # (a run from before this column has only the lowest training loss of any
+            # epoch, which comes after the best validation epoch: no gap is read from it)
+            text += (f"; at the best size, in the epoch its validation loss chose (epoch "
+                     f"{count(best['best_epoch'])}), the training loss is {fixed(at_best, 3)} "
+                     f"against {fixed(best['best_val_loss'], 3)} on validation "
+                     f"({fixed(best['best_val_loss'] / at_best, 1)}×)")
+        out.append(text + f".{evidence}")
     if learning_curve.get("gain") is not None:
         out.append(f"**Data**: the last step of the learning curve changes the "
                    f"{learning_curve.get('metric', 'validation loss')} by "
@@ -233,14 +250,19 @@ def what_limits_the_networks(run: Run, sweep, learning_curve: dict,
              or (n in hourly and reads(b, "hourly"))) and versus is not None
             and versus["against"] == b and bool(versus["significant"])
             and versus["rmse_diff"] < 0)
-        out.append(text + (": the architecture (the inductive bias) matters here."
+        confounded = different_inputs(run, n, worst)
+        out.append(text + (f": they differ by more than noise, but {n} and {worst} read "
+                           "different inputs (the hourly record or the target day hour by "
+                           "hour), so the gap is the inputs' as much as the architecture's."
+                           if matters and confounded else
+                           ": the architecture (the inductive bias) matters here."
                            if matters else
                            ", whatever their time structure, within noise; but on the same "
                            f"inputs {n} beats {b} by more than noise (below): how a model "
                            "reads them matters, not only what it reads."
                            if beats_on_same_inputs else
-                           ", whatever their time structure: within noise, "
-                           "the inputs, not the architecture, bound them."))
+                           ", whatever their time structure: within noise, so these "
+                           "validation data show no effect of the architecture."))
     combination = run.result.entries.get("combination")
     if combination is not None and "combination" in scored and combination.members:
         best_member = min((m for m in combination.members if m in scored), key=scored.get,
@@ -248,10 +270,15 @@ def what_limits_the_networks(run: Run, sweep, learning_curve: dict,
         if best_member is not None:
             used = {m: w for m, w in combination.info.get("weights", {}).items() if w > 0}
             gain = scored["combination"] - scored[best_member]
+            folds = run.n_folds > 1
             text = ("**Complementarity**: the combination ("
+                    + ("the latest fold's weights, " if folds else "weights ")
                     + ", ".join(f"{m} {w:.2f}" for m, w in used.items())
+                    + "; non-negative, not made to sum to 1"
+                    + ("; each fold fits its own" if folds else "")
                     + f") scores {fixed(scored['combination'], 2)} on validation "
-                    f"(cross-fitted), {signed(gain, 2)} against its best member, "
+                    f"(cross-fitted{', pooled over the folds' if folds else ''}), "
+                    f"{signed(gain, 2)} against its best member, "
                     f"{best_member} ({fixed(scored[best_member], 2)})")
             text += (": the models' errors differ enough to average out." if gain < 0
                      else ": the models make much the same errors.")
@@ -285,27 +312,64 @@ def verdict_on_the_networks(run: Run, network: str, capacity_limits: bool | None
     if comparison["significant"] and comparison["rmse_diff"] < 0:
         return f"**So**: a network beats the best baseline by more than noise: {evidence}."
     if comparison["significant"]:
-        return f"**So**: the best network is worse than the best baseline: {evidence}."
+        return (f"**So**: the best network is worse than the best baseline: {evidence}."
+                + early_peaks(run))
     held_back = [what for what, limits in (
         ("capacity (the largest size of the sweep validates best by more than noise)",
          capacity_limits),
         ("data (the learning curve still falls)", data_verdict == "limited by data")) if limits]
     if held_back:
         return (f"**So**: the best network is within noise of the best baseline: {evidence}; "
-                f"{' and '.join(held_back)} may still hold the networks back.")
+                f"{' and '.join(held_back)} may still hold the networks back." + early_peaks(run))
     if capacity_limits is None or data_verdict is None:
-        return f"**So**: the best network is within noise of the best baseline: {evidence}."
+        return (f"**So**: the best network is within noise of the best baseline: {evidence}."
+                + early_peaks(run))
     spread = run.result.pooled.get("network_spread") or {}
-    architecture = (f" The architecture does matter among the networks ({spread['worst']} "
-                    f"against {spread['best']}, above), and the best of them is the one "
-                    "compared here: it too stops at what the baselines reach."
-                    if spread.get("significant") else "")
-    return ("**So**: no network here beats the best baseline by more than noise, and neither "
-            f"more capacity nor more history would change that: {evidence}; the largest size "
-            "of the sweep does not validate best by more than noise and the learning curve "
-            f"is saturated.{architecture} On these inputs the networks reach what the "
-            "baselines reach: the limit is the information in the inputs, not the size or "
-            "the training of the network.")
+    architecture = (f" The networks differ by more than noise ({spread['worst']} against "
+                    f"{spread['best']}, above)"
+                    + (", though they also read different inputs" if different_inputs(
+                        run, spread["best"], spread["worst"]) else "")
+                    + ", and the best of them is the one compared here: it too stops at "
+                    "what the baselines reach." if spread.get("significant") else "")
+    return ("**So**: no network here beats the best baseline by more than noise: "
+            f"{evidence}. What this run tested does not point to the networks' size or "
+            "history: the largest size of the capacity sweep does not validate best by "
+            f"more than noise and the learning curve is saturated.{architecture} On these "
+            "inputs the networks reach what the baselines reach, which points to the "
+            "information in the inputs; how the networks are trained (their learning rate, "
+            "regularisation, stopping) is not among what the run varies."
+            + early_peaks(run))
+
+
+def different_inputs(run: Run, a: str, b: str) -> bool:
+    """Whether networks ``a`` and ``b`` read different inputs: one of them the hourly
+    record or the target day hour by hour and the other not, so that a gap between them
+    is not their architecture's alone."""
+    def reads(name: str) -> tuple[bool, bool]:
+        entry = run.result.entries.get(name)
+        spec = REGISTRY.get(entry.family) if entry is not None else None
+        return (bool(getattr(spec, "hourly", False)), bool(getattr(spec, "target_hours", False)))
+
+    return reads(a) != reads(b)
+
+
+def early_peaks(run: Run) -> str:
+    """A sentence when most of the networks' seeds on the latest fold validate best in
+    their first two epochs ("" otherwise): their validation loss rises from the start, a
+    sign to look at the training (learning rate, regularisation), not only the inputs."""
+    best_epochs = [e.info.get("best_epoch") for e in run.result.entries.values()
+                   if e.kind == "network" and e.info.get("best_epoch") is not None]
+    early = sum(int(epoch) <= EARLY_EPOCHS for epoch in best_epochs)
+    if not best_epochs or 2 * early <= len(best_epochs):
+        return ""
+    return (f" {early} of the {len(best_epochs)} network fits of the latest fold validate "
+            f"best in their first {EARLY_EPOCHS} epochs and worse after (Training curves, above): "
+            "they overfit almost at once, so a smaller learning rate or more regularisation "
+            "is worth trying before concluding that the inputs alone limit them.")
+
+
+#: a network whose validation loss is lowest within this many epochs peaks early
+EARLY_EPOCHS = 2
 
 
 def _fmt_cell(value, column: str) -> str:
@@ -360,20 +424,34 @@ def section_test(doc: Doc, run: Run, figures: Path, featured: list[str]) -> None
     doc.figure(figure_exceedance(models, featured, figures),
                f"Skill at forecasting a daily mean above {threshold:g} {UNIT} on the test year")
     rows = []
+    chosen = result.recommendation.get("model")
     for e in sorted(run.candidates(), key=lambda e: e.score("val") or float("inf")):
         test = e.metrics.get("test") or {}
         ex = test.get("exceedance") or {}
         if not test:
             continue
-        rows.append([e.name, e.kind, count(ex.get("hits")), count(ex.get("misses")),
+        rows.append([e.name + (" (recommended)" if e.name == chosen else ""), e.kind,
+                     count(ex.get("hits")), count(ex.get("misses")),
                      count(ex.get("false_alarms")), fixed(ex.get("pod"), 2),
                      fixed(ex.get("far"), 2), fixed(ex.get("csi"), 2),
                      pct(test.get("category_accuracy"), 1)])
     doc.table(["Model", "Kind", "Hits", "Misses", "False alarms", "POD", "FAR", "CSI",
                "Category accuracy"], rows, align="llrrrrrrr",
-              caption="POD = hits / observed events; FAR = false alarms / forecast events; "
-                      "CSI = hits / (hits + misses + false alarms); category accuracy = share "
-                      "of days in the right Chinese PM2.5 index band")
+              caption=f"The latest test period; an event is a daily mean above {threshold:g} "
+                      f"{UNIT}" + (" (China's 24-hour grade II limit, GB 3095-2012)"
+                                   if threshold == LIMIT_24H else "")
+                      + ", forecast when the point forecast is above it (the probability of "
+                      "exceeding it is scored by the Brier skill, under Uncertainty and "
+                      "calibration); models in the order of their validation RMSE on the "
+                      "latest fold. POD = hits / observed events; FAR = false alarms / "
+                      "forecast events; CSI = hits / (hits + misses + false alarms); "
+                      "category accuracy = share of days in the right band of China's PM2.5 "
+                      "index (" + ", ".join(
+                          f"{name} {low:g}–{high:g}" for name, low, high in zip(
+                              CHINA_PM25_CATEGORIES, (0.0, *CHINA_PM25_BREAKPOINTS),
+                              CHINA_PM25_BREAKPOINTS, strict=False))
+                      + f", {CHINA_PM25_CATEGORIES[-1]} above "
+                      f"{CHINA_PM25_BREAKPOINTS[-1]:g} {UNIT})")
 
 
 def section_quality(doc: Doc, run: Run) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..calendars import describe_season
 from ..constants import DEFAULT_HEATING_SEASON, DEFAULT_HOLIDAYS, UNIT
+from ..rolling import DEVELOPMENT_OVERLAP
 from ..significance import one_test_only
 from ..task import REGION_FEATURES, UPWIND_FEATURE
 from .document import Doc
@@ -233,6 +234,8 @@ def section_folds(doc: Doc, run: Run, figures: Path, featured: list[str]) -> Non
     if any(f["development"] for f in folds):
         doc.para("Folds marked *development* test years of the Beijing data that this tool's "
                  "defaults were developed on: they are not fully out-of-sample.", "note")
+    if overlap := DEVELOPMENT_OVERLAP.get(run.result.dataset):
+        doc.para(overlap, "note")
     doc.figure(figure_folds({m: run.pooled(m)["rmse_by_fold"] for m in featured
                              if run.pooled(m)}, figures),
                "Test RMSE per fold of the recommended model, the best baseline, the best "

@@ -115,8 +115,11 @@ def power_sentence(c: dict) -> str:
 def cost(run: Run, name: str) -> str:
     """Parameters and training time, as the leaderboard gives them (the latest fold's
     first fit + its final fit)."""
-    info = run.result.entries[name].info
-    return (f"{count(info.get('n_parameters'))} parameters and "
+    entry = run.result.entries[name]
+    info = entry.info
+    # gradient boosting's "parameters" are the nodes of its trees
+    nodes = " (tree nodes)" if str(entry.family).startswith("hgb") else ""
+    return (f"{count(info.get('n_parameters'))} parameters{nodes} and "
             f"{training_time(info)} of training")
 
 
@@ -132,19 +135,42 @@ def cost_clause(run: Run, network: str, baseline: str) -> str:
     mine, theirs = numbers(network), numbers(baseline)
     if mine[0] <= theirs[0] and mine[1] <= theirs[1]:
         return (f"{network} is the cheaper of the two, with {cost(run, network)} against "
-                f"{cost(run, baseline)} for {baseline}, so it is accuracy that decides")
+                f"{cost(run, baseline)} for {baseline}, so its cost does not count against it")
     return f"{network} costs {cost(run, network)} against {cost(run, baseline)} for {baseline}"
 
 
-def _period(run: Run, development: bool = True) -> str:
-    """The test periods scored, with (``development``) how many of them lie inside this
-    tool's development period."""
+def _worst_season(run: Run, name: str, latest: str | None) -> str:
+    """"; on the latest period its largest errors come in winter (DJF): RMSE …, mean
+    error …" of ``name``'s test period by season ("" without it)."""
+    entry = run.result.entries.get(name)
+    by_season = {k: v for k, v in ((entry.metrics.get("test") or {}).get("by_season") or {}
+                                   ).items() if v.get("rmse") is not None} if entry else {}
+    if len(by_season) < 2:
+        return ""
+    worst = max(by_season, key=lambda k: by_season[k]["rmse"])
+    return (f"; on {latest or 'the test period'} its largest errors come in "
+            f"{SEASON_NAMES.get(worst, worst)} ({worst}): RMSE {fixed(by_season[worst]['rmse'])}, "
+            f"mean error {signed(by_season[worst]['bias'])} {UNIT}")
+
+
+def _latest_ci(run: Run, name: str) -> str:
+    """" (95 % CI low to high)" of ``name``'s RMSE on the latest test period, the one
+    period no choice saw ("" where the run does not have it)."""
+    entry = run.result.entries.get(name)
+    interval = ((entry.metrics.get("test") or {}).get("rmse_ci") if entry is not None
+                else None)
+    return f" (95 % CI {ci(interval)})" if interval else ""
+
+
+def _period(run: Run) -> str:
+    """The test periods scored, with how many of them lie inside this tool's development
+    period."""
     folds = run.result.folds
     if len(folds) < 2:
         split = run.result.splits.get("test", {})
         return f"the test period ({split.get('start', '?')} to {split.get('end', '?')})"
     stations = len(run.result.stations)
-    n_development = sum(1 for f in folds if f["development"]) if development else 0
+    n_development = sum(1 for f in folds if f["development"])
     inside = (f"; {n_development} of them inside this tool's development period, whose data "
               "shaped its defaults" if n_development else "")
     text = (f"the {len(folds)} rolling-origin test periods ({folds[0]['test_start']} to "
@@ -291,8 +317,8 @@ def _expected_error(run: Run, chosen: str) -> list[str]:
         if test.get("skill") is not None:
             text += f", a skill of {pct(test['skill'], signed=True)} against persistence"
         if latest in by_fold:
-            text += (f"; {chosen} scores {fixed(by_fold[latest])} on the latest test period "
-                     f"({latest}), which no choice saw")
+            text += (f"; {chosen} scores {fixed(by_fold[latest])}{_latest_ci(run, chosen)} "
+                     f"on the latest test period ({latest}), which no choice of this run saw")
         s.append(text + ".")
         own = run.pooled(chosen)
         if not every_time and own:
@@ -377,7 +403,9 @@ def _networks_against_baselines(run: Run, chosen: str | None) -> list[str]:
                 f"networks** over it: {cost_clause(run, best, baseline)}."
                 + _chosen_network_on_test(run, chosen, best, baseline, where)]
     text = (f"{head}: {how}. **The deep models did not earn their place** on their own on "
-            f"these data: {cost_clause(run, best, baseline)}.")
+            f"these data: no network is shown to be more accurate than {baseline}, and "
+            "the rule prefers a baseline to a network that validates within noise of it; "
+            f"{cost_clause(run, best, baseline)}.")
     share = _networks_in_combination(run, chosen)
     if share:
         text += (f" In the recommended combination they carry {share} of the weight (the "
@@ -502,7 +530,7 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
     test, by_rule = expected_test(run, chosen)
     if test:
         text = (f"RMSE {fixed(test['rmse'])} {UNIT} (95 % CI {ci(test['rmse_ci'])}) over "
-                f"{_period(run, development=False)}")
+                f"{_period(run)}")
         if by_rule:
             text += (", each forecast by the model the rule chose from the validation years "
                      f"before it ({rule_choices(run, chosen)[0]})")
@@ -512,14 +540,15 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
         by_fold = test.get("rmse_by_fold") or {}
         latest = run.result.folds[-1]["name"] if run.result.folds else None
         if len(by_fold) > 1 and latest in by_fold:
-            text += f"; {fixed(by_fold[latest])} on the latest ({latest})"
+            text += f"; {fixed(by_fold[latest])}{_latest_ci(run, chosen)} on the latest ({latest})"
         if test.get("skill") is not None:
             text += f"; skill {pct(test['skill'], signed=True)} against persistence"
         if test.get("bias") is not None:
             text += f"; mean error (forecast − observed) {signed(test['bias'])} {UNIT}"
-        rows.append(["Expected error", text])
+        rows.append(["Expected error", text + _worst_season(run, chosen, latest)])
         cover = test.get("coverage") or {}
         if "80" in cover and "90" in cover:
+            mixed = by_rule and not rule_choices(run, chosen)[1]
             text = (("the rule's" if by_rule else "the") + " calibrated 80 % and 90 % intervals cover "
                     f"{pct(cover['80']['coverage'])} and {pct(cover['90']['coverage'])} "
                     f"of the test {days(run)} (mean widths {fixed(cover['80'].get('width'), 0)} "
@@ -531,6 +560,9 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
                 text += (f"; in {SEASON_NAMES.get(low, low)} ({low}), its lowest season, "
                          "the 80 % interval covers "
                          f"{pct(seasons[low])}")
+            if mixed:
+                text += (f" (the models chosen fold by fold; {chosen}'s own intervals are "
+                         "under Uncertainty and calibration)")
             rows.append(["Intervals", text])
         if no_brier_skill(test):
             rows.append([f"Probability of exceeding {test['threshold']:g} {UNIT}",
