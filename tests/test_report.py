@@ -777,6 +777,13 @@ def test_the_verdict_says_how_large_a_difference_validation_could_detect(tmp_pat
     # standard error 1.0: 2.8 µg/m³ detectable; 1.0 µg/m³ needs 2.8² × 400 days
     assert "On these 400 validation days a difference must be about 2.8 µg/m³" in text
     assert "would need about 3,140 days (7.8 times as many)" in text
+    # with several stations the bootstrap draws dates, each with every station's day
+    from forecast.report.verdict import power_sentence
+
+    several = power_sentence(rec["comparisons"][chosen], n_stations=12)
+    assert several.startswith("On these 400 validation dates (each with the 12 stations' "
+                              "days) a difference must be about 2.8 µg/m³")
+    assert "would need about 3,140 dates (7.8 times as many)" in several
 
 
 def test_detectable_difference_and_days_needed():

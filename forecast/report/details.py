@@ -121,8 +121,8 @@ def section_capacity(doc: Doc, run: Run, figures: Path) -> None:
                    "Best train and validation loss against the number of parameters")
         cols = [c for c in ("hidden", "layers", "n_parameters", "best_train_loss",
                             "train_loss_at_best", "best_val_loss", "best_epoch", "val_rmse",
-                            "rmse_diff_vs_best",
-                            "dm_p_value_vs_best") if c in sweep]
+                            "rmse_diff_vs_best", "rmse_diff_ci_low_vs_best",
+                            "rmse_diff_ci_high_vs_best", "dm_p_value_vs_best") if c in sweep]
         doc.table(cols, [[_fmt_cell(row[c], c) for c in cols] for _, row in sweep.iterrows()],
                   align="r" * len(cols))
     if cap.get("text"):
@@ -135,6 +135,7 @@ def section_capacity(doc: Doc, run: Run, figures: Path) -> None:
                    "Best train and validation loss against the training-set size")
         cols = [c for c in ("fraction", "n_train", "best_train_loss", "train_loss_at_best",
                             "best_val_loss", "val_rmse", "rmse_diff_vs_full",
+                            "rmse_diff_ci_low_vs_full", "rmse_diff_ci_high_vs_full",
                             "dm_p_value_vs_full")
                 if c in curve]
         doc.table(cols, [[_fmt_cell(row[c], c) for c in cols] for _, row in curve.iterrows()],

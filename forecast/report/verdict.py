@@ -96,19 +96,23 @@ def simpler(rec: dict, name: str, than: str) -> bool:
     return name in order and than in order and order.index(name) < order.index(than)
 
 
-def power_sentence(c: dict) -> str:
+def power_sentence(c: dict, n_stations: int = 1) -> str:
     """How large a validation RMSE difference these validation days can tell from noise,
-    and how many days the one observed would need (from its bootstrap interval)."""
+    and how many days the one observed would need (from its bootstrap interval). With
+    several stations the bootstrap draws dates, each with all of its stations' days."""
     low, high = c["rmse_diff_ci"]
     detectable = detectable_difference(low, high)
     n_days = int(c.get("n_dates", 0))
-    text = (f"On these {count(n_days)} validation days a difference must be about "
+    what = (f"dates (each with the {n_stations} stations' days)" if n_stations > 1
+            else "days")
+    text = (f"On these {count(n_days)} validation {what} a difference must be about "
             f"{fixed(detectable)} {UNIT} to be detected with 80 % probability at the 5 % "
             "level")
     if n_days and abs(c["rmse_diff"]) >= 0.05:
         needed = days_to_detect(c["rmse_diff"], detectable, n_days)
         text += (f"; the {fixed(abs(c['rmse_diff']))} {UNIT} seen here would need about "
-                 f"{count(needed)} days ({fixed(needed / n_days)} times as many)")
+                 f"{count(needed)} {'dates' if n_stations > 1 else 'days'} "
+                 f"({fixed(needed / n_days)} times as many)")
     return text + ": these validation data cannot tell the two models apart."
 
 
@@ -210,7 +214,7 @@ def verdict(run: Run) -> tuple[str, str | None]:
         else:
             text += f", and {chosen} is the simpler model."
         s.append(text)
-        s.append(power_sentence(c))
+        s.append(power_sentence(c, len(result.stations)))
     if best_crps is not None:
         if rec.get("rmse_alone_decides"):
             s.append("No candidate was within the noise of the best on both RMSE and CRPS, so "
@@ -512,7 +516,8 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
                 f"{pooled_word}"
                 f"RMSE (DM {p_eq(c['dm_p_value'])}): within noise, as a difference must "
                 f"be about {fixed(detectable)} {UNIT} to be detected on these "
-                f"{count(c.get('n_dates'))} days")
+                f"{count(c.get('n_dates'))} "
+                f"{'dates' if len(result.stations) > 1 else 'days'}")
         if simpler(rec, best_val, chosen) and best_val in (rec.get("crps_comparisons") or {}):
             text += "; passed over for its significantly worse CRPS"
         rows.append(["Closest rival on validation", text])
