@@ -299,7 +299,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if out is not None:
         _write_whole(out, lambda partial: table.to_csv(partial, index=False))
     if args.json:
-        payload = {"threshold": table.attrs["threshold"], "headline": headlines(table),
+        payload = {"threshold": table.attrs["threshold"],
+                   "warning_probability": table.attrs.get("warning_probability"),
+                   "headline": headlines(table),
                    "forecasts": json.loads(table.to_json(orient="records"))}
         if scores is not None:
             payload["new_days"] = {"text": scored,

@@ -146,14 +146,21 @@ def exceedance_scores(y_true: ArrayLike, y_pred: ArrayLike, threshold: float = L
     ``csi`` = hits/(hits+misses+false_alarms); each NaN when its denominator is 0.
     """
     a = _check_arrays(y_true=y_true, y_pred=y_pred)
-    obs = a["y_true"] > threshold
-    fc = a["y_pred"] > threshold
+    return {"threshold": float(threshold),
+            **contingency(a["y_true"] > threshold, a["y_pred"] > threshold)}
+
+
+def contingency(observed: np.ndarray, forecast: np.ndarray) -> dict:
+    """Contingency scores of yes/no forecasts of an event against whether it happened
+    (two boolean arrays): the counts ``hits``, ``misses``, ``false_alarms``,
+    ``correct_negatives``, and ``pod``, ``far``, ``csi`` as in
+    :func:`exceedance_scores`."""
+    obs, fc = np.asarray(observed, dtype=bool), np.asarray(forecast, dtype=bool)
     hits = int(np.sum(obs & fc))
     misses = int(np.sum(obs & ~fc))
     false_alarms = int(np.sum(~obs & fc))
     correct_negatives = int(np.sum(~obs & ~fc))
     return {
-        "threshold": float(threshold),
         "hits": hits,
         "misses": misses,
         "false_alarms": false_alarms,

@@ -26,6 +26,7 @@ from . import combination as combination_module
 from . import config as config_module
 from . import daily as daily_module
 from . import evaluation, quality, registry, rolling, selection, sources, uncertainty
+from . import warning as warning_module
 from .constants import DEFAULT_HEATING_SEASON, PREDICTION_TEXT_COLUMNS, SEEDS
 from .coordinates import require_coordinates
 from .errors import DataError, ModelFailed, raise_if_interrupted
@@ -614,6 +615,13 @@ def pool_folds(folds: list[FoldResult], predictions: pd.DataFrame, config: dict,
         recommendation.update(selection.rule_on_test(
             predictions, candidates, [f.fold.name for f in folds], recommendation["model"],
             threshold=config["evaluation"]["exceedance_threshold"], **options))
+    if recommendation["model"] is not None:
+        # when to warn: chosen as the recommendation is, fold by fold
+        by_fold = recommendation.get("by_fold") or [
+            {"fold": folds[-1].fold.name, "model": recommendation["model"],
+             "validation_folds": [folds[-1].fold.name]}]
+        pooled["warning"] = warning_module.warning_rule(
+            predictions, by_fold, config["evaluation"]["exceedance_threshold"])
     return {"folds": [{**f.fold.to_dict(), "dropped_features": f.dropped_features,
                        "failed": f.fitted.failed} for f in folds],
             "entries": list(entries), **pooled, "recommendation": recommendation}

@@ -600,6 +600,10 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
         frames.append(frame)
     table = pd.concat(frames, ignore_index=True)
     table.attrs["threshold"] = threshold
+    # the probability at which the run's validation years say to warn (forecast.warning)
+    warning = result.pooled.get("warning") or {}
+    if warning.get("model") == recommended:
+        table.attrs["warning_probability"] = warning["probability"]
     if task.mode == "forecast" and without_weather:
         table.attrs["without_weather"] = without_weather   # {(station, issue day)}
         table.attrs["weather_given"] = weather is not None
@@ -680,7 +684,9 @@ def _probability(value: float) -> str:
 
 def headlines(table: pd.DataFrame) -> list[str]:
     """One line per station from the recommended model: its median, 80 % interval,
-    probability of exceeding the threshold and most likely category."""
+    probability of exceeding the threshold, whether that probability reaches the one the
+    run's validation years chose to warn at (``attrs["warning_probability"]``, when the
+    run has it), and most likely category."""
     threshold = table.attrs.get("threshold", 75.0)
     lines = []
     latest = table["issue_day"] == table.groupby("station")["issue_day"].transform("max")
@@ -693,10 +699,14 @@ def headlines(table: pd.DataFrame) -> list[str]:
                          f"µg/m³ ({row['model']}; no calibrated distribution)"
                          + (caveat if lacking else ""))
             continue
+        warn_at = table.attrs.get("warning_probability")
+        warn = ("" if warn_at is None else
+                f", WARN (P ≥ {warn_at:.0%})" if row["p_exceed"] >= warn_at else
+                f", no warning (P < {warn_at:.0%})")
         lines.append(
             f"{row['station']} {row['target_day']}: median {row['q50']:.0f} µg/m³, 80 % "
             f"interval {row['q10']:.0f}–{row['q90']:.0f}, P(> {threshold:g}) = "
-            f"{_probability(row['p_exceed'])}, most likely {row['category']} "
+            f"{_probability(row['p_exceed'])}{warn}, most likely {row['category']} "
             f"({_probability(row['p_category'])}) "
             f"— {row['model']}" + (caveat if lacking else ""))
     return lines

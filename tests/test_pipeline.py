@@ -231,6 +231,12 @@ def test_predict_leads_with_the_headline(run_dir, capsys):
     assert cli.main(["predict", str(run_dir)]) == 0
     first = capsys.readouterr().out.splitlines()[0]
     assert "2013-01-01: median" in first and "80 % interval" in first, first
+    # whether to warn, at the probability the run's validation rows chose
+    warning = RunResult.read(run_dir).pooled["warning"]
+    at = f"{warning['probability']:.0%}"
+    assert f", WARN (P ≥ {at})" in first or f", no warning (P < {at})" in first, first
+    assert cli.main(["predict", str(run_dir), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["warning_probability"] == warning["probability"]
 
 
 def test_predict_does_not_import_matplotlib(run_dir):

@@ -17,6 +17,7 @@ from forecast.config import load_config
 from forecast.errors import DataError
 from forecast.evaluation import evaluate
 from forecast.report import Run, at_a_glance, verdict, write_report
+from forecast.warning import warning_rule
 from forecast.report.format import fixed
 from forecast.results import ModelEntry, RunResult
 
@@ -159,6 +160,10 @@ def make_run(root: Path, *, winner: str = "mlp", synthetic: bool = True,
             scored, selection.candidates_of(entries, requested),
             [name for name, *_ in FOLDS[-folds:]], recommendation["model"], threshold=75.0,
             n_boot=100))
+    by_fold = recommendation.get("by_fold") or [
+        {"fold": FOLDS[-1][0], "model": recommendation["model"],
+         "validation_folds": [FOLDS[-1][0]]}]
+    pooled["warning"] = warning_rule(scored, by_fold, 75.0)
     fold_records = [rolling.Fold(name, train_end, val_end, test_end,
                                  f"{int(val_end[:4]) + 1}-01-01").to_dict()
                     for name, train_end, val_end, test_end in FOLDS[-folds:]]
@@ -543,6 +548,27 @@ def test_forecast_mode_is_labelled(tmp_path):
     assert "perfect forecast — an upper bound on what a real weather forecast gives" in md
     assert "perfect prognosis" in html_path.read_text()
     assert "Rolling-origin folds" not in md  # one fold: nothing to pool
+
+
+def test_when_to_warn_gives_the_validation_chosen_probability_and_its_test_scores(mlp_run):
+    run = Run.read(mlp_run)
+    warning = run.result.pooled["warning"]
+    assert warning["model"] == "mlp_ensemble" and len(warning["by_fold"]) == 2
+    test, point = warning["test"], warning["test_point_forecast"]
+    row = dict(at_a_glance(run, "mlp_ensemble"))["When to warn"]
+    assert row.startswith(f"when P(> 75 µg/m³) reaches {warning['probability']:.0%}".replace(
+        "%", " %"))
+    assert (f"it warned of {test['hits']} of the {test['hits'] + test['misses']} days above "
+            f"75 (POD {test['pod']:.0%}".replace("%", " %")) in row, row
+    assert f"CSI {test['csi']:.2f}; a point forecast above 75 scored" in row
+    assert f"CSI {point['csi']:.2f}." in row
+    # the trade-off on the validation days, the chosen level marked
+    md = (mlp_run / "report.md").read_text()
+    assert "| Warn when P(exceed) ≥ | Warnings | Hits |" in md
+    assert f"| {warning['probability']:.0%} (chosen) |".replace("%", " %") in md
+    # a run from before it has no such row
+    del run.result.pooled["warning"]
+    assert "When to warn" not in dict(at_a_glance(run, "mlp_ensemble"))
 
 
 def test_the_exceedance_table_and_the_development_overlap_are_explained(tmp_path):

@@ -248,3 +248,26 @@ def _recommended_detail(doc: Doc, run: Run, model: str) -> None:
                           + ("pooled over the test periods" if run.n_folds > 1
                              else "over the test period")
                           + "; reliable where the last two columns agree")
+    _warning_table(doc, run, model)
+
+
+def _warning_table(doc: Doc, run: Run, model: str) -> None:
+    """What warning at each probability of exceeding the threshold would have done on the
+    validation days that chose the warning probability (:mod:`forecast.warning`)."""
+    warning = run.result.pooled.get("warning")
+    if not warning or warning.get("model") != model or not warning.get("val_curve"):
+        return
+    threshold = warning["threshold"]
+    rows = [[pct(row["probability"]) + (" (chosen)" if row["probability"]
+                                        == warning["probability"] else ""),
+             count(row["hits"] + row["false_alarms"]), count(row["hits"]),
+             count(row["misses"]), count(row["false_alarms"]), pct(row["pod"]),
+             pct(row["far"]), fixed(row["csi"], 2)] for row in warning["val_curve"]]
+    doc.table(["Warn when P(exceed) ≥", "Warnings", "Hits", "Misses", "False alarms", "POD",
+               "FAR", "CSI"], rows, align="lrrrrrrr",
+              caption=f"Warning when {model}'s probability of exceeding {threshold:g} {UNIT} "
+                      f"reaches each level, on the validation {days(run)} that chose "
+                      f"{pct(warning['probability'])} (the best CSI among 5 %, 10 % … 95 %): "
+                      "a lower level catches more episodes (POD) for more false alarms (FAR); "
+                      "choose by what a missed episode costs against a false alarm. Its test "
+                      "scores are in the Verdict's 'When to warn'.")

@@ -143,6 +143,32 @@ def cost_clause(run: Run, network: str, baseline: str) -> str:
     return f"{network} costs {cost(run, network)} against {cost(run, baseline)} for {baseline}"
 
 
+def when_to_warn(run: Run, chosen: str) -> str | None:
+    """The warning probability the validation years chose (:mod:`forecast.warning`) and
+    how warning at it scored on the test periods, beside a point forecast above the
+    threshold on the same days; None for a run without it."""
+    warning = run.result.pooled.get("warning")
+    if not warning or warning.get("model") != chosen:
+        return None
+    test, point = warning["test"], warning["test_point_forecast"]
+    threshold, where = warning["threshold"], ("test periods" if run.n_folds > 1
+                                              else "test period")
+    warnings = test["hits"] + test["false_alarms"]
+    fold_by_fold = (" (chosen fold by fold as the model is)" if len(warning["by_fold"]) > 1
+                    else "")
+    text = (f"when P(> {threshold:g} {UNIT}) reaches {pct(warning['probability'])}, the "
+            f"probability with the best critical success index (CSI) on the validation "
+            f"years{fold_by_fold}: on the {where} it warned of "
+            f"{count(test['hits'])} of the {count(test['hits'] + test['misses'])} "
+            f"{days(run)} above {threshold:g} (POD {pct(test['pod'])}), "
+            f"{pct(test['far'])} of its {count(warnings)} warnings were false (FAR), CSI "
+            f"{fixed(test['csi'], 2)}; a point forecast above {threshold:g} scored POD "
+            f"{pct(point['pod'])}, FAR {pct(point['far'])}, CSI {fixed(point['csi'], 2)}. "
+            "A lower probability catches more episodes for more false alarms "
+            "(Uncertainty and calibration)")
+    return text
+
+
 def _worst_season(run: Run, name: str, latest: str | None) -> str:
     """"; on the latest period its largest errors come in winter (DJF): RMSE …, mean
     error …" of ``name``'s test period by season ("" without it)."""
@@ -579,6 +605,9 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
                 text += (f"; the threshold was exceeded on "
                          f"{pct(test['exceedance_frequency'])} of the test {days(run)}")
             rows.append([f"Probability of exceeding {test['threshold']:g} {UNIT}", text])
+    warn = when_to_warn(run, chosen)
+    if warn:
+        rows.append(["When to warn", warn])
     where = "test periods" if run.n_folds > 1 else "test period"
     best, baseline, c = _best_network(run)
     if c is not None:
