@@ -17,9 +17,9 @@ from forecast.config import load_config
 from forecast.errors import DataError
 from forecast.evaluation import evaluate
 from forecast.report import Run, at_a_glance, verdict, write_report
-from forecast.warning import warning_rule
 from forecast.report.format import fixed
 from forecast.results import ModelEntry, RunResult
+from forecast.warning import warning_rule
 
 BASELINE_NOISE = {"ridge": 20.0, "hgb": 23.0, "linear": 21.0}
 FOLDS = (("2019", "2017-12-31", "2018-12-31", "2019-12-31"),

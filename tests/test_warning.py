@@ -70,7 +70,8 @@ def test_the_warning_rule_chooses_on_validation_rows_before_each_test_period():
     # each test period scored with its own fold's model and probability, pooled
     tests = [rows([f["fold"]], f["model"], "test") for f in by_fold]
     observed = np.concatenate([t["y_true"].to_numpy() > 75 for t in tests])
-    warned = np.concatenate([t["p_exceed"].to_numpy() >= p for t, p in zip(tests, expected)])
+    warned = np.concatenate([t["p_exceed"].to_numpy() >= p
+                             for t, p in zip(tests, expected, strict=True)])
     assert rule["test"] == contingency(observed, warned)
     point = np.concatenate([t["y_pred"].to_numpy() > 75 for t in tests])
     assert rule["test_point_forecast"] == contingency(observed, point)
