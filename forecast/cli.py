@@ -72,6 +72,18 @@ def _file_name(text: str) -> str:
     return text
 
 
+def _folder_name(text: str) -> str:
+    """A folder flag's value (--out): an empty one would write the run directory in the
+    current folder instead of where asked."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a folder name, not an empty string")
+    return text
+
+
+# The type of a string option whose value may not be empty (others: str).
+STRING_TYPES = {("run", "out"): _folder_name}
+
+
 def _add_config_flags(parser: argparse.ArgumentParser, only: set[str] | None = None) -> None:
     parser.add_argument("--config", type=_file_name,
                         help="TOML configuration file (see configs/example.toml)")
@@ -100,8 +112,9 @@ def _add_config_flags(parser: argparse.ArgumentParser, only: set[str] | None = N
             metavar = "{" + ",".join(choices) + "}" if choices else key.upper()
             if (section, key) == ("data", "dataset"):
                 metavar = "{beijing,beijing-multisite,synthetic,csv:PATH}"
-            parser.add_argument(flag, dest=dest, type=type(default), default=None,
-                                metavar=metavar, help=helptext)
+            parser.add_argument(flag, dest=dest,
+                                type=STRING_TYPES.get((section, key), type(default)),
+                                default=None, metavar=metavar, help=helptext)
 
 
 def _overrides(args: argparse.Namespace) -> dict:

@@ -438,6 +438,7 @@ def validate(config: dict) -> None:
     check_coordinates(config["data"]["coordinates"])
     _check_data(config["data"])
     _check_run_name(config["run"]["name"])
+    _check_run_out(config["run"]["out"])
     _check_split(config["split"])
     _check_strategy(config["training"]["strategy"])
     if config["training"]["accelerator"] not in ACCELERATORS:
@@ -525,6 +526,15 @@ def _check_run_name(name: str) -> None:
     if len(name.encode()) > MAX_NAME:
         raise DataError(f"config: run.name is {len(name.encode())} bytes long; at most "
                         f"{MAX_NAME}")
+
+
+def _check_run_out(out: str) -> None:
+    """``run.out``, the folder run directories are written in: an empty one would write
+    them in the current folder. (An empty ``data.data_dir`` or ``data.path`` means "not
+    set": the UCI files are looked up elsewhere, and a CSV without a path is an error.)"""
+    if not out.strip():
+        raise DataError("config: run.out must name a folder, not an empty string "
+                        f"(the default is {DEFAULTS['run']['out']!r})")
 
 
 def _check_split(split: dict) -> None:

@@ -631,9 +631,9 @@ def mapped_frame(raw: pd.DataFrame, spec: dict, source: str, require_pm25: bool 
         if column in frame.columns:
             frame[column] = frame[column] * factor + offset
     if "wind_dir" in frame.columns:
-        frame["wind_dir"], flag = _normalise_wind_dir(
+        frame["wind_dir"], wind_flags = _normalise_wind_dir(
             frame, bool(spec.get("wind_dir_degrees")), source)
-        flags += [flag] if flag is not None else []
+        flags += wind_flags
     return frame, flags
 
 
@@ -759,22 +759,29 @@ def _numbers(frame: pd.DataFrame, column: str, source: str = "the data"):
                 value=str(values.iloc[first]))
 
 
-def _normalise_wind_dir(frame: pd.DataFrame, degrees: bool, source: str):
-    """The wind direction as compass names, and a quality Flag for bearings outside
-    0–360° (missing-value codes such as 999 or −9999), which become missing."""
+def _normalise_wind_dir(frame: pd.DataFrame, degrees: bool, source: str
+                        ) -> tuple[pd.Series, list]:
+    """The wind direction as compass names, and the quality Flags of the values that
+    become missing: text in a column of degrees (e.g. "VRB"), and bearings outside
+    0–360° (missing-value codes such as 999 or −9999). A column declared in degrees
+    that holds compass names is a DataError."""
     values = frame["wind_dir"]
     if degrees or pd.api.types.is_numeric_dtype(values):
         from .quality import Flag
 
-        numeric = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, copy=True)
+        flags = []
+        if not pd.api.types.is_numeric_dtype(values):
+            _refuse_compass_names(values, source)
+            if (flag := _numbers(frame, "wind_dir", source)) is not None:
+                flags.append(flag)
+        numeric = pd.to_numeric(frame["wind_dir"]).to_numpy(dtype=float, copy=True)
         invalid = (numeric < 0) | (numeric > 360)
-        flag = None
         if invalid.any():
-            flag = Flag.of(frame, "wind_dir", "invalid_direction", invalid, numeric)
+            flags.append(Flag.of(frame, "wind_dir", "invalid_direction", invalid, numeric))
             numeric[invalid] = np.nan
         out = degrees_to_compass(numeric)
         out.index = values.index
-        return out, flag
+        return out, flags
     text = values.astype(object).where(values.notna())
     calm = {"CV": "calm", "CALM": "calm", "C": "calm", "VRB": "calm"}
     # each distinct text once (a dictionary's lookup per row, not a Python call)
@@ -784,7 +791,20 @@ def _normalise_wind_dir(frame: pd.DataFrame, degrees: bool, source: str):
     if bad.any():
         raise DataError(f"{source}: wind direction {values[bad].iloc[0]!r} is neither a compass "
                         "name nor calm (set wind_dir_degrees = true for degrees)")
-    return text, None
+    return text, []
+
+
+def _refuse_compass_names(values: pd.Series, source: str) -> None:
+    """DataError when most written values of a wind direction column declared in degrees
+    are compass names (NNW, calm, ...): the column is not in degrees, and reading it so
+    would leave every direction missing."""
+    written = values.dropna().astype(str).str.strip()
+    written = written[written.ne("")]
+    names = written.str.upper().isin(COMPASS_16 + ("CALM", "CV"))
+    if len(written) and names.mean() > 0.5:
+        raise DataError(f"{source}: the wind direction column holds compass names "
+                        f"({written[names].iloc[0]!r}), not degrees: drop [data] "
+                        "wind_dir_degrees = true or --wind-dir-degrees")
 
 
 # ---------------------------------------------------------------- helpers

@@ -234,6 +234,43 @@ def test_an_empty_file_name_is_one_line_not_the_flag_left_out(tmp_path, cli_erro
     assert not any(tmp_path.iterdir())
 
 
+def test_an_empty_run_out_is_one_line_not_the_current_folder(tmp_path, cli_error, monkeypatch):
+    """--out "" or [run] out = "" wrote the run directory in the current folder: each is
+    now refused before any work, and nothing is written."""
+    from forecast import pipeline
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the work began despite the empty run.out")
+
+    monkeypatch.setattr(pipeline, "load_data", no_work)
+    monkeypatch.chdir(tmp_path)
+    for out in ("", "  "):
+        line = cli_error("run", "--dataset", "synthetic", "--out", out)
+        assert "argument --out: expected a folder name, not an empty string" in line
+    config = tmp_path / "config.toml"
+    config.write_text(tomli_w.dumps({"run": {"out": ""}}))
+    line = cli_error("run", "--dataset", "synthetic", "--config", str(config))
+    assert line == ("forecast: error: config: run.out must name a folder, not an empty "
+                    "string (the default is 'reports')")
+    assert [p.name for p in tmp_path.iterdir()] == ["config.toml"]
+
+
+def test_a_predictions_file_without_its_columns_is_said_once(tmp_path, cli_error):
+    """forecast report on a predictions.csv that lacks the run's columns: one line that
+    says so once, not nested inside itself ("not a run's forecasts (...: not a run's
+    forecasts (no fold ... column); rerun ...); rerun ...")."""
+    from test_report import make_run
+
+    run_dir = make_run(tmp_path / "run", winner="ridge")
+    (run_dir / "predictions.csv").write_text("a,b\n1,2\n")
+    line = cli_error("report", str(run_dir))
+    assert line.count("not a run's forecasts") == 1, line
+    assert line.startswith(f"forecast: error: {run_dir / 'predictions.csv'}: not a run's "
+                           "forecasts (no fold, ".lower()), line
+    assert line.endswith(" column); rerun forecast run"), line
+    assert not (run_dir / "report.md").exists()
+
+
 def test_train_with_forecasts_issued_at_other_hours(tmp_path, cli):
     import models
 

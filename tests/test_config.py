@@ -257,6 +257,9 @@ def test_the_hourly_window_is_built_only_when_asked_for():
     ({"run": {"name": "x/y"}}, "run.name must be one folder's name"),
     ({"run": {"name": ".."}}, "run.name must be one folder's name"),
     ({"run": {"name": "a\0b"}}, "run.name must be one folder's name"),
+    # an empty run.out wrote the run directory in the current folder
+    ({"run": {"out": ""}}, "run.out must name a folder, not an empty string"),
+    ({"run": {"out": " "}}, "run.out must name a folder, not an empty string"),
     ({"models": {"names": ["ridge", "ridge"]}}, "models.names lists 'ridge' twice"),
     ({"models": {"names": [1, 2]}}, "models.names must hold model names, not 1"),
     ({"diagnostics": {"learning_fractions": [0.0, 2.0]}},
@@ -302,6 +305,15 @@ def test_values_no_run_can_mean_anything_are_one_line_errors(overrides, needle):
     with pytest.raises(DataError) as info:
         load_config(overrides=overrides)
     assert needle in str(info.value) and "\n" not in str(info.value)
+
+
+def test_empty_path_options_that_mean_not_set_stay_valid(tmp_path):
+    """An empty data_dir (the UCI files looked up elsewhere), path (no CSV) or run name (a
+    name from the date) means "not set", as the defaults have them; run.out has none."""
+    config = load_config(write(tmp_path, '[data]\ndata_dir = ""\npath = ""\n'
+                                         '[run]\nname = ""\nout = "runs"\n'))
+    assert config["data"]["data_dir"] == config["data"]["path"] == config["run"]["name"] == ""
+    assert config["run"]["out"] == "runs"
 
 
 @pytest.mark.parametrize("task, needle", [

@@ -555,6 +555,45 @@ def test_csv_wind_direction_degrees_become_compass_names(tmp_path):
     assert degrees_to_compass(np.array([180.0])).tolist() == ["S"]
 
 
+def test_csv_compass_names_declared_as_degrees_are_refused(tmp_path, cli_error):
+    """wind_dir_degrees on a column of compass names would leave every direction missing:
+    one error that says so, from the config key and from the flag alike."""
+    csv = write_csv(tmp_path / "site.csv", hourly_rows())
+    for in_config, flag in ((True, ()), (False, ("--wind-dir-degrees",))):
+        config = csv_config(tmp_path, csv, wind_dir_degrees=in_config)
+        line = cli_error("data", "--config", config, *flag)
+        assert "site.csv: the wind direction column holds compass names ('nw'), not " \
+            "degrees: drop [data] wind_dir_degrees = true or --wind-dir-degrees" in line
+
+
+def test_csv_text_in_a_degrees_column_is_flagged_and_set_missing(tmp_path, cli_error):
+    """Text in a wind direction column of degrees ("VRB") is text where a number belongs:
+    missing and flagged, as in any numeric column; --strict refuses it."""
+    rows = hourly_rows(48)
+    for i, row in enumerate(rows):
+        row["WD"] = str(15 * i % 360)
+    rows[4]["WD"] = rows[7]["WD"] = "VRB"
+    rows[9]["WD"] = "999"                             # a missing-value code
+    csv = write_csv(tmp_path / "site.csv", rows)
+    loaded = sources.load_csv(_spec(csv, time_column="timestamp", station="S",
+                                    wind_dir_degrees=True,
+                                    columns={"pm25": "PM25", "wind_dir": "WD"}))
+    flags = {f.reason: f for f in loaded.source_flags}
+    assert set(flags) == {"not_a_number", "invalid_direction"}
+    assert flags["not_a_number"].column == "wind_dir" and flags["not_a_number"].count == 2
+    assert flags["not_a_number"].value == "VRB"
+    assert flags["not_a_number"].time == "2012-01-01 04:00"
+    assert flags["invalid_direction"].count == 1 and flags["invalid_direction"].value == 999
+    wind = loaded.hourly["wind_dir"]
+    assert wind.isna().tolist()[:11] == [False] * 4 + [True] + [False] * 2 + [True] + [False] \
+        + [True, False]
+    assert wind.iloc[6] == "E" and wind.notna().sum() == 45       # 90°
+    line = cli_error("data", "--config", csv_config(tmp_path, csv, wind_dir_degrees=True),
+                     "--strict")
+    assert "--strict: 3 flagged value(s); the first is wind_dir = 'vrb' at test site " \
+        "2012-01-01 04:00 (text where a number belongs)" in line
+
+
 def test_csv_compass_text_is_normalised(tmp_path):
     names = ["nw", " NE", "cv", "CALM", "ssw", None]
     pd.DataFrame({"t": pd.date_range("2012-01-01", periods=6, freq="h").astype(str),

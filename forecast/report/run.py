@@ -114,6 +114,8 @@ def _latest_test(path: Path, latest: str | None) -> pd.DataFrame:
         frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
             columns=list(REPORT_COLUMNS))
         return frame.assign(date=pd.to_datetime(frame["date"]))
+    except DataError:           # a ValueError already naming the file: not wrapped again
+        raise
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise DataError(f"{path}: not a run's forecasts ({str(exc).splitlines()[0]}); "
                         "rerun forecast run") from None
