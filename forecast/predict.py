@@ -483,6 +483,11 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
             raise DataError(f"--path is for a run on a CSV of one's own; {run_dir} ran on "
                             f"{config['data']['dataset']}")
         config["data"]["path"] = str(path)
+        if (not config["data"]["station"] and not config["data"]["station_column"]
+                and len(result.stations) == 1):
+            # the run's one station was named after its file: newer data under another
+            # file name are the same station
+            config["data"]["station"] = result.stations[0]
     elif config["data"]["dataset"] == "csv":
         from .sources import csv_files
 
@@ -548,9 +553,9 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
                 _check_stored(model, name, path, task)
             else:   # a run that stored no baselines (before they were stored)
                 if not noted_refit:
-                    print(f"forecast: note: {run_dir} stored no fitted baselines (made before "
-                          "they were stored); fitting them again from its config",
-                          file=sys.stderr)
+                    print(f"forecast: note: {run_dir} stored no fitted baselines (a run made "
+                          "before they were stored, or its models folder was removed); "
+                          "fitting them again from its config", file=sys.stderr)
                     noted_refit = True
                 model = registry.build(name, config, seed=config["run"]["seed"]).fit(task)
                 if result.made_final_fits:   # as the run's test forecasts: on train + val

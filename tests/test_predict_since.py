@@ -37,6 +37,24 @@ def later(tmp_path_factory):
     return folder, run(load_config(overrides=config))
 
 
+def test_newer_data_under_another_file_name_are_the_run_s_unnamed_station(later):
+    """A run on a CSV without a station column or name calls its station after the file;
+    newer data of that station in a file of another name are still that station."""
+    folder, _ = later
+    config = {"data": {"dataset": "csv", "path": str(folder / "history.csv"),
+                       "time_column": "time", "columns": {c: c for c in COLUMNS}},
+              "models": {"names": ["persistence", "ridge"], "combination": False},
+              "split": {"train_end": "2010-12-31", "val_end": "2011-06-30",
+                        "test_end": "2011-12-31", "folds": 1},
+              "diagnostics": {"capacity_sweep": False, "learning_curve": False},
+              "evaluation": {"n_boot": 20},
+              "run": {"out": str(folder / "out"), "name": "unnamed"}}
+    run_dir = run(load_config(overrides=config))
+    table = predict_latest(run_dir, path=str(folder / "full.csv"))
+    assert set(table["station"]) == {"history"}
+    assert set(table["issue_day"]) == {"2012-02-29"}
+
+
 def test_every_day_since_is_forecast_and_the_new_days_scored(later):
     folder, run_dir = later
     table = predict_latest(run_dir, since="2011-12-01", path=str(folder / "full.csv"))
