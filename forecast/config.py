@@ -228,6 +228,7 @@ MAX_COUNT = 10 ** 9
 #: Upper bounds of numeric options whose RANGES rule gives only the lower one:
 #: (highest value, its unit in the message).
 MAXIMA = {
+    ("task", "horizon"): (MAX_LAGS, " (days)"),
     ("task", "sequence_length"): (MAX_LAGS, " (days)"),
     ("task", "max_fill_days"): (MAX_LAGS, " (days)"),
     ("task", "hourly_hours"): (24 * MAX_LAGS, " (hours)"),
@@ -474,6 +475,12 @@ def _check_data(data: dict) -> None:
     if data["station"] and data["station_column"]:
         raise DataError("config: data.station names the one station of a file without a "
                         "station column; data.station_column names that column: set one")
+    for column, name in data["columns"].items():
+        # (a list, a table or "" gave "mapped column(s) not in the file" on reading; a
+        # whole number is a header or a parameter code written as a number, e.g. 88101)
+        if isinstance(name, bool) or not isinstance(name, (str, int)) or not str(name).strip():
+            raise DataError(f"config: data.columns.{column} must be the file's column name "
+                            f"(text, or a whole number), not {name!r}")
     for column, unit in data["units"].items():
         if column not in CSV_CANONICAL:
             raise DataError(f"config: data.units.{column}: not a canonical column"

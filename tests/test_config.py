@@ -279,10 +279,16 @@ def test_the_hourly_window_is_built_only_when_asked_for():
     ({"data": {"units": {"temp": "furlongs"}}},
      "data.units.temp = 'furlongs' is not a unit this tool converts"),
     ({"data": {"units": {"temp": 5}}}, "data.units.temp must be a unit's name, not 5"),
+    ({"data": {"columns": {"pm25": ["PM2.5"]}}},
+     "data.columns.pm25 must be the file's column name (text, or a whole number), not "
+     "['PM2.5']"),
+    ({"data": {"columns": {"pm25": True}}}, "data.columns.pm25 must be the file's column name"),
+    ({"data": {"columns": {"pm25": ""}}}, "data.columns.pm25 must be the file's column name"),
     ({"data": {"units": {"temperature": "°F"}}},
      "data.units.temperature: not a canonical column (did you mean 'temp'?)"),
     # too large to mean anything: each failed deep in the run (an overflow, a hang,
     # memory, the threads' crash), the run directory half-written
+    ({"task": {"horizon": 10 ** 20}}, "task.horizon must be at most 3650 (days)"),
     ({"task": {"sequence_length": 10 ** 22}}, "task.sequence_length must be at most 3650 (days)"),
     ({"task": {"max_fill_days": 10 ** 22}}, "task.max_fill_days must be at most 3650 (days)"),
     ({"task": {"hourly_hours": 10 ** 22}}, "task.hourly_hours must be at most 87600 (hours)"),
