@@ -127,7 +127,8 @@ class Flag:
         return cls(column=column, reason=reason, count=int(mask.sum()),
                    station=str(frame["station"].iloc[first]),
                    time=f"{frame['time'].iloc[first]:%Y-%m-%d %H:%M}",
-                   value=int(value) if value.is_integer() else value)
+                   # (1e300 as an int would be printed with its 301 digits)
+                   value=int(value) if value.is_integer() and abs(value) < 1e15 else value)
 
     def describe(self) -> str:
         return (f"{self.column} = {self.value!r} at {self.station} {self.time} "

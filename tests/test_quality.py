@@ -65,6 +65,10 @@ def test_each_reason_is_counted_and_the_value_set_missing(make_hourly):
     pd.testing.assert_frame_equal(cleaned[untouched], frame[untouched])
     rain = next(f for f in report.flags if f.column == "rain")
     assert (rain.value, rain.time, rain.station) == (999990, "2012-01-01 05:00", "S1")
+    # a value too large to print as a whole number stays a float
+    huge = quality.Flag.of(frame, "pm25", "above_max", np.arange(len(frame)) == 3,
+                           np.full(len(frame), 1e300))
+    assert huge.value == 1e300 and isinstance(huge.value, float) and "1e+300" in str(huge)
 
 
 def test_stuck_rule_respects_length_floor_gaps_and_stations(make_hourly):
