@@ -28,6 +28,7 @@ from .constants import CHINA_PM25_CATEGORIES
 from .coordinates import check_coordinates
 from .daily import WIND_FRACTION_COLUMNS
 from .errors import DataError
+from .evaluation import contingency
 from .pipeline import csv_spec, load_data, make_task
 from .quality import QualityRules, impossible_values
 from .results import RunResult
@@ -671,11 +672,35 @@ def new_day_scores(table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
         text += (f"; vs_{reference}: the RMSE difference from the recommended model with its "
                  "95 % block-bootstrap interval (ci_low, ci_high) and the Diebold–Mariano "
                  "p-value (dm_p)")
+    text += _new_day_warnings(new, reference, table.attrs)
     if table.attrs.get("mode") == "forecast":
         text += (". Forecast mode: the target days' weather is the data's observed weather, "
                  "a perfect weather forecast, so these scores are better than a real "
                  "forecast would give (docs/results.md, 'When the weather forecast errs')")
     return scores.reset_index(), text + "."
+
+
+def _new_day_warnings(new: pd.DataFrame, reference: str | None, attrs: dict) -> str:
+    """"; the recommended model's warnings at the run's warning probability: …" on the new
+    days ("" without a warning probability or a distribution)."""
+    warn_at, threshold = attrs.get("warning_probability"), attrs.get("threshold", 75.0)
+    if warn_at is None or reference is None or "p_exceed" not in new:
+        return ""
+    mine = new[(new["model"] == reference) & new["p_exceed"].notna()]
+    if mine.empty:
+        return ""
+    scores = contingency(mine["observed"].to_numpy(dtype=float) > threshold,
+                         mine["p_exceed"].to_numpy(dtype=float) >= warn_at)
+    warnings, events = scores["hits"] + scores["false_alarms"], scores["hits"] + scores["misses"]
+
+    def share(value: float) -> str:
+        return "n/a" if not np.isfinite(value) else f"{value:.0%}"
+
+    return (f"; {reference}'s warnings at the run's P(> {threshold:g}) ≥ {warn_at:.0%}: "
+            f"{scores['hits']} of the {events} days above {threshold:g} warned (POD "
+            f"{share(scores['pod'])}), {scores['false_alarms']} of its {warnings} warnings "
+            f"false (FAR {share(scores['far'])}), CSI "
+            + ("n/a" if not np.isfinite(scores["csi"]) else f"{scores['csi']:.2f}"))
 
 
 def _probability(value: float) -> str:

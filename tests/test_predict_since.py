@@ -84,6 +84,14 @@ def test_every_day_since_is_forecast_and_the_new_days_scored(later):
     assert persistence["ci_low"] <= persistence[f"vs_{recommended}"] <= persistence["ci_high"]
     assert 0 <= persistence["dm_p"] <= 1 and "Diebold–Mariano" in text
     assert table.attrs["mode"] == "observed" and "perfect weather forecast" not in text
+    # the recommended model's warnings at the run's warning probability, on the new days
+    mine = table[(table["model"] == recommended) & (table["target_day"] > "2011-12-31")
+                 & table["observed"].notna()]
+    at = table.attrs["warning_probability"]
+    events = int((mine["observed"] > 75).sum())
+    hits = int(((mine["observed"] > 75) & (mine["p_exceed"] >= at)).sum())
+    assert (f"{recommended}'s warnings at the run's P(> 75) ≥ {at:.0%}: {hits} of the "
+            f"{events} days above 75 warned") in text, text
     # forecast mode's past target days are given their observed weather: said so
     table.attrs["mode"] = "forecast"
     assert "the data's observed weather, a perfect weather forecast" in new_day_scores(table)[1]
