@@ -117,6 +117,7 @@ DEFAULTS: dict[str, Any] = {
         "batch_size": 64,
         "max_steps_per_epoch": 256, # larger data: batches grow so an epoch takes at most this many steps
         "max_batch_size": 512,      # ... up to this many rows; beyond, each epoch samples its rows (0: no cap)
+        "max_val_rows": 50000,      # early stopping's validation loss on at most this many rows (0: all)
         "learning_rate": 0.003,
         "weight_decay": 0.0001,
         "optimizer": "adamw",       # adamw | sgd | rmsprop
@@ -207,6 +208,7 @@ RANGES = {
     ("evaluation", "n_boot"): _at_least(10),
     ("split", "folds"): _at_least(0, "0 (as many as fit) or more"),
     ("training", "max_batch_size"): _at_least(0, "0 (no cap) or more"),
+    ("training", "max_val_rows"): _at_least(0, "0 (every validation row) or more"),
     ("training", "jobs"): _at_least(0, "0 (one per CPU core) or more"),
     ("training", "gradient_clip"): _at_least(0, "0 (none) or more"),
     ("training", "threads"): _at_least(0, "0 (torch's default) or more"),
@@ -237,7 +239,7 @@ MAXIMA = {
     ("training", "layers"): (MAX_LAYERS, ""),
     **{("training", key): (MAX_DEVICES, "") for key in ("devices", "num_nodes", "threads")},
     **{(section, key): (MAX_COUNT, "") for section, key in (
-        ("training", "batch_size"), ("training", "max_batch_size"),
+        ("training", "batch_size"), ("training", "max_batch_size"), ("training", "max_val_rows"),
         ("training", "max_steps_per_epoch"), ("training", "max_epochs"),
         ("training", "patience"), ("training", "jobs"), ("diagnostics", "max_epochs"),
         ("quality", "stuck_hours"), ("split", "folds"))},

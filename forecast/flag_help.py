@@ -66,6 +66,10 @@ FLAG_HELP: dict[tuple[str, str], str] = {
                                          "most this many steps",
     ("training", "max_batch_size"): "networks: batches grow to at most this many rows "
                                     "(0: no cap)",
+    ("training", "max_val_rows"): "networks: the validation loss that stops training early "
+                                  "is computed on a fixed random sample of at most this "
+                                  "many validation rows (0: all; every validation row is "
+                                  "still forecast and scored)",
     ("training", "learning_rate"): "networks: the optimiser's learning rate",
     ("training", "weight_decay"): "networks: the optimiser's weight decay",
     ("training", "optimizer"): "networks: the optimiser",

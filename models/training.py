@@ -150,7 +150,8 @@ def _divergence(history: pd.DataFrame) -> str | None:
 #: The ``[training]`` options that are a network's constructor arguments (all but seeds).
 TRAINING_PARAMETERS = ("hidden", "layers", "dropout", "activation", "learning_rate",
                        "weight_decay", "optimizer", "momentum", "batch_size",
-                       "max_steps_per_epoch", "max_batch_size", "max_epochs", "patience",
+                       "max_steps_per_epoch", "max_batch_size", "max_val_rows", "max_epochs",
+                       "patience",
                        "gradient_clip", "lr_schedule", "accelerator", "devices", "strategy",
                        "num_nodes", "progress_bar", "threads", "loss")
 
@@ -176,6 +177,7 @@ class NetworkForecaster(BaseEstimator):
                  batch_size: int = DEFAULTS["training"]["batch_size"],
                  max_steps_per_epoch: int = DEFAULTS["training"]["max_steps_per_epoch"],
                  max_batch_size: int = DEFAULTS["training"]["max_batch_size"],
+                 max_val_rows: int = DEFAULTS["training"]["max_val_rows"],
                  max_epochs: int = DEFAULTS["training"]["max_epochs"],
                  patience: int = DEFAULTS["training"]["patience"],
                  gradient_clip: float = DEFAULTS["training"]["gradient_clip"],
@@ -200,6 +202,7 @@ class NetworkForecaster(BaseEstimator):
         self.batch_size = batch_size
         self.max_steps_per_epoch = max_steps_per_epoch
         self.max_batch_size = max_batch_size
+        self.max_val_rows = max_val_rows
         self.max_epochs = max_epochs
         self.patience = patience
         self.gradient_clip = gradient_clip
@@ -323,7 +326,8 @@ class NetworkForecaster(BaseEstimator):
                                   hourly=NETWORKS[self.kind].reads_hourly,
                                   target_hours=NETWORKS[self.kind].reads_target_hours,
                                   max_steps_per_epoch=int(self.max_steps_per_epoch),
-                                  max_batch_size=int(self.max_batch_size))
+                                  max_batch_size=int(self.max_batch_size),
+                                  max_val_rows=int(self.max_val_rows))
         data.setup("fit")
         self.scalers_ = data.scalers
         self.network_config_ = self.make_network_config(task, data.scalers)
@@ -344,6 +348,8 @@ class NetworkForecaster(BaseEstimator):
                               n_extra_train_rows=int(task.mask(EXTRA_TRAIN).sum()))
 
         refit = learning_rates is not None
+        if not refit:    # the rows whose loss stops training early (all, or a sample)
+            self.info_["val_loss_rows"] = len(data.val_loss_rows)
         with tempfile.TemporaryDirectory(prefix="pm25-train-") as tmp, quiet_lightning():
             early_stopping = EarlyStopping(monitor="val_loss", patience=int(self.patience),
                                            check_finite=True)

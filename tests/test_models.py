@@ -363,6 +363,27 @@ def test_batches_stop_growing_at_max_batch_size_and_each_epoch_samples_its_rows(
     assert orders[0] == orders[1]
 
 
+def test_early_stopping_reads_a_fixed_sample_of_the_validation_rows_at_scale(task):
+    val = np.flatnonzero(task.mask("val"))
+    capped = ForecastDataModule(task, seed=3, max_val_rows=10)
+    rows = capped.val_loss_rows
+    assert len(rows) == 10 and len(set(rows)) == 10 and set(rows) <= set(val)
+    assert (np.diff(rows) > 0).all()
+    np.testing.assert_array_equal(rows, ForecastDataModule(task, seed=3,
+                                                           max_val_rows=10).val_loss_rows)
+    capped.setup("fit")
+    assert sum(len(batch[0]) for batch in capped.val_dataloader()) == 10
+    # a cap the validation rows never reach reads them all: the same fit bit for bit
+    np.testing.assert_array_equal(ForecastDataModule(task, max_val_rows=len(val)).val_loss_rows,
+                                  val)
+    fits = [network("mlp", config(max_epochs=3, max_val_rows=cap)).fit(task)
+            for cap in (0, len(val), 10)]
+    assert [f.info["val_loss_rows"] for f in fits] == [len(val), len(val), 10]
+    every = all_rows(task)
+    np.testing.assert_array_equal(fits[0].predict(task, every), fits[1].predict(task, every))
+    assert fits[2].history["val_loss"].tolist() != fits[0].history["val_loss"].tolist()
+
+
 # ------------------------------------------------------------------ divergence
 
 
