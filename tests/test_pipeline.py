@@ -547,17 +547,26 @@ def test_epochs_that_sample_their_rows_are_trained_refitted_and_reported(tmp_pat
     # batches grow from 8 to at most 16 rows, epochs take 4 steps: each draws 64 rows
     overrides = {**SMALL, "models": {"names": ["persistence", "mlp"]},
                  "training": {**SMALL["training"], "seeds": 1, "batch_size": 8,
-                              "max_steps_per_epoch": 4, "max_batch_size": 16},
+                              "max_steps_per_epoch": 4, "max_batch_size": 16,
+                              "max_val_rows": 30},
                  "split": {"folds": 1},
                  "diagnostics": {"capacity_sweep": False, "learning_curve": False},
                  "run": {"out": str(tmp_path), "name": "sampled"}}
     run_dir = run(load_config(overrides=overrides))
-    info = RunResult.read(run_dir).entries["mlp"].info
+    result = RunResult.read(run_dir)
+    info = result.entries["mlp"].info
     assert info["batch_size_used"] == 16 and info["rows_per_epoch"] == 64
     assert info["training_rows"] > 64 and info["refit"]["epochs"] >= 1
     report = (run_dir / "report.md").read_text()
     assert (f"Each epoch trained on a fresh random sample of 64 of its "
             f"{info['training_rows']:,} training rows, in batches of 16") in report
+    # early stopping read 30 validation rows; every validation row is still scored
+    val_rows = result.splits["val"]["scored_days"]
+    assert info["val_loss_rows"] == 30 < val_rows
+    assert (f"read a fixed random sample of 30 of the {val_rows:,} validation rows "
+            "(training.max_val_rows)") in report
+    written = pd.read_csv(run_dir / "predictions.csv")
+    assert ((written["model"] == "mlp") & (written["split"] == "val")).sum() >= val_rows
 
 
 def test_the_folds_tables_concatenate_as_categories_and_write_the_same_csv(tmp_path):

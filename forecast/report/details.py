@@ -66,7 +66,8 @@ def section_curves(doc: Doc, run: Run, figures: Path) -> None:
             if frame is not None and "lr" in frame and frame["lr"].notna().any():
                 training = (f" Learning rate {frame['lr'].iloc[0]:.3g} → "
                             f"{frame['lr'].dropna().iloc[-1]:.3g} over {len(frame)} epochs.")
-            training += _sampled_epochs(result.entries[entry].info)
+            training += _sampled_epochs(result.entries[entry].info,
+                                        result.splits.get("val", {}).get("scored_days"))
             if d:
                 best = f" (best epoch {d['best_epoch']})" if d.get("best_epoch") is not None \
                     else ""
@@ -96,15 +97,23 @@ def curve_losses(result, families: list[str]) -> str:
     return text
 
 
-def _sampled_epochs(info: dict) -> str:
+def _sampled_epochs(info: dict, val_rows: int | None = None) -> str:
     """A sentence when the network's epochs trained on samples of its training rows
-    (``training.max_batch_size``), not all of them; empty otherwise."""
+    (``training.max_batch_size``), not all of them, and one when its validation loss read
+    a sample of the ``val_rows`` validation rows (``training.max_val_rows``); empty
+    otherwise."""
+    text = ""
     rows, per_epoch = info.get("training_rows"), info.get("rows_per_epoch")
-    if not rows or not per_epoch or per_epoch >= rows:
-        return ""
-    return (f" Each epoch trained on a fresh random sample of {per_epoch:,} of its "
-            f"{rows:,} training rows, in batches of {info['batch_size_used']:,} "
-            "(training.max_batch_size).")
+    if rows and per_epoch and per_epoch < rows:
+        text = (f" Each epoch trained on a fresh random sample of {per_epoch:,} of its "
+                f"{rows:,} training rows, in batches of {info['batch_size_used']:,} "
+                "(training.max_batch_size).")
+    read = info.get("val_loss_rows")
+    if read and val_rows and read < val_rows:
+        text += (f" Its validation loss, which stopped it, read a fixed random sample of "
+                 f"{read:,} of the {val_rows:,} validation rows (training.max_val_rows); "
+                 "every validation row is forecast and scored.")
+    return text
 
 
 def section_capacity(doc: Doc, run: Run, figures: Path) -> None:
