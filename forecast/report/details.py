@@ -47,7 +47,9 @@ def section_curves(doc: Doc, run: Run, figures: Path) -> None:
     doc.para("Curves of the main split (the latest fold). Losses are "
              + curve_losses(result, list(groups)) + " (train loss is averaged over the epoch "
              "with dropout on; validation loss is measured after it). The lower panel shows "
-             "the epoch-mean gradient norm before clipping.", "note")
+             "the epoch-mean gradient norm before clipping. A curve that overfits is one "
+             "whose validation loss rises after its best epoch: early stopping keeps the "
+             "network of that best epoch (and a final fit trains that many epochs).", "note")
     for network, entries in groups.items():
         curves = {}
         for entry in entries:
