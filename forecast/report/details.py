@@ -264,8 +264,8 @@ def what_limits_the_networks(run: Run, sweep, learning_curve: dict,
             and versus["rmse_diff"] < 0)
         confounded = different_inputs(run, n, worst)
         out.append(text + (f": they differ by more than noise, but {n} and {worst} read "
-                           "different inputs (the hourly record or the target day hour by "
-                           "hour), so the gap is the inputs' as much as the architecture's."
+                           "different inputs (the hourly record, or the target day's hourly "
+                           "weather), so the gap is the inputs' as much as the architecture's."
                            if matters and confounded else
                            ": the architecture (the inductive bias) matters here."
                            if matters else
