@@ -581,10 +581,18 @@ def test_the_exceedance_table_and_the_development_overlap_are_explained(tmp_path
                                                                        "period; an event"))
     assert "75 µg/m³ (China's 24-hour grade II limit, GB 3095-2012)" in caption
     assert "when the point forecast is above it" in caption
-    assert "in the order of their validation RMSE on the latest fold" in caption
+    assert "in the order of their validation RMSE pooled over the folds" in caption
     assert "good 35–75, lightly polluted 75–115" in caption
-    chosen = Run.read(tmp_path / "real").result.recommendation["model"]
+    run = Run.read(tmp_path / "real")
+    chosen = run.result.recommendation["model"]
     assert re.search(rf"^\| {chosen} \(recommended\) \|", md, re.M)
+    lines = md.splitlines()
+    start = lines.index(next(line for line in lines
+                             if line.startswith("| Model | Kind | Hits |"))) + 2
+    listed = [line.split(" | ")[0].lstrip("| ").replace(" (recommended)", "")
+              for line in lines[start:] if line.startswith("|")][:len(run.candidates())]
+    pooled = [run.pooled(name, "val")["rmse"] for name in listed]
+    assert pooled == sorted(pooled) and len(listed) > 3, listed
     assert "12 Beijing sites' data up to 2016-02-29" in md
     synthetic = write_report(make_run(tmp_path / "synthetic"))[1].read_text()
     assert "12 Beijing sites" not in synthetic

@@ -437,7 +437,10 @@ def section_test(doc: Doc, run: Run, figures: Path, featured: list[str]) -> None
                f"Skill at forecasting a daily mean above {threshold:g} {UNIT} on the test year")
     rows = []
     chosen = result.recommendation.get("model")
-    for e in sorted(run.candidates(), key=lambda e: e.score("val") or float("inf")):
+    def validation_rmse(e) -> float:   # pooled, as everywhere else in the report
+        return run.pooled(e.name, "val").get("rmse") or e.score("val") or float("inf")
+
+    for e in sorted(run.candidates(), key=validation_rmse):
         test = e.metrics.get("test") or {}
         ex = test.get("exceedance") or {}
         if not test:
@@ -454,8 +457,9 @@ def section_test(doc: Doc, run: Run, figures: Path, featured: list[str]) -> None
                                    if threshold == LIMIT_24H else "")
                       + ", forecast when the point forecast is above it (the probability of "
                       "exceeding it is scored by the Brier skill, under Uncertainty and "
-                      "calibration); models in the order of their validation RMSE on the "
-                      "latest fold. POD = hits / observed events; FAR = false alarms / "
+                      "calibration); models in the order of their validation RMSE"
+                      + (" pooled over the folds" if run.n_folds > 1 else "")
+                      + ". POD = hits / observed events; FAR = false alarms / "
                       "forecast events; CSI = hits / (hits + misses + false alarms); "
                       "category accuracy = share of days in the right band of China's PM2.5 "
                       "index (" + ", ".join(
