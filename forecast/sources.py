@@ -860,6 +860,12 @@ def read_table(data: bytes, source: str, min_columns: int = 2,
                         + ("; a file that is neither UTF-8 nor Windows-1252 needs saving as "
                            "UTF-8" if isinstance(exc, UnicodeDecodeError) else "")
                         + ")") from None
+    if not isinstance(frame.index, pd.RangeIndex):
+        # pandas makes the first columns the index when the first data row has more
+        # fields than the header: every column would then be read one place off
+        raise DataError(f"{source}: the first data row has {frame.shape[1] + frame.index.nlevels} "
+                        f"fields and the header {frame.shape[1]} (a separator too many, or a "
+                        "column without a name)")
     if frame.shape[1] < min_columns:
         raise DataError(f"{source}: not a CSV table with a header and rows")
     if frame.empty:

@@ -262,6 +262,9 @@ def test_duplicated_station_hour(tmp_path, cli_error):
     (b"   \n\n", "empty"),
     (b"timestamp,PM25\n", "a header and no rows"),
     (b"timestamp,PM25,PM25\n2012-01-01 00:00,1,2\n", "header names 'pm25' more than once"),
+    # pandas would make the extra leading fields the index, every column one place off
+    (b"timestamp,PM25\n2012-01-01 00:00,1,7,8\n2012-01-01 01:00,2\n",
+     "the first data row has 4 fields and the header 2"),
     ("timestamp,PM25\n2012-01-01 00:00,1\n".encode("utf-16"), "mapped column(s) not in"),
     (bytes(range(256)) * 20, "not a csv"),
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200), "not a csv"),
