@@ -38,6 +38,7 @@ from forecast.task import (
     ForecastTask,
     inverse_target,
     row_indices,
+    sample_rows,
     target_hour_features,
     transform_target,
 )
@@ -330,10 +331,7 @@ class SklearnBaseline(Baseline):
         self._station_column(family, task, train)
         order = list(range(len(grid)))[::-1] if family.path else list(range(len(grid)))
         candidates = [(transform, index) for transform in self.transforms for index in order]
-        val_rows = np.flatnonzero(val)
-        if family.choice_rows and len(val_rows) > family.choice_rows:
-            val_rows = np.sort(np.random.default_rng(self.seed).choice(
-                val_rows, family.choice_rows, replace=False))
+        val_rows = sample_rows(np.flatnonzero(val), family.choice_rows, self.seed)
         y_val = task.y[val_rows]
         per_day = HOURS if family.by_hour else 1
         preprocessing = None

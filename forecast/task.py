@@ -1372,6 +1372,15 @@ def _usable(mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean.astype(np.float32), std.astype(np.float32)
 
 
+def sample_rows(rows: np.ndarray, most: int, seed: int) -> np.ndarray:
+    """The row indices ``rows``, or with more than ``most`` (> 0; 0: no limit) a random
+    sample of that many drawn from ``seed``, in their order: the rows a choice is made
+    on when comparing on all of them would cost more than it can tell."""
+    if most and len(rows) > most:
+        return np.sort(np.random.default_rng(seed).choice(rows, most, replace=False))
+    return rows
+
+
 def row_indices(rows: np.ndarray) -> np.ndarray:
     """The positions of the rows ``rows`` selects: a mask's true positions, or the
     indices themselves."""

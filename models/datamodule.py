@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
-from forecast.task import ForecastTask
+from forecast.task import ForecastTask, sample_rows
 
 from .scaling import EVAL_BATCH_SIZE, Scalers
 
@@ -141,11 +141,8 @@ class ForecastDataModule(L.LightningDataModule):
         drawn from ``seed``). At 1,000 stations the validation pass over all 353,000
         rows took as long as the epoch's training on its 131,000 sampled rows: a gru
         fit 382 s, 193 s with 50,000 (docs/performance.md)."""
-        rows = np.flatnonzero(self.task.mask("val"))
-        if self.max_val_rows and len(rows) > self.max_val_rows:
-            rows = np.sort(np.random.default_rng(self.seed).choice(
-                rows, self.max_val_rows, replace=False))
-        return rows
+        return sample_rows(np.flatnonzero(self.task.mask("val")), self.max_val_rows or 0,
+                           self.seed)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.dataset(self.val_loss_rows), EVAL_BATCH_SIZE, False)
