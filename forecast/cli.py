@@ -64,20 +64,18 @@ def _list_parser(default: list, kind: type | None = None):
     return parse
 
 
-def _file_name(text: str) -> str:
-    """A file flag's value: an empty one ('--out ""', an unset shell variable) was taken
-    as the flag not given, so that nothing was read or written where asked."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("expected a file name, not an empty string")
-    return text
+def _named(what: str):
+    """The type of a flag whose value names a ``what`` (file, folder): an empty one ('--out
+    ""', an unset shell variable) was taken as the flag not given, or as the current
+    folder, so that nothing was read or written where asked."""
+    def check(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"expected a {what} name, not an empty string")
+        return text
+    return check
 
 
-def _folder_name(text: str) -> str:
-    """A folder flag's value (--out): an empty one would write the run directory in the
-    current folder instead of where asked."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("expected a folder name, not an empty string")
-    return text
+_file_name, _folder_name = _named("file"), _named("folder")
 
 
 # The type of a string option whose value may not be empty (others: str).
