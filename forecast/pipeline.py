@@ -617,9 +617,9 @@ def pool_folds(folds: list[FoldResult], predictions: pd.DataFrame, config: dict,
             threshold=config["evaluation"]["exceedance_threshold"], **options))
     if recommendation["model"] is not None:
         # when to warn: chosen as the recommendation is, fold by fold
-        by_fold = recommendation.get("by_fold") or [
-            {"fold": folds[-1].fold.name, "model": recommendation["model"],
-             "validation_folds": [folds[-1].fold.name]}]
+        by_fold = recommendation.get("by_fold") or selection.rule_fold_by_fold(
+            predictions, candidates, [f.fold.name for f in folds], recommendation["model"],
+            **options)
         pooled["warning"] = warning_module.warning_rule(
             predictions, by_fold, config["evaluation"]["exceedance_threshold"])
     return {"folds": [{**f.fold.to_dict(), "dropped_features": f.dropped_features,

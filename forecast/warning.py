@@ -74,7 +74,6 @@ def warning_rule(predictions: pd.DataFrame, by_fold: list[dict], threshold: floa
     if "p_exceed" not in predictions or not by_fold:
         return None
     chosen, observed, warned, point = [], [], [], []
-    val = None
     for fold in by_fold:
         if fold.get("model") is None:
             return None
@@ -85,8 +84,6 @@ def warning_rule(predictions: pd.DataFrame, by_fold: list[dict], threshold: floa
             return None
         chosen.append({"fold": fold["fold"], "model": fold["model"],
                        "probability": probability})
-        val = contingency(seen["y_true"].to_numpy(dtype=float) > threshold,
-                          seen["p_exceed"].to_numpy(dtype=float) >= probability)
         test = _rows(predictions, [fold["fold"]], fold["model"], "test")
         observed.append(test["y_true"].to_numpy(dtype=float) > threshold)
         warned.append(test["p_exceed"].to_numpy(dtype=float) >= probability)
@@ -95,12 +92,12 @@ def warning_rule(predictions: pd.DataFrame, by_fold: list[dict], threshold: floa
     # the latest choice's trade-off between caught episodes and false alarms, on the
     # validation rows that chose it, for an analyst whose costs differ from the CSI's
     y_seen, p_seen = seen["y_true"].to_numpy(dtype=float), seen["p_exceed"].to_numpy(dtype=float)
-    curve = [{"probability": probability,
-              **contingency(y_seen > threshold, p_seen >= probability)}
-             for probability in sorted({*WARNING_PROBABILITIES[1::2],
-                                        chosen[-1]["probability"]})]
+    latest = chosen[-1]["probability"]
+    curve = {probability: contingency(y_seen > threshold, p_seen >= probability)
+             for probability in sorted({*WARNING_PROBABILITIES[1::2], latest})}
     return {"threshold": float(threshold), "score": "csi",
-            "model": chosen[-1]["model"], "probability": chosen[-1]["probability"],
-            "by_fold": chosen, "val": val, "val_curve": curve,
+            "model": chosen[-1]["model"], "probability": latest,
+            "by_fold": chosen, "val": curve[latest],
+            "val_curve": [{"probability": p, **scores} for p, scores in curve.items()],
             "test": contingency(observed_all, np.concatenate(warned)),
             "test_point_forecast": contingency(observed_all, np.concatenate(point))}

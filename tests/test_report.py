@@ -160,9 +160,9 @@ def make_run(root: Path, *, winner: str = "mlp", synthetic: bool = True,
             scored, selection.candidates_of(entries, requested),
             [name for name, *_ in FOLDS[-folds:]], recommendation["model"], threshold=75.0,
             n_boot=100))
-    by_fold = recommendation.get("by_fold") or [
-        {"fold": FOLDS[-1][0], "model": recommendation["model"],
-         "validation_folds": [FOLDS[-1][0]]}]
+    by_fold = recommendation.get("by_fold") or selection.rule_fold_by_fold(
+        scored, selection.candidates_of(entries, requested), [FOLDS[-1][0]],
+        recommendation["model"], n_boot=100)
     pooled["warning"] = warning_rule(scored, by_fold, 75.0)
     fold_records = [rolling.Fold(name, train_end, val_end, test_end,
                                  f"{int(val_end[:4]) + 1}-01-01").to_dict()

@@ -212,21 +212,18 @@ def what_limits_the_networks(run: Run, sweep, learning_curve: dict,
         worst = max(networks, key=networks.get)
         spread = networks[worst] / networks[n] - 1
 
-        def reads(name: str, what: str):   # a ModelSpec field of the entry's model, or False
-            return getattr(REGISTRY.get(run.result.entries[name].family), what, False)
-
         # networks over the hourly record (in forecast mode it runs through the target
         # day) and those that forecast the target day hour by hour from its hours
-        hourly = [m for m in networks if reads(m, "hourly")]
-        by_hour = [m for m in networks if reads(m, "target_hours")]
+        hourly = [m for m in networks if _reads(run, m, "hourly")]
+        by_hour = [m for m in networks if _reads(run, m, "target_hours")]
         # what the best baseline reads beyond the tabular features, and the networks that
         # read it too
         readers, shared = [], ""
-        if reads(b, "target_hours"):
+        if _reads(run, b, "target_hours"):
             readers = hourly + by_hour
             shared = ", which also reads the target day's weather hour by hour"
-        elif reads(b, "hourly"):   # hgb_hourly: the last hours of the hourly record
-            readers, hours = hourly, reads(b, "hourly_hours")
+        elif _reads(run, b, "hourly"):   # hgb_hourly: the last hours of the hourly record
+            readers, hours = hourly, _reads(run, b, "hourly_hours")
             shared = (", which also reads the hourly record"
                       + (f", its last {hours} hours" if hours else ""))
         if shared and n not in readers:   # else the best network's own words say so
@@ -258,8 +255,8 @@ def what_limits_the_networks(run: Run, sweep, learning_curve: dict,
         # beyond noise there is the architecture's, whatever the networks' spread
         versus = run.pooled_comparison(n, "val")
         beats_on_same_inputs = (
-            (same_inputs or (n in by_hour and reads(b, "target_hours"))
-             or (n in hourly and reads(b, "hourly"))) and versus is not None
+            (same_inputs or (n in by_hour and _reads(run, b, "target_hours"))
+             or (n in hourly and _reads(run, b, "hourly"))) and versus is not None
             and versus["against"] == b and bool(versus["significant"])
             and versus["rmse_diff"] < 0)
         confounded = different_inputs(run, n, worst)
@@ -353,16 +350,19 @@ def verdict_on_the_networks(run: Run, network: str, capacity_limits: bool | None
             + early_peaks(run))
 
 
+def _reads(run: Run, name: str, what: str):
+    """A ModelSpec field (``hourly``, ``target_hours``, ``hourly_hours``) of the entry
+    ``name``'s model, or False."""
+    entry = run.result.entries.get(name)
+    return getattr(REGISTRY.get(entry.family) if entry is not None else None, what, False)
+
+
 def different_inputs(run: Run, a: str, b: str) -> bool:
     """Whether networks ``a`` and ``b`` read different inputs: one of them the hourly
     record or the target day hour by hour and the other not, so that a gap between them
     is not their architecture's alone."""
-    def reads(name: str) -> tuple[bool, bool]:
-        entry = run.result.entries.get(name)
-        spec = REGISTRY.get(entry.family) if entry is not None else None
-        return (bool(getattr(spec, "hourly", False)), bool(getattr(spec, "target_hours", False)))
-
-    return reads(a) != reads(b)
+    return any(bool(_reads(run, a, what)) != bool(_reads(run, b, what))
+               for what in ("hourly", "target_hours"))
 
 
 def early_peaks(run: Run) -> str:
