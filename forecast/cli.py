@@ -15,7 +15,7 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-from .config import CHOICES, DEFAULTS, FREE_TABLES, load_config, validate
+from .config import CHOICES, COST_LOSS_RANGE, DEFAULTS, FREE_TABLES, load_config, validate
 from .errors import DataError, Interrupted, catch_signal, clear_signal
 from .flag_help import FLAG_HELP
 from .registry import default_models
@@ -76,6 +76,17 @@ def _named(what: str):
 
 
 _file_name, _folder_name = _named("file"), _named("folder")
+
+
+def _cost_loss(text: str) -> float:
+    """``forecast predict --warning-cost-loss``: a number in [0, 1)."""
+    try:
+        ratio = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+    if not 0 <= ratio < 1:
+        raise argparse.ArgumentTypeError(f"{text}: expected {COST_LOSS_RANGE}")
+    return ratio
 
 
 # The type of a string option whose value may not be empty (others: str).
@@ -305,13 +316,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if out is not None:
         _check_writable(out)                    # before the forecasts, not after them
     table = predict_latest(run_dir, data_dir=args.data_dir, weather=args.weather,
-                           since=args.since, path=args.path)
+                           since=args.since, path=args.path, cost_loss=args.warning_cost_loss)
     scores, scored = new_day_scores(table) if args.since else (None, None)
     if out is not None:
         _write_whole(out, lambda partial: table.to_csv(partial, index=False))
     if args.json:
         payload = {"threshold": table.attrs["threshold"],
                    "warning_probability": table.attrs.get("warning_probability"),
+                   "warning_cost_loss": table.attrs.get("warning_cost_loss"),
                    "headline": headlines(table),
                    "forecasts": json.loads(table.to_json(orient="records"))}
         if scores is not None:
@@ -389,6 +401,11 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--path", metavar="FILE", type=_file_name,
                          help="a run on a CSV of one's own: read this file (newer data in the "
                               "same format) instead of the run's")
+    predict.add_argument("--warning-cost-loss", metavar="C/L", type=_cost_loss,
+                         help="warn at the probability with the lowest expense on the run's "
+                              "validation years for this cost/loss ratio (acting on a "
+                              "warning costs C, an exceedance without one L; 0: the best "
+                              "CSI; default: the run's choice)")
     predict.add_argument("--out", metavar="FILE", type=_file_name, help="write the forecasts as a CSV")
     predict.add_argument("--json", action="store_true",
                          help="print one JSON object (headlines and forecasts)")

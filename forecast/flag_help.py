@@ -106,6 +106,10 @@ FLAG_HELP: dict[tuple[str, str], str] = {
     ("evaluation", "n_boot"): "bootstrap resamples for the 95 % intervals",
     ("evaluation", "exceedance_threshold"): "µg/m³ whose exceedance probability is "
                                             "forecast and scored",
+    ("evaluation", "warning_cost_loss"): "when to warn: 0 at the probability with the best "
+                                         "CSI; a cost/loss ratio C/L (acting on a warning "
+                                         "costs C, an exceedance without one L) at the "
+                                         "lowest expense on the validation years",
     ("run", "seed"): "every random draw of the run (weights, batches, bootstrap, synthetic "
                      "data)",
     ("run", "out"): "folder the run directory is written in",

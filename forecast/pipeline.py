@@ -621,7 +621,8 @@ def pool_folds(folds: list[FoldResult], predictions: pd.DataFrame, config: dict,
             predictions, candidates, [f.fold.name for f in folds], recommendation["model"],
             **options)
         pooled["warning"] = warning_module.warning_rule(
-            predictions, by_fold, config["evaluation"]["exceedance_threshold"])
+            predictions, by_fold, config["evaluation"]["exceedance_threshold"],
+            cost_loss=config["evaluation"]["warning_cost_loss"])
     return {"folds": [{**f.fold.to_dict(), "dropped_features": f.dropped_features,
                        "failed": f.fitted.failed} for f in folds],
             "entries": list(entries), **pooled, "recommendation": recommendation}

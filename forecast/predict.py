@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import registry, selection, significance, uncertainty
+from . import warning as warning_module
 from .config import load_config
 from .constants import CHINA_PM25_CATEGORIES
 from .coordinates import check_coordinates
@@ -455,7 +456,7 @@ def latest_task(config: dict, result: RunResult, weather: Path | None = None,
 
 def predict_latest(run_dir: Path, data_dir: str | None = None,
                    weather: Path | None = None, since: str | None = None,
-                   path: str | None = None) -> pd.DataFrame:
+                   path: str | None = None, cost_loss: float | None = None) -> pd.DataFrame:
     """One row per station and model: the forecast for the day after the latest data day;
     with ``since`` (a date), one per station, model and issue day from that day on, and
     the observed daily mean of each target day the data hold (``observed``, µg/m³). The
@@ -468,6 +469,11 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
     calibrated quantiles ``q05`` … ``q95`` (µg/m³), ``p_exceed`` (probability that the
     daily mean exceeds ``threshold``, the run's), ``category`` (the most likely China
     index category) and ``p_category``, and ``recommended`` (the run's recommendation).
+
+    ``attrs["warning_probability"]``: the probability at which the run's validation years
+    chose to warn (:mod:`forecast.warning`); with ``cost_loss`` (a cost/loss ratio, or 0
+    for the best CSI) it is chosen again at that ratio from the validation counts the run
+    stored for its latest choice (``attrs["warning_cost_loss"]`` says which ratio).
     """
     config_path = run_dir / "config.toml"
     result = RunResult.read(run_dir)        # first: it names a folder that is not there
@@ -610,6 +616,15 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
     warning = result.pooled.get("warning") or {}
     if warning.get("model") == recommended:
         table.attrs["warning_probability"] = warning["probability"]
+        table.attrs["warning_cost_loss"] = float(warning.get("cost_loss", 0.0))
+        if cost_loss is not None:
+            curve = {row["probability"]: row for row in warning.get("val_curve") or []}
+            probability = warning_module.choose(curve, cost_loss) if curve else None
+            if probability is None:
+                raise DataError(f"--warning-cost-loss: {run_dir} has no validation counts "
+                                "to choose a warning probability from (run it again)")
+            table.attrs["warning_probability"] = probability
+            table.attrs["warning_cost_loss"] = float(cost_loss)
     if task.mode == "forecast" and without_weather:
         table.attrs["without_weather"] = without_weather   # {(station, issue day)}
         table.attrs["weather_given"] = weather is not None
@@ -692,15 +707,23 @@ def _new_day_warnings(new: pd.DataFrame, reference: str | None, attrs: dict) -> 
     scores = contingency(mine["observed"].to_numpy(dtype=float) > threshold,
                          mine["p_exceed"].to_numpy(dtype=float) >= warn_at)
     warnings, events = scores["hits"] + scores["false_alarms"], scores["hits"] + scores["misses"]
+    cost_loss = attrs.get("warning_cost_loss") or 0.0
 
     def share(value: float) -> str:
         return "n/a" if not np.isfinite(value) else f"{value:.0%}"
 
-    return (f"; {reference}'s warnings at the run's P(> {threshold:g}) ≥ {warn_at:.0%}: "
-            f"{scores['hits']} of the {events} days above {threshold:g} warned (POD "
+    def fixed(value: float) -> str:
+        return "n/a" if not np.isfinite(value) else f"{value:.2f}"
+
+    text = (f"; {reference}'s warnings at the run's P(> {threshold:g}) ≥ {warn_at:.0%}"
+            + (f" (cost/loss {cost_loss:g})" if cost_loss > 0 else "")
+            + f": {scores['hits']} of the {events} days above {threshold:g} warned (POD "
             f"{share(scores['pod'])}), {scores['false_alarms']} of its {warnings} warnings "
-            f"false (FAR {share(scores['far'])}), CSI "
-            + ("n/a" if not np.isfinite(scores["csi"]) else f"{scores['csi']:.2f}"))
+            f"false (FAR {share(scores['far'])}), CSI {fixed(scores['csi'])}")
+    if cost_loss > 0:
+        text += (f", value {fixed(warning_module.value(scores, cost_loss))} at cost/loss "
+                 f"{cost_loss:g} (1 perfect, 0 no better than always or never acting)")
+    return text
 
 
 def _probability(value: float) -> str:

@@ -12,6 +12,15 @@ fold from the validation years before each fold's test period, for the model the
 chose there (:func:`forecast.selection.rule_fold_by_fold`), so that every test period
 is scored by a choice that never saw it; the latest fold's probability, chosen on every
 validation year, is the one ``forecast predict`` warns at.
+
+An analyst whose costs are not the CSI's gives a cost/loss ratio
+(``evaluation.warning_cost_loss``, ``--warning-cost-loss``; ``forecast predict
+--warning-cost-loss`` re-chooses from a finished run's stored validation counts): acting
+on a warning costs C, an exceedance nobody was warned of costs L, and the probability with
+the lowest mean expense C × warnings + L × misses on the validation rows is chosen. Its
+score is the relative economic value (Richardson 2000, Q. J. R. Meteorol. Soc. 126):
+0 for the better of always and never acting, 1 for a perfect forecast. With calibrated
+probabilities the best level is near the ratio itself.
 """
 
 from __future__ import annotations
@@ -25,22 +34,65 @@ from .evaluation import contingency
 WARNING_PROBABILITIES = tuple(round(0.05 * k, 2) for k in range(1, 20))
 
 
-def best_probability(y_true: np.ndarray, p_exceed: np.ndarray, threshold: float
-                     ) -> float | None:
-    """The probability of :data:`WARNING_PROBABILITIES` whose warnings (``p_exceed`` at or
-    above it) have the highest CSI against ``y_true`` > ``threshold`` (µg/m³); of equal
-    ones the highest (fewer warnings). None when no row exceeds the threshold, as no
-    warning can then be right."""
-    observed = np.asarray(y_true, dtype=float) > threshold
-    if not observed.any():
-        return None
-    p_exceed = np.asarray(p_exceed, dtype=float)
-    best, best_csi = None, -1.0
-    for probability in WARNING_PROBABILITIES:
-        csi = contingency(observed, p_exceed >= probability)["csi"]
-        if np.isfinite(csi) and csi >= best_csi:
-            best, best_csi = probability, csi
+def expense(scores: dict, cost_loss: float) -> float:
+    """Mean expense a day of acting on the warnings, in units of the loss L an
+    exceedance without a warning costs: ``cost_loss`` (C/L) for every warning plus 1 for
+    every miss, over all days of ``scores`` (a :func:`~forecast.evaluation.contingency`)."""
+    days = (scores["hits"] + scores["misses"] + scores["false_alarms"]
+            + scores["correct_negatives"])
+    warnings = scores["hits"] + scores["false_alarms"]
+    return (cost_loss * warnings + scores["misses"]) / days if days else float("nan")
+
+
+def value(scores: dict, cost_loss: float) -> float:
+    """Relative economic value of the warnings of ``scores`` to a user whose cost/loss
+    ratio is ``cost_loss``: (E_climate − E) / (E_climate − E_perfect), where E is
+    :func:`expense`, E_climate the expense of always or never acting, whichever is lower
+    (min(C/L, base rate)), and E_perfect that of warning on exactly the exceedances
+    (base rate × C/L). 1: perfect; 0: no better than climatology; NaN when every day or
+    none exceeded (no forecast can then add value)."""
+    days = (scores["hits"] + scores["misses"] + scores["false_alarms"]
+            + scores["correct_negatives"])
+    if not days:
+        return float("nan")
+    base_rate = (scores["hits"] + scores["misses"]) / days
+    climate, perfect = min(cost_loss, base_rate), base_rate * cost_loss
+    if climate - perfect <= 0:
+        return float("nan")
+    return (climate - expense(scores, cost_loss)) / (climate - perfect)
+
+
+def choose(curve: dict, cost_loss: float = 0.0) -> float | None:
+    """The probability of ``curve`` ({probability: contingency}) to warn at: the highest
+    CSI (``cost_loss`` 0) or the lowest :func:`expense` at that cost/loss ratio; of equal
+    ones the highest probability (fewer warnings). None when no row exceeded the
+    threshold, as no warning can then be right."""
+    best, best_score = None, -np.inf
+    for probability in sorted(curve):
+        scores = curve[probability]
+        if scores["hits"] + scores["misses"] == 0:
+            return None
+        score = (-expense(scores, cost_loss) if cost_loss > 0 else scores["csi"])
+        if np.isfinite(score) and score >= best_score:
+            best, best_score = probability, score
     return best
+
+
+def contingency_curve(observed: np.ndarray, p_exceed: np.ndarray) -> dict:
+    """{probability: the contingency of warning when ``p_exceed`` reaches it} for every
+    probability of :data:`WARNING_PROBABILITIES` (``observed``: the days that
+    exceeded)."""
+    observed, p_exceed = np.asarray(observed, dtype=bool), np.asarray(p_exceed, dtype=float)
+    return {probability: contingency(observed, p_exceed >= probability)
+            for probability in WARNING_PROBABILITIES}
+
+
+def best_probability(y_true: np.ndarray, p_exceed: np.ndarray, threshold: float,
+                     cost_loss: float = 0.0) -> float | None:
+    """The probability of :data:`WARNING_PROBABILITIES` whose warnings (``p_exceed`` at or
+    above it) score best against ``y_true`` > ``threshold`` (µg/m³): :func:`choose`."""
+    return choose(contingency_curve(np.asarray(y_true, dtype=float) > threshold, p_exceed),
+                  cost_loss)
 
 
 def _rows(predictions: pd.DataFrame, folds: list[str], model: str, split: str
@@ -55,21 +107,24 @@ def _rows(predictions: pd.DataFrame, folds: list[str], model: str, split: str
                 & np.isfinite(rows["p_exceed"].to_numpy(dtype=float))]
 
 
-def warning_rule(predictions: pd.DataFrame, by_fold: list[dict], threshold: float
-                 ) -> dict | None:
+def warning_rule(predictions: pd.DataFrame, by_fold: list[dict], threshold: float,
+                 cost_loss: float = 0.0) -> dict | None:
     """The warning probability chosen fold by fold and its test scores.
 
     ``by_fold``: one {"fold", "model", "validation_folds"} per fold, oldest first (the
     rule's choices, :func:`~forecast.selection.rule_fold_by_fold`). For each fold the
-    probability is chosen on its model's validation rows of ``validation_folds`` and
-    scored on its test rows. Returns {"threshold", "score": "csi", "model" and
+    probability is chosen (:func:`choose`, by the CSI or at ``cost_loss``) on its model's
+    validation rows of ``validation_folds`` and scored on its test rows. Returns
+    {"threshold", "score": "csi" or "value", "cost_loss", "model" and
     "probability" (the latest fold's, for forecasts from now on), "by_fold": [{"fold",
     "model", "probability"}], "val" (the latest choice's contingency on the rows that
-    chose it), "val_curve" (the same at 10 %, 20 % … 90 % and the chosen probability), "test" (the warnings'
-    contingency pooled over the folds' test rows) and
-    "test_point_forecast" (that of a point forecast above the threshold on the same
-    rows)}; None when the predictions have no probabilities or a fold's validation rows
-    no exceedance.
+    chose it), "val_curve" (the same at every probability of
+    :data:`WARNING_PROBABILITIES`, from which ``forecast predict`` can choose at another
+    cost/loss ratio), "test" (the warnings' contingency pooled over the folds' test rows)
+    and "test_point_forecast" (that of a point forecast above the threshold on the same
+    rows)}; each contingency with its "value" at ``cost_loss`` when that is above 0.
+    None when the predictions have no probabilities or a fold's validation rows no
+    exceedance.
     """
     if "p_exceed" not in predictions or not by_fold:
         return None
@@ -78,8 +133,9 @@ def warning_rule(predictions: pd.DataFrame, by_fold: list[dict], threshold: floa
         if fold.get("model") is None:
             return None
         seen = _rows(predictions, fold["validation_folds"], fold["model"], "val")
-        probability = best_probability(seen["y_true"].to_numpy(), seen["p_exceed"].to_numpy(),
-                                       threshold)
+        curve = contingency_curve(seen["y_true"].to_numpy(dtype=float) > threshold,
+                                  seen["p_exceed"].to_numpy(dtype=float))
+        probability = choose(curve, cost_loss)
         if probability is None:
             return None
         chosen.append({"fold": fold["fold"], "model": fold["model"],
@@ -89,15 +145,16 @@ def warning_rule(predictions: pd.DataFrame, by_fold: list[dict], threshold: floa
         warned.append(test["p_exceed"].to_numpy(dtype=float) >= probability)
         point.append(test["y_pred"].to_numpy(dtype=float) > threshold)
     observed_all = np.concatenate(observed)
+
+    def scored(scores: dict) -> dict:
+        return {**scores, "value": value(scores, cost_loss)} if cost_loss > 0 else scores
+
     # the latest choice's trade-off between caught episodes and false alarms, on the
-    # validation rows that chose it, for an analyst whose costs differ from the CSI's
-    y_seen, p_seen = seen["y_true"].to_numpy(dtype=float), seen["p_exceed"].to_numpy(dtype=float)
+    # validation rows that chose it, for an analyst whose costs differ from the rule's
     latest = chosen[-1]["probability"]
-    curve = {probability: contingency(y_seen > threshold, p_seen >= probability)
-             for probability in sorted({*WARNING_PROBABILITIES[1::2], latest})}
-    return {"threshold": float(threshold), "score": "csi",
-            "model": chosen[-1]["model"], "probability": latest,
-            "by_fold": chosen, "val": curve[latest],
-            "val_curve": [{"probability": p, **scores} for p, scores in curve.items()],
-            "test": contingency(observed_all, np.concatenate(warned)),
-            "test_point_forecast": contingency(observed_all, np.concatenate(point))}
+    return {"threshold": float(threshold), "score": "value" if cost_loss > 0 else "csi",
+            "cost_loss": float(cost_loss), "model": chosen[-1]["model"],
+            "probability": latest, "by_fold": chosen, "val": scored(curve[latest]),
+            "val_curve": [{"probability": p, **scored(scores)} for p, scores in curve.items()],
+            "test": scored(contingency(observed_all, np.concatenate(warned))),
+            "test_point_forecast": scored(contingency(observed_all, np.concatenate(point)))}

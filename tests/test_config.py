@@ -253,6 +253,8 @@ def test_the_hourly_window_is_built_only_when_asked_for():
     ({"evaluation": {"n_boot": 0}}, "evaluation.n_boot must be at least 10"),
     ({"evaluation": {"exceedance_threshold": float("inf")}}, "must be a finite number"),
     ({"evaluation": {"exceedance_threshold": -5.0}}, "exceedance_threshold must be above 0"),
+    ({"evaluation": {"warning_cost_loss": 1.0}}, "warning_cost_loss must be 0 (warn at the best CSI)"),
+    ({"evaluation": {"warning_cost_loss": -0.2}}, "a cost/loss ratio above 0 and below 1"),
     ({"run": {"seed": -1}}, "run.seed must be from 0"),
     ({"run": {"name": "x/y"}}, "run.name must be one folder's name"),
     ({"run": {"name": ".."}}, "run.name must be one folder's name"),

@@ -236,7 +236,34 @@ def test_predict_leads_with_the_headline(run_dir, capsys):
     at = f"{warning['probability']:.0%}"
     assert f", WARN (P ≥ {at})" in first or f", no warning (P < {at})" in first, first
     assert cli.main(["predict", str(run_dir), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["warning_probability"] == warning["probability"]
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["warning_probability"] == warning["probability"]
+    assert payload["warning_cost_loss"] == 0
+
+
+@pytest.mark.parametrize("ratio", ["0.05", "0.5", "0"])
+def test_predict_warns_at_another_cost_loss_ratio(run_dir, capsys, ratio):
+    """The probability is chosen again from the run's stored validation counts: the
+    lowest expense at that ratio (0: the best CSI, the run's own choice)."""
+    from forecast.warning import choose
+
+    warning = RunResult.read(run_dir).pooled["warning"]
+    curve = {row["probability"]: row for row in warning["val_curve"]}
+    expected = choose(curve, float(ratio))
+    assert cli.main(["predict", str(run_dir), "--json", "--warning-cost-loss", ratio]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["warning_probability"] == expected
+    assert payload["warning_cost_loss"] == float(ratio)
+    if ratio == "0":
+        assert expected == warning["probability"]
+    assert any(f"P ≥ {expected:.0%})" in line or f"P < {expected:.0%})" in line
+               for line in payload["headline"])
+
+
+@pytest.mark.parametrize("ratio", ["1", "-0.1", "nan", "a fifth"])
+def test_predict_refuses_a_cost_loss_ratio_outside_0_to_1(run_dir, cli_error, ratio):
+    line = cli_error("predict", str(run_dir), "--warning-cost-loss", ratio)
+    assert "--warning-cost-loss" in line, line
 
 
 def test_predict_does_not_import_matplotlib(run_dir):

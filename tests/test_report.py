@@ -107,7 +107,7 @@ def _with_distributions(predictions: pd.DataFrame) -> pd.DataFrame:
 def make_run(root: Path, *, winner: str = "mlp", synthetic: bool = True,
              networks: bool = True, seeds: int = 3, mode: str = "observed",
              n_stations: int = 1, failed: bool = True, folds: int = 2, seed: int = 0,
-             test_shift: float = 0.0) -> Path:
+             test_shift: float = 0.0, cost_loss: float = 0.0) -> Path:
     """Write a small but complete run directory; the best model is ``winner``.
 
     ``winner="mlp"`` makes the mlp seeds clearly better than every baseline,
@@ -163,7 +163,7 @@ def make_run(root: Path, *, winner: str = "mlp", synthetic: bool = True,
     by_fold = recommendation.get("by_fold") or selection.rule_fold_by_fold(
         scored, selection.candidates_of(entries, requested), [FOLDS[-1][0]],
         recommendation["model"], n_boot=100)
-    pooled["warning"] = warning_rule(scored, by_fold, 75.0)
+    pooled["warning"] = warning_rule(scored, by_fold, 75.0, cost_loss=cost_loss)
     fold_records = [rolling.Fold(name, train_end, val_end, test_end,
                                  f"{int(val_end[:4]) + 1}-01-01").to_dict()
                     for name, train_end, val_end, test_end in FOLDS[-folds:]]
@@ -443,7 +443,7 @@ def test_at_a_glance_gives_the_verdicts_figures_from_the_run(mlp_run, ridge_run)
     md = (mlp_run / "report.md").read_text()
     first = run.pooled("mlp_ensemble")["reliability"][0]
     assert "| Stated probability | Days | Mean stated | Came true |" in md
-    assert f"| 0.0–0.1 | {first['n']} | {first['mean_probability'] * 100:.0f} % |" in md
+    assert f"| 0 % to < 10 % | {first['n']} | {first['mean_probability'] * 100:.0f} % |" in md
     assert rows["Did the networks earn their place?"].startswith("yes: ")
     assert "| Model to use | **mlp_ensemble**" in (mlp_run / "report.md").read_text()
 
@@ -569,6 +569,23 @@ def test_when_to_warn_gives_the_validation_chosen_probability_and_its_test_score
     # a run from before it has no such row
     del run.result.pooled["warning"]
     assert "When to warn" not in dict(at_a_glance(run, "mlp_ensemble"))
+
+
+def test_a_run_that_warns_at_a_cost_loss_ratio_says_so_and_scores_its_value(tmp_path):
+    run_dir = make_run(tmp_path / "run", winner="mlp", cost_loss=0.1)
+    md = write_report(run_dir)[1].read_text()
+    run = Run.read(run_dir)
+    warning = run.result.pooled["warning"]
+    assert warning["score"] == "value" and warning["cost_loss"] == 0.1
+    row = dict(at_a_glance(run, "mlp_ensemble"))["When to warn"]
+    assert "the lowest expense at a cost/loss ratio of 0.1" in row, row
+    assert f"CSI {warning['test']['csi']:.2f}, value {warning['test']['value']:.2f}" in row
+    assert f", value {warning['test_point_forecast']['value']:.2f}." in row
+    assert "| Warn when P(exceed) ≥ | Warnings | Hits | Misses | False alarms | POD | FAR | " \
+           "CSI | Value at 0.1 |" in md
+    chosen = next(r for r in warning["val_curve"] if r["probability"] == warning["probability"])
+    assert (f"| {chosen['csi']:.2f} | {chosen['value']:.2f} |" in md)
+    assert "the lowest expense at a cost/loss ratio of 0.1, the best value" in md
 
 
 def test_the_exceedance_table_and_the_development_overlap_are_explained(tmp_path):

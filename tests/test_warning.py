@@ -6,7 +6,15 @@ import pandas as pd
 import pytest
 
 from forecast.evaluation import contingency, exceedance_scores
-from forecast.warning import WARNING_PROBABILITIES, best_probability, warning_rule
+from forecast.warning import (
+    WARNING_PROBABILITIES,
+    best_probability,
+    choose,
+    contingency_curve,
+    expense,
+    value,
+    warning_rule,
+)
 
 
 def test_contingency_counts_and_ratios():
@@ -96,3 +104,54 @@ def test_no_warning_rule_without_probabilities_or_episodes():
     by_fold = [{"fold": "2020", "model": "hgb", "validation_folds": ["2020"]}]
     assert warning_rule(predictions.drop(columns="p_exceed"), by_fold, 75.0) is None
     assert warning_rule(predictions, by_fold, 10_000.0) is None
+
+
+def test_expense_and_value_of_warnings_at_a_cost_loss_ratio():
+    # 10 days, 2 exceedances: one warned (hit), one not (miss), 1 false alarm
+    scores = contingency(np.array([True, True] + [False] * 8),
+                         np.array([True, False, True] + [False] * 7))
+    # cost/loss 0.25: 2 warnings × 0.25 + 1 miss, a day
+    assert expense(scores, 0.25) == pytest.approx((2 * 0.25 + 1) / 10)
+    # climatology: min(0.25, base rate 0.2) = 0.2 (never act); perfect: 0.2 × 0.25
+    assert value(scores, 0.25) == pytest.approx((0.2 - 0.15) / (0.2 - 0.05))
+    perfect = contingency(np.array([True, False]), np.array([True, False]))
+    assert value(perfect, 0.3) == pytest.approx(1.0)
+    always = contingency(np.array([True, False, False, False]), np.ones(4, bool))
+    assert value(always, 0.1) == pytest.approx(0.0)        # always acting is climatology's
+    assert value(always, 0.5) < 0                           # and costly when acting is dear
+    assert np.isnan(value(contingency(np.zeros(3, bool), np.zeros(3, bool)), 0.2))
+
+
+def test_a_cheap_action_warns_at_a_lower_probability_than_a_dear_one():
+    rng = np.random.default_rng(3)
+    # calibrated probabilities: each day exceeds with its stated probability
+    p_exceed = rng.uniform(0, 1, 20_000)
+    y_true = np.where(rng.uniform(0, 1, 20_000) < p_exceed, 100.0, 10.0)
+    cheap, dear = (best_probability(y_true, p_exceed, 75.0, cost_loss=r) for r in (0.1, 0.6))
+    # with calibrated probabilities the best level is the ratio itself
+    assert cheap == pytest.approx(0.1, abs=0.05) and dear == pytest.approx(0.6, abs=0.05)
+    curve = contingency_curve(y_true > 75, p_exceed)
+    assert set(curve) == set(WARNING_PROBABILITIES)
+    assert choose(curve, 0.1) == cheap
+    assert min(expense(s, 0.1) for s in curve.values()) == expense(curve[cheap], 0.1)
+    assert choose(curve) == best_probability(y_true, p_exceed, 75.0)   # 0: the CSI
+
+
+def test_the_warning_rule_at_a_cost_loss_ratio_scores_its_value():
+    predictions = _predictions(np.random.default_rng(4))
+    by_fold = [{"fold": "2019", "model": "ridge", "validation_folds": ["2019"]},
+               {"fold": "2020", "model": "hgb", "validation_folds": ["2019", "2020"]}]
+    csi = warning_rule(predictions, by_fold, 75.0)
+    cheap = warning_rule(predictions, by_fold, 75.0, cost_loss=0.05)
+    assert csi["score"] == "csi" and csi["cost_loss"] == 0 and "value" not in csi["test"]
+    assert cheap["score"] == "value" and cheap["cost_loss"] == 0.05
+    assert cheap["probability"] < csi["probability"]
+    assert cheap["test"]["hits"] + cheap["test"]["false_alarms"] > (
+        csi["test"]["hits"] + csi["test"]["false_alarms"])
+    assert cheap["test"]["value"] == pytest.approx(value(cheap["test"], 0.05))
+    assert cheap["test_point_forecast"]["value"] == pytest.approx(
+        value(cheap["test_point_forecast"], 0.05))
+    # every probability's counts are stored, from which another ratio can be chosen
+    curve = {row["probability"]: row for row in cheap["val_curve"]}
+    assert set(curve) == set(WARNING_PROBABILITIES)
+    assert choose(curve, 0.05) == cheap["probability"] and choose(curve) == csi["probability"]

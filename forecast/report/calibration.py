@@ -239,7 +239,7 @@ def _recommended_detail(doc: Doc, run: Run, model: str) -> None:
     table = pooled.get("reliability") or []
     if table:
         doc.table(["Stated probability", days(run).capitalize(), "Mean stated", "Came true"],
-                  [[row["bin"].replace("-", "–"), count(row["n"]),
+                  [[_probability_bin(row["bin"]), count(row["n"]),
                     pct(row["mean_probability"]), pct(row["observed_frequency"])]
                    for row in table if row.get("n")],
                   align="lrrr",
@@ -251,23 +251,43 @@ def _recommended_detail(doc: Doc, run: Run, model: str) -> None:
     _warning_table(doc, run, model)
 
 
+def _probability_bin(label: str) -> str:
+    """A reliability bin's label as the interval it is: "0.1-0.2" → "10 % to < 20 %", the
+    last bin "0.9-1.0" → "90 % to 100 %" (:func:`forecast.uncertainty` bins P into tenths,
+    each closed below and open above but the last)."""
+    low, high = (float(edge) for edge in label.split("-"))
+    return f"{pct(low)} to {'' if high >= 1 else '< '}{pct(high)}"
+
+
+#: The warning probabilities the trade-off table shows, beside the chosen one.
+SHOWN_PROBABILITIES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
 def _warning_table(doc: Doc, run: Run, model: str) -> None:
     """What warning at each probability of exceeding the threshold would have done on the
     validation days that chose the warning probability (:mod:`forecast.warning`)."""
     warning = run.result.pooled.get("warning")
     if not warning or warning.get("model") != model or not warning.get("val_curve"):
         return
-    threshold = warning["threshold"]
-    rows = [[pct(row["probability"]) + (" (chosen)" if row["probability"]
-                                        == warning["probability"] else ""),
+    threshold, chosen = warning["threshold"], warning["probability"]
+    cost_loss = warning.get("cost_loss") or 0.0
+    shown = [row for row in warning["val_curve"]
+             if row["probability"] in SHOWN_PROBABILITIES or row["probability"] == chosen]
+    rows = [[pct(row["probability"]) + (" (chosen)" if row["probability"] == chosen else ""),
              count(row["hits"] + row["false_alarms"]), count(row["hits"]),
              count(row["misses"]), count(row["false_alarms"]), pct(row["pod"]),
-             pct(row["far"]), fixed(row["csi"], 2)] for row in warning["val_curve"]]
+             pct(row["far"]), fixed(row["csi"], 2)]
+            + ([fixed(row.get("value"), 2)] if cost_loss > 0 else []) for row in shown]
+    basis = ("the best CSI" if cost_loss <= 0 else
+             f"the lowest expense at a cost/loss ratio of {cost_loss:g}, the best value")
     doc.table(["Warn when P(exceed) ≥", "Warnings", "Hits", "Misses", "False alarms", "POD",
-               "FAR", "CSI"], rows, align="lrrrrrrr",
+               "FAR", "CSI"] + ([f"Value at {cost_loss:g}"] if cost_loss > 0 else []), rows,
+              align="lrrrrrrr" + ("r" if cost_loss > 0 else ""),
               caption=f"Warning when {model}'s probability of exceeding {threshold:g} {UNIT} "
                       f"reaches each level, on the validation {days(run)} that chose "
-                      f"{pct(warning['probability'])} (the best CSI among 5 %, 10 % … 95 %): "
+                      f"{pct(chosen)} ({basis} among 5 %, 10 % … 95 %): "
                       "a lower level catches more episodes (POD) for more false alarms (FAR); "
-                      "choose by what a missed episode costs against a false alarm. Its test "
+                      "choose by what a missed episode costs against a false alarm "
+                      "(evaluation.warning_cost_loss, or forecast predict "
+                      "--warning-cost-loss, chooses by a cost/loss ratio). Its test "
                       "scores are in the Verdict's 'When to warn'.")

@@ -156,17 +156,28 @@ def when_to_warn(run: Run, chosen: str) -> str | None:
     warnings = test["hits"] + test["false_alarms"]
     fold_by_fold = (" (chosen fold by fold as the model is)" if len(warning["by_fold"]) > 1
                     else "")
-    text = (f"when P(> {threshold:g} {UNIT}) reaches {pct(warning['probability'])}, the "
-            f"probability with the best critical success index (CSI) on the validation "
-            f"years{fold_by_fold}: on the {where} it warned of "
+    cost_loss = warning.get("cost_loss") or 0.0
+    basis = ("the probability with the best critical success index (CSI)" if cost_loss <= 0
+             else f"the probability with the lowest expense at a cost/loss ratio of "
+                  f"{cost_loss:g} (evaluation.warning_cost_loss)")
+    text = (f"when P(> {threshold:g} {UNIT}) reaches {pct(warning['probability'])}, "
+            f"{basis} on the validation years{fold_by_fold}: on the {where} it warned of "
             f"{count(test['hits'])} of the {count(test['hits'] + test['misses'])} "
             f"{days(run)} above {threshold:g} (POD {pct(test['pod'])}), "
             f"{pct(test['far'])} of its {count(warnings)} warnings were false (FAR), CSI "
-            f"{fixed(test['csi'], 2)}; a point forecast above {threshold:g} scored POD "
-            f"{pct(point['pod'])}, FAR {pct(point['far'])}, CSI {fixed(point['csi'], 2)}. "
+            f"{fixed(test['csi'], 2)}" + _value(test, cost_loss)
+            + f"; a point forecast above {threshold:g} scored POD "
+            f"{pct(point['pod'])}, FAR {pct(point['far'])}, CSI {fixed(point['csi'], 2)}"
+            + _value(point, cost_loss) + ". "
             "A lower probability catches more episodes for more false alarms "
             "(Uncertainty and calibration)")
     return text
+
+
+def _value(scores: dict, cost_loss: float) -> str:
+    """", value 0.41" (the relative economic value at ``cost_loss``: 1 perfect, 0 no
+    better than always or never acting), "" for a run that warns at the best CSI."""
+    return f", value {fixed(scores.get('value'), 2)}" if cost_loss > 0 else ""
 
 
 def _worst_season(run: Run, name: str, latest: str | None) -> str:
