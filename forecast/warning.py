@@ -32,6 +32,8 @@ from .evaluation import contingency
 
 #: The warning probabilities compared (5 % … 95 %).
 WARNING_PROBABILITIES = tuple(round(0.05 * k, 2) for k in range(1, 20))
+#: The cost/loss ratios at which the report scores the warnings' value (a value curve).
+COST_LOSS_RATIOS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
 
 
 def expense(scores: dict, cost_loss: float) -> float:
@@ -122,39 +124,58 @@ def warning_rule(predictions: pd.DataFrame, by_fold: list[dict], threshold: floa
     :data:`WARNING_PROBABILITIES`, from which ``forecast predict`` can choose at another
     cost/loss ratio), "test" (the warnings' contingency pooled over the folds' test rows)
     and "test_point_forecast" (that of a point forecast above the threshold on the same
-    rows)}; each contingency with its "value" at ``cost_loss`` when that is above 0.
+    rows), "by_cost_loss" (for each ratio of :data:`COST_LOSS_RATIOS`, the latest
+    fold's probability chosen at it and, on the test rows, the POD, FAR and value of
+    warnings chosen fold by fold at it beside the point forecast's value)}; each
+    contingency with its "value" at ``cost_loss`` when that is above 0.
     None when the predictions have no probabilities or a fold's validation rows no
     exceedance.
     """
     if "p_exceed" not in predictions or not by_fold:
         return None
-    chosen, observed, warned, point = [], [], [], []
+    folds = []     # (fold, its validation curve, its test rows: exceeded, P, point forecast)
     for fold in by_fold:
         if fold.get("model") is None:
             return None
         seen = _rows(predictions, fold["validation_folds"], fold["model"], "val")
         curve = contingency_curve(seen["y_true"].to_numpy(dtype=float) > threshold,
                                   seen["p_exceed"].to_numpy(dtype=float))
-        probability = choose(curve, cost_loss)
-        if probability is None:
+        if choose(curve) is None:
             return None
-        chosen.append({"fold": fold["fold"], "model": fold["model"],
-                       "probability": probability})
         test = _rows(predictions, [fold["fold"]], fold["model"], "test")
-        observed.append(test["y_true"].to_numpy(dtype=float) > threshold)
-        warned.append(test["p_exceed"].to_numpy(dtype=float) >= probability)
-        point.append(test["y_pred"].to_numpy(dtype=float) > threshold)
-    observed_all = np.concatenate(observed)
+        folds.append((fold, curve, test["y_true"].to_numpy(dtype=float) > threshold,
+                      test["p_exceed"].to_numpy(dtype=float),
+                      test["y_pred"].to_numpy(dtype=float) > threshold))
+    observed = np.concatenate([f[2] for f in folds])
+    point = contingency(observed, np.concatenate([f[4] for f in folds]))
+
+    def warnings_at(ratio: float) -> tuple[list[float], dict]:
+        """Each fold's probability chosen at ``ratio`` and the test contingency."""
+        chosen = [choose(curve, ratio) for _, curve, *_ in folds]
+        warned = np.concatenate([p_test >= probability for (*_, p_test, _), probability
+                                 in zip(folds, chosen, strict=True)])
+        return chosen, contingency(observed, warned)
 
     def scored(scores: dict) -> dict:
         return {**scores, "value": value(scores, cost_loss)} if cost_loss > 0 else scores
 
+    chosen, test = warnings_at(cost_loss)
+    by_cost_loss = []
+    for ratio in COST_LOSS_RATIOS:
+        probabilities, scores = warnings_at(ratio)
+        by_cost_loss.append({"cost_loss": ratio, "probability": probabilities[-1],
+                             "pod": scores["pod"], "far": scores["far"],
+                             "value": value(scores, ratio),
+                             "point_forecast_value": value(point, ratio)})
     # the latest choice's trade-off between caught episodes and false alarms, on the
     # validation rows that chose it, for an analyst whose costs differ from the rule's
-    latest = chosen[-1]["probability"]
+    curve, latest = folds[-1][1], chosen[-1]
     return {"threshold": float(threshold), "score": "value" if cost_loss > 0 else "csi",
-            "cost_loss": float(cost_loss), "model": chosen[-1]["model"],
-            "probability": latest, "by_fold": chosen, "val": scored(curve[latest]),
+            "cost_loss": float(cost_loss), "model": by_fold[-1]["model"],
+            "probability": latest,
+            "by_fold": [{"fold": fold["fold"], "model": fold["model"], "probability": p}
+                        for (fold, *_), p in zip(folds, chosen, strict=True)],
+            "val": scored(curve[latest]),
             "val_curve": [{"probability": p, **scored(scores)} for p, scores in curve.items()],
-            "test": scored(contingency(observed_all, np.concatenate(warned))),
-            "test_point_forecast": scored(contingency(observed_all, np.concatenate(point)))}
+            "test": scored(test), "test_point_forecast": scored(point),
+            "by_cost_loss": by_cost_loss}

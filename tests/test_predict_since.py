@@ -92,6 +92,16 @@ def test_every_day_since_is_forecast_and_the_new_days_scored(later):
     hits = int(((mine["observed"] > 75) & (mine["p_exceed"] >= at)).sum())
     assert (f"{recommended}'s warnings at the run's P(> 75) ≥ {at:.0%}: {hits} of the "
             f"{events} days above 75 warned") in text, text
+    # at a cost/loss ratio, their economic value on the new days too
+    from forecast.evaluation import contingency
+    from forecast.warning import value
+
+    table.attrs["warning_cost_loss"] = 0.2
+    worth = value(contingency(mine["observed"].to_numpy() > 75, mine["p_exceed"].to_numpy() >= at),
+                  0.2)
+    assert (f"≥ {at:.0%} (cost/loss 0.2): {hits} of the" in new_day_scores(table)[1]
+            and f"value {worth:.2f} at cost/loss 0.2" in new_day_scores(table)[1])
+    table.attrs["warning_cost_loss"] = 0.0
     # forecast mode's past target days are given their observed weather: said so
     table.attrs["mode"] = "forecast"
     assert "the data's observed weather, a perfect weather forecast" in new_day_scores(table)[1]

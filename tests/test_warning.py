@@ -7,6 +7,7 @@ import pytest
 
 from forecast.evaluation import contingency, exceedance_scores
 from forecast.warning import (
+    COST_LOSS_RATIOS,
     WARNING_PROBABILITIES,
     best_probability,
     choose,
@@ -155,3 +156,20 @@ def test_the_warning_rule_at_a_cost_loss_ratio_scores_its_value():
     curve = {row["probability"]: row for row in cheap["val_curve"]}
     assert set(curve) == set(WARNING_PROBABILITIES)
     assert choose(curve, 0.05) == cheap["probability"] and choose(curve) == csi["probability"]
+
+
+def test_the_value_curve_scores_each_ratio_as_the_rule_at_that_ratio_would():
+    predictions = _predictions(np.random.default_rng(5))
+    by_fold = [{"fold": "2019", "model": "ridge", "validation_folds": ["2019"]},
+               {"fold": "2020", "model": "hgb", "validation_folds": ["2019", "2020"]}]
+    curve = warning_rule(predictions, by_fold, 75.0)["by_cost_loss"]
+    assert [row["cost_loss"] for row in curve] == list(COST_LOSS_RATIOS)
+    for row in curve:
+        alone = warning_rule(predictions, by_fold, 75.0, cost_loss=row["cost_loss"])
+        assert row["probability"] == alone["probability"]
+        assert row["value"] == pytest.approx(alone["test"]["value"])
+        assert row["point_forecast_value"] == pytest.approx(
+            alone["test_point_forecast"]["value"])
+        assert (row["pod"], row["far"]) == (alone["test"]["pod"], alone["test"]["far"])
+    # a cheap action warns at a lower level than a dear one
+    assert curve[0]["probability"] < curve[-1]["probability"]

@@ -291,3 +291,39 @@ def _warning_table(doc: Doc, run: Run, model: str) -> None:
                       "(evaluation.warning_cost_loss, or forecast predict "
                       "--warning-cost-loss, chooses by a cost/loss ratio). Its test "
                       "scores are in the Verdict's 'When to warn'.")
+    _value_table(doc, run, model, warning)
+
+
+def _value_table(doc: Doc, run: Run, model: str, warning: dict) -> None:
+    """The value of the warnings on the test periods for users of several cost/loss ratios,
+    each ratio's warning probability chosen fold by fold on the validation years, beside
+    the value of warning when the point forecast is above the threshold."""
+    curve = warning.get("by_cost_loss")
+    if not curve:
+        return
+    where = "test periods" if run.n_folds > 1 else "test period"
+    rows = [[fixed(row["cost_loss"], 2), pct(row["probability"]), pct(row["pod"]),
+             pct(row["far"]), fixed(row["value"], 2), fixed(row["point_forecast_value"], 2)]
+            for row in curve]
+    doc.table(["Cost/loss ratio C/L", "Warn when P ≥", "POD", "FAR", "Value of P",
+               "Value of the point forecast"], rows, align="rrrrrr",
+              caption=f"Who gains from the probability: the relative economic value of "
+                      f"{model}'s warnings on the {where} to a user for whom acting on a "
+                      "warning costs C and an exceedance without one L, each ratio's level "
+                      "chosen fold by fold on the validation years (the lowest expense; "
+                      "'Warn when' is the latest fold's), beside warning when the point "
+                      f"forecast is above {warning['threshold']:g} {UNIT}. Value 1: a "
+                      "perfect forecast; 0: no better than always or never acting, "
+                      "whichever is cheaper; below 0: worse. Not tested for significance.")
+    gains = [row for row in curve if row["value"] is not None
+             and row["point_forecast_value"] is not None
+             and row["value"] - row["point_forecast_value"] >= 0.05]
+    if gains:
+        doc.para(f"On the {where} the probability was worth at least 0.05 more than the "
+                 "point forecast at cost/loss ratios "
+                 + ", ".join(fixed(row["cost_loss"], 2) for row in gains)
+                 + ": for those users a warning level chosen for their costs pays more "
+                 "than the point forecast's single threshold.")
+    else:
+        doc.para(f"On the {where} the probability was worth no more than the point forecast "
+                 "(by 0.05 of value or more) at any of these cost/loss ratios.")
