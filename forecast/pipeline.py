@@ -622,7 +622,8 @@ def pool_folds(folds: list[FoldResult], predictions: pd.DataFrame, config: dict,
             **options)
         pooled["warning"] = warning_module.warning_rule(
             predictions, by_fold, config["evaluation"]["exceedance_threshold"],
-            cost_loss=config["evaluation"]["warning_cost_loss"])
+            cost_loss=config["evaluation"]["warning_cost_loss"], n_boot=options["n_boot"],
+            seed=options["seed"])
     return {"folds": [{**f.fold.to_dict(), "dropped_features": f.dropped_features,
                        "failed": f.fitted.failed} for f in folds],
             "entries": list(entries), **pooled, "recommendation": recommendation}

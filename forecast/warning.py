@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .evaluation import contingency
+from .significance import Units, percentile_interval
 
 #: The warning probabilities compared (5 % … 95 %).
 WARNING_PROBABILITIES = tuple(round(0.05 * k, 2) for k in range(1, 20))
@@ -97,6 +98,32 @@ def best_probability(y_true: np.ndarray, p_exceed: np.ndarray, threshold: float,
                   cost_loss)
 
 
+def value_difference_ci(observed: np.ndarray, warned: np.ndarray, point: np.ndarray,
+                        units: Units, cost_loss: float, *, n_boot: int = 1000,
+                        seed: int | None = 0) -> tuple[float, float]:
+    """95 % interval of value(``warned``) − value(``point``) at ``cost_loss`` (two
+    warnings of the same days, booleans per row): a paired block bootstrap over the
+    days (``units``: each row's fold and date, :class:`~forecast.significance.Units`),
+    as the RMSE differences' intervals are. Resamples without an exceedance, or with
+    exceedances only, have no value and are left out; (nan, nan) when all are."""
+    plan = units.plan(n_boot, seed)
+    observed = np.asarray(observed, dtype=float)
+    base_rate = plan.mean(observed)
+    climate, perfect = np.minimum(cost_loss, base_rate), base_rate * cost_loss
+
+    def values(warnings: np.ndarray) -> np.ndarray:
+        warnings = np.asarray(warnings, dtype=float)
+        spent = plan.mean(cost_loss * warnings + observed * (1.0 - warnings))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (climate - spent) / (climate - perfect)
+
+    differences = values(warned) - values(point)
+    differences = differences[np.isfinite(differences) & (climate - perfect > 0)]
+    if not len(differences):
+        return float("nan"), float("nan")
+    return percentile_interval(differences, 0.95)
+
+
 def _rows(predictions: pd.DataFrame, folds: list[str], model: str, split: str
           ) -> pd.DataFrame:
     """``model``'s rows of ``split`` in ``folds`` with an observed target and a
@@ -104,13 +131,14 @@ def _rows(predictions: pd.DataFrame, folds: list[str], model: str, split: str
     mask = (predictions["fold"].isin(folds).to_numpy()
             & (predictions["model"] == model).to_numpy()
             & (predictions["split"] == split).to_numpy())
-    rows = predictions.loc[mask, ["y_true", "y_pred", "p_exceed"]]
+    rows = predictions.loc[mask, ["date", "y_true", "y_pred", "p_exceed"]]
     return rows[np.isfinite(rows["y_true"].to_numpy(dtype=float))
                 & np.isfinite(rows["p_exceed"].to_numpy(dtype=float))]
 
 
 def warning_rule(predictions: pd.DataFrame, by_fold: list[dict], threshold: float,
-                 cost_loss: float = 0.0) -> dict | None:
+                 cost_loss: float = 0.0, *, n_boot: int = 1000, seed: int | None = 0
+                 ) -> dict | None:
     """The warning probability chosen fold by fold and its test scores.
 
     ``by_fold``: one {"fold", "model", "validation_folds"} per fold, oldest first (the
@@ -126,7 +154,9 @@ def warning_rule(predictions: pd.DataFrame, by_fold: list[dict], threshold: floa
     and "test_point_forecast" (that of a point forecast above the threshold on the same
     rows), "by_cost_loss" (for each ratio of :data:`COST_LOSS_RATIOS`, the latest
     fold's probability chosen at it and, on the test rows, the POD, FAR and value of
-    warnings chosen fold by fold at it beside the point forecast's value)}; each
+    warnings chosen fold by fold at it beside the point forecast's value, and the
+    difference's 95 % interval, :func:`value_difference_ci` with ``n_boot`` and
+    ``seed``)}; each
     contingency with its "value" at ``cost_loss`` when that is above 0.
     None when the predictions have no probabilities or a fold's validation rows no
     exceedance.
@@ -134,6 +164,7 @@ def warning_rule(predictions: pd.DataFrame, by_fold: list[dict], threshold: floa
     if "p_exceed" not in predictions or not by_fold:
         return None
     folds = []     # (fold, its validation curve, its test rows: exceeded, P, point forecast)
+    dates, fold_names = [], []
     for fold in by_fold:
         if fold.get("model") is None:
             return None
@@ -146,27 +177,34 @@ def warning_rule(predictions: pd.DataFrame, by_fold: list[dict], threshold: floa
         folds.append((fold, curve, test["y_true"].to_numpy(dtype=float) > threshold,
                       test["p_exceed"].to_numpy(dtype=float),
                       test["y_pred"].to_numpy(dtype=float) > threshold))
+        dates.append(test["date"].to_numpy())
+        fold_names.append(np.full(len(test), str(fold["fold"])))
     observed = np.concatenate([f[2] for f in folds])
-    point = contingency(observed, np.concatenate([f[4] for f in folds]))
+    point_warned = np.concatenate([f[4] for f in folds])
+    point = contingency(observed, point_warned)
+    units = Units.of(np.concatenate(dates), np.concatenate(fold_names))
 
-    def warnings_at(ratio: float) -> tuple[list[float], dict]:
-        """Each fold's probability chosen at ``ratio`` and the test contingency."""
+    def warned_at(ratio: float) -> tuple[list[float], np.ndarray]:
+        """Each fold's probability chosen at ``ratio`` and the test rows it warns on."""
         chosen = [choose(curve, ratio) for _, curve, *_ in folds]
-        warned = np.concatenate([p_test >= probability for (*_, p_test, _), probability
-                                 in zip(folds, chosen, strict=True)])
-        return chosen, contingency(observed, warned)
+        return chosen, np.concatenate([p_test >= probability for (*_, p_test, _), probability
+                                       in zip(folds, chosen, strict=True)])
 
     def scored(scores: dict) -> dict:
         return {**scores, "value": value(scores, cost_loss)} if cost_loss > 0 else scores
 
-    chosen, test = warnings_at(cost_loss)
+    chosen, warned = warned_at(cost_loss)
+    test = contingency(observed, warned)
     by_cost_loss = []
     for ratio in COST_LOSS_RATIOS:
-        probabilities, scores = warnings_at(ratio)
-        by_cost_loss.append({"cost_loss": ratio, "probability": probabilities[-1],
-                             "pod": scores["pod"], "far": scores["far"],
-                             "value": value(scores, ratio),
-                             "point_forecast_value": value(point, ratio)})
+        probabilities, warned = warned_at(ratio)
+        scores = contingency(observed, warned)
+        by_cost_loss.append({
+            "cost_loss": ratio, "probability": probabilities[-1], "pod": scores["pod"],
+            "far": scores["far"], "value": value(scores, ratio),
+            "point_forecast_value": value(point, ratio),
+            "difference_ci": list(value_difference_ci(observed, warned, point_warned, units,
+                                                      ratio, n_boot=n_boot, seed=seed))})
     # the latest choice's trade-off between caught episodes and false alarms, on the
     # validation rows that chose it, for an analyst whose costs differ from the rule's
     curve, latest = folds[-1][1], chosen[-1]

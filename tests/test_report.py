@@ -568,13 +568,19 @@ def test_when_to_warn_gives_the_validation_chosen_probability_and_its_test_score
     assert f"| {warning['probability']:.0%} (chosen) |".replace("%", " %") in md
     # the value of the warnings to users of other costs, beside the point forecast's
     assert ("| Cost/loss ratio C/L | Warn when P ≥ | POD | FAR | Value of P | Value of the "
-            "point forecast |") in md
+            "point forecast | Difference, 95 % CI |") in md
     for row in warning["by_cost_loss"]:
+        low, high = row["difference_ci"]
         assert (f"| {row['cost_loss']:.2f} | {row['probability']:.0%}".replace("%", " %")
                 + f" | {row['pod']:.0%} | {row['far']:.0%}".replace("%", " %")
-                + f" | {row['value']:.2f} | {row['point_forecast_value']:.2f} |") in md
-    assert ("the probability was worth at least 0.05 more" in md
-            or "the probability was worth no more than the point forecast" in md)
+                + f" | {row['value']:.2f} | {row['point_forecast_value']:.2f} | "
+                f"{low:+.2f} to {high:+.2f} |") in md
+    better = [f"{r['cost_loss']:.2f}" for r in warning["by_cost_loss"] if r["difference_ci"][0] > 0]
+    if better:
+        assert f"beyond noise (the difference's 95 % interval above 0), at cost/loss ratios " \
+               f"{', '.join(better)}:" in md
+    else:
+        assert "was not worth more than the point forecast beyond noise" in md
     # a run from before it has no such row
     del run.result.pooled["warning"]
     assert "When to warn" not in dict(at_a_glance(run, "mlp_ensemble"))

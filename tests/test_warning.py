@@ -53,7 +53,9 @@ def _predictions(rng, folds=("2019", "2020")) -> pd.DataFrame:
                 y_true = rng.gamma(2.0, 40.0, 300)
                 p_exceed = np.clip((y_true - 40) / 80 + rng.normal(0, 0.2, 300), 0, 1)
                 frames.append(pd.DataFrame({
-                    "fold": fold, "split": split, "model": model, "y_true": y_true,
+                    "fold": fold, "split": split, "model": model,
+                    "date": pd.date_range(f"{int(fold) - (split == 'val')}-01-01", periods=300),
+                    "y_true": y_true,
                     "y_pred": y_true + rng.normal(0, 20, 300), "p_exceed": p_exceed}))
     return pd.concat(frames, ignore_index=True)
 
@@ -173,3 +175,24 @@ def test_the_value_curve_scores_each_ratio_as_the_rule_at_that_ratio_would():
         assert (row["pod"], row["far"]) == (alone["test"]["pod"], alone["test"]["far"])
     # a cheap action warns at a lower level than a dear one
     assert curve[0]["probability"] < curve[-1]["probability"]
+
+
+def test_the_value_difference_interval_is_paired_and_can_tell_warnings_apart():
+    from forecast.significance import Units
+    from forecast.warning import value_difference_ci
+
+    rng = np.random.default_rng(6)
+    days = pd.date_range("2020-01-01", periods=400)
+    observed = rng.uniform(0, 1, 400) < 0.3
+    units = Units.of(days, np.zeros(400))
+    noisy = np.where(rng.uniform(0, 1, 400) < 0.3, ~observed, observed)
+    # the same warnings: exactly no difference on every resample
+    assert value_difference_ci(observed, noisy, noisy, units, 0.2) == (0.0, 0.0)
+    # perfect warnings against ones wrong on 30 % of the days: clearly better
+    low, high = value_difference_ci(observed, observed, noisy, units, 0.2)
+    assert 0 < low < high
+    assert value_difference_ci(observed, observed, noisy, units, 0.2, seed=1) != (low, high)
+    assert value_difference_ci(observed, observed, noisy, units, 0.2) == (low, high)
+    # no exceedance: no value, no interval
+    none = np.zeros(400, bool)
+    assert all(np.isnan(value_difference_ci(none, none, noisy, units, 0.2)))

@@ -303,10 +303,10 @@ def _value_table(doc: Doc, run: Run, model: str, warning: dict) -> None:
         return
     where = "test periods" if run.n_folds > 1 else "test period"
     rows = [[fixed(row["cost_loss"], 2), pct(row["probability"]), pct(row["pod"]),
-             pct(row["far"]), fixed(row["value"], 2), fixed(row["point_forecast_value"], 2)]
-            for row in curve]
+             pct(row["far"]), fixed(row["value"], 2), fixed(row["point_forecast_value"], 2),
+             ci(row.get("difference_ci"), 2, with_sign=True)] for row in curve]
     doc.table(["Cost/loss ratio C/L", "Warn when P ≥", "POD", "FAR", "Value of P",
-               "Value of the point forecast"], rows, align="rrrrrr",
+               "Value of the point forecast", "Difference, 95 % CI"], rows, align="rrrrrrr",
               caption=f"Who gains from the probability: the relative economic value of "
                       f"{model}'s warnings on the {where} to a user for whom acting on a "
                       "warning costs C and an exceedance without one L, each ratio's level "
@@ -314,16 +314,25 @@ def _value_table(doc: Doc, run: Run, model: str, warning: dict) -> None:
                       "'Warn when' is the latest fold's), beside warning when the point "
                       f"forecast is above {warning['threshold']:g} {UNIT}. Value 1: a "
                       "perfect forecast; 0: no better than always or never acting, "
-                      "whichever is cheaper; below 0: worse. Not tested for significance.")
-    gains = [row for row in curve if row["value"] is not None
-             and row["point_forecast_value"] is not None
-             and row["value"] - row["point_forecast_value"] >= 0.05]
-    if gains:
-        doc.para(f"On the {where} the probability was worth at least 0.05 more than the "
-                 "point forecast at cost/loss ratios "
-                 + ", ".join(fixed(row["cost_loss"], 2) for row in gains)
-                 + ": for those users a warning level chosen for their costs pays more "
-                 "than the point forecast's single threshold.")
-    else:
-        doc.para(f"On the {where} the probability was worth no more than the point forecast "
-                 "(by 0.05 of value or more) at any of these cost/loss ratios.")
+                      "whichever is cheaper; below 0: worse. The interval is that of the "
+                      "difference (P − point forecast), a paired block bootstrap over the "
+                      f"{days(run)}.")
+    better, worse = ([fixed(row["cost_loss"], 2) for row in curve
+                      if _interval_side(row.get("difference_ci")) == side] for side in (1, -1))
+    text = (f"On the {where} the probability was worth more than the point forecast, beyond "
+            "noise (the difference's 95 % interval above 0), at cost/loss ratios "
+            + ", ".join(better) + ": for those users a warning level chosen for their "
+            "costs pays more than the point forecast's single threshold" if better
+            else f"On the {where} the probability was not worth more than the point "
+                 "forecast beyond noise at any of these cost/loss ratios")
+    if worse:
+        text += ("; it was worth less, beyond noise, at " + ", ".join(worse))
+    doc.para(text + ".")
+
+
+def _interval_side(pair) -> int:
+    """1 for an interval above 0, −1 below 0, 0 for one that holds 0 (or none)."""
+    if not isinstance(pair, list | tuple) or len(pair) != 2 or any(
+            x is None or x != x for x in pair):
+        return 0
+    return 1 if pair[0] > 0 else -1 if pair[1] < 0 else 0
