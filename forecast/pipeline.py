@@ -534,6 +534,11 @@ def fit_folds(task: ForecastTask, dataset: str,
     ends = [task.splits[name][1] for name in ("train", "val", "test")]
     first_day = task.rows.loc[np.isfinite(task.y), "target_day"].min()
     folds = rolling.rolling_folds(dataset, *ends, first_day, config["split"]["folds"])
+    if config["split"]["folds"] > len(folds):
+        print(f"forecast: warning: split.folds = {config['split']['folds']}, but the data have "
+              f"room for {len(folds)} (each earlier fold needs {rolling.MIN_TRAIN_DAYS} days of "
+              f"training targets from {pd.Timestamp(first_day):%Y-%m-%d}): running "
+              f"{len(folds)}", file=sys.stderr)
     global DISPLAY
     DISPLAY.close()
     names = config["models"]["names"]

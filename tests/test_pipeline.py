@@ -163,6 +163,19 @@ def test_cli_prints_the_run_directory_last_and_report_rebuilds(run_dir, tmp_path
     assert (run_dir / "report.html").is_file()
 
 
+def test_more_folds_than_the_data_allow_are_said_to_be_fewer(tmp_path, capsys):
+    code = cli.main(["run", "--dataset", "synthetic", "--synthetic-end", "2012-12-31",
+                     "--models", "persistence,ridge", "--out", str(tmp_path),
+                     "--n-boot", "50", "--folds", "7", "--no-progress-bar"])
+    err = capsys.readouterr().err
+    assert code == 0
+    run_dir = next(tmp_path.iterdir())
+    ran = len(RunResult.read(run_dir).folds)
+    assert 1 <= ran < 7
+    assert (f"forecast: warning: split.folds = 7, but the data have room for {ran} (each "
+            "earlier fold needs 330 days of training targets from 2010-01-") in err, err
+
+
 def test_predict_gives_tomorrow_for_every_model(run_dir, capsys):
     assert cli.main(["predict", str(run_dir), "--json"]) == 0
     output = json.loads(capsys.readouterr().out)
