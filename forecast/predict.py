@@ -753,9 +753,11 @@ def headlines(table: pd.DataFrame) -> list[str]:
                          + (caveat if lacking else ""))
             continue
         warn_at = table.attrs.get("warning_probability")
+        cost_loss = table.attrs.get("warning_cost_loss") or 0.0
+        ratio = f", cost/loss {cost_loss:g}" if cost_loss > 0 else ""
         warn = ("" if warn_at is None else
-                f", WARN (P ≥ {warn_at:.0%})" if row["p_exceed"] >= warn_at else
-                f", no warning (P < {warn_at:.0%})")
+                f", WARN (P ≥ {warn_at:.0%}{ratio})" if row["p_exceed"] >= warn_at else
+                f", no warning (P < {warn_at:.0%}{ratio})")
         lines.append(
             f"{row['station']} {row['target_day']}: median {row['q50']:.0f} µg/m³, 80 % "
             f"interval {row['q10']:.0f}–{row['q90']:.0f}, P(> {threshold:g}) = "

@@ -269,8 +269,9 @@ def test_predict_warns_at_another_cost_loss_ratio(run_dir, capsys, ratio):
     assert payload["warning_cost_loss"] == float(ratio)
     if ratio == "0":
         assert expected == warning["probability"]
-    assert any(f"P ≥ {expected:.0%})" in line or f"P < {expected:.0%})" in line
-               for line in payload["headline"])
+    said = f", cost/loss {float(ratio):g})" if ratio != "0" else ")"
+    assert all(f"P ≥ {expected:.0%}{said}" in line or f"P < {expected:.0%}{said}" in line
+               for line in payload["headline"]), payload["headline"]
 
 
 @pytest.mark.parametrize("ratio", ["1", "-0.1", "nan", "a fifth"])
