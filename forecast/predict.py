@@ -618,13 +618,13 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
         table.attrs["warning_probability"] = warning["probability"]
         table.attrs["warning_cost_loss"] = float(warning.get("cost_loss", 0.0))
         if cost_loss is not None:
-            curve = {row["probability"]: row for row in warning.get("val_curve") or []}
-            probability = warning_module.choose(curve, cost_loss) if curve else None
-            if probability is None:
-                raise DataError(f"--warning-cost-loss: {run_dir} has no validation counts "
-                                "to choose a warning probability from (run it again)")
-            table.attrs["warning_probability"] = probability
+            table.attrs["warning_probability"] = _warning_at(warning, cost_loss, run_dir)
             table.attrs["warning_cost_loss"] = float(cost_loss)
+            table.attrs["warning_chosen_here"] = True
+    elif cost_loss is not None:
+        raise DataError(f"--warning-cost-loss: {run_dir} chose no warning probability for its "
+                        f"recommended model {recommended} (its validation years had no "
+                        "exceedance, or the model no calibrated distribution)")
     if task.mode == "forecast" and without_weather:
         table.attrs["without_weather"] = without_weather   # {(station, issue day)}
         table.attrs["weather_given"] = weather is not None
@@ -695,6 +695,33 @@ def new_day_scores(table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     return scores.reset_index(), text + "."
 
 
+def _warning_at(warning: dict, cost_loss: float, run_dir: Path) -> float:
+    """The warning probability with the lowest expense at ``cost_loss`` (0: the best CSI)
+    on the validation counts the run stored for its latest choice (:mod:`forecast.warning`),
+    with a warning on stderr where the run stored fewer levels than it now compares, or
+    where no level was worth more than always or never acting on those days."""
+    curve = {row["probability"]: row for row in warning.get("val_curve") or []}
+    probability = warning_module.choose(curve, cost_loss) if curve else None
+    if probability is None:
+        raise DataError(f"--warning-cost-loss: {run_dir} has no validation counts to choose "
+                        "a warning probability from (run it again)")
+    if set(curve) != set(warning_module.WARNING_PROBABILITIES):
+        print(f"forecast: warning: {run_dir} stored the validation counts of "
+              f"{len(curve)} warning levels, not every 5 %: the level is chosen among those "
+              "(a new run stores them all)", file=sys.stderr)
+    if cost_loss > 0:
+        scores = curve[probability]
+        worth = warning_module.value(scores, cost_loss)
+        if not worth > 0:
+            events = scores["hits"] + scores["misses"]
+            days = events + scores["false_alarms"] + scores["correct_negatives"]
+            better = "always" if cost_loss < events / days else "never"
+            print(f"forecast: warning: at cost/loss {cost_loss:g} no warning level was worth "
+                  f"more than {better} acting on the run's validation days (value "
+                  f"{worth:.2f} at {probability:.0%})", file=sys.stderr)
+    return probability
+
+
 def _new_day_warnings(new: pd.DataFrame, reference: str | None, attrs: dict) -> str:
     """"; the recommended model's warnings at the run's warning probability: …" on the new
     days ("" without a warning probability or a distribution)."""
@@ -715,8 +742,12 @@ def _new_day_warnings(new: pd.DataFrame, reference: str | None, attrs: dict) -> 
     def fixed(value: float) -> str:
         return "n/a" if not np.isfinite(value) else f"{value:.2f}"
 
-    text = (f"; {reference}'s warnings at the run's P(> {threshold:g}) ≥ {warn_at:.0%}"
-            + (f" (cost/loss {cost_loss:g})" if cost_loss > 0 else "")
+    chosen = ("" if not attrs.get("warning_chosen_here") else
+              f" (chosen for cost/loss {cost_loss:g})" if cost_loss > 0 else
+              " (chosen for the best CSI)")
+    whose = "" if attrs.get("warning_chosen_here") else "the run's "
+    text = (f"; {reference}'s warnings at {whose}P(> {threshold:g}) ≥ {warn_at:.0%}{chosen}"
+            + (f" (cost/loss {cost_loss:g})" if cost_loss > 0 and not chosen else "")
             + f": {scores['hits']} of the {events} days above {threshold:g} warned (POD "
             f"{share(scores['pod'])}), {scores['false_alarms']} of its {warnings} warnings "
             f"false (FAR {share(scores['far'])}), CSI {fixed(scores['csi'])}")

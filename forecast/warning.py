@@ -98,6 +98,13 @@ def best_probability(y_true: np.ndarray, p_exceed: np.ndarray, threshold: float,
                   cost_loss)
 
 
+def point_levels(threshold: float) -> tuple[float, ...]:
+    """The thresholds of the point forecast (µg/m³) among which a warning level for it is
+    chosen as the probability's is: ¼ to 2½ times the exceedance threshold in steps of
+    1/20 of it (for 75 µg/m³: 18.75, 22.5 … 187.5)."""
+    return tuple(threshold * k / 20 for k in range(5, 51))
+
+
 def value_difference_ci(observed: np.ndarray, warned: np.ndarray, point: np.ndarray,
                         units: Units, cost_loss: float, *, n_boot: int = 1000,
                         seed: int | None = 0) -> tuple[float, float]:
@@ -152,43 +159,52 @@ def warning_rule(predictions: pd.DataFrame, by_fold: list[dict], threshold: floa
     :data:`WARNING_PROBABILITIES`, from which ``forecast predict`` can choose at another
     cost/loss ratio), "test" (the warnings' contingency pooled over the folds' test rows)
     and "test_point_forecast" (that of a point forecast above the threshold on the same
-    rows), "by_cost_loss" (for each ratio of :data:`COST_LOSS_RATIOS`, the latest
-    fold's probability chosen at it and, on the test rows, the POD, FAR and value of
-    warnings chosen fold by fold at it beside the point forecast's value, and the
-    difference's 95 % interval, :func:`value_difference_ci` with ``n_boot`` and
-    ``seed``)}; each
+    rows), "by_cost_loss" (for each ratio of :data:`COST_LOSS_RATIOS`: each fold's
+    probability chosen at it, "probabilities", and on the test rows the POD, FAR and
+    value of warning at them; "point_levels", each fold's threshold of the point forecast
+    (µg/m³, of :func:`point_levels`) chosen the same way on validation, and the value of
+    warning at them, "tuned_point_value"; the value of the point forecast above the
+    threshold, "point_forecast_value"; and the 95 % intervals of the probability's value
+    minus either, "tuned_difference_ci" and "difference_ci", :func:`value_difference_ci`
+    with ``n_boot`` and ``seed``)}; each
     contingency with its "value" at ``cost_loss`` when that is above 0.
     None when the predictions have no probabilities or a fold's validation rows no
     exceedance.
     """
     if "p_exceed" not in predictions or not by_fold:
         return None
-    folds = []     # (fold, its validation curve, its test rows: exceeded, P, point forecast)
-    dates, fold_names = [], []
+    folds = []   # per fold: the validation curves of P and of the point forecast, the test rows
     for fold in by_fold:
         if fold.get("model") is None:
             return None
         seen = _rows(predictions, fold["validation_folds"], fold["model"], "val")
-        curve = contingency_curve(seen["y_true"].to_numpy(dtype=float) > threshold,
-                                  seen["p_exceed"].to_numpy(dtype=float))
+        exceeded = seen["y_true"].to_numpy(dtype=float) > threshold
+        curve = contingency_curve(exceeded, seen["p_exceed"].to_numpy(dtype=float))
         if choose(curve) is None:
             return None
+        forecast = seen["y_pred"].to_numpy(dtype=float)
+        point_curve = {level: contingency(exceeded, forecast >= level)
+                       for level in point_levels(threshold)}
         test = _rows(predictions, [fold["fold"]], fold["model"], "test")
-        folds.append((fold, curve, test["y_true"].to_numpy(dtype=float) > threshold,
-                      test["p_exceed"].to_numpy(dtype=float),
-                      test["y_pred"].to_numpy(dtype=float) > threshold))
-        dates.append(test["date"].to_numpy())
-        fold_names.append(np.full(len(test), str(fold["fold"])))
-    observed = np.concatenate([f[2] for f in folds])
-    point_warned = np.concatenate([f[4] for f in folds])
+        folds.append({"fold": fold, "curve": curve, "point_curve": point_curve,
+                      "observed": test["y_true"].to_numpy(dtype=float) > threshold,
+                      "p_exceed": test["p_exceed"].to_numpy(dtype=float),
+                      "y_pred": test["y_pred"].to_numpy(dtype=float),
+                      "dates": test["date"].to_numpy(),
+                      "folds": np.full(len(test), str(fold["fold"]))})
+    observed = np.concatenate([f["observed"] for f in folds])
+    point_warned = np.concatenate([f["y_pred"] for f in folds]) > threshold
     point = contingency(observed, point_warned)
-    units = Units.of(np.concatenate(dates), np.concatenate(fold_names))
+    units = Units.of(np.concatenate([f["dates"] for f in folds]),
+                     np.concatenate([f["folds"] for f in folds]))
 
-    def warned_at(ratio: float) -> tuple[list[float], np.ndarray]:
-        """Each fold's probability chosen at ``ratio`` and the test rows it warns on."""
-        chosen = [choose(curve, ratio) for _, curve, *_ in folds]
-        return chosen, np.concatenate([p_test >= probability for (*_, p_test, _), probability
-                                       in zip(folds, chosen, strict=True)])
+    def warned_at(ratio: float, curve: str = "curve", column: str = "p_exceed"
+                  ) -> tuple[list[float], np.ndarray]:
+        """Each fold's level chosen at ``ratio`` on its validation ``curve`` and the test
+        rows whose ``column`` reaches it."""
+        chosen = [choose(f[curve], ratio) for f in folds]
+        return chosen, np.concatenate([f[column] >= level
+                                       for f, level in zip(folds, chosen, strict=True)])
 
     def scored(scores: dict) -> dict:
         return {**scores, "value": value(scores, cost_loss)} if cost_loss > 0 else scores
@@ -198,21 +214,25 @@ def warning_rule(predictions: pd.DataFrame, by_fold: list[dict], threshold: floa
     by_cost_loss = []
     for ratio in COST_LOSS_RATIOS:
         probabilities, warned = warned_at(ratio)
-        scores = contingency(observed, warned)
+        levels, point_tuned = warned_at(ratio, "point_curve", "y_pred")
+        scores, tuned = contingency(observed, warned), contingency(observed, point_tuned)
         by_cost_loss.append({
-            "cost_loss": ratio, "probability": probabilities[-1], "pod": scores["pod"],
+            "cost_loss": ratio, "probabilities": probabilities, "pod": scores["pod"],
             "far": scores["far"], "value": value(scores, ratio),
+            "point_levels": levels, "tuned_point_value": value(tuned, ratio),
+            "tuned_difference_ci": list(value_difference_ci(
+                observed, warned, point_tuned, units, ratio, n_boot=n_boot, seed=seed)),
             "point_forecast_value": value(point, ratio),
-            "difference_ci": list(value_difference_ci(observed, warned, point_warned, units,
-                                                      ratio, n_boot=n_boot, seed=seed))})
+            "difference_ci": list(value_difference_ci(
+                observed, warned, point_warned, units, ratio, n_boot=n_boot, seed=seed))})
     # the latest choice's trade-off between caught episodes and false alarms, on the
     # validation rows that chose it, for an analyst whose costs differ from the rule's
-    curve, latest = folds[-1][1], chosen[-1]
+    curve, latest = folds[-1]["curve"], chosen[-1]
     return {"threshold": float(threshold), "score": "value" if cost_loss > 0 else "csi",
             "cost_loss": float(cost_loss), "model": by_fold[-1]["model"],
             "probability": latest,
-            "by_fold": [{"fold": fold["fold"], "model": fold["model"], "probability": p}
-                        for (fold, *_), p in zip(folds, chosen, strict=True)],
+            "by_fold": [{"fold": f["fold"]["fold"], "model": f["fold"]["model"],
+                         "probability": p} for f, p in zip(folds, chosen, strict=True)],
             "val": scored(curve[latest]),
             "val_curve": [{"probability": p, **scored(scores)} for p, scores in curve.items()],
             "test": scored(test), "test_point_forecast": scored(point),

@@ -274,6 +274,48 @@ def test_predict_warns_at_another_cost_loss_ratio(run_dir, capsys, ratio):
                for line in payload["headline"]), payload["headline"]
 
 
+def _with_warning(run_dir, tmp_path, change) -> str:
+    """A copy of the run whose metrics.json's pooled.warning is ``change``d."""
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    metrics = json.loads((copy / "metrics.json").read_text())
+    metrics["pooled"]["warning"] = change(metrics["pooled"]["warning"])
+    (copy / "metrics.json").write_text(json.dumps(metrics))
+    return str(copy)
+
+
+def test_predict_at_a_cost_loss_ratio_says_what_it_cannot_do(run_dir, tmp_path, capsys,
+                                                             cli_error):
+    # a run that chose no warning probability: the ratio cannot be honoured
+    line = cli_error("predict", _with_warning(run_dir, tmp_path / "a", lambda w: None),
+                     "--warning-cost-loss", "0.2")
+    assert "--warning-cost-loss" in line and "chose no warning probability" in line, line
+
+    # a run that stored a few levels only: chosen among them, and said so
+    def few(warning):
+        warning["val_curve"] = [row for row in warning["val_curve"]
+                                if row["probability"] in (0.1, 0.5, 0.9)]
+        return warning
+
+    assert cli.main(["predict", _with_warning(run_dir, tmp_path / "b", few), "--json",
+                     "--warning-cost-loss", "0.2"]) == 0
+    printed = capsys.readouterr()
+    assert json.loads(printed.out)["warning_probability"] in (0.1, 0.5, 0.9)
+    assert "stored the validation counts of 3 warning levels, not every 5 %" in printed.err
+
+    # a ratio at which no level beat always or never acting on the validation days
+    from forecast.warning import choose, value
+
+    curve = {row["probability"]: row
+             for row in RunResult.read(run_dir).pooled["warning"]["val_curve"]}
+    ratio = next(r for r in (0.99, 0.95, 0.9, 0.01, 0.02)
+                 if not value(curve[choose(curve, r)], r) > 0)
+    assert cli.main(["predict", str(run_dir), "--warning-cost-loss", str(ratio)]) == 0
+    err = capsys.readouterr().err
+    assert (f"at cost/loss {ratio:g} no warning level was worth more than "
+            f"{'never' if ratio > 0.5 else 'always'} acting on the run's validation days") in err
+
+
 @pytest.mark.parametrize("ratio", ["1", "-0.1", "nan", "a fifth"])
 def test_predict_refuses_a_cost_loss_ratio_outside_0_to_1(run_dir, cli_error, ratio):
     line = cli_error("predict", str(run_dir), "--warning-cost-loss", ratio)

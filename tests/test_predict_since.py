@@ -101,7 +101,11 @@ def test_every_day_since_is_forecast_and_the_new_days_scored(later):
                   0.2)
     assert (f"≥ {at:.0%} (cost/loss 0.2): {hits} of the" in new_day_scores(table)[1]
             and f"value {worth:.2f} at cost/loss 0.2" in new_day_scores(table)[1])
+    table.attrs["warning_chosen_here"] = True
+    assert (f"{recommended}'s warnings at P(> 75) ≥ {at:.0%} (chosen for cost/loss 0.2): "
+            f"{hits} of the") in new_day_scores(table)[1]
     table.attrs["warning_cost_loss"] = 0.0
+    table.attrs["warning_chosen_here"] = False
     # forecast mode's past target days are given their observed weather: said so
     table.attrs["mode"] = "forecast"
     assert "the data's observed weather, a perfect weather forecast" in new_day_scores(table)[1]

@@ -567,20 +567,25 @@ def test_when_to_warn_gives_the_validation_chosen_probability_and_its_test_score
     assert "| Warn when P(exceed) ≥ | Warnings | Hits |" in md
     assert f"| {warning['probability']:.0%} (chosen) |".replace("%", " %") in md
     # the value of the warnings to users of other costs, beside the point forecast's
-    assert ("| Cost/loss ratio C/L | Warn when P ≥ | POD | FAR | Value of P | Value of the "
-            "point forecast | Difference, 95 % CI |") in md
+    assert ("| C/L | Warn when P ≥ | Value | Point forecast ≥ (µg/m³) | Its value | "
+            "Difference, 95 % CI | Point forecast > 75: value | Difference, 95 % CI |") in md
     for row in warning["by_cost_loss"]:
         low, high = row["difference_ci"]
-        assert (f"| {row['cost_loss']:.2f} | {row['probability']:.0%}".replace("%", " %")
-                + f" | {row['pod']:.0%} | {row['far']:.0%}".replace("%", " %")
-                + f" | {row['value']:.2f} | {row['point_forecast_value']:.2f} | "
-                f"{low:+.2f} to {high:+.2f} |") in md
+        tuned_low, tuned_high = row["tuned_difference_ci"]
+        levels = {f"{p:.0%}".replace("%", " %") for p in row["probabilities"]}
+        assert (f"| {row['cost_loss']:.2f} | "
+                + (levels.pop() if len(levels) == 1 else " / ".join(
+                    f"{p:.0%}".replace("%", " %") for p in row["probabilities"]))
+                + f" | {row['value']:.2f} |") in md
+        assert (f"| {row['tuned_point_value']:.2f} | {tuned_low:+.2f} to {tuned_high:+.2f} | "
+                f"{row['point_forecast_value']:.2f} | {low:+.2f} to {high:+.2f} |") in md
     better = [f"{r['cost_loss']:.2f}" for r in warning["by_cost_loss"] if r["difference_ci"][0] > 0]
     if better:
-        assert f"beyond noise (the difference's 95 % interval above 0), at cost/loss ratios " \
-               f"{', '.join(better)}:" in md
+        assert ("against the point forecast above 75 the probability's warnings were worth "
+                f"more, beyond noise, at cost/loss ratios {', '.join(better)}") in md
     else:
-        assert "was not worth more than the point forecast beyond noise" in md
+        assert "were worth no more, beyond noise, at any of these ratios" in md
+    assert "Against the point forecast with its threshold chosen the same way" in md
     # a run from before it has no such row
     del run.result.pooled["warning"]
     assert "When to warn" not in dict(at_a_glance(run, "mlp_ensemble"))
@@ -1332,3 +1337,15 @@ def test_a_network_that_beats_the_baseline_on_its_inputs_is_not_bound_by_them(ml
     text = inputs()
     assert "show no effect of the architecture" not in text, text
     assert f"on the same inputs {network} beats {baseline} by more than noise" in text, text
+
+
+def test_a_ratio_no_warning_level_pays_at_is_said_so(tmp_path):
+    run = Run.read(make_run(tmp_path / "run", winner="mlp", networks=False, cost_loss=0.9))
+    warning = run.result.pooled["warning"]
+    chosen = run.result.pooled["recommendation"]["model"]
+    said = "At this ratio no level was worth more than always or never acting"
+    assert (said in dict(at_a_glance(run, chosen))["When to warn"]) == (
+        not warning["val"]["value"] > 0)
+    warning["val"]["value"] = -0.25      # as where never acting is as cheap
+    assert (f"{said} on the validation years (value -0.25 at the chosen one)"
+            in dict(at_a_glance(run, chosen))["When to warn"])

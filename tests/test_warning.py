@@ -13,6 +13,7 @@ from forecast.warning import (
     choose,
     contingency_curve,
     expense,
+    point_levels,
     value,
     warning_rule,
 )
@@ -168,13 +169,44 @@ def test_the_value_curve_scores_each_ratio_as_the_rule_at_that_ratio_would():
     assert [row["cost_loss"] for row in curve] == list(COST_LOSS_RATIOS)
     for row in curve:
         alone = warning_rule(predictions, by_fold, 75.0, cost_loss=row["cost_loss"])
-        assert row["probability"] == alone["probability"]
+        assert row["probabilities"] == [f["probability"] for f in alone["by_fold"]]
         assert row["value"] == pytest.approx(alone["test"]["value"])
         assert row["point_forecast_value"] == pytest.approx(
             alone["test_point_forecast"]["value"])
         assert (row["pod"], row["far"]) == (alone["test"]["pod"], alone["test"]["far"])
     # a cheap action warns at a lower level than a dear one
-    assert curve[0]["probability"] < curve[-1]["probability"]
+    assert curve[0]["probabilities"][-1] < curve[-1]["probabilities"][-1]
+    assert curve[0]["point_levels"][-1] < curve[-1]["point_levels"][-1]
+
+
+def test_the_point_forecast_threshold_is_chosen_on_validation_as_the_probability_is():
+    """The fair rival of the probability at a cost/loss ratio: the point forecast with its
+    own warning threshold chosen fold by fold on the same validation rows."""
+    predictions = _predictions(np.random.default_rng(7))
+    by_fold = [{"fold": "2019", "model": "ridge", "validation_folds": ["2019"]},
+               {"fold": "2020", "model": "hgb", "validation_folds": ["2019", "2020"]}]
+    rule = warning_rule(predictions, by_fold, 75.0)
+
+    def rows(folds, model, split):
+        return predictions[predictions["fold"].isin(folds) & (predictions["model"] == model)
+                           & (predictions["split"] == split)]
+
+    for row in rule["by_cost_loss"]:
+        ratio, observed, warned = row["cost_loss"], [], []
+        for fold, level in zip(by_fold, row["point_levels"], strict=True):
+            seen = rows(fold["validation_folds"], fold["model"], "val")
+            expenses = {t: expense(contingency(seen["y_true"].to_numpy() > 75,
+                                               seen["y_pred"].to_numpy() >= t), ratio)
+                        for t in point_levels(75.0)}
+            assert expenses[level] == min(expenses.values())
+            test = rows([fold["fold"]], fold["model"], "test")
+            observed.append(test["y_true"].to_numpy() > 75)
+            warned.append(test["y_pred"].to_numpy() >= level)
+        tuned = contingency(np.concatenate(observed), np.concatenate(warned))
+        assert row["tuned_point_value"] == pytest.approx(value(tuned, ratio))
+        low, high = row["tuned_difference_ci"]
+        assert low <= high
+    assert point_levels(75.0)[0] == 18.75 and point_levels(75.0)[-1] == 187.5
 
 
 def test_the_value_difference_interval_is_paired_and_can_tell_warnings_apart():

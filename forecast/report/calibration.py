@@ -295,39 +295,74 @@ def _warning_table(doc: Doc, run: Run, model: str) -> None:
 
 
 def _value_table(doc: Doc, run: Run, model: str, warning: dict) -> None:
-    """The value of the warnings on the test periods for users of several cost/loss ratios,
-    each ratio's warning probability chosen fold by fold on the validation years, beside
-    the value of warning when the point forecast is above the threshold."""
+    """The value of the warnings on the test periods to users of several cost/loss ratios,
+    each ratio's warning level chosen (fold by fold) on the validation years, beside the
+    point forecast with its own threshold chosen the same way and the point forecast
+    above the exceedance threshold."""
     curve = warning.get("by_cost_loss")
     if not curve:
         return
     where = "test periods" if run.n_folds > 1 else "test period"
-    rows = [[fixed(row["cost_loss"], 2), pct(row["probability"]), pct(row["pod"]),
-             pct(row["far"]), fixed(row["value"], 2), fixed(row["point_forecast_value"], 2),
+    threshold = warning["threshold"]
+    fold_by_fold = " fold by fold" if len(warning.get("by_fold") or []) > 1 else ""
+
+    def levels(values: list, show) -> str:
+        shown = [show(v) for v in values]
+        return shown[0] if len(set(shown)) == 1 else " / ".join(shown)
+
+    rows = [[fixed(row["cost_loss"], 2), levels(row["probabilities"], pct),
+             fixed(row["value"], 2), levels(row["point_levels"], lambda v: fixed(v, 0)),
+             fixed(row["tuned_point_value"], 2),
+             ci(row.get("tuned_difference_ci"), 2, with_sign=True),
+             fixed(row["point_forecast_value"], 2),
              ci(row.get("difference_ci"), 2, with_sign=True)] for row in curve]
-    doc.table(["Cost/loss ratio C/L", "Warn when P ≥", "POD", "FAR", "Value of P",
-               "Value of the point forecast", "Difference, 95 % CI"], rows, align="rrrrrrr",
-              caption=f"Who gains from the probability: the relative economic value of "
-                      f"{model}'s warnings on the {where} to a user for whom acting on a "
-                      "warning costs C and an exceedance without one L, each ratio's level "
-                      "chosen fold by fold on the validation years (the lowest expense; "
-                      "'Warn when' is the latest fold's), beside warning when the point "
-                      f"forecast is above {warning['threshold']:g} {UNIT}. Value 1: a "
-                      "perfect forecast; 0: no better than always or never acting, "
-                      "whichever is cheaper; below 0: worse. The interval is that of the "
-                      "difference (P − point forecast), a paired block bootstrap over the "
-                      f"{days(run)}.")
-    better, worse = ([fixed(row["cost_loss"], 2) for row in curve
-                      if _interval_side(row.get("difference_ci")) == side] for side in (1, -1))
-    text = (f"On the {where} the probability was worth more than the point forecast, beyond "
-            "noise (the difference's 95 % interval above 0), at cost/loss ratios "
-            + ", ".join(better) + ": for those users a warning level chosen for their "
-            "costs pays more than the point forecast's single threshold" if better
-            else f"On the {where} the probability was not worth more than the point "
-                 "forecast beyond noise at any of these cost/loss ratios")
-    if worse:
-        text += ("; it was worth less, beyond noise, at " + ", ".join(worse))
-    doc.para(text + ".")
+    doc.table(["C/L", "Warn when P ≥", "Value", f"Point forecast ≥ ({UNIT})", "Its value",
+               "Difference, 95 % CI", f"Point forecast > {threshold:g}: value",
+               "Difference, 95 % CI"], rows, align="rrrrrrrr",
+              caption=f"Value of {model}'s warnings on the {where} to a user for whom "
+                      "acting on a warning costs C and an exceedance without one L (the "
+                      "relative economic value: 1 a perfect forecast, 0 no better than "
+                      "always or never acting, whichever is cheaper, below 0 worse). For "
+                      f"each ratio the warning level of the probability is chosen{fold_by_fold} "
+                      "on the validation years (the lowest expense), and so is a threshold "
+                      "of the point forecast, its rival with the same information; the last "
+                      f"two columns warn when the point forecast is above {threshold:g}. "
+                      "Levels by fold, oldest first, where they differ. Each difference is "
+                      "the probability's value minus the rival's, its interval a paired "
+                      f"block bootstrap over the {days(run)}.")
+    if all(_interval_side(row.get("difference_ci")) == 0
+           and _interval_side(row.get("tuned_difference_ci")) == 0
+           and (row["value"] is None or row["value"] != row["value"]) for row in curve):
+        doc.para(f"No value could be computed on the {where} (no {days(run)} above "
+                 f"{threshold:g} {UNIT}, or only such {days(run)}).")
+        return
+
+    def ratios(key: str, side: int) -> list[str]:
+        return [fixed(row["cost_loss"], 2) for row in curve
+                if _interval_side(row.get(key)) == side]
+
+    better, worse = ratios("difference_ci", 1), ratios("difference_ci", -1)
+    text = ("Choosing the warning level for the user's costs pays: against the point "
+            f"forecast above {threshold:g} the probability's warnings were worth more, beyond "
+            f"noise, at cost/loss ratios {', '.join(better)}" if better
+            else f"Against the point forecast above {threshold:g} the probability's warnings "
+                 "were worth no more, beyond noise, at any of these ratios")
+    text += f" (less at {', '.join(worse)}). " if worse else ". "
+    ahead, behind = ratios("tuned_difference_ci", 1), ratios("tuned_difference_ci", -1)
+    if not ahead and not behind:
+        text += ("Against the point forecast with its threshold chosen the same way the "
+                 "difference is within noise at every ratio: what pays is the level chosen "
+                 "for the costs, which the calibrated probability gives directly (its "
+                 "best level lies near the ratio itself) and the point forecast only with "
+                 "a threshold fitted for each ratio.")
+    else:
+        text += ("Against the point forecast with its threshold chosen the same way the "
+                 "probability was worth "
+                 + " and ".join(part for part in (
+                     f"more, beyond noise, at {', '.join(ahead)}" if ahead else "",
+                     f"less at {', '.join(behind)}" if behind else "") if part)
+                 + "; within noise elsewhere.")
+    doc.para(text)
 
 
 def _interval_side(pair) -> int:

@@ -169,7 +169,11 @@ def when_to_warn(run: Run, chosen: str) -> str | None:
             + f"; a point forecast above {threshold:g} scored POD "
             f"{pct(point['pod'])}, FAR {pct(point['far'])}, CSI {fixed(point['csi'], 2)}"
             + _value(point, cost_loss) + ". "
-            "A lower probability catches more episodes for more false alarms "
+            + ("At this ratio no level was worth more than always or never acting on the "
+               f"validation years (value {fixed(warning['val'].get('value'), 2)} at the "
+               "chosen one). " if cost_loss > 0 and not (num(warning["val"].get("value"))
+                                                         or 0) > 0 else "")
+            + "A lower probability catches more episodes for more false alarms "
             "(Uncertainty and calibration)")
     return text
 
