@@ -352,9 +352,9 @@ def _value_table(doc: Doc, run: Run, model: str, warning: dict) -> None:
     if not ahead and not behind:
         text += ("Against the point forecast with its threshold chosen the same way the "
                  "difference is within noise at every ratio: what pays is the level chosen "
-                 "for the costs, which the calibrated probability gives directly (its "
-                 "best level lies near the ratio itself) and the point forecast only with "
-                 "a threshold fitted for each ratio.")
+                 "for the costs, which the probability gives directly (for a calibrated "
+                 "probability the best level is the ratio itself) and the point forecast "
+                 "only with a threshold fitted for each ratio.")
     else:
         text += ("Against the point forecast with its threshold chosen the same way the "
                  "probability was worth "
