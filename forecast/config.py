@@ -145,6 +145,7 @@ DEFAULTS: dict[str, Any] = {
         "learning_curve": True,
         "learning_fractions": [0.25, 0.5, 0.75, 1.0],
         "max_epochs": 60,
+        "importance": True,         # what each model relies on: grouped permutation importance on validation
     },
     "quality": {                    # impossible values become missing (forecast/quality.py)
         "strict": False,            # refuse data with any flagged value instead

@@ -98,6 +98,8 @@ FLAG_HELP: dict[tuple[str, str], str] = {
                                        "data limit the networks",
     ("diagnostics", "learning_fractions"): "the learning curve's shares of the training years",
     ("diagnostics", "max_epochs"): "most epochs of a diagnostics fit",
+    ("diagnostics", "importance"): "what each model relies on: the rise of its validation "
+                                   "RMSE when a group of inputs is shuffled",
     ("quality", "strict"): "refuse data with any flagged value instead of setting it missing",
     ("quality", "sentinels"): "values that mean missing",
     ("quality", "stuck_hours"): "PM2.5 repeating one value this many hours is a stuck monitor",

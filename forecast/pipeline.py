@@ -705,6 +705,24 @@ def run_diagnostics(task: ForecastTask, config: dict, run_dir: Path, histories: 
     return out
 
 
+def model_importance(task: ForecastTask, fitted: Fitted, config: dict) -> dict:
+    """What each model of the main fold relies on (:mod:`forecast.importance`): every
+    fitted model that reads inputs (not persistence or climatology) as its entry (a
+    network as its seed ensemble), on the main fold's validation rows."""
+    from . import importance
+
+    models = {}
+    for name, model in fitted.models.items():
+        entry = representative(fitted.entries, name)
+        if name in ("persistence", "climatology") or entry is None:
+            continue
+        models[entry.name] = model
+    if not models:
+        return {}
+    progress(f"importance of the inputs ({len(models)} models)")
+    return importance.importance_of(models, task, seed=config["run"]["seed"])
+
+
 # ---------------------------------------------------------------- run directory
 
 
@@ -856,6 +874,8 @@ def run(config: dict) -> Path:
         diagnostics = {}
         if fitted.histories:
             diagnostics = run_diagnostics(task, config, tmp, fitted.histories, training)
+        if config["diagnostics"]["importance"]:
+            diagnostics["importance"] = model_importance(task, fitted, config)
         # what the result needs of the task: the evaluation reads the forecasts alone,
         # and the tasks (at 1,000 stations 3.3 GiB) would stay through it otherwise
         described = {

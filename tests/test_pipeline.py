@@ -684,3 +684,18 @@ def test_the_scored_share_counts_the_station_days_the_split_holds(run_dir):
         assert 0 < split["scored_days"] <= split["station_days"]
         assert (f"| Scored days, {name} | {split['scored_days']:,} of "
                 f"{split['station_days']:,} station-days") in report
+
+
+def test_the_run_says_what_each_model_relies_on(run_dir):
+    """Every model that reads inputs, a network as its seed ensemble, on the main fold's
+    validation rows; the report's section tables it."""
+    result = RunResult.read(run_dir)
+    importance = result.diagnostics["importance"]
+    assert set(importance) == {"ridge", "mlp_ensemble", "gru_ensemble"}
+    for name, scores in importance.items():
+        assert scores["rows"] == result.splits["val"]["scored_days"]
+        assert scores["rmse"] == pytest.approx(result.entries[name].metrics["val"]["rmse"],
+                                               rel=1e-4)
+        groups = {g["group"] for g in scores["groups"]}
+        assert {"PM2.5 of the past days", "wind of day D", "calendar"} <= groups
+    assert "What the models rely on" in (run_dir / "report.md").read_text()

@@ -1349,3 +1349,40 @@ def test_a_ratio_no_warning_level_pays_at_is_said_so(tmp_path):
     warning["val"]["value"] = -0.25      # as where never acting is as cheap
     assert (f"{said} on the validation years (value -0.25 at the chosen one)"
             in dict(at_a_glance(run, chosen))["When to warn"])
+
+
+def test_what_the_models_rely_on_is_tabled_and_the_recommended_model_set_against_a_network(
+        tmp_path):
+    import json
+
+    run_dir = make_run(tmp_path / "run", winner="ridge")
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+
+    def groups(*rises):
+        return [{"group": group, "n_inputs": 3, "rise": rise, "rise_low": rise - 0.5,
+                 "rise_high": rise + 0.5}
+                for group, rise in zip(("PM2.5 of the past days", "wind of day D",
+                                        "calendar"), rises, strict=True)]
+
+    metrics["diagnostics"]["importance"] = {
+        "ridge": {"rows": 365, "rmse": 20.0, "groups": groups(12.0, 8.0, -0.2)},
+        "mlp_ensemble": {"rows": 365, "rmse": 19.0, "groups": groups(12.3, 2.0, 0.1)}}
+    (run_dir / "metrics.json").write_text(json.dumps(metrics))
+    md = write_report(run_dir)[1].read_text()
+    run = Run.read(run_dir)
+    recommended = run.result.pooled["recommendation"]["model"]
+    assert recommended == "ridge"
+    order = sorted(["ridge", "mlp_ensemble"],
+                   key=lambda n: run.result.pooled["models"][n]["val"]["rmse"])
+    assert f"| Inputs shuffled | {' | '.join(order)} |" in md
+    assert re.search(r"\| wind of day D \| \+(8\.0|2\.0) \| \+(8\.0|2\.0) \|", md)
+    assert "| calendar |" in md and "-0.2" in md
+    assert ("ridge (recommended) relies most on PM2.5 of the past days (+12.0, shuffles "
+            "+11.5 to +12.5) and then wind of day D (+8.0, shuffles +7.5 to +8.5).") in md
+    # the past days' PM2.5 overlaps between the two; the wind does not
+    assert ("Against mlp_ensemble, ridge relies more on wind of day D (+8.0 against +2.0) "
+            "(no shuffle of the one overlapping the other's).") in md
+    # without it (a run from before, or --no-importance) no such section
+    del metrics["diagnostics"]["importance"]
+    (run_dir / "metrics.json").write_text(json.dumps(metrics))
+    assert "What the models rely on" not in write_report(run_dir)[1].read_text()

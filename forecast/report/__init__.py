@@ -22,7 +22,13 @@ import tempfile
 from pathlib import Path
 
 from .calibration import section_uncertainty
-from .details import section_capacity, section_curves, section_quality, section_test
+from .details import (
+    section_capacity,
+    section_curves,
+    section_importance,
+    section_quality,
+    section_test,
+)
 from .document import Doc, render_html, render_markdown
 from .format import FORECAST_MODE_LABEL, forecast_mode_label
 from .run import Run
@@ -78,6 +84,7 @@ def build(run: Run, figures: Path) -> tuple[Doc, str]:
     section_run(doc, run)
     section_curves(doc, run, figures)
     section_capacity(doc, run, figures)
+    section_importance(doc, run, recommended)
     if featured:
         section_test(doc, run, figures, featured)
     section_quality(doc, run)

@@ -15,6 +15,7 @@ from ..constants import (
     SEASONS,
     UNIT,
 )
+from ..importance import REPEATS
 from ..quality import REASON_TEXT
 from ..registry import REGISTRY
 from .document import Doc
@@ -159,6 +160,78 @@ def section_capacity(doc: Doc, run: Run, figures: Path) -> None:
     if limits:
         doc.heading(3, "What limits the networks")
         doc.bullets(limits)
+
+
+def section_importance(doc: Doc, run: Run, recommended: str | None) -> None:
+    """What each model relies on (:mod:`forecast.importance`): the rise of its validation
+    RMSE when a group of inputs is shuffled, models in order of pooled validation RMSE."""
+    importance = run.result.diagnostics.get("importance") or {}
+    if not importance:
+        return
+    names = sorted(importance, key=lambda n: (num(run.pooled(n, "val").get("rmse"))
+                                              or math.inf, n))
+    groups = list(dict.fromkeys(g["group"] for n in names for g in importance[n]["groups"]))
+    rise = {(n, g["group"]): g for n in names for g in importance[n]["groups"]}
+    doc.heading(2, "What the models rely on", "importance")
+    rows_scored = max(importance[n]["rows"] for n in names)
+    doc.table(["Inputs shuffled"] + names,
+              [[group] + [signed(rise[(n, group)]["rise"]) if (n, group) in rise else DASH
+                          for n in names] for group in groups]
+              + [["the latest fold's validation RMSE"] + [fixed(importance[n]["rmse"])
+                                                     for n in names]],
+              align="l" + "r" * len(names),
+              caption=f"How much each model's validation RMSE ({UNIT}) rises when one group "
+                      "of its inputs is shuffled across the validation "
+                      f"{days(run)} ({count(rows_scored)}, the latest fold's; the mean of "
+                      f"{REPEATS} shuffles), every input of the group together — the matrix's "
+                      "columns, the daily sequence's and the hourly windows' channels; "
+                      "models in order of pooled validation RMSE, a network as its seed "
+                      "ensemble. Groups that carry the same information share its credit "
+                      "(with day D's hours shuffled the past days' means still tell much of "
+                      "them): a small rise means that the group adds little beside the "
+                      "others, not that the model ignores it; below 0, shuffling helped.")
+    text = []
+    for name in dict.fromkeys(n for n in (recommended, names[0]) if n in importance):
+        ranked = sorted(importance[name]["groups"], key=lambda g: -g["rise"])
+        lead = [g for g in ranked if g["rise"] > 0][:2]
+        if lead:
+            text.append(f"{name}{' (recommended)' if name == recommended else ''} relies "
+                        "most on " + " and then ".join(
+                            f"{g['group']} (+{fixed(g['rise'])}, shuffles "
+                            f"{signed(g['rise_low'])} to {signed(g['rise_high'])})"
+                            for g in lead) + ".")
+    networks = [n for n in names if (e := run.result.entries.get(n)) is not None
+                and e.is_network]
+    leader = recommended if recommended in importance else names[0]
+    rival = next((n for n in networks if n != leader), None) if leader not in networks \
+        else next((n for n in names if n not in networks), None)
+    if rival is not None:
+        text.append(_against(importance, leader, rival))
+    doc.para(" ".join(t for t in text if t))
+
+
+def _against(importance: dict, name: str, rival: str) -> str:
+    """How ``name``'s reliance differs from ``rival``'s: the groups where the one's mean
+    rise exceeds the other's most, where no shuffle of the one overlaps the other's ("" when
+    none does)."""
+    mine = {g["group"]: g for g in importance[name]["groups"]}
+    theirs = {g["group"]: g for g in importance[rival]["groups"]}
+    apart = [(group, mine[group]["rise"] - theirs[group]["rise"]) for group in mine
+             if group in theirs and (mine[group]["rise_low"] > theirs[group]["rise_high"]
+                                     or theirs[group]["rise_low"] > mine[group]["rise_high"])]
+    more = max(apart, key=lambda item: item[1], default=None)
+    less = min(apart, key=lambda item: item[1], default=None)
+    parts = []
+    for item, word in ((more, "more"), (less, "less")):
+        if item is not None and (item[1] > 0) == (word == "more"):
+            group = item[0]
+            parts.append(f"{word} on {group} (+{fixed(mine[group]['rise'])} against "
+                         f"{signed(theirs[group]['rise'])})")
+    if not parts:
+        return (f"{name} and {rival} rely on each group alike (their shuffles overlap in "
+                "every group).")
+    return (f"Against {rival}, {name} relies " + " and ".join(parts)
+            + " (no shuffle of the one overlapping the other's).")
 
 
 def what_limits_the_networks(run: Run, sweep, learning_curve: dict,

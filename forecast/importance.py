@@ -1,0 +1,178 @@
+"""What a model's forecasts rely on: grouped permutation importance on validation rows.
+
+For each group of inputs (:data:`GROUPS`: the PM2.5 of the past days, day D's PM2.5 hour
+by hour, its wind, its other weather, the calendar, the neighbouring stations, and in
+forecast mode the target day's wind and other weather) the group's values are shuffled
+across the validation rows — every column of the group together, and the same channels
+of the daily sequence, of the hourly window and of the target day's hours, so that a
+row keeps its other inputs and gets another day's values of the group — and the rise of
+the validation RMSE (µg/m³) says how much the model relies on it. Repeated with
+:data:`REPEATS` shuffles; the spread between them is reported with the mean.
+
+Written by hand rather than with :func:`sklearn.inspection.permutation_importance`, which
+permutes the columns of one matrix, one at a time: these models read a matrix, windows of
+days and of hours, and a group must move together (the lags of PM2.5 carry the same
+information; shuffled one at a time each would seem unimportant).
+
+Groups that carry the same information share its credit: with day D's PM2.5 hour by hour
+shuffled, the past days' means still say much of it. A small rise is therefore "this
+group adds little beside the others", not "the model ignores it". The validation rows are
+those of the main fold, forecast by the model fitted on the training years alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import numpy as np
+
+from .task import ForecastTask, sample_rows
+from .windows import Windows
+
+#: The input groups: (name, a pattern matching the features' and channels' names). A
+#: name is in the first group whose pattern it matches in full; forecast mode's target
+#: day's hours (``target_hours``) are the "target day" groups' whatever their names.
+GROUPS = (
+    ("PM2.5 of the past days", r"(log_)?pm25_(lag\d+|lag1_missing|missing_days_\d+|last_valid"
+                               r"|roll\d+_\w+|filled|valid)|days_since_valid"),
+    ("PM2.5 of day D, hour by hour", r"(log_)?pm25(_h\d+|_evening_\w+|_day_max|_last_hour)?"),
+    ("wind of day D", r"wind_\w+|calm_hours|hours_since_(north_)?wind|north_wind_hours"),
+    ("other weather of day D", r"(temp|dewp|pres|rh|rain|snow)(_\w+)?"),
+    ("calendar", r"doy_sin|doy_cos|weekday|heating_season|holiday"),
+    ("neighbouring stations", r"(region|upwind)_\w+"),
+    ("target day's wind", r"forecast_(wind_\w+|calm_hours\w*|north_wind_hours"
+                          r"|hours_since_north_wind|first_north_wind_hour)"),
+    ("target day's other weather", r"forecast_\w+"),
+)
+TARGET_WIND_CHANNELS = ("wind_speed", "wind_u", "wind_v", "strong_north_wind")
+#: Shuffles per group, and most validation rows scored (a seeded sample beyond).
+REPEATS, MAX_ROWS = 5, 20_000
+
+
+def group_of(name: str) -> str:
+    """The group of a feature or channel name (:data:`GROUPS`), "other" for none."""
+    for group, pattern in GROUPS:
+        if re.fullmatch(pattern, name):
+            return group
+    return "other"
+
+
+def _target_hour_group(name: str) -> str:
+    return "target day's wind" if name in TARGET_WIND_CHANNELS else "target day's other weather"
+
+
+def _day_d_group(name: str) -> str:
+    """A weather channel of day D's hours (the issue hour of ``target_hours``)."""
+    return "wind of day D" if name in TARGET_WIND_CHANNELS else group_of(name)
+
+
+def _parts(task: ForecastTask) -> list[tuple[str, np.ndarray | None, list[str], object]]:
+    """(array, its hours or None for the matrix and the sequence, its channel names, the
+    group of a name) for every input of the task. The hourly window's hours after the
+    issue time (forecast mode: the target day's weather) and the target day's hours
+    belong to the target day's groups, the issue hour at the start of the latter to day
+    D's."""
+    parts = [("X", None, task.feature_names, group_of),
+             ("sequence", None, task.sequence_names, group_of)]
+    if task.hourly is not None:
+        hours = task.hourly.shape[1]
+        end = hours - (24 * task.horizon if task.mode == "forecast" else 0)
+        parts.append(("hourly", np.arange(end), task.hourly_names, group_of))
+        if end < hours:
+            parts.append(("hourly", np.arange(end, hours), task.hourly_names,
+                          _target_hour_group))
+    if task.target_hours is not None:
+        parts.append(("target_hours", np.arange(1), task.target_hour_names, _day_d_group))
+        parts.append(("target_hours", np.arange(1, task.target_hours.shape[1]),
+                      task.target_hour_names, _target_hour_group))
+    return parts
+
+
+def input_groups(task: ForecastTask) -> dict[str, list[tuple[str, np.ndarray | None,
+                                                             list[int]]]]:
+    """{group: [(array, its hours or None, the positions of the group's columns or
+    channels)]} for the groups the task has inputs of, in :data:`GROUPS` order."""
+    groups: dict[str, list] = {}
+    for part, hours, names, group_of_name in _parts(task):
+        by_group: dict[str, list[int]] = {}
+        for position, name in enumerate(names):
+            by_group.setdefault(group_of_name(name), []).append(position)
+        for group, columns in by_group.items():
+            groups.setdefault(group, []).append((part, hours, columns))
+    order = [g for g, _ in GROUPS] + ["other"]
+    return {g: groups[g] for g in order if g in groups}
+
+
+def _shuffled(task: ForecastTask, rows: np.ndarray, where: list, order: np.ndarray
+              ) -> tuple[ForecastTask, list]:
+    """The task with the group's inputs of ``rows`` taken from the rows ``rows[order]``,
+    and what to put back: the matrix, hourly window and target day's hours are changed in
+    place (at scale a copy of each is gigabytes) and must be restored; the daily sequence
+    is a new :class:`~forecast.windows.Windows` whose shuffled windows are appended."""
+    restore, sequence = [], task.sequence
+    for part, hours, columns in where:
+        if part == "sequence":
+            windows = sequence[rows]                       # (rows, L, channels)
+            windows[:, :, columns] = windows[order][:, :, columns]
+            index = sequence.index.copy()
+            length = windows.shape[1]
+            index[rows] = len(sequence.table) + np.arange(len(rows) * length).reshape(-1, length)
+            sequence = Windows(np.concatenate([sequence.table,
+                                               windows.reshape(-1, windows.shape[2])]), index)
+            continue
+        array = getattr(task, part)
+        block = np.ix_(rows, columns) if hours is None else np.ix_(rows, hours, columns)
+        original = array[block]
+        restore.append((array, block, original))
+        array[block] = original[order]
+    return dataclasses.replace(task, sequence=sequence), restore
+
+
+def permutation_importance(model, task: ForecastTask, rows: np.ndarray, *,
+                           repeats: int = REPEATS, seed: int = 0) -> dict:
+    """Grouped permutation importance of ``model`` (``predict(task, rows)``, µg/m³) on
+    ``rows`` (positions or a mask of the task's rows, with observed targets): {"rows",
+    "rmse" (unshuffled), "groups": [{"group", "n_inputs" (its features and daily
+    channels), "rise" (mean RMSE rise over the
+    shuffles, µg/m³), "rise_low", "rise_high" (the smallest and largest)}]}, the groups
+    in :data:`GROUPS` order. The task's arrays are as they were afterwards."""
+    rows = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.sort(rows)
+    rows = rows[np.isfinite(task.y[rows])]
+    y = task.y[rows]
+    selected = np.zeros(len(task.y), dtype=bool)     # the models take a mask of the rows
+    selected[rows] = True
+
+    def rmse(on: ForecastTask) -> float:
+        forecast = np.asarray(model.predict(on, selected), dtype=float)
+        return float(np.sqrt(np.mean((forecast - y) ** 2)))
+
+    base = rmse(task)
+    rng = np.random.default_rng(seed)
+    results = []
+    for group, where in input_groups(task).items():
+        rises = []
+        for _ in range(repeats):
+            order = rng.permutation(len(rows))
+            shuffled, restore = _shuffled(task, rows, where, order)
+            try:
+                rises.append(rmse(shuffled) - base)
+            finally:
+                for array, block, original in restore:
+                    array[block] = original
+        results.append({"group": group,
+                        "n_inputs": sum(len(columns) for part, _, columns in where
+                                        if part in ("X", "sequence")),
+                        "rise": float(np.mean(rises)), "rise_low": float(np.min(rises)),
+                        "rise_high": float(np.max(rises))})
+    return {"rows": int(len(rows)), "rmse": base, "groups": results}
+
+
+def importance_of(models: dict, task: ForecastTask, *, seed: int = 0,
+                  max_rows: int = MAX_ROWS) -> dict:
+    """:func:`permutation_importance` of each of ``models`` ({entry name: fitted model})
+    on the same validation rows of ``task`` (at most ``max_rows``, a seeded sample) and
+    the same shuffles."""
+    rows = sample_rows(np.flatnonzero(task.mask("val")), max_rows, seed)
+    return {name: permutation_importance(model, task, rows, seed=seed)
+            for name, model in models.items()}
