@@ -118,14 +118,13 @@ def value_difference_ci(observed: np.ndarray, warned: np.ndarray, point: np.ndar
     base_rate = plan.mean(observed)
     climate, perfect = np.minimum(cost_loss, base_rate), base_rate * cost_loss
 
-    def values(warnings: np.ndarray) -> np.ndarray:
+    def spent(warnings: np.ndarray) -> np.ndarray:
         warnings = np.asarray(warnings, dtype=float)
-        spent = plan.mean(cost_loss * warnings + observed * (1.0 - warnings))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return (climate - spent) / (climate - perfect)
+        return plan.mean(cost_loss * warnings + observed * (1.0 - warnings))
 
-    differences = values(warned) - values(point)
-    differences = differences[np.isfinite(differences) & (climate - perfect > 0)]
+    # (value_warned − value_point): the same denominator, so the expenses' difference over it
+    usable = climate - perfect > 0
+    differences = (spent(point) - spent(warned))[usable] / (climate - perfect)[usable]
     if not len(differences):
         return float("nan"), float("nan")
     return percentile_interval(differences, 0.95)
