@@ -719,8 +719,12 @@ def model_importance(task: ForecastTask, fitted: Fitted, config: dict) -> dict:
         models[entry.name] = model
     if not models:
         return {}
-    progress(f"importance of the inputs ({len(models)} models)")
-    return importance.importance_of(models, task, seed=config["run"]["seed"])
+    started = time.perf_counter()
+    scores = importance.importance_of(models, task, seed=config["run"]["seed"])
+    rows = max(s["rows"] for s in scores.values())
+    progress(f"importance of the inputs ({len(models)} models, {rows:,} validation rows): "
+             f"{time.perf_counter() - started:.1f} s")
+    return scores
 
 
 # ---------------------------------------------------------------- run directory

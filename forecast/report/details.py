@@ -189,7 +189,10 @@ def section_importance(doc: Doc, run: Run, recommended: str | None) -> None:
                       "ensemble. Groups that carry the same information share its credit "
                       "(with day D's hours shuffled the past days' means still tell much of "
                       "them): a small rise means that the group adds little beside the "
-                      "others, not that the model ignores it; below 0, shuffling helped.")
+                      "others, not that the model ignores it; a linear model whose weights "
+                      "on correlated inputs offset each other can rise by more than the "
+                      "information the group holds, as shuffling breaks the offset; below "
+                      "0, shuffling helped.")
     text = []
     for name in dict.fromkeys(n for n in (recommended, names[0]) if n in importance):
         ranked = sorted(importance[name]["groups"], key=lambda g: -g["rise"])
