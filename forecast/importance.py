@@ -62,17 +62,14 @@ def _target_hour_group(name: str) -> str:
     return "target day's wind" if name in TARGET_WIND_CHANNELS else "target day's other weather"
 
 
-def _day_d_group(name: str) -> str:
-    """A weather channel of day D's hours (the issue hour of ``target_hours``)."""
-    return "wind of day D" if name in TARGET_WIND_CHANNELS else group_of(name)
-
-
 def _parts(task: ForecastTask) -> list[tuple[str, np.ndarray | None, list[str], object]]:
     """(array, its hours or None for the matrix and the sequence, its channel names, the
     group of a name) for every input of the task. The hourly window's hours after the
     issue time (forecast mode: the target day's weather) and the target day's hours
-    belong to the target day's groups, the issue hour at the start of the latter to day
-    D's."""
+    belong to the target day's groups; the latter's first hour, the issue time, with
+    them: the models read it as the start of the target day's sequence (their dew point
+    and pressure features are changes from it), and shuffled apart from the hours after
+    it, it would make changes no day had."""
     parts = [("X", None, task.feature_names, group_of),
              ("sequence", None, task.sequence_names, group_of)]
     if task.hourly is not None:
@@ -83,8 +80,7 @@ def _parts(task: ForecastTask) -> list[tuple[str, np.ndarray | None, list[str], 
             parts.append(("hourly", np.arange(end, hours), task.hourly_names,
                           _target_hour_group))
     if task.target_hours is not None:
-        parts.append(("target_hours", np.arange(1), task.target_hour_names, _day_d_group))
-        parts.append(("target_hours", np.arange(1, task.target_hours.shape[1]),
+        parts.append(("target_hours", np.arange(task.target_hours.shape[1]),
                       task.target_hour_names, _target_hour_group))
     return parts
 
