@@ -1,8 +1,10 @@
 """What a model's forecasts rely on: grouped permutation importance on validation rows.
 
-For each group of inputs (:data:`GROUPS`: the PM2.5 of the past days, day D's PM2.5 hour
-by hour, its wind, its other weather, the calendar, the neighbouring stations, and in
-forecast mode the target day's wind and other weather) the group's values are shuffled
+For each group of inputs (:data:`GROUPS`: PM2.5's daily means up to day D and its values
+within the days, the wind and the other weather up to day D, the calendar, the
+neighbouring stations, and in forecast mode the change from day D to the target day and
+the target day's wind and other weather; and :data:`COMBINED`, all PM2.5 and all weather
+at once) the group's values are shuffled
 across the validation rows — every column of the group together, and the same channels
 of the daily sequence, of the hourly window and of the target day's hours, so that a
 row keeps its other inputs and gets another day's values of the group — and the rise of
@@ -14,10 +16,15 @@ permutes the columns of one matrix, one at a time: these models read a matrix, w
 days and of hours, and a group must move together (the lags of PM2.5 carry the same
 information; shuffled one at a time each would seem unimportant).
 
-Groups that carry the same information share its credit: with day D's PM2.5 hour by hour
-shuffled, the past days' means still say much of it. A small rise is therefore "this
-group adds little beside the others", not "the model ignores it". The validation rows are
-those of the main fold, forecast by the model fitted on the training years alone.
+Groups that carry the same information share its credit: with PM2.5 within the days
+shuffled, its daily means still say much of it. A small rise is therefore "this group
+adds little beside the others", not "the model ignores it"; and the parts of a combined
+group can rise by more than the whole, where a model's weights on them offset each other.
+Day D's weather and the target day's cannot be told apart: the change from one to the
+other is an input of its own (and the by-hour models read the target day's dew point and
+pressure as changes from the issue hour). The validation rows are those of the main
+fold, forecast by the model fitted on the training years alone; the shuffles' spread is
+the permutation's noise on those days, not a sampling interval.
 """
 
 from __future__ import annotations
@@ -33,17 +40,30 @@ from .windows import Windows
 #: The input groups: (name, a pattern matching the features' and channels' names). A
 #: name is in the first group whose pattern it matches in full; forecast mode's target
 #: day's hours (``target_hours``) are the "target day" groups' whatever their names.
+#: "Up to day D": day D and the days before it (the daily sequence's 14 days, the hourly
+#: window's 72 hours).
 GROUPS = (
-    ("PM2.5 of the past days", r"(log_)?pm25_(lag\d+|lag1_missing|missing_days_\d+|last_valid"
-                               r"|roll\d+_\w+|filled|valid)|days_since_valid"),
-    ("PM2.5 of day D, hour by hour", r"(log_)?pm25(_h\d+|_evening_\w+|_day_max|_last_hour)?"),
-    ("wind of day D", r"wind_\w+|calm_hours|hours_since_(north_)?wind|north_wind_hours"),
-    ("other weather of day D", r"(temp|dewp|pres|rh|rain|snow)(_\w+)?"),
+    ("PM2.5 daily means up to day D", r"(log_)?pm25_(lag\d+|lag1_missing|missing_days_\d+"
+                                      r"|last_valid|roll\d+_\w+|filled|valid)|days_since_valid"),
+    ("PM2.5 within the days (hours, evenings)",
+     r"(log_)?pm25(_h\d+|_evening_\w+|_day_max|_last_hour)?"),
+    ("wind up to day D", r"wind_\w+|calm_hours|hours_since_(north_)?wind|north_wind_hours"),
+    ("other weather up to day D", r"(temp|dewp|pres|rh|rain|snow)(_\w+)?"),
     ("calendar", r"doy_sin|doy_cos|weekday|heating_season|holiday"),
     ("neighbouring stations", r"(region|upwind)_\w+"),
+    ("change from day D to the target day", r"forecast_(temp|dewp|pres)_change"),
     ("target day's wind", r"forecast_(wind_\w+|calm_hours\w*|north_wind_hours"
                           r"|hours_since_north_wind|first_north_wind_hour)"),
     ("target day's other weather", r"forecast_\w+"),
+)
+#: Groups shuffled together as well, as their parts share credit and offset each other:
+#: (name, its groups).
+COMBINED = (
+    ("all PM2.5 up to day D", ("PM2.5 daily means up to day D",
+                               "PM2.5 within the days (hours, evenings)")),
+    ("all weather", ("wind up to day D", "other weather up to day D",
+                     "change from day D to the target day", "target day's wind",
+                     "target day's other weather")),
 )
 TARGET_WIND_CHANNELS = ("wind_speed", "wind_u", "wind_v", "strong_north_wind")
 #: Shuffles per group, and most validation rows scored (a seeded sample beyond).
@@ -97,78 +117,88 @@ def input_groups(task: ForecastTask) -> dict[str, list[tuple[str, np.ndarray | N
         for group, columns in by_group.items():
             groups.setdefault(group, []).append((part, hours, columns))
     order = [g for g, _ in GROUPS] + ["other"]
-    return {g: groups[g] for g in order if g in groups}
+    ordered = {g: groups[g] for g in order if g in groups}
+    for name, parts in COMBINED:
+        present = [g for g in parts if g in ordered]
+        if len(present) > 1:
+            ordered[name] = [item for g in present for item in ordered[g]]
+    return ordered
 
 
-def _shuffled(task: ForecastTask, rows: np.ndarray, where: list, order: np.ndarray
-              ) -> tuple[ForecastTask, list]:
-    """The task with the group's inputs of ``rows`` taken from the rows ``rows[order]``,
-    and what to put back: the matrix, hourly window and target day's hours are changed in
-    place (at scale a copy of each is gigabytes) and must be restored; the daily sequence
-    is a new :class:`~forecast.windows.Windows` whose shuffled windows are appended."""
-    restore, sequence = [], task.sequence
+def _shuffled(task: ForecastTask, rows: np.ndarray, where: list, order: np.ndarray,
+              restore: list) -> ForecastTask:
+    """The task with the group's inputs of ``rows`` taken from the rows ``rows[order]``.
+    The daily sequence is a new :class:`~forecast.windows.Windows` whose shuffled windows
+    are appended; the matrix, hourly window and target day's hours are changed in place
+    (at scale a copy of each is gigabytes), each change recorded in ``restore`` as it is
+    made, so that the caller can put back whatever was changed even if this fails."""
+    sequence = task.sequence
+    channels = [c for part, _, columns in where if part == "sequence" for c in columns]
+    if channels:
+        windows = sequence[rows]                       # (rows, L, channels)
+        windows[:, :, channels] = windows[order][:, :, channels]
+        index = sequence.index.copy()
+        length = windows.shape[1]
+        index[rows] = len(sequence.table) + np.arange(len(rows) * length).reshape(-1, length)
+        sequence = Windows(np.concatenate([sequence.table,
+                                           windows.reshape(-1, windows.shape[2])]), index)
     for part, hours, columns in where:
         if part == "sequence":
-            windows = sequence[rows]                       # (rows, L, channels)
-            windows[:, :, columns] = windows[order][:, :, columns]
-            index = sequence.index.copy()
-            length = windows.shape[1]
-            index[rows] = len(sequence.table) + np.arange(len(rows) * length).reshape(-1, length)
-            sequence = Windows(np.concatenate([sequence.table,
-                                               windows.reshape(-1, windows.shape[2])]), index)
             continue
         array = getattr(task, part)
         block = np.ix_(rows, columns) if hours is None else np.ix_(rows, hours, columns)
         original = array[block]
         restore.append((array, block, original))
         array[block] = original[order]
-    return dataclasses.replace(task, sequence=sequence), restore
+    return dataclasses.replace(task, sequence=sequence)
 
 
-def permutation_importance(model, task: ForecastTask, rows: np.ndarray, *,
+def permutation_importance(models: dict, task: ForecastTask, rows: np.ndarray, *,
                            repeats: int = REPEATS, seed: int = 0) -> dict:
-    """Grouped permutation importance of ``model`` (``predict(task, rows)``, µg/m³) on
-    ``rows`` (positions or a mask of the task's rows, with observed targets): {"rows",
-    "rmse" (unshuffled), "groups": [{"group", "n_inputs" (its features and daily
-    channels), "rise" (mean RMSE rise over the
-    shuffles, µg/m³), "rise_low", "rise_high" (the smallest and largest)}]}, the groups
-    in :data:`GROUPS` order. The task's arrays are as they were afterwards."""
+    """Grouped permutation importance of each of ``models`` ({name: a model with
+    ``predict(task, rows)``, µg/m³}) on ``rows`` (positions or a mask of the task's rows,
+    with observed targets), every model on the same shuffles: {name: {"rows", "rmse"
+    (unshuffled), "groups": [{"group", "n_inputs" (its features and daily channels),
+    "rise" (mean RMSE rise over the shuffles, µg/m³), "rise_low", "rise_high" (the
+    smallest and largest)}]}}, the groups in :data:`GROUPS` order, then the
+    :data:`COMBINED` ones. The task's arrays are as they were afterwards, also when a
+    forecast or a shuffle fails."""
     rows = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.sort(rows)
     rows = rows[np.isfinite(task.y[rows])]
     y = task.y[rows]
     selected = np.zeros(len(task.y), dtype=bool)     # the models take a mask of the rows
     selected[rows] = True
 
-    def rmse(on: ForecastTask) -> float:
+    def rmse(model, on: ForecastTask) -> float:
         forecast = np.asarray(model.predict(on, selected), dtype=float)
         return float(np.sqrt(np.mean((forecast - y) ** 2)))
 
-    base = rmse(task)
+    base = {name: rmse(model, task) for name, model in models.items()}
     rng = np.random.default_rng(seed)
-    results = []
-    for group, where in input_groups(task).items():
-        rises = []
+    groups = input_groups(task)
+    rises: dict = {name: {group: [] for group in groups} for name in models}
+    for group, where in groups.items():
         for _ in range(repeats):
-            order = rng.permutation(len(rows))
-            shuffled, restore = _shuffled(task, rows, where, order)
+            order, restore = rng.permutation(len(rows)), []
             try:
-                rises.append(rmse(shuffled) - base)
+                shuffled = _shuffled(task, rows, where, order, restore)
+                for name, model in models.items():
+                    rises[name][group].append(rmse(model, shuffled) - base[name])
             finally:
-                for array, block, original in restore:
+                for array, block, original in reversed(restore):
                     array[block] = original
-        results.append({"group": group,
-                        "n_inputs": sum(len(columns) for part, _, columns in where
-                                        if part in ("X", "sequence")),
-                        "rise": float(np.mean(rises)), "rise_low": float(np.min(rises)),
-                        "rise_high": float(np.max(rises))})
-    return {"rows": int(len(rows)), "rmse": base, "groups": results}
+    return {name: {"rows": int(len(rows)), "rmse": base[name], "groups": [
+        {"group": group,
+         "n_inputs": sum(len(columns) for part, _, columns in groups[group]
+                         if part in ("X", "sequence")),
+         "rise": float(np.mean(values)), "rise_low": float(np.min(values)),
+         "rise_high": float(np.max(values))}
+        for group, values in rises[name].items()]} for name in models}
 
 
 def importance_of(models: dict, task: ForecastTask, *, seed: int = 0,
                   max_rows: int = MAX_ROWS) -> dict:
-    """:func:`permutation_importance` of each of ``models`` ({entry name: fitted model})
-    on the same validation rows of ``task`` (at most ``max_rows``, a seeded sample) and
-    the same shuffles."""
+    """:func:`permutation_importance` of ``models`` ({entry name: fitted model}) on the
+    validation rows of ``task`` (at most ``max_rows``, a seeded sample)."""
     rows = sample_rows(np.flatnonzero(task.mask("val")), max_rows, seed)
-    return {name: permutation_importance(model, task, rows, seed=seed)
-            for name, model in models.items()}
+    return permutation_importance(models, task, rows, seed=seed)

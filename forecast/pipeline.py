@@ -720,7 +720,12 @@ def model_importance(task: ForecastTask, fitted: Fitted, config: dict) -> dict:
     if not models:
         return {}
     started = time.perf_counter()
-    scores = importance.importance_of(models, task, seed=config["run"]["seed"])
+    try:
+        scores = importance.importance_of(models, task, seed=config["run"]["seed"])
+    except MemoryError:     # a diagnostic: the run's forecasts do not need it
+        progress("importance of the inputs left out: not enough memory (--no-importance "
+                 "skips it)")
+        return {}
     rows = max(s["rows"] for s in scores.values())
     progress(f"importance of the inputs ({len(models)} models, {rows:,} validation rows): "
              f"{time.perf_counter() - started:.1f} s")

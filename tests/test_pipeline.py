@@ -697,5 +697,5 @@ def test_the_run_says_what_each_model_relies_on(run_dir):
         assert scores["rmse"] == pytest.approx(result.entries[name].metrics["val"]["rmse"],
                                                rel=1e-4)
         groups = {g["group"] for g in scores["groups"]}
-        assert {"PM2.5 of the past days", "wind of day D", "calendar"} <= groups
+        assert {"PM2.5 daily means up to day D", "wind up to day D", "calendar"} <= groups
     assert "What the models rely on" in (run_dir / "report.md").read_text()

@@ -1361,7 +1361,7 @@ def test_what_the_models_rely_on_is_tabled_and_the_recommended_model_set_against
     def groups(*rises):
         return [{"group": group, "n_inputs": 3, "rise": rise, "rise_low": rise - 0.5,
                  "rise_high": rise + 0.5}
-                for group, rise in zip(("PM2.5 of the past days", "wind of day D",
+                for group, rise in zip(("PM2.5 daily means up to day D", "wind up to day D",
                                         "calendar"), rises, strict=True)]
 
     metrics["diagnostics"]["importance"] = {
@@ -1375,14 +1375,29 @@ def test_what_the_models_rely_on_is_tabled_and_the_recommended_model_set_against
     order = sorted(["ridge", "mlp_ensemble"],
                    key=lambda n: run.result.pooled["models"][n]["val"]["rmse"])
     assert f"| Inputs shuffled | {' | '.join(order)} |" in md
-    assert re.search(r"\| wind of day D \| \+(8\.0|2\.0) \| \+(8\.0|2\.0) \|", md)
+    assert re.search(r"\| wind up to day D \| \+(8\.0|2\.0) \| \+(8\.0|2\.0) \|", md)
     assert "| calendar |" in md and "-0.2" in md
-    assert ("ridge (recommended) relies most on PM2.5 of the past days (+12.0, shuffles "
-            "+11.5 to +12.5) and then wind of day D (+8.0, shuffles +7.5 to +8.5).") in md
+    assert ("ridge (recommended) relies most on PM2.5 daily means up to day D (+12.0, shuffles "
+            "+11.5 to +12.5) and then wind up to day D (+8.0, shuffles +7.5 to +8.5).") in md
     # the past days' PM2.5 overlaps between the two; the wind does not
-    assert ("Against mlp_ensemble, ridge relies more on wind of day D (+8.0 against +2.0) "
-            "(no shuffle of the one overlapping the other's).") in md
+    assert ("Against mlp_ensemble, ridge relies more on wind up to day D (+8.0 against +2.0) "
+            "(their 5 shuffles apart: the permutation's spread on these days, not a "
+            "sampling interval).") in md
     # without it (a run from before, or --no-importance) no such section
     del metrics["diagnostics"]["importance"]
     (run_dir / "metrics.json").write_text(json.dumps(metrics))
     assert "What the models rely on" not in write_report(run_dir)[1].read_text()
+
+
+def test_reliance_is_compared_only_where_a_rise_is_above_zero_and_signed():
+    from forecast.report.details import _against
+
+    def scores(*rises):
+        return {"groups": [{"group": g, "rise": r, "rise_low": r - 0.1, "rise_high": r + 0.1}
+                           for g, r in zip(("calendar", "wind up to day D"), rises, strict=True)]}
+
+    # both negative on the calendar: no "more" or "less" about it
+    text = _against({"a": scores(-1.2, 3.0), "b": scores(-3.0, 1.0)}, "a", "b")
+    assert "calendar" not in text and "more on wind up to day D (+3.0 against +1.0)" in text
+    text = _against({"a": scores(-1.2, 3.0), "b": scores(2.0, 3.0)}, "a", "b")
+    assert "less on calendar (-1.2 against +2.0)" in text and "+-" not in text

@@ -189,10 +189,14 @@ def section_importance(doc: Doc, run: Run, recommended: str | None) -> None:
                       "ensemble. Groups that carry the same information share its credit "
                       "(with day D's hours shuffled the past days' means still tell much of "
                       "them): a small rise means that the group adds little beside the "
-                      "others, not that the model ignores it; a linear model whose weights "
-                      "on correlated inputs offset each other can rise by more than the "
-                      "information the group holds, as shuffling breaks the offset; below "
-                      "0, shuffling helped.")
+                      "others, not that the model ignores it; a model whose weights on "
+                      "correlated inputs offset each other (a linear one) can rise by more "
+                      "for a part than for the whole, as shuffling breaks the offset; the "
+                      "'all' rows shuffle the groups together. Day D's weather and the "
+                      "target day's cannot be told apart: the change from one to the other "
+                      "is an input of its own, and models over the target day's hours read "
+                      "their dew point and pressure as changes from day D's last hour. "
+                      "Below 0, shuffling helped.")
     text = []
     for name in dict.fromkeys(n for n in (recommended, names[0]) if n in importance):
         ranked = sorted(importance[name]["groups"], key=lambda g: -g["rise"])
@@ -200,7 +204,7 @@ def section_importance(doc: Doc, run: Run, recommended: str | None) -> None:
         if lead:
             text.append(f"{name}{' (recommended)' if name == recommended else ''} relies "
                         "most on " + " and then ".join(
-                            f"{g['group']} (+{fixed(g['rise'])}, shuffles "
+                            f"{g['group']} ({signed(g['rise'])}, shuffles "
                             f"{signed(g['rise_low'])} to {signed(g['rise_high'])})"
                             for g in lead) + ".")
     networks = [n for n in names if (e := run.result.entries.get(n)) is not None
@@ -214,27 +218,29 @@ def section_importance(doc: Doc, run: Run, recommended: str | None) -> None:
 
 
 def _against(importance: dict, name: str, rival: str) -> str:
-    """How ``name``'s reliance differs from ``rival``'s: the groups where the one's mean
-    rise exceeds the other's most, where no shuffle of the one overlaps the other's ("" when
-    none does)."""
+    """How ``name``'s reliance differs from ``rival``'s: the group on which it relies most
+    more than the rival and the one most less, among groups where the two models' shuffles
+    do not overlap and the larger rise is above 0 ("" when none)."""
     mine = {g["group"]: g for g in importance[name]["groups"]}
     theirs = {g["group"]: g for g in importance[rival]["groups"]}
     apart = [(group, mine[group]["rise"] - theirs[group]["rise"]) for group in mine
-             if group in theirs and (mine[group]["rise_low"] > theirs[group]["rise_high"]
-                                     or theirs[group]["rise_low"] > mine[group]["rise_high"])]
-    more = max(apart, key=lambda item: item[1], default=None)
-    less = min(apart, key=lambda item: item[1], default=None)
+             if group in theirs
+             and max(mine[group]["rise"], theirs[group]["rise"]) > 0
+             and (mine[group]["rise_low"] > theirs[group]["rise_high"]
+                  or theirs[group]["rise_low"] > mine[group]["rise_high"])]
     parts = []
-    for item, word in ((more, "more"), (less, "less")):
+    for item, word in ((max(apart, key=lambda a: a[1], default=None), "more"),
+                       (min(apart, key=lambda a: a[1], default=None), "less")):
         if item is not None and (item[1] > 0) == (word == "more"):
             group = item[0]
-            parts.append(f"{word} on {group} (+{fixed(mine[group]['rise'])} against "
+            parts.append(f"{word} on {group} ({signed(mine[group]['rise'])} against "
                          f"{signed(theirs[group]['rise'])})")
     if not parts:
         return (f"{name} and {rival} rely on each group alike (their shuffles overlap in "
                 "every group).")
     return (f"Against {rival}, {name} relies " + " and ".join(parts)
-            + " (no shuffle of the one overlapping the other's).")
+            + f" (their {REPEATS} shuffles apart: the permutation's spread on these days, "
+            "not a sampling interval).")
 
 
 def what_limits_the_networks(run: Run, sweep, learning_curve: dict,
