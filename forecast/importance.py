@@ -65,6 +65,7 @@ COMBINED = (
                      "change from day D to the target day", "target day's wind",
                      "target day's other weather")),
 )
+COMBINED_NAMES = frozenset(name for name, _ in COMBINED)
 TARGET_WIND_CHANNELS = ("wind_speed", "wind_u", "wind_v", "strong_north_wind")
 #: Shuffles per group, and most validation rows scored (a seeded sample beyond).
 REPEATS, MAX_ROWS = 5, 20_000

@@ -1383,6 +1383,7 @@ def test_what_the_models_rely_on_is_tabled_and_the_recommended_model_set_against
     assert ("Against mlp_ensemble, ridge relies more on wind up to day D (+8.0 against +2.0) "
             "(their 5 shuffles apart: the permutation's spread on these days, not a "
             "sampling interval).") in md
+    assert "Shuffled as wholes" not in md          # no combined group in this run
     # without it (a run from before, or --no-importance) no such section
     del metrics["diagnostics"]["importance"]
     (run_dir / "metrics.json").write_text(json.dumps(metrics))

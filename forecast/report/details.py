@@ -15,7 +15,7 @@ from ..constants import (
     SEASONS,
     UNIT,
 )
-from ..importance import REPEATS
+from ..importance import COMBINED, COMBINED_NAMES, REPEATS
 from ..quality import REASON_TEXT
 from ..registry import REGISTRY
 from .document import Doc
@@ -199,7 +199,8 @@ def section_importance(doc: Doc, run: Run, recommended: str | None) -> None:
                       "Below 0, shuffling helped.")
     text = []
     for name in dict.fromkeys(n for n in (recommended, names[0]) if n in importance):
-        ranked = sorted(importance[name]["groups"], key=lambda g: -g["rise"])
+        ranked = sorted((g for g in importance[name]["groups"] if g["group"] not in COMBINED_NAMES),
+                        key=lambda g: -g["rise"])
         lead = [g for g in ranked if g["rise"] > 0][:2]
         if lead:
             text.append(f"{name}{' (recommended)' if name == recommended else ''} relies "
@@ -214,6 +215,12 @@ def section_importance(doc: Doc, run: Run, recommended: str | None) -> None:
         else next((n for n in names if n not in networks), None)
     if rival is not None:
         text.append(_against(importance, leader, rival))
+        totals = [f"{group} {signed(rise[(leader, group)]['rise'])} against "
+                  f"{signed(rise[(rival, group)]['rise'])}" for group, _ in COMBINED
+                  if (leader, group) in rise and (rival, group) in rise]
+        if totals:
+            text.append(f"Shuffled as wholes ({leader} against {rival}): "
+                        + "; ".join(totals) + ".")
     doc.para(" ".join(t for t in text if t))
 
 
@@ -221,7 +228,7 @@ def _against(importance: dict, name: str, rival: str) -> str:
     """How ``name``'s reliance differs from ``rival``'s: the group on which it relies most
     more than the rival and the one most less, among groups where the two models' shuffles
     do not overlap and the larger rise is above 0 ("" when none)."""
-    mine = {g["group"]: g for g in importance[name]["groups"]}
+    mine = {g["group"]: g for g in importance[name]["groups"] if g["group"] not in COMBINED_NAMES}
     theirs = {g["group"]: g for g in importance[rival]["groups"]}
     apart = [(group, mine[group]["rise"] - theirs[group]["rise"]) for group in mine
              if group in theirs
