@@ -109,7 +109,8 @@ def _parts(task: ForecastTask) -> list[tuple[str, np.ndarray | None, list[str], 
 def input_groups(task: ForecastTask) -> dict[str, list[tuple[str, np.ndarray | None,
                                                              list[int]]]]:
     """{group: [(array, its hours or None, the positions of the group's columns or
-    channels)]} for the groups the task has inputs of, in :data:`GROUPS` order."""
+    channels)]} for the groups the task has inputs of, in :data:`GROUPS` order, then the
+    :data:`COMBINED` groups of which the task has at least two parts."""
     groups: dict[str, list] = {}
     for part, hours, names, group_of_name in _parts(task):
         by_group: dict[str, list[int]] = {}
