@@ -613,8 +613,8 @@ def predict_latest(run_dir: Path, data_dir: str | None = None,
     table = pd.concat(frames, ignore_index=True)
     table.attrs["threshold"] = threshold
     # the probability at which the run's validation years say to warn (forecast.warning)
-    warning = result.pooled.get("warning") or {}
-    if warning.get("model") == recommended:
+    warning = warning_module.warning_of(result.pooled, recommended)
+    if warning:
         table.attrs["warning_probability"] = warning["probability"]
         table.attrs["warning_cost_loss"] = float(warning.get("cost_loss", 0.0))
         if cost_loss is not None:

@@ -37,6 +37,15 @@ WARNING_PROBABILITIES = tuple(round(0.05 * k, 2) for k in range(1, 20))
 COST_LOSS_RATIOS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
 
 
+def warning_of(pooled: dict, model: str | None) -> dict | None:
+    """The run's warning rule (``pooled["warning"]`` of ``metrics.json``) when it is
+    ``model``'s, the model the run recommends, else None: a warning probability chosen
+    for another model's distribution says nothing of this one's."""
+    warning = pooled.get("warning")
+    return warning if warning and model is not None and warning.get("model") == model \
+        else None
+
+
 def expense(scores: dict, cost_loss: float) -> float:
     """Mean expense a day of acting on the warnings, in units of the loss L an
     exceedance without a warning costs: ``cost_loss`` (C/L) for every warning plus 1 for

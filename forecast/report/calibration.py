@@ -10,6 +10,7 @@ from ..calendars import describe_season
 from ..constants import DEFAULT_HEATING_SEASON, SEASONS, UNIT
 from ..registry import REGISTRY
 from ..uncertainty import CALIBRATION_BLOCKS, GROUPS, HEATING_MONTHS, OFFSETS
+from ..warning import warning_of
 from .document import Doc
 from .figures import figure_fan, figure_pit, figure_reliability
 from .format import DASH, ci, count, fixed, never_or_always, no_brier_skill, pct
@@ -266,8 +267,8 @@ SHOWN_PROBABILITIES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 def _warning_table(doc: Doc, run: Run, model: str) -> None:
     """What warning at each probability of exceeding the threshold would have done on the
     validation days that chose the warning probability (:mod:`forecast.warning`)."""
-    warning = run.result.pooled.get("warning")
-    if not warning or warning.get("model") != model or not warning.get("val_curve"):
+    warning = warning_of(run.result.pooled, model)
+    if not warning or not warning.get("val_curve"):
         return
     threshold, chosen = warning["threshold"], warning["probability"]
     cost_loss = warning.get("cost_loss") or 0.0

@@ -31,6 +31,7 @@ from __future__ import annotations
 from ..constants import SEASON_NAMES, UNIT
 from ..selection import failed_tests
 from ..significance import days_to_detect, detectable_difference, one_test_only
+from ..warning import warning_of
 from .format import (
     ci,
     count,
@@ -147,8 +148,8 @@ def when_to_warn(run: Run, chosen: str) -> str | None:
     """The warning probability the validation years chose (:mod:`forecast.warning`) and
     how warning at it scored on the test periods, beside a point forecast above the
     threshold on the same days; None for a run without it."""
-    warning = run.result.pooled.get("warning")
-    if not warning or warning.get("model") != chosen:
+    warning = warning_of(run.result.pooled, chosen)
+    if not warning:
         return None
     test, point = warning["test"], warning["test_point_forecast"]
     threshold, where = warning["threshold"], ("test periods" if run.n_folds > 1
