@@ -37,7 +37,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from forecast import rolling  # noqa: E402
-from forecast.combination import EXCLUDED, in_sample_forecasts  # noqa: E402
+from forecast.combination import in_sample_forecasts  # noqa: E402
+from forecast.constants import REFERENCE_MODELS  # noqa: E402
 
 
 def _rmse(y: np.ndarray, f: np.ndarray) -> float:
@@ -49,7 +50,7 @@ def headroom(predictions: pd.DataFrame, recommended: str) -> list[dict]:
     rows = []
     for split in ("val", "test"):
         models = sorted(predictions.loc[predictions["split"] == split, "model"].unique())
-        entries = [m for m in models if m not in (*EXCLUDED, "combination")]
+        entries = [m for m in models if m not in (*REFERENCE_MODELS, "combination")]
         keys, truth, forecasts = rolling.aligned(predictions, split, models)
         folds = keys["fold"].to_numpy()
         bound, weights = in_sample_forecasts(folds, truth, {m: forecasts[m] for m in entries})

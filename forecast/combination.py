@@ -19,8 +19,6 @@ import pandas as pd
 from scipy.optimize import nnls
 
 BLOCKS = 5
-#: Entries never combined: they are references, not candidates.
-EXCLUDED = ("persistence", "climatology")
 
 
 def nonnegative_weights(forecasts: np.ndarray, y_true: np.ndarray) -> np.ndarray:

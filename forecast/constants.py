@@ -22,6 +22,10 @@ SEASON_NAMES = dict(zip(SEASONS, ("winter", "spring", "summer", "autumn"), stric
 MONTH_TO_SEASON = ("", "DJF", "DJF", "MAM", "MAM", "MAM", "JJA", "JJA", "JJA",
                    "SON", "SON", "SON", "DJF")
 
+#: The reference baselines: they read no input, so they are neither combined nor scored
+#: for what inputs they rely on, and a gain over them alone says little.
+REFERENCE_MODELS = ("persistence", "climatology")
+
 #: Hourly values needed for a valid daily mean (the 75 % completeness rule).
 DEFAULT_MIN_HOURS = 18
 #: Target transform of the networks (baselines choose theirs on validation).

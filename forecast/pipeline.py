@@ -27,7 +27,12 @@ from . import config as config_module
 from . import daily as daily_module
 from . import evaluation, quality, registry, rolling, selection, sources, uncertainty
 from . import warning as warning_module
-from .constants import DEFAULT_HEATING_SEASON, PREDICTION_TEXT_COLUMNS, SEEDS
+from .constants import (
+    DEFAULT_HEATING_SEASON,
+    PREDICTION_TEXT_COLUMNS,
+    REFERENCE_MODELS,
+    SEEDS,
+)
 from .coordinates import require_coordinates
 from .errors import DataError, ModelFailed, raise_if_interrupted
 from .evaluation import EVAL_SPLITS
@@ -497,7 +502,7 @@ def fit_models(task: ForecastTask, config: dict, stage: str = "",
                 entry, name, "ensemble", members=names,
                 info=rows_of(entry, model, values, {**model.info, **facts}))
     members = [e.name for name in config["models"]["names"]
-               if name not in combination_module.EXCLUDED
+               if name not in REFERENCE_MODELS
                and (e := representative(fitted.entries, name)) is not None]
     if config["models"]["combination"] and len(members) >= 2:
         frames[:] = [pd.concat(frames, ignore_index=True)]  # concatenated once, then extended
@@ -707,14 +712,14 @@ def run_diagnostics(task: ForecastTask, config: dict, run_dir: Path, histories: 
 
 def model_importance(task: ForecastTask, fitted: Fitted, config: dict) -> dict:
     """What each model of the main fold relies on (:mod:`forecast.importance`): every
-    fitted model that reads inputs (not persistence or climatology) as its entry (a
+    fitted model that reads inputs (not the :data:`REFERENCE_MODELS`) as its entry (a
     network as its seed ensemble), on the main fold's validation rows."""
     from . import importance
 
     models = {}
     for name, model in fitted.models.items():
         entry = representative(fitted.entries, name)
-        if name in ("persistence", "climatology") or entry is None:
+        if name in REFERENCE_MODELS or entry is None:
             continue
         models[entry.name] = model
     if not models:

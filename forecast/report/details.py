@@ -12,6 +12,7 @@ from ..constants import (
     CHINA_PM25_BREAKPOINTS,
     CHINA_PM25_CATEGORIES,
     LIMIT_24H,
+    REFERENCE_MODELS,
     SEASONS,
     UNIT,
 )
@@ -294,7 +295,7 @@ def what_limits_the_networks(run: Run, sweep, learning_curve: dict,
     scored = {e.name: run.pooled(e.name, "val")["rmse"] for e in run.candidates()
               if run.pooled(e.name, "val")}
     baselines = {n: v for n, v in scored.items() if run.result.entries[n].kind == "baseline"
-                 and n not in ("persistence", "climatology")}
+                 and n not in REFERENCE_MODELS}
     networks = {n: v for n, v in scored.items() if run.result.entries[n].is_network}
     if baselines and networks:
         b, n = min(baselines, key=baselines.get), min(networks, key=networks.get)

@@ -28,7 +28,7 @@ the report puts above the paragraph.
 
 from __future__ import annotations
 
-from ..constants import SEASON_NAMES, UNIT
+from ..constants import REFERENCE_MODELS, SEASON_NAMES, UNIT
 from ..selection import failed_tests
 from ..significance import days_to_detect, detectable_difference, one_test_only
 from ..warning import warning_of
@@ -47,9 +47,6 @@ from .format import (
 )
 from .run import Run, days
 from .sections import fit_seconds, training_time
-
-#: Baselines that are references, not fitted models: a gain over them alone says little.
-REFERENCES = ("persistence", "climatology")
 
 KIND_TEXT = {"baseline": "a baseline", "network": "a network",
              "ensemble": "a network's seed ensemble", "combination": "a combination"}
@@ -434,7 +431,7 @@ def _networks_against_baselines(run: Run, chosen: str | None) -> list[str]:
             f"**{baseline}**, on the {where}: {diff_clause(c)}")
     if c["significant"] and c["rmse_diff"] < 0:
         reference = (f" ({baseline} is a reference, not a fitted baseline: run ridge or hgb "
-                     "beside it to judge the gain)" if baseline in REFERENCES else "")
+                     "beside it to judge the gain)" if baseline in REFERENCE_MODELS else "")
         return [f"{head}: a significant gain. The deep model earns its place on "
                 f"accuracy{reference}; it costs {cost(run, best)} against "
                 f"{cost(run, baseline)} for {baseline}."]
