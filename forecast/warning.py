@@ -46,32 +46,40 @@ def warning_of(pooled: dict, model: str | None) -> dict | None:
         else None
 
 
+def _days(scores: dict) -> int:
+    return (scores["hits"] + scores["misses"] + scores["false_alarms"]
+            + scores["correct_negatives"])
+
+
 def expense(scores: dict, cost_loss: float) -> float:
     """Mean expense a day of acting on the warnings, in units of the loss L an
     exceedance without a warning costs: ``cost_loss`` (C/L) for every warning plus 1 for
     every miss, over all days of ``scores`` (a :func:`~forecast.evaluation.contingency`)."""
-    days = (scores["hits"] + scores["misses"] + scores["false_alarms"]
-            + scores["correct_negatives"])
+    days = _days(scores)
     warnings = scores["hits"] + scores["false_alarms"]
     return (cost_loss * warnings + scores["misses"]) / days if days else float("nan")
+
+
+def _references(base_rate, cost_loss: float):
+    """E_climate, the expense of always or never acting, whichever is lower (min(C/L,
+    base rate)), and E_perfect, that of warning on exactly the exceedances (base rate ×
+    C/L): scalars or arrays like ``base_rate``."""
+    return np.minimum(cost_loss, base_rate), base_rate * cost_loss
 
 
 def value(scores: dict, cost_loss: float) -> float:
     """Relative economic value of the warnings of ``scores`` to a user whose cost/loss
     ratio is ``cost_loss``: (E_climate − E) / (E_climate − E_perfect), where E is
-    :func:`expense`, E_climate the expense of always or never acting, whichever is lower
-    (min(C/L, base rate)), and E_perfect that of warning on exactly the exceedances
-    (base rate × C/L). 1: perfect; 0: no better than climatology; NaN when every day or
-    none exceeded (no forecast can then add value)."""
-    days = (scores["hits"] + scores["misses"] + scores["false_alarms"]
-            + scores["correct_negatives"])
+    :func:`expense` and the references are :func:`_references`'. 1: perfect; 0: no
+    better than climatology; NaN when every day or none exceeded (no forecast can then
+    add value)."""
+    days = _days(scores)
     if not days:
         return float("nan")
-    base_rate = (scores["hits"] + scores["misses"]) / days
-    climate, perfect = min(cost_loss, base_rate), base_rate * cost_loss
+    climate, perfect = _references((scores["hits"] + scores["misses"]) / days, cost_loss)
     if climate - perfect <= 0:
         return float("nan")
-    return (climate - expense(scores, cost_loss)) / (climate - perfect)
+    return float((climate - expense(scores, cost_loss)) / (climate - perfect))
 
 
 def choose(curve: dict, cost_loss: float = 0.0) -> float | None:
@@ -124,8 +132,7 @@ def value_difference_ci(observed: np.ndarray, warned: np.ndarray, point: np.ndar
     exceedances only, have no value and are left out; (nan, nan) when all are."""
     plan = units.plan(n_boot, seed)
     observed = np.asarray(observed, dtype=float)
-    base_rate = plan.mean(observed)
-    climate, perfect = np.minimum(cost_loss, base_rate), base_rate * cost_loss
+    climate, perfect = _references(plan.mean(observed), cost_loss)
 
     def spent(warnings: np.ndarray) -> np.ndarray:
         warnings = np.asarray(warnings, dtype=float)
