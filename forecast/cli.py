@@ -15,7 +15,7 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-from .config import CHOICES, COST_LOSS_RANGE, DEFAULTS, FREE_TABLES, load_config, validate
+from .config import CHOICES, DEFAULTS, FREE_TABLES, RANGES, load_config, validate
 from .errors import DataError, Interrupted, catch_signal, clear_signal
 from .flag_help import FLAG_HELP
 from .registry import default_models
@@ -79,13 +79,15 @@ _file_name, _folder_name = _named("file"), _named("folder")
 
 
 def _cost_loss(text: str) -> float:
-    """``forecast predict --warning-cost-loss``: a number in [0, 1)."""
+    """``forecast predict --warning-cost-loss``: a number ``evaluation.warning_cost_loss``
+    may be (its rule in :data:`~forecast.config.RANGES`)."""
     try:
         ratio = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
-    if not 0 <= ratio < 1:
-        raise argparse.ArgumentTypeError(f"{text}: expected {COST_LOSS_RANGE}")
+    allowed, what = RANGES[("evaluation", "warning_cost_loss")]
+    if not allowed(ratio):
+        raise argparse.ArgumentTypeError(f"{text}: expected {what}")
     return ratio
 
 

@@ -191,10 +191,6 @@ MAX_LAGS = 3650
 #: system's names stop at 255 bytes.
 MAX_NAME = 200
 
-#: What ``evaluation.warning_cost_loss`` (and ``forecast predict --warning-cost-loss``) may be.
-COST_LOSS_RANGE = ("0 (warn at the best CSI) or a cost/loss ratio above 0 and below 1 (acting "
-                   "on a warning costs this share of the loss it avoids)")
-
 #: Numeric options outside whose range a run cannot mean anything: (test, what it needs).
 RANGES = {
     **{("task", key): _at_least(1) for key in ("horizon", "sequence_length",
@@ -224,7 +220,10 @@ RANGES = {
     ("training", "momentum"): (lambda v: 0 <= v < 1, "from 0 to below 1"),
     ("training", "dropout"): (lambda v: 0 <= v < 1, "from 0 to below 1"),
     ("evaluation", "exceedance_threshold"): (lambda v: v > 0, "above 0 µg/m³"),
-    ("evaluation", "warning_cost_loss"): (lambda v: 0 <= v < 1, COST_LOSS_RANGE),
+    # (forecast predict --warning-cost-loss reads this rule too)
+    ("evaluation", "warning_cost_loss"): (
+        lambda v: 0 <= v < 1, "0 (warn at the best CSI) or a cost/loss ratio above 0 and "
+        "below 1 (acting on a warning costs this share of the loss it avoids)"),
     ("run", "seed"): (lambda v: 0 <= v < SEEDS, "from 0 to 2**32 - 1"),
 }
 #: Most networks in a seed ensemble, units in a layer, layers, devices (or nodes, or torch
