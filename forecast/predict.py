@@ -742,13 +742,13 @@ def _new_day_warnings(new: pd.DataFrame, reference: str | None, attrs: dict) -> 
     def fixed(value: float) -> str:
         return "n/a" if not np.isfinite(value) else f"{value:.2f}"
 
-    chosen = ("" if not attrs.get("warning_chosen_here") else
-              f" (chosen for cost/loss {cost_loss:g})" if cost_loss > 0 else
-              " (chosen for the best CSI)")
-    whose = "" if attrs.get("warning_chosen_here") else "the run's "
-    text = (f"; {reference}'s warnings at {whose}P(> {threshold:g}) ≥ {warn_at:.0%}{chosen}"
-            + (f" (cost/loss {cost_loss:g})" if cost_loss > 0 and not chosen else "")
-            + f": {scores['hits']} of the {events} days above {threshold:g} warned (POD "
+    ratio = f"cost/loss {cost_loss:g}" if cost_loss > 0 else "the best CSI"
+    if attrs.get("warning_chosen_here"):
+        whose, basis = "", f" (chosen for {ratio})"
+    else:
+        whose, basis = "the run's ", f" ({ratio})" if cost_loss > 0 else ""
+    text = (f"; {reference}'s warnings at {whose}P(> {threshold:g}) ≥ {warn_at:.0%}{basis}"
+            f": {scores['hits']} of the {events} days above {threshold:g} warned (POD "
             f"{share(scores['pod'])}), {scores['false_alarms']} of its {warnings} warnings "
             f"false (FAR {share(scores['far'])}), CSI {fixed(scores['csi'])}")
     if cost_loss > 0:
