@@ -1402,3 +1402,18 @@ def test_reliance_is_compared_only_where_a_rise_is_above_zero_and_signed():
     assert "calendar" not in text and "more on wind up to day D (+3.0 against +1.0)" in text
     text = _against({"a": scores(-1.2, 3.0), "b": scores(2.0, 3.0)}, "a", "b")
     assert "less on calendar (-1.2 against +2.0)" in text and "+-" not in text
+
+
+def test_a_value_table_without_any_value_says_so(tmp_path):
+    import json
+
+    run_dir = make_run(tmp_path / "run", winner="mlp")
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    for row in metrics["pooled"]["warning"]["by_cost_loss"]:   # no exceedance on test
+        for key in ("value", "tuned_point_value", "point_forecast_value"):
+            row[key] = float("nan")
+        row["difference_ci"] = row["tuned_difference_ci"] = [float("nan")] * 2
+    (run_dir / "metrics.json").write_text(json.dumps(metrics))
+    md = write_report(run_dir)[1].read_text()
+    assert "No value could be computed on the test periods (no days above 75" in md
+    assert "were worth no more, beyond noise" not in md

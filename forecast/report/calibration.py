@@ -13,7 +13,7 @@ from ..uncertainty import CALIBRATION_BLOCKS, GROUPS, HEATING_MONTHS, OFFSETS
 from ..warning import warning_of
 from .document import Doc
 from .figures import figure_fan, figure_pit, figure_reliability
-from .format import DASH, ci, count, fixed, never_or_always, no_brier_skill, pct
+from .format import DASH, ci, count, fixed, never_or_always, no_brier_skill, num, pct
 from .run import Run, days
 
 LEVEL_NAMES = {"low": "lowest third", "middle": "middle third", "high": "highest third"}
@@ -331,9 +331,7 @@ def _value_table(doc: Doc, run: Run, model: str, warning: dict) -> None:
                       "Levels by fold, oldest first, where they differ. Each difference is "
                       "the probability's value minus the rival's, its interval a paired "
                       f"block bootstrap over the {days(run)}.")
-    if all(_interval_side(row.get("difference_ci")) == 0
-           and _interval_side(row.get("tuned_difference_ci")) == 0
-           and (row["value"] is None or row["value"] != row["value"]) for row in curve):
+    if all(num(row["value"]) is None for row in curve):   # and so no interval either
         doc.para(f"No value could be computed on the {where} (no {days(run)} above "
                  f"{threshold:g} {UNIT}, or only such {days(run)}).")
         return
