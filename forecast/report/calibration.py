@@ -14,7 +14,7 @@ from ..warning import warning_of
 from .document import Doc
 from .figures import figure_fan, figure_pit, figure_reliability
 from .format import DASH, ci, count, fixed, never_or_always, no_brier_skill, num, pct
-from .run import Run, days
+from .run import Run, days, test_periods
 
 LEVEL_NAMES = {"low": "lowest third", "middle": "middle third", "high": "highest third"}
 
@@ -303,7 +303,7 @@ def _value_table(doc: Doc, run: Run, model: str, warning: dict) -> None:
     curve = warning.get("by_cost_loss")
     if not curve:
         return
-    where = "test periods" if run.n_folds > 1 else "test period"
+    where = test_periods(run)
     threshold = warning["threshold"]
     fold_by_fold = " fold by fold" if len(warning.get("by_fold") or []) > 1 else ""
 

@@ -188,8 +188,8 @@ def section_importance(doc: Doc, run: Run, recommended: str | None) -> None:
                       "columns, the daily sequence's and the hourly windows' channels; "
                       "models in order of pooled validation RMSE, a network as its seed "
                       "ensemble. Groups that carry the same information share its credit "
-                      "(with day D's hours shuffled the past days' means still tell much of "
-                      "them): a small rise means that the group adds little beside the "
+                      "(with PM2.5 within the days shuffled, its daily means still tell much "
+                      "of it): a small rise means that the group adds little beside the "
                       "others, not that the model ignores it; a model whose weights on "
                       "correlated inputs offset each other (a linear one) can rise by more "
                       "for a part than for the whole, as shuffling breaks the offset; the "
@@ -228,7 +228,7 @@ def section_importance(doc: Doc, run: Run, recommended: str | None) -> None:
 def _against(importance: dict, name: str, rival: str) -> str:
     """How ``name``'s reliance differs from ``rival``'s: the group on which it relies most
     more than the rival and the one most less, among groups where the two models' shuffles
-    do not overlap and the larger rise is above 0 ("" when none)."""
+    do not overlap and the larger rise is above 0 (that they rely alike when none)."""
     mine = {g["group"]: g for g in importance[name]["groups"] if g["group"] not in COMBINED_NAMES}
     theirs = {g["group"]: g for g in importance[rival]["groups"]}
     apart = [(group, mine[group]["rise"] - theirs[group]["rise"]) for group in mine

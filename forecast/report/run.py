@@ -83,6 +83,11 @@ def days(run: Run) -> str:
     return "station-days" if len(run.result.stations) > 1 else "days"
 
 
+def test_periods(run: Run) -> str:
+    """What the test scores are pooled over: the folds' test periods, or one."""
+    return "test periods" if run.n_folds > 1 else "test period"
+
+
 def _latest_test(path: Path, latest: str | None) -> pd.DataFrame:
     """The test rows of the fold ``latest`` in ``predictions.csv``; a file that is not the
     run's forecasts (damaged, cut short, replaced) is a DataError naming it."""

@@ -45,7 +45,7 @@ from .format import (
     short,
     signed,
 )
-from .run import Run, days
+from .run import Run, days, test_periods
 from .sections import fit_seconds, training_time
 
 KIND_TEXT = {"baseline": "a baseline", "network": "a network",
@@ -149,8 +149,7 @@ def when_to_warn(run: Run, chosen: str) -> str | None:
     if not warning:
         return None
     test, point = warning["test"], warning["test_point_forecast"]
-    threshold, where = warning["threshold"], ("test periods" if run.n_folds > 1
-                                              else "test period")
+    threshold, where = warning["threshold"], test_periods(run)
     warnings = test["hits"] + test["false_alarms"]
     fold_by_fold = (" (chosen fold by fold as the model is)" if len(warning["by_fold"]) > 1
                     else "")
@@ -621,7 +620,7 @@ def at_a_glance(run: Run, chosen: str | None) -> list[list[str]]:
     warn = when_to_warn(run, chosen)
     if warn:
         rows.append(["When to warn", warn])
-    where = "test periods" if run.n_folds > 1 else "test period"
+    where = test_periods(run)
     best, baseline, c = _best_network(run)
     if c is not None:
         gain = c["significant"] and c["rmse_diff"] < 0
