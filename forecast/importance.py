@@ -94,8 +94,7 @@ def _parts(task: ForecastTask) -> list[tuple[str, np.ndarray | None, list[str], 
     parts = [("X", None, task.feature_names, group_of),
              ("sequence", None, task.sequence_names, group_of)]
     if task.hourly is not None:
-        hours = task.hourly.shape[1]
-        end = hours - (24 * task.horizon if task.mode == "forecast" else 0)
+        hours, end = task.hourly.shape[1], task.issue_position
         parts.append(("hourly", np.arange(end), task.hourly_names, group_of))
         if end < hours:
             parts.append(("hourly", np.arange(end, hours), task.hourly_names,

@@ -231,13 +231,20 @@ class ForecastTask:
     def station_index(self) -> np.ndarray:
         return self.rows["station_index"].to_numpy()
 
+    @property
+    def issue_position(self) -> int:
+        """The hourly window's hours up to the issue time (hour 23 of day D, included):
+        the position after it; in forecast mode the target day's hours follow (0 without
+        a window)."""
+        ahead = 24 * self.horizon if self.mode == "forecast" else 0
+        return 0 if self.hourly is None else self.hourly.shape[1] - ahead
+
     def hours_to_issue(self, rows: np.ndarray, hours: int) -> np.ndarray:
         """The last ``hours`` hours of the hourly window up to the issue time (hour 23 of
         day D, included) of ``rows``: (n_rows, hours, channels ``hourly_names``), raw
         values, NaN for missing; in forecast mode the target day's hours after them are
         left out. ValueError when the task has no hourly window that long."""
-        ahead = 24 * self.horizon if self.mode == "forecast" else 0
-        end = 0 if self.hourly is None else self.hourly.shape[1] - ahead   # the issue time
+        end = self.issue_position
         if end < hours:
             raise ValueError(f"the task's hourly window holds {end} hours up to the issue "
                              f"time, {hours} are read: build it with hourly_hours >= {hours}")
