@@ -23,8 +23,12 @@ group can rise by more than the whole, where a model's weights on them offset ea
 Day D's weather and the target day's cannot be told apart: the change from one to the
 other is an input of its own (and the by-hour models read the target day's dew point and
 pressure as changes from the issue hour). The validation rows are those of the main
-fold, forecast by the model fitted on the training years alone; the shuffles' spread is
-the permutation's noise on those days, not a sampling interval.
+fold, forecast by the model fitted on the training years alone. Two kinds of noise are
+reported: the shuffles' spread (the permutation's noise on those days) and a 95 % interval
+over the days themselves — a moving-block bootstrap of the validation dates, every
+station of a drawn date together (:mod:`forecast.significance`), the shuffles held fixed —
+for each rise and, paired on the same draws, for the difference between two models'
+rises: whether another year of validation days could have said otherwise.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import re
 
 import numpy as np
 
+from .significance import Units, percentile_interval
 from .task import ForecastTask, sample_rows
 from .windows import Windows
 
@@ -155,51 +160,68 @@ def _shuffled(task: ForecastTask, rows: np.ndarray, where: list, order: np.ndarr
 
 
 def permutation_importance(models: dict, task: ForecastTask, rows: np.ndarray, *,
-                           repeats: int = REPEATS, seed: int = 0) -> dict:
+                           repeats: int = REPEATS, seed: int = 0, n_boot: int = 1000,
+                           level: float = 0.95) -> dict:
     """Grouped permutation importance of each of ``models`` ({name: a model with
     ``predict(task, rows)``, µg/m³}) on ``rows`` (positions or a mask of the task's rows,
     with observed targets), every model on the same shuffles: {name: {"rows", "rmse"
     (unshuffled), "groups": [{"group", "n_inputs" (its features and daily channels),
     "rise" (mean RMSE rise over the shuffles, µg/m³), "rise_low", "rise_high" (the
-    smallest and largest)}]}}, the groups in :data:`GROUPS` order, then the
-    :data:`COMBINED` ones. The task's arrays are as they were afterwards, also when a
-    forecast or a shuffle fails."""
+    smallest and largest), "rise_ci" (its ``level`` interval over ``n_boot`` block
+    bootstrap draws of the rows' dates), "against" ({other model: the interval of this
+    model's rise minus the other's, paired on the same draws})}]}}, the groups in
+    :data:`GROUPS` order, then the :data:`COMBINED` ones. The task's arrays are as they
+    were afterwards, also when a forecast or a shuffle fails."""
     rows = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.sort(rows)
     rows = rows[np.isfinite(task.y[rows])]
     y = task.y[rows]
     selected = np.zeros(len(task.y), dtype=bool)     # the models take a mask of the rows
     selected[rows] = True
+    plan = Units.of(task.rows["issue_day"].to_numpy()[rows]).plan(n_boot, seed)
 
-    def rmse(model, on: ForecastTask) -> float:
-        forecast = np.asarray(model.predict(on, selected), dtype=float)
-        return float(np.sqrt(np.mean((forecast - y) ** 2)))
+    def rmse(model, on: ForecastTask) -> tuple[float, np.ndarray]:
+        """The RMSE of ``model``'s forecasts of ``on``, and of each bootstrap draw."""
+        squared = (np.asarray(model.predict(on, selected), dtype=float) - y) ** 2
+        return float(np.sqrt(np.mean(squared))), plan.rmse(squared)
 
     base = {name: rmse(model, task) for name, model in models.items()}
     rng = np.random.default_rng(seed)
     groups = input_groups(task)
     rises: dict = {name: {group: [] for group in groups} for name in models}
+    drawn: dict = {name: {} for name in models}     # each group's rise in each draw
     for group, where in groups.items():
+        totals = {name: np.zeros(n_boot) for name in models}
         for _ in range(repeats):
             order, restore = rng.permutation(len(rows)), []
             try:
                 shuffled = _shuffled(task, rows, where, order, restore)
                 for name, model in models.items():
-                    rises[name][group].append(rmse(model, shuffled) - base[name])
+                    value, draws = rmse(model, shuffled)
+                    rises[name][group].append(value - base[name][0])
+                    totals[name] += draws
             finally:
                 for array, block, original in reversed(restore):
                     array[block] = original
-    return {name: {"rows": int(len(rows)), "rmse": base[name], "groups": [
+        for name in models:
+            drawn[name][group] = totals[name] / repeats - base[name][1]
+
+    def interval(draws: np.ndarray) -> list[float]:
+        return list(percentile_interval(draws, level))
+
+    return {name: {"rows": int(len(rows)), "rmse": base[name][0], "groups": [
         {"group": group,
          "n_inputs": sum(len(columns) for part, _, columns in groups[group]
                          if part in ("X", "sequence")),
          "rise": float(np.mean(values)), "rise_low": float(np.min(values)),
-         "rise_high": float(np.max(values))}
+         "rise_high": float(np.max(values)), "rise_ci": interval(drawn[name][group]),
+         "against": {other: interval(drawn[name][group] - drawn[other][group])
+                     for other in models if other != name}}
         for group, values in rises[name].items()]} for name in models}
 
 
 def importance_of(models: dict, task: ForecastTask, *, seed: int = 0,
-                  max_rows: int = MAX_ROWS) -> dict:
+                  max_rows: int = MAX_ROWS, n_boot: int = 1000) -> dict:
     """:func:`permutation_importance` of ``models`` ({entry name: fitted model}) on the
     validation rows of ``task`` (at most ``max_rows``, a seeded sample)."""
     rows = sample_rows(np.flatnonzero(task.mask("val")), max_rows, seed)
-    return permutation_importance(models, task, rows, seed=seed)
+    return permutation_importance(models, task, rows, seed=seed, n_boot=n_boot)

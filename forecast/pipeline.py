@@ -726,7 +726,8 @@ def model_importance(task: ForecastTask, fitted: Fitted, config: dict) -> dict:
         return {}
     started = time.perf_counter()
     try:
-        scores = importance.importance_of(models, task, seed=config["run"]["seed"])
+        scores = importance.importance_of(models, task, seed=config["run"]["seed"],
+                                          n_boot=config["evaluation"]["n_boot"])
     except MemoryError:     # a diagnostic: the run's forecasts do not need it
         progress("importance of the inputs left out: not enough memory (--no-importance "
                  "skips it)")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -75,7 +76,12 @@ class ResamplePlan:
     def mean(self, values: np.ndarray) -> np.ndarray:
         """Mean of per-row ``values`` (e.g. a CRPS) in each resample."""
         total = np.bincount(self.codes, weights=values, minlength=len(self.counts))
-        return total[self.draws].sum(axis=1) / self.counts[self.draws].sum(axis=1)
+        return total[self.draws].sum(axis=1) / self.rows_drawn
+
+    @cached_property
+    def rows_drawn(self) -> np.ndarray:
+        """The rows in each resample, the same for every score of the plan."""
+        return self.counts[self.draws].sum(axis=1)
 
 
 def percentile_interval(samples: np.ndarray, level: float) -> tuple[float, float]:

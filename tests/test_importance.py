@@ -180,3 +180,26 @@ def test_the_task_is_restored_when_a_shuffle_or_a_forecast_fails(task, monkeypat
     assert len(taken) == 3 and len(taken[2]) == 3      # the hourly window's block
     assert np.array_equal(task.X, X, equal_nan=True)
     assert np.array_equal(task.hourly, hours, equal_nan=True)
+
+
+def test_each_rise_has_an_interval_over_the_days_and_two_models_a_paired_one(task):
+    """A model reading one group has an interval above 0 for it and exactly 0 for the
+    others; against a model reading another input, the difference's interval excludes 0
+    where only one of them reads the group, and is the other's negated."""
+    rows = np.flatnonzero(task.mask("val"))
+    models = {"lag": Reads("X", "pm25_lag1"), "evening": Reads("X", "pm25_evening_mean")}
+    result = permutation_importance(models, task, rows, repeats=2, n_boot=200)
+    lag = {g["group"]: g for g in result["lag"]["groups"]}
+    evening = {g["group"]: g for g in result["evening"]["groups"]}
+    daily, within = "PM2.5 daily means up to day D", "PM2.5 within the days (hours, evenings)"
+    assert lag[daily]["rise_ci"][0] > 0 and evening[within]["rise_ci"][0] > 0
+    assert lag[within]["rise_ci"] == [0.0, 0.0] and lag[within]["rise"] == 0
+    low, high = lag[daily]["against"]["evening"]
+    assert low > 0 and high >= low
+    assert evening[daily]["against"]["lag"] == pytest.approx([-high, -low])
+    assert set(lag[daily]["against"]) == {"evening"}
+    # a model that reads nothing of any group: every interval is 0
+    same = permutation_importance({"a": models["lag"], "b": models["lag"]}, task, rows,
+                                  repeats=1, n_boot=50)
+    assert all(g["against"]["b"] == [0.0, 0.0] for g in same["a"]["groups"])
+

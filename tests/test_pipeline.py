@@ -698,4 +698,7 @@ def test_the_run_says_what_each_model_relies_on(run_dir):
                                                rel=1e-4)
         groups = {g["group"] for g in scores["groups"]}
         assert {"PM2.5 daily means up to day D", "wind up to day D", "calendar"} <= groups
+        for group in scores["groups"]:      # intervals over the days, paired between models
+            assert group["rise_ci"][0] <= group["rise_ci"][1]
+            assert set(group["against"]) == set(importance) - {name}
     assert "What the models rely on" in (run_dir / "report.md").read_text()

@@ -1404,6 +1404,35 @@ def test_reliance_is_compared_only_where_a_rise_is_above_zero_and_signed():
     assert "less on calendar (-1.2 against +2.0)" in text and "+-" not in text
 
 
+def test_reliance_is_compared_by_the_intervals_over_the_days_where_the_run_has_them():
+    """A run with intervals over the days: a difference is reported where its paired
+    interval excludes 0, whatever the shuffles' spread; a rise whose own interval
+    includes 0 is bracketed in the table; the text quotes the intervals."""
+    from forecast.report.details import _against, _rise_cell, _rise_noise
+
+    def scores(rival, *rises_and_differences):
+        return {"groups": [{"group": g, "rise": r, "rise_low": r - 0.1, "rise_high": r + 0.1,
+                            "rise_ci": [r - 2.0, r + 2.0], "against": {rival: list(d)}}
+                           for g, (r, d) in zip(("calendar", "wind up to day D"),
+                                                rises_and_differences, strict=True)]}
+
+    # the shuffles do not overlap (+3.0 against +1.0), the days' interval includes 0
+    importance = {"a": scores("b", (0.5, (-0.4, 0.6)), (3.0, (-0.5, 4.5))),
+                  "b": scores("a", (0.4, (-0.6, 0.4)), (1.0, (-4.5, 0.5)))}
+    assert _against(importance, "a", "b") == (
+        "a and b rely on each group alike within the noise of these days (the 95 % interval "
+        "of every difference between their rises includes 0).")
+    importance["a"]["groups"][1]["against"]["b"] = [0.3, 3.9]
+    assert _against(importance, "a", "b") == (
+        "Against b, a relies more on wind up to day D (+3.0 against +1.0; the difference "
+        "+2.0, 95 % interval over the days +0.3 to +3.9).")
+    calendar, wind = importance["a"]["groups"]
+    assert _rise_cell(calendar) == "(+0.5)" and _rise_cell(wind) == "+3.0"
+    assert _rise_noise(wind) == "95 % interval +1.0 to +5.0"
+    del wind["rise_ci"]                                   # a run from before the intervals
+    assert _rise_cell(wind) == "+3.0" and _rise_noise(wind) == "shuffles +2.9 to +3.1"
+
+
 def test_a_value_table_without_any_value_says_so(tmp_path):
     import json
 

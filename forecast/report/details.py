@@ -175,8 +175,9 @@ def section_importance(doc: Doc, run: Run, recommended: str | None) -> None:
     rise = {(n, g["group"]): g for n in names for g in importance[n]["groups"]}
     doc.heading(2, "What the models rely on", "importance")
     rows_scored = max(importance[n]["rows"] for n in names)
+    sampled = any("rise_ci" in g for g in rise.values())
     doc.table(["Inputs shuffled"] + names,
-              [[group] + [signed(rise[(n, group)]["rise"]) if (n, group) in rise else DASH
+              [[group] + [_rise_cell(rise[(n, group)]) if (n, group) in rise else DASH
                           for n in names] for group in groups]
               + [["the latest fold's validation RMSE"] + [fixed(importance[n]["rmse"])
                                                      for n in names]],
@@ -197,7 +198,11 @@ def section_importance(doc: Doc, run: Run, recommended: str | None) -> None:
                       "target day's cannot be told apart: the change from one to the other "
                       "is an input of its own, and models over the target day's hours read "
                       "their dew point and pressure as changes from day D's last hour. "
-                      "Below 0, shuffling helped.")
+                      "Below 0, shuffling helped."
+                      + (" In brackets: a rise whose 95 % interval over the days includes 0 "
+                         "(a moving-block bootstrap of the validation dates, the shuffles "
+                         "held fixed): another year's days could have shown none."
+                         if sampled else ""))
     text = []
     for name in dict.fromkeys(n for n in (recommended, names[0]) if n in importance):
         ranked = sorted((g for g in importance[name]["groups"] if g["group"] not in COMBINED_NAMES),
@@ -206,8 +211,7 @@ def section_importance(doc: Doc, run: Run, recommended: str | None) -> None:
         if lead:
             text.append(f"{name}{' (recommended)' if name == recommended else ''} relies "
                         "most on " + " and then ".join(
-                            f"{g['group']} ({signed(g['rise'])}, shuffles "
-                            f"{signed(g['rise_low'])} to {signed(g['rise_high'])})"
+                            f"{g['group']} ({signed(g['rise'])}, {_rise_noise(g)})"
                             for g in lead) + ".")
     networks = [n for n in names if (e := run.result.entries.get(n)) is not None
                 and e.is_network]
@@ -225,27 +229,62 @@ def section_importance(doc: Doc, run: Run, recommended: str | None) -> None:
     doc.para(" ".join(t for t in text if t))
 
 
+def _rise_cell(group: dict) -> str:
+    """A rise for the table, in brackets when its interval over the days includes 0."""
+    low, high = group.get("rise_ci") or (math.nan, math.nan)
+    return f"({signed(group['rise'])})" if low <= 0 <= high else signed(group["rise"])
+
+
+def _rise_noise(group: dict) -> str:
+    """The noise of a rise: its interval over the days, or for a run from before them
+    the shuffles' spread."""
+    if group.get("rise_ci"):
+        low, high = group["rise_ci"]
+        return f"95 % interval {signed(low)} to {signed(high)}"
+    return f"shuffles {signed(group['rise_low'])} to {signed(group['rise_high'])}"
+
+
 def _against(importance: dict, name: str, rival: str) -> str:
     """How ``name``'s reliance differs from ``rival``'s: the group on which it relies most
-    more than the rival and the one most less, among groups where the two models' shuffles
-    do not overlap and the larger rise is above 0 (that they rely alike when none)."""
+    more than the rival and the one most less, among groups where the larger rise is
+    above 0 and the two differ beyond noise — the paired 95 % interval of the difference
+    over the days excludes 0 (for a run from before those intervals: the two models'
+    shuffles do not overlap) — or that they rely alike when none does."""
     mine = {g["group"]: g for g in importance[name]["groups"] if g["group"] not in COMBINED_NAMES}
     theirs = {g["group"]: g for g in importance[rival]["groups"]}
-    apart = [(group, mine[group]["rise"] - theirs[group]["rise"]) for group in mine
-             if group in theirs
-             and max(mine[group]["rise"], theirs[group]["rise"]) > 0
-             and (mine[group]["rise_low"] > theirs[group]["rise_high"]
-                  or theirs[group]["rise_low"] > mine[group]["rise_high"])]
+    sampled = all(rival in g.get("against", {}) for g in mine.values())
+
+    def apart(group: str) -> bool:
+        if sampled:
+            low, high = mine[group]["against"][rival]
+            return low > 0 or high < 0
+        return (mine[group]["rise_low"] > theirs[group]["rise_high"]
+                or theirs[group]["rise_low"] > mine[group]["rise_high"])
+
+    differing = [(group, mine[group]["rise"] - theirs[group]["rise"]) for group in mine
+                 if group in theirs and max(mine[group]["rise"], theirs[group]["rise"]) > 0
+                 and apart(group)]
     parts = []
-    for item, word in ((max(apart, key=lambda a: a[1], default=None), "more"),
-                       (min(apart, key=lambda a: a[1], default=None), "less")):
+    for item, word in ((max(differing, key=lambda a: a[1], default=None), "more"),
+                       (min(differing, key=lambda a: a[1], default=None), "less")):
         if item is not None and (item[1] > 0) == (word == "more"):
             group = item[0]
+            interval = ""
+            if sampled:
+                low, high = mine[group]["against"][rival]
+                interval = (f"; the difference {signed(item[1])}, 95 % interval over the "
+                            f"days {signed(low)} to {signed(high)}")
             parts.append(f"{word} on {group} ({signed(mine[group]['rise'])} against "
-                         f"{signed(theirs[group]['rise'])})")
+                         f"{signed(theirs[group]['rise'])}{interval})")
     if not parts:
+        if sampled:
+            return (f"{name} and {rival} rely on each group alike within the noise of these "
+                    "days (the 95 % interval of every difference between their rises "
+                    "includes 0).")
         return (f"{name} and {rival} rely on each group alike (their shuffles overlap in "
                 "every group).")
+    if sampled:
+        return f"Against {rival}, {name} relies " + " and ".join(parts) + "."
     return (f"Against {rival}, {name} relies " + " and ".join(parts)
             + f" (their {REPEATS} shuffles apart: the permutation's spread on these days, "
             "not a sampling interval).")
