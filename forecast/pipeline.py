@@ -858,9 +858,28 @@ def stored_config(config: dict) -> dict:
     return {**config, "data": data}
 
 
+def check_one_process(config: dict) -> None:
+    """A DataError when the run would be started in several processes (``training.devices``
+    or ``num_nodes`` above 1, or a launcher's ``WORLD_SIZE``): each would fit the
+    baselines and write a run directory of its own. ``forecast train`` is the command to
+    spread one network's training over devices."""
+    training = config["training"]
+    world = os.environ.get("WORLD_SIZE", "1")
+    several = {"training.devices": training["devices"],
+               "training.num_nodes": training["num_nodes"],
+               "WORLD_SIZE": int(world) if world.isdigit() else 1}
+    for name, value in several.items():
+        if int(value) > 1:
+            raise DataError(f"{name} = {value}: a whole forecast run in several processes is "
+                            "not supported (each would fit every model and write a run "
+                            "directory); use 1, or forecast train NETWORK to train one "
+                            "network over several devices")
+
+
 def run(config: dict) -> Path:
     """Run the whole pipeline for a validated config; return the run directory."""
     started = time.perf_counter()
+    check_one_process(config)
     if any(registry.kind_of(name) == "network" for name in config["models"]["names"]):
         from models.training import check_hardware
 

@@ -173,7 +173,9 @@ class RunResult:
                 e.get("name", "?") if isinstance(e, dict) else "?":
                     _record(ModelEntry, e, f"{source}: entries[{i}]")
                 for i, e in enumerate(entries)}
-        return _record(cls, payload, source)
+        result = _record(cls, payload, source)
+        _check_contents(result, source)
+        return result
 
     def write(self, run_dir: Path) -> Path:
         path = Path(run_dir) / METRICS_FILE
@@ -188,7 +190,52 @@ class RunResult:
                             "run wrote)")
         if not path.is_file():
             raise DataError(f"{run_dir} is not a run directory (no {METRICS_FILE})")
-        return cls.from_json(path.read_text(), str(path))
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError:
+            raise DataError(f"{path}: not a text file (UTF-8): not a run's results; rerun "
+                            "forecast run") from None
+        return cls.from_json(text, str(path))
+
+
+#: What every run's ``metrics.json`` holds inside its fields, which the report and
+#: ``forecast predict`` read without a fallback: the run's config sections, the data's
+#: period, the quality checks' summary, each split's dates.
+CONFIG_SECTIONS = ("data", "task", "models", "training", "quality", "evaluation", "run")
+DATA_KEYS = ("start", "end")
+QUALITY_KEYS = ("checked_rows", "total", "flags", "dropped_columns")
+SPLIT_KEYS = ("start", "end")
+
+
+def _check_contents(result: RunResult, source: str) -> None:
+    """A DataError naming the first field of ``result`` that is empty or lacks what every
+    run writes there: a damaged or hand-edited file, refused before a report or a
+    forecast is made from it."""
+    def lacking(mapping, keys) -> str | None:
+        return next((k for k in keys if not isinstance(mapping, dict) or k not in mapping),
+                    None)
+
+    problem = None
+    if not result.entries:
+        problem = "field 'entries' is empty (no model)"
+    elif not result.stations:
+        problem = "field 'stations' is empty"
+    elif not result.splits:
+        problem = "field 'splits' is empty"
+    elif (key := lacking(result.config, CONFIG_SECTIONS)) is not None:
+        problem = f"field 'config' has no [{key}] section"
+    elif (key := lacking(result.data, DATA_KEYS)) is not None:
+        problem = f"field 'data' has no {key!r}"
+    elif result.quality is not None and (key := lacking(result.quality, QUALITY_KEYS)):
+        problem = f"field 'quality' has no {key!r}"
+    else:
+        for name, split in result.splits.items():
+            if (key := lacking(split, SPLIT_KEYS)) is not None:
+                problem = f"split {name!r} has no {key!r}"
+                break
+    if problem:
+        raise DataError(f"{source}: {problem}: a damaged file, not a run's results; rerun "
+                        "forecast run")
 
 
 def _record(cls, payload, where: str):

@@ -124,14 +124,42 @@ def test_metrics_json_round_trips_and_refuses_damaged_files(run_dir, tmp_path, c
             (lambda p: p["entries"][0].pop("family"), "missing field 'family'"),
             (lambda p: p["entries"][0].__setitem__("kind", "neural"), "kind 'neural'"),
             (lambda p: p.__setitem__("horizon", "one"), "'horizon' has the wrong type"),
-            (lambda p: p.__setitem__("format_version", 1), "format version 1")):
+            (lambda p: p.__setitem__("format_version", 1), "format version 1"),
+            # valid JSON of the right types, but without what every run writes inside
+            (lambda p: p.__setitem__("entries", []), "'entries' is empty"),
+            (lambda p: p.__setitem__("stations", []), "'stations' is empty"),
+            (lambda p: p.__setitem__("splits", {}), "'splits' is empty"),
+            (lambda p: p["config"].pop("evaluation"), "no [evaluation] section"),
+            (lambda p: p.__setitem__("data", {}), "'data' has no 'start'"),
+            (lambda p: p["quality"].pop("flags"), "'quality' has no 'flags'"),
+            (lambda p: p["splits"]["val"].pop("end"), "split 'val' has no 'end'")):
         damaged = tmp_path / f"damaged-{len(list(tmp_path.iterdir()))}"
         shutil.copytree(run_dir, damaged)
         edited = json.loads(json.dumps(payload))
         damage(edited)
         (damaged / "metrics.json").write_text(json.dumps(edited))
-        line = cli_error("report", damaged)
-        assert expected.lower() in line and "metrics.json" in line
+        report = (damaged / "report.md").read_bytes()
+        for command in ("report", "predict"):
+            line = cli_error(command, damaged)
+            assert expected.lower() in line and "metrics.json" in line, line
+        assert (damaged / "report.md").read_bytes() == report      # the report left whole
+    (damaged / "metrics.json").write_bytes(b'{"dataset": "caf\xe9"}')  # not UTF-8
+    for command in ("report", "predict"):
+        assert "not a text file (utf-8)" in cli_error(command, damaged)
+
+
+def test_a_whole_run_in_several_processes_is_refused_before_anything_is_written(
+        tmp_path, cli_error, monkeypatch):
+    """Each process would fit every model and write a run directory of its own."""
+    common = ["run", "--dataset", "synthetic", "--synthetic-end", "2010-12-31",
+              "--models", "persistence,mlp", "--out", str(tmp_path)]
+    line = cli_error(*common, "--accelerator", "cpu", "--devices", "2", "--strategy", "ddp")
+    assert line.startswith("forecast: error: training.devices = 2: a whole forecast run in "
+                           "several processes is not supported")
+    assert "--num-nodes" not in line
+    monkeypatch.setenv("WORLD_SIZE", "4")                 # as torchrun or srun would set
+    assert "world_size = 4" in cli_error(*common)
+    assert not list(tmp_path.iterdir())
 
 
 def test_curves_have_one_row_per_epoch(run_dir):

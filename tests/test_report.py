@@ -1033,11 +1033,21 @@ def test_an_ensemble_left_with_one_seed_has_no_spread_note(tmp_path):
     assert "their count in brackets" not in report and "± 0.0 (1)" not in report
 
 
+def _text_in_y_pred(text: str) -> str:
+    """The forecasts with one y_pred that is not a number."""
+    header, first, rest = text.split("\n", 2)
+    fields = first.split(",")
+    fields[header.split(",").index("y_pred")] = "abc"
+    return "\n".join([header, ",".join(fields), rest])
+
+
 @pytest.mark.parametrize("damage, says", [
     (lambda p: p.write_text("a,b\n1,2\n"), "not a run's forecasts (no fold, station, split"),
     (lambda p: p.write_bytes(b"\xff\xfe\x00f\x00o\x00l\x00d\n"), "not a run's forecasts"),
     (lambda p: p.write_bytes(b""), "empty; rerun forecast run"),
     (lambda p: p.write_bytes(p.read_bytes()[:5000]), "its last line is cut short"),
+    (lambda p: p.write_text(_text_in_y_pred(p.read_text())),
+     "not a run's forecasts (its y_pred column holds text"),
 ])
 def test_a_damaged_predictions_file_is_one_line_naming_it(tmp_path, damage, says, cli_error):
     run_dir = make_run(tmp_path / "run", winner="ridge")
@@ -1050,6 +1060,14 @@ def test_a_damaged_predictions_file_is_one_line_naming_it(tmp_path, damage, says
     # the previous report is left whole
     assert (run_dir / "report.md").read_bytes() == report
     assert {p.name: p.read_bytes() for p in (run_dir / "figures").glob("*.png")} == before
+
+
+def test_a_curves_file_that_is_not_text_is_read_as_absent(tmp_path):
+    run_dir = make_run(tmp_path / "run", winner="ridge")
+    (run_dir / "curves").mkdir(exist_ok=True)
+    (run_dir / "curves" / "mlp_seed0.csv").write_bytes(b"\xff\xfe\x00\x81binary\n")
+    assert Run.read(run_dir).csv("curves", "mlp_seed0.csv") is None
+    write_report(run_dir)                                  # and the report is made
 
 
 def test_a_report_that_fails_halfway_leaves_the_previous_one_whole(tmp_path, monkeypatch):

@@ -46,7 +46,7 @@ class Run:
             return None
         try:
             frame = pd.read_csv(path)
-        except (pd.errors.EmptyDataError, pd.errors.ParserError):
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
             return None
         return frame if not frame.empty else None
 
@@ -112,6 +112,11 @@ def _latest_test(path: Path, latest: str | None) -> pd.DataFrame:
                 if missing:
                     raise DataError(f"{path}: not a run's forecasts (no {', '.join(missing)} "
                                     "column); rerun forecast run")
+                text = [c for c in chunk.columns if c not in PREDICTION_TEXT_COLUMNS
+                        and c != "date" and not pd.api.types.is_numeric_dtype(chunk[c])]
+                if text:
+                    raise DataError(f"{path}: not a run's forecasts (its {text[0]} column "
+                                    "holds text, not numbers); rerun forecast run")
                 keep = chunk["split"] == "test"
                 if latest is not None:
                     keep &= chunk["fold"] == latest
