@@ -221,9 +221,13 @@ def validate_hourly(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     out = out.reset_index(drop=True)
     if duplicated.any():
         first = out.loc[duplicated].iloc[0]
+        hint = _clock_hint(first["time"])
+        if not (out["time"] != out["time"].dt.normalize()).any():
+            hint = (" (every time is a midnight: the times carry no hour of the day, and "
+                    "this tool reads hourly data, one row per station and hour)")
         raise DataError(
             f"{source}: {int(duplicated.sum())} duplicated station-hour(s), first "
-            f"{first['station']} at {first['time']:%Y-%m-%d %H:%M}{_clock_hint(first['time'])}")
+            f"{first['station']} at {first['time']:%Y-%m-%d %H:%M}{hint}")
     out.attrs["source"] = source
     return out
 

@@ -1193,6 +1193,9 @@ def build_task(hourly: pd.DataFrame, daily: pd.DataFrame, *, dataset: str = "csv
                 short = (f"; the data's last day, {last_issue:%Y-%m-%d}, lies more than a "
                          "year after its last valid daily mean (a row with a wrong date?), "
                          "and the default splits end at it")
+            if lags >= 30:
+                short = (f"; the lags (task.lags = {lags}) take each station's first {lags} "
+                         "days of history, so no target day before them is scored" + short)
             raise DataError(
                 f"split {name!r} has no scored day: the valid target days run from "
                 f"{scored.min():%Y-%m-%d} to {scored.max():%Y-%m-%d} ({len(scored)} days) "

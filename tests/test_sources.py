@@ -255,6 +255,18 @@ def test_duplicated_station_hour(tmp_path, cli_error):
     config = csv_config(tmp_path, write_csv(tmp_path / "site.csv", rows))
     line = cli_error("data", "--config", config)
     assert "duplicated station-hour" in line and "2012-01-01 09:00" in line
+    assert "no hour of the day" not in line
+
+
+def test_times_without_an_hour_are_said_to_be_so(tmp_path, cli_error):
+    """Daily rows whose times are dates alone: each day's 24 hours all at midnight."""
+    rows = hourly_rows()
+    for row in rows:
+        row["timestamp"] = str(row["timestamp"])[:10]
+    line = cli_error("data", "--config", csv_config(tmp_path, write_csv(tmp_path / "d.csv",
+                                                                         rows)))
+    assert "duplicated station-hour" in line and "every time is a midnight: the times " \
+        "carry no hour of the day" in line
 
 
 @pytest.mark.parametrize("content, expected", [

@@ -629,6 +629,11 @@ def test_too_little_history_for_the_default_splits_says_how_much_they_need(five_
     with pytest.raises(DataError, match=r"split 'train' has no scored day: .*\(\d+ days\).*"
                        "the default splits need more than two years of data"):
         build(five_years.iloc[: 24 * 500], dataset="csv")
+    # many lags: what they take of the history is said first
+    with pytest.raises(DataError, match=r"the lags \(task.lags = 400\) take each station's "
+                       "first 400 days of history, so no target day before them is scored; "
+                       "the default splits need"):
+        build(five_years.iloc[: 24 * 1000], dataset="csv", lags=400)
 
 
 def test_a_row_dated_decades_ahead_is_named_as_what_moved_the_default_splits(five_years):
