@@ -298,6 +298,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
     html, md = write_report(Path(args.run_dir))
+    if not (Path(args.run_dir) / "predictions.csv").is_file():
+        print(f"forecast: warning: {args.run_dir} has no predictions.csv: the report leaves "
+              "out the latest test period's time series and scatter plots", file=sys.stderr)
     print(html)
     return 0
 

@@ -962,7 +962,10 @@ def run(config: dict) -> Path:
 
         write_report(tmp)
         (tmp / OWNER_FILE).unlink()
-        final = publish(tmp, final)
+        wanted, final = final, publish(tmp, final)
+        if final != wanted:
+            print(f"forecast: note: {wanted} is an earlier run, left as it was; this run is "
+                  f"{final}", file=sys.stderr)
     finally:
         DISPLAY.close()
         if tmp.exists():

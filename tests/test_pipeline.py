@@ -177,6 +177,8 @@ def test_runs_never_overwrite_each_other(run_dir, capsys):
     second = run(load_config(overrides=overrides))
     assert second != run_dir and second.name == "small-2"
     assert (run_dir / "metrics.json").read_text() == before
+    assert (f"forecast: note: {run_dir} is an earlier run, left as it was; this run is "
+            f"{second}") in capsys.readouterr().err
 
 
 def test_cli_prints_the_run_directory_last_and_report_rebuilds(run_dir, tmp_path, capsys):

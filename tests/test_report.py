@@ -647,11 +647,15 @@ def test_runs_without_networks(tmp_path):
     assert "networks trained with" not in md
 
 
-def test_one_seed_and_missing_predictions(tmp_path):
+def test_one_seed_and_missing_predictions(tmp_path, capsys):
+    from forecast import cli
+
     run = make_run(tmp_path / "run", seeds=1, failed=False)
     (run / "predictions.csv").unlink()
-    html_path, md_path = write_report(run)
-    md = md_path.read_text()
+    assert cli.main(["report", str(run)]) == 0
+    assert (f"forecast: warning: {run} has no predictions.csv: the report leaves out the "
+            "latest test period's time series and scatter plots") in capsys.readouterr().err
+    md = (run / "report.md").read_text()
     assert re.search(r"^\| \*{0,2}mlp\*{0,2} \| network \|", md, re.M)
     assert "Appendix: single seeds" not in md
     assert "predictions.csv is missing" in md
