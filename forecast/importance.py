@@ -28,7 +28,8 @@ reported: the shuffles' spread (the permutation's noise on those days) and a 95 
 over the days themselves — a moving-block bootstrap of the validation dates, every
 station of a drawn date together (:mod:`forecast.significance`), the shuffles held fixed —
 for each rise and, paired on the same draws, for the difference between two models'
-rises: whether another year of validation days could have said otherwise.
+rises: whether other validation days could have said otherwise. The interval is
+conditional on the shuffles: the noise of their mean is the spread's, not the interval's.
 """
 
 from __future__ import annotations

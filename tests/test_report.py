@@ -1430,7 +1430,7 @@ def test_reliance_is_compared_by_the_intervals_over_the_days_where_the_run_has_t
     """A run with intervals over the days: a difference is reported where its paired
     interval excludes 0, whatever the shuffles' spread; a rise whose own interval
     includes 0 is bracketed in the table; the text quotes the intervals."""
-    from forecast.report.details import _against, _rise_cell, _rise_noise
+    from forecast.report.details import _against, _difference, _rise_cell, _rise_noise
 
     def scores(rival, *rises_and_differences):
         return {"groups": [{"group": g, "rise": r, "rise_low": r - 0.1, "rise_high": r + 0.1,
@@ -1451,6 +1451,9 @@ def test_reliance_is_compared_by_the_intervals_over_the_days_where_the_run_has_t
     calendar, wind = importance["a"]["groups"]
     assert _rise_cell(calendar) == "(+0.5)" and _rise_cell(wind) == "+3.0"
     assert _rise_noise(wind) == "95 % interval +1.0 to +5.0"
+    assert _difference(wind, "b") == " (the difference's 95 % interval +0.3 to +3.9: beyond noise)"
+    assert _difference(calendar, "b").endswith("-0.4 to +0.6: within noise)")
+    assert _difference(calendar, "c") == ""               # no interval against that model
     del wind["rise_ci"]                                   # a run from before the intervals
     assert _rise_cell(wind) == "+3.0" and _rise_noise(wind) == "shuffles +2.9 to +3.1"
 

@@ -201,7 +201,8 @@ def section_importance(doc: Doc, run: Run, recommended: str | None) -> None:
                       "Below 0, shuffling helped."
                       + (" In brackets: a rise whose 95 % interval over the days includes 0 "
                          "(a moving-block bootstrap of the validation dates, the shuffles "
-                         "held fixed): another year's days could have shown none."
+                         "held fixed): these days cannot rule out that the model does not "
+                         "rely on the group."
                          if sampled else ""))
     text = []
     for name in dict.fromkeys(n for n in (recommended, names[0]) if n in importance):
@@ -221,8 +222,8 @@ def section_importance(doc: Doc, run: Run, recommended: str | None) -> None:
     if rival is not None:
         text.append(_against(importance, leader, rival))
         totals = [f"{group} {signed(rise[(leader, group)]['rise'])} against "
-                  f"{signed(rise[(rival, group)]['rise'])}" for group, _ in COMBINED
-                  if (leader, group) in rise and (rival, group) in rise]
+                  f"{signed(rise[(rival, group)]['rise'])}{_difference(rise[(leader, group)], rival)}"
+                  for group, _ in COMBINED if (leader, group) in rise and (rival, group) in rise]
         if totals:
             text.append(f"Shuffled as wholes ({leader} against {rival}): "
                         + "; ".join(totals) + ".")
@@ -233,6 +234,16 @@ def _rise_cell(group: dict) -> str:
     """A rise for the table, in brackets when its interval over the days includes 0."""
     low, high = group.get("rise_ci") or (math.nan, math.nan)
     return f"({signed(group['rise'])})" if low <= 0 <= high else signed(group["rise"])
+
+
+def _difference(group: dict, rival: str) -> str:
+    """The paired interval over the days of a rise minus ``rival``'s, and whether it
+    excludes 0; nothing for a run from before those intervals."""
+    if rival not in group.get("against", {}):
+        return ""
+    low, high = group["against"][rival]
+    verdict = "beyond noise" if low > 0 or high < 0 else "within noise"
+    return f" (the difference's 95 % interval {signed(low)} to {signed(high)}: {verdict})"
 
 
 def _rise_noise(group: dict) -> str:
