@@ -13,7 +13,17 @@ from ..uncertainty import CALIBRATION_BLOCKS, GROUPS, HEATING_MONTHS, OFFSETS
 from ..warning import warning_of
 from .document import Doc
 from .figures import figure_fan, figure_pit, figure_reliability
-from .format import DASH, ci, count, fixed, never_or_always, no_brier_skill, num, pct
+from .format import (
+    DASH,
+    ci,
+    count,
+    fixed,
+    interval_side,
+    never_or_always,
+    no_brier_skill,
+    num,
+    pct,
+)
 from .run import Run, days, test_periods
 
 LEVEL_NAMES = {"low": "lowest third", "middle": "middle third", "high": "highest third"}
@@ -338,7 +348,7 @@ def _value_table(doc: Doc, run: Run, model: str, warning: dict) -> None:
 
     def ratios(key: str, side: int) -> list[str]:
         return [fixed(row["cost_loss"], 2) for row in curve
-                if _interval_side(row.get(key)) == side]
+                if interval_side(row.get(key)) == side]
 
     better, worse = ratios("difference_ci", 1), ratios("difference_ci", -1)
     text = ("Choosing the warning level for the user's costs pays: against the point "
@@ -363,10 +373,3 @@ def _value_table(doc: Doc, run: Run, model: str, warning: dict) -> None:
                  + "; within noise elsewhere.")
     doc.para(text)
 
-
-def _interval_side(pair) -> int:
-    """1 for an interval above 0, −1 below 0, 0 for one that holds 0 (or none)."""
-    if not isinstance(pair, list | tuple) or len(pair) != 2 or any(
-            x is None or x != x for x in pair):
-        return 0
-    return 1 if pair[0] > 0 else -1 if pair[1] < 0 else 0

@@ -30,7 +30,7 @@ from .figures import (
     figure_timeseries,
     test_series,
 )
-from .format import DASH, count, fixed, num, p_eq, pct, pval, signed
+from .format import DASH, ci, count, fixed, interval_side, num, p_eq, pct, pval, signed
 from .run import Run, days
 from .verdict import split_tests
 
@@ -241,18 +241,17 @@ def _difference(group: dict, rival: str) -> str:
     excludes 0; nothing for a run from before those intervals."""
     if rival not in group.get("against", {}):
         return ""
-    low, high = group["against"][rival]
-    verdict = "beyond noise" if low > 0 or high < 0 else "within noise"
-    return f" (the difference's 95 % interval {signed(low)} to {signed(high)}: {verdict})"
+    pair = group["against"][rival]
+    verdict = "beyond noise" if interval_side(pair) else "within noise"
+    return f" (the difference's 95 % interval {ci(pair, with_sign=True)}: {verdict})"
 
 
 def _rise_noise(group: dict) -> str:
     """The noise of a rise: its interval over the days, or for a run from before them
     the shuffles' spread."""
     if group.get("rise_ci"):
-        low, high = group["rise_ci"]
-        return f"95 % interval {signed(low)} to {signed(high)}"
-    return f"shuffles {signed(group['rise_low'])} to {signed(group['rise_high'])}"
+        return f"95 % interval {ci(group['rise_ci'], with_sign=True)}"
+    return f"shuffles {ci([group['rise_low'], group['rise_high']], with_sign=True)}"
 
 
 def _against(importance: dict, name: str, rival: str) -> str:
@@ -267,8 +266,7 @@ def _against(importance: dict, name: str, rival: str) -> str:
 
     def apart(group: str) -> bool:
         if sampled:
-            low, high = mine[group]["against"][rival]
-            return low > 0 or high < 0
+            return interval_side(mine[group]["against"][rival]) != 0
         return (mine[group]["rise_low"] > theirs[group]["rise_high"]
                 or theirs[group]["rise_low"] > mine[group]["rise_high"])
 
@@ -282,9 +280,8 @@ def _against(importance: dict, name: str, rival: str) -> str:
             group = item[0]
             interval = ""
             if sampled:
-                low, high = mine[group]["against"][rival]
                 interval = (f"; the difference {signed(item[1])}, 95 % interval over the "
-                            f"days {signed(low)} to {signed(high)}")
+                            f"days {ci(mine[group]['against'][rival], with_sign=True)}")
             parts.append(f"{word} on {group} ({signed(mine[group]['rise'])} against "
                          f"{signed(theirs[group]['rise'])}{interval})")
     if not parts:

@@ -104,6 +104,15 @@ def ci(pair, digits: int = 1, with_sign: bool = False) -> str:
     return DASH if DASH in (lo, hi) else f"{lo} to {hi}"
 
 
+def interval_side(pair) -> int:
+    """1 for an interval above 0, −1 below 0, 0 for one that holds 0 (or none): whether a
+    difference is beyond noise, and which way."""
+    if not isinstance(pair, list | tuple) or len(pair) != 2 or any(
+            x is None or x != x for x in pair):
+        return 0
+    return 1 if pair[0] > 0 else -1 if pair[1] < 0 else 0
+
+
 def short(text, limit: int = 160) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
