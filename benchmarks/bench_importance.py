@@ -9,7 +9,8 @@ forecast of those rows: the step makes one unshuffled forecast and five for each
 Prints seconds and this process's resident memory.
 
     python benchmarks/bench_importance.py 200
-    python benchmarks/bench_importance.py 1000 --models ridge,hgb,mlp,gru   # about 15 min
+    python benchmarks/bench_importance.py 1000 --models ridge,hgb,mlp,gru   # not run yet: the
+                                          # fits alone take tens of minutes (200: 10 min)
     python benchmarks/bench_importance.py 200 --mode forecast \\
         --models ridge,hgb,hgb_by_hour,mlp,gru_by_hour
 
